@@ -1,0 +1,21 @@
+import type { MembershipTier, UserRole } from './domain/tiers';
+
+/** Who is asking, as read from D1 for this request (never from the token alone). */
+export interface AuthUser {
+  id: string;
+  email: string;
+  role: UserRole;
+  tier: MembershipTier;
+  /** The login session (JWT jti) the request came with. */
+  sessionId: string;
+}
+
+export interface AppVariables {
+  requestId: string;
+  user: AuthUser;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}

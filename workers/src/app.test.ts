@@ -1,0 +1,96 @@
+import { SELF } from 'cloudflare:test';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PASSWORD, body, createUser, get, ipHeader, post } from '../test/helpers';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const preflight = (origin: string) =>
+  SELF.fetch('http://api.test/api/auth/login', {
+    method: 'OPTIONS',
+    headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+  });
+
+describe('CORS', () => {
+  it('lets each portal origin call with credentials', async () => {
+    for (const origin of ['http://localhost:5170', 'http://localhost:5171', 'http://localhost:5172']) {
+      const res = await preflight(origin);
+      expect(res.status).toBe(204);
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin);
+      expect(res.headers.get('Access-Control-Allow-Credentials')).toBe('true');
+    }
+    const actual = await get('/api/health', { Origin: 'http://localhost:5172' });
+    expect(actual.headers.get('Access-Control-Allow-Origin')).toBe('http://localhost:5172');
+  });
+
+  it('gives a foreign origin no CORS grant', async () => {
+    const res = await preflight('https://evil.example');
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    const actual = await get('/api/health', { Origin: 'https://evil.example' });
+    expect(actual.headers.get('Access-Control-Allow-Origin')).toBeNull();
+  });
+});
+
+describe('every response', () => {
+  it('carries secure headers and a request id', async () => {
+    const res = await get('/api/health');
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(res.headers.get('X-Frame-Options')).toBe('SAMEORIGIN');
+    expect(res.headers.get('Strict-Transport-Security')).toContain('max-age=');
+    expect(res.headers.get('Referrer-Policy')).toBe('no-referrer');
+    expect(res.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers an unknown endpoint with 404 in the one shape', async () => {
+    const res = await get('/api/nope');
+    expect(res.status).toBe(404);
+    expect(await body(res)).toEqual({ success: false, error: { code: 'NOT_FOUND', message: 'No such endpoint' } });
+  });
+});
+
+describe('GET /api/openapi.json', () => {
+  it('is generated from the route schemas', async () => {
+    const res = await get('/api/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/api/auth/exchange', '/api/auth/login', '/api/auth/logout', '/api/health', '/api/ready', '/api/users/me'].sort(),
+    );
+    expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);
+    expect(doc.components.schemas.LoginRequest?.required?.sort()).toEqual(['email', 'password']);
+    expect(doc.components.schemas.Error).toBeDefined();
+  });
+});
+
+describe('logs', () => {
+  it('never carry passwords, grants, tokens or hashes', async () => {
+    const lines: string[] = [];
+    for (const method of ['log', 'warn', 'error', 'info', 'debug'] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(' '));
+      });
+    }
+    const user = await createUser();
+    const login = await body<{ grant: string }>(await post('/api/auth/login', { email: user.email, password: PASSWORD }, ipHeader()));
+    await post('/api/auth/login', { email: user.email, password: 'a wrong one' }, ipHeader());
+    const exchange = await body<{ token: string }>(await post('/api/auth/exchange', { grant: login.data.grant }));
+    await get('/api/users/me', { Authorization: `Bearer ${exchange.data.token}` });
+
+    expect(lines.length).toBeGreaterThan(3);
+    const all = lines.join('\n');
+    for (const secret of [PASSWORD, 'a wrong one', login.data.grant, exchange.data.token, user.passwordHash ?? '$argon2id']) {
+      expect(all).not.toContain(secret);
+    }
+    for (const line of lines) {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect(parsed).toHaveProperty('level');
+      expect(parsed).toHaveProperty('requestId');
+    }
+  });
+});

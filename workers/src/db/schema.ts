@@ -1,0 +1,345 @@
+/**
+ * The D1 data model. Carried over from the legacy Prisma schema (seed 002) with its recommended
+ * fixes: CHECK constraints, cascades, the missing indexes, and the tables the legacy app never
+ * persisted (login sessions, transcripts as messages, session metadata).
+ *
+ * Conventions: camelCase TS keys over snake_case columns; instants are integer milliseconds since
+ * the epoch (`mode: 'timestamp_ms'` gives `Date` in TS); ids are random UUIDs made by the app.
+ */
+import { sql } from 'drizzle-orm';
+import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { MEMBERSHIP_TIERS, USER_ROLES } from '../domain/tiers';
+
+const id = () =>
+  text('id')
+    .primaryKey()
+    .$defaultFn(() => crypto.randomUUID());
+const instant = (name: string) => integer(name, { mode: 'timestamp_ms' });
+const createdAt = () =>
+  instant('created_at')
+    .notNull()
+    .$defaultFn(() => new Date());
+const bool = (name: string) => integer(name, { mode: 'boolean' });
+
+export const SESSION_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
+export const SPEAKER_ROLES = ['client', 'coach', 'ai'] as const;
+export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
+export const SKOOL_COMMUNITIES = ['ultra', 'vagus'] as const;
+export const SKOOL_STATUSES = ['active', 'cancelled', 'expired'] as const;
+
+const inList = (column: string, values: readonly string[]) =>
+  sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: id(),
+    /** Always stored lower-case (see `normalizeEmail`); the CHECK keeps it so. */
+    email: text('email').notNull().unique(),
+    /** PHC-encoded argon2id hash; null until a placeholder account is claimed. */
+    passwordHash: text('password_hash'),
+    displayName: text('display_name').notNull(),
+    role: text('role', { enum: USER_ROLES }).notNull().default('CLIENT'),
+    membershipTier: text('membership_tier', { enum: MEMBERSHIP_TIERS }).notNull().default('FREE'),
+
+    skoolUltraEmail: text('skool_ultra_email'),
+    skoolVagusEmail: text('skool_vagus_email'),
+    ultraSubscriptionStatus: text('ultra_subscription_status', { enum: SKOOL_STATUSES }),
+    vagusSubscriptionStatus: text('vagus_subscription_status', { enum: SKOOL_STATUSES }),
+    /** End of the paid period: a cancelled Ultra member stays COACH until then (grace period). */
+    membershipEndDate: instant('membership_end_date'),
+    lastSkoolSync: instant('last_skool_sync'),
+    skoolProfileUrl: text('skool_profile_url'),
+    skoolPhotoUrl: text('skool_photo_url'),
+    skoolBio: text('skool_bio'),
+    skoolJoinedAt: instant('skool_joined_at'),
+
+    monthlySessionsUsed: integer('monthly_sessions_used').notNull().default(0),
+    monthlyMinutesUsed: integer('monthly_minutes_used').notNull().default(0),
+    /** First instant of the month after the one the counters above belong to. */
+    usageResetsAt: instant('usage_resets_at'),
+
+    isAvailable: bool('is_available').notNull().default(false),
+
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at')
+      .notNull()
+      .$defaultFn(() => new Date())
+      .$onUpdateFn(() => new Date()),
+    deletedAt: instant('deleted_at'),
+  },
+  (t) => [
+    index('users_role_idx').on(t.role),
+    index('users_available_idx').on(t.isAvailable),
+    check('users_email_lower', sql`${t.email} = lower(${t.email})`),
+    check('users_role_valid', inList('role', USER_ROLES)),
+    check('users_tier_valid', inList('membership_tier', MEMBERSHIP_TIERS)),
+    check('users_usage_nonneg', sql`${t.monthlySessionsUsed} >= 0 AND ${t.monthlyMinutesUsed} >= 0`),
+  ],
+);
+
+export const profiles = sqliteTable(
+  'profiles',
+  {
+    id: id(),
+    userId: text('user_id')
+      .notNull()
+      .unique()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** JSON array of strings. */
+    clientFacts: text('client_facts', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** JSON array of strings. */
+    challenges: text('challenges', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** JSON object (music, voice, reminders, ...). */
+    preferences: text('preferences', { mode: 'json' }).$type<Record<string, unknown>>(),
+    lastSummary: text('last_summary'),
+    contextNotes: text('context_notes'),
+    onboardingCompleted: bool('onboarding_completed').notNull().default(false),
+    onboardingCompletedAt: instant('onboarding_completed_at'),
+    coachingGoals: text('coaching_goals'),
+    symptoms: text('symptoms'),
+    initialMood: integer('initial_mood'),
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at')
+      .notNull()
+      .$defaultFn(() => new Date())
+      .$onUpdateFn(() => new Date()),
+  },
+  (t) => [
+    index('profiles_onboarding_idx').on(t.onboardingCompleted),
+    check('profiles_mood_range', sql`${t.initialMood} IS NULL OR ${t.initialMood} BETWEEN 1 AND 5`),
+  ],
+);
+
+/** Single-use, short-lived grants that carry a login from the public site to a portal. */
+export const authGrants = sqliteTable(
+  'auth_grants',
+  {
+    id: id(),
+    /** SHA-256 (hex) of the grant; the grant itself is never stored. */
+    grantHash: text('grant_hash').notNull().unique(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: instant('expires_at').notNull(),
+    usedAt: instant('used_at'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('auth_grants_user_idx').on(t.userId), index('auth_grants_expires_idx').on(t.expiresAt)],
+);
+
+/** One row per issued session JWT (id = the token's jti), so a session can be revoked. */
+export const loginSessions = sqliteTable(
+  'login_sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: instant('expires_at').notNull(),
+    revokedAt: instant('revoked_at'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('login_sessions_user_idx').on(t.userId), index('login_sessions_expires_idx').on(t.expiresAt)],
+);
+
+export const appointments = sqliteTable(
+  'appointments',
+  {
+    id: id(),
+    scheduledFor: instant('scheduled_for').notNull(),
+    durationMinutes: integer('duration_minutes').notNull().default(30),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    coachId: text('coach_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: APPOINTMENT_STATUSES }).notNull().default('SCHEDULED'),
+    cancelledAt: instant('cancelled_at'),
+    cancelledBy: text('cancelled_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('appointments_status_time_idx').on(t.status, t.scheduledFor),
+    index('appointments_coach_status_idx').on(t.coachId, t.status),
+    index('appointments_client_time_idx').on(t.clientId, t.scheduledFor),
+    check('appointments_duration_positive', sql`${t.durationMinutes} > 0`),
+    check('appointments_status_valid', inList('status', APPOINTMENT_STATUSES)),
+  ],
+);
+
+export const coachingSessions = sqliteTable(
+  'coaching_sessions',
+  {
+    id: id(),
+    roomName: text('room_name').notNull().unique(),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    coachId: text('coach_id').references(() => users.id, { onDelete: 'set null' }),
+    appointmentId: text('appointment_id').references(() => appointments.id, { onDelete: 'set null' }),
+    status: text('status', { enum: SESSION_STATUSES }).notNull().default('WAITING'),
+    startedAt: instant('started_at'),
+    endedAt: instant('ended_at'),
+    durationSeconds: integer('duration_seconds'),
+    tierAtStart: text('tier_at_start', { enum: MEMBERSHIP_TIERS }).notNull(),
+    /** Minutes this session may run; null = no cap. */
+    capMinutes: integer('cap_minutes'),
+    warningsSent: integer('warnings_sent').notNull().default(0),
+    /** Assembled once the session ends, from `messages`. */
+    transcript: text('transcript'),
+    aiSummary: text('ai_summary'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('coaching_sessions_client_status_idx').on(t.clientId, t.status),
+    index('coaching_sessions_coach_status_idx').on(t.coachId, t.status),
+    index('coaching_sessions_status_started_idx').on(t.status, t.startedAt),
+    check('coaching_sessions_status_valid', inList('status', SESSION_STATUSES)),
+    check('coaching_sessions_duration_nonneg', sql`${t.durationSeconds} IS NULL OR ${t.durationSeconds} >= 0`),
+    check('coaching_sessions_cap_positive', sql`${t.capMinutes} IS NULL OR ${t.capMinutes} > 0`),
+    check('coaching_sessions_tier_valid', inList('tier_at_start', MEMBERSHIP_TIERS)),
+  ],
+);
+
+/** Transcript lines: every utterance in a session, whoever spoke, and whether the AI heard it. */
+export const messages = sqliteTable(
+  'messages',
+  {
+    id: id(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => coachingSessions.id, { onDelete: 'cascade' }),
+    speakerIdentity: text('speaker_identity').notNull(),
+    speakerRole: text('speaker_role', { enum: SPEAKER_ROLES }).notNull(),
+    text: text('text').notNull(),
+    heardByAi: bool('heard_by_ai').notNull(),
+    spokenAt: instant('spoken_at').notNull(),
+    /** Set by the sender; a retried delivery of the same line is a no-op. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('messages_session_time_idx').on(t.sessionId, t.spokenAt),
+    check('messages_role_valid', inList('speaker_role', SPEAKER_ROLES)),
+  ],
+);
+
+export const sessionRatings = sqliteTable(
+  'session_ratings',
+  {
+    id: id(),
+    sessionId: text('session_id')
+      .notNull()
+      .unique()
+      .references(() => coachingSessions.id, { onDelete: 'cascade' }),
+    rating: integer('rating').notNull(),
+    comment: text('comment'),
+    /** Whole US dollars. */
+    tipDollars: integer('tip_dollars'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('session_ratings_rating_range', sql`${t.rating} BETWEEN 1 AND 5`),
+    check('session_ratings_tip_valid', sql`${t.tipDollars} IS NULL OR ${t.tipDollars} IN (1, 3, 5)`),
+  ],
+);
+
+/** A coach's bookable hours: recurring on a weekday, or on one date (`specificDate`, YYYY-MM-DD). */
+export const coachAvailability = sqliteTable(
+  'coach_availability',
+  {
+    id: id(),
+    coachId: text('coach_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    dayOfWeek: integer('day_of_week').notNull(),
+    startTime: text('start_time').notNull(),
+    endTime: text('end_time').notNull(),
+    isRecurring: bool('is_recurring').notNull().default(true),
+    specificDate: text('specific_date'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('coach_availability_coach_day_idx').on(t.coachId, t.dayOfWeek),
+    check('coach_availability_day_range', sql`${t.dayOfWeek} BETWEEN 0 AND 6`),
+    check(
+      'coach_availability_times',
+      sql`${t.startTime} GLOB '[0-2][0-9]:[0-5][0-9]' AND ${t.endTime} GLOB '[0-2][0-9]:[0-5][0-9]' AND ${t.startTime} < ${t.endTime}`,
+    ),
+    check('coach_availability_one_off', sql`${t.isRecurring} = 1 OR ${t.specificDate} IS NOT NULL`),
+  ],
+);
+
+/** A coach's private notes on a client (optionally on one session). Never shown to clients. */
+export const clientNotes = sqliteTable(
+  'client_notes',
+  {
+    id: id(),
+    coachId: text('coach_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: text('client_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id').references(() => coachingSessions.id, { onDelete: 'cascade' }),
+    text: text('text').notNull(),
+    /** Off by default: a note reaches the AI only when the coach says so. */
+    shareableWithAi: bool('shareable_with_ai').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at')
+      .notNull()
+      .$defaultFn(() => new Date())
+      .$onUpdateFn(() => new Date()),
+  },
+  (t) => [index('client_notes_client_idx').on(t.clientId, t.coachId), index('client_notes_session_idx').on(t.sessionId)],
+);
+
+/** One row per Skool sync run (legacy SkoolMonitoringLog, widened to both communities per run). */
+export const skoolSyncRuns = sqliteTable(
+  'skool_sync_runs',
+  {
+    id: text('id').primaryKey(),
+    trigger: text('trigger', { enum: ['cron', 'admin'] }).notNull(),
+    status: text('status', { enum: ['RUNNING', 'SUCCEEDED', 'FAILED'] }).notNull().default('RUNNING'),
+    ultraMembersFound: integer('ultra_members_found'),
+    vagusMembersFound: integer('vagus_members_found'),
+    newMembers: integer('new_members').notNull().default(0),
+    upgraded: integer('upgraded').notNull().default(0),
+    downgraded: integer('downgraded').notNull().default(0),
+    cancelled: integer('cancelled').notNull().default(0),
+    durationMs: integer('duration_ms'),
+    errorMessage: text('error_message'),
+    startedAt: instant('started_at').notNull(),
+    finishedAt: instant('finished_at'),
+  },
+  (t) => [index('skool_sync_runs_started_idx').on(t.startedAt)],
+);
+
+/** Every change of a member's Skool status, role or tier (legacy MembershipStatusHistory). */
+export const membershipStatusHistory = sqliteTable(
+  'membership_status_history',
+  {
+    id: id(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    syncRunId: text('sync_run_id').references(() => skoolSyncRuns.id, { onDelete: 'set null' }),
+    community: text('community', { enum: SKOOL_COMMUNITIES }),
+    field: text('field', { enum: ['status', 'role', 'tier'] }).notNull(),
+    previousValue: text('previous_value'),
+    newValue: text('new_value').notNull(),
+    changedAt: instant('changed_at').notNull(),
+  },
+  (t) => [index('membership_status_history_user_idx').on(t.userId, t.changedAt)],
+);
+
+export type User = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+export type Profile = typeof profiles.$inferSelect;
+export type CoachingSession = typeof coachingSessions.$inferSelect;

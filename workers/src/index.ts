@@ -1,0 +1,98 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { AppEnv } from './app-env';
+import { portalOrigins } from './lib/config';
+import type { ErrorCode } from './lib/errors';
+import { AppError, errorBody } from './lib/errors';
+import { describeError, log } from './lib/log';
+import { auth } from './routes/auth';
+import { health } from './routes/health';
+import { usersApp } from './routes/users';
+
+export { RateLimiter } from './rate-limiter';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Hono's own HTTP errors (malformed JSON, wrong media type, ...) in the app's vocabulary. */
+function fromHttpException(err: HTTPException): AppError {
+  const byStatus: Record<number, ErrorCode> = { 401: 'UNAUTHORIZED', 403: 'FORBIDDEN', 404: 'NOT_FOUND', 413: 'PAYLOAD_TOO_LARGE' };
+  if (err.status === 415) {
+    return new AppError('VALIDATION_ERROR', 'The body must be JSON (Content-Type: application/json)', {
+      fields: { body: 'expected application/json' },
+    });
+  }
+  const code = byStatus[err.status] ?? (err.status < 500 ? 'VALIDATION_ERROR' : 'INTERNAL_ERROR');
+  const fields = code === 'VALIDATION_ERROR' ? { body: err.message } : undefined;
+  return new AppError(code, err.message || code, fields ? { fields } : {});
+}
+
+const app = new OpenAPIHono<AppEnv>();
+
+app.use('*', requestId());
+app.use('*', async (c, next) => {
+  const started = Date.now();
+  await next();
+  const user = c.get('user');
+  log(c.res.status >= 500 ? 'error' : 'info', 'request', {
+    requestId: c.get('requestId'),
+    method: c.req.method,
+    path: c.req.path,
+    status: c.res.status,
+    durationMs: Date.now() - started,
+    ...(user ? { userId: user.id } : {}),
+  });
+});
+app.use('*', secureHeaders());
+app.use('/api/*', (c, next) =>
+  cors({
+    origin: (origin) => (portalOrigins(c.env).includes(origin) ? origin : null),
+    credentials: true,
+    allowHeaders: ['Content-Type', 'Authorization'],
+    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    exposeHeaders: ['Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  })(c, next),
+);
+app.use(
+  '/api/*',
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new AppError('PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+    },
+  }),
+);
+
+const routes = app.route('/api', health).route('/api/auth', auth).route('/api/users', usersApp);
+
+app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+app.openAPIRegistry.registerComponent('securitySchemes', 'cookieAuth', { type: 'apiKey', in: 'cookie', name: 'hc_session' });
+app.doc31('/api/openapi.json', {
+  openapi: '3.1.0',
+  info: { title: 'Hybrid Coach API', version: '0.1.0', description: 'Generated from the zod schemas beside each route.' },
+});
+
+app.notFound(() => {
+  throw new AppError('NOT_FOUND', 'No such endpoint');
+});
+
+app.onError((err, c) => {
+  const appErr = err instanceof AppError ? err : err instanceof HTTPException ? fromHttpException(err) : undefined;
+  if (!appErr) {
+    log('error', 'unhandled error', { requestId: c.get('requestId'), path: c.req.path, ...describeError(err) });
+    return c.json(errorBody(new AppError('INTERNAL_ERROR', 'Something went wrong on our side')), 500);
+  }
+  if (appErr.extra.retryAfterSeconds !== undefined) c.header('Retry-After', String(appErr.extra.retryAfterSeconds));
+  return c.json(errorBody(appErr), appErr.status);
+});
+
+/** The API's route types, for the portals' typed client (`hc<AppType>`). */
+export type AppType = typeof routes;
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

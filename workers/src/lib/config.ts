@@ -1,0 +1,22 @@
+import type { UserRole } from '../domain/tiers';
+import { portalForRole } from '../domain/tiers';
+
+/** Reads a required secret, failing with a message that names it. */
+export function requireSecret(env: Env, name: 'JWT_SECRET', minLength = 32): string {
+  const value = env[name];
+  if (!value || value.length < minLength) {
+    throw new Error(
+      `${name} is required (at least ${minLength} characters): set it with \`wrangler secret put ${name}\`, or in .dev.vars locally`,
+    );
+  }
+  return value;
+}
+
+/** The origins allowed to call the API with credentials: the three sites. */
+export function portalOrigins(env: Env): string[] {
+  return [env.PUBLIC_APP_URL, env.COACH_APP_URL, env.CLIENT_APP_URL].map((u) => new URL(u).origin);
+}
+
+export function portalUrl(env: Env, role: UserRole): string {
+  return portalForRole(role) === 'client' ? env.CLIENT_APP_URL : env.COACH_APP_URL;
+}

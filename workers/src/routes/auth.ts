@@ -1,0 +1,175 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import { db as openDb } from '../db/client';
+import { authGrants, users } from '../db/schema';
+import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
+import { portalUrl } from '../lib/config';
+import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { log } from '../lib/log';
+import { bearerSecurity, createApp } from '../lib/openapi';
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
+import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
+
+export const GRANT_TTL_MS = 5 * 60 * 1000;
+
+const LoginBody = z
+  .object({
+    email: z.string().trim().max(254).email(),
+    password: z.string().min(1).max(256),
+  })
+  .openapi('LoginRequest');
+
+const LoginResult = z.object({
+  grant: z.string().openapi({ description: 'Single-use, valid 5 minutes' }),
+  redirectUrl: z.string().url(),
+  role: z.enum(USER_ROLES),
+});
+
+const ExchangeBody = z.object({ grant: z.string().min(1).max(128) }).openapi('ExchangeRequest');
+
+export const PublicUser = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    displayName: z.string(),
+    role: z.enum(USER_ROLES),
+    tier: z.enum(MEMBERSHIP_TIERS),
+  })
+  .openapi('User');
+
+const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+
+const loginRoute = createRoute({
+  method: 'post',
+  path: '/login',
+  summary: 'Check email and password; answer a single-use grant and the portal to redeem it at',
+  request: { body: { ...json(LoginBody), required: true } },
+  responses: {
+    200: { description: 'Signed in', ...json(okSchema(LoginResult)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'),
+  },
+});
+
+const exchangeRoute = createRoute({
+  method: 'post',
+  path: '/exchange',
+  summary: 'Exchange a grant (once, within 5 minutes) for a session token and cookie',
+  request: { body: { ...json(ExchangeBody), required: true } },
+  responses: {
+    200: { description: 'Session issued', ...json(okSchema(ExchangeResult)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
+  },
+});
+
+const logoutRoute = createRoute({
+  method: 'post',
+  path: '/logout',
+  summary: 'Revoke the current session',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) },
+    ...errorResponses('UNAUTHORIZED'),
+  },
+});
+
+const clientMeta = (c: Context<AppEnv>) => ({
+  ip: c.req.header('CF-Connecting-IP') ?? null,
+  userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
+});
+
+async function enforceLoginLimits(env: Env, ip: string, email: string): Promise<void> {
+  const { windowMs, perIp, perAccount } = LOGIN_LIMITS;
+  const byIp = await rateLimit(env, `login:ip:${ip}`, perIp, windowMs);
+  const byAccount = byIp.allowed ? await rateLimit(env, `login:account:${email}`, perAccount, windowMs) : byIp;
+  if (!byAccount.allowed) {
+    throw new AppError('RATE_LIMITED', 'Too many sign-in attempts. Try again later.', {
+      retryAfterSeconds: byAccount.retryAfterSeconds,
+      details: { retryAfterSeconds: byAccount.retryAfterSeconds },
+    });
+  }
+}
+
+export const auth = createApp()
+  .openapi(loginRoute, async (c) => {
+    const body = c.req.valid('json');
+    const email = normalizeEmail(body.email);
+    const meta = clientMeta(c);
+    await enforceLoginLimits(c.env, meta.ip ?? 'unknown', email);
+
+    const db = openDb(c.env);
+    const user = await db
+      .select({ id: users.id, role: users.role, passwordHash: users.passwordHash })
+      .from(users)
+      .where(and(eq(users.email, email), isNull(users.deletedAt)))
+      .get();
+    // Unknown email and unclaimed account verify a dummy hash: same answer, about the same time.
+    const valid = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password);
+    if (!user?.passwordHash || !valid) {
+      log('info', 'login refused', { requestId: c.get('requestId') });
+      throw new AppError('UNAUTHORIZED', 'Email or password is incorrect');
+    }
+
+    const grant = randomToken(32);
+    const writes = [
+      db.insert(authGrants).values({
+        grantHash: await sha256Hex(grant),
+        userId: user.id,
+        expiresAt: new Date(Date.now() + GRANT_TTL_MS),
+        ...meta,
+      }),
+    ] as const;
+    if (needsRehash(user.passwordHash)) {
+      const passwordHash = await hashPassword(body.password);
+      await db.batch([...writes, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
+    } else {
+      await db.batch(writes);
+    }
+    log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
+    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant)}`;
+    return c.json(ok({ grant, redirectUrl, role: user.role }), 200);
+  })
+  .openapi(exchangeRoute, async (c) => {
+    const { grant } = c.req.valid('json');
+    const db = openDb(c.env);
+    const now = new Date();
+    // One conditional UPDATE: of two concurrent exchanges, exactly one sees used_at still null.
+    const redeemed = await db
+      .update(authGrants)
+      .set({ usedAt: now })
+      .where(and(eq(authGrants.grantHash, await sha256Hex(grant)), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now)))
+      .returning({ userId: authGrants.userId })
+      .get();
+    const user = redeemed
+      ? await db
+          .select()
+          .from(users)
+          .where(and(eq(users.id, redeemed.userId), isNull(users.deletedAt)))
+          .get()
+      : undefined;
+    if (!user) throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired. Please sign in again.');
+
+    const { token } = await issueSession(c.env, db, user, clientMeta(c));
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Lax',
+      path: '/',
+      maxAge: SESSION_TTL_SECONDS,
+    });
+    log('info', 'session issued', { requestId: c.get('requestId'), userId: user.id });
+    const publicUser = { id: user.id, email: user.email, displayName: user.displayName, role: user.role, tier: user.membershipTier };
+    return c.json(ok({ token, user: publicUser }), 200);
+  })
+  .openapi(logoutRoute, async (c) => {
+    await revokeSession(openDb(c.env), c.get('user').sessionId);
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
+    return c.json(ok({ signedOut: true as const }), 200);
+  });
