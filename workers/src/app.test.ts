@@ -94,3 +94,11 @@ describe('logs', () => {
     }
   });
 });
+
+describe('the Worker entry module', () => {
+  it('exports only the fetch handler and Durable Object classes (workerd refuses anything else)', async () => {
+    const entry = await import('./index');
+    expect(Object.keys(entry).sort()).toEqual(['RateLimiter', 'default']);
+    expect(typeof entry.default.fetch).toBe('function');
+  });
+});

@@ -15,7 +15,8 @@ import { usersApp } from './routes/users';
 
 export { RateLimiter } from './rate-limiter';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+/** Bodies above this are refused with 413 before any handler reads them. */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** Hono's own HTTP errors (malformed JSON, wrong media type, ...) in the app's vocabulary. */
 function fromHttpException(err: HTTPException): AppError {

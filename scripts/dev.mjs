@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+/**
+ * Local development, one command:
+ *
+ *   npm run dev            everything (today: the API Worker)
+ *   npm run dev:api        the API Worker only (--api-only)
+ *
+ * Writes .dev.vars with fresh secrets if it is missing, applies the D1 migrations and the dev seed
+ * to the local database, then runs the services below until Ctrl-C. Local only: nothing here
+ * touches a remote database.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { seedDev } from '../d1/seed-dev.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const API_ORIGIN = 'http://127.0.0.1:8787';
+const require = createRequire(import.meta.url);
+
+/**
+ * A long-running process of the dev stack.
+ * @typedef {object} Service
+ * @property {string} name        prefix for messages about it
+ * @property {string} command
+ * @property {string[]} args
+ * @property {boolean} api        part of the API (started by --api-only too)
+ * @property {Record<string, string>} [env]
+ * @property {string} [readyUrl]  polled until it answers 2xx, then `urls` are printed
+ * @property {string[]} [urls]    where to find it, printed once ready
+ */
+
+/**
+ * How to run a package's own bin with this Node. Long-running services start this way, not via
+ * npx: npx puts npm and a shell between us and the program, and a signal sent to npx alone (not
+ * to the whole process group) leaves the program running as an orphan.
+ * @param {string} pkg
+ * @param {string[]} args
+ * @returns {{ command: string, args: string[] }}
+ */
+function localBin(pkg, args) {
+  const manifestPath = require.resolve(`${pkg}/package.json`);
+  /** @type {{ bin?: string | Record<string, string> }} */
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin?.[pkg];
+  if (!bin) throw new Error(`${pkg} has no "${pkg}" bin; is it installed (npm ci)?`);
+  return { command: process.execPath, args: [join(dirname(manifestPath), bin), ...args] };
+}
+
+/**
+ * Everything `npm run dev` starts. livekit-server, the agent-host and the Vite portals join here.
+ * @type {readonly Service[]}
+ */
+export const SERVICES = [
+  {
+    name: 'api',
+    ...localBin('wrangler', ['dev', '--ip', '127.0.0.1', '--port', new URL(API_ORIGIN).port]),
+    api: true,
+    // Offline-friendly: skip fetching the Request.cf template from workers.cloudflare.com.
+    env: { CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false' },
+    readyUrl: `${API_ORIGIN}/api/health`,
+    urls: [`API       ${API_ORIGIN}/api`, `OpenAPI   ${API_ORIGIN}/api/openapi.json`],
+  },
+];
+
+/** Secrets `npm run dev` generates when .dev.vars is missing (see .dev.vars.example). */
+const GENERATED_SECRETS = {
+  JWT_SECRET: () => Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
+};
+
+/**
+ * Writes .dev.vars with random secrets if it does not exist; fails fast if JWT_SECRET is unusable.
+ * @param {string} [root]
+ */
+export function ensureDevVars(root = ROOT) {
+  const file = join(root, '.dev.vars');
+  if (!existsSync(file)) {
+    const lines = Object.entries(GENERATED_SECRETS).map(([name, make]) => `${name}=${make()}`);
+    writeFileSync(
+      file,
+      `# Written by npm run dev (scripts/dev.mjs) with random values. Local only: never commit.\n${lines.join('\n')}\n`,
+      { mode: 0o600 },
+    );
+    console.log(`dev: wrote .dev.vars with a fresh random ${Object.keys(GENERATED_SECRETS).join(', ')}`);
+    return;
+  }
+  const match = /^\s*JWT_SECRET\s*=\s*"?([^"\n]*)"?\s*$/m.exec(readFileSync(file, 'utf8'));
+  const secret = match?.[1]?.trim() ?? '';
+  if (secret.length < 32) {
+    throw new Error(
+      'JWT_SECRET in .dev.vars is missing or shorter than 32 characters (delete .dev.vars and npm run dev writes a new one)',
+    );
+  }
+}
+
+/**
+ * Runs a set-up step to completion, output shown; throws if it fails.
+ * @param {string} what
+ * @param {string} command
+ * @param {string[]} args
+ * @param {Record<string, string>} [env]
+ */
+function step(what, command, args, env = {}) {
+  console.log(`dev: ${what}`);
+  const result = spawnSync(command, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status ?? result.signal})`);
+}
+
+/**
+ * Polls `url` until it answers 2xx; false if `child` exits first or `timeoutMs` passes.
+ * @param {string} url
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {number} [timeoutMs]
+ */
+async function waitReady(url, child, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+/**
+ * Starts the services with inherited stdio and supervises them: SIGINT/SIGTERM are forwarded to
+ * every child; when one exits, the others are stopped. Resolves with the exit code to use (the
+ * first child's to exit; 128 + signal number if a signal ended it).
+ * @param {readonly Service[]} services
+ * @returns {Promise<number>}
+ */
+export function runServices(services) {
+  return new Promise((resolve) => {
+    /** @type {Map<Service, import('node:child_process').ChildProcess>} */
+    const running = new Map();
+    /** @type {number | undefined} */
+    let exitCode;
+
+    const stopAll = (/** @type {NodeJS.Signals} */ signal) => {
+      for (const child of running.values()) child.kill(signal);
+    };
+    const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
+      // Children in this terminal's process group get Ctrl-C themselves; forwarding covers a
+      // signal sent to this process alone (kill <pid>, a supervisor, a CI runner).
+      exitCode ??= 128 + (constants.signals[signal] ?? 0);
+      stopAll(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    for (const service of services) {
+      const child = spawn(service.command, service.args, {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, ...service.env },
+      });
+      running.set(service, child);
+      child.on('error', (err) => console.error(`dev: ${service.name} failed to start: ${err.message}`));
+      child.on('exit', (code, signal) => {
+        running.delete(service);
+        if (exitCode === undefined) {
+          exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+          console.error(`dev: ${service.name} exited (${signal ?? `code ${code}`}); stopping the rest`);
+          stopAll('SIGTERM');
+        }
+        if (running.size === 0) {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve(exitCode);
+        }
+      });
+      if (service.readyUrl) {
+        void waitReady(service.readyUrl, child).then((ready) => {
+          if (ready) {
+            console.log(`\ndev: ${service.name} is ready\n${(service.urls ?? []).map((u) => `  ${u}`).join('\n')}\n`);
+          } else if (running.has(service)) {
+            console.error(`dev: ${service.name} is not answering at ${service.readyUrl} yet`);
+          }
+        });
+      }
+    }
+  });
+}
+
+/**
+ * `npm run dev [-- --api-only]`.
+ * @param {readonly string[]} argv
+ * @returns {Promise<number>} exit code
+ */
+export async function main(argv) {
+  const unknown = argv.filter((a) => a !== '--api-only');
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (only --api-only)`);
+  const services = argv.includes('--api-only') ? SERVICES.filter((s) => s.api) : SERVICES;
+
+  ensureDevVars();
+  // CI=true: wrangler takes the default answer instead of asking before applying migrations.
+  step('applying D1 migrations to the local database', 'npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
+    CI: 'true',
+  });
+  console.log('dev: seeding the local database');
+  await seedDev();
+
+  console.log(`dev: starting ${services.map((s) => s.name).join(', ')} (Ctrl-C stops all)`);
+  return runServices(services);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`dev: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

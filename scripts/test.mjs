@@ -1,0 +1,51 @@
+// `npm test`: every suite, in order, then one closing line "N passed, N failed" over all of them.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+
+const results = '.wrangler/tmp/test-results';
+mkdirSync(results, { recursive: true });
+
+/** Checks that are not test suites: they pass or stop the run. */
+const checks = [
+  ['typecheck (workers)', ['npx', 'tsc', '-p', 'tsconfig.json']],
+  ['typecheck (pages)', ['npx', 'tsc', '-p', 'pages/tsconfig.json']],
+  ['migrations and generated types', ['node', 'scripts/db-check.mjs']],
+];
+
+/** Vitest suites: each writes a JSON report that the closing line adds up. */
+const suites = [['workers (workerd, D1, Durable Objects)', 'workers/vitest.config.ts']];
+
+let passed = 0;
+let failed = 0;
+let broken = false;
+
+for (const [name, [cmd, ...args]] of checks) {
+  console.log(`\n▶ ${name}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`✗ ${name} failed`);
+    broken = true;
+  }
+}
+
+for (const [name, config] of suites) {
+  console.log(`\n▶ ${name}`);
+  const report = `${results}/${config.replace(/[^a-z0-9]+/gi, '-')}.json`;
+  const r = spawnSync(
+    'npx',
+    ['vitest', 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    { stdio: 'inherit' },
+  );
+  if (existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    passed += json.numPassedTests;
+    failed += json.numFailedTests;
+    if (json.numTotalTests === 0) broken = true;
+  } else {
+    broken = true;
+  }
+  if (r.status !== 0) broken = true;
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(broken || failed > 0 ? 1 : 0);
