@@ -2,7 +2,7 @@
 /**
  * Local development, one command:
  *
- *   npm run dev            everything (today: the API Worker)
+ *   npm run dev            everything (today: the API Worker and livekit-server)
  *   npm run dev:api        the API Worker only (--api-only)
  *
  * Writes .dev.vars with fresh secrets if it is missing, applies the D1 migrations and the dev seed
@@ -10,15 +10,18 @@
  * touches a remote database.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { seedDev } from '../d1/seed-dev.mjs';
+import { ensureLivekitServer } from './livekit.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API_ORIGIN = 'http://127.0.0.1:8787';
+/** The dev livekit-server: wrangler.toml's LIVEKIT_URL; RTC on 7881 (tcp) and 7882 (udp); keys devkey/secret. */
+const LIVEKIT_PORT = 7880;
 const require = createRequire(import.meta.url);
 
 /**
@@ -31,6 +34,7 @@ const require = createRequire(import.meta.url);
  * @property {Record<string, string>} [env]
  * @property {string} [readyUrl]  polled until it answers 2xx, then `urls` are printed
  * @property {string[]} [urls]    where to find it, printed once ready
+ * @property {() => Promise<unknown>} [prepare]  runs to completion before any service starts
  */
 
 /**
@@ -51,7 +55,7 @@ function localBin(pkg, args) {
 }
 
 /**
- * Everything `npm run dev` starts. livekit-server, the agent-host and the Vite portals join here.
+ * Everything `npm run dev` starts. The agent-host and the Vite portals join here.
  * @type {readonly Service[]}
  */
 export const SERVICES = [
@@ -64,6 +68,24 @@ export const SERVICES = [
     readyUrl: `${API_ORIGIN}/api/health`,
     urls: [`API       ${API_ORIGIN}/api`, `OpenAPI   ${API_ORIGIN}/api/openapi.json`],
   },
+  {
+    name: 'livekit',
+    // A Node wrapper that writes the config and stops the server on SIGINT/SIGTERM (scripts/livekit.mjs).
+    command: process.execPath,
+    args: [
+      join(ROOT, 'scripts/livekit.mjs'),
+      'start',
+      '--port',
+      String(LIVEKIT_PORT),
+      '--webhook',
+      `${API_ORIGIN}/api/webhooks/livekit`,
+    ],
+    api: false,
+    // Built once with go install (~2.5 min the first time): done before anything starts, not during.
+    prepare: ensureLivekitServer,
+    readyUrl: `http://127.0.0.1:${LIVEKIT_PORT}/`,
+    urls: [`LiveKit   ws://127.0.0.1:${LIVEKIT_PORT} (API key devkey; webhooks to ${API_ORIGIN}/api/webhooks/livekit)`],
+  },
 ];
 
 /** Secrets `npm run dev` generates when .dev.vars is missing (see .dev.vars.example). */
@@ -71,8 +93,18 @@ const GENERATED_SECRETS = {
   JWT_SECRET: () => Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
 };
 
+/** Fixed values `npm run dev` adds to .dev.vars, new or existing, when their line is missing. */
+const DEV_VALUES = [
+  {
+    name: 'LIVEKIT_API_SECRET',
+    value: 'secret',
+    comment: "The dev livekit-server's secret for key devkey (scripts/livekit.mjs starts it with these keys).",
+  },
+];
+
 /**
- * Writes .dev.vars with random secrets if it does not exist; fails fast if JWT_SECRET is unusable.
+ * Writes .dev.vars with random secrets if it does not exist, and adds missing DEV_VALUES to it; fails fast
+ * if JWT_SECRET is unusable.
  * @param {string} [root]
  */
 export function ensureDevVars(root = ROOT) {
@@ -85,14 +117,20 @@ export function ensureDevVars(root = ROOT) {
       { mode: 0o600 },
     );
     console.log(`dev: wrote .dev.vars with a fresh random ${Object.keys(GENERATED_SECRETS).join(', ')}`);
-    return;
   }
-  const match = /^\s*JWT_SECRET\s*=\s*"?([^"\n]*)"?\s*$/m.exec(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8');
+  const match = /^\s*JWT_SECRET\s*=\s*"?([^"\n]*)"?\s*$/m.exec(text);
   const secret = match?.[1]?.trim() ?? '';
   if (secret.length < 32) {
     throw new Error(
       'JWT_SECRET in .dev.vars is missing or shorter than 32 characters (delete .dev.vars and npm run dev writes a new one)',
     );
+  }
+  const missing = DEV_VALUES.filter(({ name }) => !new RegExp(`^\\s*${name}\\s*=`, 'm').test(text));
+  if (missing.length > 0) {
+    const lines = missing.map(({ name, value, comment }) => `# ${comment}\n${name}=${value}\n`);
+    appendFileSync(file, `${text === '' || text.endsWith('\n') ? '' : '\n'}${lines.join('')}`);
+    console.log(`dev: added ${missing.map(({ name }) => name).join(', ')} to .dev.vars`);
   }
 }
 
@@ -207,6 +245,7 @@ export async function main(argv) {
   });
   console.log('dev: seeding the local database');
   await seedDev();
+  for (const service of services) await service.prepare?.();
 
   console.log(`dev: starting ${services.map((s) => s.name).join(', ')} (Ctrl-C stops all)`);
   return runServices(services);

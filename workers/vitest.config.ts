@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { defineConfig } from 'vitest/config';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+const LIVEKIT_TEST_PORT = Number(process.env.HC_TEST_LIVEKIT_PORT ?? 7980);
 
 /** Worker and Durable Object tests, inside workerd, against a real (local) D1 migrated from d1/. */
 export default defineConfig({
@@ -14,6 +15,10 @@ export default defineConfig({
         bindings: {
           // Test-only values: a fixed JWT secret so tests can forge tokens with other keys.
           JWT_SECRET: 'test-only-jwt-secret-0123456789abcdefghijklmnop',
+          // The real livekit-server that the global setup starts for the tests (dev keys).
+          LIVEKIT_URL: `ws://127.0.0.1:${LIVEKIT_TEST_PORT}`,
+          LIVEKIT_API_KEY: 'devkey',
+          LIVEKIT_API_SECRET: 'secret',
           TEST_MIGRATIONS: await readD1Migrations(root('d1/migrations')),
         },
       },
@@ -21,6 +26,7 @@ export default defineConfig({
   ],
   test: {
     include: ['workers/src/**/*.test.ts'],
+    globalSetup: ['workers/test/livekit.global-setup.ts'],
     setupFiles: ['workers/test/apply-migrations.ts'],
     silent: 'passed-only',
   },

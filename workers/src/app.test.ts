@@ -60,7 +60,21 @@ describe('GET /api/openapi.json', () => {
     };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/auth/exchange', '/api/auth/login', '/api/auth/logout', '/api/health', '/api/ready', '/api/users/me'].sort(),
+      [
+        '/api/auth/exchange',
+        '/api/auth/login',
+        '/api/auth/logout',
+        '/api/health',
+        '/api/ready',
+        '/api/users/me',
+        '/api/rooms',
+        '/api/rooms/{sessionId}',
+        '/api/rooms/{sessionId}/end',
+        '/api/rooms/{sessionId}/join',
+        '/api/rooms/{sessionId}/mute-ai',
+        '/api/sessions',
+        '/api/sessions/{id}',
+      ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);
     expect(doc.components.schemas.LoginRequest?.required?.sort()).toEqual(['email', 'password']);
@@ -98,7 +112,7 @@ describe('logs', () => {
 describe('the Worker entry module', () => {
   it('exports only the fetch handler and Durable Object classes (workerd refuses anything else)', async () => {
     const entry = await import('./index');
-    expect(Object.keys(entry).sort()).toEqual(['RateLimiter', 'default']);
+    expect(Object.keys(entry).sort()).toEqual(['RateLimiter', 'SessionRoom', 'default']);
     expect(typeof entry.default.fetch).toBe('function');
   });
 });

@@ -11,9 +11,13 @@ import { AppError, errorBody } from './lib/errors';
 import { describeError, log } from './lib/log';
 import { auth } from './routes/auth';
 import { health } from './routes/health';
+import { rooms } from './routes/rooms';
+import { sessions } from './routes/sessions';
 import { usersApp } from './routes/users';
+import { webhooks } from './routes/webhooks';
 
 export { RateLimiter } from './rate-limiter';
+export { SessionRoom } from './session-room';
 
 /** Bodies above this are refused with 413 before any handler reads them. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -68,7 +72,13 @@ app.use(
   }),
 );
 
-const routes = app.route('/api', health).route('/api/auth', auth).route('/api/users', usersApp);
+const routes = app
+  .route('/api', health)
+  .route('/api/auth', auth)
+  .route('/api/users', usersApp)
+  .route('/api/rooms', rooms)
+  .route('/api/sessions', sessions)
+  .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
 app.openAPIRegistry.registerComponent('securitySchemes', 'cookieAuth', { type: 'apiKey', in: 'cookie', name: 'hc_session' });

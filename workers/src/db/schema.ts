@@ -191,6 +191,12 @@ export const coachingSessions = sqliteTable(
     /** Minutes this session may run; null = no cap. */
     capMinutes: integer('cap_minutes'),
     warningsSent: integer('warnings_sent').notNull().default(0),
+    /** Why it ended: cap, client, coach, room_finished, empty. */
+    endReason: text('end_reason'),
+    /** Minutes added to the client's monthly usage. */
+    minutesCharged: integer('minutes_charged'),
+    /** Set in the same transaction that adds the usage: the guard that makes it happen once. */
+    usageRecordedAt: instant('usage_recorded_at'),
     /** Assembled once the session ends, from `messages`. */
     transcript: text('transcript'),
     aiSummary: text('ai_summary'),

@@ -60,6 +60,10 @@ function presentedToken(c: Context<AppEnv>): string | undefined {
     if (!m) throw unauthorized();
     return m[1];
   }
+  // Browsers cannot set headers on a WebSocket; a same-site cookie or this query parameter serves.
+  if (c.req.header('Upgrade')?.toLowerCase() === 'websocket') {
+    return getCookie(c, SESSION_COOKIE) ?? c.req.query('access_token');
+  }
   return getCookie(c, SESSION_COOKIE);
 }
 

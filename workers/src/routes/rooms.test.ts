@@ -1,0 +1,333 @@
+import { env } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
+import { decodeJwt } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
+import { dispatchClient, hook, roomService } from '../../test/livekit';
+import { coachingSessions, messages, users } from '../db/schema';
+import type { MembershipTier } from '../domain/tiers';
+
+interface Ticket {
+  sessionId: string;
+  roomName: string;
+  token: string;
+  livekitUrl: string;
+  capMinutes: number | null;
+  remainingMinutes: number | null;
+  role?: string;
+}
+
+async function client(tier: MembershipTier = 'PREMIUM') {
+  const user = await createUser({ tier, role: 'CLIENT' });
+  return { user, token: await signIn(user.email) };
+}
+async function coach() {
+  const user = await createUser({ role: 'COACH' });
+  return { user, token: await signIn(user.email) };
+}
+async function startSession(token: string) {
+  const res = await post('/api/rooms', {}, bearer(token));
+  if (res.status !== 201) throw new Error(`start failed: ${res.status} ${await res.text()}`);
+  return (await body<Ticket>(res)).data;
+}
+
+describe('POST /api/rooms', () => {
+  it('creates the session row, the LiveKit room and the AI dispatch, and answers a client token', async () => {
+    const a = await client('FREE');
+    const res = await post('/api/rooms', {}, bearer(a.token));
+    expect(res.status).toBe(201);
+    const t = (await body<Ticket>(res)).data;
+    expect(t.roomName).toBe(`session-${t.sessionId}`);
+    expect(t).toMatchObject({ livekitUrl: env.LIVEKIT_URL, capMinutes: 20, remainingMinutes: 20 });
+
+    const claims = decodeJwt(t.token) as Record<string, unknown> & { video: Record<string, unknown>; attributes: Record<string, string> };
+    expect(claims.sub).toBe(a.user.id);
+    expect(claims.name).toBe(a.user.displayName);
+    expect(claims.video).toMatchObject({ room: t.roomName, roomJoin: true });
+    expect(claims.video.roomAdmin).toBeFalsy();
+    expect(claims.attributes).toEqual({ role: 'client' });
+    expect((claims.exp as number) - (claims.nbf as number)).toBe(7200);
+
+    const row = await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, t.sessionId)).get();
+    expect(row).toMatchObject({ status: 'WAITING', clientId: a.user.id, tierAtStart: 'FREE', capMinutes: 20, roomName: t.roomName });
+
+    const [room] = await roomService().listRooms([t.roomName]);
+    expect(room?.name).toBe(t.roomName);
+    expect(room?.maxParticipants).toBe(4);
+    const dispatches = await dispatchClient().listDispatch(t.roomName);
+    // livekit-server adds its own default dispatch (agent name '') for unnamed agents; ours is explicit.
+    expect(dispatches.filter((d) => d.agentName === env.AGENT_NAME)).toHaveLength(1);
+  });
+
+  it('refuses a FREE client who has had the month’s session: 403, no row, no room', async () => {
+    const a = await client('FREE');
+    await startSession(a.token);
+    const before = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
+    const roomsBefore = (await roomService().listRooms()).length;
+    const res = await post('/api/rooms', {}, bearer(a.token));
+    expect(res.status).toBe(403);
+    expect((await body(res)).error).toMatchObject({ code: 'TIER_LIMIT_REACHED', details: { tier: 'FREE', upgradeUrl: '/pricing' } });
+    expect(await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all()).toHaveLength(before.length);
+    expect((await roomService().listRooms()).length).toBe(roomsBefore);
+  });
+
+  it('lets only one of two simultaneous starts by a FREE client through', async () => {
+    const a = await client('FREE');
+    const [r1, r2] = await Promise.all([post('/api/rooms', {}, bearer(a.token)), post('/api/rooms', {}, bearer(a.token))]);
+    expect([r1.status, r2.status].sort()).toEqual([201, 403]);
+    const rows = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('is for clients only, and for signed-in ones', async () => {
+    const c = await coach();
+    expect((await post('/api/rooms', {}, bearer(c.token))).status).toBe(403);
+    expect((await post('/api/rooms', {})).status).toBe(401);
+  });
+});
+
+describe('POST /api/rooms/:id/join', () => {
+  it('gives the session’s client a token again, another client 403, a stranger 401, nobody a 404’s room', async () => {
+    const a = await client();
+    const b = await client();
+    const t = await startSession(a.token);
+    const again = await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(a.token));
+    expect(again.status).toBe(200);
+    expect((await body<Ticket>(again)).data).toMatchObject({ role: 'client', roomName: t.roomName });
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(b.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {})).status).toBe(401);
+    expect((await post('/api/rooms/no-such-session/join', {}, bearer(a.token))).status).toBe(404);
+  });
+
+  it('gives a coach an admin token with role coach, and records them as the session’s coach', async () => {
+    const a = await client('PREMIUM');
+    const c = await coach();
+    const t = await startSession(a.token);
+    const res = await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    expect(res.status).toBe(200);
+    const ticket = (await body<Ticket>(res)).data;
+    const claims = decodeJwt(ticket.token) as { sub: string; video: Record<string, unknown>; attributes: Record<string, string> };
+    expect(claims.sub).toBe(c.user.id);
+    expect(claims.video).toMatchObject({ room: t.roomName, roomAdmin: true, roomRecord: true });
+    expect(claims.attributes).toEqual({ role: 'coach' });
+    const row = await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, t.sessionId)).get();
+    expect(row?.coachId).toBe(c.user.id);
+    // A second coach finds the seat taken.
+    const other = await coach();
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(other.token))).status).toBe(409);
+  });
+
+  it('keeps human coaches to Premium clients’ sessions', async () => {
+    const a = await client('VAGUS_MEMBER');
+    const c = await coach();
+    const t = await startSession(a.token);
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token))).status).toBe(403);
+  });
+
+  it('answers 409 for a session that has ended', async () => {
+    const a = await client();
+    const t = await startSession(a.token);
+    expect((await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token))).status).toBe(200);
+    const res = await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(a.token));
+    expect(res.status).toBe(409);
+    expect((await body(res)).error.code).toBe('CONFLICT');
+  });
+});
+
+describe('POST /api/rooms/:id/mute-ai', () => {
+  it('lets the session’s coach mute and unmute themself from the AI; nobody else', async () => {
+    const a = await client();
+    const c = await coach();
+    const other = await coach();
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    const muted = await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: true }, bearer(c.token));
+    expect(muted.status).toBe(200);
+    expect((await body<{ coachMutedFromAi: boolean }>(muted)).data.coachMutedFromAi).toBe(true);
+    expect((await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: false }, bearer(other.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: false }, bearer(a.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: false })).status).toBe(401);
+    const bad = await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: 'yes' }, bearer(c.token));
+    expect(bad.status).toBe(400);
+    expect((await body(bad)).error.fields).toHaveProperty('muted');
+    const state = await get(`/api/rooms/${t.sessionId}`, bearer(c.token));
+    expect((await body<{ coachMutedFromAi: boolean }>(state)).data.coachMutedFromAi).toBe(true);
+  });
+});
+
+describe('POST /api/rooms/:id/end', () => {
+  it('ends the session for everyone: room closed on the server, row completed', async () => {
+    const a = await client();
+    const b = await client();
+    const t = await startSession(a.token);
+    expect((await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(b.token))).status).toBe(403);
+    const res = await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token));
+    expect(res.status).toBe(200);
+    expect((await body<{ status: string; end: { reason: string } }>(res)).data).toMatchObject({
+      status: 'COMPLETED',
+      end: { reason: 'client' },
+    });
+    expect(await roomService().listRooms([t.roomName])).toEqual([]);
+    const row = await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, t.sessionId)).get();
+    expect(row).toMatchObject({ status: 'COMPLETED', endReason: 'client', durationSeconds: 0, minutesCharged: 0 });
+    // Ending twice is fine and changes nothing.
+    expect((await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token))).status).toBe(200);
+  });
+
+  it('gives a FREE client their month’s session back when the timer never ran', async () => {
+    const a = await client('FREE');
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token));
+    const u = await testDb().select().from(users).where(eq(users.id, a.user.id)).get();
+    expect(u).toMatchObject({ monthlySessionsUsed: 0, monthlyMinutesUsed: 0 });
+    expect((await post('/api/rooms', {}, bearer(a.token))).status).toBe(201);
+  });
+});
+
+describe('GET /api/rooms/:id', () => {
+  it('shows participants with roles, the timer and the status to the client and the coach', async () => {
+    const a = await client();
+    const b = await client();
+    const c = await coach();
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    await hook('participant_joined', t.roomName, { sid: 'PA_client', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', t.roomName, { sid: 'PA_agent', identity: 'agent-1', agent: true });
+    for (const who of [a, c]) {
+      const res = await get(`/api/rooms/${t.sessionId}`, bearer(who.token));
+      expect(res.status).toBe(200);
+      const { data } = await body<{
+        status: string;
+        participants: { identity: string; role: string }[];
+        timer: { startedAt: number | null; capMinutes: number | null; remainingSeconds: number | null };
+      }>(res);
+      expect(data.status).toBe('ACTIVE');
+      expect(data.participants.map((p) => [p.identity, p.role]).sort()).toEqual([
+        [a.user.id, 'client'],
+        ['agent-1', 'ai'],
+      ].sort());
+      expect(data.timer.startedAt).toBeTypeOf('number');
+      expect(data.timer).toMatchObject({ capMinutes: null, remainingSeconds: null });
+    }
+    expect((await get(`/api/rooms/${t.sessionId}`, bearer(b.token))).status).toBe(403);
+    expect((await get(`/api/rooms/${t.sessionId}`)).status).toBe(401);
+  });
+});
+
+describe('GET /api/sessions', () => {
+  it('lists a client’s own sessions and a coach’s sessions; a detail carries the transcript; others get 404', async () => {
+    const a = await client();
+    const b = await client();
+    const c = await coach();
+    const t1 = await startSession(a.token);
+    const t2 = await startSession(a.token);
+    await startSession(b.token);
+    await post(`/api/rooms/${t2.sessionId}/join`, {}, bearer(c.token));
+    await testDb().insert(messages).values([
+      { sessionId: t1.sessionId, speakerIdentity: a.user.id, speakerRole: 'client', text: 'I feel tense', heardByAi: true, spokenAt: new Date(1_000), idempotencyKey: `${t1.sessionId}-1` },
+      { sessionId: t1.sessionId, speakerIdentity: 'agent', speakerRole: 'ai', text: 'Let us breathe', heardByAi: true, spokenAt: new Date(2_000), idempotencyKey: `${t1.sessionId}-2` },
+    ]);
+
+    const mine = (await body<{ id: string }[]>(await get('/api/sessions', bearer(a.token)))).data.map((s) => s.id);
+    expect(mine.sort()).toEqual([t1.sessionId, t2.sessionId].sort());
+    const coachs = (await body<{ id: string }[]>(await get('/api/sessions', bearer(c.token)))).data.map((s) => s.id);
+    expect(coachs).toEqual([t2.sessionId]);
+
+    const detail = await get(`/api/sessions/${t1.sessionId}`, bearer(a.token));
+    expect(detail.status).toBe(200);
+    const d = (await body<{ transcript: { speakerRole: string; text: string }[] }>(detail)).data;
+    expect(d.transcript.map((l) => [l.speakerRole, l.text])).toEqual([
+      ['client', 'I feel tense'],
+      ['ai', 'Let us breathe'],
+    ]);
+    expect((await get(`/api/sessions/${t1.sessionId}`, bearer(b.token))).status).toBe(404);
+    expect((await get(`/api/sessions/${t1.sessionId}`, bearer(c.token))).status).toBe(404);
+    expect((await get('/api/sessions')).status).toBe(401);
+    expect((await get('/api/sessions?limit=0', bearer(a.token))).status).toBe(400);
+  });
+});
+
+describe('GET /api/rooms/:id/ws', () => {
+  async function open(sessionId: string, token?: string) {
+    const { SELF } = await import('cloudflare:test');
+    const q = token ? `?access_token=${encodeURIComponent(token)}` : '';
+    return SELF.fetch(`http://api.test/api/rooms/${sessionId}/ws${q}`, { headers: { Upgrade: 'websocket' } });
+  }
+  const next = (events: Record<string, unknown>[], type: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const deadline = Date.now() + 5000;
+      const poll = () => {
+        const found = events.find((e) => e.type === type);
+        if (found) resolve(found);
+        else if (Date.now() > deadline) reject(new Error(`no ${type} event; got ${JSON.stringify(events)}`));
+        else setTimeout(poll, 20);
+      };
+      poll();
+    });
+
+  it('streams state changes to the session’s client as they happen; others are refused', async () => {
+    const a = await client();
+    const b = await client();
+    const c = await coach();
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+
+    const res = await open(t.sessionId, a.token);
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    ws.accept();
+    const events: Record<string, unknown>[] = [];
+    ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data))));
+    expect((await next(events, 'state')).state).toMatchObject({ sessionId: t.sessionId, status: 'WAITING' });
+
+    await hook('participant_joined', t.roomName, { sid: 'PA_ws_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', t.roomName, { sid: 'PA_ws_a', identity: 'agent-ws', agent: true });
+    expect(await next(events, 'started')).toMatchObject({ capMinutes: null });
+    await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: true }, bearer(c.token));
+    expect(await next(events, 'mute')).toMatchObject({ muted: true });
+    ws.close();
+
+    expect((await open(t.sessionId, b.token)).status).toBe(403);
+    expect((await open(t.sessionId)).status).toBe(401);
+    expect((await get(`/api/rooms/${t.sessionId}/ws`, bearer(a.token))).status).toBe(400);
+  });
+});
+
+describe('who may do what', () => {
+  it('answers each room and session route for client A, client B, an outside coach, the session coach and nobody', async () => {
+    const a = await client('PREMIUM');
+    const b = await client('PREMIUM');
+    const inCoach = await coach();
+    const outCoach = await coach();
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(inCoach.token));
+    const id = t.sessionId;
+
+    const routes: [string, (h: Record<string, string>) => Promise<Response>][] = [
+      ['state', (h) => get(`/api/rooms/${id}`, h)],
+      ['mute', (h) => post(`/api/rooms/${id}/mute-ai`, { muted: false }, h)],
+      ['detail', (h) => get(`/api/sessions/${id}`, h)],
+      ['join', (h) => post(`/api/rooms/${id}/join`, {}, h)],
+    ];
+    const who = { a: bearer(a.token), b: bearer(b.token), outCoach: bearer(outCoach.token), inCoach: bearer(inCoach.token), nobody: {} };
+    const matrix: Record<string, Record<keyof typeof who, number>> = {};
+    for (const [name, call] of routes) {
+      matrix[name] = {} as Record<keyof typeof who, number>;
+      for (const [k, h] of Object.entries(who) as [keyof typeof who, Record<string, string>][]) {
+        matrix[name][k] = (await call(h)).status;
+      }
+    }
+    expect(matrix).toEqual({
+      state: { a: 200, b: 403, outCoach: 403, inCoach: 200, nobody: 401 },
+      mute: { a: 403, b: 403, outCoach: 403, inCoach: 200, nobody: 401 },
+      detail: { a: 200, b: 404, outCoach: 404, inCoach: 200, nobody: 401 },
+      join: { a: 200, b: 403, outCoach: 409, inCoach: 200, nobody: 401 },
+    });
+    // Ending: refused to the others, then done by the session's coach.
+    for (const h of [who.b, who.outCoach]) expect((await post(`/api/rooms/${id}/end`, {}, h)).status).toBe(403);
+    expect((await post(`/api/rooms/${id}/end`, {})).status).toBe(401);
+    const ended = await post(`/api/rooms/${id}/end`, {}, who.inCoach);
+    expect(ended.status).toBe(200);
+    expect((await body<{ end: { reason: string } }>(ended)).data.end.reason).toBe('coach');
+  });
+});

@@ -1,0 +1,259 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, eq, isNull } from 'drizzle-orm';
+import { db as openDb } from '../db/client';
+import { coachingSessions, users } from '../db/schema';
+import { TIERS } from '../domain/tiers';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import {
+  ROOM_DEPARTURE_TIMEOUT_S,
+  ROOM_EMPTY_TIMEOUT_S,
+  ROOM_MAX_PARTICIPANTS,
+  mintRoomToken,
+  roomNameFor,
+  roomService,
+} from '../lib/livekit';
+import { describeError, log } from '../lib/log';
+import { bearerSecurity, createApp } from '../lib/openapi';
+import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
+import { requireAuth, requireRole } from '../lib/session';
+import { assertCanStartSession } from '../lib/usage';
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+const Params = z.object({ sessionId: z.string().min(1).max(64) });
+
+const RoomTicket = z
+  .object({
+    sessionId: z.string(),
+    roomName: z.string(),
+    token: z.string().openapi({ description: 'LiveKit access token for this room only, valid 2 hours' }),
+    livekitUrl: z.string(),
+    capMinutes: z.number().int().nullable(),
+    remainingMinutes: z.number().int().nullable(),
+  })
+  .openapi('RoomTicket');
+
+const JoinTicket = z
+  .object({
+    sessionId: z.string(),
+    roomName: z.string(),
+    token: z.string(),
+    livekitUrl: z.string(),
+    role: z.enum(['client', 'coach']),
+  })
+  .openapi('JoinTicket');
+
+export const RoomState = z
+  .object({
+    sessionId: z.string(),
+    roomName: z.string(),
+    status: z.enum(['WAITING', 'ACTIVE', 'COMPLETED']),
+    participants: z.array(
+      z.object({
+        identity: z.string(),
+        name: z.string(),
+        role: z.enum(['client', 'coach', 'ai', 'other']),
+        joinedAt: z.number().nullable(),
+      }),
+    ),
+    coachMutedFromAi: z.boolean(),
+    muteChangedAt: z.number().nullable(),
+    timer: z.object({
+      startedAt: z.number().nullable(),
+      elapsedSeconds: z.number(),
+      capMinutes: z.number().nullable(),
+      remainingSeconds: z.number().nullable(),
+    }),
+    warningsSent: z.array(z.enum(['5min', '1min'])),
+    end: z
+      .object({
+        reason: z.enum(['cap', 'client', 'coach', 'room_finished', 'empty']),
+        at: z.number(),
+        durationSeconds: z.number(),
+        minutes: z.number(),
+      })
+      .nullable(),
+  })
+  .openapi('RoomState');
+
+
+const createRoomRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Start a coaching session (clients): tier check, LiveKit room, AI dispatched, client token',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('CLIENT')] as const,
+  responses: {
+    201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
+  },
+});
+
+const joinRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/join',
+  summary: 'A token to (re)join: the session’s client, or a coach',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params },
+  responses: {
+    200: { description: 'Join ticket', ...json(okSchema(JoinTicket)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
+  },
+});
+
+const muteRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/mute-ai',
+  summary: 'The coach of the session mutes or unmutes themself from the AI',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params, body: { ...json(z.object({ muted: z.boolean() }).openapi('MuteRequest')), required: true } },
+  responses: {
+    200: { description: 'The new state', ...json(okSchema(RoomState)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
+  },
+});
+
+const endRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/end',
+  summary: 'End the session for everyone (its client or coach)',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params },
+  responses: {
+    200: { description: 'The final state', ...json(okSchema(RoomState)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+
+const stateRoute = createRoute({
+  method: 'get',
+  path: '/{sessionId}',
+  summary: 'Live state: participants, coach mute, timer, status',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params },
+  responses: {
+    200: { description: 'Live state', ...json(okSchema(RoomState)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+
+export const rooms = createApp()
+  .openapi(createRoomRoute, async (c) => {
+    const user = c.get('user');
+    const db = openDb(c.env);
+    const now = new Date();
+    const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
+    if (!(await claimMonthlySession(db, user.id, now))) {
+      // Lost a race with another start: the month is used up after all.
+      await assertCanStartSession(db, user.id, now);
+      throw new AppError('CONFLICT', 'Another session was started at the same moment');
+    }
+    const sessionId = crypto.randomUUID();
+    const roomName = roomNameFor(sessionId);
+    try {
+      await roomService(c.env).createRoom({
+        name: roomName,
+        emptyTimeout: ROOM_EMPTY_TIMEOUT_S,
+        departureTimeout: ROOM_DEPARTURE_TIMEOUT_S,
+        maxParticipants: ROOM_MAX_PARTICIPANTS,
+        metadata: JSON.stringify({ sessionId }),
+      });
+    } catch (err) {
+      await releaseMonthlySession(db, user.id);
+      log('error', 'livekit createRoom failed', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
+      throw new AppError('SERVICE_UNAVAILABLE', 'The call service is not answering. Please try again in a moment.');
+    }
+    await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes });
+    // The object dispatches the AI agent (and retries until LiveKit takes it).
+    await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
+    const me = await db.select({ displayName: users.displayName }).from(users).where(eq(users.id, user.id)).get();
+    const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: me?.displayName ?? 'Client', role: 'client' });
+    log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
+    return c.json(
+      ok({ sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes }),
+      201,
+    );
+  })
+  .openapi(joinRoute, async (c) => {
+    const user = c.get('user');
+    const db = openDb(c.env);
+    const session = await loadSession(db, c.req.valid('param').sessionId);
+    let role: 'client' | 'coach';
+    if (user.id === session.clientId) {
+      role = 'client';
+    } else if (isCoachLike(user)) {
+      role = 'coach';
+      const client = await db.select({ tier: users.membershipTier }).from(users).where(eq(users.id, session.clientId)).get();
+      if (!client || !TIERS[client.tier].limits.humanCoachAccess) {
+        throw new AppError('FORBIDDEN', 'Human coaches join Premium clients’ sessions only');
+      }
+    } else {
+      throw new AppError('FORBIDDEN', 'You are not part of this session');
+    }
+    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') {
+      throw new AppError('CONFLICT', 'This session has ended');
+    }
+    if (role === 'coach') {
+      const claimed = await db
+        .update(coachingSessions)
+        .set({ coachId: user.id })
+        .where(and(eq(coachingSessions.id, session.id), isNull(coachingSessions.coachId)))
+        .returning({ id: coachingSessions.id })
+        .get();
+      if (!claimed && session.coachId !== user.id) {
+        const now = await loadSession(db, session.id);
+        if (now.coachId !== user.id) throw new AppError('CONFLICT', 'Another coach is already in this session');
+      }
+      await sessionRoom(c.env, session.id).setCoach(user.id);
+    }
+    const me = await db.select({ displayName: users.displayName }).from(users).where(eq(users.id, user.id)).get();
+    const token = await mintRoomToken(c.env, {
+      roomName: session.roomName,
+      identity: user.id,
+      name: me?.displayName ?? (role === 'coach' ? 'Coach' : 'Client'),
+      role,
+    });
+    return c.json(ok({ sessionId: session.id, roomName: session.roomName, token, livekitUrl: c.env.LIVEKIT_URL, role }), 200);
+  })
+  .openapi(muteRoute, async (c) => {
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    if (!isCoachLike(user) || session.coachId !== user.id) {
+      throw new AppError('FORBIDDEN', 'Only the coach in this session can change what the AI hears');
+    }
+    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const state = await sessionRoom(c.env, session.id).setCoachMute(user.id, c.req.valid('json').muted);
+    return c.json(ok(state), 200);
+  })
+  .openapi(endRoute, async (c) => {
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const role = assertMember(user, session);
+    const state = await sessionRoom(c.env, session.id).end(role);
+    log('info', 'session ended', { requestId: c.get('requestId'), userId: user.id, sessionId: session.id, by: role });
+    return c.json(ok(state), 200);
+  })
+  .openapi(stateRoute, async (c) => {
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    if (user.role !== 'ADMIN') assertMember(user, session);
+    const state = await sessionRoom(c.env, session.id).getState();
+    if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
+    return c.json(ok(state), 200);
+  })
+  /** Live updates for the session's client and coach: state, timer, participants, mute. */
+  .get('/:sessionId/ws', requireAuth, async (c) => {
+    if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
+      throw new AppError('VALIDATION_ERROR', 'This endpoint speaks WebSocket only', { fields: { Upgrade: 'expected websocket' } });
+    }
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.param('sessionId'));
+    if (user.role !== 'ADMIN') assertMember(user, session);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set('X-HC-User-Id', user.id);
+    headers.set('X-HC-User-Role', user.role);
+    return sessionRoom(c.env, session.id).fetch(new Request(c.req.url, { headers }));
+  });

@@ -1,0 +1,504 @@
+import { DurableObject } from 'cloudflare:workers';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { db as openDb } from './db/client';
+import { coachingSessions, users } from './db/schema';
+import type { MembershipTier } from './domain/tiers';
+import { nextMonthStart } from './domain/tiers';
+import type { ParticipantRole, WarningKind } from './domain/session-timer';
+import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from './domain/session-timer';
+import { agentDispatch, roomService, sendPacket } from './lib/livekit';
+import { describeError, log } from './lib/log';
+
+export const TIMER_TOPIC = 'hc.timer';
+export const CONTROL_TOPIC = 'hc.control';
+
+/** How long the room may stand with no human in it before the session ends by itself. */
+export const EMPTY_GRACE_MS = 3 * 60_000;
+/** Time for the AI to say goodbye between the cap and closing the room. */
+export const GOODBYE_GRACE_MS = 8_000;
+const RETRY_BASE_MS = 2_000;
+const RETRY_MAX_MS = 60_000;
+const SEEN_EVENTS_KEPT = 500;
+
+export type EndReason = 'cap' | 'client' | 'coach' | 'room_finished' | 'empty';
+export type SessionStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED';
+
+interface Participant {
+  sid: string;
+  identity: string;
+  name: string;
+  role: ParticipantRole | 'other';
+  joined: boolean;
+  left: boolean;
+  joinedAt: number | null;
+  leftAt: number | null;
+}
+
+/** Effects on the world outside the object, kept until they succeed (retried with backoff). */
+type Effect =
+  | { id: string; type: 'dispatch-agent'; notBefore: number; attempts: number }
+  | { id: string; type: 'd1-started'; startedAt: number; notBefore: number; attempts: number }
+  | { id: string; type: 'd1-ended'; notBefore: number; attempts: number }
+  | { id: string; type: 'packet'; topic: string; payload: unknown; to?: string[]; notBefore: number; attempts: number }
+  | { id: string; type: 'delete-room'; notBefore: number; attempts: number };
+
+type NewEffect = Effect extends infer E ? (E extends Effect ? Omit<E, 'id' | 'notBefore' | 'attempts'> & { notBefore?: number } : never) : never;
+
+interface RoomState {
+  sessionId: string;
+  roomName: string;
+  clientId: string;
+  coachId: string | null;
+  tier: MembershipTier;
+  capMinutes: number | null;
+  status: SessionStatus;
+  createdAt: number;
+  participants: Record<string, Participant>;
+  agentIdentity: string | null;
+  mute: { muted: boolean; changedAt: number | null; history: { muted: boolean; at: number; by: string }[] };
+  timer: { startedAt: number | null; endedAt: number | null };
+  warningsSent: WarningKind[];
+  end: { reason: EndReason; at: number; durationSeconds: number; minutes: number } | null;
+  emptySince: number | null;
+  seenEvents: string[];
+  effects: Effect[];
+}
+
+export interface InitParams {
+  sessionId: string;
+  roomName: string;
+  clientId: string;
+  tier: MembershipTier;
+  capMinutes: number | null;
+}
+
+/** What a LiveKit webhook tells the object (already verified by the Worker). */
+export interface LiveKitEvent {
+  id: string;
+  event: string;
+  createdAtMs: number;
+  participant?: { sid: string; identity: string; name: string; isAgent: boolean; attributes: Record<string, string> };
+  trackSid?: string;
+}
+
+/** The live state portals see. */
+export interface RoomSnapshot {
+  sessionId: string;
+  roomName: string;
+  status: SessionStatus;
+  participants: { identity: string; name: string; role: ParticipantRole | 'other'; joinedAt: number | null }[];
+  coachMutedFromAi: boolean;
+  muteChangedAt: number | null;
+  timer: { startedAt: number | null; elapsedSeconds: number; capMinutes: number | null; remainingSeconds: number | null };
+  warningsSent: WarningKind[];
+  end: RoomState['end'];
+}
+
+/**
+ * One coaching session's live state: who is in the room, the coach's mute-from-AI, the usage timer.
+ * Everything lives in the object's storage (an evicted object carries on); timers are alarms; every
+ * effect outside (D1, LiveKit) sits in a stored queue until it succeeds, and the ones that must
+ * happen once (usage added to the month) are guarded in D1 itself.
+ */
+export class SessionRoom extends DurableObject<Env> {
+  /** Effects being performed by this instance right now: never start one twice. */
+  private readonly inFlight = new Set<string>();
+
+  // ---- RPC -------------------------------------------------------------------------------
+
+  /** Sets the session up; calling it again changes nothing. */
+  async init(p: InitParams): Promise<RoomSnapshot> {
+    let state = await this.load();
+    if (!state) {
+      state = {
+        ...p,
+        coachId: null,
+        status: 'WAITING',
+        createdAt: Date.now(),
+        participants: {},
+        agentIdentity: null,
+        mute: { muted: false, changedAt: null, history: [] },
+        timer: { startedAt: null, endedAt: null },
+        warningsSent: [],
+        end: null,
+        emptySince: Date.now(),
+        seenEvents: [],
+        effects: [],
+      };
+      this.enqueue(state, { type: 'dispatch-agent' });
+      await this.save(state);
+    }
+    await this.runEffects();
+    return this.snapshot(state);
+  }
+
+  async getState(): Promise<RoomSnapshot | null> {
+    const state = await this.load();
+    return state ? this.snapshot(state) : null;
+  }
+
+  /** Records the coach of the session (the one who joined), so control and authorisation know them. */
+  async setCoach(coachId: string): Promise<RoomSnapshot> {
+    const state = await this.mustLoad();
+    state.coachId ??= coachId;
+    await this.save(state);
+    return this.snapshot(state);
+  }
+
+  /** The coach's mute-from-AI; sent to the agent as a server packet on every change. */
+  async setCoachMute(coachId: string, muted: boolean): Promise<RoomSnapshot> {
+    const state = await this.mustLoad();
+    if (state.status !== 'COMPLETED' && state.mute.muted !== muted) {
+      const at = Date.now();
+      state.mute = { muted, changedAt: at, history: [...state.mute.history, { muted, at, by: coachId }] };
+      this.enqueueControl(state);
+      await this.save(state);
+      this.broadcast({ type: 'mute', muted, changedAt: at });
+    }
+    await this.runEffects();
+    return this.snapshot(state);
+  }
+
+  /** Ends the session for everyone (idempotent). */
+  async end(reason: EndReason): Promise<RoomSnapshot> {
+    const state = await this.mustLoad();
+    this.finish(state, reason, Date.now());
+    await this.save(state);
+    await this.runEffects();
+    return this.snapshot(state);
+  }
+
+  /** Applies a verified LiveKit webhook. Duplicates and out-of-order events leave the state right. */
+  async onLiveKitEvent(e: LiveKitEvent): Promise<RoomSnapshot | null> {
+    const state = await this.load();
+    if (!state) return null;
+    if (state.seenEvents.includes(e.id)) return this.snapshot(state);
+    state.seenEvents = [...state.seenEvents, e.id].slice(-SEEN_EVENTS_KEPT);
+    const now = Date.now();
+
+    if (e.event === 'room_finished') {
+      this.finish(state, 'room_finished', now);
+    } else if (e.participant && (e.event === 'participant_joined' || e.event === 'participant_left')) {
+      const p = e.participant;
+      const known = state.participants[p.sid];
+      const role = this.roleOf(state, p);
+      const entry: Participant = known ?? {
+        sid: p.sid,
+        identity: p.identity,
+        name: p.name,
+        role,
+        joined: false,
+        left: false,
+        joinedAt: null,
+        leftAt: null,
+      };
+      // Keyed by participant sid: a leave that arrives before its join still wins.
+      if (e.event === 'participant_joined') {
+        entry.joined = true;
+        entry.joinedAt ??= e.createdAtMs || now;
+      } else {
+        entry.left = true;
+        entry.leftAt ??= e.createdAtMs || now;
+      }
+      state.participants[p.sid] = entry;
+      if (role === 'ai' && e.event === 'participant_joined' && !entry.left) {
+        state.agentIdentity = p.identity;
+        // The agent learns the coach's mute state whenever it (re)joins.
+        this.enqueueControl(state);
+      }
+      this.onPresenceChange(state, now);
+      this.broadcast({ type: 'participants', participants: this.snapshot(state).participants });
+    }
+    await this.save(state);
+    await this.runEffects();
+    return this.snapshot(state);
+  }
+
+  // ---- alarms ----------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const state = await this.load();
+    if (!state) return;
+    const now = Date.now();
+    if (state.status === 'ACTIVE' && state.timer.startedAt !== null) {
+      for (const due of timerSchedule(state.timer.startedAt, state.capMinutes, state.warningsSent)) {
+        if (due.at > now) break;
+        if (due.kind === 'cap') {
+          this.finish(state, 'cap', due.at);
+        } else {
+          state.warningsSent.push(due.kind);
+          const minutesLeft = due.kind === '5min' ? 5 : 1;
+          const payload = { type: 'warning', minutesLeft, endsAt: state.timer.startedAt + (state.capMinutes ?? 0) * 60_000 };
+          this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload });
+          this.broadcast(payload);
+        }
+      }
+    }
+    if (state.status !== 'COMPLETED' && state.emptySince !== null && now >= state.emptySince + EMPTY_GRACE_MS) {
+      this.finish(state, 'empty', now);
+    }
+    await this.save(state);
+    await this.runEffects();
+  }
+
+  // ---- WebSocket (hibernatable) for portals ----------------------------------------------
+
+  /** Accepts a portal's WebSocket; the Worker has already checked who is asking. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('Upgrade') !== 'websocket') return new Response('Expected a WebSocket', { status: 426 });
+    const userId = request.headers.get('X-HC-User-Id') ?? 'unknown';
+    const role = request.headers.get('X-HC-User-Role') ?? 'CLIENT';
+    const pair = new WebSocketPair();
+    const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server, [userId, role]);
+    const state = await this.load();
+    if (state) server.send(JSON.stringify({ type: 'state', state: this.snapshot(state) }));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (message === 'ping') ws.send('pong');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // 1005/1006 are reserved: they describe a close, they cannot be sent.
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closing');
+  }
+
+  /** Sends an event to every connected portal of this session (coach-only events to coaches). */
+  broadcast(event: Record<string, unknown>, audience: 'all' | 'coach' = 'all'): void {
+    const text = JSON.stringify(event);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (audience === 'coach' && !this.ctx.getTags(ws).some((t) => t === 'COACH' || t === 'ADMIN')) continue;
+      try {
+        ws.send(text);
+      } catch {
+        // A closed socket is dropped by the runtime.
+      }
+    }
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private roleOf(state: RoomState, p: NonNullable<LiveKitEvent['participant']>): Participant['role'] {
+    if (p.isAgent) return 'ai';
+    if (p.identity === state.clientId) return 'client';
+    // Only tokens the Worker mints for coaches carry role=coach (participants cannot change attributes).
+    if (p.attributes.role === 'coach') return 'coach';
+    return 'other';
+  }
+
+  private present(state: RoomState): Set<ParticipantRole> {
+    const roles = new Set<ParticipantRole>();
+    for (const p of Object.values(state.participants)) {
+      if (p.joined && !p.left && p.role !== 'other') roles.add(p.role);
+    }
+    return roles;
+  }
+
+  private onPresenceChange(state: RoomState, now: number): void {
+    if (state.status === 'COMPLETED') return;
+    const present = this.present(state);
+    if (state.timer.startedAt === null && timerShouldStart(present)) {
+      state.timer.startedAt = now;
+      state.status = 'ACTIVE';
+      this.enqueue(state, { type: 'd1-started', startedAt: now });
+      const payload = { type: 'started', startedAt: now, capMinutes: state.capMinutes };
+      this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload });
+      this.broadcast(payload);
+    }
+    const humans = present.has('client') || present.has('coach');
+    state.emptySince = humans ? null : (state.emptySince ?? now);
+  }
+
+  /** Completes the session once: timer stopped, usage and duration queued for D1, room closed. */
+  private finish(state: RoomState, reason: EndReason, at: number): void {
+    if (state.status === 'COMPLETED') return;
+    const seconds = durationSeconds(state.timer.startedAt, at, state.capMinutes);
+    state.status = 'COMPLETED';
+    state.timer.endedAt = at;
+    state.end = { reason, at, durationSeconds: seconds, minutes: chargedMinutes(seconds) };
+    this.enqueue(state, { type: 'd1-ended' });
+    this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload: { type: 'ended', reason, endedAt: at } });
+    if (reason !== 'room_finished') {
+      this.enqueue(state, { type: 'delete-room', notBefore: reason === 'cap' ? Date.now() + GOODBYE_GRACE_MS : Date.now() });
+    }
+    this.broadcast({ type: 'ended', reason, end: state.end });
+  }
+
+  private enqueueControl(state: RoomState): void {
+    if (!state.agentIdentity) return;
+    state.effects = state.effects.filter((e) => !(e.type === 'packet' && e.topic === CONTROL_TOPIC));
+    this.enqueue(state, {
+      type: 'packet',
+      topic: CONTROL_TOPIC,
+      payload: { type: 'coach-mute', muted: state.mute.muted, coachId: state.coachId, changedAt: state.mute.changedAt },
+      to: [state.agentIdentity],
+    });
+  }
+
+  private enqueue(state: RoomState, effect: NewEffect): void {
+    state.effects.push({ ...effect, id: crypto.randomUUID(), notBefore: effect.notBefore ?? 0, attempts: 0 } as Effect);
+  }
+
+  /** Runs due effects in order; failures stay queued with backoff. Always re-arms the alarm. */
+  private async runEffects(): Promise<void> {
+    const now = Date.now();
+    const state = await this.load();
+    if (!state) return;
+    for (const effect of [...state.effects]) {
+      if (effect.notBefore > now || this.inFlight.has(effect.id)) continue;
+      this.inFlight.add(effect.id);
+      let done = false;
+      try {
+        await this.perform(state, effect);
+        done = true;
+      } catch (err) {
+        log('warn', 'session effect failed; will retry', {
+          sessionId: state.sessionId,
+          effect: effect.type,
+          attempts: effect.attempts + 1,
+          ...describeError(err),
+        });
+      }
+      // Re-read: other calls may have changed the queue while this one awaited the network.
+      const fresh = (await this.load()) ?? state;
+      const queued = fresh.effects.find((e) => e.id === effect.id);
+      if (queued) {
+        if (done) fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
+        else {
+          queued.attempts += 1;
+          queued.notBefore = Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (queued.attempts - 1));
+        }
+        await this.save(fresh);
+      }
+      this.inFlight.delete(effect.id);
+    }
+    await this.armAlarm();
+  }
+
+  private async perform(state: RoomState, effect: Effect): Promise<void> {
+    const env = this.env;
+    switch (effect.type) {
+      case 'dispatch-agent':
+        await agentDispatch(env).createDispatch(state.roomName, env.AGENT_NAME, {
+          metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId }),
+        });
+        return;
+      case 'd1-started':
+        await openDb(env)
+          .update(coachingSessions)
+          .set({ status: 'ACTIVE', startedAt: new Date(effect.startedAt) })
+          .where(and(eq(coachingSessions.id, state.sessionId), eq(coachingSessions.status, 'WAITING')));
+        return;
+      case 'd1-ended':
+        await this.recordEnd(state);
+        return;
+      case 'packet':
+        await sendPacket(env, state.roomName, effect.topic, effect.payload, effect.to);
+        return;
+      case 'delete-room':
+        try {
+          await roomService(env).deleteRoom(state.roomName);
+        } catch (err) {
+          // Already gone is done.
+          if (!/not.?found|404/i.test(String((err as Error).message))) throw err;
+        }
+        return;
+    }
+  }
+
+  /**
+   * Writes the end and the usage in one D1 transaction, guarded by usage_recorded_at: however
+   * often this runs, the minutes are added to the month once.
+   */
+  private async recordEnd(state: RoomState): Promise<void> {
+    const end = state.end;
+    if (!end) return;
+    const db = openDb(this.env);
+    const endedAt = new Date(end.at);
+    const notYet = sql`EXISTS (SELECT 1 FROM coaching_sessions WHERE id = ${state.sessionId} AND usage_recorded_at IS NULL)`;
+    const current = sql`(${users.usageResetsAt} IS NOT NULL AND ${users.usageResetsAt} > ${end.at})`;
+    // A session whose timer never ran gives its monthly session back.
+    const sessionRefund = state.timer.startedAt === null ? 1 : 0;
+    await db.batch([
+      db
+        .update(users)
+        .set({
+          monthlyMinutesUsed: sql`(CASE WHEN ${current} THEN ${users.monthlyMinutesUsed} ELSE 0 END) + ${end.minutes}`,
+          monthlySessionsUsed: sql`MAX(0, (CASE WHEN ${current} THEN ${users.monthlySessionsUsed} ELSE 0 END) - ${sessionRefund})`,
+          usageResetsAt: nextMonthStart(endedAt),
+        })
+        .where(and(eq(users.id, state.clientId), notYet)),
+      db
+        .update(coachingSessions)
+        .set({
+          status: 'COMPLETED',
+          startedAt: state.timer.startedAt === null ? null : new Date(state.timer.startedAt),
+          endedAt,
+          durationSeconds: end.durationSeconds,
+          minutesCharged: end.minutes,
+          endReason: end.reason,
+          warningsSent: state.warningsSent.length,
+          usageRecordedAt: new Date(),
+        })
+        .where(and(eq(coachingSessions.id, state.sessionId), isNull(coachingSessions.usageRecordedAt))),
+    ]);
+  }
+
+  private async armAlarm(): Promise<void> {
+    const state = await this.load();
+    if (!state) return;
+    const times: number[] = state.effects.map((e) => e.notBefore);
+    if (state.status === 'ACTIVE' && state.timer.startedAt !== null) {
+      const next = timerSchedule(state.timer.startedAt, state.capMinutes, state.warningsSent)[0];
+      if (next) times.push(next.at);
+    }
+    if (state.status !== 'COMPLETED' && state.emptySince !== null) times.push(state.emptySince + EMPTY_GRACE_MS);
+    if (times.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(Math.min(...times), Date.now()));
+  }
+
+  private snapshot(state: RoomState): RoomSnapshot {
+    const now = Date.now();
+    const { startedAt, endedAt } = state.timer;
+    const elapsedSeconds = startedAt === null ? 0 : durationSeconds(startedAt, endedAt ?? now, state.capMinutes);
+    const byIdentity = new Map<string, RoomSnapshot['participants'][number]>();
+    for (const p of Object.values(state.participants)) {
+      if (p.joined && !p.left) byIdentity.set(p.identity, { identity: p.identity, name: p.name, role: p.role, joinedAt: p.joinedAt });
+    }
+    return {
+      sessionId: state.sessionId,
+      roomName: state.roomName,
+      status: state.status,
+      participants: [...byIdentity.values()],
+      coachMutedFromAi: state.mute.muted,
+      muteChangedAt: state.mute.changedAt,
+      timer: {
+        startedAt,
+        elapsedSeconds,
+        capMinutes: state.capMinutes,
+        remainingSeconds: state.capMinutes === null ? null : Math.max(0, state.capMinutes * 60 - elapsedSeconds),
+      },
+      warningsSent: [...state.warningsSent],
+      end: state.end,
+    };
+  }
+
+  private load(): Promise<RoomState | undefined> {
+    return this.ctx.storage.get<RoomState>('state');
+  }
+
+  private async mustLoad(): Promise<RoomState> {
+    const state = await this.load();
+    if (!state) throw new Error('SessionRoom used before init');
+    return state;
+  }
+
+  private save(state: RoomState): Promise<void> {
+    return this.ctx.storage.put('state', state);
+  }
+}
