@@ -100,6 +100,11 @@ const DEV_VALUES = [
     value: 'secret',
     comment: "The dev livekit-server's secret for key devkey (scripts/livekit.mjs starts it with these keys).",
   },
+  {
+    name: 'AGENT_HOST_SECRET',
+    value: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
+    comment: 'Shared by the Worker and the agent-host to sign requests both ways (random, local only).',
+  },
 ];
 
 /**

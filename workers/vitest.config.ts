@@ -19,6 +19,9 @@ export default defineConfig({
           LIVEKIT_URL: `ws://127.0.0.1:${LIVEKIT_TEST_PORT}`,
           LIVEKIT_API_KEY: 'devkey',
           LIVEKIT_API_SECRET: 'secret',
+          AGENT_HOST_SECRET: 'test-only-agent-host-secret-0123456789abcdef',
+          // Nothing listens here: these tests play the agent-host themselves.
+          AGENT_HOST_URL: 'http://127.0.0.1:9',
           TEST_MIGRATIONS: await readD1Migrations(root('d1/migrations')),
         },
       },

@@ -74,6 +74,8 @@ describe('GET /api/openapi.json', () => {
         '/api/rooms/{sessionId}/mute-ai',
         '/api/sessions',
         '/api/sessions/{id}',
+        '/api/admin/skool-sync',
+        '/api/admin/skool-sync/runs',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

@@ -5,7 +5,9 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
+import { db } from './db/client';
 import { portalOrigins } from './lib/config';
+import { startSkoolSync } from './lib/skool-sync';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
 import { describeError, log } from './lib/log';
@@ -13,6 +15,7 @@ import { auth } from './routes/auth';
 import { health } from './routes/health';
 import { rooms } from './routes/rooms';
 import { sessions } from './routes/sessions';
+import { admin } from './routes/admin';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
 
@@ -62,15 +65,14 @@ app.use('/api/*', (c, next) =>
     maxAge: 600,
   })(c, next),
 );
-app.use(
-  '/api/*',
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new AppError('PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
-    },
-  }),
-);
+const defaultBodyLimit = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new AppError('PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+  },
+});
+// Sync chunks carry their own, larger limit (routes/webhooks.ts).
+app.use('/api/*', (c, next) => (c.req.path === '/api/webhooks/skool-sync' ? next() : defaultBodyLimit(c, next)));
 
 const routes = app
   .route('/api', health)
@@ -78,6 +80,7 @@ const routes = app
   .route('/api/users', usersApp)
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
+  .route('/api/admin', admin)
   .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
@@ -106,4 +109,13 @@ export type AppType = typeof routes;
 
 export default {
   fetch: app.fetch,
+  /** Cron (wrangler.toml): the nightly Skool membership sync. */
+  async scheduled(controller, env) {
+    try {
+      await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
+    } catch (err) {
+      // A run already going, or the agent-host down: recorded on the run row and logged, not thrown.
+      log('error', 'scheduled skool sync not started', { cron: controller.cron, ...describeError(err) });
+    }
+  },
 } satisfies ExportedHandler<Env>;

@@ -7,7 +7,7 @@
  * the epoch (`mode: 'timestamp_ms'` gives `Date` in TS); ids are random UUIDs made by the app.
  */
 import { sql } from 'drizzle-orm';
-import { check, index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { MEMBERSHIP_TIERS, USER_ROLES } from '../domain/tiers';
 
 const id = () =>
@@ -319,12 +319,60 @@ export const skoolSyncRuns = sqliteTable(
     upgraded: integer('upgraded').notNull().default(0),
     downgraded: integer('downgraded').notNull().default(0),
     cancelled: integer('cancelled').notNull().default(0),
+    /** Members listed without an email: they cannot be matched to an account. */
+    skipped: integer('skipped').notNull().default(0),
+    /** True when a community's result looked short or failed, so no downgrade was applied. */
+    downgradesWithheld: bool('downgrades_withheld').notNull().default(false),
     durationMs: integer('duration_ms'),
     errorMessage: text('error_message'),
     startedAt: instant('started_at').notNull(),
+    /** Lease taken by the delivery that applies the results: concurrent finals apply once. */
+    applyingAt: instant('applying_at'),
     finishedAt: instant('finished_at'),
   },
-  (t) => [index('skool_sync_runs_started_idx').on(t.startedAt)],
+  (t) => [
+    index('skool_sync_runs_started_idx').on(t.startedAt),
+    // One sync at a time, enforced by the database: a second RUNNING row cannot exist.
+    uniqueIndex('skool_sync_runs_one_running').on(t.status).where(sql`status = 'RUNNING'`),
+  ],
+);
+
+/** Members as a sync run delivered them, staged until the run's final message applies them. */
+export const skoolSyncMembers = sqliteTable(
+  'skool_sync_members',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => skoolSyncRuns.id, { onDelete: 'cascade' }),
+    community: text('community', { enum: SKOOL_COMMUNITIES }).notNull(),
+    /** Lower-cased. */
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    paid: bool('paid').notNull(),
+    status: text('status', { enum: ['active', 'cancelled'] }).notNull(),
+    joinedAt: instant('joined_at'),
+    membershipEndsAt: instant('membership_ends_at'),
+    profileUrl: text('profile_url'),
+    photoUrl: text('photo_url'),
+    bio: text('bio'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.community, t.email] })],
+);
+
+/** Per-community chunk bookkeeping for a run (idempotent deliveries, counts of members without email). */
+export const skoolSyncChunks = sqliteTable(
+  'skool_sync_chunks',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => skoolSyncRuns.id, { onDelete: 'cascade' }),
+    community: text('community', { enum: SKOOL_COMMUNITIES }).notNull(),
+    chunkIndex: integer('chunk_index').notNull(),
+    chunkCount: integer('chunk_count').notNull(),
+    members: integer('members').notNull(),
+    skipped: integer('skipped').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.community, t.chunkIndex] })],
 );
 
 /** Every change of a member's Skool status, role or tier (legacy MembershipStatusHistory). */

@@ -1,5 +1,11 @@
+import { z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
+import { db as openDb } from '../db/client';
+import { fieldsOf } from '../lib/openapi';
+import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
+import { verifySigned } from '../lib/signing';
 import { AppError, ok } from '../lib/errors';
 import { sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { log } from '../lib/log';
@@ -8,8 +14,72 @@ import { sessionRoom } from '../lib/rooms';
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
 
+/** A chunk of 500 members is ~200 KiB: this route alone takes bodies up to 1 MiB. */
+export const SKOOL_SYNC_MAX_BODY = 1024 * 1024;
+
+const Member = z.object({
+  email: z.string().max(320).nullable(),
+  name: z.string().max(300),
+  paid: z.boolean(),
+  status: z.enum(['active', 'cancelled']),
+  joinedAt: z.string().datetime({ offset: true }).or(z.string().date()).nullable(),
+  membershipEndsAt: z.string().datetime({ offset: true }).or(z.string().date()).nullable(),
+  profileUrl: z.string().max(2048).nullable(),
+  photoUrl: z.string().max(2048).nullable(),
+  bio: z.string().max(5000).nullable(),
+});
+const CommunityOutcome = z.object({ ok: z.boolean(), membersFound: z.number().int().min(0), error: z.string().max(2000).nullable() });
+const SyncMessage = z.discriminatedUnion('kind', [
+  z.object({
+    runId: z.string().uuid(),
+    kind: z.literal('members'),
+    community: z.enum(['ultra', 'vagus']),
+    chunk: z.object({ index: z.number().int().min(0), count: z.number().int().min(1) }),
+    members: z.array(Member).max(1000),
+  }),
+  z.object({
+    runId: z.string().uuid(),
+    kind: z.literal('final'),
+    ok: z.boolean(),
+    error: z.string().max(2000).nullable(),
+    durationMs: z.number().int().min(0),
+    communities: z.object({ ultra: CommunityOutcome, vagus: CommunityOutcome }),
+  }),
+]);
+
 /** Webhooks from LiveKit, verified over the raw body; anything unsigned or forged changes nothing. */
-export const webhooks = new Hono<AppEnv>().post('/livekit', async (c) => {
+export const webhooks = new Hono<AppEnv>()
+  .post(
+    '/skool-sync',
+    bodyLimit({
+      maxSize: SKOOL_SYNC_MAX_BODY,
+      onError: () => {
+        throw new AppError('PAYLOAD_TOO_LARGE', 'A sync chunk must be at most 1 MiB');
+      },
+    }),
+    async (c) => {
+      const raw = await c.req.text();
+      const failure = await verifySigned(agentHostSecret(c.env), raw, c.req.raw.headers);
+      if (failure) throw new AppError('UNAUTHORIZED', `Signature ${failure}`);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw new AppError('VALIDATION_ERROR', 'Malformed JSON', { fields: { body: 'not JSON' } });
+      }
+      const msg = SyncMessage.safeParse(parsed);
+      if (!msg.success) throw new AppError('VALIDATION_ERROR', 'Invalid sync message', { fields: fieldsOf(msg.error.issues) });
+      const db = openDb(c.env);
+      const m = msg.data;
+      if (m.kind === 'members') {
+        const r = await stageChunk(db, { runId: m.runId, community: m.community, index: m.chunk.index, count: m.chunk.count, members: m.members });
+        return c.json(ok(r), 200);
+      }
+      const outcome = await applyFinal(db, m.runId, m);
+      return c.json(ok(outcome), 200);
+    },
+  )
+  .post('/livekit', async (c) => {
   const raw = await c.req.text();
   let event;
   try {

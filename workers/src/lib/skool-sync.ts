@@ -1,0 +1,310 @@
+/**
+ * The nightly Skool sync, Worker side: start a run at the agent-host, stage the members it sends
+ * back in chunks, and apply them to D1 in batched writes when its final message arrives.
+ */
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Db } from '../db/client';
+import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
+import type { Community, CommunityResult, FoundMember, KnownAccount } from '../domain/skool-sync';
+import { planSync } from '../domain/skool-sync';
+import { normalizeEmail } from './crypto';
+import { AppError } from './errors';
+import { describeError, log } from './log';
+import { signedHeaders } from './signing';
+
+/** A run still RUNNING after this long is given up, so one lost run cannot block the next night. */
+export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+/** How long one delivery may hold the right to apply a run before another may take over. */
+const APPLY_LEASE_MS = 5 * 60 * 1000;
+/** Statements per D1 batch (one round trip each). */
+export const STATEMENTS_PER_BATCH = 100;
+/** D1 allows 100 bound parameters per statement. */
+const MAX_PARAMS = 100;
+
+export interface MemberIn {
+  email: string | null;
+  name: string;
+  paid: boolean;
+  status: 'active' | 'cancelled';
+  joinedAt: string | null;
+  membershipEndsAt: string | null;
+  profileUrl: string | null;
+  photoUrl: string | null;
+  bio: string | null;
+}
+
+export interface FinalIn {
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+  communities: Record<Community, { ok: boolean; membersFound: number; error: string | null }>;
+}
+
+function agentHostSecret(env: Env): string {
+  if (!env.AGENT_HOST_SECRET || env.AGENT_HOST_SECRET.length < 32) {
+    throw new Error('AGENT_HOST_SECRET is required (at least 32 characters): `wrangler secret put AGENT_HOST_SECRET`, or .dev.vars locally');
+  }
+  return env.AGENT_HOST_SECRET;
+}
+export { agentHostSecret };
+
+/** Records a new run and asks the agent-host to start it. One run at a time (409 otherwise). */
+export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin', apiOrigin: string) {
+  const now = new Date();
+  await db
+    .update(skoolSyncRuns)
+    .set({ status: 'FAILED', errorMessage: 'timed out: no final result from the agent-host', finishedAt: now })
+    .where(and(eq(skoolSyncRuns.status, 'RUNNING'), lt(skoolSyncRuns.startedAt, new Date(now.getTime() - RUN_TIMEOUT_MS))));
+  const runId = crypto.randomUUID();
+  try {
+    await db.insert(skoolSyncRuns).values({ id: runId, trigger, startedAt: now });
+  } catch (err) {
+    if (/UNIQUE/i.test(String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message))) {
+      throw new AppError('CONFLICT', 'A Skool sync is already running');
+    }
+    throw err;
+  }
+  const body = JSON.stringify({ runId, trigger, resultUrl: `${apiOrigin}/api/webhooks/skool-sync` });
+  try {
+    const res = await fetch(`${env.AGENT_HOST_URL}/skool-sync/start`, {
+      method: 'POST',
+      headers: await signedHeaders(agentHostSecret(env), body, runId),
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) throw new Error(`agent-host answered ${res.status}`);
+  } catch (err) {
+    const { errorMessage } = describeError(err);
+    await db
+      .update(skoolSyncRuns)
+      .set({ status: 'FAILED', errorMessage: `could not start at the agent-host: ${errorMessage}`, finishedAt: new Date() })
+      .where(eq(skoolSyncRuns.id, runId));
+    log('error', 'skool sync: agent-host did not take the run', { runId, ...describeError(err) });
+    throw new AppError('SERVICE_UNAVAILABLE', 'The agent-host did not accept the sync; it is recorded as failed');
+  }
+  log('info', 'skool sync started', { runId, trigger });
+  return { runId, startedAt: now };
+}
+
+async function runningRun(db: Db, runId: string) {
+  const run = await db.select().from(skoolSyncRuns).where(eq(skoolSyncRuns.id, runId)).get();
+  if (!run) throw new AppError('NOT_FOUND', 'No such sync run');
+  return run;
+}
+
+/** Stages one chunk of members; a chunk delivered again changes nothing. */
+export async function stageChunk(
+  db: Db,
+  p: { runId: string; community: Community; index: number; count: number; members: MemberIn[] },
+): Promise<{ staged: number; skipped: number; duplicate: boolean }> {
+  const run = await runningRun(db, p.runId);
+  const seen = await db
+    .select()
+    .from(skoolSyncChunks)
+    .where(and(eq(skoolSyncChunks.runId, p.runId), eq(skoolSyncChunks.community, p.community), eq(skoolSyncChunks.chunkIndex, p.index)))
+    .get();
+  if (seen || run.status !== 'RUNNING') return { staged: 0, skipped: 0, duplicate: true };
+
+  const rows = new Map<string, typeof skoolSyncMembers.$inferInsert>();
+  let skipped = 0;
+  for (const m of p.members) {
+    const email = m.email ? normalizeEmail(m.email) : '';
+    if (!email) {
+      skipped += 1;
+      continue;
+    }
+    if (rows.has(email)) continue;
+    rows.set(email, {
+      runId: p.runId,
+      community: p.community,
+      email,
+      name: m.name,
+      paid: m.paid,
+      status: m.status,
+      joinedAt: m.joinedAt ? new Date(m.joinedAt) : null,
+      membershipEndsAt: m.membershipEndsAt ? new Date(m.membershipEndsAt) : null,
+      profileUrl: m.profileUrl,
+      photoUrl: m.photoUrl,
+      bio: m.bio,
+    });
+  }
+  const statements: BatchItem<'sqlite'>[] = [
+    db
+      .insert(skoolSyncChunks)
+      .values({ runId: p.runId, community: p.community, chunkIndex: p.index, chunkCount: p.count, members: rows.size, skipped })
+      .onConflictDoNothing(),
+  ];
+  for (const part of chunked([...rows.values()], Math.floor(MAX_PARAMS / 11))) {
+    statements.push(db.insert(skoolSyncMembers).values(part).onConflictDoNothing());
+  }
+  await runBatches(db, statements);
+  return { staged: rows.size, skipped, duplicate: false };
+}
+
+export interface ApplyOutcome {
+  status: 'SUCCEEDED' | 'FAILED' | 'ALREADY_DONE';
+  roundTrips: number;
+}
+
+/** Applies a run's staged members once every chunk is in (503 until then, so the sender retries). */
+export async function applyFinal(db: Db, runId: string, final: FinalIn, now = new Date()): Promise<ApplyOutcome> {
+  const run = await runningRun(db, runId);
+  if (run.status !== 'RUNNING') return { status: 'ALREADY_DONE', roundTrips: 1 };
+  let roundTrips = 1;
+
+  const chunks = await db.select().from(skoolSyncChunks).where(eq(skoolSyncChunks.runId, runId)).all();
+  roundTrips += 1;
+  for (const c of ['ultra', 'vagus'] as const) {
+    if (!final.communities[c].ok) continue;
+    const mine = chunks.filter((k) => k.community === c);
+    const expected = mine[0]?.chunkCount ?? 0;
+    if (mine.length < expected || mine.some((k) => k.chunkCount !== expected)) {
+      throw new AppError('SERVICE_UNAVAILABLE', `Still waiting for ${c} chunks (${mine.length} of ${expected})`, { retryAfterSeconds: 5 });
+    }
+  }
+
+  // Take the lease: of two concurrent finals, one applies.
+  const leased = await db
+    .update(skoolSyncRuns)
+    .set({ applyingAt: now })
+    .where(
+      and(
+        eq(skoolSyncRuns.id, runId),
+        eq(skoolSyncRuns.status, 'RUNNING'),
+        or(isNull(skoolSyncRuns.applyingAt), lt(skoolSyncRuns.applyingAt, new Date(now.getTime() - APPLY_LEASE_MS))),
+      ),
+    )
+    .returning({ id: skoolSyncRuns.id })
+    .get();
+  roundTrips += 1;
+  if (!leased) throw new AppError('CONFLICT', 'This run is being applied by another delivery');
+
+  const lastGood = async (c: Community) => {
+    const col = c === 'ultra' ? skoolSyncRuns.ultraMembersFound : skoolSyncRuns.vagusMembersFound;
+    const row = await db
+      .select({ found: col })
+      .from(skoolSyncRuns)
+      .where(and(eq(skoolSyncRuns.status, 'SUCCEEDED'), sql`${col} IS NOT NULL`))
+      .orderBy(desc(skoolSyncRuns.startedAt))
+      .limit(1)
+      .get();
+    roundTrips += 1;
+    return row?.found ?? null;
+  };
+
+  const staged = await db.select().from(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)).all();
+  roundTrips += 1;
+  const results = {} as Record<Community, CommunityResult>;
+  const problems: string[] = [];
+  for (const c of ['ultra', 'vagus'] as const) {
+    const r = final.communities[c];
+    if (!r.ok) {
+      results[c] = { members: null, complete: false };
+      problems.push(`${c}: scrape failed: ${r.error ?? 'unknown error'}`);
+      continue;
+    }
+    const members = new Map<string, FoundMember>();
+    for (const m of staged) if (m.community === c) members.set(m.email, { ...m });
+    const previous = await lastGood(c);
+    const complete = previous === null || r.membersFound * 2 >= previous;
+    if (!complete) problems.push(`${c}: found ${r.membersFound} members, fewer than half of the last good run (${previous})`);
+    results[c] = { members, complete };
+  }
+
+  const known: KnownAccount[] = (
+    await db
+      .select({
+        id: users.id,
+        email: users.email,
+        role: users.role,
+        tier: users.membershipTier,
+        ultraStatus: users.ultraSubscriptionStatus,
+        vagusStatus: users.vagusSubscriptionStatus,
+        membershipEndDate: users.membershipEndDate,
+        skoolProfileUrl: users.skoolProfileUrl,
+        skoolPhotoUrl: users.skoolPhotoUrl,
+        skoolBio: users.skoolBio,
+      })
+      .from(users)
+      .where(isNull(users.deletedAt))
+      .all()
+  ).map((u) => ({ ...u }));
+  roundTrips += 1;
+
+  const plan = planSync(known, results.ultra, results.vagus, now);
+  const statements: BatchItem<'sqlite'>[] = [];
+  const history: (typeof membershipStatusHistory.$inferInsert)[] = [];
+  for (const a of plan.accounts) {
+    const fields = {
+      role: a.next.role,
+      membershipTier: a.next.tier,
+      ultraSubscriptionStatus: a.next.ultraStatus,
+      vagusSubscriptionStatus: a.next.vagusStatus,
+      membershipEndDate: a.next.membershipEndDate,
+      skoolProfileUrl: a.next.skoolProfileUrl,
+      skoolPhotoUrl: a.next.skoolPhotoUrl,
+      skoolBio: a.next.skoolBio,
+    };
+    const id = a.id ?? crypto.randomUUID();
+    if (a.id) statements.push(db.update(users).set(fields).where(eq(users.id, a.id)));
+    else statements.push(db.insert(users).values({ id, email: a.email, displayName: a.displayName, passwordHash: null, ...fields }));
+    for (const ch of a.changes) {
+      history.push({ userId: id, syncRunId: runId, community: ch.community, field: ch.field, previousValue: ch.from, newValue: ch.to, changedAt: now });
+    }
+  }
+  for (const part of chunked(history, Math.floor(MAX_PARAMS / 8))) statements.push(db.insert(membershipStatusHistory).values(part));
+
+  // Everyone seen: last sync and Skool emails, in one set-based statement.
+  const memberOf = (c: Community, col: string) =>
+    sql.raw(`(SELECT m.${col} FROM skool_sync_members m WHERE m.run_id = '${runId.replace(/'/g, "''")}' AND m.community = '${c}' AND m.email = users.email)`);
+  statements.push(
+    db
+      .update(users)
+      .set({
+        lastSkoolSync: now,
+        skoolUltraEmail: sql`COALESCE(${memberOf('ultra', 'email')}, ${users.skoolUltraEmail})`,
+        skoolVagusEmail: sql`COALESCE(${memberOf('vagus', 'email')}, ${users.skoolVagusEmail})`,
+        skoolJoinedAt: sql`COALESCE(${memberOf('ultra', 'joined_at')}, ${memberOf('vagus', 'joined_at')}, ${users.skoolJoinedAt})`,
+      })
+      .where(sql`${users.email} IN (SELECT email FROM skool_sync_members WHERE run_id = ${runId})`),
+  );
+
+  const failed = !final.ok || problems.length > 0;
+  statements.push(
+    db
+      .update(skoolSyncRuns)
+      .set({
+        status: failed ? 'FAILED' : 'SUCCEEDED',
+        ultraMembersFound: final.communities.ultra.ok ? final.communities.ultra.membersFound : null,
+        vagusMembersFound: final.communities.vagus.ok ? final.communities.vagus.membersFound : null,
+        ...plan.counts,
+        skipped: chunks.reduce((n, k) => n + k.skipped, 0),
+        downgradesWithheld: plan.withholdDowngrades,
+        durationMs: final.durationMs,
+        errorMessage: failed ? [final.error, ...problems].filter(Boolean).join('; ') || 'failed' : null,
+        finishedAt: new Date(),
+      })
+      .where(eq(skoolSyncRuns.id, runId)),
+    db.delete(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)),
+  );
+  roundTrips += await runBatches(db, statements);
+  log(failed ? 'warn' : 'info', 'skool sync applied', { runId, ...plan.counts, withheld: plan.withholdDowngrades, roundTrips });
+  return { status: failed ? 'FAILED' : 'SUCCEEDED', roundTrips };
+}
+
+/** Runs statements in D1 batches (each batch one round trip, one transaction); answers the round trips. */
+async function runBatches(db: Db, statements: BatchItem<'sqlite'>[]): Promise<number> {
+  let trips = 0;
+  for (const part of chunked(statements, STATEMENTS_PER_BATCH)) {
+    await db.batch(part as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    trips += 1;
+  }
+  return trips;
+}
+
+function chunked<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

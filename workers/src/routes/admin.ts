@@ -1,0 +1,80 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { desc } from 'drizzle-orm';
+import { db as openDb } from '../db/client';
+import { skoolSyncRuns } from '../db/schema';
+import { errorResponses, ok, okSchema } from '../lib/errors';
+import { bearerSecurity, createApp } from '../lib/openapi';
+import { requireAuth, requireRole } from '../lib/session';
+import { startSkoolSync } from '../lib/skool-sync';
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+const iso = z.string().datetime().nullable();
+
+const Run = z
+  .object({
+    id: z.string(),
+    trigger: z.enum(['cron', 'admin']),
+    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED']),
+    ultraMembersFound: z.number().int().nullable(),
+    vagusMembersFound: z.number().int().nullable(),
+    newMembers: z.number().int(),
+    upgraded: z.number().int(),
+    downgraded: z.number().int(),
+    cancelled: z.number().int(),
+    skipped: z.number().int(),
+    downgradesWithheld: z.boolean(),
+    durationMs: z.number().int().nullable(),
+    errorMessage: z.string().nullable(),
+    startedAt: z.string().datetime(),
+    finishedAt: iso,
+  })
+  .openapi('SkoolSyncRun');
+
+const startRoute = createRoute({
+  method: 'post',
+  path: '/skool-sync',
+  summary: 'Start a Skool membership sync now (admins)',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('ADMIN')] as const,
+  responses: {
+    202: { description: 'Started', ...json(okSchema(z.object({ runId: z.string(), startedAt: z.string().datetime() }))) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'SERVICE_UNAVAILABLE'),
+  },
+});
+
+const runsRoute = createRoute({
+  method: 'get',
+  path: '/skool-sync/runs',
+  summary: 'Recent Skool sync runs with their counts (admins)',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('ADMIN')] as const,
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }) },
+  responses: {
+    200: { description: 'Newest first', ...json(okSchema(z.array(Run))) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
+  },
+});
+
+export const admin = createApp()
+  .openapi(startRoute, async (c) => {
+    const { runId, startedAt } = await startSkoolSync(c.env, openDb(c.env), 'admin', new URL(c.req.url).origin);
+    return c.json(ok({ runId, startedAt: startedAt.toISOString() }), 202);
+  })
+  .openapi(runsRoute, async (c) => {
+    const rows = await openDb(c.env)
+      .select()
+      .from(skoolSyncRuns)
+      .orderBy(desc(skoolSyncRuns.startedAt))
+      .limit(c.req.valid('query').limit)
+      .all();
+    return c.json(
+      ok(
+        rows.map(({ applyingAt: _lease, ...r }) => ({
+          ...r,
+          startedAt: r.startedAt.toISOString(),
+          finishedAt: r.finishedAt ? r.finishedAt.toISOString() : null,
+        })),
+      ),
+      200,
+    );
+  });
