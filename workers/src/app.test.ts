@@ -76,6 +76,8 @@ describe('GET /api/openapi.json', () => {
         '/api/sessions/{id}',
         '/api/admin/skool-sync',
         '/api/admin/skool-sync/runs',
+        '/api/auth/claim',
+        '/api/auth/claim/request',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

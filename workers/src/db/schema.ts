@@ -130,6 +130,39 @@ export const authGrants = sqliteTable(
   (t) => [index('auth_grants_user_idx').on(t.userId), index('auth_grants_expires_idx').on(t.expiresAt)],
 );
 
+/** Single-use tokens that let the owner of a placeholder account (made by the Skool sync) set a password. */
+export const claimTokens = sqliteTable(
+  'claim_tokens',
+  {
+    id: id(),
+    /** SHA-256 (hex) of the token; the token itself is only in the emailed link. */
+    tokenHash: text('token_hash').notNull().unique(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: instant('expires_at').notNull(),
+    usedAt: instant('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('claim_tokens_user_idx').on(t.userId), index('claim_tokens_expires_idx').on(t.expiresAt)],
+);
+
+/** Mail waiting for the mail provider (configured separately); nothing here sends it yet. */
+export const emailOutbox = sqliteTable(
+  'email_outbox',
+  {
+    id: id(),
+    toEmail: text('to_email').notNull(),
+    template: text('template', { enum: ['claim-account'] }).notNull(),
+    subject: text('subject').notNull(),
+    bodyText: text('body_text').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    sentAt: instant('sent_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('email_outbox_unsent_idx').on(t.sentAt, t.createdAt)],
+);
+
 /** One row per issued session JWT (id = the token's jti), so a session can be revoked. */
 export const loginSessions = sqliteTable(
   'login_sessions',

@@ -4,7 +4,8 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
-import { authGrants, users } from '../db/schema';
+import { authGrants, claimTokens, emailOutbox, users } from '../db/schema';
+import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
 import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
 import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
@@ -16,6 +17,9 @@ import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
 
 export const GRANT_TTL_MS = 5 * 60 * 1000;
+export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** Claim emails a client IP may ask for in 15 minutes. */
+const CLAIM_REQUESTS_PER_IP = 10;
 
 const LoginBody = z
   .object({
@@ -79,6 +83,35 @@ const logoutRoute = createRoute({
     ...errorResponses('UNAUTHORIZED'),
   },
 });
+
+const ClaimRequestBody = z.object({ email: z.string().trim().max(254).email() }).openapi('ClaimRequest');
+const ClaimBody = z
+  .object({ token: z.string().min(1).max(128), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) })
+  .openapi('Claim');
+
+const claimRequestRoute = createRoute({
+  method: 'post',
+  path: '/claim/request',
+  summary: 'Ask for a claim link for an account made by the Skool sync (same answer whether or not it exists)',
+  request: { body: { ...json(ClaimRequestBody), required: true } },
+  responses: {
+    200: { description: 'Accepted', ...json(okSchema(z.object({ message: z.string() }))) },
+    ...errorResponses('VALIDATION_ERROR', 'RATE_LIMITED'),
+  },
+});
+
+const claimRoute = createRoute({
+  method: 'post',
+  path: '/claim',
+  summary: 'Set the password of a placeholder account with a claim token (single use, 7 days)',
+  request: { body: { ...json(ClaimBody), required: true } },
+  responses: {
+    200: { description: 'Claimed: sign in as usual', ...json(okSchema(z.object({ claimed: z.literal(true), email: z.string() }))) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
+  },
+});
+
+const CLAIM_REQUEST_ANSWER = 'If that email belongs to an account that has not been claimed yet, a link to set its password is on its way.';
 
 const clientMeta = (c: Context<AppEnv>) => ({
   ip: c.req.header('CF-Connecting-IP') ?? null,
@@ -167,6 +200,68 @@ export const auth = createApp()
     log('info', 'session issued', { requestId: c.get('requestId'), userId: user.id });
     const publicUser = { id: user.id, email: user.email, displayName: user.displayName, role: user.role, tier: user.membershipTier };
     return c.json(ok({ token, user: publicUser }), 200);
+  })
+  .openapi(claimRequestRoute, async (c) => {
+    const email = normalizeEmail(c.req.valid('json').email);
+    const ip = clientMeta(c).ip ?? 'unknown';
+    const limit = await rateLimit(c.env, `claim:ip:${ip}`, CLAIM_REQUESTS_PER_IP, LOGIN_LIMITS.windowMs);
+    if (!limit.allowed) {
+      throw new AppError('RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
+    }
+    const db = openDb(c.env);
+    const user = await db
+      .select({ id: users.id, displayName: users.displayName })
+      .from(users)
+      .where(and(eq(users.email, email), isNull(users.deletedAt), isNull(users.passwordHash)))
+      .get();
+    if (user) {
+      const token = randomToken(32);
+      const link = `${c.env.PUBLIC_APP_URL}/claim?token=${encodeURIComponent(token)}`;
+      await db.batch([
+        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt: new Date(Date.now() + CLAIM_TTL_MS) }),
+        db.insert(emailOutbox).values({
+          toEmail: email,
+          template: 'claim-account',
+          subject: 'Set your Hybrid Coach password',
+          bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
+        }),
+      ]);
+      // Local development has no mail provider: the link goes to the log there, and only there.
+      if (c.env.ENVIRONMENT === 'development') log('info', 'claim link (development only)', { userId: user.id, link });
+    }
+    return c.json(ok({ message: CLAIM_REQUEST_ANSWER }), 200);
+  })
+  .openapi(claimRoute, async (c) => {
+    const { token, password } = c.req.valid('json');
+    const db = openDb(c.env);
+    const now = new Date();
+    const tokenHash = await sha256Hex(token);
+    const pending = await db
+      .select({ userId: claimTokens.userId, email: users.email })
+      .from(claimTokens)
+      .innerJoin(users, eq(users.id, claimTokens.userId))
+      .where(and(eq(claimTokens.tokenHash, tokenHash), isNull(claimTokens.usedAt), gt(claimTokens.expiresAt, now), isNull(users.deletedAt)))
+      .get();
+    const invalid = () => new AppError('UNAUTHORIZED', 'This link is invalid, used or expired. Ask for a new one.');
+    if (!pending) throw invalid();
+    // Check the password before using the token up, so a weak choice can be corrected.
+    const problem = passwordProblem(password, pending.email);
+    if (problem) throw new AppError('VALIDATION_ERROR', problem, { fields: { password: problem } });
+    const passwordHash = await hashPassword(password);
+    const consumed = await db
+      .update(claimTokens)
+      .set({ usedAt: now })
+      .where(and(eq(claimTokens.tokenHash, tokenHash), isNull(claimTokens.usedAt), gt(claimTokens.expiresAt, now)))
+      .returning({ userId: claimTokens.userId })
+      .get();
+    if (!consumed) throw invalid();
+    await db.batch([
+      db.update(users).set({ passwordHash }).where(eq(users.id, consumed.userId)),
+      // Any other outstanding link for the account stops working.
+      db.update(claimTokens).set({ usedAt: now }).where(and(eq(claimTokens.userId, consumed.userId), isNull(claimTokens.usedAt))),
+    ]);
+    log('info', 'account claimed', { requestId: c.get('requestId'), userId: consumed.userId });
+    return c.json(ok({ claimed: true as const, email: pending.email }), 200);
   })
   .openapi(logoutRoute, async (c) => {
     await revokeSession(openDb(c.env), c.get('user').sessionId);
