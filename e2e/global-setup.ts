@@ -4,7 +4,7 @@
  * and the workerd tests (7980). The Worker gets a fresh local D1 under .wrangler/e2e-<random>, migrated
  * and seeded here, so the suite never touches the dev database. Everything is stopped when the run ends.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,11 +40,13 @@ declare module 'vitest' {
     livekitApiKey: string;
     livekitApiSecret: string;
     demoPassword: string;
+    /** The Worker's AGENT_HOST_SECRET for this run: the stand-in agent signs its acknowledgements with it. */
+    agentHostSecret: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const started = Date.now();
+  const startedAt = Date.now();
   const cleanups: (() => Promise<void> | void)[] = [];
   const teardown = async () => {
     // Last started, first stopped; one failing stop must not keep the others running.
@@ -66,31 +68,42 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mkdirSync(persistDir, { recursive: true });
     if (process.env.HC_E2E_KEEP_STATE !== '1') cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
 
-    // The database and the server binary do not depend on each other: prepare both at once.
-    const [, livekitBin] = await Promise.all([prepareDatabase(persistDir), ensureLivekitServer()]);
-
-    const livekit = await startLivekitServer({
-      port: livekitPort,
-      rtcTcpPort: livekitPort + 1,
-      udpPort: livekitPort + 2,
-      webhookUrls: [`${apiOrigin}/api/webhooks/livekit`],
-      apiKey: API_KEY,
-      apiSecret: API_SECRET,
-    });
-    cleanups.push(() => livekit.stop());
+    // The database and livekit-server do not depend on each other: prepare both at once.
+    const livekitStarting = ensureLivekitServer().then(() =>
+      startLivekitServer({
+        port: livekitPort,
+        rtcTcpPort: livekitPort + 1,
+        udpPort: livekitPort + 2,
+        webhookUrls: [`${apiOrigin}/api/webhooks/livekit`],
+        apiKey: API_KEY,
+        apiSecret: API_SECRET,
+      }),
+    );
+    const [database, started] = await Promise.allSettled([prepareDatabase(persistDir), livekitStarting]);
+    if (started.status === 'fulfilled') cleanups.push(() => started.value.stop());
+    if (database.status === 'rejected') throw database.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const livekit = started.value;
 
     // Offline: wrangler must not fetch the Request.cf template or send metrics.
     process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
     process.env.WRANGLER_SEND_METRICS ??= 'false';
+    // Not the developer's .dev.vars: every secret the Worker gets is in `bindings` below.
+    const envFile = join(persistDir, 'no-dev-vars.env');
+    writeFileSync(envFile, '# e2e: secrets come from e2e/global-setup.ts, not .dev.vars\n');
+    const secrets = randomSecrets();
     const worker = await unstable_startWorker({
       config: join(ROOT, 'wrangler.toml'),
+      envFiles: [envFile],
       sendMetrics: false,
       bindings: {
+        // Each secret .dev.vars.example names, random for this run (JWT_SECRET: tokens from dev mean nothing here)...
+        ...secrets,
+        // ...except LiveKit's, which must match the test server's keys.
         LIVEKIT_URL: { type: 'plain_text', value: livekit.url },
         LIVEKIT_API_KEY: { type: 'plain_text', value: API_KEY },
         LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
-        // Random per run: tokens from dev or an earlier run mean nothing here.
-        JWT_SECRET: { type: 'secret_text', value: randomBytes(36).toString('base64url') },
+        API_URL: { type: 'plain_text', value: apiOrigin },
       },
       dev: {
         remote: false,
@@ -116,8 +129,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('livekitApiKey', API_KEY);
     project.provide('livekitApiSecret', API_SECRET);
     project.provide('demoPassword', DEMO_PASSWORD);
+    project.provide('agentHostSecret', secrets.AGENT_HOST_SECRET?.value ?? '');
     console.log(
-      `e2e: Worker ${apiOrigin} (D1 in ${persistDir}), livekit-server ${livekit.url} (${livekitBin}); ready in ${Date.now() - started} ms`,
+      `e2e: Worker ${apiOrigin} (D1 in ${persistDir}), livekit-server ${livekit.url}; ready in ${Date.now() - startedAt} ms`,
     );
   } catch (err) {
     await teardown();
@@ -126,9 +140,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return teardown;
 }
 
+/** A fresh random value (48 characters) for every secret named in .dev.vars.example. */
+function randomSecrets(): Record<string, { type: 'secret_text'; value: string }> {
+  const names = [...readFileSync(join(ROOT, '.dev.vars.example'), 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]);
+  return Object.fromEntries(
+    names.filter((n) => n !== undefined).map((n) => [n, { type: 'secret_text' as const, value: randomBytes(36).toString('base64url') }]),
+  );
+}
+
 /** Applies d1/migrations and the dev seed to the local D1 under `persistDir` (never the dev database). */
 async function prepareDatabase(persistDir: string): Promise<void> {
-  wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], 'apply the D1 migrations');
+  await wrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], 'apply the D1 migrations');
   // d1/seed-dev.mjs runs wrangler without --persist-to (it always seeds the dev database), so its SQL
   // runs here against the test database instead, with the demo password hashed the way it does.
   const argon2 = await initialize();
@@ -137,25 +159,31 @@ async function prepareDatabase(persistDir: string): Promise<void> {
   const file = join(persistDir, 'seed.sql');
   writeFileSync(file, seedSql({ passwordHash }));
   try {
-    wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persistDir, '--file', file], 'seed the D1');
+    await wrangler(['d1', 'execute', 'DB', '--local', '--persist-to', persistDir, '--file', file], 'seed the D1');
   } finally {
     rmSync(file, { force: true });
   }
 }
 
-/** Runs the project's wrangler with this Node (no npx in between); throws with its output if it fails. */
-function wrangler(args: string[], what: string): void {
+/** Runs the project's wrangler with this Node (no npx in between); rejects with its output if it fails. */
+async function wrangler(args: string[], what: string): Promise<void> {
   const manifestPath = require.resolve('wrangler/package.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
   const bin = join(dirname(manifestPath), manifest.bin.wrangler ?? 'bin/wrangler.js');
-  const result = spawnSync(process.execPath, [bin, ...args], {
+  // Async, not spawnSync: livekit-server starts meanwhile and its start-up polls need the event loop.
+  const child = spawn(process.execPath, [bin, ...args], {
     cwd: ROOT,
     env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
-    encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`e2e: could not ${what} (wrangler exit ${result.status}):\n${result.stdout}${result.stderr}`);
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', done);
+  });
+  if (code !== 0) throw new Error(`e2e: could not ${what} (wrangler exit ${code}):\n${output}`);
 }
 
 type Probe = { tcp: number } | { udp: number };

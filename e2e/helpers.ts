@@ -96,6 +96,8 @@ export class TestParticipant {
   readonly packets: Packet[] = [];
   /** Set when the Room reports a disconnection (by the server, or by our own disconnect()). */
   disconnected: { at: number; reason: DisconnectReason } | null = null;
+  /** Called for each packet as it arrives (the stand-in agent acknowledges control packets here). */
+  onPacket: ((packet: Packet) => void) | undefined;
 
   constructor(readonly label: string) {
     // Listen before connecting: a packet sent the moment the server admits us must not be missed.
@@ -107,7 +109,9 @@ export class TestParticipant {
       } catch {
         // Not JSON: keep the text.
       }
-      this.packets.push({ topic, payload: parsed, from: participant?.identity, at: Date.now() });
+      const packet = { topic, payload: parsed, from: participant?.identity, at: Date.now() };
+      this.packets.push(packet);
+      this.onPacket?.(packet);
     });
     this.room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       this.disconnected ??= { at: Date.now(), reason };

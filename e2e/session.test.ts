@@ -6,8 +6,9 @@
  */
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TestParticipant, apiOk, eventually, login } from './helpers';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { signedHeaders } from '../workers/src/lib/signing';
+import { TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
@@ -24,6 +25,7 @@ interface RoomState {
   status: 'WAITING' | 'ACTIVE' | 'COMPLETED';
   participants: { identity: string; role: 'client' | 'coach' | 'ai' | 'other' }[];
   coachMutedFromAi: boolean;
+  muteAppliedByAi: boolean;
   timer: { startedAt: number | null; elapsedSeconds: number };
   end: { reason: string; durationSeconds: number; minutes: number } | null;
 }
@@ -51,6 +53,22 @@ async function agentToken(roomName: string): Promise<string> {
   at.kind = 'agent';
   at.addGrant({ room: roomName, roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true });
   return at.toJwt();
+}
+
+/**
+ * What the real agent does with a control packet from the server: acknowledge its version to the
+ * Worker (signed), so the room stops resending it. Packets from participants are ignored.
+ */
+function acknowledgeControl(agent: TestParticipant, sessionId: string): void {
+  agent.onPacket = (packet) => {
+    if (packet.topic !== CONTROL_TOPIC || packet.from !== undefined || !isRecord(packet.payload)) return;
+    const version = packet.payload.version;
+    if (typeof version !== 'number') return;
+    const raw = JSON.stringify({ sessionId, version });
+    void signedHeaders(inject('agentHostSecret'), raw, `${sessionId}:control:${version}`).then((headers) =>
+      fetch(`${inject('apiOrigin')}/api/webhooks/agent/control-ack`, { method: 'POST', headers, body: raw }),
+    );
+  };
 }
 
 const roles = (state: RoomState) =>
@@ -86,6 +104,15 @@ describe('a session through the real livekit-server', () => {
     usageBefore = (await apiOk<Me>('GET', '/api/users/me', { token: clientToken })).usage;
   });
 
+  // Each step builds on the one before: after a failure, the rest would only time out, so they are skipped.
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+
   afterAll(async () => {
     await Promise.all(participants.map((p) => p.disconnect()));
     // A room left by a failed test must not linger on the server for the rest of the run.
@@ -100,7 +127,9 @@ describe('a session through the real livekit-server', () => {
     expect((await roomService.listRooms([ticket.roomName])).map((r) => r.name)).toEqual([ticket.roomName]);
 
     client = await join('client').connect(ticket.livekitUrl, ticket.token);
-    agent = await join('agent').connect(livekitUrl, await agentToken(ticket.roomName));
+    const standIn = join('agent');
+    acknowledgeControl(standIn, ticket.sessionId);
+    agent = await standIn.connect(livekitUrl, await agentToken(ticket.roomName));
 
     const active = await eventually('the Worker to see client and AI, and start the timer', async () => {
       const s = await state();
@@ -113,6 +142,13 @@ describe('a session through the real livekit-server', () => {
       ]),
     );
     expect(active.timer.startedAt).toBeLessThanOrEqual(Date.now());
+    // On joining, the agent is told the coach's mute state (nobody has muted yet).
+    // It may be resent until acknowledged (livekit-server can drop a packet sent before the agent's data
+    // channel opens); the acknowledgement stops that, and the state says so.
+    const hello = await agent.nextPacket(CONTROL_TOPIC, () => true);
+    expect(hello.payload).toMatchObject({ type: 'coach-mute', muted: false, version: 0 });
+    expect(hello.from).toBeUndefined();
+    await eventually('the Worker to record the agent’s acknowledgement', async () => (await state()).muteAppliedByAi, { describe: state });
   });
 
   it('tells the agent, by server packet, when the coach mutes and unmutes themself', async () => {
@@ -153,10 +189,12 @@ describe('a session through the real livekit-server', () => {
     await eventually('the Worker to see the agent leave', async () => !roles(await state()).includes('ai'), { describe: state });
 
     agent = join('agent (rejoined)');
+    acknowledgeControl(agent, sessionId);
     await agent.connect(livekitUrl, await agentToken(roomName));
     const packet = await agent.nextPacket(CONTROL_TOPIC, () => true);
     expect(packet.payload).toMatchObject({ type: 'coach-mute', muted: true, coachId: 'seed-coach' });
     expect(packet.from).toBeUndefined();
+    await eventually('the Worker to record the rejoined agent’s acknowledgement', async () => (await state()).muteAppliedByAi, { describe: state });
     await eventually('the Worker to see the agent back', async () => roles(await state()) === 'ai,client,coach', { describe: state });
   });
 

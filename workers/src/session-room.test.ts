@@ -196,3 +196,70 @@ describe('the object’s storage', () => {
     expect(history.map((h: { muted: boolean }) => h.muted)).toEqual([true, false]);
   });
 });
+
+describe('the coach’s mute state reaching the agent', () => {
+  const effectsOf = (stub: DurableObjectStub<SessionRoom>) =>
+    runInDurableObject(stub, async (_i, state) => (await state.storage.get<Record<string, any>>('state'))!.effects as { type: string; attempts: number }[]);
+
+  async function ack(sessionId: string, version: number, secret = env.AGENT_HOST_SECRET) {
+    const { signedHeaders } = await import('./lib/signing');
+    const { SELF } = await import('cloudflare:test');
+    const raw = JSON.stringify({ sessionId, version });
+    return SELF.fetch('http://api.test/api/webhooks/agent/control-ack', {
+      method: 'POST',
+      headers: await signedHeaders(secret, raw, `${sessionId}:control:${version}`),
+      body: raw,
+    });
+  }
+
+  it('is resent to a joined agent until the agent acknowledges it, then stops', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.agentP);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toHaveLength(1);
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(false);
+    // Let the resend fall due, as the alarm would after its backoff.
+    await runInDurableObject(s.stub, async (_i, state) => {
+      const st = (await state.storage.get<Record<string, any>>('state'))!;
+      for (const e of st.effects) e.notBefore = 0;
+      await state.storage.put('state', st);
+    });
+    await runDurableObjectAlarm(s.stub);
+    const again = (await effectsOf(s.stub)).find((e) => e.type === 'control');
+    expect(again?.attempts).toBeGreaterThanOrEqual(2);
+
+    expect((await ack(s.sessionId, 0, 'a-forged-secret-a-forged-secret-00000')).status).toBe(401);
+    const res = await ack(s.sessionId, 0);
+    expect(res.status).toBe(200);
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(true);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toEqual([]);
+
+    // A change is a new version: resent until acknowledged again.
+    await s.stub.setCoach('coach-m');
+    await s.stub.setCoachMute('coach-m', true);
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(false);
+    await ack(s.sessionId, 0); // a late ack of the old version changes nothing
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(false);
+    await ack(s.sessionId, 1);
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(true);
+  });
+
+  it('starts again for an agent that rejoins, and stops for one that left', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.agentP);
+    await ack(s.sessionId, 0);
+    await hook('participant_left', s.roomName, s.agentP);
+    await hook('participant_joined', s.roomName, { ...s.agentP, sid: `${s.agentP.sid}_2` });
+    expect((await snapshot(s.stub)).muteAppliedByAi).toBe(false);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toHaveLength(1);
+    await hook('participant_left', s.roomName, { ...s.agentP, sid: `${s.agentP.sid}_2` });
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toEqual([]);
+  });
+
+  it('sends nothing more to a room LiveKit has finished', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.clientP);
+    await hook('participant_joined', s.roomName, s.agentP);
+    await hook('room_finished', s.roomName);
+    expect(await effectsOf(s.stub)).toEqual([]);
+  });
+});

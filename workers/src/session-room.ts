@@ -40,7 +40,16 @@ type Effect =
   | { id: string; type: 'd1-started'; startedAt: number; notBefore: number; attempts: number }
   | { id: string; type: 'd1-ended'; notBefore: number; attempts: number }
   | { id: string; type: 'packet'; topic: string; payload: unknown; to?: string[]; notBefore: number; attempts: number }
+  | { id: string; type: 'control'; notBefore: number; attempts: number }
   | { id: string; type: 'delete-room'; notBefore: number; attempts: number };
+
+/**
+ * Attempts before an effect that only matters while the room lives is dropped (logged). Writes to
+ * D1 have no limit: they must land.
+ */
+const GIVE_UP_AFTER: Partial<Record<Effect['type'], number>> = { packet: 6, 'delete-room': 12, 'dispatch-agent': 20 };
+/** Resend interval cap for the control packet until the agent acknowledges it. */
+const CONTROL_RESEND_MAX_MS = 30_000;
 
 type NewEffect = Effect extends infer E ? (E extends Effect ? Omit<E, 'id' | 'notBefore' | 'attempts'> & { notBefore?: number } : never) : never;
 
@@ -55,7 +64,10 @@ interface RoomState {
   createdAt: number;
   participants: Record<string, Participant>;
   agentIdentity: string | null;
-  mute: { muted: boolean; changedAt: number | null; history: { muted: boolean; at: number; by: string }[] };
+  /** `version` grows with each change; the agent acknowledges the versions it has applied. */
+  mute: { muted: boolean; changedAt: number | null; version: number; history: { muted: boolean; at: number; by: string }[] };
+  /** The control version the agent in the room has acknowledged (reset when an agent joins). */
+  controlAcked: number | null;
   timer: { startedAt: number | null; endedAt: number | null };
   warningsSent: WarningKind[];
   end: { reason: EndReason; at: number; durationSeconds: number; minutes: number } | null;
@@ -89,6 +101,8 @@ export interface RoomSnapshot {
   participants: { identity: string; name: string; role: ParticipantRole | 'other'; joinedAt: number | null }[];
   coachMutedFromAi: boolean;
   muteChangedAt: number | null;
+  /** The agent in the room has acknowledged the current mute state. */
+  muteAppliedByAi: boolean;
   timer: { startedAt: number | null; elapsedSeconds: number; capMinutes: number | null; remainingSeconds: number | null };
   warningsSent: WarningKind[];
   end: RoomState['end'];
@@ -117,7 +131,8 @@ export class SessionRoom extends DurableObject<Env> {
         createdAt: Date.now(),
         participants: {},
         agentIdentity: null,
-        mute: { muted: false, changedAt: null, history: [] },
+        mute: { muted: false, changedAt: null, version: 0, history: [] },
+        controlAcked: null,
         timer: { startedAt: null, endedAt: null },
         warningsSent: [],
         end: null,
@@ -150,13 +165,25 @@ export class SessionRoom extends DurableObject<Env> {
     const state = await this.mustLoad();
     if (state.status !== 'COMPLETED' && state.mute.muted !== muted) {
       const at = Date.now();
-      state.mute = { muted, changedAt: at, history: [...state.mute.history, { muted, at, by: coachId }] };
+      state.mute = { muted, changedAt: at, version: state.mute.version + 1, history: [...state.mute.history, { muted, at, by: coachId }] };
       this.enqueueControl(state);
       await this.save(state);
       this.broadcast({ type: 'mute', muted, changedAt: at });
     }
     await this.runEffects();
     return this.snapshot(state);
+  }
+
+  /** The agent has applied control `version`: stop resending it. */
+  async ackControl(version: number): Promise<{ acked: number | null; current: number }> {
+    const state = await this.mustLoad();
+    if (version <= state.mute.version && (state.controlAcked ?? -1) < version) {
+      state.controlAcked = version;
+      if (version === state.mute.version) state.effects = state.effects.filter((e) => e.type !== 'control');
+      await this.save(state);
+    }
+    await this.armAlarm();
+    return { acked: state.controlAcked, current: state.mute.version };
   }
 
   /** Ends the session for everyone (idempotent). */
@@ -203,8 +230,13 @@ export class SessionRoom extends DurableObject<Env> {
       state.participants[p.sid] = entry;
       if (role === 'ai' && e.event === 'participant_joined' && !entry.left) {
         state.agentIdentity = p.identity;
+        state.controlAcked = null;
         // The agent learns the coach's mute state whenever it (re)joins.
         this.enqueueControl(state);
+      }
+      if (role === 'ai' && e.event === 'participant_left' && state.agentIdentity === p.identity) {
+        const stillHere = Object.values(state.participants).some((q) => q.identity === p.identity && q.joined && !q.left);
+        if (!stillHere) state.effects = state.effects.filter((x) => x.type !== 'control');
       }
       this.onPresenceChange(state, now);
       this.broadcast({ type: 'participants', participants: this.snapshot(state).participants });
@@ -319,22 +351,36 @@ export class SessionRoom extends DurableObject<Env> {
     state.timer.endedAt = at;
     state.end = { reason, at, durationSeconds: seconds, minutes: chargedMinutes(seconds) };
     this.enqueue(state, { type: 'd1-ended' });
-    this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload: { type: 'ended', reason, endedAt: at } });
+    state.effects = state.effects.filter((e) => e.type !== 'control');
+    // A finished room cannot take packets or be deleted again.
     if (reason !== 'room_finished') {
+      this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload: { type: 'ended', reason, endedAt: at } });
       this.enqueue(state, { type: 'delete-room', notBefore: reason === 'cap' ? Date.now() + GOODBYE_GRACE_MS : Date.now() });
+    } else {
+      state.effects = state.effects.filter((e) => e.type !== 'packet' && e.type !== 'delete-room' && e.type !== 'dispatch-agent');
     }
     this.broadcast({ type: 'ended', reason, end: state.end });
   }
 
+  /**
+   * Queues the current mute state for the agent. It is resent until the agent acknowledges it:
+   * livekit-server reports a participant joined before its data channel is open, and a packet sent
+   * then is lost while the API answers success.
+   */
   private enqueueControl(state: RoomState): void {
-    if (!state.agentIdentity) return;
-    state.effects = state.effects.filter((e) => !(e.type === 'packet' && e.topic === CONTROL_TOPIC));
-    this.enqueue(state, {
-      type: 'packet',
-      topic: CONTROL_TOPIC,
-      payload: { type: 'coach-mute', muted: state.mute.muted, coachId: state.coachId, changedAt: state.mute.changedAt },
-      to: [state.agentIdentity],
-    });
+    if (!state.agentIdentity || state.status === 'COMPLETED') return;
+    state.effects = state.effects.filter((e) => e.type !== 'control');
+    this.enqueue(state, { type: 'control' });
+  }
+
+  private controlPayload(state: RoomState) {
+    return {
+      type: 'coach-mute',
+      muted: state.mute.muted,
+      version: state.mute.version,
+      coachId: state.coachId,
+      changedAt: state.mute.changedAt,
+    };
   }
 
   private enqueue(state: RoomState, effect: NewEffect): void {
@@ -365,10 +411,18 @@ export class SessionRoom extends DurableObject<Env> {
       const fresh = (await this.load()) ?? state;
       const queued = fresh.effects.find((e) => e.id === effect.id);
       if (queued) {
-        if (done) fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
-        else {
+        const acked = queued.type === 'control' && (fresh.controlAcked ?? -1) >= fresh.mute.version;
+        const limit = GIVE_UP_AFTER[queued.type];
+        if ((done && queued.type !== 'control') || acked) {
+          fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
+        } else if (!done && limit !== undefined && queued.attempts + 1 >= limit) {
+          fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
+          log('warn', 'session effect given up', { sessionId: fresh.sessionId, effect: queued.type, attempts: queued.attempts + 1 });
+        } else {
+          // Failed, or a control packet sent but not yet acknowledged: again, later.
           queued.attempts += 1;
-          queued.notBefore = Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (queued.attempts - 1));
+          const cap = queued.type === 'control' ? CONTROL_RESEND_MAX_MS : RETRY_MAX_MS;
+          queued.notBefore = Date.now() + Math.min(cap, RETRY_BASE_MS * 2 ** (queued.attempts - 1));
         }
         await this.save(fresh);
       }
@@ -397,6 +451,13 @@ export class SessionRoom extends DurableObject<Env> {
       case 'packet':
         await sendPacket(env, state.roomName, effect.topic, effect.payload, effect.to);
         return;
+      case 'control': {
+        const fresh = (await this.load()) ?? state;
+        if (fresh.agentIdentity) {
+          await sendPacket(env, fresh.roomName, CONTROL_TOPIC, this.controlPayload(fresh), [fresh.agentIdentity]);
+        }
+        return;
+      }
       case 'delete-room':
         try {
           await roomService(env).deleteRoom(state.roomName);
@@ -477,6 +538,7 @@ export class SessionRoom extends DurableObject<Env> {
       participants: [...byIdentity.values()],
       coachMutedFromAi: state.mute.muted,
       muteChangedAt: state.mute.changedAt,
+      muteAppliedByAi: state.controlAcked === state.mute.version,
       timer: {
         startedAt,
         elapsedSeconds,

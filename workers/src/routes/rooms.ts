@@ -57,6 +57,7 @@ export const RoomState = z
     ),
     coachMutedFromAi: z.boolean(),
     muteChangedAt: z.number().nullable(),
+    muteAppliedByAi: z.boolean(),
     timer: z.object({
       startedAt: z.number().nullable(),
       elapsedSeconds: z.number(),

@@ -1,8 +1,11 @@
 import { z } from '@hono/zod-openapi';
+import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
+import { coachingSessions } from '../db/schema';
 import { fieldsOf } from '../lib/openapi';
 import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
 import { verifySigned } from '../lib/signing';
@@ -47,8 +50,33 @@ const SyncMessage = z.discriminatedUnion('kind', [
   }),
 ]);
 
-/** Webhooks from LiveKit, verified over the raw body; anything unsigned or forged changes nothing. */
+const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
+
+/** Reads a body signed by the agent-host (401 if not), parsed and validated (400 if not). */
+async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
+  const raw = await c.req.text();
+  const failure = await verifySigned(agentHostSecret(c.env), raw, c.req.raw.headers);
+  if (failure) throw new AppError('UNAUTHORIZED', `Signature ${failure}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new AppError('VALIDATION_ERROR', 'Malformed JSON', { fields: { body: 'not JSON' } });
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) throw new AppError('VALIDATION_ERROR', 'Invalid message', { fields: fieldsOf(result.error.issues) });
+  return result.data;
+}
+
+/** Webhooks from LiveKit and the agent-host, verified before anything is read or changed. */
 export const webhooks = new Hono<AppEnv>()
+  /** The agent applied a coach-mute state (hc.control version): the room stops resending it. */
+  .post('/agent/control-ack', async (c) => {
+    const { sessionId, version } = await signedJson(c, ControlAck);
+    const session = await openDb(c.env).select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
+    if (!session) throw new AppError('NOT_FOUND', 'No such session');
+    return c.json(ok(await sessionRoom(c.env, sessionId).ackControl(version)), 200);
+  })
   .post(
     '/skool-sync',
     bodyLimit({
@@ -58,19 +86,8 @@ export const webhooks = new Hono<AppEnv>()
       },
     }),
     async (c) => {
-      const raw = await c.req.text();
-      const failure = await verifySigned(agentHostSecret(c.env), raw, c.req.raw.headers);
-      if (failure) throw new AppError('UNAUTHORIZED', `Signature ${failure}`);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        throw new AppError('VALIDATION_ERROR', 'Malformed JSON', { fields: { body: 'not JSON' } });
-      }
-      const msg = SyncMessage.safeParse(parsed);
-      if (!msg.success) throw new AppError('VALIDATION_ERROR', 'Invalid sync message', { fields: fieldsOf(msg.error.issues) });
+      const m = await signedJson(c, SyncMessage);
       const db = openDb(c.env);
-      const m = msg.data;
       if (m.kind === 'members') {
         const r = await stageChunk(db, { runId: m.runId, community: m.community, index: m.chunk.index, count: m.chunk.count, members: m.members });
         return c.json(ok(r), 200);
