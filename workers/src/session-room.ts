@@ -174,6 +174,13 @@ export class SessionRoom extends DurableObject<Env> {
     return this.snapshot(state);
   }
 
+  /** Passes stored transcript lines to the session's live portals. */
+  async publishTranscript(
+    lines: { id: string; speakerIdentity: string; speakerRole: string; text: string; heardByAi: boolean; spokenAt: number }[],
+  ): Promise<void> {
+    for (const line of lines) this.broadcast({ type: 'transcript', line });
+  }
+
   /** The agent has applied control `version`: stop resending it. */
   async ackControl(version: number): Promise<{ acked: number | null; current: number }> {
     const state = await this.mustLoad();

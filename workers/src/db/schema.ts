@@ -258,7 +258,9 @@ export const messages = sqliteTable(
     speakerRole: text('speaker_role', { enum: SPEAKER_ROLES }).notNull(),
     text: text('text').notNull(),
     heardByAi: bool('heard_by_ai').notNull(),
+    /** When the utterance started; `endedAt` when it ended (null if unknown). */
     spokenAt: instant('spoken_at').notNull(),
+    endedAt: instant('ended_at'),
     /** Set by the sender; a retried delivery of the same line is a no-op. */
     idempotencyKey: text('idempotency_key').notNull().unique(),
     createdAt: createdAt(),

@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
-import { coachingSessions } from '../db/schema';
+import { coachingSessions, messages } from '../db/schema';
 import { fieldsOf } from '../lib/openapi';
 import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
 import { verifySigned } from '../lib/signing';
@@ -52,6 +52,24 @@ const SyncMessage = z.discriminatedUnion('kind', [
 
 const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
 
+const TranscriptBatch = z.object({
+  sessionId: z.string().min(1).max(64),
+  lines: z
+    .array(
+      z.object({
+        idempotencyKey: z.string().min(8).max(200),
+        speakerIdentity: z.string().min(1).max(200),
+        role: z.enum(['client', 'coach', 'ai']),
+        text: z.string().min(1).max(10_000),
+        startedAt: z.number().int().min(0),
+        endedAt: z.number().int().min(0).nullable(),
+        heardByAi: z.boolean(),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+
 /** Reads a body signed by the agent-host (401 if not), parsed and validated (400 if not). */
 async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
   const raw = await c.req.text();
@@ -70,6 +88,46 @@ async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): P
 
 /** Webhooks from LiveKit and the agent-host, verified before anything is read or changed. */
 export const webhooks = new Hono<AppEnv>()
+  /**
+   * Final transcript lines from the agent-host (every human and the AI). Stored once per
+   * idempotency key, then passed to the session's live portals; a redelivery changes nothing.
+   */
+  .post('/agent/transcript', async (c) => {
+    const { sessionId, lines } = await signedJson(c, TranscriptBatch);
+    const db = openDb(c.env);
+    const session = await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
+    if (!session) throw new AppError('NOT_FOUND', 'No such session');
+    const inserted = await db
+      .insert(messages)
+      .values(
+        lines.map((l) => ({
+          sessionId,
+          speakerIdentity: l.speakerIdentity,
+          speakerRole: l.role,
+          text: l.text,
+          heardByAi: l.heardByAi,
+          spokenAt: new Date(l.startedAt),
+          endedAt: l.endedAt === null ? null : new Date(l.endedAt),
+          idempotencyKey: l.idempotencyKey,
+        })),
+      )
+      .onConflictDoNothing({ target: messages.idempotencyKey })
+      .returning({
+        id: messages.id,
+        speakerIdentity: messages.speakerIdentity,
+        speakerRole: messages.speakerRole,
+        text: messages.text,
+        heardByAi: messages.heardByAi,
+        spokenAt: messages.spokenAt,
+      });
+    if (inserted.length > 0) {
+      await sessionRoom(c.env, sessionId).publishTranscript(
+        inserted.map((m) => ({ ...m, spokenAt: m.spokenAt.getTime() })),
+      );
+    }
+    log('info', 'transcript lines stored', { requestId: c.get('requestId'), sessionId, received: lines.length, stored: inserted.length });
+    return c.json(ok({ stored: inserted.length, duplicates: lines.length - inserted.length }), 200);
+  })
   /** The agent applied a coach-mute state (hc.control version): the room stops resending it. */
   .post('/agent/control-ack', async (c) => {
     const { sessionId, version } = await signedJson(c, ControlAck);

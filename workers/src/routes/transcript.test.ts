@@ -1,0 +1,54 @@
+import { env, SELF } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { bearer, body, createUser, get, post, signIn } from '../../test/helpers';
+import { signedHeaders } from '../lib/signing';
+
+async function deliver(payload: unknown, key: string, secret = env.AGENT_HOST_SECRET) {
+  const raw = JSON.stringify(payload);
+  return SELF.fetch('http://api.test/api/webhooks/agent/transcript', { method: 'POST', headers: await signedHeaders(secret, raw, key), body: raw });
+}
+
+describe('POST /api/webhooks/agent/transcript', () => {
+  it('stores each line once, streams new ones to the live portal, and the history shows them', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const token = await signIn(client.email);
+    const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(token)))).data;
+
+    const ws = (await SELF.fetch(`http://api.test/api/rooms/${t.sessionId}/ws?access_token=${token}`, { headers: { Upgrade: 'websocket' } })).webSocket!;
+    ws.accept();
+    const events: { type: string; line?: { text: string; speakerRole: string; heardByAi: boolean } }[] = [];
+    ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data))));
+
+    const lines = [
+      { idempotencyKey: `${t.sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: 'My chest feels tight', startedAt: 1_000, endedAt: 2_500, heardByAi: true },
+      { idempotencyKey: `${t.sessionId}:coach:1`, speakerIdentity: 'coach-1', role: 'coach', text: 'Note the breath', startedAt: 3_000, endedAt: 3_900, heardByAi: false },
+      { idempotencyKey: `${t.sessionId}:ai:1`, speakerIdentity: 'agent', role: 'ai', text: 'Let us slow the exhale', startedAt: 4_000, endedAt: null, heardByAi: true },
+    ];
+    const first = await deliver({ sessionId: t.sessionId, lines }, `${t.sessionId}:batch:1`);
+    expect(first.status).toBe(200);
+    expect((await body(first)).data).toEqual({ stored: 3, duplicates: 0 });
+    const again = await deliver({ sessionId: t.sessionId, lines }, `${t.sessionId}:batch:1`);
+    expect((await body(again)).data).toEqual({ stored: 0, duplicates: 3 });
+
+    const deadline = Date.now() + 3000;
+    while (events.filter((e) => e.type === 'transcript').length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(events.filter((e) => e.type === 'transcript').map((e) => [e.line?.speakerRole, e.line?.text, e.line?.heardByAi])).toEqual([
+      ['client', 'My chest feels tight', true],
+      ['coach', 'Note the breath', false],
+      ['ai', 'Let us slow the exhale', true],
+    ]);
+    ws.close();
+
+    const detail = await body<{ transcript: { text: string; heardByAi: boolean }[] }>(await get(`/api/sessions/${t.sessionId}`, bearer(token)));
+    expect(detail.data.transcript.map((l) => l.text)).toEqual(['My chest feels tight', 'Note the breath', 'Let us slow the exhale']);
+  });
+
+  it('refuses forged deliveries (401), bad lines (400) and unknown sessions (404), storing nothing', async () => {
+    const line = { idempotencyKey: 'k-forged-0001', speakerIdentity: 'x', role: 'client', text: 'hi', startedAt: 1, endedAt: null, heardByAi: true };
+    expect((await deliver({ sessionId: 'whatever', lines: [line] }, 'k1', 'not-the-secret-not-the-secret-000000')).status).toBe(401);
+    const bad = await deliver({ sessionId: 'whatever', lines: [{ ...line, role: 'narrator', text: '' }] }, 'k2');
+    expect(bad.status).toBe(400);
+    expect(Object.keys((await body(bad)).error.fields ?? {})).toEqual(expect.arrayContaining(['lines.0.role', 'lines.0.text']));
+    expect((await deliver({ sessionId: 'no-such-session', lines: [line] }, 'k3')).status).toBe(404);
+  });
+});
