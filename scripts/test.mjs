@@ -10,12 +10,14 @@ const checks = [
   ['typecheck (workers)', ['npx', 'tsc', '-p', 'tsconfig.json']],
   ['typecheck (pages)', ['npx', 'tsc', '-p', 'pages/tsconfig.json']],
   ['typecheck (e2e)', ['npx', 'tsc', '-p', 'e2e/tsconfig.json']],
+  ['typecheck (agent-host)', ['npx', 'tsc', '-p', 'agent-host/tsconfig.json']],
   ['migrations and generated types', ['node', 'scripts/db-check.mjs']],
 ];
 
 /** Vitest suites: each writes a JSON report that the closing line adds up. */
 const suites = [
   ['workers (workerd, D1, Durable Objects, real livekit-server)', 'workers/vitest.config.ts'],
+  ['agent-host (Node; real Chromium against the local Skool replica)', 'agent-host/vitest.config.ts'],
   ['end-to-end (real livekit-server, the Worker over HTTP, rtc-node participants)', 'e2e/vitest.config.ts'],
 ];
 

@@ -68,3 +68,12 @@ describe('Skool membership rules', () => {
     expect(plan.accounts.find((a) => a.email === 'c@x.io')).toBeUndefined();
   });
 });
+
+describe('Skool dates', () => {
+  it('keeps a membership that ends on a date alive through that whole day', async () => {
+    const { endOf } = await import('../lib/skool-sync');
+    expect(endOf('2027-01-01')?.toISOString()).toBe('2027-01-02T00:00:00.000Z');
+    expect(endOf('2027-01-01T12:00:00.000Z')?.toISOString()).toBe('2027-01-01T12:00:00.000Z');
+    expect(endOf(null)).toBeNull();
+  });
+});

@@ -1,6 +1,6 @@
 /**
  * Signed requests between the Worker and the agent-host (both directions): HMAC-SHA256 over
- * `<timestamp>.<body>` with a shared secret, a 5-minute replay window, and an idempotency key that
+ * `<timestamp>.<idempotency key>.<body>` with a shared secret, a 5-minute replay window, and an idempotency key that
  * the receiver uses to make a retried delivery a no-op. Plain WebCrypto: runs in workerd and in Node.
  */
 

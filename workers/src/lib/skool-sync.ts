@@ -123,7 +123,7 @@ export async function stageChunk(
       paid: m.paid,
       status: m.status,
       joinedAt: m.joinedAt ? new Date(m.joinedAt) : null,
-      membershipEndsAt: m.membershipEndsAt ? new Date(m.membershipEndsAt) : null,
+      membershipEndsAt: endOf(m.membershipEndsAt),
       profileUrl: m.profileUrl,
       photoUrl: m.photoUrl,
       bio: m.bio,
@@ -178,7 +178,8 @@ export async function applyFinal(db: Db, runId: string, final: FinalIn, now = ne
     .returning({ id: skoolSyncRuns.id })
     .get();
   roundTrips += 1;
-  if (!leased) throw new AppError('CONFLICT', 'This run is being applied by another delivery');
+  // 503, not 409: the sender retries, and then finds the run applied.
+  if (!leased) throw new AppError('SERVICE_UNAVAILABLE', 'This run is being applied by another delivery', { retryAfterSeconds: 10 });
 
   const lastGood = async (c: Community) => {
     const col = c === 'ultra' ? skoolSyncRuns.ultraMembersFound : skoolSyncRuns.vagusMembersFound;
@@ -301,6 +302,16 @@ async function runBatches(db: Db, statements: BatchItem<'sqlite'>[]): Promise<nu
     trips += 1;
   }
   return trips;
+}
+
+/**
+ * Skool shows a calendar date ("Membership ends Jan 1, 2027"): the membership runs through that
+ * whole day (UTC), so a date alone means the first instant of the next day.
+ */
+export function endOf(value: string | null): Date | null {
+  if (!value) return null;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return new Date(Date.parse(`${value}T00:00:00Z`) + 24 * 60 * 60 * 1000);
+  return new Date(value);
 }
 
 function chunked<T>(items: T[], size: number): T[][] {
