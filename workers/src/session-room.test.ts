@@ -10,6 +10,14 @@ import { EMPTY_GRACE_MS, SessionRoom } from './session-room';
 
 const MIN = 60_000;
 
+/** The parts of the object's stored state these tests reach into. */
+interface StoredState {
+  timer: { startedAt: number | null };
+  emptySince: number | null;
+  effects: { type: string; attempts: number; notBefore: number }[];
+  mute: { history: { muted: boolean }[] };
+}
+
 async function freshSession(tier: MembershipTier = 'FREE') {
   const user = await createUser({ tier });
   const token = await signIn(user.email);
@@ -24,7 +32,7 @@ async function freshSession(tier: MembershipTier = 'FREE') {
 /** Moves the session's clock back by `ms`, as if the timer had started (and the room emptied) that long ago. */
 async function backdate(stub: DurableObjectStub<SessionRoom>, ms: number) {
   await runInDurableObject(stub, async (_i, state) => {
-    const s = (await state.storage.get<Record<string, any>>('state'))!;
+    const s = (await state.storage.get<StoredState>('state'))!;
     if (s.timer.startedAt !== null) s.timer.startedAt -= ms;
     if (s.emptySince !== null) s.emptySince -= ms;
     await state.storage.put('state', s);
@@ -192,14 +200,14 @@ describe('the object’s storage', () => {
     await s.stub.setCoachMute('coach-1', true);
     await s.stub.setCoachMute('coach-1', true);
     await s.stub.setCoachMute('coach-1', false);
-    const history = await runInDurableObject(s.stub, async (_i, state) => (await state.storage.get<Record<string, any>>('state'))!.mute.history);
+    const history = await runInDurableObject(s.stub, async (_i, state) => (await state.storage.get<StoredState>('state'))!.mute.history);
     expect(history.map((h: { muted: boolean }) => h.muted)).toEqual([true, false]);
   });
 });
 
 describe('the coach’s mute state reaching the agent', () => {
   const effectsOf = (stub: DurableObjectStub<SessionRoom>) =>
-    runInDurableObject(stub, async (_i, state) => (await state.storage.get<Record<string, any>>('state'))!.effects as { type: string; attempts: number }[]);
+    runInDurableObject(stub, async (_i, state) => (await state.storage.get<StoredState>('state'))!.effects);
 
   async function ack(sessionId: string, version: number, secret = env.AGENT_HOST_SECRET) {
     const { signedHeaders } = await import('./lib/signing');
@@ -219,7 +227,7 @@ describe('the coach’s mute state reaching the agent', () => {
     expect((await snapshot(s.stub)).muteAppliedByAi).toBe(false);
     // Let the resend fall due, as the alarm would after its backoff.
     await runInDurableObject(s.stub, async (_i, state) => {
-      const st = (await state.storage.get<Record<string, any>>('state'))!;
+      const st = (await state.storage.get<StoredState>('state'))!;
       for (const e of st.effects) e.notBefore = 0;
       await state.storage.put('state', st);
     });

@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '../domain/skool-sync';
 import { planSync } from '../domain/skool-sync';
+import type { FinalMessage, Member } from '../domain/skool-sync-contract';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
 import { describeError, log } from './log';
@@ -22,24 +23,8 @@ export const STATEMENTS_PER_BATCH = 100;
 /** D1 allows 100 bound parameters per statement. */
 const MAX_PARAMS = 100;
 
-export interface MemberIn {
-  email: string | null;
-  name: string;
-  paid: boolean;
-  status: 'active' | 'cancelled';
-  joinedAt: string | null;
-  membershipEndsAt: string | null;
-  profileUrl: string | null;
-  photoUrl: string | null;
-  bio: string | null;
-}
-
-export interface FinalIn {
-  ok: boolean;
-  error: string | null;
-  durationMs: number;
-  communities: Record<Community, { ok: boolean; membersFound: number; error: string | null }>;
-}
+export type MemberIn = Member;
+export type FinalIn = Pick<FinalMessage, 'ok' | 'error' | 'durationMs' | 'communities'>;
 
 function agentHostSecret(env: Env): string {
   if (!env.AGENT_HOST_SECRET || env.AGENT_HOST_SECRET.length < 32) {

@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
+import type { FinalMessage, MembersMessage } from '../domain/skool-sync-contract';
 import { fieldsOf } from '../lib/openapi';
 import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
 import { verifySigned } from '../lib/signing';
@@ -32,7 +33,7 @@ const Member = z.object({
   bio: z.string().max(5000).nullable(),
 });
 const CommunityOutcome = z.object({ ok: z.boolean(), membersFound: z.number().int().min(0), error: z.string().max(2000).nullable() });
-const SyncMessage = z.discriminatedUnion('kind', [
+const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUnion('kind', [
   z.object({
     runId: z.string().uuid(),
     kind: z.literal('members'),
