@@ -11,6 +11,7 @@ const checks = [
   ['typecheck (pages)', ['npx', 'tsc', '-p', 'pages/tsconfig.json']],
   ['typecheck (e2e)', ['npx', 'tsc', '-p', 'e2e/tsconfig.json']],
   ['typecheck (agent-host)', ['npx', 'tsc', '-p', 'agent-host/tsconfig.json']],
+  ['typecheck (bench)', ['npx', 'tsc', '-p', 'bench/tsconfig.json']],
   ['migrations and generated types', ['node', 'scripts/db-check.mjs']],
 ];
 

@@ -4,6 +4,7 @@ import type { MembershipTier, UserRole } from './domain/tiers';
 export interface AuthUser {
   id: string;
   email: string;
+  displayName: string;
   role: UserRole;
   tier: MembershipTier;
   /** The login session (JWT jti) the request came with. */

@@ -92,7 +92,7 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!token) throw unauthorized();
   const claims = await verifyToken(c.env, token);
   const row = await openDb(c.env)
-    .select({ id: users.id, email: users.email, role: users.role, tier: users.membershipTier })
+    .select({ id: users.id, email: users.email, displayName: users.displayName, role: users.role, tier: users.membershipTier })
     .from(loginSessions)
     .innerJoin(users, eq(users.id, loginSessions.userId))
     .where(

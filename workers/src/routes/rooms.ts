@@ -170,8 +170,7 @@ export const rooms = createApp()
     await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes });
     // The object dispatches the AI agent (and retries until LiveKit takes it).
     await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
-    const me = await db.select({ displayName: users.displayName }).from(users).where(eq(users.id, user.id)).get();
-    const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: me?.displayName ?? 'Client', role: 'client' });
+    const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
     log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
     return c.json(
       ok({ sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes }),
@@ -210,13 +209,7 @@ export const rooms = createApp()
       }
       await sessionRoom(c.env, session.id).setCoach(user.id);
     }
-    const me = await db.select({ displayName: users.displayName }).from(users).where(eq(users.id, user.id)).get();
-    const token = await mintRoomToken(c.env, {
-      roomName: session.roomName,
-      identity: user.id,
-      name: me?.displayName ?? (role === 'coach' ? 'Coach' : 'Client'),
-      role,
-    });
+    const token = await mintRoomToken(c.env, { roomName: session.roomName, identity: user.id, name: user.displayName, role });
     return c.json(ok({ sessionId: session.id, roomName: session.roomName, token, livekitUrl: c.env.LIVEKIT_URL, role }), 200);
   })
   .openapi(muteRoute, async (c) => {

@@ -1,0 +1,272 @@
+/**
+ * The real stack, started from Node: a livekit-server and the Worker served over HTTP by wrangler
+ * (`unstable_startWorker`, the same local runtime as `wrangler dev`), wired to each other. The Worker
+ * gets a fresh local D1 under .wrangler/<label>-<random>, migrated and seeded here, so nothing touches
+ * the dev database. Used by the e2e globalSetup and by the benches in bench/.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import initialize from '@phi-ag/argon2/node';
+import { unstable_startWorker } from 'wrangler';
+import { DEMO_PASSWORD, seedSql } from '../d1/seed-dev.mjs';
+import { ensureLivekitServer, startLivekitServer } from '../scripts/livekit.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+
+const API_KEY = 'devkey';
+const API_SECRET = 'secret';
+/** Mirrors PASSWORD_PARAMS in d1/seed-dev.mjs (and workers/src/lib/password.ts). */
+const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1, hashLength: 32, type: 2, version: 19 } as const;
+
+export interface StackOptions {
+  /** Prefix of messages and of the state directory (.wrangler/<label>-<random>), e.g. 'e2e'. */
+  label: string;
+  /** Worker ports tried in order; `workerPortEnv` (if set in the environment) pins one. */
+  workerPorts: number[];
+  workerPortEnv?: string;
+  /** livekit-server ports tried in order (each also takes port+1 tcp and port+2 udp); `livekitPortEnv` pins one. */
+  livekitPorts: number[];
+  livekitPortEnv?: string;
+  /** Leave the D1 directory in place after stop() (to inspect it). */
+  keepState?: boolean;
+  /** Print the Worker's own logs (wrangler log level 'log' instead of 'warn'). */
+  verbose?: boolean;
+}
+
+export interface Stack {
+  /** The Worker's origin, e.g. http://127.0.0.1:8797 */
+  apiOrigin: string;
+  /** ws:// of the livekit-server (also the Worker's LIVEKIT_URL). */
+  livekitUrl: string;
+  /** http:// of the same server, for RoomServiceClient. */
+  livekitHttpUrl: string;
+  livekitApiKey: string;
+  livekitApiSecret: string;
+  /** Password of every seeded account (d1/seed-dev.mjs). */
+  demoPassword: string;
+  /** The Worker's AGENT_HOST_SECRET for this stack: what the agent-host would sign its requests with. */
+  agentHostSecret: string;
+  /** The Worker's local state (D1, Durable Objects): `wrangler d1 execute DB --local --persist-to` it. */
+  persistDir: string;
+  /** Runs SQL on the Worker's local D1 (through `wrangler d1 execute`, a process of its own). */
+  executeSql(sql: string): Promise<void>;
+  /** Stops everything that was started; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts livekit-server and the Worker on a fresh, migrated and seeded local D1; resolves once the Worker answers. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { label } = options;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      // Last started, first stopped; one failing stop must not keep the others running.
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (err) {
+          console.error(`${label}: teardown step failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    })());
+
+  try {
+    const workerPort = await pickPort(label, options.workerPortEnv, options.workerPorts, (p) => [{ tcp: p }]);
+    const livekitPort = await pickPort(label, options.livekitPortEnv, options.livekitPorts, (p) => [
+      { tcp: p },
+      { tcp: p + 1 },
+      { udp: p + 2 },
+    ]);
+    const apiOrigin = `http://127.0.0.1:${workerPort}`;
+
+    const persistDir = join(ROOT, '.wrangler', `${label}-${randomBytes(6).toString('hex')}`);
+    mkdirSync(persistDir, { recursive: true });
+    if (!options.keepState) cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
+    const d1: D1Command = (command, args, what) =>
+      wrangler(label, ['d1', ...command.split(' '), 'DB', '--local', '--persist-to', persistDir, ...args], what);
+
+    // The database and livekit-server do not depend on each other: prepare both at once.
+    const livekitStarting = ensureLivekitServer().then(() =>
+      startLivekitServer({
+        port: livekitPort,
+        rtcTcpPort: livekitPort + 1,
+        udpPort: livekitPort + 2,
+        webhookUrls: [`${apiOrigin}/api/webhooks/livekit`],
+        apiKey: API_KEY,
+        apiSecret: API_SECRET,
+      }),
+    );
+    const [database, started] = await Promise.allSettled([prepareDatabase(persistDir, d1), livekitStarting]);
+    if (started.status === 'fulfilled') cleanups.push(() => started.value.stop());
+    if (database.status === 'rejected') throw database.reason;
+    if (started.status === 'rejected') throw started.reason;
+    const livekit = started.value;
+
+    // Offline: wrangler must not fetch the Request.cf template or send metrics.
+    process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
+    process.env.WRANGLER_SEND_METRICS ??= 'false';
+    // Not the developer's .dev.vars: every secret the Worker gets is in `bindings` below.
+    const envFile = join(persistDir, 'no-dev-vars.env');
+    writeFileSync(envFile, `# ${label}: secrets come from e2e/stack.ts, not .dev.vars\n`);
+    const secrets = randomSecrets();
+    const worker = await unstable_startWorker({
+      config: join(ROOT, 'wrangler.toml'),
+      envFiles: [envFile],
+      sendMetrics: false,
+      bindings: {
+        // Each secret .dev.vars.example names, random for this run (JWT_SECRET: tokens from dev mean nothing here)...
+        ...secrets,
+        // ...except LiveKit's, which must match the test server's keys.
+        LIVEKIT_URL: { type: 'plain_text', value: livekit.url },
+        LIVEKIT_API_KEY: { type: 'plain_text', value: API_KEY },
+        LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
+        API_URL: { type: 'plain_text', value: apiOrigin },
+      },
+      dev: {
+        remote: false,
+        persist: persistDir,
+        server: { hostname: '127.0.0.1', port: workerPort },
+        inspector: false,
+        watch: false,
+        liveReload: false,
+        logLevel: options.verbose ? 'log' : 'warn',
+      },
+    });
+    cleanups.push(() => worker.dispose());
+    await worker.ready;
+    const url = await worker.url;
+    if (url.port !== String(workerPort)) {
+      throw new Error(`wrangler served the Worker at ${url.href}, not on port ${workerPort} (livekit-server posts webhooks there)`);
+    }
+    await waitHealthy(label, `${apiOrigin}/api/health`);
+
+    return {
+      apiOrigin,
+      livekitUrl: livekit.url,
+      livekitHttpUrl: livekit.httpUrl,
+      livekitApiKey: API_KEY,
+      livekitApiSecret: API_SECRET,
+      demoPassword: DEMO_PASSWORD,
+      agentHostSecret: secrets.AGENT_HOST_SECRET?.value ?? '',
+      persistDir,
+      executeSql: (sql) => d1('execute', ['--command', sql], 'run SQL on the D1'),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A fresh random value (48 characters) for every secret named in .dev.vars.example. */
+function randomSecrets(): Record<string, { type: 'secret_text'; value: string }> {
+  const names = [...readFileSync(join(ROOT, '.dev.vars.example'), 'utf8').matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]);
+  return Object.fromEntries(
+    names.filter((n) => n !== undefined).map((n) => [n, { type: 'secret_text' as const, value: randomBytes(36).toString('base64url') }]),
+  );
+}
+
+/** `wrangler d1 <command> DB --local --persist-to <the stack's directory> ...args`. */
+type D1Command = (command: 'migrations apply' | 'execute', args: string[], what: string) => Promise<void>;
+
+/** Applies d1/migrations and the dev seed to the local D1 under `persistDir` (never the dev database). */
+async function prepareDatabase(persistDir: string, d1: D1Command): Promise<void> {
+  await d1('migrations apply', [], 'apply the D1 migrations');
+  // d1/seed-dev.mjs runs wrangler without --persist-to (it always seeds the dev database), so its SQL
+  // runs here against the test database instead, with the demo password hashed the way it does.
+  const argon2 = await initialize();
+  const passwordHash = () =>
+    argon2.hash(DEMO_PASSWORD, { ...ARGON2, salt: new Uint8Array(randomBytes(16)) }).encoded;
+  const file = join(persistDir, 'seed.sql');
+  writeFileSync(file, seedSql({ passwordHash }));
+  try {
+    await d1('execute', ['--file', file], 'seed the D1');
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** Runs the project's wrangler with this Node (no npx in between); rejects with its output if it fails. */
+async function wrangler(label: string, args: string[], what: string): Promise<void> {
+  const manifestPath = require.resolve('wrangler/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
+  const bin = join(dirname(manifestPath), manifest.bin.wrangler ?? 'bin/wrangler.js');
+  // Async, not spawnSync: livekit-server starts meanwhile and its start-up polls need the event loop.
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', done);
+  });
+  if (code !== 0) throw new Error(`${label}: could not ${what} (wrangler exit ${code}):\n${output}`);
+}
+
+type Probe = { tcp: number } | { udp: number };
+
+/** The first candidate whose ports are all free, or the one pinned by the environment variable `envName`. */
+async function pickPort(label: string, envName: string | undefined, candidates: number[], ports: (p: number) => Probe[]): Promise<number> {
+  const pinned = envName ? process.env[envName] : undefined;
+  const list = pinned ? [Number(pinned)] : candidates;
+  for (const candidate of list) {
+    const free = await Promise.all(ports(candidate).map(isFree));
+    if (free.every(Boolean)) return candidate;
+  }
+  throw new Error(
+    `${label}: no free port among ${list.join(', ')} (each needs ${ports(0).map((p) => ('tcp' in p ? `tcp +${p.tcp}` : `udp +${p.udp}`)).join(', ')})` +
+      (envName ? `; set ${envName} to a free one` : ''),
+  );
+}
+
+/** Free on loopback and on all interfaces (livekit-server binds RTC ports on every interface). */
+async function isFree(probe: Probe): Promise<boolean> {
+  const hosts = ['127.0.0.1', '0.0.0.0'];
+  for (const host of hosts) {
+    const ok =
+      'tcp' in probe
+        ? await new Promise<boolean>((done) => {
+            const server = createServer();
+            server.once('error', () => done(false));
+            server.listen({ port: probe.tcp, host, exclusive: true }, () => server.close(() => done(true)));
+          })
+        : await new Promise<boolean>((done) => {
+            const socket = createSocket('udp4');
+            socket.once('error', () => {
+              socket.close();
+              done(false);
+            });
+            socket.bind({ port: probe.udp, address: host, exclusive: true }, () => socket.close(() => done(true)));
+          });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+async function waitHealthy(label: string, url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${label}: the Worker did not answer ${url} within ${timeoutMs} ms (last: ${last})`);
+}
