@@ -4,6 +4,8 @@
  * `npm run dev` (7880/8787) and the workerd tests (7980). Everything is stopped when the run ends.
  */
 import type { TestProject } from 'vitest/node';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { startStack } from './stack';
 
 /** Tried in order; HC_E2E_WORKER_PORT / HC_E2E_LIVEKIT_PORT pin one. LiveKit also takes port+1 (tcp) and port+2 (udp). */
@@ -23,12 +25,30 @@ declare module 'vitest' {
     demoPassword: string;
     /** The Worker's AGENT_HOST_SECRET for this run: the stand-in agent signs its acknowledgements with it. */
     agentHostSecret: string;
+    /** The port the Worker expects the agent-host on (the Skool sync test starts it there). */
+    agentHostPort: number;
+    /** The Worker's local state directory (query it with queryLocalD1). */
+    persistDir: string;
   }
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const startedAt = Date.now();
+  const agentHostPort = await freePort();
   const stack = await startStack({
+    agentHostUrl: `http://127.0.0.1:${agentHostPort}`,
     label: 'e2e',
     workerPorts: WORKER_PORTS,
     workerPortEnv: 'HC_E2E_WORKER_PORT',
@@ -44,6 +64,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('livekitApiSecret', stack.livekitApiSecret);
   project.provide('demoPassword', stack.demoPassword);
   project.provide('agentHostSecret', stack.agentHostSecret);
+  project.provide('agentHostPort', agentHostPort);
+  project.provide('persistDir', stack.persistDir);
   console.log(
     `e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}; ready in ${Date.now() - startedAt} ms`,
   );

@@ -38,6 +38,8 @@ export interface StackOptions {
   keepState?: boolean;
   /** Print the Worker's own logs (wrangler log level 'log' instead of 'warn'). */
   verbose?: boolean;
+  /** Where the Worker finds the agent-host (its AGENT_HOST_URL); the wrangler.toml default otherwise. */
+  agentHostUrl?: string;
 }
 
 export interface Stack {
@@ -57,6 +59,8 @@ export interface Stack {
   persistDir: string;
   /** Runs SQL on the Worker's local D1 (through `wrangler d1 execute`, a process of its own). */
   executeSql(sql: string): Promise<void>;
+  /** Runs a query on the Worker's local D1 and answers its rows. */
+  querySql<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   /** Stops everything that was started; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -129,8 +133,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         LIVEKIT_API_KEY: { type: 'plain_text', value: API_KEY },
         LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
         API_URL: { type: 'plain_text', value: apiOrigin },
+        ...(options.agentHostUrl ? { AGENT_HOST_URL: { type: 'plain_text' as const, value: options.agentHostUrl } } : {}),
       },
       dev: {
+        // GET /__scheduled?cron=... runs the cron handler, as Cloudflare's trigger would.
+        testScheduled: true,
         remote: false,
         persist: persistDir,
         server: { hostname: '127.0.0.1', port: workerPort },
@@ -157,13 +164,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       demoPassword: DEMO_PASSWORD,
       agentHostSecret: secrets.AGENT_HOST_SECRET?.value ?? '',
       persistDir,
-      executeSql: (sql) => d1('execute', ['--command', sql], 'run SQL on the D1'),
+      executeSql: async (sql) => {
+        await d1('execute', ['--command', sql], 'run SQL on the D1');
+      },
+      querySql: <T,>(sql: string) => queryLocalD1<T>(persistDir, sql, label),
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Runs a query on a stack's local D1 (by its state directory) and answers the rows. */
+export async function queryLocalD1<T = Record<string, unknown>>(persistDir: string, sql: string, label = 'e2e'): Promise<T[]> {
+  const out = await wrangler(label, ['d1', 'execute', 'DB', '--local', '--persist-to', persistDir, '--json', '--command', sql], 'query the D1');
+  const parsed = JSON.parse(out.slice(out.indexOf('['))) as { results: T[] }[];
+  return parsed.flatMap((r) => r.results);
 }
 
 /** A fresh random value (48 characters) for every secret named in .dev.vars.example. */
@@ -175,7 +192,7 @@ function randomSecrets(): Record<string, { type: 'secret_text'; value: string }>
 }
 
 /** `wrangler d1 <command> DB --local --persist-to <the stack's directory> ...args`. */
-type D1Command = (command: 'migrations apply' | 'execute', args: string[], what: string) => Promise<void>;
+type D1Command = (command: 'migrations apply' | 'execute', args: string[], what: string) => Promise<string>;
 
 /** Applies d1/migrations and the dev seed to the local D1 under `persistDir` (never the dev database). */
 async function prepareDatabase(persistDir: string, d1: D1Command): Promise<void> {
@@ -195,7 +212,7 @@ async function prepareDatabase(persistDir: string, d1: D1Command): Promise<void>
 }
 
 /** Runs the project's wrangler with this Node (no npx in between); rejects with its output if it fails. */
-async function wrangler(label: string, args: string[], what: string): Promise<void> {
+async function wrangler(label: string, args: string[], what: string): Promise<string> {
   const manifestPath = require.resolve('wrangler/package.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin: Record<string, string> };
   const bin = join(dirname(manifestPath), manifest.bin.wrangler ?? 'bin/wrangler.js');
@@ -206,13 +223,18 @@ async function wrangler(label: string, args: string[], what: string): Promise<vo
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stdout += chunk.toString();
+  });
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((done, fail) => {
     child.once('error', fail);
     child.once('close', done);
   });
   if (code !== 0) throw new Error(`${label}: could not ${what} (wrangler exit ${code}):\n${output}`);
+  return stdout;
 }
 
 type Probe = { tcp: number } | { udp: number };

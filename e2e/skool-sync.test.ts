@@ -1,0 +1,112 @@
+/**
+ * The nightly Skool sync along its whole path: the Worker's cron handler asks the agent-host (the real
+ * sync server, here in this process) to start; the agent-host scrapes the local Skool replica in real
+ * Chromium and posts signed chunks back; the Worker applies them to D1.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { SkoolReplica } from '../agent-host/src/skool/replica/server';
+import { startReplica } from '../agent-host/src/skool/replica/server';
+import type { SkoolSyncHost } from '../agent-host/src/skool/server';
+import { startSkoolSyncHost } from '../agent-host/src/skool/server';
+import { apiOk, eventually, login } from './helpers';
+import { queryLocalD1 } from './stack';
+
+interface Run {
+  id: string;
+  trigger: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  ultraMembersFound: number | null;
+  vagusMembersFound: number | null;
+  newMembers: number;
+  skipped: number;
+  errorMessage: string | null;
+}
+
+describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
+  let replica: SkoolReplica | undefined;
+  let host: SkoolSyncHost | undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'hc-e2e-sync-'));
+
+  beforeAll(async () => {
+    replica = await startReplica({ counts: { ultra: 40, vagus: 160 } });
+    host = await startSkoolSyncHost(
+      {
+        AGENT_HOST_SECRET: inject('agentHostSecret'),
+        AGENT_HOST_PORT: String(inject('agentHostPort')),
+        AGENT_HOST_OUTBOX_DIR: join(scratch, 'outbox'),
+        SKOOL_DIAGNOSTICS_DIR: join(scratch, 'diagnostics'),
+        SKOOL_EMAIL: replica.credentials.email,
+        SKOOL_PASSWORD: replica.credentials.password,
+        SKOOL_BASE_URL: replica.url,
+        SKOOL_ULTRA_URL: replica.membersUrl('ultra'),
+        SKOOL_VAGUS_URL: replica.membersUrl('vagus'),
+      },
+      { host: '127.0.0.1' },
+    );
+  });
+
+  afterAll(async () => {
+    await host?.close();
+    await replica?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('turns the communities into accounts with the right roles and tiers', async () => {
+    if (!replica) throw new Error('no replica');
+    const res = await fetch(`${inject('apiOrigin')}/__scheduled?cron=${encodeURIComponent('0 3 * * *')}`);
+    expect(res.status).toBe(200);
+
+    const admin = await login('admin@example.com');
+    const run = await eventually(
+      'the cron run to finish',
+      async () => {
+        const runs = await apiOk<Run[]>('GET', '/api/admin/skool-sync/runs', { token: admin });
+        const last = runs.find((r) => r.trigger === 'cron');
+        return last && last.status !== 'RUNNING' ? last : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 1000 },
+    );
+    expect(run.errorMessage).toBeNull();
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      ultraMembersFound: replica.served('ultra').length,
+      vagusMembersFound: replica.served('vagus').length,
+    });
+
+    const expected = {
+      ultra: replica.expectedMembers('ultra').filter((m) => m.email),
+      vagus: replica.expectedMembers('vagus').filter((m) => m.email),
+    };
+    const rows = await queryLocalD1<{ email: string; role: string; membership_tier: string; password_hash: string | null }>(
+      inject('persistDir'),
+      "SELECT email, role, membership_tier, password_hash FROM users WHERE last_skool_sync IS NOT NULL",
+    );
+    const byEmail = new Map(rows.map((r) => [r.email, r]));
+    const allEmails = new Set([...expected.ultra, ...expected.vagus].map((m) => m.email!.toLowerCase()));
+    expect(byEmail.size).toBe(allEmails.size);
+    expect(run.skipped).toBe(
+      replica.expectedMembers('ultra').filter((m) => !m.email).length + replica.expectedMembers('vagus').filter((m) => !m.email).length,
+    );
+
+    const now = Date.now();
+    const throughDay = (d: string | null) => d !== null && Date.parse(`${d}T00:00:00Z`) + 86_400_000 > now;
+    for (const m of expected.ultra) {
+      const coach = m.status === 'active' || throughDay(m.membershipEndsAt);
+      expect(byEmail.get(m.email!.toLowerCase())?.role, `${m.email} (${m.status}, ends ${m.membershipEndsAt})`).toBe(
+        coach ? 'COACH' : 'CLIENT',
+      );
+    }
+    const ultraEmails = new Set(expected.ultra.map((m) => m.email!.toLowerCase()));
+    for (const m of expected.vagus) {
+      const row = byEmail.get(m.email!.toLowerCase());
+      const paidUp = m.paid && (m.status === 'active' || throughDay(m.membershipEndsAt));
+      expect(row?.membership_tier, `${m.email}`).toBe(paidUp ? 'VAGUS_MEMBER' : 'FREE');
+      if (!ultraEmails.has(m.email!.toLowerCase())) expect(row?.role).toBe('CLIENT');
+      // Placeholder accounts: no password until claimed.
+      expect(row?.password_hash ?? null).toBeNull();
+    }
+  });
+});
