@@ -20,6 +20,8 @@ import { ensureLivekitServer } from './livekit.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API_ORIGIN = 'http://127.0.0.1:8787';
+const AGENT_HOST_PORT = 8788;
+const SKOOL_REPLICA_PORT = 8790;
 /** The dev livekit-server: wrangler.toml's LIVEKIT_URL; RTC on 7881 (tcp) and 7882 (udp); keys devkey/secret. */
 const LIVEKIT_PORT = 7880;
 const require = createRequire(import.meta.url);
@@ -86,7 +88,46 @@ export const SERVICES = [
     readyUrl: `http://127.0.0.1:${LIVEKIT_PORT}/`,
     urls: [`LiveKit   ws://127.0.0.1:${LIVEKIT_PORT} (API key devkey; webhooks to ${API_ORIGIN}/api/webhooks/livekit)`],
   },
+  // skool.com cannot be reached offline: unless SKOOL_EMAIL is set (the real site), a local replica stands in.
+  ...(process.env.SKOOL_EMAIL
+    ? []
+    : [
+        {
+          name: 'skool',
+          ...localBin('tsx', [join(ROOT, 'agent-host/src/skool/replica/main.ts'), '--port', String(SKOOL_REPLICA_PORT)]),
+          api: false,
+          readyUrl: `http://127.0.0.1:${SKOOL_REPLICA_PORT}/login`,
+          urls: [`Skool     http://127.0.0.1:${SKOOL_REPLICA_PORT} (local replica; set SKOOL_EMAIL and friends for the real site)`],
+        },
+      ]),
+  {
+    name: 'agent-host',
+    ...localBin('tsx', [join(ROOT, 'agent-host/src/skool/main.ts')]),
+    api: false,
+    /** Read when it starts, after .dev.vars has its AGENT_HOST_SECRET. */
+    get env() {
+      const replica = `http://127.0.0.1:${SKOOL_REPLICA_PORT}`;
+      return {
+        AGENT_HOST_SECRET: devVar('AGENT_HOST_SECRET'),
+        AGENT_HOST_PORT: String(AGENT_HOST_PORT),
+        SKOOL_BASE_URL: process.env.SKOOL_BASE_URL ?? replica,
+        SKOOL_EMAIL: process.env.SKOOL_EMAIL ?? 'owner@replica.skool.test',
+        SKOOL_PASSWORD: process.env.SKOOL_PASSWORD ?? 'replica-password-1',
+        SKOOL_ULTRA_URL: process.env.SKOOL_ULTRA_URL ?? `${replica}/ultra/-/members`,
+        SKOOL_VAGUS_URL: process.env.SKOOL_VAGUS_URL ?? `${replica}/vagus/-/members`,
+      };
+    },
+    readyUrl: `http://127.0.0.1:${AGENT_HOST_PORT}/health`,
+    urls: [`Agent     http://127.0.0.1:${AGENT_HOST_PORT} (Skool sync; start one: POST ${API_ORIGIN}/api/admin/skool-sync as admin)`],
+  },
 ];
+
+/** A value from .dev.vars (written by ensureDevVars before any service starts). */
+function devVar(name) {
+  const m = new RegExp(`^\\s*${name}\\s*=\\s*"?([^"\\n]*)"?\\s*$`, 'm').exec(readFileSync(join(ROOT, '.dev.vars'), 'utf8'));
+  if (!m?.[1]) throw new Error(`${name} is missing from .dev.vars (delete the file and npm run dev writes a new one)`);
+  return m[1].trim();
+}
 
 /** Secrets `npm run dev` generates when .dev.vars is missing (see .dev.vars.example). */
 const GENERATED_SECRETS = {
