@@ -3,11 +3,10 @@ import { desc } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { skoolSyncRuns } from '../db/schema';
 import { errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp } from '../lib/openapi';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth, requireRole } from '../lib/session';
 import { startSkoolSync } from '../lib/skool-sync';
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const iso = z.string().datetime().nullable();
 
 const Run = z

@@ -11,7 +11,7 @@ import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { log } from '../lib/log';
-import { bearerSecurity, createApp } from '../lib/openapi';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
@@ -48,7 +48,6 @@ export const PublicUser = z
 
 const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 
 const loginRoute = createRoute({
   method: 'post',

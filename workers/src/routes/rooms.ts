@@ -13,12 +13,11 @@ import {
   roomService,
 } from '../lib/livekit';
 import { describeError, log } from '../lib/log';
-import { bearerSecurity, createApp } from '../lib/openapi';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { requireAuth, requireRole } from '../lib/session';
 import { assertCanStartSession } from '../lib/usage';
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const Params = z.object({ sessionId: z.string().min(1).max(64) });
 
 const RoomTicket = z

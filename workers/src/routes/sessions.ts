@@ -4,11 +4,10 @@ import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp } from '../lib/openapi';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
 import { requireAuth } from '../lib/session';
 
-const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
 const iso = z.string().datetime().nullable();
 
 const SessionSummary = z
