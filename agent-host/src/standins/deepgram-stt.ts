@@ -1,0 +1,191 @@
+/**
+ * Deepgram streaming speech-to-text stand-in (`/v1/listen`), speaking the wire protocol the
+ * LiveKit Deepgram plugin uses: binary linear16 audio in; `Results` (interim and final),
+ * `SpeechStarted`, `UtteranceEnd` and, on `CloseStream`, `Metadata` out. `KeepAlive` and `Finalize`
+ * are honoured. Utterances are cut by an energy detector and recognised against a phrase book of
+ * known recordings; anything else gets an empty transcript, as silence or noise does.
+ * Also answers the prerecorded REST form (`POST /v1/listen` with a WAV body).
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseWav } from './audio';
+import {
+  type Json,
+  ListenSession,
+  MODEL_UUID,
+  type SttSession,
+  isTrue,
+  modelInfo,
+  transcriptOf,
+  wordsOf,
+} from './listen-session';
+import { type MatchOptions, PhraseBook } from './phrase-book';
+import {
+  type RunningServer,
+  type Route,
+  type WebSocketLike,
+  deepgramAuth,
+  deepgramError,
+  listenLoopback,
+  queryRecord,
+  readBody,
+  requestId,
+  sendJson,
+} from './server';
+import { UtteranceDetector, type VadOptions } from './utterances';
+
+export type { HeardUtterance, SttSession } from './listen-session';
+
+export interface DeepgramSttOptions {
+  /** The known recordings. Default: an empty book (every utterance transcribes as empty). */
+  phrases?: PhraseBook;
+  vad?: VadOptions;
+  match?: MatchOptions;
+  /** Audio (ms) between interim results while someone speaks, when `interim_results=true`. Default 500. */
+  interimIntervalMs?: number;
+  /**
+   * Wall-clock gap in the audio after which an utterance under way is ended as if by silence, and a
+   * due `UtteranceEnd` is sent: the plugin stops sending audio after 1 s of quiet. Default 800.
+   */
+  idleEndMs?: number;
+  /** Extra delay before each final result, for benches. Default 0. */
+  finalLatencyMs?: number;
+  /** Like Deepgram (NET-0001), close with 1011 after this long without audio or a message. Default 10000; 0 never. */
+  inactivityTimeoutMs?: number;
+  /** If set, only `Authorization: Token <apiKey>` is accepted; otherwise any token is. */
+  apiKey?: string;
+}
+
+/** The `/v1/listen` route: add it to a server, or start it alone with {@link startDeepgramStt}. */
+export class DeepgramSttStandin implements Route {
+  readonly phrases: PhraseBook;
+  readonly sessions: SttSession[] = [];
+  readonly prerecorded: Array<{ params: Record<string, string | string[]>; transcript: string }> = [];
+  readonly #opts: Required<Omit<DeepgramSttOptions, 'phrases' | 'apiKey' | 'vad' | 'match'>> &
+    Pick<DeepgramSttOptions, 'apiKey'>;
+  readonly #live = new Set<ListenSession>();
+  #refusals: number[] = [];
+
+  constructor(opts: DeepgramSttOptions = {}) {
+    this.phrases = opts.phrases ?? new PhraseBook(opts.vad, opts.match);
+    this.#opts = {
+      interimIntervalMs: opts.interimIntervalMs ?? 500,
+      idleEndMs: opts.idleEndMs ?? 800,
+      finalLatencyMs: opts.finalLatencyMs ?? 0,
+      inactivityTimeoutMs: opts.inactivityTimeoutMs ?? 10_000,
+      apiKey: opts.apiKey,
+    };
+  }
+
+  /** Refuses the next `count` connections with `status` (e.g. 503), to exercise retries. */
+  refuseNext(count: number, status = 503): void {
+    for (let i = 0; i < count; i++) this.#refusals.push(status);
+  }
+
+  /** Sessions' final, non-empty transcripts in order. */
+  get transcripts(): string[] {
+    return this.sessions.flatMap((s) => s.heard.map((h) => h.transcript).filter(Boolean));
+  }
+
+  refuseUpgrade(req: IncomingMessage, url: URL): { status: number; body: string } | undefined {
+    if (url.pathname !== '/v1/listen') return undefined;
+    const refusal = this.#refusals.shift();
+    if (refusal) return deepgramError(refusal, 'SERVICE_UNAVAILABLE', 'stand-in told to refuse this connection');
+    const auth = deepgramAuth(req, this.#opts.apiKey);
+    if (auth) return auth;
+    const encoding = url.searchParams.get('encoding') ?? 'linear16';
+    if (encoding !== 'linear16') {
+      return deepgramError(400, 'INVALID_QUERY_PARAMETER', `the stand-in only understands linear16, not ${encoding}`);
+    }
+    return undefined;
+  }
+
+  socket(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
+    if (url.pathname !== '/v1/listen') return false;
+    const session: SttSession = {
+      id: `stt-${this.sessions.length + 1}`,
+      requestId: requestId(),
+      openedAt: Date.now(),
+      params: queryRecord(url),
+      authorization: req.headers.authorization,
+      sampleRate: Number(url.searchParams.get('sample_rate') ?? 16_000) || 16_000,
+      channels: Number(url.searchParams.get('channels') ?? 1) || 1,
+      audioBytes: 0,
+      control: [],
+      sent: [],
+      heard: [],
+    };
+    this.sessions.push(session);
+    const live = new ListenSession(ws, session, this.phrases, this.#opts);
+    this.#live.add(live);
+    ws.on('close', () => {
+      live.dispose();
+      this.#live.delete(live);
+    });
+    return true;
+  }
+
+  request(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (url.pathname !== '/v1/listen' || req.method !== 'POST') return false;
+    void this.#prerecorded(req, res, url).catch((e: unknown) => {
+      if (!res.headersSent) sendJson(res, 400, { err_code: 'Bad Request', err_msg: String(e) });
+    });
+    return true;
+  }
+
+  close(): void {
+    for (const live of this.#live) live.dispose();
+    this.#live.clear();
+  }
+
+  async #prerecorded(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const auth = deepgramAuth(req, this.#opts.apiKey);
+    if (auth) {
+      res.writeHead(auth.status, { 'Content-Type': 'application/json' }).end(auth.body);
+      return;
+    }
+    const wav = parseWav(await readBody(req));
+    const detector = new UtteranceDetector(wav.sampleRate, this.phrases.vad);
+    const ends = detector.push(wav.samples).filter((e) => e.type === 'end');
+    const last = detector.finish();
+    if (last?.type === 'end') ends.push(last);
+    const punctuate = isTrue(url.searchParams.get('punctuate')) || isTrue(url.searchParams.get('smart_format'));
+    const words: Json[] = [];
+    const texts: string[] = [];
+    let confidence = 0;
+    for (const end of ends) {
+      if (end.type !== 'end') continue;
+      const match = this.phrases.matchUtterance(end.samples, wav.sampleRate);
+      if (!match) continue;
+      texts.push(transcriptOf(match, punctuate));
+      words.push(...wordsOf(match, end.startSample / wav.sampleRate));
+      confidence = Math.max(confidence, match.score);
+    }
+    const transcript = texts.join(' ');
+    this.prerecorded.push({ params: queryRecord(url), transcript });
+    const id = requestId();
+    sendJson(res, 200, {
+      metadata: {
+        transaction_key: 'deprecated',
+        request_id: id,
+        sha256: createHash('sha256').update(wav.samples).digest('hex'),
+        created: new Date().toISOString(),
+        duration: wav.samples.length / wav.sampleRate,
+        channels: 1,
+        models: [MODEL_UUID],
+        model_info: { [MODEL_UUID]: modelInfo(url) },
+      },
+      results: { channels: [{ alternatives: [{ transcript, confidence, words }] }] },
+    });
+  }
+}
+
+/** Starts the speech-to-text stand-in alone on a free loopback port. */
+export async function startDeepgramStt(
+  opts: DeepgramSttOptions = {},
+): Promise<RunningServer & { baseUrl: string; stt: DeepgramSttStandin }> {
+  const stt = new DeepgramSttStandin(opts);
+  const server = await listenLoopback([stt]);
+  return { ...server, baseUrl: server.url, stt };
+}
+

@@ -1,0 +1,353 @@
+/**
+ * One `/v1/listen` WebSocket connection of the speech-to-text stand-in: audio in, Deepgram's
+ * messages out, in order (a configured final-result latency delays without reordering).
+ */
+import { createHash } from 'node:crypto';
+import type { PhraseBook, PhraseMatch, PhraseScore } from './phrase-book';
+import { type WebSocketLike, WS_OPEN, delay, toBuffer } from './server';
+import { UtteranceDetector } from './utterances';
+
+export type Json = Record<string, unknown>;
+
+export const MODEL_UUID = '1dbdfb4d-85b2-4659-9f8c-1a9b6bdc8f6c';
+
+/** What the stand-in made of one utterance (for tests and diagnosis). */
+export interface HeardUtterance {
+  start: number;
+  end: number;
+  transcript: string;
+  /** The best phrase's score, even when it was too low to count. */
+  best?: PhraseScore;
+  /** How the utterance ended. */
+  endedBy: 'silence' | 'idle' | 'finalize' | 'close';
+}
+
+/** One `/v1/listen` WebSocket session, as the stand-in saw it. */
+export interface SttSession {
+  id: string;
+  requestId: string;
+  openedAt: number;
+  closedAt?: number;
+  /** Query parameters exactly as received (repeated keys as arrays). */
+  params: Record<string, string | string[]>;
+  authorization?: string;
+  sampleRate: number;
+  channels: number;
+  audioBytes: number;
+  /** Text messages received, by type (KeepAlive, Finalize, CloseStream, ...). */
+  control: string[];
+  /** Every JSON message sent, in order. */
+  sent: Json[];
+  heard: HeardUtterance[];
+}
+
+export interface ListenTimings {
+  interimIntervalMs: number;
+  idleEndMs: number;
+  finalLatencyMs: number;
+  inactivityTimeoutMs: number;
+}
+
+/** Speaks Deepgram's live protocol on one connection, cutting and recognising utterances as audio comes. */
+export class ListenSession {
+  readonly #detector: UtteranceDetector;
+  readonly #interim: boolean;
+  readonly #vadEvents: boolean;
+  readonly #endpointing: boolean;
+  readonly #utteranceEndMs: number | undefined;
+  readonly #punctuate: boolean;
+  readonly #hash = createHash('sha256');
+  #leftover: Buffer | undefined;
+  #cursor = 0; // samples: end of the audio covered by the last final result
+  #lastInterim = 0;
+  #lastInterimText = '';
+  #pendingUtteranceEnd: number | undefined; // last word end (s) awaiting an UtteranceEnd
+  #queue: Promise<void> = Promise.resolve();
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastAudioAt = 0;
+  #inactivityTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(
+    readonly ws: WebSocketLike,
+    readonly session: SttSession,
+    readonly phrases: PhraseBook,
+    readonly opts: ListenTimings,
+  ) {
+    const p = session.params;
+    this.#detector = new UtteranceDetector(session.sampleRate, phrases.vad);
+    this.#interim = isTrue(p.interim_results);
+    this.#vadEvents = isTrue(p.vad_events);
+    this.#endpointing = first(p.endpointing) !== 'false';
+    const utteranceEnd = Number(first(p.utterance_end_ms));
+    this.#utteranceEndMs = Number.isFinite(utteranceEnd) && utteranceEnd > 0 ? utteranceEnd : undefined;
+    this.#punctuate = isTrue(p.punctuate) || isTrue(p.smart_format);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    this.#touch();
+  }
+
+  dispose(): void {
+    this.#closing = true;
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#inactivityTimer);
+    this.session.closedAt ??= Date.now();
+  }
+
+  get #rate(): number {
+    return this.session.sampleRate;
+  }
+
+  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    this.#touch();
+    if (this.#closing) return;
+    const bytes = toBuffer(data);
+    if (!isBinary) {
+      let message: Json;
+      try {
+        message = JSON.parse(bytes.toString('utf8')) as Json;
+      } catch {
+        this.session.control.push('(not JSON)');
+        return;
+      }
+      const type = String(message.type);
+      this.session.control.push(type);
+      if (type === 'Finalize') this.#finalize('finalize');
+      else if (type === 'CloseStream') this.#closeStream();
+      return;
+    }
+    this.#audio(bytes);
+  }
+
+  #audio(bytes: Buffer): void {
+    this.session.audioBytes += bytes.length;
+    this.#hash.update(bytes);
+    let data = bytes;
+    if (this.#leftover) {
+      data = Buffer.concat([this.#leftover, bytes]);
+      this.#leftover = undefined;
+    }
+    const frameBytes = 2 * this.session.channels;
+    const usable = data.length - (data.length % frameBytes);
+    if (usable < data.length) this.#leftover = Buffer.from(data.subarray(usable));
+    const samples = new Int16Array(usable / frameBytes);
+    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * frameBytes); // first channel
+    for (const event of this.#detector.push(samples)) {
+      if (event.type === 'start') {
+        this.#pendingUtteranceEnd = undefined;
+        this.#lastInterim = event.startSample;
+        this.#lastInterimText = '';
+        if (this.#vadEvents) {
+          this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: seconds(event.startSample, this.#rate) });
+        }
+      } else {
+        this.#final(event.samples, event.startSample, this.#detector.position, 'silence');
+      }
+    }
+    this.#maybeInterim();
+    this.#maybeUtteranceEnd(false);
+    this.#lastAudioAt = Date.now();
+    this.#armIdle(this.opts.idleEndMs);
+  }
+
+  #armIdle(ms: number): void {
+    clearTimeout(this.#idleTimer);
+    // setImmediate runs after the poll phase: audio that arrived during a stall of the whole
+    // process is read first, so a busy machine does not split an utterance.
+    this.#idleTimer = setTimeout(() => setImmediate(() => this.#idle()), ms);
+  }
+
+  #idle(): void {
+    if (this.#closing) return;
+    const quiet = Date.now() - this.#lastAudioAt;
+    if (quiet < this.opts.idleEndMs) return this.#armIdle(this.opts.idleEndMs - quiet);
+    const end = this.#detector.finish();
+    if (end?.type === 'end') this.#final(end.samples, end.startSample, this.#detector.position, 'idle');
+    this.#maybeUtteranceEnd(true);
+  }
+
+  #maybeInterim(): void {
+    if (!this.#interim || !this.#detector.inSpeech) return;
+    const position = this.#detector.position;
+    if (position - this.#lastInterim < (this.opts.interimIntervalMs / 1000) * this.#rate) return;
+    this.#lastInterim = position;
+    const start = this.#detector.utteranceStart;
+    const guess = this.phrases.matchPrefix(this.#detector.current(), this.#rate);
+    const text = guess ? transcriptOf(guess, this.#punctuate) : '';
+    // An interim never goes backwards to nothing once words have shown.
+    if (!text && this.#lastInterimText) return;
+    this.#lastInterimText = text;
+    this.#send(this.#results({ isFinal: false, speechFinal: false, match: guess, utteranceStart: start, end: position }));
+  }
+
+  #final(samples: Int16Array, startSample: number, position: number, endedBy: HeardUtterance['endedBy']): void {
+    const { match, best } = this.phrases.recognise(samples, this.#rate);
+    const transcript = match ? transcriptOf(match, this.#punctuate) : '';
+    this.session.heard.push({
+      start: seconds(startSample, this.#rate),
+      end: seconds(startSample + samples.length, this.#rate),
+      transcript,
+      best,
+      endedBy,
+    });
+    const speechFinal = this.#endpointing && endedBy !== 'finalize';
+    const message = this.#results({
+      isFinal: true,
+      speechFinal,
+      fromFinalize: endedBy === 'finalize',
+      match,
+      utteranceStart: startSample,
+      end: Math.max(position, startSample + samples.length),
+    });
+    if (this.opts.finalLatencyMs > 0) this.#enqueue(() => delay(this.opts.finalLatencyMs));
+    this.#send(message);
+    this.#lastInterimText = '';
+    if (match && this.#utteranceEndMs !== undefined) {
+      const words = message.channel as { alternatives: Array<{ words: Array<{ end: number }> }> };
+      this.#pendingUtteranceEnd = words.alternatives[0]?.words.at(-1)?.end;
+    }
+  }
+
+  #maybeUtteranceEnd(idle: boolean): void {
+    if (this.#pendingUtteranceEnd === undefined || this.#utteranceEndMs === undefined) return;
+    if (this.#detector.inSpeech) return;
+    const gap = seconds(this.#detector.position, this.#rate) - this.#pendingUtteranceEnd;
+    if (!idle && gap * 1000 < this.#utteranceEndMs) return;
+    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#pendingUtteranceEnd });
+    this.#pendingUtteranceEnd = undefined;
+  }
+
+  #finalize(reason: 'finalize' | 'close'): void {
+    const end = this.#detector.finish();
+    if (end?.type === 'end') {
+      this.#final(end.samples, end.startSample, this.#detector.position, reason);
+    } else if (reason === 'finalize') {
+      // Deepgram answers every Finalize with a final result, empty if nothing was pending.
+      this.#send(
+        this.#results({
+          isFinal: true,
+          speechFinal: false,
+          fromFinalize: true,
+          utteranceStart: this.#cursor,
+          end: this.#detector.position,
+        }),
+      );
+    }
+  }
+
+  #closeStream(): void {
+    this.#finalize('close');
+    this.#maybeUtteranceEnd(true);
+    this.#closing = true;
+    clearTimeout(this.#idleTimer);
+    const duration = seconds(this.session.audioBytes / (2 * this.session.channels), this.#rate);
+    this.#send({
+      type: 'Metadata',
+      transaction_key: 'deprecated',
+      request_id: this.session.requestId,
+      sha256: this.#hash.digest('hex'),
+      created: new Date(this.session.openedAt).toISOString(),
+      duration,
+      channels: this.session.channels,
+      models: [MODEL_UUID],
+      model_info: { [MODEL_UUID]: modelInfo(this.session.params) },
+    });
+    this.#enqueue(async () => {
+      if (this.ws.readyState === WS_OPEN) this.ws.close(1000);
+    });
+  }
+
+  #results(r: {
+    isFinal: boolean;
+    speechFinal: boolean;
+    fromFinalize?: boolean;
+    match?: PhraseMatch;
+    utteranceStart: number;
+    end: number;
+  }): Json {
+    const start = this.#cursor;
+    if (r.isFinal) this.#cursor = r.end;
+    const words = r.match ? wordsOf(r.match, seconds(r.utteranceStart, this.#rate)) : [];
+    return {
+      type: 'Results',
+      channel_index: [0, 1],
+      duration: round3(seconds(r.end - start, this.#rate)),
+      start: round3(seconds(start, this.#rate)),
+      is_final: r.isFinal,
+      speech_final: r.speechFinal,
+      ...(r.fromFinalize ? { from_finalize: true } : {}),
+      channel: {
+        alternatives: [
+          {
+            transcript: r.match ? transcriptOf(r.match, this.#punctuate) : '',
+            confidence: r.match ? round3(r.match.score) : 0,
+            words,
+          },
+        ],
+      },
+      metadata: {
+        request_id: this.session.requestId,
+        model_info: modelInfo(this.session.params),
+        model_uuid: MODEL_UUID,
+      },
+    };
+  }
+
+  #send(message: Json): void {
+    this.session.sent.push(message);
+    const text = JSON.stringify(message);
+    this.#enqueue(async () => {
+      if (this.ws.readyState === WS_OPEN) this.ws.send(text);
+    });
+  }
+
+  /** Sends stay in order even when a delay (final latency) sits between them. */
+  #enqueue(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step).catch(() => undefined);
+  }
+
+  #touch(): void {
+    if (this.opts.inactivityTimeoutMs <= 0) return;
+    clearTimeout(this.#inactivityTimer);
+    this.#inactivityTimer = setTimeout(() => {
+      if (this.ws.readyState === WS_OPEN) {
+        const reason = 'Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001';
+        this.ws.close(1011, reason);
+      }
+    }, this.opts.inactivityTimeoutMs);
+  }
+}
+
+export function transcriptOf(match: PhraseMatch, punctuate: boolean): string {
+  return punctuate ? match.text.trim() : match.words.map((w) => w.word).filter(Boolean).join(' ');
+}
+
+export function wordsOf(match: PhraseMatch, offsetSeconds: number): Json[] {
+  return match.words.map((w) => ({
+    word: w.word,
+    start: round3(offsetSeconds + w.start),
+    end: round3(offsetSeconds + w.end),
+    confidence: round3(match.score),
+    punctuated_word: w.punctuatedWord,
+  }));
+}
+
+export function modelInfo(params: URL | Record<string, string | string[]>): Json {
+  const model = params instanceof URL ? params.searchParams.get('model') : first(params.model);
+  return { name: model ?? 'nova-3', version: 'standin', arch: model ?? 'nova-3' };
+}
+
+export function first(value: string | string[] | undefined | null): string | undefined {
+  return Array.isArray(value) ? value[0] : (value ?? undefined);
+}
+
+export function isTrue(value: string | string[] | undefined | null): boolean {
+  return first(value) === 'true';
+}
+
+function seconds(samples: number, rate: number): number {
+  return samples / rate;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
