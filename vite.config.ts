@@ -1,11 +1,14 @@
 import { resolve } from 'node:path';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 /**
  * One codebase under pages/, one static build per portal (each deploys to its own Pages project):
- * `PORTAL=public vite build` → dist/public. Portals: public (5170); coach (5171) and client (5172)
- * arrive with their issues.
+ * `PORTAL=public vite build` → dist/public, `PORTAL=client vite build` → dist/client. Dev servers:
+ * public 5170, client 5172; the coach portal (5171) arrives with its issue. Only `HC_PUBLIC_*`
+ * variables reach the browser (e.g. HC_PUBLIC_API_URL, HC_PUBLIC_PUBLIC_URL).
  */
+const ROOT = import.meta.dirname;
 const PORTS = { public: 5170, coach: 5171, client: 5172 } as const;
 type Portal = keyof typeof PORTS;
 
@@ -13,9 +16,18 @@ const portal = (process.env.PORTAL ?? 'public') as Portal;
 if (!(portal in PORTS)) throw new Error(`PORTAL must be one of ${Object.keys(PORTS).join(', ')}`);
 
 export default defineConfig({
-  root: resolve(__dirname, 'pages', portal),
+  root: resolve(ROOT, 'pages', portal),
+  // .env files (if any) sit at the repository root, not in each portal's folder.
+  envDir: ROOT,
   envPrefix: 'HC_PUBLIC_',
-  server: { host: 'localhost', port: PORTS[portal], strictPort: true },
+  plugins: [react()],
+  server: {
+    host: 'localhost',
+    port: PORTS[portal],
+    strictPort: true,
+    // Each portal imports the shared pages/ui and the Worker's pure domain modules.
+    fs: { allow: [ROOT] },
+  },
   preview: { host: 'localhost', port: PORTS[portal], strictPort: true },
-  build: { outDir: resolve(__dirname, 'dist', portal), emptyOutDir: true },
+  build: { outDir: resolve(ROOT, 'dist', portal), emptyOutDir: true },
 });

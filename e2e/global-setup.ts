@@ -29,6 +29,11 @@ declare module 'vitest' {
     agentHostPort: number;
     /** The Worker's local state directory (query it with queryLocalD1). */
     persistDir: string;
+    /**
+     * Where the portal tests serve the public site and the client portal (free ports picked here): the
+     * Worker allows these origins and redirects clients to this client portal after login.
+     */
+    portalUrls: { public: string; client: string };
   }
 }
 
@@ -47,8 +52,10 @@ function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const startedAt = Date.now();
   const agentHostPort = await freePort();
+  const portalUrls = { public: `http://127.0.0.1:${await freePort()}`, client: `http://127.0.0.1:${await freePort()}` };
   const stack = await startStack({
     agentHostUrl: `http://127.0.0.1:${agentHostPort}`,
+    portalUrls,
     label: 'e2e',
     workerPorts: WORKER_PORTS,
     workerPortEnv: 'HC_E2E_WORKER_PORT',
@@ -66,6 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('agentHostSecret', stack.agentHostSecret);
   project.provide('agentHostPort', agentHostPort);
   project.provide('persistDir', stack.persistDir);
+  project.provide('portalUrls', portalUrls);
   console.log(
     `e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}; ready in ${Date.now() - startedAt} ms`,
   );

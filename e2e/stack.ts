@@ -40,6 +40,11 @@ export interface StackOptions {
   verbose?: boolean;
   /** Where the Worker finds the agent-host (its AGENT_HOST_URL); the wrangler.toml default otherwise. */
   agentHostUrl?: string;
+  /**
+   * Where the portals are served (the Worker's PUBLIC_APP_URL / CLIENT_APP_URL / COACH_APP_URL): the
+   * API allows only these origins (CORS) and sends each role to its portal after login.
+   */
+  portalUrls?: { public?: string; client?: string; coach?: string };
 }
 
 export interface Stack {
@@ -134,6 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
         API_URL: { type: 'plain_text', value: apiOrigin },
         ...(options.agentHostUrl ? { AGENT_HOST_URL: { type: 'plain_text' as const, value: options.agentHostUrl } } : {}),
+        ...portalBindings(options.portalUrls),
       },
       dev: {
         // GET /__scheduled?cron=... runs the cron handler, as Cloudflare's trigger would.
@@ -174,6 +180,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
+}
+
+/** The Worker's portal URL variables for the portals given (the wrangler.toml defaults for the others). */
+function portalBindings(urls: StackOptions['portalUrls'] = {}): Record<string, { type: 'plain_text'; value: string }> {
+  const names = { public: 'PUBLIC_APP_URL', client: 'CLIENT_APP_URL', coach: 'COACH_APP_URL' } as const;
+  const out: Record<string, { type: 'plain_text'; value: string }> = {};
+  for (const [portal, name] of Object.entries(names) as [keyof typeof names, string][]) {
+    const url = urls[portal];
+    if (url) out[name] = { type: 'plain_text', value: url };
+  }
+  return out;
 }
 
 /** Runs a query on a stack's local D1 (by its state directory) and answers the rows. */

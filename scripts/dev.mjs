@@ -2,7 +2,7 @@
 /**
  * Local development, one command:
  *
- *   npm run dev            everything (today: the API Worker and livekit-server)
+ *   npm run dev            everything: the API Worker, livekit-server, the agent-host, the portals
  *   npm run dev:api        the API Worker only (--api-only)
  *
  * Writes .dev.vars with fresh secrets if it is missing, applies the D1 migrations and the dev seed
@@ -120,6 +120,19 @@ export const SERVICES = [
     readyUrl: `http://127.0.0.1:${AGENT_HOST_PORT}/health`,
     urls: [`Agent     http://127.0.0.1:${AGENT_HOST_PORT} (Skool sync; start one: POST ${API_ORIGIN}/api/admin/skool-sync as admin)`],
   },
+  // The portals (vite.config.ts: one dev server per portal). They need the route types the Worker emits.
+  ...[
+    ['public', 5170, 'the public site'],
+    ['client', 5172, 'the client portal'],
+  ].map(([portal, port, label], i) => ({
+    name: `pages-${portal}`,
+    ...localBin('vite', ['--config', join(ROOT, 'vite.config.ts')]),
+    api: false,
+    env: { PORTAL: String(portal) },
+    ...(i === 0 ? { prepare: () => step('emitting the route types for the portals', 'npx', ['tsc', '-p', 'pages/tsconfig.api-types.json']) } : {}),
+    readyUrl: `http://localhost:${port}/`,
+    urls: [`${String(portal).padEnd(9)} http://localhost:${port} (${label})`],
+  })),
 ];
 
 /** A value from .dev.vars (written by ensureDevVars before any service starts). */

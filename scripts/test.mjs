@@ -8,6 +8,7 @@ mkdirSync(results, { recursive: true });
 /** Checks that are not test suites: they pass or stop the run. */
 const checks = [
   ['typecheck (workers)', ['npx', 'tsc', '-p', 'tsconfig.json']],
+  ['route types for the portals', ['npx', 'tsc', '-p', 'pages/tsconfig.api-types.json']],
   ['typecheck (pages)', ['npx', 'tsc', '-p', 'pages/tsconfig.json']],
   ['typecheck (e2e)', ['npx', 'tsc', '-p', 'e2e/tsconfig.json']],
   ['typecheck (agent-host)', ['npx', 'tsc', '-p', 'agent-host/tsconfig.json']],

@@ -1,0 +1,199 @@
+/**
+ * The public site and the client portal in real Chromium, each built by Vite and served by
+ * `vite preview` on its own origin, against the real Worker of the e2e stack: sign in on one origin,
+ * land on the other through the grant, and start sessions within the FREE tier's month.
+ * A screenshot of every screen goes to e2e/artifacts/portal-login/.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { apiOk, eventually } from './helpers';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const VITE = join(ROOT, 'node_modules/vite/bin/vite.js');
+const ARTIFACTS = join(ROOT, 'e2e/artifacts/portal-login');
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const apiOrigin = inject('apiOrigin');
+const portals = inject('portalUrls');
+const password = inject('demoPassword');
+
+const servers: ChildProcess[] = [];
+let buildDir: string;
+let userDataDir: string;
+let browser: Browser;
+let page: Page;
+let shot = 0;
+
+/** Runs the project's Vite with this Node; rejects with its output if it fails. */
+function vite(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [VITE, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function build(portal: 'public' | 'client'): Promise<void> {
+  const child = vite(['build', '--outDir', join(buildDir, portal), '--emptyOutDir', '--logLevel', 'warn'], {
+    PORTAL: portal,
+    HC_PUBLIC_API_URL: apiOrigin,
+    HC_PUBLIC_PUBLIC_URL: portals.public,
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', done);
+  });
+  if (code !== 0) throw new Error(`vite build of the ${portal} portal failed (exit ${code}):\n${output}`);
+}
+
+/** `vite preview` of a built portal on the origin the Worker was given for it; resolves once it answers. */
+async function serve(portal: 'public' | 'client'): Promise<void> {
+  const url = new URL(portals[portal]);
+  const child = vite(['preview', '--outDir', join(buildDir, portal), '--host', url.hostname, '--port', url.port, '--strictPort'], { PORTAL: portal });
+  servers.push(child);
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  await eventually(`vite preview of the ${portal} portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
+    timeoutMs: 30_000,
+    describe: () => output,
+  });
+}
+
+/** Saves a full-page screenshot named after the screen, numbered in the order visited. */
+async function screenshot(name: string, on: Page = page): Promise<void> {
+  shot += 1;
+  await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
+}
+
+const textOf = (p: Page, selector: string) => p.$eval(selector, (el) => el.textContent ?? '');
+
+describe('signing in across origins and starting a FREE session', () => {
+  let grantUrl = '';
+
+  beforeAll(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    buildDir = mkdtempSync(join(tmpdir(), 'hc-portals-'));
+    userDataDir = mkdtempSync(join(tmpdir(), 'hc-chromium-'));
+    await Promise.all([build('public'), build('client')]);
+    await Promise.all([serve('public'), serve('client')]);
+    browser = await puppeteer.launch({
+      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 800 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    for (const server of servers) server.kill('SIGTERM');
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('shows what Hybrid Coach is and the three plans from the tier table', async () => {
+    await page.goto(`${portals.public}/`, { waitUntil: 'networkidle0' });
+    expect(await textOf(page, 'h1')).toContain('Voice coaching');
+    await screenshot('public-home');
+
+    await page.goto(`${portals.public}/pricing`, { waitUntil: 'networkidle0' });
+    const plans = await page.$$eval('[aria-label="Membership plans"] > li h2', (els) => els.map((e) => e.textContent));
+    expect(plans).toEqual(['Free', 'Vagus Member', 'Premium']);
+    await screenshot('public-pricing');
+  });
+
+  it('shows a wrong password in place, without leaving the page', async () => {
+    await page.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
+    await page.type('input[name=email]', 'free@example.com');
+    await page.type('input[name=password]', 'not-the-password');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[role=alert]');
+    expect(await textOf(page, '[role=alert]')).toContain('Email or password is incorrect');
+    expect(page.url()).toBe(`${portals.public}/login`);
+    await screenshot('public-login-error');
+  });
+
+  it('signs in on the public site and lands on the client portal dashboard with the tier banner', async () => {
+    await page.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
+    await screenshot('public-login');
+    await page.type('input[name=email]', 'free@example.com');
+    await page.type('input[name=password]', password);
+    // The grant URL the public site sent the browser to (the callback replaces it once exchanged).
+    const visited: string[] = [];
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) visited.push(frame.url());
+    });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    grantUrl = visited.find((u) => u.includes('/auth/callback')) ?? '';
+    expect(grantUrl.startsWith(`${portals.client}/auth/callback?grant=`)).toBe(true);
+
+    expect(page.url()).toBe(`${portals.client}/dashboard`);
+    const banner = await textOf(page, '[data-testid=tier-banner]');
+    expect(banner).toContain('Free plan');
+    expect(banner).toContain('20 minutes left this month');
+    expect(banner).toMatch(/Resets on/);
+    expect(await textOf(page, '#main')).toContain('No sessions yet');
+    await screenshot('client-dashboard');
+  });
+
+  it('refuses the same grant URL the second time, with a way back to sign in', async () => {
+    const second = await browser.newPage();
+    try {
+      await second.goto(grantUrl, { waitUntil: 'networkidle0' });
+      await second.waitForSelector('::-p-text(We could not sign you in)', { timeout: 15_000 });
+      const back = await second.$eval('::-p-text(Back to sign in)', (a) => (a as HTMLAnchorElement).href);
+      expect(back).toBe(`${portals.public}/login`);
+      expect(second.url()).toContain('/auth/callback');
+      await screenshot('client-callback-used-grant', second);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('starts a session for a FREE client, and refuses a second one this month with the upgrade prompt', async () => {
+    await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
+    const sessionId = await textOf(page, '[data-testid=session-id]');
+    expect(page.url()).toBe(`${portals.client}/call/${sessionId}`);
+    // The session the page shows is the one the API recorded for this client.
+    const token = await page.evaluate(() => sessionStorage.getItem('hc_token'));
+    expect(token).toBeTruthy();
+    const history = await apiOk<{ id: string; status: string }[]>('GET', '/api/sessions', { token: token ?? '' });
+    expect(history.map((s) => s.id)).toEqual([sessionId]);
+    await screenshot('client-call-preparing');
+
+    await Promise.all([page.waitForSelector('[data-testid=tier-banner]'), page.click('::-p-text(Back to your dashboard)')]);
+    expect(await textOf(page, '[data-testid=tier-banner]')).toContain('1 of 1 session used');
+    await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('::-p-text(Upgrade your plan)', { timeout: 15_000 });
+    const upgrade = await page.$eval('::-p-text(Upgrade your plan)', (a) => (a as HTMLAnchorElement).href);
+    expect(upgrade).toBe(`${portals.public}/pricing`);
+    expect(page.url()).toBe(`${portals.client}/dashboard`);
+    await screenshot('client-dashboard-upgrade-prompt');
+
+    // End it from the call route, as the client would.
+    await page.goto(`${portals.client}/call/${sessionId}`, { waitUntil: 'networkidle0' });
+    await page.click('::-p-text(End session)');
+    await page.waitForSelector('::-p-text(Session ended)', { timeout: 15_000 });
+    await screenshot('client-call-ended');
+    const after = await apiOk<{ id: string; status: string }[]>('GET', '/api/sessions', { token: token ?? '' });
+    expect(after[0]?.status).not.toBe('WAITING');
+  });
+});

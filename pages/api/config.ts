@@ -1,0 +1,7 @@
+/** Where the API and the other sites are; set at build time through HC_PUBLIC_* variables. */
+export const API_URL: string = import.meta.env.HC_PUBLIC_API_URL ?? 'http://127.0.0.1:8787';
+/** The public site (login, pricing). */
+export const PUBLIC_URL: string = import.meta.env.HC_PUBLIC_PUBLIC_URL ?? 'http://localhost:5170';
+
+export const publicLoginUrl = new URL('/login', PUBLIC_URL).href;
+export const publicPricingUrl = new URL('/pricing', PUBLIC_URL).href;

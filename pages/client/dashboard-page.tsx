@@ -1,0 +1,142 @@
+import { useEffect, useState } from 'react';
+import { useNavigate } from 'react-router';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { publicLoginUrl, publicPricingUrl } from '../api/config';
+import { TIERS } from '../../workers/src/domain/tiers';
+import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
+
+const loadMe = () => call(api.api.users.me.$get());
+const loadSessions = () => call(api.api.sessions.$get({ query: {} }));
+type Me = Awaited<ReturnType<typeof loadMe>>;
+type SessionList = Awaited<ReturnType<typeof loadSessions>>;
+
+type Load = { state: 'loading' } | { state: 'failed'; error: unknown } | { state: 'ready'; me: Me; sessions: SessionList };
+
+/** The client's home: their plan and what is left of it this month, past sessions, and a way to start one. */
+export function DashboardPage() {
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([loadMe(), loadSessions()]).then(
+      ([me, sessions]) => live && setLoad({ state: 'ready', me, sessions }),
+      (error: unknown) => live && setLoad({ state: 'failed', error }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  if (load.state === 'loading') return <Loading label="Loading your dashboard…" />;
+  if (load.state === 'failed') {
+    const signedOut = load.error instanceof ApiError && load.error.status === 401;
+    return (
+      <ErrorState
+        title={signedOut ? 'Please sign in' : 'We could not load your dashboard'}
+        message={signedOut ? 'Your session has ended or you have not signed in yet.' : messageOf(load.error)}
+        action={
+          signedOut ? (
+            <ButtonLink href={publicLoginUrl}>Sign in</ButtonLink>
+          ) : (
+            <Button variant="secondary" onClick={() => window.location.reload()}>
+              Try again
+            </Button>
+          )
+        }
+      />
+    );
+  }
+  const { me, sessions } = load;
+  return (
+    <div className="hc-stack">
+      <h1>Hello, {me.displayName}</h1>
+      <TierBanner me={me} />
+      <StartSession />
+      <section className="hc-card" aria-labelledby="past-title">
+        <h2 id="past-title">Past sessions</h2>
+        {sessions.length === 0 ? (
+          <EmptyState title="No sessions yet">
+            <p>When you finish a session, it will appear here with its summary.</p>
+          </EmptyState>
+        ) : (
+          <ul className="hc-list" aria-label="Past sessions">
+            {sessions.map((s) => (
+              <li key={s.id}>
+                <div className="hc-row hc-row-between">
+                  <strong>{formatDate(s.startedAt ?? s.createdAt)}</strong>
+                  <span className="hc-muted">
+                    {s.status === 'COMPLETED' ? formatDuration(s.durationSeconds) : <span className="hc-badge">{s.status.toLowerCase()}</span>}
+                  </span>
+                </div>
+                {s.aiSummary ? <p>{s.aiSummary}</p> : <p className="hc-muted">No summary for this session.</p>}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function TierBanner({ me }: { me: Me }) {
+  const tier = TIERS[me.tier];
+  const minutesLeft = me.usage.remainingMinutes;
+  return (
+    <section className="hc-card hc-tier" aria-label="Your plan" data-testid="tier-banner">
+      <div>
+        <div className="hc-tier-name">{tier.name} plan</div>
+        <div className="hc-tier-minutes">{minutesLeft === null ? 'Unlimited minutes' : `${minutesLeft} minutes left this month`}</div>
+        {me.limits.sessionsPerMonth !== null && (
+          <div className="hc-muted">
+            {me.usage.sessionsThisMonth} of {me.limits.sessionsPerMonth} session{me.limits.sessionsPerMonth === 1 ? '' : 's'} used
+          </div>
+        )}
+      </div>
+      <div className="hc-muted">Resets on {formatDate(me.usage.resetsAt)}</div>
+    </section>
+  );
+}
+
+function StartSession() {
+  const navigate = useNavigate();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | Error | null>(null);
+
+  async function start() {
+    setBusy(true);
+    setError(null);
+    try {
+      const { sessionId } = await call(api.api.rooms.$post());
+      navigate(`/call/${encodeURIComponent(sessionId)}`);
+    } catch (err) {
+      setBusy(false);
+      setError(err instanceof Error ? err : new Error(messageOf(err)));
+    }
+  }
+
+  const limitReached = error instanceof ApiError && error.code === 'TIER_LIMIT_REACHED';
+  return (
+    <section className="hc-card hc-stack" aria-labelledby="start-title">
+      <h2 id="start-title">Ready when you are</h2>
+      <p className="hc-muted">Find a quiet spot. Your AI coach joins you in a voice call.</p>
+      {limitReached && (
+        <Alert tone="warn" title="You have reached this month’s limit">
+          <p>{error.message}</p>
+          <p>
+            <a href={publicPricingUrl}>Upgrade your plan</a> for unlimited sessions.
+          </p>
+        </Alert>
+      )}
+      {error && !limitReached && (
+        <Alert title="We could not start your session">
+          <p>{messageOf(error)}</p>
+        </Alert>
+      )}
+      <div>
+        <Button onClick={start} busy={busy}>
+          {busy ? 'Starting…' : 'Start a session'}
+        </Button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,19 @@
+/** "1 July 2026" in the reader's locale. */
+export function formatDate(iso: string): string {
+  return new Date(iso).toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** "12 min 5 s", "45 s"; a dash when unknown. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null) return '—';
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return m > 0 ? `${m} min${s ? ` ${s} s` : ''}` : `${s} s`;
+}
+
+/** How long to wait, rounded up: "40 seconds", "1 minute", "12 minutes". */
+export function formatWait(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}

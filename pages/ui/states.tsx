@@ -1,0 +1,49 @@
+import type { ReactNode } from 'react';
+
+/** Something is on its way; announced politely. */
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div className="hc-state" role="status" aria-live="polite">
+      <div className="hc-spinner" aria-hidden="true" />
+      {label}
+    </div>
+  );
+}
+
+/** Nothing to show yet, and what to do about it. */
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="hc-state">
+      <p>
+        <strong>{title}</strong>
+      </p>
+      {children}
+    </div>
+  );
+}
+
+/** A message in place: errors are announced at once (role=alert), the others politely. */
+export function Alert({ tone = 'error', title, children }: { tone?: 'error' | 'info' | 'warn'; title?: string; children?: ReactNode }) {
+  return (
+    <div className={`hc-alert hc-alert-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
+      {title && (
+        <p>
+          <strong>{title}</strong>
+        </p>
+      )}
+      {children}
+    </div>
+  );
+}
+
+/** A whole screen that failed, with a way on. */
+export function ErrorState({ title = 'Something went wrong', message, action }: { title?: string; message: string; action?: ReactNode }) {
+  return (
+    <div className="hc-card hc-narrow hc-stack">
+      <Alert title={title}>
+        <p>{message}</p>
+      </Alert>
+      {action}
+    </div>
+  );
+}
