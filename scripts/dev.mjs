@@ -120,6 +120,29 @@ export const SERVICES = [
     readyUrl: `http://127.0.0.1:${AGENT_HOST_PORT}/health`,
     urls: [`Agent     http://127.0.0.1:${AGENT_HOST_PORT} (Skool sync; start one: POST ${API_ORIGIN}/api/admin/skool-sync as admin)`],
   },
+  {
+    name: 'agent',
+    // The AI coach (agent-host/src/agent). Without DEEPGRAM_API_KEY and OPENAI_API_KEY it runs offline
+    // against local stand-ins of both services, and says so.
+    ...localBin('tsx', [join(ROOT, 'agent-host/src/agent/main.ts')]),
+    api: false,
+    get env() {
+      const keys = Boolean(process.env.DEEPGRAM_API_KEY && process.env.OPENAI_API_KEY);
+      return {
+        LIVEKIT_URL: `ws://127.0.0.1:${LIVEKIT_PORT}`,
+        LIVEKIT_API_KEY: 'devkey',
+        LIVEKIT_API_SECRET: devVar('LIVEKIT_API_SECRET'),
+        API_URL: API_ORIGIN,
+        AGENT_HOST_SECRET: devVar('AGENT_HOST_SECRET'),
+        AI_PROVIDERS: process.env.AI_PROVIDERS ?? (keys ? 'real' : 'standin'),
+      };
+    },
+    urls: [
+      process.env.DEEPGRAM_API_KEY && process.env.OPENAI_API_KEY
+        ? 'AI coach  registered with livekit-server (Deepgram and OpenAI)'
+        : 'AI coach  OFFLINE: local stand-ins for Deepgram and OpenAI (set DEEPGRAM_API_KEY and OPENAI_API_KEY for the real ones)',
+    ],
+  },
   // The portals (vite.config.ts: one dev server per portal). They need the route types the Worker emits.
   ...[
     ['public', 5170, 'the public site'],
@@ -282,6 +305,8 @@ export function runServices(services) {
             console.error(`dev: ${service.name} is not answering at ${service.readyUrl} yet`);
           }
         });
+      } else if (service.urls) {
+        console.log(`\ndev: ${service.name} started\n${service.urls.map((u) => `  ${u}`).join('\n')}\n`);
       }
     }
   });

@@ -181,6 +181,12 @@ export class SessionRoom extends DurableObject<Env> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
   }
 
+  /** The control state the agent must apply (what the hc.control packet carries), for an agent (re)joining. */
+  async controlState(): Promise<ReturnType<SessionRoom['controlPayload']> | null> {
+    const state = await this.load();
+    return state ? this.controlPayload(state) : null;
+  }
+
   /** The agent has applied control `version`: stop resending it. */
   async ackControl(version: number): Promise<{ acked: number | null; current: number }> {
     const state = await this.mustLoad();

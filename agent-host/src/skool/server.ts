@@ -8,7 +8,7 @@ import { describeError, log } from '../../../workers/src/lib/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '../../../workers/src/lib/signing';
 import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
 import type { StartRequest } from './contract';
-import { Outbox } from './outbox';
+import { Outbox } from '../lib/outbox';
 import { type ScrapeTimeouts, scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from './outbox';
+import { Outbox } from '../lib/outbox';
 import { startReplica } from './replica/server';
 import { scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';

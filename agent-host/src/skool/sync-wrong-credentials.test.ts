@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from './outbox';
+import { Outbox } from '../lib/outbox';
 import { REPLICA_CREDENTIALS, startReplica } from './replica/server';
 import { scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';

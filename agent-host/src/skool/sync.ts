@@ -13,7 +13,7 @@ import {
   type MembersMessage,
   type StartRequest,
 } from './contract';
-import type { Outbox } from './outbox';
+import type { Outbox } from '../lib/outbox';
 import type { ScrapeResult } from './scraper';
 
 export interface SyncDeps {

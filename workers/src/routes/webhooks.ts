@@ -14,6 +14,7 @@ import { AppError, ok } from '../lib/errors';
 import { sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { log } from '../lib/log';
 import { sessionRoom } from '../lib/rooms';
+import { agentContext } from '../lib/agent-context';
 
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
@@ -51,6 +52,7 @@ const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUni
   }),
 ]);
 
+const SessionRef = z.object({ sessionId: z.string().min(1).max(64) });
 const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
 
 const TranscriptBatch = z.object({
@@ -135,6 +137,14 @@ export const webhooks = new Hono<AppEnv>()
     const session = await openDb(c.env).select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
     if (!session) throw new AppError('NOT_FOUND', 'No such session');
     return c.json(ok(await sessionRoom(c.env, sessionId).ackControl(version)), 200);
+  })
+  /**
+   * What the agent needs when it joins (or rejoins) a session: the client's context, the coach, the
+   * coach's mute state with its control version, the timer. Signed like every agent-host call.
+   */
+  .post('/agent/context', async (c) => {
+    const { sessionId } = await signedJson(c, SessionRef);
+    return c.json(ok(await agentContext(openDb(c.env), sessionRoom(c.env, sessionId), sessionId)), 200);
   })
   .post(
     '/skool-sync',

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Outbox } from './outbox';
-import { type Receiver, TEST_SECRET, startReceiver, tempDir } from './test-helpers';
+import { type Receiver, TEST_SECRET, startReceiver, tempDir } from '../skool/test-helpers';
 
 const fast = { baseBackoffMs: 20, maxBackoffMs: 200, requestTimeoutMs: 5_000 };
 

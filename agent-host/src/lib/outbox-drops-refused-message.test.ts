@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from './outbox';
-import { TEST_SECRET, startReceiver, tempDir } from './test-helpers';
+import { TEST_SECRET, startReceiver, tempDir } from '../skool/test-helpers';
 
 describe('the outbox when the receiver refuses a message for good', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -1,0 +1,206 @@
+/**
+ * One coaching session, as a LiveKit agent job (each job runs in its own process, started by the
+ * AgentServer in main.ts). The AgentSession hears the client and drives the conversation; a second
+ * listener transcribes the coach (coach-listener.ts); every final line goes to the Worker through the
+ * session's durable outbox; the coach's mute state and the timer arrive as server-sent data packets.
+ */
+import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, voice } from '@livekit/agents';
+import * as silero from '@livekit/agents-plugin-silero';
+import { type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { join } from 'node:path';
+import type { AgentContext } from '../../../workers/src/domain/agent-contract';
+import { describeError, log } from '../../../workers/src/lib/log';
+import { Outbox } from '../lib/outbox';
+import { CoachListener } from './coach-listener';
+import { loadAgentConfig } from './config';
+import { instructionsFor, phrases } from './persona';
+import { createEngines } from './providers';
+import { TranscriptSink } from './transcript';
+import { WorkerApi } from './worker-api';
+
+export const CONTROL_TOPIC = 'hc.control';
+export const TIMER_TOPIC = 'hc.timer';
+const TRANSCRIPTION_TOPIC = 'lk.transcription';
+/** How long a finished job waits for its lines to reach the Worker before leaving them on disk. */
+const OUTBOX_DRAIN_MS = 60_000;
+
+interface DispatchMetadata {
+  sessionId: string;
+  clientId: string;
+}
+
+function parseMetadata(raw: string): DispatchMetadata {
+  const m = JSON.parse(raw) as Partial<DispatchMetadata>;
+  if (typeof m.sessionId !== 'string' || typeof m.clientId !== 'string') throw new Error('dispatch metadata lacks sessionId or clientId');
+  return { sessionId: m.sessionId, clientId: m.clientId };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export default defineAgent({
+  prewarm: async (proc: JobProcess) => {
+    proc.userData.vad = await silero.VAD.load();
+  },
+  entry: async (ctx: JobContext) => {
+    const config = loadAgentConfig();
+    const { sessionId, clientId } = parseMetadata(ctx.job.metadata);
+    const fields = { sessionId, jobId: ctx.job.id };
+    const api = new WorkerApi(config.apiUrl, config.secret);
+
+    await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
+    let context: AgentContext;
+    try {
+      context = await api.context(sessionId);
+    } catch (err) {
+      log('error', 'agent: no context for the session; leaving', { ...fields, error: describeError(err).errorMessage });
+      ctx.shutdown('no context');
+      return;
+    }
+    if (context.status === 'COMPLETED' || context.status === 'CANCELLED') {
+      log('info', 'agent: the session is over; leaving', { ...fields, status: context.status });
+      ctx.shutdown('session over');
+      return;
+    }
+
+    const outbox = await Outbox.open({ dir: join(config.outboxDir, sessionId), secret: config.secret });
+    const transcript = new TranscriptSink(outbox, api, sessionId, ctx.job.id);
+    ctx.addShutdownCallback(async () => {
+      const drained = await Promise.race([outbox.drained().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), OUTBOX_DRAIN_MS))]);
+      if (!drained) log('warn', 'agent: lines left in the outbox for the next start', { ...fields, outboxDepth: outbox.depth });
+      await outbox.close();
+    });
+    const record = (line: Parameters<TranscriptSink['add']>[0]) =>
+      transcript.add(line).catch((err: unknown) => log('error', 'agent: could not store a transcript line', { ...fields, error: describeError(err).errorMessage }));
+
+    // ---- the coach's mute-from-AI ------------------------------------------------------------
+    let control = context.control;
+    const listeners = new Map<string, CoachListener>();
+    const applyControl = (next: { muted: boolean; version: number }) => {
+      if (next.version >= control.version) {
+        control = next;
+        for (const l of listeners.values()) l.setMuted(next.muted);
+      }
+      api.ackControl(sessionId, next.version).catch((err: unknown) => log('warn', 'agent: control ack failed (the Worker resends)', { ...fields, error: describeError(err).errorMessage }));
+    };
+    applyControl(control);
+
+    // ---- the conversation with the client ----------------------------------------------------
+    const engines = createEngines(config);
+    const agent = new voice.Agent({ instructions: instructionsFor(context) });
+    const session = new voice.AgentSession({
+      vad: ctx.proc.userData.vad as silero.VAD,
+      stt: engines.stt,
+      llm: engines.llm,
+      tts: engines.tts,
+    });
+    const aiIdentity = () => ctx.room.localParticipant?.identity ?? 'agent';
+    let clientSpeechStart: number | null = null;
+    let aiSpeechStart: number | null = null;
+    session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
+      if (ev.newState === 'speaking') clientSpeechStart ??= ev.createdAt;
+    });
+    session.on(voice.AgentSessionEventTypes.UserInputTranscribed, (ev) => {
+      if (!ev.isFinal || !ev.transcript.trim()) return;
+      void record({ speakerIdentity: clientId, role: 'client', text: ev.transcript, startedAt: clientSpeechStart ?? ev.createdAt, endedAt: ev.createdAt, heardByAi: true });
+      clientSpeechStart = null;
+    });
+    session.on(voice.AgentSessionEventTypes.AgentStateChanged, (ev) => {
+      if (ev.newState === 'speaking') aiSpeechStart = ev.createdAt;
+    });
+    session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
+      const item = ev.item;
+      if (item.type !== 'message' || item.role !== 'assistant') return;
+      const text = item.textContent ?? '';
+      void record({ speakerIdentity: aiIdentity(), role: 'ai', text, startedAt: aiSpeechStart ?? ev.createdAt, endedAt: ev.createdAt, heardByAi: true });
+      aiSpeechStart = null;
+    });
+    session.on(voice.AgentSessionEventTypes.Error, (ev) => {
+      log('warn', 'agent: provider error', { ...fields, error: describeError(ev.error).errorMessage });
+    });
+
+    /** Appends a line to the model's context without asking for a reply. */
+    const tellModel = async (role: 'user' | 'system', content: string) => {
+      const chatCtx = agent.chatCtx.copy();
+      chatCtx.addMessage({ role, content });
+      await agent.updateChatCtx(chatCtx);
+    };
+
+    // ---- the coach: transcribed always, heard only when not muted ----------------------------
+    const listenToCoach = (track: RemoteTrack, participant: RemoteParticipant) => {
+      log('debug', 'agent: track subscribed', { ...fields, identity: participant.identity, attributes: participant.attributes, kind: track.kind, sid: track.sid });
+      if (participant.attributes.role !== 'coach' || track.kind !== TrackKind.KIND_AUDIO || !track.sid) return;
+      listeners.get(track.sid)?.close();
+      const name = participant.name || 'Coach';
+      log('info', 'agent: listening to the coach', { ...fields, coach: participant.identity, muted: control.muted });
+      listeners.set(
+        track.sid,
+        new CoachListener(
+          engines.stt,
+          track,
+          control.muted,
+          (u) => {
+            void record({ speakerIdentity: participant.identity, role: 'coach', text: u.text, startedAt: u.startedAt, endedAt: u.endedAt, heardByAi: u.heardByAi });
+            void publishCoachTranscript(participant.identity, track.sid ?? '', u.text);
+            if (u.heardByAi) void tellModel('user', phrases.coachLine(name, u.text));
+          },
+          (err) => log('warn', 'agent: the coach listener failed', { ...fields, error: describeError(err).errorMessage }),
+        ),
+      );
+    };
+    /** Coach lines reach the portals like the client's (which the AgentSession publishes itself). */
+    const publishCoachTranscript = async (identity: string, trackSid: string, text: string) => {
+      try {
+        const writer = await ctx.room.localParticipant!.streamText({
+          topic: TRANSCRIPTION_TOPIC,
+          senderIdentity: identity,
+          attributes: { 'lk.transcribed_track_id': trackSid, 'lk.transcription_final': 'true' },
+        });
+        await writer.write(text);
+        await writer.close();
+      } catch (err) {
+        log('warn', 'agent: could not publish a coach line to the room', { ...fields, error: describeError(err).errorMessage });
+      }
+    };
+    ctx.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub: RemoteTrackPublication, participant: RemoteParticipant) => listenToCoach(track, participant));
+    ctx.room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
+      if (!track.sid) return;
+      listeners.get(track.sid)?.close();
+      listeners.delete(track.sid);
+    });
+    for (const p of ctx.room.remoteParticipants.values()) {
+      for (const pub of p.trackPublications.values()) if (pub.track) listenToCoach(pub.track, p);
+    }
+    ctx.addShutdownCallback(async () => {
+      for (const l of listeners.values()) l.close();
+    });
+
+    // ---- packets from the server (never from participants) ------------------------------------
+    let ending = false;
+    ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
+      if (participant !== undefined) return; // only the server (the Worker through RoomService) may steer the agent
+      let body: unknown;
+      try {
+        body = JSON.parse(new TextDecoder().decode(payload));
+      } catch {
+        return;
+      }
+      if (!isRecord(body)) return;
+      if (topic === CONTROL_TOPIC && body.type === 'coach-mute' && typeof body.muted === 'boolean' && typeof body.version === 'number') {
+        applyControl({ muted: body.muted, version: body.version });
+      } else if (topic === TIMER_TOPIC && body.type === 'warning' && typeof body.minutesLeft === 'number') {
+        session.say(phrases.warning(body.minutesLeft));
+      } else if (topic === TIMER_TOPIC && body.type === 'ended' && body.reason === 'cap' && !ending) {
+        ending = true;
+        session.interrupt();
+        session.say(phrases.goodbye(context.client.displayName), { allowInterruptions: false });
+      }
+    });
+
+    await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });
+    log('info', 'agent: in the room', { ...fields, providers: config.providers.mode, coachMuted: control.muted });
+    // Greet the client by name once they are here (they may already be).
+    await ctx.waitForParticipant(clientId);
+    session.say(phrases.greeting(context.client.displayName));
+  },
+});
+

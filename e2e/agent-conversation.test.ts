@@ -1,0 +1,196 @@
+/**
+ * The AI coach for real: the agent-host's worker process registers with the real livekit-server, the
+ * Worker dispatches it into the session room, and the real Deepgram and OpenAI plugins talk to the
+ * local stand-ins. Participants speak espeak-ng recordings through published microphone tracks.
+ * The tests run in order and share one PREMIUM session with a coach.
+ */
+import { RemoteAudioTrack, RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
+import { TestParticipant, apiOk, eventually, login } from './helpers';
+import { AgentProcess, Microphone } from './voice';
+
+const CLIENT_FIRST = 'I have been feeling anxious all week.';
+const CLIENT_SECOND = 'My shoulders are always tense.';
+const CLIENT_THIRD = 'I would like to sleep better.';
+const COACH_HEARD = 'Let us try a slow breathing exercise together.';
+const COACH_MUTED = 'I think she is close to a breakthrough today.';
+const AI_FIRST = 'That sounds hard. Shall we breathe together for a moment?';
+const AI_DEFAULT = 'Tell me more about that.';
+
+interface Line {
+  speakerIdentity: string;
+  speakerRole: 'client' | 'coach' | 'ai';
+  text: string;
+  heardByAi: boolean;
+}
+interface Detail {
+  transcript: Line[];
+}
+interface RoomTicket {
+  sessionId: string;
+  roomName: string;
+  token: string;
+  livekitUrl: string;
+}
+interface RoomState {
+  coachMutedFromAi: boolean;
+  muteAppliedByAi: boolean;
+}
+
+const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
+
+describe('the AI coach in a live session', () => {
+  let standins: Standins;
+  let agent: AgentProcess;
+  let outboxDir = '';
+  let clientToken = '';
+  let coachToken = '';
+  let ticket: RoomTicket | undefined;
+  const participants: TestParticipant[] = [];
+  const mics: Microphone[] = [];
+  let clientMic: Microphone | undefined;
+  let coachMic: Microphone | undefined;
+
+  const mustTicket = () => {
+    if (!ticket) throw new Error('no session: the test that starts it failed');
+    return ticket;
+  };
+  const transcript = async () => (await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: clientToken })).transcript;
+  const lineSaying = (text: string) =>
+    eventually(`a transcript line saying "${text}" in D1`, async () => (await transcript()).find((l) => l.text === text), {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+      describe: async () => ({
+        transcript: await transcript(),
+        stt: standins.stt.sessions.map((x) => ({ audioBytes: x.audioBytes, closed: x.closedAt !== undefined, heard: x.heard })),
+      }),
+    });
+  /** Every text the model was shown, in every request so far. */
+  const modelSaw = () => standins.chat.requests.flatMap((r) => r.body.messages.map((m) => messageText(m)));
+
+  beforeAll(async () => {
+    standins = await startStandins({
+      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED],
+      chatScript: { rules: [{ when: 'anxious', reply: AI_FIRST }], defaultReply: AI_DEFAULT },
+    });
+    outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
+    agent = AgentProcess.start({
+      LIVEKIT_URL: inject('livekitUrl'),
+      LIVEKIT_API_KEY: inject('livekitApiKey'),
+      LIVEKIT_API_SECRET: inject('livekitApiSecret'),
+      API_URL: inject('apiOrigin'),
+      AGENT_HOST_SECRET: inject('agentHostSecret'),
+      AI_PROVIDERS: 'standin',
+      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
+      OPENAI_BASE_URL: standins.openaiBaseUrl,
+      AGENT_OUTBOX_DIR: outboxDir,
+    });
+    await eventually('the agent worker to register with livekit-server', () => agent.mentions('registered worker') || (agent.exited ? Promise.reject(new Error(agent.output.join(''))) : false), {
+      timeoutMs: 45_000,
+      describe: () => agent.output.join(''),
+    });
+    clientToken = await login('premium@example.com');
+    coachToken = await login('coach@example.com');
+  });
+
+  afterAll(async () => {
+    for (const m of mics) m.stop();
+    await Promise.all(participants.map((p) => p.disconnect()));
+    if (ticket) await roomService.deleteRoom(ticket.roomName).catch(() => undefined);
+    await agent?.stop();
+    await standins?.close();
+    rmSync(outboxDir, { recursive: true, force: true });
+  });
+
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+
+  it('greets the client by name, answers what they say with speech, and stores both lines', async () => {
+    ticket = await apiOk<RoomTicket>('POST', '/api/rooms', { token: clientToken }, 201);
+    const client = new TestParticipant('client');
+    participants.push(client);
+    const aiAudio = new Promise<RemoteParticipant>((resolve) => {
+      client.room.on(RoomEvent.TrackSubscribed, (track, _pub, participant: RemoteParticipant) => {
+        if (track.kind === TrackKind.KIND_AUDIO && track instanceof RemoteAudioTrack && participant.attributes.role !== 'coach') resolve(participant);
+      });
+    });
+    await client.connect(ticket.livekitUrl, ticket.token);
+    clientMic = await Microphone.publish(client.room);
+    mics.push(clientMic);
+
+    const aiParticipant = await aiAudio;
+    expect(aiParticipant.identity).not.toBe('seed-premium');
+    const greeting = await eventually('the greeting in the transcript', async () => (await transcript()).find((l) => l.speakerRole === 'ai'), {
+      timeoutMs: 45_000,
+      describe: () => agent.output.slice(-20).join(''),
+    });
+    expect(greeting.text).toContain('Hi Parker'); // the seed's premium client, Parker Premium
+    expect(greeting.speakerIdentity).toBe(aiParticipant.identity);
+
+    await clientMic.say(CLIENT_FIRST);
+    const heard = await lineSaying(CLIENT_FIRST);
+    expect(heard).toMatchObject({ speakerIdentity: 'seed-premium', speakerRole: 'client', heardByAi: true });
+    const answer = await lineSaying(AI_FIRST);
+    expect(answer.speakerRole).toBe('ai');
+    // The model saw the client's words, and the persona with the client's name.
+    const request = standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FIRST)));
+    expect(request).toBeDefined();
+    expect(request!.body.model).toBe('gpt-4o-mini');
+    expect(messageText(request!.body.messages[0]!)).toContain('Parker Premium');
+    // The reply was spoken: the speech stand-in synthesised it.
+    expect(standins.tts.sessions.some((s) => s.received.map((m) => m.text ?? '').join('').includes('breathe together'))).toBe(true);
+  });
+
+  it('hears a coach who is not muted, labelled as the coach', async () => {
+    const { token } = await apiOk<{ token: string }>('POST', `/api/rooms/${mustTicket().sessionId}/join`, { token: coachToken });
+    const coach = new TestParticipant('coach');
+    participants.push(coach);
+    const sttStreams = standins.stt.sessions.length;
+    await coach.connect(mustTicket().livekitUrl, token);
+    coachMic = await Microphone.publish(coach.room);
+    mics.push(coachMic);
+    // Speak once the agent listens (its own speech-to-text stream for the coach), as a person would after hello.
+    await eventually('the agent to open a speech-to-text stream for the coach', () => standins.stt.sessions.length > sttStreams);
+
+    await coachMic.say(COACH_HEARD);
+    expect(await lineSaying(COACH_HEARD)).toMatchObject({ speakerRole: 'coach', heardByAi: true });
+    // The next reply to the client is made with the coach's words in view, labelled as the coach.
+    await clientMic!.say(CLIENT_SECOND);
+    await lineSaying(CLIENT_SECOND);
+    await eventually('a model request carrying the client\'s second line', () => modelSaw().some((t) => t.includes(CLIENT_SECOND)));
+    const coachLines = modelSaw().filter((t) => t.includes(COACH_HEARD));
+    expect(coachLines.length).toBeGreaterThan(0);
+    expect(coachLines[0]).toMatch(/^\[Coach [^\]]+\]: /);
+  });
+
+  it('transcribes a muted coach but never shows their words to the model', async () => {
+    await apiOk('POST', `/api/rooms/${mustTicket().sessionId}/mute-ai`, { token: coachToken, body: { muted: true } });
+    await eventually('the agent to acknowledge the mute', async () => {
+      const s = await apiOk<RoomState>('GET', `/api/rooms/${mustTicket().sessionId}`, { token: coachToken });
+      return s.coachMutedFromAi && s.muteAppliedByAi;
+    });
+    await coachMic!.say(COACH_MUTED);
+    expect(await lineSaying(COACH_MUTED)).toMatchObject({ speakerRole: 'coach', heardByAi: false });
+    await clientMic!.say(CLIENT_THIRD);
+    await lineSaying(CLIENT_THIRD);
+    await eventually('a model request carrying the client\'s third line', () => modelSaw().some((t) => t.includes(CLIENT_THIRD)));
+    expect(modelSaw().some((t) => t.includes(COACH_MUTED) || t.includes('breakthrough'))).toBe(false);
+  });
+
+  it('stores each utterance once', async () => {
+    const lines = await transcript();
+    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED, AI_FIRST]) {
+      expect(lines.filter((l) => l.text === text), text).toHaveLength(1);
+    }
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * What the Worker and the agent-host say to each other about a live session (the agent-host imports
+ * these types; nothing here may import Worker runtime code).
+ */
+
+/** The answer of POST /api/webhooks/agent/context: what the AI coach is told when it (re)joins. */
+export interface AgentContext {
+  sessionId: string;
+  status: 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'CANCELLED';
+  client: {
+    id: string;
+    displayName: string;
+    coachingGoals: string | null;
+    symptoms: string | null;
+    initialMood: number | null;
+    facts: string[];
+    challenges: string[];
+    lastSummary: string | null;
+  };
+  coach: { id: string; displayName: string } | null;
+  /** The coach's mute-from-AI as the hc.control packet carries it; the agent acknowledges `version`. */
+  control: { muted: boolean; version: number };
+  capMinutes: number | null;
+}

@@ -1,0 +1,47 @@
+/**
+ * What the AI coach is told about a session when it joins: the client's own words from onboarding,
+ * what earlier sessions learned, the coach, and the coach's mute state. Private coach notes are not
+ * part of it: only notes a coach marks shareable will be (they arrive with the coach portal).
+ */
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { coachingSessions, profiles, users } from '../db/schema';
+import type { SessionRoom } from '../session-room';
+import { AppError } from './errors';
+import type { AgentContext } from '../domain/agent-contract';
+
+
+export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
+  const session = await db
+    .select({ id: coachingSessions.id, status: coachingSessions.status, clientId: coachingSessions.clientId, coachId: coachingSessions.coachId, capMinutes: coachingSessions.capMinutes })
+    .from(coachingSessions)
+    .where(eq(coachingSessions.id, sessionId))
+    .get();
+  if (!session) throw new AppError('NOT_FOUND', 'No such session');
+  const [client, profile, coach, control] = await Promise.all([
+    db.select({ id: users.id, displayName: users.displayName }).from(users).where(eq(users.id, session.clientId)).get(),
+    db.select().from(profiles).where(eq(profiles.userId, session.clientId)).get(),
+    session.coachId
+      ? db.select({ id: users.id, displayName: users.displayName }).from(users).where(eq(users.id, session.coachId)).get()
+      : Promise.resolve(undefined),
+    room.controlState(),
+  ]);
+  if (!client) throw new AppError('NOT_FOUND', 'No such session');
+  return {
+    sessionId,
+    status: session.status,
+    client: {
+      id: client.id,
+      displayName: client.displayName,
+      coachingGoals: profile?.coachingGoals ?? null,
+      symptoms: profile?.symptoms ?? null,
+      initialMood: profile?.initialMood ?? null,
+      facts: profile?.clientFacts ?? [],
+      challenges: profile?.challenges ?? [],
+      lastSummary: profile?.lastSummary ?? null,
+    },
+    coach: coach ?? null,
+    control: { muted: control?.muted ?? false, version: control?.version ?? 0 },
+    capMinutes: session.capMinutes ?? null,
+  };
+}
