@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { AgentProcess, Microphone } from './voice';
@@ -22,6 +23,13 @@ const COACH_MUTED = 'I think she is close to a breakthrough today.';
 const AI_FIRST = 'That sounds hard. Shall we breathe together for a moment?';
 const AI_DEFAULT = 'Tell me more about that.';
 
+const SUMMARY = {
+  summary: 'Parker arrived anxious and practised slow breathing with the coach.',
+  keyInsights: ['Anxiety shows up as tense shoulders'],
+  nextSteps: ['Breathe out for six, three times a day'],
+  newFacts: ['Wants to sleep better'],
+};
+
 interface Line {
   speakerIdentity: string;
   speakerRole: 'client' | 'coach' | 'ai';
@@ -30,6 +38,7 @@ interface Line {
 }
 interface Detail {
   transcript: Line[];
+  aiSummary: string | null;
 }
 interface RoomTicket {
   sessionId: string;
@@ -76,7 +85,13 @@ describe('the AI coach in a live session', () => {
   beforeAll(async () => {
     standins = await startStandins({
       sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED],
-      chatScript: { rules: [{ when: 'anxious', reply: AI_FIRST }], defaultReply: AI_DEFAULT },
+      chatScript: {
+        rules: [
+          { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
+          { when: 'anxious', reply: AI_FIRST },
+        ],
+        defaultReply: AI_DEFAULT,
+      },
     });
     outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
     agent = AgentProcess.start({
@@ -192,5 +207,24 @@ describe('the AI coach in a live session', () => {
     for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED, AI_FIRST]) {
       expect(lines.filter((l) => l.text === text), text).toHaveLength(1);
     }
+  });
+
+  it('summarises the session when it ends, from what the AI heard only', async () => {
+    await apiOk('POST', `/api/rooms/${mustTicket().sessionId}/end`, { token: clientToken });
+    const detail = await eventually(
+      'the AI summary on the session',
+      async () => {
+        const d = await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: clientToken });
+        return d.aiSummary ? d : undefined;
+      },
+      { timeoutMs: 45_000, describe: () => agent.output.slice(-10).join('') },
+    );
+    expect(detail.aiSummary).toContain(SUMMARY.summary);
+    expect(detail.aiSummary).toContain('Breathe out for six');
+    const request = standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(SUMMARY_MARKER)));
+    const shown = request!.body.messages.map((m) => messageText(m)).join('\n');
+    expect(shown).toContain(CLIENT_FIRST);
+    expect(shown).toContain(COACH_HEARD);
+    expect(shown).not.toContain(COACH_MUTED);
   });
 });

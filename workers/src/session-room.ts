@@ -181,10 +181,13 @@ export class SessionRoom extends DurableObject<Env> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
   }
 
-  /** The control state the agent must apply (what the hc.control packet carries), for an agent (re)joining. */
-  async controlState(): Promise<ReturnType<SessionRoom['controlPayload']> | null> {
+  /**
+   * For an agent (re)joining or finishing: the control state it must apply (what the hc.control packet
+   * carries) and the live status (COMPLETED here before D1 hears of it).
+   */
+  async agentView(): Promise<(ReturnType<SessionRoom['controlPayload']> & { status: SessionStatus }) | null> {
     const state = await this.load();
-    return state ? this.controlPayload(state) : null;
+    return state ? { ...this.controlPayload(state), status: state.status } : null;
   }
 
   /** The agent has applied control `version`: stop resending it. */

@@ -4,9 +4,9 @@
  * listener transcribes the coach (coach-listener.ts); every final line goes to the Worker through the
  * session's durable outbox; the coach's mute state and the timer arrive as server-sent data packets.
  */
-import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, voice } from '@livekit/agents';
+import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, llm, voice } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
-import { type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { join } from 'node:path';
 import type { AgentContext } from '../../../workers/src/domain/agent-contract';
 import { describeError, log } from '../../../workers/src/lib/log';
@@ -15,8 +15,9 @@ import { CoachListener } from './coach-listener';
 import { loadAgentConfig } from './config';
 import { instructionsFor, phrases } from './persona';
 import { createEngines } from './providers';
+import { summarise } from './summary';
 import { TranscriptSink } from './transcript';
-import { WorkerApi } from './worker-api';
+import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
 export const CONTROL_TOPIC = 'hc.control';
 export const TIMER_TOPIC = 'hc.timer';
@@ -62,9 +63,32 @@ export default defineAgent({
       return;
     }
 
+    // One AI per room: a second dispatch (the Worker's, after LiveKit already moved the job) leaves.
+    const other = [...ctx.room.remoteParticipants.values()].find((p) => p.kind === ParticipantKind.AGENT);
+    if (other) {
+      log('info', 'agent: another agent is already in the room; leaving', { ...fields, other: other.identity });
+      ctx.shutdown('duplicate agent');
+      return;
+    }
+
     const outbox = await Outbox.open({ dir: join(config.outboxDir, sessionId), secret: config.secret });
     const transcript = new TranscriptSink(outbox, api, sessionId, ctx.job.id);
+    const engines = createEngines(config);
+    const listeners = new Map<string, CoachListener>();
     ctx.addShutdownCallback(async () => {
+      for (const l of listeners.values()) l.close();
+      // A session that is over gets its summary (the Worker's history has every line the AI heard,
+      // across agent restarts); a job stopped mid-session (a restart) leaves that to the next job.
+      try {
+        const final = await api.context(sessionId);
+        if (final.status === 'COMPLETED') {
+          const summary = await summarise(engines.llm, final);
+          if (summary) await outbox.enqueue(api.url(SUMMARY_PATH), `${sessionId}:summary`, summary);
+          log('info', 'agent: session summarised', { ...fields, summarised: summary !== null });
+        }
+      } catch (err) {
+        log('error', 'agent: no summary for the session', { ...fields, error: describeError(err).errorMessage });
+      }
       const drained = await Promise.race([outbox.drained().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), OUTBOX_DRAIN_MS))]);
       if (!drained) log('warn', 'agent: lines left in the outbox for the next start', { ...fields, outboxDepth: outbox.depth });
       await outbox.close();
@@ -74,7 +98,6 @@ export default defineAgent({
 
     // ---- the coach's mute-from-AI ------------------------------------------------------------
     let control = context.control;
-    const listeners = new Map<string, CoachListener>();
     const applyControl = (next: { muted: boolean; version: number }) => {
       if (next.version >= control.version) {
         control = next;
@@ -85,8 +108,16 @@ export default defineAgent({
     applyControl(control);
 
     // ---- the conversation with the client ----------------------------------------------------
-    const engines = createEngines(config);
-    const agent = new voice.Agent({ instructions: instructionsFor(context) });
+    // A rejoining agent carries on from what was said before it left.
+    const chatCtx = llm.ChatContext.empty();
+    for (const h of context.history) {
+      chatCtx.addMessage({
+        role: h.role === 'ai' ? 'assistant' : 'user',
+        content: h.role === 'coach' ? phrases.coachLine(h.speakerName, h.text) : h.text,
+        createdAt: h.at,
+      });
+    }
+    const agent = new voice.Agent({ instructions: instructionsFor(context), chatCtx });
     const session = new voice.AgentSession({
       vad: ctx.proc.userData.vad as silero.VAD,
       stt: engines.stt,
@@ -170,10 +201,6 @@ export default defineAgent({
     for (const p of ctx.room.remoteParticipants.values()) {
       for (const pub of p.trackPublications.values()) if (pub.track) listenToCoach(pub.track, p);
     }
-    ctx.addShutdownCallback(async () => {
-      for (const l of listeners.values()) l.close();
-    });
-
     // ---- packets from the server (never from participants) ------------------------------------
     let ending = false;
     ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
@@ -200,7 +227,7 @@ export default defineAgent({
     log('info', 'agent: in the room', { ...fields, providers: config.providers.mode, coachMuted: control.muted });
     // Greet the client by name once they are here (they may already be).
     await ctx.waitForParticipant(clientId);
-    session.say(phrases.greeting(context.client.displayName));
+    session.say(context.history.length === 0 ? phrases.greeting(context.client.displayName) : phrases.welcomeBack);
   },
 });
 

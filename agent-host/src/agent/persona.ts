@@ -55,6 +55,7 @@ export const phrases = {
       : `Just so you know, we have about ${minutesLeft} minutes left in our session.`,
   goodbye: (displayName: string) =>
     `That's our time for today, ${firstName(displayName)}. Thank you for taking this time for yourself. Take care, and see you next time.`,
+  welcomeBack: "Sorry, I dropped out for a moment. I'm back with you. Where were we?",
   apology: "I'm sorry, I lost my train of thought for a moment. Could you say that again?",
   coachLine: (coachName: string, text: string) => `[Coach ${coachName}]: ${text}`,
   whisper: (text: string) => `[Private instruction from the coach] ${text}`,

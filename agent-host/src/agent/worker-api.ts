@@ -10,6 +10,7 @@ import type { AgentContext } from '../../../workers/src/domain/agent-contract';
 export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';
 export const CONTEXT_PATH = '/api/webhooks/agent/context';
+export const SUMMARY_PATH = '/api/webhooks/agent/summary';
 
 export class WorkerApiError extends Error {
   override name = 'WorkerApiError';

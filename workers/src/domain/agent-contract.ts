@@ -21,4 +21,19 @@ export interface AgentContext {
   /** The coach's mute-from-AI as the hc.control packet carries it; the agent acknowledges `version`. */
   control: { muted: boolean; version: number };
   capMinutes: number | null;
+  /**
+   * What the AI has heard so far in this session, oldest first (lines it did not hear, such as a
+   * muted coach's, are left out): a rejoining agent carries on from here; the summary is made of it.
+   */
+  history: { role: 'client' | 'coach' | 'ai'; speakerName: string; text: string; at: number }[];
+}
+
+/** POST /api/webhooks/agent/summary: what the model made of a finished session. */
+export interface SessionSummaryMessage {
+  sessionId: string;
+  summary: string;
+  keyInsights: string[];
+  nextSteps: string[];
+  /** New facts about the client, added to their profile. */
+  newFacts: string[];
 }

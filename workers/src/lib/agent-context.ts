@@ -3,13 +3,16 @@
  * what earlier sessions learned, the coach, and the coach's mute state. Private coach notes are not
  * part of it: only notes a coach marks shareable will be (they arrive with the coach portal).
  */
-import { eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { coachingSessions, profiles, users } from '../db/schema';
+import { coachingSessions, messages, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
 import type { AgentContext } from '../domain/agent-contract';
 
+
+/** Lines of history sent at most (a 20-minute session has well under a hundred). */
+const HISTORY_LINES = 500;
 
 export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
   const session = await db
@@ -18,18 +21,26 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
     .where(eq(coachingSessions.id, sessionId))
     .get();
   if (!session) throw new AppError('NOT_FOUND', 'No such session');
-  const [client, profile, coach, control] = await Promise.all([
+  const [client, profile, coach, live, heard] = await Promise.all([
     db.select({ id: users.id, displayName: users.displayName }).from(users).where(eq(users.id, session.clientId)).get(),
     db.select().from(profiles).where(eq(profiles.userId, session.clientId)).get(),
     session.coachId
       ? db.select({ id: users.id, displayName: users.displayName }).from(users).where(eq(users.id, session.coachId)).get()
       : Promise.resolve(undefined),
-    room.controlState(),
+    room.agentView(),
+    db
+      .select({ role: messages.speakerRole, identity: messages.speakerIdentity, text: messages.text, at: messages.spokenAt })
+      .from(messages)
+      .where(and(eq(messages.sessionId, sessionId), eq(messages.heardByAi, true)))
+      .orderBy(asc(messages.spokenAt))
+      .limit(HISTORY_LINES)
+      .all(),
   ]);
   if (!client) throw new AppError('NOT_FOUND', 'No such session');
   return {
     sessionId,
-    status: session.status,
+    // The room's own status is ahead of D1's at the end of a session.
+    status: live?.status === 'COMPLETED' ? 'COMPLETED' : session.status,
     client: {
       id: client.id,
       displayName: client.displayName,
@@ -41,7 +52,13 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       lastSummary: profile?.lastSummary ?? null,
     },
     coach: coach ?? null,
-    control: { muted: control?.muted ?? false, version: control?.version ?? 0 },
+    control: { muted: live?.muted ?? false, version: live?.version ?? 0 },
     capMinutes: session.capMinutes ?? null,
+    history: heard.map((m) => ({
+      role: m.role,
+      speakerName: m.role === 'client' ? client.displayName : m.role === 'coach' ? (coach?.displayName ?? 'Coach') : 'AI coach',
+      text: m.text,
+      at: m.at.getTime(),
+    })),
   };
 }

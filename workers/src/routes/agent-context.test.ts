@@ -1,4 +1,5 @@
 import { env, SELF } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import * as schema from '../db/schema';
 import { bearer, body, createUser, post, signIn, testDb } from '../../test/helpers';
@@ -42,6 +43,7 @@ describe('POST /api/webhooks/agent/context', () => {
       coach: null,
       control: { muted: false, version: 0 },
       capMinutes: null,
+      history: [],
     });
   });
 
@@ -56,5 +58,68 @@ describe('POST /api/webhooks/agent/context', () => {
     expect(malformed.status).toBe(400);
     expect((await body(malformed)).error.fields).toHaveProperty('sessionId');
     expect((await ask({ sessionId: 'no-such-session' })).status).toBe(404);
+  });
+});
+
+async function signedPost(path: string, payload: unknown, key = `k-${crypto.randomUUID()}`) {
+  const raw = JSON.stringify(payload);
+  return SELF.fetch(`http://api.test${path}`, { method: 'POST', headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, key), body: raw });
+}
+
+describe('POST /api/webhooks/agent/summary', () => {
+  it('stores the summary with the assembled transcript, and the profile learns the new facts once', async () => {
+    const client = await createUser({ tier: 'VAGUS_MEMBER', displayName: 'Sam Still' });
+    await testDb().insert(schema.profiles).values({ userId: client.id, clientFacts: ['Has two dogs'] });
+    const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
+    const line = (n: number, role: string, text: string, heardByAi = true) => ({
+      idempotencyKey: `${t.sessionId}:job:${n}`,
+      speakerIdentity: role === 'client' ? client.id : role,
+      role,
+      text,
+      startedAt: 1_700_000_000_000 + n * 65_000,
+      endedAt: null,
+      heardByAi,
+    });
+    expect(
+      (
+        await signedPost('/api/webhooks/agent/transcript', {
+          sessionId: t.sessionId,
+          lines: [line(0, 'ai', 'How are you?'), line(1, 'client', 'Tired.'), line(2, 'coach', 'Private aside', false)],
+        })
+      ).status,
+    ).toBe(200);
+
+    // The history the agent gets back leaves out what it did not hear.
+    const ctx = (await body<{ history: { role: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId }))).data;
+    expect(ctx.history.map((h) => [h.role, h.speakerName, h.text])).toEqual([
+      ['ai', 'AI coach', 'How are you?'],
+      ['client', 'Sam Still', 'Tired.'],
+    ]);
+
+    const summary = {
+      sessionId: t.sessionId,
+      summary: 'Sam arrived tired and practised a long exhale.',
+      keyInsights: ['Evenings are hardest'],
+      nextSteps: ['Hum for two minutes before bed'],
+      newFacts: ['Works late', 'has two dogs'],
+    };
+    for (let i = 0; i < 2; i++) expect((await signedPost('/api/webhooks/agent/summary', summary, `${t.sessionId}:summary`)).status).toBe(200);
+
+    const row = await testDb().select().from(schema.coachingSessions).where(eq(schema.coachingSessions.id, t.sessionId)).get();
+    expect(row?.aiSummary).toBe(
+      'Sam arrived tired and practised a long exhale.\n\nKey insights:\n- Evenings are hardest\n\nSuggested next steps:\n- Hum for two minutes before bed',
+    );
+    expect(row?.transcript).toBe('[00:00:00] AI coach: How are you?\n[00:01:05] Client: Tired.\n[00:02:10] Coach (not heard by the AI): Private aside');
+    const profile = await testDb().select().from(schema.profiles).where(eq(schema.profiles.userId, client.id)).get();
+    expect(profile?.lastSummary).toBe(row?.aiSummary);
+    expect(profile?.clientFacts).toEqual(['Works late', 'has two dogs']);
+  });
+
+  it('refuses a malformed summary (400) and an unknown session (404), writing nothing', async () => {
+    const bad = await signedPost('/api/webhooks/agent/summary', { sessionId: 'x', summary: '', keyInsights: 'no', nextSteps: [], newFacts: [] });
+    expect(bad.status).toBe(400);
+    expect(Object.keys((await body(bad)).error.fields ?? {})).toEqual(expect.arrayContaining(['summary', 'keyInsights']));
+    const unknown = await signedPost('/api/webhooks/agent/summary', { sessionId: 'no-such', summary: 'x', keyInsights: [], nextSteps: [], newFacts: [] });
+    expect(unknown.status).toBe(404);
   });
 });

@@ -15,6 +15,7 @@ import { sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { log } from '../lib/log';
 import { sessionRoom } from '../lib/rooms';
 import { agentContext } from '../lib/agent-context';
+import { storeSessionSummary } from '../lib/session-summary';
 
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
@@ -53,6 +54,14 @@ const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUni
 ]);
 
 const SessionRef = z.object({ sessionId: z.string().min(1).max(64) });
+const ShortList = z.array(z.string().trim().min(1).max(500)).max(20);
+const SummaryMessage = z.object({
+  sessionId: z.string().min(1).max(64),
+  summary: z.string().trim().min(1).max(10_000),
+  keyInsights: ShortList,
+  nextSteps: ShortList,
+  newFacts: ShortList,
+});
 const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
 
 const TranscriptBatch = z.object({
@@ -145,6 +154,13 @@ export const webhooks = new Hono<AppEnv>()
   .post('/agent/context', async (c) => {
     const { sessionId } = await signedJson(c, SessionRef);
     return c.json(ok(await agentContext(openDb(c.env), sessionRoom(c.env, sessionId), sessionId)), 200);
+  })
+  /** The model's summary of a finished session: stored with the assembled transcript; the profile learns from it. */
+  .post('/agent/summary', async (c) => {
+    const m = await signedJson(c, SummaryMessage);
+    const stored = await storeSessionSummary(openDb(c.env), m);
+    log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
+    return c.json(ok(stored), 200);
   })
   .post(
     '/skool-sync',
