@@ -94,21 +94,7 @@ describe('the AI coach in a live session', () => {
       },
     });
     outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
-    agent = AgentProcess.start({
-      LIVEKIT_URL: inject('livekitUrl'),
-      LIVEKIT_API_KEY: inject('livekitApiKey'),
-      LIVEKIT_API_SECRET: inject('livekitApiSecret'),
-      API_URL: inject('apiOrigin'),
-      AGENT_HOST_SECRET: inject('agentHostSecret'),
-      AI_PROVIDERS: 'standin',
-      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
-      OPENAI_BASE_URL: standins.openaiBaseUrl,
-      AGENT_OUTBOX_DIR: outboxDir,
-    });
-    await eventually('the agent worker to register with livekit-server', () => agent.mentions('registered worker') || (agent.exited ? Promise.reject(new Error(agent.output.join(''))) : false), {
-      timeoutMs: 45_000,
-      describe: () => agent.output.join(''),
-    });
+    agent = await AgentProcess.startOffline(standins, outboxDir);
     clientToken = await login('premium@example.com');
     coachToken = await login('coach@example.com');
   });

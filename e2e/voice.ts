@@ -1,10 +1,12 @@
 /** Voices for the end-to-end tests: a participant's microphone playing espeak-ng speech, and the AI agent process. */
 import { AudioFrame, AudioSource, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import type { Standins } from '../agent-host/src/standins';
 import { speak } from '../agent-host/src/standins/audio';
+import { eventually } from './helpers';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RATE = 16_000;
@@ -80,13 +82,37 @@ export class AgentProcess {
     child.stderr?.on('data', keep);
   }
 
+  /**
+   * Starts the worker against the e2e livekit-server and the stand-ins, reaching the Worker at `apiUrl`
+   * (the stack's, or a proxy to it), and resolves once it has registered with livekit-server.
+   */
+  static async startOffline(standins: Standins, outboxDir: string, apiUrl = inject('apiOrigin')): Promise<AgentProcess> {
+    const agent = AgentProcess.start({
+      LIVEKIT_URL: inject('livekitUrl'),
+      LIVEKIT_API_KEY: inject('livekitApiKey'),
+      LIVEKIT_API_SECRET: inject('livekitApiSecret'),
+      API_URL: apiUrl,
+      AGENT_HOST_SECRET: inject('agentHostSecret'),
+      AI_PROVIDERS: 'standin',
+      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
+      OPENAI_BASE_URL: standins.openaiBaseUrl,
+      AGENT_OUTBOX_DIR: outboxDir,
+    });
+    await eventually(
+      'the agent worker to register with livekit-server',
+      () => agent.mentions('registered worker') || (agent.exited ? Promise.reject(new Error(agent.output.join(''))) : false),
+      { timeoutMs: 45_000, describe: () => agent.output.join('') },
+    );
+    return agent;
+  }
+
+  /** Node with tsx's loader (no wrapper process), in its own process group: stop() reaches its job processes too. */
   static start(env: Record<string, string>): AgentProcess {
-    const require = createRequire(import.meta.url);
-    const tsxManifest = require.resolve('tsx/package.json');
-    const child = spawn(process.execPath, [join(dirname(tsxManifest), 'dist/cli.mjs'), join(ROOT, 'agent-host/src/agent/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent-host/src/agent/main.ts')], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
     return new AgentProcess(child);
   }
@@ -100,12 +126,27 @@ export class AgentProcess {
     return this.output.join('').includes(text);
   }
 
+  /** SIGTERM drains as in production; SIGKILL is a crash of the whole host (worker and job processes). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
-    if (this.exited) return;
+    if (this.exited || this.child.pid === undefined) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const group = -this.child.pid;
+    process.kill(group, signal);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
     await exited;
     clearTimeout(timer);
+    if (signal === 'SIGKILL') {
+      try {
+        process.kill(group, 'SIGKILL'); // job processes left behind
+      } catch {
+        // none
+      }
+    }
   }
 }

@@ -7,6 +7,7 @@ import { coachingSessions, users } from './db/schema';
 import type { MembershipTier } from './domain/tiers';
 import type { RoomSnapshot } from './session-room';
 import { EMPTY_GRACE_MS, SessionRoom } from './session-room';
+import { agentDispatch } from './lib/livekit';
 
 const MIN = 60_000;
 
@@ -261,6 +262,32 @@ describe('the coach’s mute state reaching the agent', () => {
     expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toHaveLength(1);
     await hook('participant_left', s.roomName, { ...s.agentP, sid: `${s.agentP.sid}_2` });
     expect((await effectsOf(s.stub)).filter((e) => e.type === 'control')).toEqual([]);
+  });
+
+  it('asks for the AI again when it drops out of a live session, unless it is back by then', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.clientP);
+    await hook('participant_joined', s.roomName, s.agentP);
+    await runDurableObjectAlarm(s.stub); // the first dispatch has run
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent')).toEqual([]);
+    const dispatches = (await agentDispatch(env).listDispatch(s.roomName)).length;
+
+    await hook('participant_left', s.roomName, s.agentP);
+    const queued = (await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent');
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.notBefore).toBeGreaterThan(Date.now());
+
+    // LiveKit brought an agent back before the pause ended: the queued dispatch does nothing.
+    await hook('participant_joined', s.roomName, { ...s.agentP, sid: `${s.agentP.sid}_2` });
+    await runInDurableObject(s.stub, async (_i, state) => {
+      const st = (await state.storage.get<StoredState>('state'))!;
+      for (const e of st.effects) e.notBefore = 0;
+      await state.storage.put('state', st);
+    });
+    await runDurableObjectAlarm(s.stub);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent')).toEqual([]);
+    // On the real livekit-server: no new dispatch.
+    expect(await agentDispatch(env).listDispatch(s.roomName)).toHaveLength(dispatches);
   });
 
   it('sends nothing more to a room LiveKit has finished', async () => {

@@ -16,6 +16,8 @@ export const CONTROL_TOPIC = 'hc.control';
 export const EMPTY_GRACE_MS = 3 * 60_000;
 /** Time for the AI to say goodbye between the cap and closing the room. */
 export const GOODBYE_GRACE_MS = 8_000;
+/** How long the room waits for LiveKit to bring a lost agent back before dispatching one itself. */
+export const REDISPATCH_AFTER_MS = 5_000;
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
 const SEEN_EVENTS_KEPT = 500;
@@ -254,6 +256,12 @@ export class SessionRoom extends DurableObject<Env> {
         const stillHere = Object.values(state.participants).some((q) => q.identity === p.identity && q.joined && !q.left);
         if (!stillHere) state.effects = state.effects.filter((x) => x.type !== 'control');
       }
+      // The AI dropped out of a live session (its process died or restarted): ask for it again, after
+      // a pause in which LiveKit may hand the job to another worker itself (then the dispatch is skipped).
+      if (role === 'ai' && e.event === 'participant_left' && state.status !== 'COMPLETED' && !this.aiPresent(state)) {
+        state.effects = state.effects.filter((x) => x.type !== 'dispatch-agent');
+        this.enqueue(state, { type: 'dispatch-agent', notBefore: now + REDISPATCH_AFTER_MS });
+      }
       this.onPresenceChange(state, now);
       this.broadcast({ type: 'participants', participants: this.snapshot(state).participants });
     }
@@ -342,6 +350,10 @@ export class SessionRoom extends DurableObject<Env> {
       if (p.joined && !p.left && p.role !== 'other') roles.add(p.role);
     }
     return roles;
+  }
+
+  private aiPresent(state: RoomState): boolean {
+    return Object.values(state.participants).some((q) => q.role === 'ai' && q.joined && !q.left);
   }
 
   private onPresenceChange(state: RoomState, now: number): void {
@@ -451,6 +463,7 @@ export class SessionRoom extends DurableObject<Env> {
     const env = this.env;
     switch (effect.type) {
       case 'dispatch-agent':
+        if (this.aiPresent(state)) return; // an agent is in the room already
         await agentDispatch(env).createDispatch(state.roomName, env.AGENT_NAME, {
           metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId }),
         });
