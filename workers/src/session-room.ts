@@ -11,6 +11,7 @@ import { describeError, log } from './lib/log';
 
 export const TIMER_TOPIC = 'hc.timer';
 export const CONTROL_TOPIC = 'hc.control';
+export const WHISPER_TOPIC = 'hc.whisper';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
 export const EMPTY_GRACE_MS = 3 * 60_000;
@@ -181,6 +182,21 @@ export class SessionRoom extends DurableObject<Env> {
     lines: { id: string; speakerIdentity: string; speakerRole: string; text: string; heardByAi: boolean; spokenAt: number }[],
   ): Promise<void> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
+  }
+
+  /**
+   * A coach's private instruction (already stored): sent to the agent in the room as a server packet,
+   * shown live to coaches only. False when no agent is in the room: it reads the whisper from the
+   * session's history when it (re)joins.
+   */
+  async whisper(line: { id: string; speakerIdentity: string; text: string; spokenAt: number }): Promise<boolean> {
+    const state = await this.mustLoad();
+    this.broadcast({ type: 'transcript', line: { ...line, speakerRole: 'coach', kind: 'whisper', heardByAi: true } }, 'coach');
+    if (state.status === 'COMPLETED' || !state.agentIdentity || !this.aiPresent(state)) return false;
+    this.enqueue(state, { type: 'packet', topic: WHISPER_TOPIC, payload: { type: 'whisper', id: line.id, text: line.text }, to: [state.agentIdentity] });
+    await this.save(state);
+    await this.runEffects();
+    return true;
   }
 
   /**

@@ -21,6 +21,7 @@ import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
 export const CONTROL_TOPIC = 'hc.control';
 export const TIMER_TOPIC = 'hc.timer';
+export const WHISPER_TOPIC = 'hc.whisper';
 const TRANSCRIPTION_TOPIC = 'lk.transcription';
 /** How long a finished job waits for its lines to reach the Worker before leaving them on disk. */
 const OUTBOX_DRAIN_MS = 60_000;
@@ -111,11 +112,13 @@ export default defineAgent({
     // A rejoining agent carries on from what was said before it left.
     const chatCtx = llm.ChatContext.empty();
     for (const h of context.history) {
-      chatCtx.addMessage({
-        role: h.role === 'ai' ? 'assistant' : 'user',
-        content: h.role === 'coach' ? phrases.coachLine(h.speakerName, h.text) : h.text,
-        createdAt: h.at,
-      });
+      if (h.kind === 'whisper') chatCtx.addMessage({ role: 'system', content: phrases.whisper(h.text), createdAt: h.at });
+      else
+        chatCtx.addMessage({
+          role: h.role === 'ai' ? 'assistant' : 'user',
+          content: h.role === 'coach' ? phrases.coachLine(h.speakerName, h.text) : h.text,
+          createdAt: h.at,
+        });
     }
     const agent = new voice.Agent({ instructions: instructionsFor(context), chatCtx });
     const session = new voice.AgentSession({
@@ -203,6 +206,7 @@ export default defineAgent({
     }
     // ---- packets from the server (never from participants) ------------------------------------
     let ending = false;
+    const whispersSeen = new Set<string>();
     ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
       if (participant !== undefined) return; // only the server (the Worker through RoomService) may steer the agent
       let body: unknown;
@@ -214,6 +218,11 @@ export default defineAgent({
       if (!isRecord(body)) return;
       if (topic === CONTROL_TOPIC && body.type === 'coach-mute' && typeof body.muted === 'boolean' && typeof body.version === 'number') {
         applyControl({ muted: body.muted, version: body.version });
+      } else if (topic === WHISPER_TOPIC && body.type === 'whisper' && typeof body.text === 'string' && typeof body.id === 'string') {
+        if (whispersSeen.has(body.id)) return; // a resent packet
+        whispersSeen.add(body.id);
+        void tellModel('system', phrases.whisper(body.text));
+        log('info', 'agent: coach whisper applied', fields);
       } else if (topic === TIMER_TOPIC && body.type === 'warning' && typeof body.minutesLeft === 'number') {
         session.say(phrases.warning(body.minutesLeft));
       } else if (topic === TIMER_TOPIC && body.type === 'ended' && body.reason === 'cap' && !ending) {

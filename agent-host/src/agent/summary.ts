@@ -37,12 +37,14 @@ export function parseSummary(sessionId: string, text: string): SessionSummaryMes
 
 /** Null when nothing was said (nothing to summarise). */
 export async function summarise(model: llm.LLM, ctx: AgentContext): Promise<SessionSummaryMessage | null> {
-  if (!ctx.history.some((h) => h.role !== 'ai')) return null;
+  // Whispers steer the AI privately; they are not part of the session's record.
+  const said = ctx.history.filter((h) => h.kind === 'speech');
+  if (!said.some((h) => h.role !== 'ai')) return null;
   const chatCtx = llm.ChatContext.empty();
   chatCtx.addMessage({ role: 'system', content: SUMMARY_INSTRUCTIONS });
   chatCtx.addMessage({
     role: 'user',
-    content: `${SUMMARY_MARKER}\n${ctx.history.map((h) => `${h.role === 'ai' ? 'AI coach' : h.role === 'coach' ? `Coach ${h.speakerName}` : `Client ${h.speakerName}`}: ${h.text}`).join('\n')}`,
+    content: `${SUMMARY_MARKER}\n${said.map((h) => `${h.role === 'ai' ? 'AI coach' : h.role === 'coach' ? `Coach ${h.speakerName}` : `Client ${h.speakerName}`}: ${h.text}`).join('\n')}`,
   });
   const response = await model.chat({ chatCtx }).collect();
   const text = response.text.trim();

@@ -23,6 +23,8 @@ const bool = (name: string) => integer(name, { mode: 'boolean' });
 
 export const SESSION_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
 export const SPEAKER_ROLES = ['client', 'coach', 'ai'] as const;
+/** speech: said aloud in the call; whisper: a coach's private instruction to the AI (the coach's view only). */
+export const MESSAGE_KINDS = ['speech', 'whisper'] as const;
 export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
 export const SKOOL_COMMUNITIES = ['ultra', 'vagus'] as const;
 export const SKOOL_STATUSES = ['active', 'cancelled', 'expired'] as const;
@@ -233,9 +235,13 @@ export const coachingSessions = sqliteTable(
     /** Assembled once the session ends, from `messages`. */
     transcript: text('transcript'),
     aiSummary: text('ai_summary'),
+    /** Set when the AI heard talk of self-harm or crisis: a coach should follow up. */
+    flaggedAt: instant('flagged_at'),
+    flagReason: text('flag_reason'),
     createdAt: createdAt(),
   },
   (t) => [
+    index('coaching_sessions_flagged_idx').on(t.flaggedAt),
     index('coaching_sessions_client_status_idx').on(t.clientId, t.status),
     index('coaching_sessions_coach_status_idx').on(t.coachId, t.status),
     index('coaching_sessions_status_started_idx').on(t.status, t.startedAt),
@@ -258,6 +264,7 @@ export const messages = sqliteTable(
     speakerRole: text('speaker_role', { enum: SPEAKER_ROLES }).notNull(),
     text: text('text').notNull(),
     heardByAi: bool('heard_by_ai').notNull(),
+    kind: text('kind', { enum: MESSAGE_KINDS }).notNull().default('speech'),
     /** When the utterance started; `endedAt` when it ended (null if unknown). */
     spokenAt: instant('spoken_at').notNull(),
     endedAt: instant('ended_at'),

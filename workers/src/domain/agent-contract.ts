@@ -23,9 +23,10 @@ export interface AgentContext {
   capMinutes: number | null;
   /**
    * What the AI has heard so far in this session, oldest first (lines it did not hear, such as a
-   * muted coach's, are left out): a rejoining agent carries on from here; the summary is made of it.
+   * muted coach's, are left out), coach whispers included: a rejoining agent carries on from here;
+   * the summary is made of the speech.
    */
-  history: { role: 'client' | 'coach' | 'ai'; speakerName: string; text: string; at: number }[];
+  history: { role: 'client' | 'coach' | 'ai'; kind: 'speech' | 'whisper'; speakerName: string; text: string; at: number }[];
 }
 
 /** POST /api/webhooks/agent/summary: what the model made of a finished session. */

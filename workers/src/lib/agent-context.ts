@@ -29,7 +29,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       : Promise.resolve(undefined),
     room.agentView(),
     db
-      .select({ role: messages.speakerRole, identity: messages.speakerIdentity, text: messages.text, at: messages.spokenAt })
+      .select({ role: messages.speakerRole, kind: messages.kind, text: messages.text, at: messages.spokenAt })
       .from(messages)
       .where(and(eq(messages.sessionId, sessionId), eq(messages.heardByAi, true)))
       .orderBy(asc(messages.spokenAt))
@@ -56,6 +56,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
     capMinutes: session.capMinutes ?? null,
     history: heard.map((m) => ({
       role: m.role,
+      kind: m.kind,
       speakerName: m.role === 'client' ? client.displayName : m.role === 'coach' ? (coach?.displayName ?? 'Coach') : 'AI coach',
       text: m.text,
       at: m.at.getTime(),

@@ -3,7 +3,7 @@
  * summary (with key insights and next steps), and the client's profile brought up to date. A summary
  * delivered again (the agent-host retries until it lands) writes the same rows again.
  */
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { coachingSessions, messages, profiles } from '../db/schema';
 import type { SessionSummaryMessage } from '../domain/agent-contract';
@@ -45,7 +45,8 @@ export async function storeSessionSummary(db: Db, m: SessionSummaryMessage): Pro
     db
       .select({ speakerRole: messages.speakerRole, text: messages.text, heardByAi: messages.heardByAi, spokenAt: messages.spokenAt })
       .from(messages)
-      .where(eq(messages.sessionId, m.sessionId))
+      // Whispers are the coach's private instructions: not part of the session's record.
+      .where(and(eq(messages.sessionId, m.sessionId), eq(messages.kind, 'speech')))
       .orderBy(asc(messages.spokenAt))
       .all(),
     db.select({ facts: profiles.clientFacts }).from(profiles).where(eq(profiles.userId, session.clientId)).get(),

@@ -90,10 +90,10 @@ describe('POST /api/webhooks/agent/summary', () => {
     ).toBe(200);
 
     // The history the agent gets back leaves out what it did not hear.
-    const ctx = (await body<{ history: { role: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId }))).data;
-    expect(ctx.history.map((h) => [h.role, h.speakerName, h.text])).toEqual([
-      ['ai', 'AI coach', 'How are you?'],
-      ['client', 'Sam Still', 'Tired.'],
+    const ctx = (await body<{ history: { role: string; kind: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId }))).data;
+    expect(ctx.history.map((h) => [h.role, h.kind, h.speakerName, h.text])).toEqual([
+      ['ai', 'speech', 'AI coach', 'How are you?'],
+      ['client', 'speech', 'Sam Still', 'Tired.'],
     ]);
 
     const summary = {

@@ -155,6 +155,51 @@ describe('POST /api/rooms/:id/mute-ai', () => {
   });
 });
 
+describe('POST /api/rooms/:id/whisper', () => {
+  it('lets the session’s coach steer the AI privately: stored as a whisper, shown to coaches, never to the client', async () => {
+    const a = await client();
+    const c = await coach();
+    const other = await coach();
+    const t = await startSession(a.token);
+    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+
+    // Who may whisper, and what a bad body gets: nothing is written by any of these.
+    expect((await post(`/api/rooms/${t.sessionId}/whisper`, { text: 'Slow down' }, bearer(other.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/whisper`, { text: 'Slow down' }, bearer(a.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/whisper`, { text: 'Slow down' })).status).toBe(401);
+    expect((await post('/api/rooms/no-such-session/whisper', { text: 'Slow down' }, bearer(c.token))).status).toBe(404);
+    for (const bad of [{}, { text: '   ' }, { text: 'x'.repeat(1001) }, { text: 7 }]) {
+      const res = await post(`/api/rooms/${t.sessionId}/whisper`, bad, bearer(c.token));
+      expect(res.status).toBe(400);
+      expect((await body(res)).error.fields).toHaveProperty('text');
+    }
+    expect(await testDb().select().from(messages).where(eq(messages.sessionId, t.sessionId)).all()).toEqual([]);
+
+    const res = await post(`/api/rooms/${t.sessionId}/whisper`, { text: '  Ask about her sleep  ' }, bearer(c.token));
+    expect(res.status).toBe(201);
+    const sent = (await body<{ id: string; text: string; deliveredToAi: boolean }>(res)).data;
+    // No agent has joined the room: it reads the whisper from the history when it does.
+    expect(sent).toMatchObject({ text: 'Ask about her sleep', deliveredToAi: false });
+    await testDb().insert(messages).values({
+      sessionId: t.sessionId, speakerIdentity: a.user.id, speakerRole: 'client', text: 'I slept badly', heardByAi: true,
+      spokenAt: new Date(Date.now() + 1000), idempotencyKey: `${t.sessionId}-w1`,
+    });
+
+    type Detail = { transcript: { kind: string; text: string }[]; transcriptLineCount: number };
+    const forCoach = (await body<Detail>(await get(`/api/sessions/${t.sessionId}`, bearer(c.token)))).data;
+    expect(forCoach.transcript.map((l) => [l.kind, l.text])).toEqual([
+      ['whisper', 'Ask about her sleep'],
+      ['speech', 'I slept badly'],
+    ]);
+    const forClient = (await body<Detail>(await get(`/api/sessions/${t.sessionId}`, bearer(a.token)))).data;
+    expect(forClient.transcript.map((l) => l.text)).toEqual(['I slept badly']);
+    expect(forClient.transcriptLineCount).toBe(1);
+
+    await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(c.token));
+    expect((await post(`/api/rooms/${t.sessionId}/whisper`, { text: 'Too late' }, bearer(c.token))).status).toBe(409);
+  });
+});
+
 describe('POST /api/rooms/:id/end', () => {
   it('ends the session for everyone: room closed on the server, row completed', async () => {
     const a = await client();

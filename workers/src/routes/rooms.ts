@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
-import { coachingSessions, users } from '../db/schema';
+import { coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import {
@@ -114,6 +114,22 @@ const muteRoute = createRoute({
   },
 });
 
+const Whisper = z.object({ text: z.string().trim().min(1).max(1000) }).openapi('WhisperRequest');
+const WhisperAnswer = z.object({ id: z.string(), text: z.string(), sentAt: z.string().datetime(), deliveredToAi: z.boolean() }).openapi('Whisper');
+
+const whisperRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/whisper',
+  summary: 'The coach of the session steers the AI privately: never spoken, shown only to coaches',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params, body: { ...json(Whisper), required: true } },
+  responses: {
+    201: { description: 'Stored, and on its way to the AI', ...json(okSchema(WhisperAnswer)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
+  },
+});
+
 const endRoute = createRoute({
   method: 'post',
   path: '/{sessionId}/end',
@@ -220,6 +236,31 @@ export const rooms = createApp()
     if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
     const state = await sessionRoom(c.env, session.id).setCoachMute(user.id, c.req.valid('json').muted);
     return c.json(ok(state), 200);
+  })
+  .openapi(whisperRoute, async (c) => {
+    const user = c.get('user');
+    const db = openDb(c.env);
+    const session = await loadSession(db, c.req.valid('param').sessionId);
+    if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', 'Only the coach in this session can whisper to the AI');
+    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const text = c.req.valid('json').text;
+    const sentAt = new Date();
+    const [line] = await db
+      .insert(messages)
+      .values({
+        sessionId: session.id,
+        speakerIdentity: user.id,
+        speakerRole: 'coach',
+        kind: 'whisper',
+        text,
+        heardByAi: true,
+        spokenAt: sentAt,
+        idempotencyKey: `whisper:${crypto.randomUUID()}`,
+      })
+      .returning({ id: messages.id });
+    const delivered = await sessionRoom(c.env, session.id).whisper({ id: line!.id, speakerIdentity: user.id, text, spokenAt: sentAt.getTime() });
+    log('info', 'coach whisper', { requestId: c.get('requestId'), userId: user.id, sessionId: session.id, deliveredToAi: delivered });
+    return c.json(ok({ id: line!.id, text, sentAt: sentAt.toISOString(), deliveredToAi: delivered }), 201);
   })
   .openapi(endRoute, async (c) => {
     const user = c.get('user');

@@ -2,13 +2,41 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
-import { coachingSessions, messages } from '../db/schema';
+import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings } from '../db/schema';
+import { TIERS } from '../domain/tiers';
+import type { AuthUser } from '../app-env';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
 import { requireAuth } from '../lib/session';
 
 const iso = z.string().datetime().nullable();
+
+const SessionRating = z
+  .object({
+    rating: z.number().int().min(1).max(5),
+    tip: z.union([z.literal(1), z.literal(3), z.literal(5)]).nullable().openapi({ description: 'Whole US dollars' }),
+    comment: z.string().nullable(),
+    createdAt: z.string().datetime(),
+  })
+  .openapi('SessionRating');
+
+const RatingBody = z
+  .object({
+    rating: z.number().int().min(1).max(5),
+    tip: z
+      .union([z.literal(1), z.literal(3), z.literal(5)])
+      .nullable()
+      .default(null)
+      .openapi({ description: 'An optional tip in whole US dollars: 1, 3 or 5' }),
+    comment: z
+      .string()
+      .max(2000)
+      .optional()
+      .transform((v) => (v?.trim() ? v.trim() : null)),
+  })
+  .strict()
+  .openapi('RatingRequest');
 
 const SessionSummary = z
   .object({
@@ -25,7 +53,11 @@ const SessionSummary = z
     durationSeconds: z.number().int().nullable(),
     minutesCharged: z.number().int().nullable(),
     endReason: z.string().nullable(),
-    aiSummary: z.string().nullable(),
+    aiSummary: z.string().nullable().openapi({ description: 'A short teaser when reportAccess is teaser' }),
+    reportAccess: z
+      .enum(['full', 'teaser'])
+      .openapi({ description: 'teaser: the caller’s tier has no AI reports; summary cut short, transcript withheld once the session is over' }),
+    rating: SessionRating.nullable(),
   })
   .openapi('SessionSummary');
 
@@ -36,14 +68,48 @@ const TranscriptLine = z
     speakerRole: z.enum(['client', 'coach', 'ai']),
     text: z.string(),
     heardByAi: z.boolean(),
+    kind: z.enum(MESSAGE_KINDS).openapi({ description: 'whisper: a coach’s private instruction to the AI, shown to coaches only' }),
     spokenAt: z.string().datetime(),
   })
   .openapi('TranscriptLine');
 
-const SessionDetail = SessionSummary.extend({ transcript: z.array(TranscriptLine) }).openapi('SessionDetail');
+const SessionDetail = SessionSummary.extend({
+  transcript: z.array(TranscriptLine),
+  transcriptLineCount: z.number().int().openapi({ description: 'Lines recorded, also when the transcript itself is withheld' }),
+}).openapi('SessionDetail');
 
 const toIso = (d: Date | null) => (d ? d.toISOString() : null);
-const summary = (s: typeof coachingSessions.$inferSelect) => ({
+type SessionRow = typeof coachingSessions.$inferSelect;
+type RatingRow = typeof sessionRatings.$inferSelect;
+
+/** Characters of the AI summary a tier without reports sees. */
+export const TEASER_CHARS = 140;
+
+/**
+ * Clients whose tier (read from D1 for this request) has no AI reports get a teaser of a finished
+ * session's report; while a session is live its transcript is theirs in full (they are hearing it).
+ */
+const accessOf = (user: AuthUser, s: SessionRow): 'full' | 'teaser' =>
+  isCoachLike(user) || TIERS[user.tier].limits.aiReportsEnabled || s.status === 'WAITING' || s.status === 'ACTIVE' ? 'full' : 'teaser';
+
+/** The first TEASER_CHARS of the summary, cut at a word, with an ellipsis. */
+export function teaserOf(text: string): string {
+  if (text.length <= TEASER_CHARS) return text;
+  const cut = text.slice(0, TEASER_CHARS);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > TEASER_CHARS / 2 ? cut.slice(0, space) : cut).replace(/[\s,.;:]+$/, '')}…`;
+}
+
+const ratingOut = (r: RatingRow) => ({
+  rating: r.rating,
+  // The CHECK constraint keeps tip_dollars to these values.
+  tip: r.tipDollars as 1 | 3 | 5 | null,
+  comment: r.comment,
+  createdAt: r.createdAt.toISOString(),
+});
+const ratingOf = (r: RatingRow | null | undefined) => (r ? ratingOut(r) : null);
+
+const summary = (s: SessionRow, rating: RatingRow | null | undefined, access: 'full' | 'teaser') => ({
   id: s.id,
   roomName: s.roomName,
   clientId: s.clientId,
@@ -57,7 +123,9 @@ const summary = (s: typeof coachingSessions.$inferSelect) => ({
   durationSeconds: s.durationSeconds,
   minutesCharged: s.minutesCharged,
   endReason: s.endReason,
-  aiSummary: s.aiSummary,
+  aiSummary: s.aiSummary && access === 'teaser' ? teaserOf(s.aiSummary) : s.aiSummary,
+  reportAccess: access,
+  rating: ratingOf(rating),
 });
 
 const listRoute = createRoute({
@@ -86,45 +154,93 @@ const detailRoute = createRoute({
   },
 });
 
+const ratingRoute = createRoute({
+  method: 'post',
+  path: '/{id}/rating',
+  summary: 'The session’s client rates a completed session (1–5), with an optional tip and comment; once',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: z.object({ id: z.string().min(1).max(64) }), body: { ...json(RatingBody), required: true } },
+  responses: {
+    201: { description: 'Saved', ...json(okSchema(SessionRating)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
+  },
+});
+
+/** Who may see which sessions: admins all, coaches the ones they joined, clients their own. */
+const visibleTo = (user: AuthUser): SQL | undefined =>
+  user.role === 'ADMIN' ? undefined : isCoachLike(user) ? eq(coachingSessions.coachId, user.id) : eq(coachingSessions.clientId, user.id);
+
 export const sessions = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
-    const mine: SQL | undefined =
-      user.role === 'ADMIN' ? undefined : isCoachLike(user) ? eq(coachingSessions.coachId, user.id) : eq(coachingSessions.clientId, user.id);
     const rows = await openDb(c.env)
-      .select()
+      .select({ session: coachingSessions, rating: sessionRatings })
       .from(coachingSessions)
-      .where(mine)
+      .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
+      .where(visibleTo(user))
       .orderBy(desc(coachingSessions.createdAt))
       .limit(c.req.valid('query').limit)
       .all();
-    return c.json(ok(rows.map(summary)), 200);
+    return c.json(ok(rows.map((r) => summary(r.session, r.rating, accessOf(user, r.session)))), 200);
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
     const db = openDb(c.env);
-    const owner =
-      user.role === 'ADMIN' ? undefined : isCoachLike(user) ? eq(coachingSessions.coachId, user.id) : eq(coachingSessions.clientId, user.id);
-    const session = await db
-      .select()
+    const row = await db
+      .select({ session: coachingSessions, rating: sessionRatings })
       .from(coachingSessions)
-      .where(and(eq(coachingSessions.id, c.req.valid('param').id), owner))
+      .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
+      .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
       .get();
     // Someone else's session is as invisible as one that does not exist.
-    if (!session) throw new AppError('NOT_FOUND', 'No such session');
-    const lines = await db.select().from(messages).where(eq(messages.sessionId, session.id)).orderBy(asc(messages.spokenAt)).all();
+    if (!row) throw new AppError('NOT_FOUND', 'No such session');
+    const { session } = row;
+    const access = accessOf(user, session);
+    // A coach's whispers to the AI are for coaches' eyes only.
+    const lines = await db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.sessionId, session.id), isCoachLike(user) ? undefined : eq(messages.kind, 'speech')))
+      .orderBy(asc(messages.spokenAt))
+      .all();
     return c.json(
       ok({
-        ...summary(session),
-        transcript: lines.map((m) => ({
+        ...summary(session, row.rating, access),
+        transcriptLineCount: lines.length,
+        // The full report never leaves the server for a tier without reports.
+        transcript: (access === 'full' ? lines : []).map((m) => ({
           id: m.id,
           speakerIdentity: m.speakerIdentity,
           speakerRole: m.speakerRole,
           text: m.text,
           heardByAi: m.heardByAi,
+          kind: m.kind,
           spokenAt: m.spokenAt.toISOString(),
         })),
       }),
       200,
     );
+  })
+  .openapi(ratingRoute, async (c) => {
+    const user = c.get('user');
+    const { rating, tip, comment } = c.req.valid('json');
+    const db = openDb(c.env);
+    const session = await db
+      .select()
+      .from(coachingSessions)
+      .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
+      .get();
+    if (!session) throw new AppError('NOT_FOUND', 'No such session');
+    if (session.clientId !== user.id) throw new AppError('FORBIDDEN', 'Only the session’s client can rate it');
+    if (session.status !== 'COMPLETED') throw new AppError('CONFLICT', 'A session can be rated once it has ended');
+    // The unique session_id makes "once" the database's rule, also for two requests at the same moment.
+    const saved = await db
+      .insert(sessionRatings)
+      .values({ sessionId: session.id, rating, tipDollars: tip, comment })
+      .onConflictDoNothing({ target: sessionRatings.sessionId })
+      .returning()
+      .get();
+    if (!saved) throw new AppError('CONFLICT', 'This session has been rated already');
+    return c.json(ok(ratingOut(saved)), 201);
   });

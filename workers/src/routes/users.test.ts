@@ -1,7 +1,8 @@
+import { SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { bearer, body, createUser, get, signIn, testDb } from '../../test/helpers';
-import { users } from '../db/schema';
+import { API, bearer, body, createUser, get, signIn, testDb } from '../../test/helpers';
+import { profiles, users } from '../db/schema';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -76,5 +77,89 @@ describe('GET /api/users/me', () => {
     const res = await get('/api/users/me');
     expect(res.status).toBe(401);
     expect(await body(res)).toEqual({ success: false, error: { code: 'UNAUTHORIZED', message: 'Sign in to continue' } });
+  });
+});
+
+interface Profile {
+  coachingGoals: string | null;
+  symptoms: string | null;
+  initialMood: number | null;
+  favouriteTrackUrl: string | null;
+  onboardingCompleted: boolean;
+  onboardingCompletedAt: string | null;
+}
+
+const patch = (token: string | null, payload: unknown) =>
+  SELF.fetch(`${API}/api/users/me/profile`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', ...(token ? bearer(token) : {}) },
+    body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+
+describe('/api/users/me/profile', () => {
+  it('is empty before onboarding, completes it once when goals and mood are given, and keeps that moment', async () => {
+    const user = await createUser();
+    const token = await signIn(user.email);
+    const empty = await body<Profile>(await get('/api/users/me/profile', bearer(token)));
+    expect(empty.data).toEqual({
+      coachingGoals: null,
+      symptoms: null,
+      initialMood: null,
+      favouriteTrackUrl: null,
+      onboardingCompleted: false,
+      onboardingCompletedAt: null,
+    });
+
+    const partial = await patch(token, { coachingGoals: '  Sleep through the night ' });
+    expect(partial.status).toBe(200);
+    expect((await body<Profile>(partial)).data).toMatchObject({ coachingGoals: 'Sleep through the night', onboardingCompleted: false });
+
+    const first = (await body<Profile>(await patch(token, { symptoms: 'Racing heart', initialMood: 2 }))).data;
+    expect(first).toMatchObject({ coachingGoals: 'Sleep through the night', symptoms: 'Racing heart', initialMood: 2, onboardingCompleted: true });
+    expect(first.onboardingCompletedAt).not.toBeNull();
+
+    await new Promise((r) => setTimeout(r, 5));
+    const later = (await body<Profile>(await patch(token, { initialMood: 4, favouriteTrackUrl: 'https://music.example.com/calm.mp3' }))).data;
+    expect(later).toMatchObject({ initialMood: 4, favouriteTrackUrl: 'https://music.example.com/calm.mp3', onboardingCompleted: true });
+    expect(later.onboardingCompletedAt).toBe(first.onboardingCompletedAt);
+
+    // Clearing the goals later does not undo onboarding; a null track means the bundled one.
+    const cleared = (await body<Profile>(await patch(token, { coachingGoals: '', favouriteTrackUrl: null }))).data;
+    expect(cleared).toMatchObject({ coachingGoals: null, favouriteTrackUrl: null, onboardingCompleted: true, onboardingCompletedAt: first.onboardingCompletedAt });
+    expect((await body<Profile>(await get('/api/users/me/profile', bearer(token)))).data).toEqual(cleared);
+  });
+
+  it('refuses bad input with 400 naming the fields, and writes nothing', async () => {
+    const user = await createUser();
+    const token = await signIn(user.email);
+    const cases: [unknown, string[]][] = [
+      [{}, ['body']],
+      [{ initialMood: 0 }, ['initialMood']],
+      [{ initialMood: 6 }, ['initialMood']],
+      [{ initialMood: 2.5, coachingGoals: 7 }, ['coachingGoals', 'initialMood']],
+      [{ favouriteTrackUrl: 'javascript:alert(1)' }, ['favouriteTrackUrl']],
+      [{ favouriteTrackUrl: 'not a url' }, ['favouriteTrackUrl']],
+      [{ symptoms: 'x'.repeat(2001) }, ['symptoms']],
+      [{ coachingGoals: 'ok', role: 'ADMIN' }, ['body']],
+    ];
+    for (const [input, fields] of cases) {
+      const res = await patch(token, input);
+      expect(res.status, JSON.stringify(input)).toBe(400);
+      const err = (await body(res)).error;
+      expect(err.code).toBe('VALIDATION_ERROR');
+      expect(Object.keys(err.fields ?? {}).sort(), JSON.stringify(input)).toEqual(fields);
+    }
+    expect((await patch(token, '{oops')).status).toBe(400);
+    expect(await testDb().select().from(profiles).where(eq(profiles.userId, user.id)).all()).toEqual([]);
+  });
+
+  it('asks who is asking, and each user sees only their own', async () => {
+    expect((await get('/api/users/me/profile')).status).toBe(401);
+    expect((await patch(null, { initialMood: 3 })).status).toBe(401);
+    const a = await createUser();
+    const b = await createUser();
+    await patch(await signIn(a.email), { coachingGoals: 'A’s goal', initialMood: 3 });
+    const seen = (await body<Profile>(await get('/api/users/me/profile', bearer(await signIn(b.email))))).data;
+    expect(seen.coachingGoals).toBeNull();
   });
 });

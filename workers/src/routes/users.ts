@@ -1,8 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { eq, sql } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
+import { profiles } from '../db/schema';
+import type { Profile as ProfileRow } from '../db/schema';
 import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '../domain/tiers';
 import { errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp } from '../lib/openapi';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth } from '../lib/session';
 import { usageOf } from '../lib/usage';
 
@@ -41,7 +44,116 @@ const meRoute = createRoute({
   },
 });
 
-export const usersApp = createApp().openapi(meRoute, async (c) => {
+const Profile = z
+  .object({
+    coachingGoals: z.string().nullable(),
+    symptoms: z.string().nullable(),
+    initialMood: z.number().int().min(1).max(5).nullable().openapi({ description: '1 (low) to 5 (good), given at onboarding' }),
+    favouriteTrackUrl: z.string().nullable().openapi({ description: 'Played in the waiting room; null = the bundled calm track' }),
+    onboardingCompleted: z.boolean(),
+    onboardingCompletedAt: z.string().datetime().nullable().openapi({ description: 'Set once, when goals and mood are first both given' }),
+  })
+  .openapi('Profile');
+
+/** Free text, trimmed; blank means "not given" (null). */
+const freeText = z
+  .string()
+  .max(2000)
+  .transform((v) => (v.trim() ? v.trim() : null));
+
+const ProfilePatch = z
+  .object({
+    coachingGoals: freeText.optional(),
+    symptoms: freeText.optional(),
+    initialMood: z.number().int().min(1).max(5).optional(),
+    favouriteTrackUrl: z
+      .url({ protocol: /^https?$/, error: 'Must be an http(s) URL' })
+      .max(2048)
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, { message: 'Give at least one field to change' })
+  .openapi('ProfilePatch');
+
+const profileRoute = createRoute({
+  method: 'get',
+  path: '/me/profile',
+  summary: 'The signed-in user’s coaching profile (onboarding answers, favourite track)',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) },
+    ...errorResponses('UNAUTHORIZED'),
+  },
+});
+
+const patchProfileRoute = createRoute({
+  method: 'patch',
+  path: '/me/profile',
+  summary: 'Onboarding and settings: change some of the profile; onboarding completes when goals and mood are given',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { ...json(ProfilePatch), required: true } },
+  responses: {
+    200: { description: 'The profile after the change', ...json(okSchema(Profile)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
+  },
+});
+
+const trackOf = (p: ProfileRow | undefined) => {
+  const url = p?.preferences?.favouriteTrackUrl;
+  return typeof url === 'string' ? url : null;
+};
+
+const profileOut = (p: ProfileRow | undefined) => ({
+  coachingGoals: p?.coachingGoals ?? null,
+  symptoms: p?.symptoms ?? null,
+  initialMood: p?.initialMood ?? null,
+  favouriteTrackUrl: trackOf(p),
+  onboardingCompleted: p?.onboardingCompleted ?? false,
+  onboardingCompletedAt: p?.onboardingCompletedAt?.toISOString() ?? null,
+});
+
+export const usersApp = createApp()
+  .openapi(profileRoute, async (c) => {
+    const row = await openDb(c.env).select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
+    return c.json(ok(profileOut(row)), 200);
+  })
+  .openapi(patchProfileRoute, async (c) => {
+    const userId = c.get('user').id;
+    const patch = c.req.valid('json');
+    const db = openDb(c.env);
+    const before = await db.select().from(profiles).where(eq(profiles.userId, userId)).get();
+    const next = {
+      coachingGoals: patch.coachingGoals !== undefined ? patch.coachingGoals : (before?.coachingGoals ?? null),
+      symptoms: patch.symptoms !== undefined ? patch.symptoms : (before?.symptoms ?? null),
+      initialMood: patch.initialMood ?? before?.initialMood ?? null,
+      preferences:
+        patch.favouriteTrackUrl !== undefined
+          ? { ...(before?.preferences ?? {}), favouriteTrackUrl: patch.favouriteTrackUrl }
+          : (before?.preferences ?? null),
+    };
+    const complete = next.coachingGoals !== null && next.initialMood !== null;
+    const now = new Date();
+    const row = await db
+      .insert(profiles)
+      .values({ userId, ...next, onboardingCompleted: complete, onboardingCompletedAt: complete ? now : null })
+      .onConflictDoUpdate({
+        target: profiles.userId,
+        set: {
+          ...next,
+          // Once completed, onboarding stays completed, and keeps the moment it first did.
+          onboardingCompleted: sql`${profiles.onboardingCompleted} OR excluded.onboarding_completed`,
+          onboardingCompletedAt: sql`coalesce(${profiles.onboardingCompletedAt}, excluded.onboarding_completed_at)`,
+          updatedAt: now,
+        },
+      })
+      .returning()
+      .get();
+    return c.json(ok(profileOut(row)), 200);
+  })
+  .openapi(meRoute, async (c) => {
   const { user, usage } = await usageOf(openDb(c.env), c.get('user').id);
   return c.json(
     ok({
@@ -60,4 +172,4 @@ export const usersApp = createApp().openapi(meRoute, async (c) => {
     }),
     200,
   );
-});
+  });
