@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
@@ -18,10 +19,15 @@ import { AgentProcess, Microphone } from './voice';
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
 const CLIENT_SECOND = 'My shoulders are always tense.';
 const CLIENT_THIRD = 'I would like to sleep better.';
+const CLIENT_FOURTH = 'Today I went for a long walk by the river.';
+const CLIENT_CRISIS = 'Sometimes I feel like I want to hurt myself.';
+const CLIENT_FIFTH = 'I tried humming in the shower this morning.';
+const WHISPER = 'Ask how her evenings usually go.';
 const COACH_HEARD = 'Let us try a slow breathing exercise together.';
 const COACH_MUTED = 'I think she is close to a breakthrough today.';
 const AI_FIRST = 'That sounds hard. Shall we breathe together for a moment?';
 const AI_DEFAULT = 'Tell me more about that.';
+const AI_CRISIS = 'Thank you for telling me. You deserve support right now. Please call or text 988.';
 
 const SUMMARY = {
   summary: 'Parker arrived anxious and practised slow breathing with the coach.',
@@ -31,6 +37,7 @@ const SUMMARY = {
 };
 
 interface Line {
+  kind: 'speech' | 'whisper';
   speakerIdentity: string;
   speakerRole: 'client' | 'coach' | 'ai';
   text: string;
@@ -39,6 +46,7 @@ interface Line {
 interface Detail {
   transcript: Line[];
   aiSummary: string | null;
+  flag: { at: string; reason: string } | null;
 }
 interface RoomTicket {
   sessionId: string;
@@ -84,11 +92,12 @@ describe('the AI coach in a live session', () => {
 
   beforeAll(async () => {
     standins = await startStandins({
-      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED],
+      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, COACH_HEARD, COACH_MUTED],
       chatScript: {
         rules: [
           { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
           { when: 'anxious', reply: AI_FIRST },
+          { when: 'hurt myself', reply: AI_CRISIS },
         ],
         defaultReply: AI_DEFAULT,
       },
@@ -188,9 +197,56 @@ describe('the AI coach in a live session', () => {
     expect(modelSaw().some((t) => t.includes(COACH_MUTED) || t.includes('breakthrough'))).toBe(false);
   });
 
+  it('follows a coach whisper it never speaks, which the client never sees', async () => {
+    const sent = await apiOk<{ deliveredToAi: boolean }>('POST', `/api/rooms/${mustTicket().sessionId}/whisper`, { token: coachToken, body: { text: WHISPER } }, 201);
+    expect(sent.deliveredToAi).toBe(true);
+    await clientMic!.say(CLIENT_FOURTH);
+    await lineSaying(CLIENT_FOURTH);
+    const request = await eventually('a model request carrying the client\'s fourth line', () =>
+      standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FOURTH))),
+    );
+    // The model was steered by it, as an instruction rather than as something said in the call.
+    const steer = request.body.messages.find((m) => messageText(m).includes(WHISPER));
+    expect(steer).toMatchObject({ role: 'system' });
+    expect(messageText(steer!)).toBe(phrases.whisper(WHISPER));
+    // Never spoken, never in the client's transcript; in the coach's, marked as a whisper.
+    expect(standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('evenings'))).toBe(false);
+    expect((await transcript()).some((l) => l.text.includes(WHISPER))).toBe(false);
+    const forCoach = await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: coachToken });
+    expect(forCoach.transcript.filter((l) => l.text === WHISPER).map((l) => l.kind)).toEqual(['whisper']);
+  });
+
+  it('answers talk of self-harm with care and crisis lines, and flags the session for a coach', async () => {
+    await clientMic!.say(CLIENT_CRISIS);
+    expect(await lineSaying(CLIENT_CRISIS)).toMatchObject({ speakerRole: 'client' });
+    expect(await lineSaying(AI_CRISIS)).toMatchObject({ speakerRole: 'ai' });
+    // The reply was made with the safety guidance in view, as an instruction (a preemptive request
+    // made before the turn ended, without it, is dropped by the agent).
+    const requests = standins.chat.requests.filter((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_CRISIS)));
+    const reply = requests.find((r) => r.body.messages.some((m) => messageText(m) === phrases.crisisReminder));
+    expect(reply?.body.messages.filter((m) => messageText(m) === phrases.crisisReminder).map((m) => m.role)).toEqual(['system']);
+    const forCoach = await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: coachToken });
+    expect(forCoach.flag?.reason).toContain('hurt myself');
+    expect((await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: clientToken })).flag).toBeNull();
+  });
+
+  it('apologises aloud when the model keeps failing, and carries on', async () => {
+    const before = standins.chat.requests.length;
+    standins.chat.failNext(4, 500); // the plugin's first try and its three retries
+    await clientMic!.say(CLIENT_FIFTH);
+    await lineSaying(CLIENT_FIFTH);
+    expect(await lineSaying(phrases.apology)).toMatchObject({ speakerRole: 'ai' });
+    expect(standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('lost my train of thought'))).toBe(true);
+    // The turn was tried four times (a first try and the plugin's retries) before the apology.
+    const tries = standins.chat.requests.slice(before).filter((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FIFTH)));
+    expect(tries.length).toBeGreaterThanOrEqual(4);
+    // The safety reminder was for the crisis turn's reply only.
+    expect(tries.some((r) => r.body.messages.some((m) => messageText(m) === phrases.crisisReminder))).toBe(false);
+  });
+
   it('stores each utterance once', async () => {
     const lines = await transcript();
-    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, COACH_HEARD, COACH_MUTED, AI_FIRST]) {
+    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, COACH_HEARD, COACH_MUTED, AI_FIRST, AI_CRISIS]) {
       expect(lines.filter((l) => l.text === text), text).toHaveLength(1);
     }
   });
@@ -212,5 +268,6 @@ describe('the AI coach in a live session', () => {
     expect(shown).toContain(CLIENT_FIRST);
     expect(shown).toContain(COACH_HEARD);
     expect(shown).not.toContain(COACH_MUTED);
+    expect(shown).not.toContain(WHISPER);
   });
 });

@@ -184,6 +184,11 @@ export class SessionRoom extends DurableObject<Env> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
   }
 
+  /** The session was flagged for a coach (talk of crisis): coaches watching see it at once. */
+  flag(flag: { at: number; reason: string }): void {
+    this.broadcast({ type: 'flagged', ...flag }, 'coach');
+  }
+
   /**
    * A coach's private instruction (already stored): sent to the agent in the room as a server packet,
    * shown live to coaches only. False when no agent is in the room: it reads the whisper from the

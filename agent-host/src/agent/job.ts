@@ -9,6 +9,7 @@ import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { join } from 'node:path';
 import type { AgentContext } from '../../../workers/src/domain/agent-contract';
+import { crisisMatch } from '../../../workers/src/domain/crisis';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
@@ -35,6 +36,14 @@ function parseMetadata(raw: string): DispatchMetadata {
   const m = JSON.parse(raw) as Partial<DispatchMetadata>;
   if (typeof m.sessionId !== 'string' || typeof m.clientId !== 'string') throw new Error('dispatch metadata lacks sessionId or clientId');
   return { sessionId: m.sessionId, clientId: m.clientId };
+}
+
+/** The voice agent, with the safety reminder put before any reply to talk of crisis. */
+class CoachAgent extends voice.Agent {
+  override async onUserTurnCompleted(turnCtx: llm.ChatContext, newMessage: llm.ChatMessage): Promise<void> {
+    // For this reply only: the Worker flags the session for a coach when it stores the line.
+    if (crisisMatch(newMessage.textContent ?? '')) turnCtx.addMessage({ role: 'system', content: phrases.crisisReminder });
+  }
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -120,13 +129,15 @@ export default defineAgent({
           createdAt: h.at,
         });
     }
-    const agent = new voice.Agent({ instructions: instructionsFor(context), chatCtx });
+    const agent = new CoachAgent({ instructions: instructionsFor(context), chatCtx });
     const session = new voice.AgentSession({
       vad: ctx.proc.userData.vad as silero.VAD,
       stt: engines.stt,
       llm: engines.llm,
       tts: engines.tts,
     });
+    /** Set once the goodbye for the time cap is on its way. */
+    let ending = false;
     const aiIdentity = () => ctx.room.localParticipant?.identity ?? 'agent';
     let clientSpeechStart: number | null = null;
     let aiSpeechStart: number | null = null;
@@ -149,7 +160,11 @@ export default defineAgent({
       aiSpeechStart = null;
     });
     session.on(voice.AgentSessionEventTypes.Error, (ev) => {
-      log('warn', 'agent: provider error', { ...fields, error: describeError(ev.error).errorMessage });
+      const { type, recoverable } = ev.error;
+      log('warn', 'agent: provider error', { ...fields, type, recoverable, error: describeError('error' in ev.error ? ev.error.error : ev.error).errorMessage });
+      // The model failed even after its retries: say so, rather than leave the client in silence.
+      // (Speaking also resets the session's count of failures, so one bad turn does not end the call.)
+      if (type === 'llm_error' && !recoverable && !ending) session.say(phrases.apology);
     });
 
     /** Appends a line to the model's context without asking for a reply. */
@@ -205,7 +220,6 @@ export default defineAgent({
       for (const pub of p.trackPublications.values()) if (pub.track) listenToCoach(pub.track, p);
     }
     // ---- packets from the server (never from participants) ------------------------------------
-    let ending = false;
     const whispersSeen = new Set<string>();
     ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
       if (participant !== undefined) return; // only the server (the Worker through RoomService) may steer the agent

@@ -59,4 +59,10 @@ export const phrases = {
   apology: "I'm sorry, I lost my train of thought for a moment. Could you say that again?",
   coachLine: (coachName: string, text: string) => `[Coach ${coachName}]: ${text}`,
   whisper: (text: string) => `[Private instruction from the coach] ${text}`,
+  /** Added to the model's context for a reply to a turn that talks of self-harm or crisis. */
+  crisisReminder:
+    'Safety first: the client\'s last words may mean they are thinking of self-harm or are in crisis. ' +
+    'Answer with care and without judgement. Say plainly that they deserve support right now and point them to ' +
+    'their local emergency number or a crisis line (in the US call or text 988; in the UK and Ireland Samaritans on 116 123). ' +
+    'You may say their coach will be told so a person can follow up. Do not go on with any exercise, and give no medical advice.',
 };

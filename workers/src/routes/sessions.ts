@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, or } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings } from '../db/schema';
@@ -58,6 +58,10 @@ const SessionSummary = z
       .enum(['full', 'teaser'])
       .openapi({ description: 'teaser: the caller’s tier has no AI reports; summary cut short, transcript withheld once the session is over' }),
     rating: SessionRating.nullable(),
+    flag: z
+      .object({ at: z.string().datetime(), reason: z.string() })
+      .nullable()
+      .openapi({ description: 'Coaches only (null for clients): the client talked of self-harm or crisis; a coach should follow up' }),
   })
   .openapi('SessionSummary');
 
@@ -109,7 +113,7 @@ const ratingOut = (r: RatingRow) => ({
 });
 const ratingOf = (r: RatingRow | null | undefined) => (r ? ratingOut(r) : null);
 
-const summary = (s: SessionRow, rating: RatingRow | null | undefined, access: 'full' | 'teaser') => ({
+const summary = (user: AuthUser, s: SessionRow, rating: RatingRow | null | undefined, access: 'full' | 'teaser') => ({
   id: s.id,
   roomName: s.roomName,
   clientId: s.clientId,
@@ -126,6 +130,7 @@ const summary = (s: SessionRow, rating: RatingRow | null | undefined, access: 'f
   aiSummary: s.aiSummary && access === 'teaser' ? teaserOf(s.aiSummary) : s.aiSummary,
   reportAccess: access,
   rating: ratingOf(rating),
+  flag: isCoachLike(user) && s.flaggedAt ? { at: s.flaggedAt.toISOString(), reason: s.flagReason ?? '' } : null,
 });
 
 const listRoute = createRoute({
@@ -134,7 +139,16 @@ const listRoute = createRoute({
   summary: 'Session history: a client’s own sessions, a coach’s sessions',
   security: bearerSecurity,
   middleware: [requireAuth] as const,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(50),
+      flagged: z
+        .enum(['true', 'false'])
+        .optional()
+        .transform((v) => v === 'true')
+        .openapi({ description: 'true: only sessions flagged for a coach' }),
+    }),
+  },
   responses: {
     200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) },
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
@@ -167,22 +181,30 @@ const ratingRoute = createRoute({
   },
 });
 
-/** Who may see which sessions: admins all, coaches the ones they joined, clients their own. */
+/**
+ * Who may see which sessions: admins all; coaches the ones they joined and every flagged one (talk of
+ * crisis needs a coach's follow-up even when no coach was in the call); clients their own.
+ */
 const visibleTo = (user: AuthUser): SQL | undefined =>
-  user.role === 'ADMIN' ? undefined : isCoachLike(user) ? eq(coachingSessions.coachId, user.id) : eq(coachingSessions.clientId, user.id);
+  user.role === 'ADMIN'
+    ? undefined
+    : isCoachLike(user)
+      ? or(eq(coachingSessions.coachId, user.id), isNotNull(coachingSessions.flaggedAt))
+      : eq(coachingSessions.clientId, user.id);
 
 export const sessions = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
+    const query = c.req.valid('query');
     const rows = await openDb(c.env)
       .select({ session: coachingSessions, rating: sessionRatings })
       .from(coachingSessions)
       .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
-      .where(visibleTo(user))
+      .where(and(visibleTo(user), query.flagged ? isNotNull(coachingSessions.flaggedAt) : undefined))
       .orderBy(desc(coachingSessions.createdAt))
-      .limit(c.req.valid('query').limit)
+      .limit(query.limit)
       .all();
-    return c.json(ok(rows.map((r) => summary(r.session, r.rating, accessOf(user, r.session)))), 200);
+    return c.json(ok(rows.map((r) => summary(user, r.session, r.rating, accessOf(user, r.session)))), 200);
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
@@ -206,7 +228,7 @@ export const sessions = createApp()
       .all();
     return c.json(
       ok({
-        ...summary(session, row.rating, access),
+        ...summary(user, session, row.rating, access),
         transcriptLineCount: lines.length,
         // The full report never leaves the server for a tier without reports.
         transcript: (access === 'full' ? lines : []).map((m) => ({

@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
+import { crisisMatch } from '../domain/crisis';
 import type { FinalMessage, MembersMessage } from '../domain/skool-sync-contract';
 import { fieldsOf } from '../lib/openapi';
 import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
@@ -136,6 +137,20 @@ export const webhooks = new Hono<AppEnv>()
       await sessionRoom(c.env, sessionId).publishTranscript(
         inserted.map((m) => ({ ...m, spokenAt: m.spokenAt.getTime() })),
       );
+    }
+    // Talk of self-harm or crisis flags the session for a coach (the first time only).
+    const concern = inserted.filter((m) => m.speakerRole === 'client').map((m) => crisisMatch(m.text)).find((w) => w !== null);
+    if (concern) {
+      const flag = { flaggedAt: new Date(), flagReason: `The client said “${concern}”` };
+      const raised = await db
+        .update(coachingSessions)
+        .set(flag)
+        .where(and(eq(coachingSessions.id, sessionId), isNull(coachingSessions.flaggedAt)))
+        .returning({ id: coachingSessions.id });
+      if (raised.length > 0) {
+        await sessionRoom(c.env, sessionId).flag({ at: flag.flaggedAt.getTime(), reason: flag.flagReason });
+        log('warn', 'session flagged for a coach', { requestId: c.get('requestId'), sessionId });
+      }
     }
     log('info', 'transcript lines stored', { requestId: c.get('requestId'), sessionId, received: lines.length, stored: inserted.length });
     return c.json(ok({ stored: inserted.length, duplicates: lines.length - inserted.length }), 200);
