@@ -143,3 +143,100 @@ export class TestParticipant {
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// ---- Portals in a real browser ---------------------------------------------------------------
+
+/**
+ * A client account of its own for a test file (FREE unless told), so its monthly allowance is not
+ * shared with other files: the seed's free@example.com row copied under a new email, with the same
+ * demo password, and an empty profile (onboarding not done).
+ */
+export async function createClient(email: string, displayName: string, tier: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' = 'FREE'): Promise<void> {
+  const { queryLocalD1 } = await import('./stack');
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
+  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
+  const now = Date.now();
+  await queryLocalD1(
+    inject('persistDir'),
+    `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
+       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'CLIENT', ${q(tier)}, 0, ${now}, ${now} FROM users WHERE email = 'free@example.com';
+     INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});`,
+  );
+}
+
+/** A single-use sign-in grant for `email` (POST /api/auth/login), to open the portal's callback with. */
+export async function loginGrant(email: string): Promise<string> {
+  const { grant } = await apiOk<{ grant: string }>('POST', '/api/auth/login', { body: { email, password: inject('demoPassword') } });
+  return grant;
+}
+
+/** Headless Chromium flags that work on this project's machines (shared/TOOLCHAIN.md). */
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Builds one portal with Vite into `outDir`, pointed at the e2e Worker and public site; rejects with
+ * Vite's output if the build fails.
+ */
+export async function buildPortal(portal: 'public' | 'client', outDir: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: root,
+    env: { ...process.env, PORTAL: portal, HC_PUBLIC_API_URL: inject('apiOrigin'), HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', done);
+  });
+  if (code !== 0) throw new Error(`vite build of the ${portal} portal failed (exit ${code}):\n${output}`);
+}
+
+/**
+ * `vite preview` of a built portal on the origin the Worker allows for it (an earlier file may still
+ * be letting go of the port); resolves once it answers, with a stop function that waits for the exit.
+ */
+export async function servePortal(portal: 'public' | 'client', outDir: string): Promise<() => Promise<void>> {
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const url = new URL(inject('portalUrls')[portal]);
+  await eventually(`port ${url.port} to be free for the ${portal} portal`, () =>
+    new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen({ port: Number(url.port), host: url.hostname }, () => probe.close(() => done(true)));
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
+    { cwd: root, env: { ...process.env, PORTAL: portal }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await eventually(`vite preview of the ${portal} portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
+    timeoutMs: 30_000,
+    describe: () => output,
+  });
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+}

@@ -168,6 +168,15 @@ describe('signing in across origins and starting a FREE session', () => {
   });
 
   it('starts a session for a FREE client, and refuses a second one this month with the upgrade prompt', async () => {
+    // Onboarding comes first (client-journey.test.ts goes through it in the browser); here it is done through the API.
+    const onboardingToken = await page.evaluate(() => sessionStorage.getItem('hc_token'));
+    const onboarded = await fetch(`${apiOrigin}/api/users/me/profile`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${onboardingToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ coachingGoals: 'Feel calmer', initialMood: 3 }),
+    });
+    expect(onboarded.status).toBe(200);
+    await page.reload({ waitUntil: 'networkidle0' });
     await page.click('::-p-text(Start a session)');
     await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
     const sessionId = await textOf(page, '[data-testid=session-id]');

@@ -32,6 +32,8 @@ export class ApiError extends Error {
     readonly details: Record<string, unknown> = {},
     /** From Retry-After (or details.retryAfterSeconds) on a 429. */
     readonly retryAfterSeconds?: number,
+    /** On a VALIDATION_ERROR: what is wrong with each field, by name. */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -40,7 +42,7 @@ export class ApiError extends Error {
 
 interface ErrorEnvelope {
   success: false;
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: string; message: string; details?: Record<string, unknown>; fields?: Record<string, string> };
 }
 type DataOf<J> = J extends { success: true; data: infer D } ? D : never;
 interface TypedResponse {
@@ -63,7 +65,7 @@ export async function call<R extends TypedResponse>(request: Promise<R>): Promis
   const header = Number(res.headers.get('Retry-After'));
   const fromDetails = Number(error.details?.retryAfterSeconds);
   const retryAfter = header > 0 ? header : fromDetails > 0 ? fromDetails : undefined;
-  throw new ApiError(error.code, error.message, res.status, error.details ?? {}, retryAfter);
+  throw new ApiError(error.code, error.message, res.status, error.details ?? {}, retryAfter, 'fields' in error ? (error.fields ?? {}) : {});
 }
 
 /** The message to show for anything thrown by `call`. */

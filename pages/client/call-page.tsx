@@ -1,62 +1,50 @@
-import { useState } from 'react';
-import { Link, useParams } from 'react-router';
-import { api, call, messageOf } from '../api/client';
-import { Alert, Button } from '../ui';
+import { Component, Suspense, lazy } from 'react';
+import type { ReactNode } from 'react';
+import { useLocation, useParams } from 'react-router';
+import { Button, ErrorState, Loading } from '../ui';
+import type { Ticket } from './call/call-room';
+
+/** The call room and everything LiveKit, in its own chunk: only this route downloads it. */
+const CallRoom = lazy(() => import('./call/call-room'));
 
 /**
- * First version of the call route: the session exists and the AI coach has been dispatched; the
- * LiveKit room (orb, timer, transcript) arrives with the next slice. Ending here ends it for real.
+ * The call route: the waiting room while the AI coach joins, then the call. Arriving from "Start a
+ * session", the ticket comes with the navigation; on a reload or from the dashboard, the room is
+ * joined again with POST /api/rooms/:id/join.
  */
 export function CallPage() {
   const { sessionId = '' } = useParams();
-  const [state, setState] = useState<'open' | 'ending' | 'ended'>('open');
-  const [error, setError] = useState<string | null>(null);
-
-  async function end() {
-    setState('ending');
-    setError(null);
-    try {
-      await call(api.api.rooms[':sessionId'].end.$post({ param: { sessionId } }));
-      setState('ended');
-    } catch (err) {
-      setError(messageOf(err));
-      setState('open');
-    }
-  }
-
+  const location = useLocation();
+  const ticket = (location.state as { ticket?: Ticket } | null)?.ticket;
   return (
-    <div className="hc-card hc-narrow hc-stack" aria-labelledby="call-title">
-      <h1 id="call-title">{state === 'ended' ? 'Session ended' : 'Your session'}</h1>
-      <p className="hc-muted">
-        Session <code data-testid="session-id">{sessionId}</code>
-      </p>
-      {state === 'ended' ? (
-        <>
-          <Alert tone="info">
-            <p>Thank you. Your session has ended.</p>
-          </Alert>
-          <Link className="hc-button hc-button-primary" to="/dashboard">
-            Back to your dashboard
-          </Link>
-        </>
-      ) : (
-        <>
-          <Alert tone="info" title="Your room is being prepared">
-            <p>The call room is not part of this version of the portal yet. Your AI coach has been invited to the session.</p>
-          </Alert>
-          {error && (
-            <Alert title="We could not end the session">
-              <p>{error}</p>
-            </Alert>
-          )}
-          <div className="hc-row">
-            <Button variant="secondary" onClick={end} busy={state === 'ending'}>
-              End session
-            </Button>
-            <Link to="/dashboard">Back to your dashboard</Link>
-          </div>
-        </>
-      )}
+    <div className="hc-stack">
+      <ChunkBoundary>
+        <Suspense fallback={<Loading label="Opening your call room…" />}>
+          <CallRoom key={sessionId} sessionId={sessionId} initialTicket={ticket?.sessionId === sessionId ? ticket : undefined} />
+        </Suspense>
+      </ChunkBoundary>
     </div>
   );
+}
+
+/** A call room that fails to download (a dropped connection, a new deploy) gets a way to try again. */
+class ChunkBoundary extends Component<{ children: ReactNode }, { failed: boolean }> {
+  override state = { failed: false };
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+  override render() {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <ErrorState
+        title="We could not open the call room"
+        message="Part of the page did not load. Check your connection, then try again."
+        action={
+          <Button variant="secondary" onClick={() => window.location.reload()}>
+            Try again
+          </Button>
+        }
+      />
+    );
+  }
 }

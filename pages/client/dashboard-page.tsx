@@ -1,16 +1,22 @@
 import { useEffect, useState } from 'react';
-import { useNavigate } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicLoginUrl, publicPricingUrl } from '../api/config';
 import { TIERS } from '../../workers/src/domain/tiers';
 import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
+import { loadProfile, startSession } from './profile';
+import type { Profile } from './profile';
+import { Stars } from './rating-form';
 
 const loadMe = () => call(api.api.users.me.$get());
 const loadSessions = () => call(api.api.sessions.$get({ query: {} }));
 type Me = Awaited<ReturnType<typeof loadMe>>;
 type SessionList = Awaited<ReturnType<typeof loadSessions>>;
 
-type Load = { state: 'loading' } | { state: 'failed'; error: unknown } | { state: 'ready'; me: Me; sessions: SessionList };
+type Load =
+  | { state: 'loading' }
+  | { state: 'failed'; error: unknown }
+  | { state: 'ready'; me: Me; sessions: SessionList; profile: Profile };
 
 /** The client's home: their plan and what is left of it this month, past sessions, and a way to start one. */
 export function DashboardPage() {
@@ -18,8 +24,8 @@ export function DashboardPage() {
 
   useEffect(() => {
     let live = true;
-    Promise.all([loadMe(), loadSessions()]).then(
-      ([me, sessions]) => live && setLoad({ state: 'ready', me, sessions }),
+    Promise.all([loadMe(), loadSessions(), loadProfile()]).then(
+      ([me, sessions, profile]) => live && setLoad({ state: 'ready', me, sessions, profile }),
       (error: unknown) => live && setLoad({ state: 'failed', error }),
     );
     return () => {
@@ -46,12 +52,12 @@ export function DashboardPage() {
       />
     );
   }
-  const { me, sessions } = load;
+  const { me, sessions, profile } = load;
   return (
     <div className="hc-stack">
       <h1>Hello, {me.displayName}</h1>
       <TierBanner me={me} />
-      <StartSession />
+      <StartSession onboarded={profile.onboardingCompleted} />
       <section className="hc-card" aria-labelledby="past-title">
         <h2 id="past-title">Past sessions</h2>
         {sessions.length === 0 ? (
@@ -61,7 +67,7 @@ export function DashboardPage() {
         ) : (
           <ul className="hc-list" aria-label="Past sessions">
             {sessions.map((s) => (
-              <li key={s.id}>
+              <li key={s.id} data-testid="past-session" data-session-id={s.id}>
                 <div className="hc-row hc-row-between">
                   <strong>{formatDate(s.startedAt ?? s.createdAt)}</strong>
                   <span className="hc-muted">
@@ -69,6 +75,20 @@ export function DashboardPage() {
                   </span>
                 </div>
                 {s.aiSummary ? <p>{s.aiSummary}</p> : <p className="hc-muted">No summary for this session.</p>}
+                <div className="hc-row hc-row-between">
+                  {s.rating ? (
+                    <span data-testid="session-rating">
+                      Your rating: <Stars rating={s.rating.rating} />
+                    </span>
+                  ) : s.status === 'COMPLETED' && s.startedAt !== null ? (
+                    <Link to={`/sessions/${encodeURIComponent(s.id)}/rate`}>Rate this session</Link>
+                  ) : s.status === 'WAITING' || s.status === 'ACTIVE' ? (
+                    <Link to={`/call/${encodeURIComponent(s.id)}`}>Return to this session</Link>
+                  ) : (
+                    <span />
+                  )}
+                  {s.status === 'COMPLETED' && s.startedAt !== null && <Link to={`/reports/${encodeURIComponent(s.id)}`}>Report</Link>}
+                </div>
               </li>
             ))}
           </ul>
@@ -97,17 +117,22 @@ function TierBanner({ me }: { me: Me }) {
   );
 }
 
-function StartSession() {
+function StartSession({ onboarded }: { onboarded: boolean }) {
   const navigate = useNavigate();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | Error | null>(null);
 
   async function start() {
+    // Onboarding comes before the first session: the AI coach reads it when it joins.
+    if (!onboarded) {
+      navigate('/onboarding', { state: { then: 'start' } });
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
-      const { sessionId } = await call(api.api.rooms.$post());
-      navigate(`/call/${encodeURIComponent(sessionId)}`);
+      const ticket = await startSession();
+      navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
     } catch (err) {
       setBusy(false);
       setError(err instanceof Error ? err : new Error(messageOf(err)));
@@ -118,7 +143,11 @@ function StartSession() {
   return (
     <section className="hc-card hc-stack" aria-labelledby="start-title">
       <h2 id="start-title">Ready when you are</h2>
-      <p className="hc-muted">Find a quiet spot. Your AI coach joins you in a voice call.</p>
+      <p className="hc-muted">
+        {onboarded
+          ? 'Find a quiet spot. Your AI coach joins you in a voice call.'
+          : 'Before your first session, a few questions about what you would like from coaching. It takes a minute.'}
+      </p>
       {limitReached && (
         <Alert tone="warn" title="You have reached this month’s limit">
           <p>{error.message}</p>

@@ -1,0 +1,302 @@
+/**
+ * A FREE client's whole journey in real Chromium, against the e2e stack (real Worker, real
+ * livekit-server) and the AI agent in offline mode (stand-ins for speech and the model): onboarding
+ * before the first session, the waiting room, the call room with the orb driven by the AI's voice,
+ * the timer and the transcript, the rating after the call, the month's limit, reports and settings.
+ * The browser's fake microphone plays an espeak-ng recording the speech stand-in knows. The client
+ * is an account of this file's own, so the FREE month is not shared with other files.
+ * A screenshot of every screen goes to e2e/artifacts/client-journey/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type Standins, startStandins } from '../agent-host/src/standins';
+import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
+import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, eventually, loginGrant, servePortal } from './helpers';
+import { AgentProcess } from './voice';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ARTIFACTS = join(ROOT, 'e2e/artifacts/client-journey');
+const EMAIL = 'journey-free@example.com';
+const NAME = 'Jordan Journey';
+const CLIENT_SAYS = 'I have been feeling anxious all week.';
+const AI_ANSWERS = 'That sounds hard. Shall we breathe together for a moment?';
+const MIC_RATE = 48_000;
+
+const portals = inject('portalUrls');
+
+interface SessionSummary {
+  id: string;
+  status: string;
+  rating: { rating: number; tip: number | null; comment: string | null } | null;
+}
+
+describe('a FREE client from onboarding to the rating', () => {
+  let standins: Standins;
+  let agent: AgentProcess | undefined;
+  let stopPortal: (() => Promise<void>) | undefined;
+  let browser: Browser;
+  let page: Page;
+  let workDir = '';
+  let token = '';
+  let sessionId = '';
+  let shot = 0;
+  const consoleLines: string[] = [];
+
+  /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
+  const screenshot = async (name: string) => {
+    shot += 1;
+    await page.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
+  };
+  const textOf = (selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
+  const attr = (selector: string, name: string) => page.$eval(selector, (el, n) => el.getAttribute(n), name);
+  const sessions = () => apiOk<SessionSummary[]>('GET', '/api/sessions', { token });
+
+  beforeAll(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    workDir = mkdtempSync(join(tmpdir(), 'hc-journey-'));
+    // The fake microphone loops this file: a pause, the sentence, a longer pause for the AI's answer.
+    const phrase = await speak(CLIENT_SAYS, { sampleRate: MIC_RATE });
+    const micFile = join(workDir, 'mic.wav');
+    await writeWav(micFile, concatPcm(silence(1500, MIC_RATE), phrase, silence(7000, MIC_RATE)), MIC_RATE);
+
+    const [standinsReady] = await Promise.all([
+      startStandins({ sttPhrases: [CLIENT_SAYS], chatScript: { rules: [{ when: 'anxious', reply: AI_ANSWERS }], defaultReply: 'Tell me more about that.' } }),
+      createClient(EMAIL, NAME),
+      buildPortal('client', join(workDir, 'client')),
+    ]);
+    standins = standinsReady;
+    stopPortal = await servePortal('client', join(workDir, 'client'));
+    browser = await puppeteer.launch({
+      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [
+        ...CHROMIUM_FLAGS,
+        `--user-data-dir=${join(workDir, 'chromium')}`,
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${micFile}`,
+        // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    page = await browser.newPage();
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    // A high-DPI screen: the orb must draw at twice its CSS size.
+    await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
+    const grant = await loginGrant(EMAIL);
+    await page.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await agent?.stop();
+    await standins?.close();
+    await stopPortal?.();
+    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token }).catch(() => undefined);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+
+  it('asks for goals and mood before the first session, then waits for the AI with music and a microphone check', async () => {
+    expect(await textOf('[data-testid=tier-banner]')).toContain('20 minutes left this month');
+    await screenshot('dashboard-new-client');
+
+    await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('#onboarding-title');
+    expect(page.url()).toBe(`${portals.client}/onboarding`);
+    // Nothing chosen: the form says what is missing, in place.
+    await page.click('::-p-text(Save and start my session)');
+    await page.waitForSelector('::-p-text(Choose how you feel today.)');
+    await screenshot('onboarding-missing-fields');
+    await page.type('textarea[name=coachingGoals]', 'Sleep better and feel calmer at work.');
+    await page.type('textarea[name=symptoms]', 'Tight shoulders in the evening.');
+    await page.click('input[name=initialMood][value="3"]');
+    await screenshot('onboarding');
+
+    // No AI worker is running yet: the client waits in the waiting room.
+    await page.click('::-p-text(Save and start my session)');
+    await page.waitForSelector('[data-testid=waiting-room]', { timeout: 20_000 });
+    sessionId = await textOf('[data-testid=session-id]');
+    expect(page.url()).toBe(`${portals.client}/call/${sessionId}`);
+    const profile = await apiOk<{ onboardingCompleted: boolean; initialMood: number }>('GET', '/api/users/me/profile', { token });
+    expect(profile).toMatchObject({ onboardingCompleted: true, initialMood: 3 });
+
+    // The bundled calm track is there and is real audio.
+    const src = await page.$eval('[data-testid=waiting-room] audio', (a) => (a as HTMLAudioElement).currentSrc || (a as HTMLAudioElement).src);
+    expect(src).toBe(`${portals.client}/calm-track.wav`);
+    const track = await fetch(src);
+    expect(track.headers.get('content-type')).toMatch(/audio\/(wav|x-wav|wave)/);
+    expect((await track.arrayBuffer()).byteLength).toBeGreaterThan(40_000);
+    await page.$eval('[data-testid=waiting-room] audio', (a) => (a as HTMLAudioElement).play());
+    await eventually('the calm track to play', () => page.$eval('[data-testid=waiting-room] audio', (a) => (a as HTMLAudioElement).currentTime > 0.2));
+
+    // The fake microphone is speaking: the level meter moves.
+    const level = await eventually(
+      'the microphone meter to move',
+      async () => {
+        const v = Number(await attr('[data-testid=mic-meter]', 'aria-valuenow'));
+        return v > 4 ? v : undefined;
+      },
+      { timeoutMs: 20_000, describe: () => attr('[data-testid=mic-meter]', 'aria-valuenow') },
+    );
+    expect(level).toBeGreaterThan(4);
+    await screenshot('waiting-room');
+
+    // Leaving before the coach arrives ends the session without using the month's session.
+    await page.click('::-p-text(End session)');
+    await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
+    await page.waitForSelector('[data-testid=not-started]', { timeout: 15_000 });
+    await screenshot('ended-before-start');
+    await Promise.all([page.waitForSelector('[data-testid=tier-banner]'), page.click('::-p-text(Back to your dashboard)')]);
+    expect(await textOf('[data-testid=tier-banner]')).toContain('0 of 1 session used');
+  });
+
+  it('connects the room when the AI joins: the orb renders sharp, the AI speaks, the timer runs', async () => {
+    agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
+    await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('[data-testid=call-room]', { timeout: 20_000 });
+    sessionId = await textOf('[data-testid=session-id]');
+    await page.waitForSelector('[data-testid=call-room][data-phase=call]', { timeout: 45_000 }).catch(async (err: unknown) => {
+      console.log('agent output:', agent?.output.slice(-40).join(''));
+      console.log('page:', await page.$eval('#main', (m) => m.outerHTML));
+      console.log('browser console:', consoleLines.slice(-60).join('\n'));
+      throw err;
+    });
+    await page.waitForSelector('[data-testid=orb]');
+    const orb = await page.$eval('[data-testid=orb]', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const box = canvas.getBoundingClientRect();
+      return { width: canvas.width, height: canvas.height, cssWidth: box.width, label: canvas.getAttribute('aria-label') };
+    });
+    expect(orb.cssWidth).toBeGreaterThan(100);
+    expect(orb.width).toBe(Math.round(orb.cssWidth * 2)); // devicePixelRatio 2
+    expect(orb.label).toMatch(/^AI coach/);
+
+    await page.waitForSelector('[data-testid=session-timer][data-started=true]', { timeout: 30_000 });
+    const first = await textOf('[data-testid=session-timer] [role=timer]');
+    await eventually('the timer to tick', async () => (await textOf('[data-testid=session-timer] [role=timer]')) !== first, { timeoutMs: 5_000 });
+    expect(await textOf('[data-testid=session-timer]')).toMatch(/left/); // FREE: 20 minutes at most
+    expect(await attr('[data-testid=agent-state]', 'data-state')).not.toBe('absent');
+    await screenshot('call-room');
+  });
+
+  it('moves the orb with the AI’s voice and shows what both say in the transcript', async () => {
+    // The orb's level follows the AI's audio track through LiveKit's volume hook.
+    await eventually('the orb to respond to the AI’s voice', async () => Number(await attr('[data-testid=orb]', 'data-level')) > 0.05, {
+      timeoutMs: 45_000,
+      intervalMs: 50,
+      describe: () => attr('[data-testid=orb]', 'data-level'),
+    });
+    const frames: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      frames.push(await page.$eval('[data-testid=orb]', (c) => (c as HTMLCanvasElement).toDataURL()));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect(new Set(frames).size).toBeGreaterThan(1);
+    await screenshot('call-ai-speaking');
+
+    const transcript = () => textOf('[data-testid=transcript]').catch(() => '');
+    await eventually('the AI’s greeting in the transcript', async () => (await transcript()).includes('Hi Jordan'), {
+      timeoutMs: 45_000,
+      describe: transcript,
+    });
+    await eventually('the client’s words and the AI’s answer in the transcript', async () => {
+      const text = await transcript();
+      return text.includes(CLIENT_SAYS) && text.includes(AI_ANSWERS);
+    }, { timeoutMs: 60_000, describe: transcript });
+    await screenshot('call-transcript');
+
+    // The transcript can be hidden and shown again.
+    await page.click('::-p-text(Hide transcript)');
+    expect(await page.$('[data-testid=transcript]')).toBeNull();
+    expect(await attr('::-p-text(Show transcript)', 'aria-expanded')).toBe('false');
+    await screenshot('call-transcript-hidden');
+    await page.click('::-p-text(Show transcript)');
+    await page.waitForSelector('[data-testid=transcript]');
+
+    // Mute and unmute: the button says which, and the published track follows.
+    await page.click('::-p-text(Mute microphone)');
+    await page.waitForSelector('::-p-text(Unmute microphone)');
+    expect(await attr('[aria-pressed=true]', 'aria-pressed')).toBe('true');
+    await page.click('::-p-text(Unmute microphone)');
+    await page.waitForSelector('::-p-text(Mute microphone)');
+  });
+
+  it('ends the call, takes a rating with a tip and a comment once, and shows it on the dashboard', async () => {
+    await page.click('::-p-text(End session)');
+    await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
+    expect(page.url()).toBe(`${portals.client}/sessions/${sessionId}/rate`);
+    await page.waitForSelector('form[aria-label="Rate this session"]', { timeout: 15_000 });
+    await screenshot('rate');
+
+    await page.click('input[name=rating][value="4"]');
+    await page.click('input[name=tip][value="3"]');
+    await page.type('textarea[name=comment]', 'The breathing helped.');
+    await page.click('::-p-text(Save my rating)');
+    await page.waitForSelector('[data-testid=rating-saved]');
+    expect(await textOf('[data-testid=rating-saved]')).toContain('4 of 5');
+    await screenshot('rate-saved');
+
+    const saved = (await sessions()).find((s) => s.id === sessionId);
+    expect(saved?.rating).toMatchObject({ rating: 4, tip: 3, comment: 'The breathing helped.' });
+    // Saved once: a second rating is refused.
+    const again = await api('POST', `/api/sessions/${sessionId}/rating`, { token, body: { rating: 1, tip: null } });
+    expect(again.status).toBe(409);
+
+    await Promise.all([page.waitForSelector('[data-testid=past-session]'), page.click('::-p-text(Back to your dashboard)')]);
+    const row = await page.$eval(`[data-testid=past-session][data-session-id="${sessionId}"]`, (el) => el.textContent ?? '');
+    expect(row).toContain('Your rating');
+    expect(row).toContain('4 of 5');
+    await screenshot('dashboard-rated');
+  });
+
+  it('refuses a second session this month with the upgrade prompt', async () => {
+    expect(await textOf('[data-testid=tier-banner]')).toContain('1 of 1 session used');
+    await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('::-p-text(Upgrade your plan)', { timeout: 15_000 });
+    expect(await page.$eval('::-p-text(Upgrade your plan)', (a) => (a as HTMLAnchorElement).href)).toBe(`${portals.public}/pricing`);
+    expect(page.url()).toBe(`${portals.client}/dashboard`);
+    expect((await sessions()).length).toBe(2);
+    await screenshot('dashboard-upgrade-prompt');
+  });
+
+  it('shows a FREE report as a teaser with the upgrade link', async () => {
+    await page.click('nav ::-p-text(Reports)');
+    await page.waitForSelector('[data-testid=report]');
+    expect(await attr('[data-testid=report]', 'data-access')).toBe('teaser');
+    expect(await textOf('#main')).toContain('Full reports come with Vagus Member and Premium');
+    await screenshot('reports');
+    await page.click('::-p-text(Open the teaser)');
+    await page.waitForSelector('#summary-title');
+    expect(await page.$('[data-testid=report-transcript]')).toBeNull();
+    expect(await textOf('#main')).toMatch(/lines? recorded\. Upgrade to read them\./);
+    await screenshot('report-teaser');
+  });
+
+  it('keeps the onboarding answers editable in settings, with a favourite track for the waiting room', async () => {
+    await page.click('nav ::-p-text(Settings)');
+    await page.waitForSelector('textarea[name=coachingGoals]');
+    expect(await page.$eval('textarea[name=coachingGoals]', (t) => (t as HTMLTextAreaElement).value)).toBe('Sleep better and feel calmer at work.');
+    await page.type('input[name=favouriteTrackUrl]', `${portals.client}/calm-track.wav`);
+    await page.click('input[name=initialMood][value="4"]');
+    await page.click('::-p-text(Save changes)');
+    await page.waitForSelector('::-p-text(Saved.)');
+    await screenshot('settings');
+    const profile = await apiOk<{ favouriteTrackUrl: string | null; initialMood: number }>('GET', '/api/users/me/profile', { token });
+    expect(profile).toMatchObject({ favouriteTrackUrl: `${portals.client}/calm-track.wav`, initialMood: 4 });
+  });
+});

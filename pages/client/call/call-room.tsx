@@ -1,0 +1,197 @@
+import { LiveKitRoom, RoomAudioRenderer, StartAudio } from '@livekit/components-react';
+import { DisconnectReason, MediaDeviceFailure, Room, RoomEvent } from 'livekit-client';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { ApiError, api, call, messageOf } from '../../api/client';
+import { Alert, Loading } from '../../ui';
+import { LoadFailed } from '../load-failed';
+import { loadProfile } from '../profile';
+import { CallStage, SessionReference } from './call-stage';
+
+/** What the room needs to connect: from POST /api/rooms (start) or POST /api/rooms/:id/join. */
+export interface Ticket {
+  sessionId: string;
+  token: string;
+  livekitUrl: string;
+}
+
+/** How many times the room rejoins by itself after an unexpected disconnection before asking. */
+const AUTO_REJOINS = 3;
+
+/** What to tell the client about their microphone, by what went wrong. */
+export type MicProblem = 'denied' | 'missing' | 'other' | null;
+
+function micProblemOf(failure: MediaDeviceFailure | undefined): MicProblem {
+  if (failure === MediaDeviceFailure.PermissionDenied) return 'denied';
+  if (failure === MediaDeviceFailure.NotFound) return 'missing';
+  return 'other';
+}
+
+/**
+ * The LiveKit side of the call route (loaded on its own, see call-page.tsx): gets a ticket, connects,
+ * publishes the microphone, and rejoins after a dropped connection (LiveKit first tries to resume by
+ * itself; when the room is lost, a fresh ticket is fetched, a few times, then the client is asked).
+ */
+export default function CallRoom({ sessionId, initialTicket }: { sessionId: string; initialTicket: Ticket | undefined }) {
+  const navigate = useNavigate();
+  const [ticket, setTicket] = useState<Ticket | null>(initialTicket ?? null);
+  const [joinError, setJoinError] = useState<unknown>(null);
+  const [connection, setConnection] = useState(0);
+  const rejoinsRef = useRef(0);
+  const rejoinTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  const [lost, setLost] = useState<{ rejoins: number; gaveUp: boolean }>({ rejoins: 0, gaveUp: false });
+  const [micProblem, setMicProblem] = useState<MicProblem>(null);
+  const [trackUrl, setTrackUrl] = useState<string | null>(null);
+  const [ending, setEnding] = useState(false);
+  const [endError, setEndError] = useState<string | null>(null);
+  const [room] = useState(
+    () =>
+      new Room({
+        adaptiveStream: true,
+        dynacast: true,
+        audioCaptureDefaults: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      }),
+  );
+
+  useEffect(() => {
+    if (ticket) return;
+    let live = true;
+    setJoinError(null);
+    call(api.api.rooms[':sessionId'].join.$post({ param: { sessionId } })).then(
+      (t) => live && setTicket(t),
+      (err: unknown) => live && setJoinError(err),
+    );
+    return () => {
+      live = false;
+    };
+  }, [ticket, sessionId]);
+
+  useEffect(() => {
+    loadProfile().then(
+      (p) => setTrackUrl(p.favouriteTrackUrl),
+      () => undefined, // the calm track plays instead
+    );
+  }, []);
+
+  const finished = useCallback(
+    (reason: string) => {
+      void room.disconnect();
+      navigate(`/sessions/${encodeURIComponent(sessionId)}/rate`, { replace: true, state: { justEnded: true, reason } });
+    },
+    [navigate, room, sessionId],
+  );
+
+  // A room lost for good (not closed by us or by the end of the session) is joined again.
+  useEffect(() => {
+    const onDisconnected = (reason?: DisconnectReason) => {
+      if (reason === DisconnectReason.CLIENT_INITIATED) return;
+      if (reason === DisconnectReason.ROOM_DELETED || reason === DisconnectReason.ROOM_CLOSED) {
+        finished('room_closed');
+        return;
+      }
+      const rejoins = rejoinsRef.current;
+      if (rejoins >= AUTO_REJOINS) {
+        setLost({ rejoins, gaveUp: true });
+        return;
+      }
+      rejoinsRef.current = rejoins + 1;
+      setLost({ rejoins: rejoins + 1, gaveUp: false });
+      rejoinTimer.current = setTimeout(() => rejoin(), 1000 * 2 ** rejoins);
+    };
+    const onConnected = () => {
+      rejoinsRef.current = 0;
+      setLost({ rejoins: 0, gaveUp: false });
+    };
+    room.on(RoomEvent.Disconnected, onDisconnected);
+    room.on(RoomEvent.Connected, onConnected);
+    return () => {
+      clearTimeout(rejoinTimer.current);
+      room.off(RoomEvent.Disconnected, onDisconnected);
+      room.off(RoomEvent.Connected, onConnected);
+    };
+  }, [room, finished]);
+
+  function rejoin() {
+    if (lost.gaveUp) rejoinsRef.current = 0;
+    setLost((prev) => ({ ...prev, gaveUp: false }));
+    setTicket(null);
+    setConnection((n) => n + 1);
+  }
+
+  async function retryMicrophone() {
+    try {
+      await room.localParticipant.setMicrophoneEnabled(true);
+      setMicProblem(null);
+    } catch {
+      // onMediaDeviceFailure says what is wrong
+    }
+  }
+
+  async function end() {
+    setEnding(true);
+    setEndError(null);
+    try {
+      await call(api.api.rooms[':sessionId'].end.$post({ param: { sessionId } }));
+    } catch (err) {
+      // Already over (by the timer or the coach) is as good as ended.
+      if (!(err instanceof ApiError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND'))) {
+        setEndError(messageOf(err));
+        setEnding(false);
+        return;
+      }
+    }
+    finished('client');
+  }
+
+  if (joinError) {
+    if (joinError instanceof ApiError && joinError.code === 'CONFLICT') {
+      return (
+        <section className="hc-card hc-narrow hc-stack" aria-labelledby="over-title">
+          <h1 id="over-title">Session ended</h1>
+          <Alert tone="info">
+            <p>This session is over. You can still rate it.</p>
+          </Alert>
+          <div className="hc-row">
+            <Link className="hc-button hc-button-primary" to={`/sessions/${encodeURIComponent(sessionId)}/rate`}>
+              Rate this session
+            </Link>
+            <Link to="/dashboard">Back to your dashboard</Link>
+          </div>
+          <SessionReference sessionId={sessionId} />
+        </section>
+      );
+    }
+    return <LoadFailed error={joinError} what="your call room" retry={rejoin} />;
+  }
+  if (!ticket) return <Loading label={connection > 0 ? 'Reconnecting to your session…' : 'Opening your call room…'} />;
+
+  return (
+    <LiveKitRoom
+      key={connection}
+      room={room}
+      serverUrl={ticket.livekitUrl}
+      token={ticket.token}
+      connect
+      audio
+      video={false}
+      onMediaDeviceFailure={(failure) => setMicProblem(micProblemOf(failure))}
+      onError={() => undefined /* connection problems are shown from the room's state */}
+    >
+      <RoomAudioRenderer />
+      <StartAudio label="Turn on your coach’s voice" className="hc-button hc-button-primary hc-start-audio" />
+      <CallStage
+        sessionId={sessionId}
+        trackUrl={trackUrl}
+        micProblem={micProblem}
+        onRetryMicrophone={retryMicrophone}
+        lostConnection={lost.gaveUp}
+        reconnectingAfterLoss={lost.rejoins > 0 && !lost.gaveUp}
+        onRejoin={rejoin}
+        onEnd={end}
+        ending={ending}
+        endError={endError}
+        onEnded={finished}
+      />
+    </LiveKitRoom>
+  );
+}

@@ -1,0 +1,60 @@
+import { useState } from 'react';
+import { useLocation, useNavigate } from 'react-router';
+import { ApiError, messageOf } from '../api/client';
+import { publicPricingUrl } from '../api/config';
+import { Alert, Loading } from '../ui';
+import { LoadFailed } from './load-failed';
+import { loadProfile, startSession } from './profile';
+import { ProfileForm } from './profile-form';
+import { useLoad } from './use-load';
+
+/**
+ * Before the first session: goals, symptoms and today's mood, kept in the profile (editable in
+ * settings). Reached from "Start a session", it starts the session once saved.
+ */
+export function OnboardingPage() {
+  const navigate = useNavigate();
+  const location = useLocation();
+  const thenStart = (location.state as { then?: string } | null)?.then === 'start';
+  const [load, retry] = useLoad(loadProfile);
+  const [startError, setStartError] = useState<unknown>(null);
+
+  async function saved() {
+    if (!thenStart) {
+      navigate('/dashboard');
+      return;
+    }
+    try {
+      const ticket = await startSession();
+      navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
+    } catch (err) {
+      setStartError(err);
+    }
+  }
+
+  if (load.state === 'loading') return <Loading label="Loading…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="your profile" retry={retry} />;
+  const limit = startError instanceof ApiError && startError.code === 'TIER_LIMIT_REACHED';
+  return (
+    <section className="hc-card hc-stack hc-medium" aria-labelledby="onboarding-title">
+      <h1 id="onboarding-title">Before your first session</h1>
+      <p className="hc-muted">A few words help your coach meet you where you are. You can change these any time in Settings.</p>
+      {startError !== null && (
+        <Alert tone={limit ? 'warn' : 'error'} title="Saved, but your session did not start">
+          <p>{messageOf(startError)}</p>
+          {limit && (
+            <p>
+              <a href={publicPricingUrl}>Upgrade your plan</a> for unlimited sessions.
+            </p>
+          )}
+        </Alert>
+      )}
+      <ProfileForm
+        profile={load.data}
+        withTrack={false}
+        submitLabel={thenStart ? 'Save and start my session' : 'Save and continue'}
+        onSaved={() => void saved()}
+      />
+    </section>
+  );
+}

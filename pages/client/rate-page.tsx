@@ -1,0 +1,63 @@
+import { useEffect } from 'react';
+import { Link, useLocation, useParams } from 'react-router';
+import { api, call } from '../api/client';
+import { Alert, Loading, formatDate, formatDuration } from '../ui';
+import { LoadFailed } from './load-failed';
+import { RatingForm } from './rating-form';
+import { useLoad } from './use-load';
+
+const ENDED_BY: Record<string, string> = {
+  cap: 'You reached the time for this session.',
+  coach: 'Your coach ended the session.',
+};
+
+/** After a call (the call room comes here when it ends), or later from the dashboard: rate the session once. */
+export function RatePage() {
+  const { sessionId = '' } = useParams();
+  const location = useLocation();
+  const ended = location.state as { justEnded?: boolean; reason?: string } | null;
+  const fetchSession = () => call(api.api.sessions[':id'].$get({ param: { id: sessionId } }));
+  const [load, retry, set] = useLoad(fetchSession);
+
+  // Just after the call, the session may take a moment to be recorded as completed.
+  const pending = load.state === 'ready' && load.data.status !== 'COMPLETED' && ended?.justEnded === true;
+  useEffect(() => {
+    if (!pending) return;
+    // Quietly: the page keeps showing "Session ended" meanwhile.
+    const timer = setTimeout(() => fetchSession().then(set, () => undefined), 1000);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pending, load, set]);
+
+  if (load.state === 'loading') return <Loading label="Loading the session…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="this session" retry={retry} />;
+  const s = load.data;
+  return (
+    <section className="hc-card hc-stack hc-medium" aria-labelledby="rate-title" data-testid="rate-page">
+      <h1 id="rate-title">{ended?.justEnded ? 'Session ended' : 'Rate your session'}</h1>
+      {ended?.justEnded && (
+        <Alert tone="info">
+          <p>
+            {(ended.reason && ENDED_BY[ended.reason]) ?? 'Thank you for your session.'} How was it? Your rating helps us coach you better.
+          </p>
+        </Alert>
+      )}
+      <p className="hc-muted">
+        {formatDate(s.startedAt ?? s.createdAt)}
+        {s.status === 'COMPLETED' && s.durationSeconds !== null ? ` · ${formatDuration(s.durationSeconds)}` : ''}
+      </p>
+      {s.status === 'COMPLETED' && s.startedAt === null ? (
+        <p data-testid="not-started">This session ended before your coach joined, so there is nothing to rate. It does not count toward your month.</p>
+      ) : s.status === 'COMPLETED' ? (
+        <RatingForm sessionId={s.id} existing={s.rating} />
+      ) : pending ? (
+        <Loading label="Saving your session…" />
+      ) : (
+        <Alert tone="info">
+          <p>You can rate this session once it has ended.</p>
+        </Alert>
+      )}
+      <Link to="/dashboard">Back to your dashboard</Link>
+    </section>
+  );
+}

@@ -1,0 +1,106 @@
+import { useState } from 'react';
+import type { FormEvent } from 'react';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { Alert, Button, ChoiceGroup, TextArea } from '../ui';
+
+const RATINGS = [1, 2, 3, 4, 5].map((n) => ({ value: n, label: `${n} ${'★'.repeat(n)}` }));
+const TIPS = [
+  { value: 'none', label: 'No tip' },
+  { value: '1', label: '$1' },
+  { value: '3', label: '$3' },
+  { value: '5', label: '$5' },
+] as const;
+type TipChoice = (typeof TIPS)[number]['value'];
+
+export interface SavedRating {
+  rating: number;
+  tip: number | null;
+  comment: string | null;
+}
+
+/** "★★★★☆ 4 of 5" for a rating; the stars are hidden from screen readers, the words are not. */
+export function Stars({ rating }: { rating: number }) {
+  return (
+    <span>
+      <span className="hc-stars" aria-hidden="true">
+        {'★'.repeat(rating)}
+        {'☆'.repeat(5 - rating)}
+      </span>{' '}
+      <span className="hc-muted">{rating} of 5</span>
+    </span>
+  );
+}
+
+/** After a session: a rating 1 to 5, an optional tip and comment; the API keeps the first one only. */
+export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string; existing: SavedRating | null; onSaved?: (r: SavedRating) => void }) {
+  const [rating, setRating] = useState<number | null>(null);
+  const [tip, setTip] = useState<TipChoice>('none');
+  const [comment, setComment] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<SavedRating | null>(existing);
+
+  if (saved) {
+    return (
+      <div className="hc-stack" data-testid="rating-saved">
+        <Alert tone="info" title="Thank you for your rating">
+          <p>
+            You rated this session <Stars rating={saved.rating} />
+            {saved.tip ? `, with a $${saved.tip} tip` : ''}.
+          </p>
+          {saved.comment && <p>“{saved.comment}”</p>}
+        </Alert>
+      </div>
+    );
+  }
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (rating === null) {
+      setError('Choose a rating from 1 to 5.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const out = await call(
+        api.api.sessions[':id'].rating.$post({
+          param: { id: sessionId },
+          json: { rating, tip: tip === 'none' ? null : (Number(tip) as 1 | 3 | 5), ...(comment.trim() ? { comment } : {}) },
+        }),
+      );
+      setSaved(out);
+      onSaved?.(out);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'CONFLICT') setError(`${err.message}.`);
+      else setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="hc-stack" onSubmit={submit} noValidate aria-label="Rate this session">
+      {error && (
+        <Alert title="Not saved">
+          <p>{error}</p>
+        </Alert>
+      )}
+      <ChoiceGroup legend="How was this session?" name="rating" choices={RATINGS} value={rating} onChange={setRating} required />
+      <ChoiceGroup
+        legend="Leave a tip (optional)"
+        name="tip"
+        choices={TIPS}
+        value={tip}
+        onChange={setTip}
+        hint="Tips go to the Hybrid Coach team; nothing is charged until billing is set up."
+      />
+      <TextArea label="Anything you would like to tell us? (optional)" name="comment" maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
+      <div>
+        <Button type="submit" busy={busy}>
+          {busy ? 'Saving…' : 'Save my rating'}
+        </Button>
+      </div>
+    </form>
+  );
+}
