@@ -11,11 +11,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Standins, startStandins } from '../agent-host/src/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
 import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, eventually, loginGrant, servePortal } from './helpers';
+import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -47,9 +49,9 @@ describe('a FREE client from onboarding to the rating', () => {
   const consoleLines: string[] = [];
 
   /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
-  const screenshot = async (name: string) => {
+  const screenshot = async (name: string, on: Page = page) => {
     shot += 1;
-    await page.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
+    await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
   };
   const textOf = (selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
   const attr = (selector: string, name: string) => page.$eval(selector, (el, n) => el.getAttribute(n), name);
@@ -298,5 +300,50 @@ describe('a FREE client from onboarding to the rating', () => {
     await screenshot('settings');
     const profile = await apiOk<{ favouriteTrackUrl: string | null; initialMood: number }>('GET', '/api/users/me/profile', { token });
     expect(profile).toMatchObject({ favouriteTrackUrl: `${portals.client}/calm-track.wav`, initialMood: 4 });
+  });
+  it('shows the full report with its transcript once the client is a Vagus member', async () => {
+    await queryLocalD1(inject('persistDir'), `UPDATE users SET membership_tier = 'VAGUS_MEMBER' WHERE email = '${EMAIL}'`);
+    await page.click('nav ::-p-text(Reports)');
+    await page.waitForSelector('[data-testid=report][data-access=full]');
+    expect(await textOf('#main')).not.toContain('Full reports come with');
+    await page.click('::-p-text(Read the full report)');
+    await page.waitForSelector('[data-testid=report-transcript]');
+    const text = await textOf('[data-testid=report-transcript]');
+    expect(text).toContain(CLIENT_SAYS);
+    expect(text).toContain(AI_ANSWERS);
+    await screenshot('report-full');
+  });
+
+  it('says plainly when the browser blocks the microphone', async () => {
+    // A tab of its own whose browser refuses the microphone, as after "Block" on the permission prompt.
+    const blocked = await browser.newPage();
+    await blocked.setViewport({ width: 1200, height: 860 });
+    await blocked.evaluateOnNewDocument((t: string) => {
+      sessionStorage.setItem('hc_token', t);
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    }, token);
+    const { sessionId: blockedSession } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token }, 201);
+    try {
+      await blocked.goto(`${portals.client}/call/${blockedSession}`, { waitUntil: 'domcontentloaded' });
+      await blocked.waitForSelector('[data-testid=mic-problem][data-problem=denied]', { timeout: 30_000 });
+      expect(await blocked.$eval('[data-testid=mic-problem]', (el) => el.textContent ?? '')).toContain('blocking the microphone');
+      await screenshot('call-microphone-blocked', blocked);
+
+      // The room is lost (the server drops the client): the page says so and joins again by itself.
+      const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
+      const me = await apiOk<{ id: string }>('GET', '/api/users/me', { token });
+      await blocked.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 20_000 });
+      await roomService.removeParticipant(`session-${blockedSession}`, me.id);
+      await blocked.waitForSelector('[data-testid=reconnecting]', { timeout: 10_000 });
+      await screenshot('call-reconnecting', blocked);
+      await blocked.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 30_000 });
+      expect(await blocked.$('[data-testid=reconnecting]')).toBeNull();
+      await eventually('the client back in the LiveKit room', async () =>
+        (await roomService.listParticipants(`session-${blockedSession}`)).some((p) => p.identity === me.id),
+      );
+    } finally {
+      await api('POST', `/api/rooms/${blockedSession}/end`, { token });
+      await blocked.close();
+    }
   });
 });

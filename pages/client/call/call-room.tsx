@@ -3,7 +3,7 @@ import { DisconnectReason, MediaDeviceFailure, Room, RoomEvent } from 'livekit-c
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
-import { Alert, Loading } from '../../ui';
+import { Alert, Button, Loading } from '../../ui';
 import { LoadFailed } from '../load-failed';
 import { loadProfile } from '../profile';
 import { CallStage, SessionReference } from './call-stage';
@@ -40,6 +40,7 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
   const rejoinsRef = useRef(0);
   const rejoinTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const [lost, setLost] = useState<{ rejoins: number; gaveUp: boolean }>({ rejoins: 0, gaveUp: false });
+  const [elsewhere, setElsewhere] = useState(false);
   const [micProblem, setMicProblem] = useState<MicProblem>(null);
   const [trackUrl, setTrackUrl] = useState<string | null>(null);
   const [ending, setEnding] = useState(false);
@@ -85,6 +86,11 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
   useEffect(() => {
     const onDisconnected = (reason?: DisconnectReason) => {
       if (reason === DisconnectReason.CLIENT_INITIATED) return;
+      // The same client joined from another tab or device: that one has the call now.
+      if (reason === DisconnectReason.DUPLICATE_IDENTITY) {
+        setElsewhere(true);
+        return;
+      }
       if (reason === DisconnectReason.ROOM_DELETED || reason === DisconnectReason.ROOM_CLOSED) {
         finished('room_closed');
         return;
@@ -143,6 +149,27 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
     finished('client');
   }
 
+  if (elsewhere) {
+    return (
+      <section className="hc-card hc-narrow hc-stack" aria-labelledby="elsewhere-title">
+        <h1 id="elsewhere-title">Your call moved</h1>
+        <Alert tone="info">
+          <p>You joined this session from another tab or device, so the call continues there.</p>
+        </Alert>
+        <div className="hc-row">
+          <Button
+            onClick={() => {
+              setElsewhere(false);
+              rejoin();
+            }}
+          >
+            Continue here instead
+          </Button>
+          <Link to="/dashboard">Back to your dashboard</Link>
+        </div>
+      </section>
+    );
+  }
   if (joinError) {
     if (joinError instanceof ApiError && joinError.code === 'CONFLICT') {
       return (
