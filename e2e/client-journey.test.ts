@@ -11,12 +11,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RoomServiceClient } from 'livekit-server-sdk';
+import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/src/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
-import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, eventually, loginGrant, servePortal } from './helpers';
+import { CHROMIUM_FLAGS, TestParticipant, api, apiOk, buildPortal, createClient, eventually, login, loginGrant, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
@@ -27,8 +28,15 @@ const NAME = 'Jordan Journey';
 const CLIENT_SAYS = 'I have been feeling anxious all week.';
 const AI_ANSWERS = 'That sounds hard. Shall we breathe together for a moment?';
 const MIC_RATE = 48_000;
+const SUMMARY = {
+  summary: 'Jordan arrived anxious after a hard week and tried slow breathing.',
+  keyInsights: ['Anxiety builds over the working week'],
+  nextSteps: ['Breathe out for six, three times a day'],
+  newFacts: ['Wants to sleep better'],
+};
 
 const portals = inject('portalUrls');
+const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
 
 interface SessionSummary {
   id: string;
@@ -67,7 +75,16 @@ describe('a FREE client from onboarding to the rating', () => {
     await writeWav(micFile, concatPcm(silence(1500, MIC_RATE), phrase, silence(7000, MIC_RATE)), MIC_RATE);
 
     const [standinsReady] = await Promise.all([
-      startStandins({ sttPhrases: [CLIENT_SAYS], chatScript: { rules: [{ when: 'anxious', reply: AI_ANSWERS }], defaultReply: 'Tell me more about that.' } }),
+      startStandins({
+        sttPhrases: [CLIENT_SAYS],
+        chatScript: {
+          rules: [
+            { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
+            { when: 'anxious', reply: AI_ANSWERS },
+          ],
+          defaultReply: 'Tell me more about that.',
+        },
+      }),
       createClient(EMAIL, NAME),
       buildPortal('client', join(workDir, 'client')),
     ]);
@@ -238,6 +255,19 @@ describe('a FREE client from onboarding to the rating', () => {
     await page.waitForSelector('::-p-text(Mute microphone)');
   });
 
+  it('shows the 5- and 1-minute warnings the Worker sends', async () => {
+    // The packets the session's Durable Object sends (server data on hc.timer, from no participant).
+    const send = (payload: Record<string, unknown>) =>
+      roomService.sendData(`session-${sessionId}`, new TextEncoder().encode(JSON.stringify(payload)), DataPacket_Kind.RELIABLE, { topic: 'hc.timer' });
+    expect(await page.$('[data-testid=timer-warning]')).toBeNull();
+    await send({ type: 'warning', minutesLeft: 5, endsAt: Date.now() + 5 * 60_000 });
+    await page.waitForSelector('[data-testid=timer-warning] ::-p-text(Five minutes left)', { timeout: 10_000 });
+    await screenshot('call-five-minutes-left');
+    await send({ type: 'warning', minutesLeft: 1, endsAt: Date.now() + 60_000 });
+    await page.waitForSelector('[data-testid=timer-warning] ::-p-text(One minute left)', { timeout: 10_000 });
+    await screenshot('call-one-minute-left');
+  });
+
   it('ends the call, takes a rating with a tip and a comment once, and shows it on the dashboard', async () => {
     await page.click('::-p-text(End session)');
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
@@ -263,6 +293,11 @@ describe('a FREE client from onboarding to the rating', () => {
     const row = await page.$eval(`[data-testid=past-session][data-session-id="${sessionId}"]`, (el) => el.textContent ?? '');
     expect(row).toContain('Your rating');
     expect(row).toContain('4 of 5');
+    // The AI's summary of the call arrives after it ends; the dashboard shows it.
+    await eventually('the AI summary on the dashboard', async () => {
+      await page.reload({ waitUntil: 'networkidle0' });
+      return (await page.$eval(`[data-testid=past-session][data-session-id="${sessionId}"]`, (el) => el.textContent ?? '')).includes(SUMMARY.summary);
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
     await screenshot('dashboard-rated');
   });
 
@@ -311,10 +346,13 @@ describe('a FREE client from onboarding to the rating', () => {
     const text = await textOf('[data-testid=report-transcript]');
     expect(text).toContain(CLIENT_SAYS);
     expect(text).toContain(AI_ANSWERS);
+    expect(await textOf('[data-testid=report-summary]')).toContain(SUMMARY.summary);
     await screenshot('report-full');
   });
 
-  it('says plainly when the browser blocks the microphone', async () => {
+  it('shows a Premium client the coach tile, says plainly when the microphone is blocked, and rejoins a lost room', async () => {
+    // Human coaches join Premium clients' sessions only.
+    await queryLocalD1(inject('persistDir'), `UPDATE users SET membership_tier = 'PREMIUM' WHERE email = '${EMAIL}'`);
     // A tab of its own whose browser refuses the microphone, as after "Block" on the permission prompt.
     const blocked = await browser.newPage();
     await blocked.setViewport({ width: 1200, height: 860 });
@@ -322,6 +360,7 @@ describe('a FREE client from onboarding to the rating', () => {
       sessionStorage.setItem('hc_token', t);
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
     }, token);
+    let coach: TestParticipant | undefined;
     const { sessionId: blockedSession } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token }, 201);
     try {
       await blocked.goto(`${portals.client}/call/${blockedSession}`, { waitUntil: 'domcontentloaded' });
@@ -329,8 +368,15 @@ describe('a FREE client from onboarding to the rating', () => {
       expect(await blocked.$eval('[data-testid=mic-problem]', (el) => el.textContent ?? '')).toContain('blocking the microphone');
       await screenshot('call-microphone-blocked', blocked);
 
+      // A human coach joins: the call opens (the clock starts) and shows their tile.
+      const coachToken = await login('coach@example.com');
+      const ticket = await apiOk<{ token: string; livekitUrl: string }>('POST', `/api/rooms/${blockedSession}/join`, { token: coachToken });
+      coach = await new TestParticipant('coach').connect(ticket.livekitUrl, ticket.token);
+      await blocked.waitForSelector('[data-testid=coach-tile]', { timeout: 20_000 });
+      expect(await blocked.$eval('[data-testid=coach-tile]', (el) => el.textContent ?? '')).toContain('Casey Coach');
+      await screenshot('call-with-coach', blocked);
+
       // The room is lost (the server drops the client): the page says so and joins again by itself.
-      const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
       const me = await apiOk<{ id: string }>('GET', '/api/users/me', { token });
       await blocked.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 20_000 });
       await roomService.removeParticipant(`session-${blockedSession}`, me.id);
@@ -342,6 +388,7 @@ describe('a FREE client from onboarding to the rating', () => {
         (await roomService.listParticipants(`session-${blockedSession}`)).some((p) => p.identity === me.id),
       );
     } finally {
+      await coach?.disconnect();
       await api('POST', `/api/rooms/${blockedSession}/end`, { token });
       await blocked.close();
     }

@@ -74,7 +74,13 @@ export function DashboardPage() {
                     {s.status === 'COMPLETED' ? formatDuration(s.durationSeconds) : <span className="hc-badge">{s.status.toLowerCase()}</span>}
                   </span>
                 </div>
-                {s.aiSummary ? <p>{s.aiSummary}</p> : <p className="hc-muted">No summary for this session.</p>}
+                {s.aiSummary ? (
+                  <p>{s.aiSummary}</p>
+                ) : s.status === 'COMPLETED' && s.startedAt === null ? (
+                  <p className="hc-muted">Ended before your coach joined; it did not count toward your month.</p>
+                ) : (
+                  <p className="hc-muted">No summary for this session.</p>
+                )}
                 <div className="hc-row hc-row-between">
                   {s.rating ? (
                     <span data-testid="session-rating">
