@@ -238,6 +238,10 @@ describe('a FREE client from onboarding to the rating', () => {
       return text.includes(CLIENT_SAYS) && text.includes(AI_ANSWERS);
     }, { timeoutMs: 60_000, describe: transcript });
     await screenshot('call-transcript');
+    // On a phone the transcript goes under the orb.
+    await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2 });
+    await screenshot('call-phone');
+    await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
 
     // The transcript can be hidden and shown again.
     await page.click('::-p-text(Hide transcript)');

@@ -42,6 +42,8 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
   const [startedAt, setStartedAt] = useState<number | null>(null);
   const [capMinutes, setCapMinutes] = useState<number | null>(null);
   const [packetWarning, setPacketWarning] = useState<5 | 1 | null>(null);
+  /** The cap's instant as the Worker computed it (with a warning): corrects a drifting local clock. */
+  const [endsAt, setEndsAt] = useState<number | null>(null);
   const [ended, setEnded] = useState<SessionTimer['ended']>(null);
   const [now, setNow] = useState(() => Date.now());
 
@@ -57,6 +59,7 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
         setCapMinutes(packet.capMinutes);
       } else if (packet.type === 'warning') {
         setPacketWarning(packet.minutesLeft <= 1 ? 1 : 5);
+        setEndsAt(packet.endsAt);
       } else if (packet.type === 'ended') {
         setEnded({ reason: packet.reason, at: packet.endedAt });
       }
@@ -70,6 +73,7 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
       setCapMinutes(event.capMinutes);
     } else if (event.type === 'warning') {
       setPacketWarning(event.minutesLeft <= 1 ? 1 : 5);
+      setEndsAt(event.endsAt);
     } else if (event.type === 'ended') {
       setEnded({ reason: event.reason, at: event.end?.at ?? Date.now() });
     } else if (event.type === 'state') {
@@ -108,7 +112,12 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
   }, []);
 
   const elapsedSeconds = startedAt === null ? 0 : Math.max(0, Math.floor((now - startedAt) / 1000));
-  const remainingSeconds = startedAt === null || capMinutes === null ? null : Math.max(0, capMinutes * 60 - elapsedSeconds);
+  const remainingSeconds =
+    startedAt === null || capMinutes === null
+      ? null
+      : endsAt !== null
+        ? Math.max(0, Math.ceil((endsAt - now) / 1000))
+        : Math.max(0, capMinutes * 60 - elapsedSeconds);
   const clockWarning: 5 | 1 | null = remainingSeconds === null ? null : remainingSeconds <= 60 ? 1 : remainingSeconds <= 300 ? 5 : null;
   const warning = packetWarning === 1 || clockWarning === 1 ? 1 : (packetWarning ?? clockWarning);
   return [{ startedAt, capMinutes, warning, ended, elapsedSeconds, remainingSeconds }, onRoomEvent];
