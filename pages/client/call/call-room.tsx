@@ -58,14 +58,26 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
     if (ticket) return;
     let live = true;
     setJoinError(null);
+    let retry: ReturnType<typeof setTimeout> | undefined;
     call(api.api.rooms[':sessionId'].join.$post({ param: { sessionId } })).then(
       (t) => live && setTicket(t),
-      (err: unknown) => live && setJoinError(err),
+      (err: unknown) => {
+        if (!live) return;
+        // Rejoining while the network is still down: keep trying for a while before asking.
+        const rejoins = rejoinsRef.current;
+        if (connection > 0 && err instanceof ApiError && err.code === 'NETWORK_ERROR' && rejoins < AUTO_REJOINS) {
+          rejoinsRef.current = rejoins + 1;
+          retry = setTimeout(() => setConnection((n) => n + 1), 1000 * 2 ** rejoins);
+          return;
+        }
+        setJoinError(err);
+      },
     );
     return () => {
       live = false;
+      clearTimeout(retry);
     };
-  }, [ticket, sessionId]);
+  }, [ticket, sessionId, connection]);
 
   useEffect(() => {
     loadProfile().then(
