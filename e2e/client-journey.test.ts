@@ -354,7 +354,7 @@ describe('a FREE client from onboarding to the rating', () => {
     await screenshot('report-full');
   });
 
-  it('shows a Premium client the coach tile, says plainly when the microphone is blocked, and rejoins a lost room', async () => {
+  it('shows a Premium client the coach tile, says plainly when the microphone is blocked, rejoins a lost room, and yields to a second tab', async () => {
     // Human coaches join Premium clients' sessions only.
     await queryLocalD1(inject('persistDir'), `UPDATE users SET membership_tier = 'PREMIUM' WHERE email = '${EMAIL}'`);
     // A tab of its own whose browser refuses the microphone, as after "Block" on the permission prompt.
@@ -391,6 +391,18 @@ describe('a FREE client from onboarding to the rating', () => {
       await eventually('the client back in the LiveKit room', async () =>
         (await roomService.listParticipants(`session-${blockedSession}`)).some((p) => p.identity === me.id),
       );
+
+      // The same call opened in another tab takes it over; the first tab says where it went, and stays put.
+      const other = await browser.newPage();
+      try {
+        await other.evaluateOnNewDocument((t: string) => sessionStorage.setItem('hc_token', t), token);
+        await other.goto(`${portals.client}/call/${blockedSession}`, { waitUntil: 'domcontentloaded' });
+        await blocked.waitForSelector('::-p-text(Your call moved)', { timeout: 20_000 });
+        await screenshot('call-moved-to-another-tab', blocked);
+        await other.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 20_000 });
+      } finally {
+        await other.close();
+      }
     } finally {
       await coach?.disconnect();
       await api('POST', `/api/rooms/${blockedSession}/end`, { token });

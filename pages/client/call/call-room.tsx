@@ -18,6 +18,9 @@ export interface Ticket {
 /** How many times the room rejoins by itself after an unexpected disconnection before asking. */
 const AUTO_REJOINS = 3;
 
+/** Connection problems are shown from the room's state (CallStage), not from LiveKitRoom's errors. */
+const ignoreError = () => undefined;
+
 /** What to tell the client about their microphone, by what went wrong. */
 export type MicProblem = 'denied' | 'missing' | 'other' | null;
 
@@ -86,6 +89,9 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
     );
   }, []);
 
+  // Stable: LiveKitRoom connects again whenever its onError changes.
+  const onMediaDeviceFailure = useCallback((failure?: MediaDeviceFailure) => setMicProblem(micProblemOf(failure)), []);
+
   const finished = useCallback(
     (reason: string) => {
       void room.disconnect();
@@ -117,6 +123,8 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
       rejoinTimer.current = setTimeout(() => rejoin(), 1000 * 2 ** rejoins);
     };
     const onConnected = () => {
+      // Back in by itself (LiveKitRoom connects again with the same ticket): no rejoin needed.
+      clearTimeout(rejoinTimer.current);
       rejoinsRef.current = 0;
       setLost({ rejoins: 0, gaveUp: false });
     };
@@ -213,8 +221,8 @@ export default function CallRoom({ sessionId, initialTicket }: { sessionId: stri
       connect
       audio
       video={false}
-      onMediaDeviceFailure={(failure) => setMicProblem(micProblemOf(failure))}
-      onError={() => undefined /* connection problems are shown from the room's state */}
+      onMediaDeviceFailure={onMediaDeviceFailure}
+      onError={ignoreError}
     >
       <RoomAudioRenderer />
       <StartAudio label="Turn on your coach’s voice" className="hc-button hc-button-primary hc-start-audio" />
