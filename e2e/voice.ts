@@ -7,10 +7,13 @@ import { inject } from 'vitest';
 import type { Standins } from '../agent-host/src/standins';
 import { speak } from '../agent-host/src/standins/audio';
 import { eventually } from './helpers';
+import type { Stack } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RATE = 16_000;
 const FRAME = RATE / 100; // 10 ms
+/** About -36 dBFS: quieter samples at the end of a recording are its trailing silence. */
+const AUDIBLE = 500;
 
 /**
  * A microphone that never stops: silence, and the speech queued by `say()`, in real time (the
@@ -40,6 +43,20 @@ export class Microphone {
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /**
+   * Speaks `text` cut at its last audible sample, and answers the wall-clock moment (Date.now()) its
+   * last sample leaves this microphone: the end of the user's speech, for latency benches.
+   */
+  async sayTimed(text: string): Promise<number> {
+    const samples = await speak(text, { sampleRate: RATE });
+    let last = samples.length - 1;
+    while (last > 0 && Math.abs(samples[last]!) < AUDIBLE) last--;
+    this.queue.push(samples.subarray(0, last + 1));
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    // The drain fires once the last frame is in the source's queue: it plays after what is queued.
+    return Date.now() + this.source.queuedDuration;
+  }
+
   stop(): void {
     this.running = false;
   }
@@ -56,15 +73,15 @@ export class Microphone {
       if (current) {
         frame.set(current.subarray(at, at + FRAME));
         at += FRAME;
-        if (at >= current.length) {
-          current = null;
-          if (this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w();
-        }
       }
       try {
         await this.source.captureFrame(new AudioFrame(frame, RATE, 1, FRAME));
       } catch {
         return; // the room closed
+      }
+      if (current && at >= current.length) {
+        current = null;
+        if (this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w();
       }
     }
   }
@@ -86,13 +103,28 @@ export class AgentProcess {
    * Starts the worker against the e2e livekit-server and the stand-ins, reaching the Worker at `apiUrl`
    * (the stack's, or a proxy to it), and resolves once it has registered with livekit-server.
    */
-  static async startOffline(standins: Standins, outboxDir: string, apiUrl = inject('apiOrigin')): Promise<AgentProcess> {
+  static startOffline(standins: Standins, outboxDir: string, apiUrl = inject('apiOrigin')): Promise<AgentProcess> {
+    return AgentProcess.startOfflineAt(standins, outboxDir, {
+      apiOrigin: apiUrl,
+      livekitUrl: inject('livekitUrl'),
+      livekitApiKey: inject('livekitApiKey'),
+      livekitApiSecret: inject('livekitApiSecret'),
+      agentHostSecret: inject('agentHostSecret'),
+    });
+  }
+
+  /** The same against a stack given outright (benches, outside vitest). */
+  static async startOfflineAt(
+    standins: Standins,
+    outboxDir: string,
+    stack: Pick<Stack, 'apiOrigin' | 'livekitUrl' | 'livekitApiKey' | 'livekitApiSecret' | 'agentHostSecret'>,
+  ): Promise<AgentProcess> {
     const agent = AgentProcess.start({
-      LIVEKIT_URL: inject('livekitUrl'),
-      LIVEKIT_API_KEY: inject('livekitApiKey'),
-      LIVEKIT_API_SECRET: inject('livekitApiSecret'),
-      API_URL: apiUrl,
-      AGENT_HOST_SECRET: inject('agentHostSecret'),
+      LIVEKIT_URL: stack.livekitUrl,
+      LIVEKIT_API_KEY: stack.livekitApiKey,
+      LIVEKIT_API_SECRET: stack.livekitApiSecret,
+      API_URL: stack.apiOrigin,
+      AGENT_HOST_SECRET: stack.agentHostSecret,
       AI_PROVIDERS: 'standin',
       DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
       OPENAI_BASE_URL: standins.openaiBaseUrl,
@@ -115,6 +147,11 @@ export class AgentProcess {
       detached: true,
     });
     return new AgentProcess(child);
+  }
+
+  /** The worker process; its job processes share its process group. */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get exited(): boolean {

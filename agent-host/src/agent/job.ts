@@ -135,6 +135,14 @@ export default defineAgent({
       stt: engines.stt,
       llm: engines.llm,
       tts: engines.tts,
+      turnHandling: {
+        // Silero VAD with the STT's final decides when the client has finished, and barge-in is VAD's
+        // too. Left unset, agents-js provisions its TurnDetector and adaptive interruption, which in
+        // dev mode are LiveKit Cloud's hosted models: the client's audio would leave for a service we
+        // do not run (unreachable offline, where a missing prediction cost 2.5 s waits per turn).
+        turnDetection: 'vad',
+        interruption: { mode: 'vad' },
+      },
     });
     /** Set once the goodbye for the time cap is on its way. */
     let ending = false;

@@ -59,6 +59,8 @@ export interface TtsSession {
   audioBytes: number;
   /** Milliseconds from the first Speak to the first audio byte sent, per segment. */
   firstByteMs: number[];
+  /** Wall clock (ms) of each segment's first audio byte, in the same order. */
+  firstByteAt: number[];
 }
 
 const DEFAULT_SPEAK_RATE = 175; // espeak-ng's default words per minute
@@ -106,6 +108,7 @@ export class DeepgramTtsStandin implements Route {
       sent: [],
       audioBytes: 0,
       firstByteMs: [],
+      firstByteAt: [],
     };
     this.sessions.push(session);
     this.#live.add(ws);
@@ -236,6 +239,7 @@ class SpeakSession {
         const since = this.#segmentStart ?? Date.now();
         await delay(since + (this.opts.firstByteLatencyMs ?? 0) - Date.now());
         if (generation !== this.#generation || this.ws.readyState !== WS_OPEN) return;
+        this.session.firstByteAt.push(Date.now());
         this.session.firstByteMs.push(Date.now() - since);
         this.#segmentHasAudio = true;
       }

@@ -20,6 +20,8 @@ export interface HeardUtterance {
   best?: PhraseScore;
   /** How the utterance ended. */
   endedBy: 'silence' | 'idle' | 'finalize' | 'close';
+  /** Wall clock (ms) when the final result went out (benches measure from it). */
+  finalAt?: number;
 }
 
 /** One `/v1/listen` WebSocket session, as the stand-in saw it. */
@@ -182,13 +184,14 @@ export class ListenSession {
   #final(samples: Int16Array, startSample: number, position: number, endedBy: HeardUtterance['endedBy']): void {
     const { match, best } = this.phrases.recognise(samples, this.#rate);
     const transcript = match ? transcriptOf(match, this.#punctuate) : '';
-    this.session.heard.push({
+    const heard: HeardUtterance = {
       start: seconds(startSample, this.#rate),
       end: seconds(startSample + samples.length, this.#rate),
       transcript,
       best,
       endedBy,
-    });
+    };
+    this.session.heard.push(heard);
     const speechFinal = this.#endpointing && endedBy !== 'finalize';
     const message = this.#results({
       isFinal: true,
@@ -199,6 +202,9 @@ export class ListenSession {
       end: Math.max(position, startSample + samples.length),
     });
     if (this.opts.finalLatencyMs > 0) this.#enqueue(() => delay(this.opts.finalLatencyMs));
+    this.#enqueue(async () => {
+      heard.finalAt = Date.now();
+    });
     this.#send(message);
     this.#lastInterimText = '';
     if (match && this.#utteranceEndMs !== undefined) {

@@ -1,0 +1,287 @@
+/**
+ * The AI coach's reply latency and memory, `npx tsx bench/agent-latency.ts`.
+ *
+ * The real agent worker (agent-host, offline providers) in the real livekit-server, dispatched by the
+ * real Worker (e2e/stack.ts). The Deepgram and OpenAI stand-ins answer at fixed latencies (LATENCY):
+ * speech-to-text's final comes its usual 600 ms of silence after speech ends plus sttFinalMs, the
+ * model's first token llmFirstTokenMs after the request, the voice's first audio ttsFirstByteMs after
+ * the first text (or when espeak-ng has rendered it, if later). A client participant speaks espeak-ng
+ * recordings through a published microphone; each turn is timed from the last audible sample leaving
+ * the microphone to the first audible frame of the AI's track received in the room.
+ *
+ * The baseline, measured in the same turn, is the time the providers themselves took (speech end →
+ * the stand-in's final result, + the model's first-token wait, + the voice's first-byte wait and the
+ * silence its audio starts with); the
+ * agent's own overhead is the rest: turn detection beyond the final, handing text on, publishing
+ * audio, WebRTC both ways. Target: overhead under 150 ms. Then the same with ROOMS rooms speaking at
+ * once, and the agent's memory (RSS of its process group: the worker and its job processes) idle and
+ * with 1 and ROOMS rooms. Prints a table and writes bench/results/agent-latency.json; numbers are
+ * reported, never asserted.
+ *
+ *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
+ *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (with AGENT_LOG_LEVEL=debug for its turn timings).
+ */
+import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Standins, startStandins } from '../agent-host/src/standins';
+import { speak } from '../agent-host/src/standins/audio';
+import { eventually, TestParticipant } from '../e2e/helpers';
+import type { Stack } from '../e2e/stack';
+import { AgentProcess, Microphone } from '../e2e/voice';
+import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
+
+const TURNS = Number(process.env.HC_BENCH_TURNS ?? 6);
+const LATENCY = { sttFinalMs: 100, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
+/** The seeded clients, one room each (the FREE one's first session of the month). */
+const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'].slice(0, Number(process.env.HC_BENCH_ROOMS ?? 3));
+const ROOMS = CLIENTS.length;
+const PHRASES = ['I have been feeling anxious all week.', 'My shoulders are always tense.', 'I would like to sleep better.'];
+const REPLY = 'That makes sense. Let us take one slow breath together.';
+/** Int16 RMS above which a received frame counts as the AI speaking (about -50 dBFS). */
+const AUDIBLE_RMS = 100;
+
+/** How long espeak-ng's rendering of `text` is silent before it becomes audible (the voice's own, not the agent's). */
+async function leadingSilenceMs(text: string): Promise<number> {
+  const rate = 24_000;
+  const samples = await speak(text, { sampleRate: rate });
+  const window = rate / 100;
+  for (let at = 0; at + window <= samples.length; at += window) {
+    let sum = 0;
+    for (let i = at; i < at + window; i++) sum += samples[i]! * samples[i]!;
+    if (Math.sqrt(sum / window) > AUDIBLE_RMS) return (at / rate) * 1000;
+  }
+  return 0;
+}
+
+/** The AI's audio as one participant hears it: when it was last audible, and each audible moment. */
+class Ear {
+  lastAudibleAt = 0;
+  private readonly audible: number[] = [];
+  constructor(track: RemoteAudioTrack) {
+    void (async () => {
+      for await (const frame of new AudioStream(track, { sampleRate: 48_000, numChannels: 1 })) {
+        let sum = 0;
+        for (const x of frame.data) sum += x * x;
+        if (Math.sqrt(sum / frame.data.length) > AUDIBLE_RMS) {
+          this.lastAudibleAt = Date.now();
+          this.audible.push(this.lastAudibleAt);
+          if (this.audible.length > 5000) this.audible.splice(0, 2500);
+        }
+      }
+    })();
+  }
+  firstAfter(t: number): Promise<number> {
+    return eventually('the AI to answer aloud', () => this.audible.find((a) => a > t), { timeoutMs: 30_000, intervalMs: 2 });
+  }
+  /** Resolves once the AI has been silent for `ms` (after having spoken since `since`). */
+  quiet(since: number, ms = 1200): Promise<boolean> {
+    return eventually('the AI to finish speaking', () => this.lastAudibleAt > since && Date.now() - this.lastAudibleAt > ms, { timeoutMs: 60_000, intervalMs: 50 });
+  }
+}
+
+interface Room {
+  email: string;
+  participant: TestParticipant;
+  mic: Microphone;
+  ear: Ear;
+}
+
+interface Turn {
+  totalMs: number;
+  /** Speech end → the stand-in's final result (its 600 ms endpoint + sttFinalMs + transport). */
+  sttMs: number;
+  /** The voice's first audio after its first text (ttsFirstByteMs, or espeak-ng's render if longer); its leading silence is counted in providersMs. */
+  ttsMs: number;
+  providersMs: number;
+  overheadMs: number;
+  /** The timeline from speech end: the model's request, the voice's first text, its first audio. */
+  llmRequestAtMs: number;
+  ttsTextAtMs: number;
+  ttsAudioAtMs: number;
+}
+
+async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room> {
+  const token = await login(http, stack, email);
+  const ticket = dataOf<{ token: string; livekitUrl: string }>(
+    'POST /api/rooms',
+    await call(http, stack.apiOrigin, 'POST', '/api/rooms', { headers: { Authorization: `Bearer ${token}` }, body: '' }),
+    201,
+  );
+  const participant = new TestParticipant(email);
+  const track = new Promise<RemoteAudioTrack>((resolve) => {
+    participant.room.on(RoomEvent.TrackSubscribed, (t, _pub, p: RemoteParticipant) => {
+      if (t.kind === TrackKind.KIND_AUDIO && p.attributes.role !== 'coach') resolve(t as RemoteAudioTrack);
+    });
+  });
+  await participant.connect(ticket.livekitUrl, ticket.token);
+  const mic = await Microphone.publish(participant.room);
+  const ear = new Ear(await withTimeout(track, 45_000, `the AI's audio track in ${email}'s room`));
+  progress(`${email}: the AI is in the room`);
+  // The greeting first: measure turns only once the AI has said hello and stopped.
+  const joined = Date.now();
+  await ear.firstAfter(joined);
+  await ear.quiet(joined);
+  progress(`${email}: greeted`);
+  return { email, participant, mic, ear };
+}
+
+/** One turn in each of `rooms` at once; the breakdown comes from the stand-ins' own clocks. */
+async function turnTogether(standins: Standins, rooms: Room[], phrase: string, voiceLeadMs: number): Promise<Turn[]> {
+  return Promise.all(
+    rooms.map(async (room) => {
+      const end = await room.mic.sayTimed(phrase);
+      const first = await room.ear.firstAfter(end);
+      await room.ear.quiet(first);
+      return { end, first };
+    }),
+  ).then((timings) => {
+    const finals = standins.stt.sessions.flatMap((s) => s.heard).filter((h) => h.transcript && h.finalAt !== undefined);
+    const ttsFirst = standins.tts.sessions.flatMap((s) => s.firstByteAt.map((at, i) => ({ at, ms: s.firstByteMs[i]! })));
+    return timings.map(({ end, first }) => {
+      // The final and the reply's first audio that fall between this turn's speech end and its answer
+      // (with rooms at once, each room's are the nearest ones before its answer).
+      const final = finals.filter((h) => h.finalAt! > end && h.finalAt! < first).map((h) => h.finalAt!).sort((a, b) => a - b)[0];
+      const tts = ttsFirst.filter((x) => x.at > end && x.at < first).sort((a, b) => b.at - a.at)[0];
+      if (final === undefined || tts === undefined) throw new Error('no stand-in timings for a turn (was the phrase recognised?)');
+      const request = standins.chat.requests.filter((r) => r.at > end && r.at < first).sort((a, b) => b.at - a.at)[0];
+      if (request === undefined) throw new Error('no model request for a turn');
+      const totalMs = first - end;
+      const sttMs = final - end;
+      const providersMs = sttMs + LATENCY.llmFirstTokenMs + tts.ms + voiceLeadMs;
+      return {
+        totalMs,
+        sttMs,
+        ttsMs: tts.ms,
+        providersMs,
+        overheadMs: totalMs - providersMs,
+        llmRequestAtMs: request.at - end,
+        ttsTextAtMs: tts.at - tts.ms - end,
+        ttsAudioAtMs: tts.at - end,
+      };
+    });
+  });
+}
+
+/** RSS (MiB) and count of the processes in the agent's process group (the worker and its job processes). */
+function groupRss(pgid: number): { mib: number; processes: number } {
+  let kib = 0;
+  let processes = 0;
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue; // fields[2] = pgrp
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      kib += Number(rss?.[1] ?? 0);
+      processes++;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return { mib: Math.round(kib / 102.4) / 10, processes };
+}
+
+const progress = (what: string) => process.stderr.write(`agent-latency: ${what}\n`);
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
+}
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (x: number) => x.toFixed(0);
+
+await runBench(async (stack) => {
+  console.log('The AI coach: end of the client\'s speech → first AI audio in the room, stand-ins at fixed latencies');
+  console.log(`${machineLine()}`);
+  console.log(`stand-in latencies: STT final +${LATENCY.sttFinalMs} ms (after its 600 ms endpoint), model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`);
+  const standins = await startStandins({ sttPhrases: PHRASES, chatScript: { rules: [], defaultReply: REPLY }, latencyMs: LATENCY });
+  const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
+  const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack);
+  const http = new Agent({ keepAlive: true, maxSockets: 4 });
+  const rooms: Room[] = [];
+  try {
+    const pgid = agent.pid!;
+    // The reply's first sentence as the voice renders it starts with a little silence: the voice's time.
+    const voiceLeadMs = await leadingSilenceMs(REPLY);
+    console.log(`the voice's audio starts with ${ms(voiceLeadMs)} ms of silence (counted as the voice's time)\n`);
+    await settle(3000);
+    const memory = { idle: groupRss(pgid), oneRoom: groupRss(pgid), allRooms: groupRss(pgid) };
+
+    rooms.push(await openRoom(stack, http, CLIENTS[0]!));
+    const single: Turn[] = [];
+    for (let i = 0; i < TURNS; i++) single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    memory.oneRoom = groupRss(pgid);
+
+    for (const email of CLIENTS.slice(1)) rooms.push(await openRoom(stack, http, email));
+    const together: Turn[] = [];
+    for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    memory.allRooms = groupRss(pgid);
+
+    const row = (label: string, turns: Turn[]) => {
+      const p = (f: (t: Turn) => number, q: number) => quantile(turns.map(f), q);
+      return {
+        label,
+        turns: turns.length,
+        totalP50: p((t) => t.totalMs, 0.5),
+        totalP90: p((t) => t.totalMs, 0.9),
+        providersP50: p((t) => t.providersMs, 0.5),
+        sttP50: p((t) => t.sttMs, 0.5),
+        ttsP50: p((t) => t.ttsMs, 0.5),
+        overheadP50: p((t) => t.overheadMs, 0.5),
+        overheadP90: p((t) => t.overheadMs, 0.9),
+        timelineP50: {
+          sttFinal: p((t) => t.sttMs, 0.5),
+          llmRequest: p((t) => t.llmRequestAtMs, 0.5),
+          ttsText: p((t) => t.ttsTextAtMs, 0.5),
+          ttsAudio: p((t) => t.ttsAudioAtMs, 0.5),
+          heard: p((t) => t.totalMs, 0.5),
+        },
+      };
+    };
+    const results = [row('1 room', single), row(`${ROOMS} rooms at once`, together)];
+    printTable(
+      ['case', 'turns', 'total p50', 'total p90', 'providers p50', '(stt', 'tts)', 'overhead p50', 'overhead p90', 'total/providers'],
+      results.map((r) => [
+        r.label,
+        String(r.turns),
+        ms(r.totalP50),
+        ms(r.totalP90),
+        ms(r.providersP50),
+        ms(r.sttP50),
+        ms(r.ttsP50),
+        ms(r.overheadP50),
+        ms(r.overheadP90),
+        `${(r.totalP50 / r.providersP50).toFixed(2)}x`,
+      ]),
+      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    );
+    for (const r of results) {
+      const t = r.timelineP50;
+      console.log(
+        `${r.label}, from speech end (p50): STT final ${ms(t.sttFinal)} ms → model request ${ms(t.llmRequest)} → voice's first text ${ms(t.ttsText)} → its first audio ${ms(t.ttsAudio)} → heard in the room ${ms(t.heard)}`,
+      );
+    }
+    const perRoom = (memory.allRooms.mib - memory.idle.mib) / ROOMS;
+    console.log(
+      `\nmemory (RSS of the agent's process group): idle ${memory.idle.mib} MiB in ${memory.idle.processes} processes; ` +
+        `1 room ${memory.oneRoom.mib} MiB (${memory.oneRoom.processes}); ${ROOMS} rooms ${memory.allRooms.mib} MiB (${memory.allRooms.processes}); ` +
+        `about ${perRoom.toFixed(0)} MiB per room`,
+    );
+    console.log(`overhead target: under 150 ms at p50 in one room (${results[0]!.overheadP50 < 150 ? 'met' : 'NOT met'})`);
+    console.log(`${ROOMS} rooms vs 1: overhead p50 ${(results[1]!.overheadP50 / Math.max(1, results[0]!.overheadP50)).toFixed(2)}x`);
+    const file = writeResults('agent-latency', { machine: machine(), latencyMs: LATENCY, results, memory, perRoomMiB: perRoom });
+    console.log(`\nwrote ${file}`);
+  } finally {
+    for (const r of rooms) {
+      r.mic.stop();
+      await r.participant.disconnect();
+    }
+    await agent.stop();
+    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(process.env.HC_BENCH_AGENT_LOG, agent.output.join(''));
+    await standins.close();
+    rmSync(outboxDir, { recursive: true, force: true });
+  }
+});
+// rtc-node's native handles keep the event loop alive after the rooms are closed.
+process.exit(process.exitCode ?? 0);
