@@ -69,6 +69,7 @@ describe('the AI coach in a live session', () => {
   let coachToken = '';
   let ticket: RoomTicket | undefined;
   const participants: TestParticipant[] = [];
+  const roomLines: { identity: string; text: string; attributes: Record<string, string> }[] = [];
   const mics: Microphone[] = [];
   let clientMic: Microphone | undefined;
   let coachMic: Microphone | undefined;
@@ -129,6 +130,11 @@ describe('the AI coach in a live session', () => {
     ticket = await apiOk<RoomTicket>('POST', '/api/rooms', { token: clientToken }, 201);
     const client = new TestParticipant('client');
     participants.push(client);
+    // What the room shows live: LiveKit transcription streams (the AgentSession's for the client and
+    // the AI, the agent's own for the coach, sent in the coach's name).
+    client.room.registerTextStreamHandler('lk.transcription', async (reader, from) => {
+      roomLines.push({ identity: from.identity, text: await reader.readAll(), attributes: reader.info.attributes ?? {} });
+    });
     const aiAudio = new Promise<RemoteParticipant>((resolve) => {
       client.room.on(RoomEvent.TrackSubscribed, (track, _pub, participant: RemoteParticipant) => {
         if (track.kind === TrackKind.KIND_AUDIO && track instanceof RemoteAudioTrack && participant.attributes.role !== 'coach') resolve(participant);
@@ -173,7 +179,14 @@ describe('the AI coach in a live session', () => {
     await eventually('the agent to open a speech-to-text stream for the coach', () => standins.stt.sessions.length > sttStreams);
 
     await coachMic.say(COACH_HEARD);
-    expect(await lineSaying(COACH_HEARD)).toMatchObject({ speakerRole: 'coach', heardByAi: true });
+    const stored = await lineSaying(COACH_HEARD);
+    expect(stored).toMatchObject({ speakerRole: 'coach', heardByAi: true });
+    // Published live in the room too, in the coach's name, as the client's and the AI's lines are.
+    const live = await eventually('the coach\'s line on the room\'s transcription stream', () => roomLines.find((l) => l.text.trim() === COACH_HEARD));
+    expect(live.identity).toBe(stored.speakerIdentity);
+    expect(live.attributes['lk.transcription_final']).toBe('true');
+    expect(roomLines.some((l) => l.text.trim() === CLIENT_FIRST && l.identity === 'seed-premium')).toBe(true);
+    expect(roomLines.some((l) => l.text.includes(AI_FIRST.split('.')[0]!))).toBe(true);
     // The next reply to the client is made with the coach's words in view, labelled as the coach.
     await clientMic!.say(CLIENT_SECOND);
     await lineSaying(CLIENT_SECOND);
