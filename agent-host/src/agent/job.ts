@@ -255,7 +255,7 @@ export default defineAgent({
     });
 
     await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });
-    log('info', 'agent: in the room', { ...fields, providers: config.providers.mode, coachMuted: control.muted });
+    log('info', 'agent: in the room', { ...fields, pid: process.pid, providers: config.providers.mode, coachMuted: control.muted });
     // Greet the client by name once they are here (they may already be).
     await ctx.waitForParticipant(clientId);
     session.say(context.history.length === 0 ? phrases.greeting(context.client.displayName) : phrases.welcomeBack);
