@@ -39,6 +39,7 @@ export function instructionsFor(ctx: AgentContext): string {
   if (c.facts.length > 0) known.push(`Facts from earlier sessions: ${c.facts.join('; ')}`);
   if (c.challenges.length > 0) known.push(`Challenges they are working on: ${c.challenges.join('; ')}`);
   if (c.lastSummary) known.push(`Summary of the last session: ${c.lastSummary}`);
+  if (c.coachNotes.length > 0) known.push(`Notes from their human coach: ${c.coachNotes.join('; ')}`);
   if (ctx.coach) known.push(`Their human coach in this call may be ${ctx.coach.displayName}.`);
   if (ctx.capMinutes !== null) known.push(`This session lasts at most ${ctx.capMinutes} minutes.`);
   return `${BASE_INSTRUCTIONS}\n\nAbout the client (use it naturally; do not recite it):\n- ${known.join('\n- ')}`;

@@ -16,6 +16,8 @@ export interface AgentContext {
     facts: string[];
     challenges: string[];
     lastSummary: string | null;
+    /** Notes coaches marked shareable with the AI, newest first (private notes never come here). */
+    coachNotes: string[];
   };
   coach: { id: string; displayName: string } | null;
   /** The coach's mute-from-AI as the hc.control packet carries it; the agent acknowledges `version`. */

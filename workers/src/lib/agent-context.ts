@@ -1,11 +1,11 @@
 /**
  * What the AI coach is told about a session when it joins: the client's own words from onboarding,
- * what earlier sessions learned, the coach, and the coach's mute state. Private coach notes are not
- * part of it: only notes a coach marks shareable will be (they arrive with the coach portal).
+ * what earlier sessions learned, the coach, and the coach's mute state. Of the coaches' notes on the
+ * client, only those marked shareable with the AI are part of it.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { coachingSessions, messages, profiles, users } from '../db/schema';
+import { clientNotes, coachingSessions, messages, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
 import type { AgentContext } from '../domain/agent-contract';
@@ -13,6 +13,8 @@ import type { AgentContext } from '../domain/agent-contract';
 
 /** Lines of history sent at most (a 20-minute session has well under a hundred). */
 const HISTORY_LINES = 500;
+/** Shareable coach notes sent at most, newest first. */
+const COACH_NOTES = 20;
 
 export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
   const session = await db
@@ -21,7 +23,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
     .where(eq(coachingSessions.id, sessionId))
     .get();
   if (!session) throw new AppError('NOT_FOUND', 'No such session');
-  const [client, profile, coach, live, heard] = await Promise.all([
+  const [client, profile, coach, live, heard, notes] = await Promise.all([
     db.select({ id: users.id, displayName: users.displayName }).from(users).where(eq(users.id, session.clientId)).get(),
     db.select().from(profiles).where(eq(profiles.userId, session.clientId)).get(),
     session.coachId
@@ -34,6 +36,13 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       .where(and(eq(messages.sessionId, sessionId), eq(messages.heardByAi, true)))
       .orderBy(asc(messages.spokenAt))
       .limit(HISTORY_LINES)
+      .all(),
+    db
+      .select({ text: clientNotes.text })
+      .from(clientNotes)
+      .where(and(eq(clientNotes.clientId, session.clientId), eq(clientNotes.shareableWithAi, true)))
+      .orderBy(desc(clientNotes.updatedAt))
+      .limit(COACH_NOTES)
       .all(),
   ]);
   if (!client) throw new AppError('NOT_FOUND', 'No such session');
@@ -50,6 +59,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       facts: profile?.clientFacts ?? [],
       challenges: profile?.challenges ?? [],
       lastSummary: profile?.lastSummary ?? null,
+      coachNotes: notes.map((n) => n.text),
     },
     coach: coach ?? null,
     control: { muted: live?.muted ?? false, version: live?.version ?? 0 },

@@ -23,6 +23,11 @@ describe('POST /api/webhooks/agent/context', () => {
       challenges: ['Caffeine after noon'],
       lastSummary: 'Practised the 4-7-8 breath.',
     });
+    const coach = await createUser({ role: 'COACH' });
+    await testDb().insert(schema.clientNotes).values([
+      { coachId: coach.id, clientId: client.id, text: 'Responds well to humming', shareableWithAi: true },
+      { coachId: coach.id, clientId: client.id, text: 'Private: going through a divorce' },
+    ]);
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
 
     const res = await ask({ sessionId: t.sessionId });
@@ -39,6 +44,8 @@ describe('POST /api/webhooks/agent/context', () => {
         facts: ['Works night shifts'],
         challenges: ['Caffeine after noon'],
         lastSummary: 'Practised the 4-7-8 breath.',
+        // Only the note the coach marked shareable with the AI.
+        coachNotes: ['Responds well to humming'],
       },
       coach: null,
       control: { muted: false, version: 0 },
