@@ -205,6 +205,8 @@ describe('a FREE client from onboarding to the rating', () => {
     expect(orb.width).toBe(Math.round(orb.cssWidth * 2)); // devicePixelRatio 2
     expect(orb.label).toMatch(/^AI coach/);
 
+    // The Worker's live events (GET /api/rooms/:id/ws) are flowing too.
+    await page.waitForSelector('[data-testid=call-room][data-events=open]', { timeout: 15_000 });
     await page.waitForSelector('[data-testid=session-timer][data-started=true]', { timeout: 30_000 });
     const first = await textOf('[data-testid=session-timer] [role=timer]');
     await eventually('the timer to tick', async () => (await textOf('[data-testid=session-timer] [role=timer]')) !== first, { timeoutMs: 5_000 });
@@ -213,7 +215,7 @@ describe('a FREE client from onboarding to the rating', () => {
     await screenshot('call-room');
   });
 
-  it('moves the orb with the AI’s voice and shows what both say in the transcript', async () => {
+  it('moves the orb with the AI’s voice (still under reduced motion) and shows what both say in the transcript', async () => {
     // The orb's level follows the AI's audio track through LiveKit's volume hook.
     await eventually('the orb to respond to the AI’s voice', async () => Number(await attr('[data-testid=orb]', 'data-level')) > 0.05, {
       timeoutMs: 45_000,
@@ -227,6 +229,27 @@ describe('a FREE client from onboarding to the rating', () => {
     }
     expect(new Set(frames).size).toBeGreaterThan(1);
     await screenshot('call-ai-speaking');
+
+    // Under prefers-reduced-motion the orb keeps still: a plain circle that only glows with the voice.
+    await page.emulateMediaFeatures([{ name: 'prefers-reduced-motion', value: 'reduce' }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const radii = await page.$eval('[data-testid=orb]', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      // The body is opaque, the halo around it is not: walk out from the centre to the first see-through pixel.
+      return Array.from({ length: 16 }, (_, i) => {
+        const a = (i / 16) * 2 * Math.PI;
+        for (let r = 1; r < Math.min(width, height) / 2; r++) {
+          const x = Math.round(width / 2 + Math.cos(a) * r);
+          const y = Math.round(height / 2 + Math.sin(a) * r);
+          if ((data[(y * width + x) * 4 + 3] ?? 0) < 250) return r;
+        }
+        return -1;
+      });
+    });
+    expect(Math.min(...radii)).toBeGreaterThan(50);
+    expect(Math.max(...radii) - Math.min(...radii)).toBeLessThanOrEqual(2);
+    await page.emulateMediaFeatures([{ name: 'prefers-reduced-motion', value: 'no-preference' }]);
 
     const transcript = () => textOf('[data-testid=transcript]').catch(() => '');
     await eventually('the AI’s greeting in the transcript', async () => (await transcript()).includes('Hi Jordan'), {

@@ -73,7 +73,7 @@ export function CallStage(props: {
     },
     [onTimerEvent, addStored],
   );
-  useRoomEvents(sessionId, onRoomEvent);
+  const eventsOpen = useRoomEvents(sessionId, onRoomEvent);
 
   useEffect(() => {
     if (timer.ended) onEnded(timer.ended.reason);
@@ -97,7 +97,7 @@ export function CallStage(props: {
   const micAlert = props.micProblem && <MicAlert problem={props.micProblem} onRetry={props.onRetryMicrophone} />;
 
   return (
-    <div className="hc-stack" data-testid="call-room" data-phase={inCall ? 'call' : 'waiting'} data-connection={connection}>
+    <div className="hc-stack" data-testid="call-room" data-phase={inCall ? 'call' : 'waiting'} data-connection={connection} data-events={eventsOpen ? 'open' : 'closed'}>
       <ConnectionAlert
         state={connection}
         lost={props.lostConnection}
