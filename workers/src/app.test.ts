@@ -81,6 +81,9 @@ describe('GET /api/openapi.json', () => {
         '/api/admin/skool-sync/runs',
         '/api/auth/claim',
         '/api/auth/claim/request',
+        '/api/clients/{clientId}/notes',
+        '/api/notes/{id}',
+        '/api/search/transcripts',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

@@ -16,6 +16,8 @@ import { health } from './routes/health';
 import { rooms } from './routes/rooms';
 import { sessions } from './routes/sessions';
 import { admin } from './routes/admin';
+import { notes } from './routes/notes';
+import { search } from './routes/search';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
 
@@ -81,6 +83,8 @@ const routes = app
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
   .route('/api/admin', admin)
+  .route('/api', notes)
+  .route('/api/search', search)
   .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -1,0 +1,194 @@
+/**
+ * A coach's private notes on a client, optionally on one of the client's sessions. Only coaches (and
+ * admins) reach these routes; a coach sees and changes only their own notes, and only on clients they
+ * have coached (a session or an appointment together). Clients never see notes; the AI is given only
+ * the ones marked shareable (lib/agent-context.ts).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, desc, eq } from 'drizzle-orm';
+import type { AuthUser } from '../app-env';
+import { type Db, db as openDb } from '../db/client';
+import { appointments, clientNotes, coachingSessions } from '../db/schema';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { requireAuth, requireRole } from '../lib/session';
+
+const Note = z
+  .object({
+    id: z.string(),
+    clientId: z.string(),
+    sessionId: z.string().nullable(),
+    text: z.string(),
+    shareableWithAi: z.boolean(),
+    createdAt: z.string().datetime(),
+    updatedAt: z.string().datetime(),
+  })
+  .openapi('CoachNote');
+
+const noteText = z.string().trim().min(1).max(5000);
+const NewNote = z
+  .object({
+    text: noteText,
+    sessionId: z.string().min(1).max(64).optional().openapi({ description: 'A session of this client the note is about' }),
+    shareableWithAi: z.boolean().default(false).openapi({ description: 'Off by default: only shareable notes are given to the AI' }),
+  })
+  .strict()
+  .openapi('NewCoachNote');
+const NotePatch = z
+  .object({ text: noteText.optional(), shareableWithAi: z.boolean().optional() })
+  .strict()
+  .refine((p) => p.text !== undefined || p.shareableWithAi !== undefined, { message: 'Give text or shareableWithAi' })
+  .openapi('CoachNotePatch');
+
+const ClientParams = z.object({ clientId: z.string().min(1).max(64) });
+const NoteParams = z.object({ id: z.string().min(1).max(64) });
+
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/clients/{clientId}/notes',
+  summary: 'The signed-in coach’s own notes on a client they coach, newest first',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  request: { params: ClientParams, query: z.object({ sessionId: z.string().min(1).max(64).optional() }) },
+  responses: {
+    200: { description: 'Notes', ...json(okSchema(z.array(Note))) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+const createNoteRoute = createRoute({
+  method: 'post',
+  path: '/clients/{clientId}/notes',
+  summary: 'A private note on a client the coach coaches (optionally on one of their sessions)',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  request: { params: ClientParams, body: { ...json(NewNote), required: true } },
+  responses: {
+    201: { description: 'Saved', ...json(okSchema(Note)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+const patchNoteRoute = createRoute({
+  method: 'patch',
+  path: '/notes/{id}',
+  summary: 'Change one of the coach’s own notes (text, or whether the AI may see it)',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  request: { params: NoteParams, body: { ...json(NotePatch), required: true } },
+  responses: {
+    200: { description: 'The note after the change', ...json(okSchema(Note)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+const deleteNoteRoute = createRoute({
+  method: 'delete',
+  path: '/notes/{id}',
+  summary: 'Delete one of the coach’s own notes',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  request: { params: NoteParams },
+  responses: {
+    200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+
+type NoteRow = typeof clientNotes.$inferSelect;
+const noteOut = (n: NoteRow) => ({
+  id: n.id,
+  clientId: n.clientId,
+  sessionId: n.sessionId,
+  text: n.text,
+  shareableWithAi: n.shareableWithAi,
+  createdAt: n.createdAt.toISOString(),
+  updatedAt: n.updatedAt.toISOString(),
+});
+
+/** A client the coach has had a session or an appointment with (admins: any); 404 otherwise, as if unknown. */
+async function assertCoaches(db: Db, user: AuthUser, clientId: string): Promise<void> {
+  if (user.role === 'ADMIN') return;
+  const [session, appointment] = await Promise.all([
+    db
+      .select({ id: coachingSessions.id })
+      .from(coachingSessions)
+      .where(and(eq(coachingSessions.clientId, clientId), eq(coachingSessions.coachId, user.id)))
+      .limit(1)
+      .get(),
+    db
+      .select({ id: appointments.id })
+      .from(appointments)
+      .where(and(eq(appointments.clientId, clientId), eq(appointments.coachId, user.id)))
+      .limit(1)
+      .get(),
+  ]);
+  if (!session && !appointment) throw new AppError('NOT_FOUND', 'No such client among yours');
+}
+
+/** One of the coach's own notes; another coach's is as invisible as one that does not exist. */
+async function ownNote(db: Db, user: AuthUser, id: string): Promise<NoteRow> {
+  const note = await db
+    .select()
+    .from(clientNotes)
+    .where(and(eq(clientNotes.id, id), eq(clientNotes.coachId, user.id)))
+    .get();
+  if (!note) throw new AppError('NOT_FOUND', 'No such note');
+  return note;
+}
+
+export const notes = createApp()
+  .openapi(listRoute, async (c) => {
+    const user = c.get('user');
+    const { clientId } = c.req.valid('param');
+    const { sessionId } = c.req.valid('query');
+    const db = openDb(c.env);
+    await assertCoaches(db, user, clientId);
+    const rows = await db
+      .select()
+      .from(clientNotes)
+      .where(and(eq(clientNotes.clientId, clientId), eq(clientNotes.coachId, user.id), sessionId ? eq(clientNotes.sessionId, sessionId) : undefined))
+      .orderBy(desc(clientNotes.createdAt))
+      .all();
+    return c.json(ok(rows.map(noteOut)), 200);
+  })
+  .openapi(createNoteRoute, async (c) => {
+    const user = c.get('user');
+    const { clientId } = c.req.valid('param');
+    const { text, sessionId, shareableWithAi } = c.req.valid('json');
+    const db = openDb(c.env);
+    await assertCoaches(db, user, clientId);
+    if (sessionId) {
+      const session = await db
+        .select({ id: coachingSessions.id })
+        .from(coachingSessions)
+        .where(and(eq(coachingSessions.id, sessionId), eq(coachingSessions.clientId, clientId)))
+        .get();
+      if (!session) throw new AppError('VALIDATION_ERROR', 'No such session of this client', { fields: { sessionId: 'not a session of this client' } });
+    }
+    const row = await db
+      .insert(clientNotes)
+      .values({ coachId: user.id, clientId, sessionId: sessionId ?? null, text, shareableWithAi })
+      .returning()
+      .get();
+    return c.json(ok(noteOut(row)), 201);
+  })
+  .openapi(patchNoteRoute, async (c) => {
+    const user = c.get('user');
+    const db = openDb(c.env);
+    const note = await ownNote(db, user, c.req.valid('param').id);
+    const patch = c.req.valid('json');
+    const row = await db
+      .update(clientNotes)
+      .set({ ...(patch.text !== undefined ? { text: patch.text } : {}), ...(patch.shareableWithAi !== undefined ? { shareableWithAi: patch.shareableWithAi } : {}) })
+      .where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)))
+      .returning()
+      .get();
+    return c.json(ok(noteOut(row!)), 200);
+  })
+  .openapi(deleteNoteRoute, async (c) => {
+    const user = c.get('user');
+    const db = openDb(c.env);
+    const note = await ownNote(db, user, c.req.valid('param').id);
+    await db.delete(clientNotes).where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)));
+    return c.json(ok({ id: note.id }), 200);
+  });
+
