@@ -84,6 +84,11 @@ describe('GET /api/openapi.json', () => {
         '/api/clients/{clientId}/notes',
         '/api/notes/{id}',
         '/api/search/transcripts',
+        '/api/availability',
+        '/api/availability/{id}',
+        '/api/coaches/slots',
+        '/api/appointments',
+        '/api/appointments/{id}/cancel',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

@@ -17,6 +17,7 @@ import { rooms } from './routes/rooms';
 import { sessions } from './routes/sessions';
 import { admin } from './routes/admin';
 import { notes } from './routes/notes';
+import { scheduling } from './routes/scheduling';
 import { search } from './routes/search';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
@@ -85,6 +86,7 @@ const routes = app
   .route('/api/admin', admin)
   .route('/api', notes)
   .route('/api/search', search)
+  .route('/api', scheduling)
   .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -203,6 +203,9 @@ export const appointments = sqliteTable(
     index('appointments_status_time_idx').on(t.status, t.scheduledFor),
     index('appointments_coach_status_idx').on(t.coachId, t.status),
     index('appointments_client_time_idx').on(t.clientId, t.scheduledFor),
+    // No double booking of a coach or a client, as the database's rule (also for two requests at once).
+    uniqueIndex('appointments_coach_slot_uq').on(t.coachId, t.scheduledFor).where(sql`${t.status} IN ('SCHEDULED', 'ACTIVE')`),
+    uniqueIndex('appointments_client_slot_uq').on(t.clientId, t.scheduledFor).where(sql`${t.status} IN ('SCHEDULED', 'ACTIVE')`),
     check('appointments_duration_positive', sql`${t.durationMinutes} > 0`),
     check('appointments_status_valid', inList('status', APPOINTMENT_STATUSES)),
   ],

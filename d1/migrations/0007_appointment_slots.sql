@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX `appointments_coach_slot_uq` ON `appointments` (`coach_id`,`scheduled_for`) WHERE "appointments"."status" IN ('SCHEDULED', 'ACTIVE');--> statement-breakpoint
+CREATE UNIQUE INDEX `appointments_client_slot_uq` ON `appointments` (`client_id`,`scheduled_for`) WHERE "appointments"."status" IN ('SCHEDULED', 'ACTIVE');

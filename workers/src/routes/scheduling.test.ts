@@ -1,0 +1,138 @@
+import { SELF } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
+import { appointments, users } from '../db/schema';
+import type { MembershipTier } from '../domain/tiers';
+
+const send = (method: 'PUT' | 'DELETE', path: string, payload: unknown, token: string) =>
+  SELF.fetch(`${API}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...bearer(token) },
+    ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
+  });
+
+async function coach(available = true) {
+  const user = await createUser({ role: 'COACH', displayName: 'Casey Coach' });
+  await testDb().update(users).set({ isAvailable: available }).where(eq(users.id, user.id));
+  return { user, token: await signIn(user.email) };
+}
+async function client(tier: MembershipTier = 'PREMIUM') {
+  const user = await createUser({ role: 'CLIENT', tier });
+  return { user, token: await signIn(user.email) };
+}
+/** Two days from now (UTC): its date and weekday. */
+function dayAfterTomorrow() {
+  const d = new Date(Date.now() + 2 * 86_400_000);
+  return { date: d.toISOString().slice(0, 10), dayOfWeek: d.getUTCDay() };
+}
+
+type Window = { id: string; dayOfWeek: number; startTime: string; endTime: string; isRecurring: boolean; specificDate: string | null };
+type Slots = { coach: { id: string }; slots: string[] }[];
+type Appt = { id: string; scheduledFor: string; status: string; coach: { id: string }; client: { id: string }; cancelledBy: string | null };
+
+describe('coach availability', () => {
+  it('lets a coach add, read, change and remove weekly and one-off windows; nobody else', async () => {
+    const c = await coach();
+    const other = await coach();
+    const cl = await client();
+    const weekly = await post('/api/availability', { dayOfWeek: 1, startTime: '09:00', endTime: '12:00' }, bearer(c.token));
+    expect(weekly.status).toBe(201);
+    const w = (await body<Window>(weekly)).data;
+    expect(w).toMatchObject({ dayOfWeek: 1, isRecurring: true, specificDate: null });
+    const once = (await body<Window>(await post('/api/availability', { specificDate: '2027-01-06', startTime: '14:00', endTime: '15:00' }, bearer(c.token)))).data;
+    expect(once).toMatchObject({ dayOfWeek: 3, isRecurring: false, specificDate: '2027-01-06' });
+
+    expect((await body<Window[]>(await get('/api/availability', bearer(c.token)))).data.map((x) => x.id)).toEqual([w.id, once.id]);
+    const changed = await send('PUT', `/api/availability/${w.id}`, { dayOfWeek: 2, startTime: '10:00', endTime: '11:00' }, c.token);
+    expect((await body<Window>(changed)).data).toMatchObject({ dayOfWeek: 2, startTime: '10:00' });
+    expect((await send('PUT', `/api/availability/${w.id}`, { dayOfWeek: 2, startTime: '10:00', endTime: '11:00' }, other.token)).status).toBe(404);
+    expect((await send('DELETE', `/api/availability/${w.id}`, undefined, other.token)).status).toBe(404);
+    expect((await send('DELETE', `/api/availability/${w.id}`, undefined, c.token)).status).toBe(200);
+    expect((await body<Window[]>(await get('/api/availability', bearer(c.token)))).data.map((x) => x.id)).toEqual([once.id]);
+
+    expect((await get('/api/availability', bearer(cl.token))).status).toBe(403);
+    expect((await post('/api/availability', { dayOfWeek: 1, startTime: '09:00', endTime: '10:00' }, bearer(cl.token))).status).toBe(403);
+    expect((await get('/api/availability')).status).toBe(401);
+    for (const bad of [
+      { dayOfWeek: 1, specificDate: '2027-01-06', startTime: '09:00', endTime: '10:00' },
+      { startTime: '09:00', endTime: '10:00' },
+      { dayOfWeek: 1, startTime: '10:00', endTime: '09:00' },
+      { dayOfWeek: 7, startTime: '09:00', endTime: '10:00' },
+      { dayOfWeek: 1, startTime: '9am', endTime: '10:00' },
+    ]) {
+      expect((await post('/api/availability', bad, bearer(c.token))).status, JSON.stringify(bad)).toBe(400);
+    }
+    expect((await body<Window[]>(await get('/api/availability', bearer(c.token)))).data).toHaveLength(1);
+  });
+});
+
+describe('booking a human coach', () => {
+  it('shows a PREMIUM client the coach’s free slots, books one once, and frees it on cancellation', async () => {
+    const c = await coach();
+    const away = await coach(false);
+    const a = await client();
+    const b = await client();
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    await post('/api/availability', { dayOfWeek, startTime: '09:00', endTime: '10:00' }, bearer(c.token));
+    await post('/api/availability', { dayOfWeek, startTime: '09:00', endTime: '10:00' }, bearer(away.token));
+
+    const slotsOf = async (token: string) => (await body<Slots>(await get('/api/coaches/slots?days=3', bearer(token)))).data;
+    const offered = await slotsOf(a.token);
+    // Only coaches open for bookings are offered.
+    expect(offered.map((x) => x.coach.id)).toEqual([c.user.id]);
+    expect(offered[0]!.slots).toEqual([`${date}T09:00:00.000Z`, `${date}T09:30:00.000Z`]);
+
+    const at = `${date}T09:30:00.000Z`;
+    const booked = await post('/api/appointments', { coachId: c.user.id, scheduledFor: at }, bearer(a.token));
+    expect(booked.status).toBe(201);
+    const appt = (await body<Appt>(booked)).data;
+    expect(appt).toMatchObject({ scheduledFor: at, status: 'SCHEDULED', coach: { id: c.user.id }, client: { id: a.user.id } });
+    // Taken: refused to another client, gone from the offer, on the coach's list.
+    expect((await post('/api/appointments', { coachId: c.user.id, scheduledFor: at }, bearer(b.token))).status).toBe(409);
+    expect((await slotsOf(b.token))[0]!.slots).toEqual([`${date}T09:00:00.000Z`]);
+    expect((await body<Appt[]>(await get('/api/appointments', bearer(c.token)))).data.map((x) => x.id)).toEqual([appt.id]);
+    expect((await body<Appt[]>(await get('/api/appointments', bearer(a.token)))).data.map((x) => x.id)).toEqual([appt.id]);
+    expect((await body<Appt[]>(await get('/api/appointments', bearer(b.token)))).data).toEqual([]);
+
+    // Cancelled by the coach (recorded), the slot is free again; cancelling twice is a conflict.
+    expect((await post(`/api/appointments/${appt.id}/cancel`, {}, bearer(b.token))).status).toBe(404);
+    const cancelled = await post(`/api/appointments/${appt.id}/cancel`, {}, bearer(c.token));
+    expect((await body<Appt>(cancelled)).data).toMatchObject({ status: 'CANCELLED', cancelledBy: c.user.id });
+    expect((await post(`/api/appointments/${appt.id}/cancel`, {}, bearer(a.token))).status).toBe(409);
+    expect((await post('/api/appointments', { coachId: c.user.id, scheduledFor: at }, bearer(b.token))).status).toBe(201);
+  });
+
+  it('lets one of two clients booking the same slot at the same moment through', async () => {
+    const c = await coach();
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    await post('/api/availability', { dayOfWeek, startTime: '16:00', endTime: '17:00' }, bearer(c.token));
+    const clients = await Promise.all([client(), client(), client()]);
+    const answers = await Promise.all(clients.map((x) => post('/api/appointments', { coachId: c.user.id, scheduledFor: `${date}T16:00:00.000Z` }, bearer(x.token))));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    expect(await testDb().select().from(appointments).where(eq(appointments.coachId, c.user.id)).all()).toHaveLength(1);
+  });
+
+  it('keeps booking to PREMIUM clients (403 with the upgrade path) and to real slots (400)', async () => {
+    const c = await coach();
+    const member = await client('VAGUS_MEMBER');
+    const premium = await client('PREMIUM');
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    await post('/api/availability', { dayOfWeek, startTime: '09:00', endTime: '10:00' }, bearer(c.token));
+
+    const refused = await get('/api/coaches/slots', bearer(member.token));
+    expect(refused.status).toBe(403);
+    expect((await body(refused)).error).toMatchObject({ code: 'TIER_LIMIT_REACHED', details: { upgradeUrl: '/pricing' } });
+    expect((await post('/api/appointments', { coachId: c.user.id, scheduledFor: `${date}T09:00:00.000Z` }, bearer(member.token))).status).toBe(403);
+    expect((await get('/api/coaches/slots', bearer(c.token))).status).toBe(403);
+
+    for (const scheduledFor of [`${date}T09:15:00.000Z`, `${date}T10:00:00.000Z`, '2020-01-06T09:00:00.000Z']) {
+      const res = await post('/api/appointments', { coachId: c.user.id, scheduledFor }, bearer(premium.token));
+      expect(res.status, scheduledFor).toBe(400);
+      expect((await body(res)).error.fields).toHaveProperty('scheduledFor');
+    }
+    expect((await post('/api/appointments', { coachId: 'nobody', scheduledFor: `${date}T09:00:00.000Z` }, bearer(premium.token))).status).toBe(404);
+    expect((await post('/api/appointments', { coachId: c.user.id }, bearer(premium.token))).status).toBe(400);
+    expect(await testDb().select().from(appointments).where(eq(appointments.coachId, c.user.id)).all()).toEqual([]);
+  });
+});

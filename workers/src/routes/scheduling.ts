@@ -1,0 +1,333 @@
+/**
+ * Scheduling: coaches keep their weekly availability (and one-off dates); PREMIUM clients book a
+ * coach's free 30-minute slot; either side cancels. Times are UTC instants (slots: domain/slots.ts);
+ * portals show them in the viewer's time zone. No double booking of a coach or a client: the
+ * database's partial unique indexes decide, also for two requests at the same moment (409).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, asc, eq, gte, inArray, lt } from 'drizzle-orm';
+import type { AuthUser } from '../app-env';
+import { type Db, db as openDb } from '../db/client';
+import { appointments, coachAvailability, users } from '../db/schema';
+import { SLOT_MINUTES, freeSlots, isSlot } from '../domain/slots';
+import { TIERS, UPGRADE_URL } from '../domain/tiers';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { requireAuth, requireRole } from '../lib/session';
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00 (UTC)');
+const ymd = z.string().date();
+
+const Availability = z
+  .object({
+    id: z.string(),
+    dayOfWeek: z.number().int().min(0).max(6).openapi({ description: '0 = Sunday (UTC)' }),
+    startTime: z.string(),
+    endTime: z.string(),
+    isRecurring: z.boolean(),
+    specificDate: z.string().nullable(),
+  })
+  .openapi('Availability');
+
+const AvailabilityInput = z
+  .object({
+    dayOfWeek: z.number().int().min(0).max(6).optional().openapi({ description: 'For a weekly window (UTC weekday, 0 = Sunday)' }),
+    specificDate: ymd.optional().openapi({ description: 'For a one-off window (UTC date); then dayOfWeek is derived' }),
+    startTime: hhmm,
+    endTime: hhmm,
+  })
+  .strict()
+  .refine((a) => (a.dayOfWeek === undefined) !== (a.specificDate === undefined), { message: 'Give dayOfWeek (weekly) or specificDate (once), not both', path: ['dayOfWeek'] })
+  .refine((a) => a.startTime < a.endTime, { message: 'The window must end after it starts', path: ['endTime'] })
+  .openapi('AvailabilityInput');
+
+const Appointment = z
+  .object({
+    id: z.string(),
+    scheduledFor: z.string().datetime(),
+    durationMinutes: z.number().int(),
+    status: z.enum(['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED']),
+    client: z.object({ id: z.string(), displayName: z.string() }),
+    coach: z.object({ id: z.string(), displayName: z.string() }),
+    cancelledAt: z.string().datetime().nullable(),
+    cancelledBy: z.string().nullable(),
+  })
+  .openapi('Appointment');
+
+const Booking = z.object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+
+type AvailabilityRow = typeof coachAvailability.$inferSelect;
+const availabilityOut = (a: AvailabilityRow) => ({
+  id: a.id,
+  dayOfWeek: a.dayOfWeek,
+  startTime: a.startTime,
+  endTime: a.endTime,
+  isRecurring: a.isRecurring,
+  specificDate: a.specificDate,
+});
+const windowOf = (a: z.infer<typeof AvailabilityInput>) => ({
+  dayOfWeek: a.specificDate ? new Date(`${a.specificDate}T00:00:00Z`).getUTCDay() : a.dayOfWeek!,
+  startTime: a.startTime,
+  endTime: a.endTime,
+  isRecurring: a.specificDate === undefined,
+  specificDate: a.specificDate ?? null,
+});
+
+/** Clients without human-coach access get 403 with the way to upgrade. */
+async function assertPremium(db: Db, user: AuthUser): Promise<void> {
+  if (user.role !== 'CLIENT') throw new AppError('FORBIDDEN', 'Booking is for clients');
+  const row = await db.select({ tier: users.membershipTier }).from(users).where(eq(users.id, user.id)).get();
+  if (!row || !TIERS[row.tier].limits.humanCoachAccess) {
+    throw new AppError('TIER_LIMIT_REACHED', 'Booking a human coach is part of the Premium plan.', { details: { tier: row?.tier ?? null, upgradeUrl: UPGRADE_URL } });
+  }
+}
+
+const ACTIVE = ['SCHEDULED', 'ACTIVE'] as const;
+
+async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
+  const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
+  const people = ids.length ? await db.select({ id: users.id, displayName: users.displayName }).from(users).where(inArray(users.id, ids)).all() : [];
+  const byId = new Map(people.map((p) => [p.id, p]));
+  const person = (id: string) => byId.get(id) ?? { id, displayName: 'Unknown' };
+  return rows.map((r) => ({
+    id: r.id,
+    scheduledFor: r.scheduledFor.toISOString(),
+    durationMinutes: r.durationMinutes,
+    status: r.status,
+    client: person(r.clientId),
+    coach: person(r.coachId),
+    cancelledAt: r.cancelledAt?.toISOString() ?? null,
+    cancelledBy: r.cancelledBy,
+  }));
+}
+
+export const scheduling = createApp()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/availability',
+      summary: 'The signed-in coach’s availability windows',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      responses: { 200: { description: 'Windows', ...json(okSchema(z.array(Availability))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN') },
+    }),
+    async (c) => {
+      const rows = await openDb(c.env)
+        .select()
+        .from(coachAvailability)
+        .where(eq(coachAvailability.coachId, c.get('user').id))
+        .orderBy(asc(coachAvailability.dayOfWeek), asc(coachAvailability.startTime))
+        .all();
+      return c.json(ok(rows.map(availabilityOut)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/availability',
+      summary: 'Add a weekly or one-off availability window (UTC)',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      request: { body: { ...json(AvailabilityInput), required: true } },
+      responses: { 201: { description: 'Added', ...json(okSchema(Availability)) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN') },
+    }),
+    async (c) => {
+      const row = await openDb(c.env)
+        .insert(coachAvailability)
+        .values({ coachId: c.get('user').id, ...windowOf(c.req.valid('json')) })
+        .returning()
+        .get();
+      return c.json(ok(availabilityOut(row)), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/availability/{id}',
+      summary: 'Replace one of the coach’s windows',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      request: { params: IdParams, body: { ...json(AvailabilityInput), required: true } },
+      responses: { 200: { description: 'Changed', ...json(okSchema(Availability)) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
+    }),
+    async (c) => {
+      const row = await openDb(c.env)
+        .update(coachAvailability)
+        .set(windowOf(c.req.valid('json')))
+        .where(and(eq(coachAvailability.id, c.req.valid('param').id), eq(coachAvailability.coachId, c.get('user').id)))
+        .returning()
+        .get();
+      if (!row) throw new AppError('NOT_FOUND', 'No such window');
+      return c.json(ok(availabilityOut(row)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/availability/{id}',
+      summary: 'Remove one of the coach’s windows (booked appointments stay)',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      request: { params: IdParams },
+      responses: { 200: { description: 'Removed', ...json(okSchema(z.object({ id: z.string() }))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
+    }),
+    async (c) => {
+      const gone = await openDb(c.env)
+        .delete(coachAvailability)
+        .where(and(eq(coachAvailability.id, c.req.valid('param').id), eq(coachAvailability.coachId, c.get('user').id)))
+        .returning({ id: coachAvailability.id });
+      if (gone.length === 0) throw new AppError('NOT_FOUND', 'No such window');
+      return c.json(ok({ id: gone[0]!.id }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/coaches/slots',
+      summary: 'PREMIUM clients: the free slots of each coach open for bookings, in the coming days',
+      security: bearerSecurity,
+      middleware: [requireAuth] as const,
+      request: { query: z.object({ from: z.string().datetime().optional(), days: z.coerce.number().int().min(1).max(28).default(7) }) },
+      responses: {
+        200: {
+          description: 'Coaches with their free slot starts (UTC)',
+          ...json(okSchema(z.array(z.object({ coach: z.object({ id: z.string(), displayName: z.string() }), slots: z.array(z.string().datetime()) })))),
+        },
+        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED'),
+      },
+    }),
+    async (c) => {
+      const db = openDb(c.env);
+      await assertPremium(db, c.get('user'));
+      const now = new Date();
+      const q = c.req.valid('query');
+      const from = q.from ? new Date(Math.max(Date.parse(q.from), now.getTime())) : now;
+      const to = new Date(from.getTime() + q.days * 86_400_000);
+      const coaches = await db
+        .select({ id: users.id, displayName: users.displayName })
+        .from(users)
+        .where(and(eq(users.role, 'COACH'), eq(users.isAvailable, true)))
+        .all();
+      const ids = coaches.map((x) => x.id);
+      if (ids.length === 0) return c.json(ok([]), 200);
+      const [windows, booked] = await Promise.all([
+        db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, ids)).all(),
+        db
+          .select({ coachId: appointments.coachId, at: appointments.scheduledFor })
+          .from(appointments)
+          .where(and(inArray(appointments.coachId, ids), inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, from), lt(appointments.scheduledFor, to)))
+          .all(),
+      ]);
+      const result = coaches
+        .map((coach) => ({
+          coach,
+          slots: freeSlots(
+            windows.filter((w) => w.coachId === coach.id),
+            booked.filter((b) => b.coachId === coach.id).map((b) => b.at),
+            from,
+            to,
+            now,
+          ).map((d) => d.toISOString()),
+        }))
+        .filter((x) => x.slots.length > 0);
+      return c.json(ok(result), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/appointments',
+      summary: 'PREMIUM clients book a coach’s free slot (30 minutes)',
+      security: bearerSecurity,
+      middleware: [requireAuth] as const,
+      request: { body: { ...json(Booking), required: true } },
+      responses: {
+        201: { description: 'Booked', ...json(okSchema(Appointment)) },
+        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'),
+      },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = openDb(c.env);
+      await assertPremium(db, user);
+      const { coachId, scheduledFor } = c.req.valid('json');
+      const at = new Date(scheduledFor);
+      const coach = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true)))
+        .get();
+      if (!coach) throw new AppError('NOT_FOUND', 'No such coach taking bookings');
+      const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
+      if (!isSlot(windows, at, new Date())) {
+        throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
+      }
+      const row = await db
+        .insert(appointments)
+        .values({ clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!row) {
+        const mine = await db
+          .select({ id: appointments.id })
+          .from(appointments)
+          .where(and(eq(appointments.clientId, user.id), eq(appointments.scheduledFor, at), inArray(appointments.status, [...ACTIVE])))
+          .get();
+        throw new AppError('CONFLICT', mine ? 'You already have an appointment at that time' : 'That slot has just been booked');
+      }
+      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/appointments',
+      summary: 'The signed-in client’s or coach’s appointments, soonest first (upcoming by default)',
+      security: bearerSecurity,
+      middleware: [requireAuth] as const,
+      request: { query: z.object({ include: z.enum(['upcoming', 'all']).default('upcoming') }) },
+      responses: { 200: { description: 'Appointments', ...json(okSchema(z.array(Appointment))) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED') },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = openDb(c.env);
+      const whose = user.role === 'CLIENT' ? eq(appointments.clientId, user.id) : eq(appointments.coachId, user.id);
+      const upcoming = c.req.valid('query').include === 'upcoming';
+      const rows = await db
+        .select()
+        .from(appointments)
+        .where(and(whose, upcoming ? inArray(appointments.status, [...ACTIVE]) : undefined, upcoming ? gte(appointments.scheduledFor, new Date(Date.now() - SLOT_MINUTES * 60_000)) : undefined))
+        .orderBy(asc(appointments.scheduledFor))
+        .limit(200)
+        .all();
+      return c.json(ok(await appointmentsOut(db, rows)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/appointments/{id}/cancel',
+      summary: 'The client or the coach cancels a scheduled appointment (who and when are recorded)',
+      security: bearerSecurity,
+      middleware: [requireAuth] as const,
+      request: { params: IdParams },
+      responses: { 200: { description: 'Cancelled', ...json(okSchema(Appointment)) }, ...errorResponses('UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT') },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = openDb(c.env);
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      // Someone else's appointment is as invisible as one that does not exist.
+      if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const row = await db
+        .update(appointments)
+        .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
+        .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+        .returning()
+        .get();
+      if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
+      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
+    },
+  );
