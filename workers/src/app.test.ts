@@ -89,6 +89,8 @@ describe('GET /api/openapi.json', () => {
         '/api/coaches/slots',
         '/api/appointments',
         '/api/appointments/{id}/cancel',
+        '/api/appointments/{id}/reassign',
+        '/api/rooms/appointment/{id}',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env';
 import { and, eq, isNull } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
-import { coachingSessions, messages, users } from '../db/schema';
+import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import {
@@ -88,6 +90,22 @@ const createRoomRoute = createRoute({
   },
 });
 
+/** How long before an appointment its room opens. */
+export const APPOINTMENT_ROOM_OPENS_MS = 10 * 60_000;
+
+const appointmentRoomRoute = createRoute({
+  method: 'post',
+  path: '/appointment/{id}',
+  summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
+  security: bearerSecurity,
+  middleware: [requireAuth, requireRole('CLIENT')] as const,
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: {
+    201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
+  },
+});
+
 const joinRoute = createRoute({
   method: 'post',
   path: '/{sessionId}/join',
@@ -156,41 +174,73 @@ const stateRoute = createRoute({
   },
 });
 
+/**
+ * A new session for the signed-in client: tier check, the session row, the LiveKit room, the AI
+ * dispatched; for a booked appointment, its coach is the session's coach.
+ */
+async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appointmentId?: string }) {
+  const user = c.get('user');
+  const db = openDb(c.env);
+  const now = new Date();
+  const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
+  if (!(await claimMonthlySession(db, user.id, now))) {
+    // Lost a race with another start: the month is used up after all.
+    await assertCanStartSession(db, user.id, now);
+    throw new AppError('CONFLICT', 'Another session was started at the same moment');
+  }
+  const sessionId = crypto.randomUUID();
+  const roomName = roomNameFor(sessionId);
+  try {
+    await roomService(c.env).createRoom({
+      name: roomName,
+      emptyTimeout: ROOM_EMPTY_TIMEOUT_S,
+      departureTimeout: ROOM_DEPARTURE_TIMEOUT_S,
+      maxParticipants: ROOM_MAX_PARTICIPANTS,
+      metadata: JSON.stringify({ sessionId }),
+    });
+  } catch (err) {
+    await releaseMonthlySession(db, user.id);
+    log('error', 'livekit createRoom failed', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
+    throw new AppError('SERVICE_UNAVAILABLE', 'The call service is not answering. Please try again in a moment.');
+  }
+  await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
+  // The object dispatches the AI agent (and retries until LiveKit takes it).
+  await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
+  // A booked session's coach is the appointment's coach.
+  if (booked.coachId) await sessionRoom(c.env, sessionId).setCoach(booked.coachId);
+  const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
+  log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
+  return { sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes };
+}
+
 export const rooms = createApp()
-  .openapi(createRoomRoute, async (c) => {
+  .openapi(createRoomRoute, async (c) => c.json(ok(await startSession(c, {})), 201))
+  .openapi(appointmentRoomRoute, async (c) => {
     const user = c.get('user');
     const db = openDb(c.env);
-    const now = new Date();
-    const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
-    if (!(await claimMonthlySession(db, user.id, now))) {
-      // Lost a race with another start: the month is used up after all.
-      await assertCanStartSession(db, user.id, now);
-      throw new AppError('CONFLICT', 'Another session was started at the same moment');
+    const appointment = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+    if (!appointment || appointment.clientId !== user.id) throw new AppError('NOT_FOUND', 'No such appointment');
+    const now = Date.now();
+    const opensAt = appointment.scheduledFor.getTime() - APPOINTMENT_ROOM_OPENS_MS;
+    const closesAt = appointment.scheduledFor.getTime() + appointment.durationMinutes * 60_000;
+    if (now < opensAt) {
+      throw new AppError('CONFLICT', `The room opens 10 minutes before the appointment`, { details: { opensAt: new Date(opensAt).toISOString() } });
     }
-    const sessionId = crypto.randomUUID();
-    const roomName = roomNameFor(sessionId);
+    if (now >= closesAt) throw new AppError('CONFLICT', 'This appointment’s time has passed');
+    // Once: the first start takes the appointment (a second one rejoins through /join).
+    const taken = await db
+      .update(appointments)
+      .set({ status: 'ACTIVE' })
+      .where(and(eq(appointments.id, appointment.id), eq(appointments.status, 'SCHEDULED')))
+      .returning({ id: appointments.id })
+      .get();
+    if (!taken) throw new AppError('CONFLICT', `This appointment is ${appointment.status.toLowerCase()}`);
     try {
-      await roomService(c.env).createRoom({
-        name: roomName,
-        emptyTimeout: ROOM_EMPTY_TIMEOUT_S,
-        departureTimeout: ROOM_DEPARTURE_TIMEOUT_S,
-        maxParticipants: ROOM_MAX_PARTICIPANTS,
-        metadata: JSON.stringify({ sessionId }),
-      });
+      return c.json(ok(await startSession(c, { coachId: appointment.coachId, appointmentId: appointment.id })), 201);
     } catch (err) {
-      await releaseMonthlySession(db, user.id);
-      log('error', 'livekit createRoom failed', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
-      throw new AppError('SERVICE_UNAVAILABLE', 'The call service is not answering. Please try again in a moment.');
+      await db.update(appointments).set({ status: 'SCHEDULED' }).where(eq(appointments.id, appointment.id));
+      throw err;
     }
-    await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes });
-    // The object dispatches the AI agent (and retries until LiveKit takes it).
-    await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
-    const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
-    log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
-    return c.json(
-      ok({ sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes }),
-      201,
-    );
   })
   .openapi(joinRoute, async (c) => {
     const user = c.get('user');

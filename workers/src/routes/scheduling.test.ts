@@ -136,3 +136,60 @@ describe('booking a human coach', () => {
     expect(await testDb().select().from(appointments).where(eq(appointments.coachId, c.user.id)).all()).toEqual([]);
   });
 });
+
+describe('an appointment’s life', () => {
+  it('is handed to another coach by its coach, never onto a taken slot', async () => {
+    const c = await coach();
+    const d = await coach();
+    const a = await client();
+    const b = await client();
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    for (const x of [c, d]) await post('/api/availability', { dayOfWeek, startTime: '09:00', endTime: '10:00' }, bearer(x.token));
+    const at = `${date}T09:00:00.000Z`;
+    const mine = (await body<Appt>(await post('/api/appointments', { coachId: c.user.id, scheduledFor: at }, bearer(a.token)))).data;
+    const theirs = (await body<Appt>(await post('/api/appointments', { coachId: d.user.id, scheduledFor: at }, bearer(b.token)))).data;
+
+    expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(c.token))).status).toBe(409);
+    expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: c.user.id }, bearer(d.token))).status).toBe(404);
+    expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: a.user.id }, bearer(c.token))).status).toBe(400);
+    expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(a.token))).status).toBe(403);
+    await post(`/api/appointments/${theirs.id}/cancel`, {}, bearer(b.token));
+    const moved = await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(c.token));
+    expect(moved.status).toBe(200);
+    expect((await body<Appt>(moved)).data.coach.id).toBe(d.user.id);
+    expect((await body<Appt[]>(await get('/api/appointments', bearer(d.token)))).data.map((x) => x.id)).toEqual([mine.id]);
+  });
+
+  it('opens its room 10 minutes before, once, with the booked coach as the session’s coach', async () => {
+    const c = await coach();
+    const other = await coach();
+    const a = await client();
+    const soon = new Date(Date.now() + 5 * 60_000);
+    const later = new Date(Date.now() + 60 * 60_000);
+    const [now5, in60] = await testDb()
+      .insert(appointments)
+      .values([
+        { clientId: a.user.id, coachId: c.user.id, scheduledFor: soon },
+        { clientId: a.user.id, coachId: c.user.id, scheduledFor: later },
+      ])
+      .returning();
+
+    const early = await post(`/api/rooms/appointment/${in60!.id}`, {}, bearer(a.token));
+    expect(early.status).toBe(409);
+    expect((await body(early)).error.details).toHaveProperty('opensAt');
+    expect((await post(`/api/rooms/appointment/${now5!.id}`, {}, bearer(c.token))).status).toBe(403);
+
+    const opened = await post(`/api/rooms/appointment/${now5!.id}`, {}, bearer(a.token));
+    expect(opened.status).toBe(201);
+    const { sessionId } = (await body<{ sessionId: string }>(opened)).data;
+    expect((await post(`/api/rooms/appointment/${now5!.id}`, {}, bearer(a.token))).status).toBe(409);
+    const row = (await testDb().select().from(appointments).where(eq(appointments.id, now5!.id)).all())[0]!;
+    expect(row.status).toBe('ACTIVE');
+
+    // The booked coach joins as the session's coach; another coach cannot take it.
+    expect((await post(`/api/rooms/${sessionId}/join`, {}, bearer(c.token))).status).toBe(200);
+    expect((await post(`/api/rooms/${sessionId}/join`, {}, bearer(other.token))).status).toBe(409);
+    const coachs = (await body<{ id: string }[]>(await get('/api/sessions', bearer(c.token)))).data.map((s) => s.id);
+    expect(coachs).toContain(sessionId);
+  });
+});

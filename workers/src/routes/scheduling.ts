@@ -85,6 +85,12 @@ async function assertPremium(db: Db, user: AuthUser): Promise<void> {
 
 const ACTIVE = ['SCHEDULED', 'ACTIVE'] as const;
 
+/** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
+function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message.includes('UNIQUE constraint failed')) return true;
+  return false;
+}
+
 async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
   const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
   const people = ids.length ? await db.select({ id: users.id, displayName: users.displayName }).from(users).where(inArray(users.id, ids)).all() : [];
@@ -328,6 +334,45 @@ export const scheduling = createApp()
         .returning()
         .get();
       if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
+      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/appointments/{id}/reassign',
+      summary: 'The appointment’s coach (or an admin) hands a scheduled appointment to another coach',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      request: { params: IdParams, body: { ...json(z.object({ coachId: z.string().min(1).max(64) }).strict().openapi('ReassignRequest')), required: true } },
+      responses: {
+        200: { description: 'Reassigned', ...json(okSchema(Appointment)) },
+        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
+      },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = openDb(c.env);
+      const { coachId } = c.req.valid('json');
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const target = await db.select({ id: users.id }).from(users).where(and(eq(users.id, coachId), eq(users.role, 'COACH'))).get();
+      if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
+      if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
+      let row: typeof appointments.$inferSelect | undefined;
+      try {
+        row = await db
+          .update(appointments)
+          .set({ coachId })
+          .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+          .returning()
+          .get();
+      } catch (err) {
+        // The new coach's slot is taken (the partial unique index).
+        if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'That coach has an appointment at that time');
+        throw err;
+      }
+      if (!row) throw new AppError('CONFLICT', 'This appointment changed meanwhile');
       return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
     },
   );
