@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
 import { db } from './db/client';
 import { portalOrigins } from './lib/config';
+import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
@@ -115,13 +116,18 @@ export type AppType = typeof routes;
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, and data retention. */
   async scheduled(controller, env) {
     try {
       await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
     } catch (err) {
       // A run already going, or the agent-host down: recorded on the run row and logged, not thrown.
       log('error', 'scheduled skool sync not started', { cron: controller.cron, ...describeError(err) });
+    }
+    try {
+      await runRetention(db(env), retentionMonths(env.RETENTION_MONTHS), new Date(controller.scheduledTime));
+    } catch (err) {
+      log('error', 'retention did not run', { cron: controller.cron, ...describeError(err) });
     }
   },
 } satisfies ExportedHandler<Env>;

@@ -1,0 +1,61 @@
+import { createScheduledController, env } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { createUser, testDb } from '../../test/helpers';
+import { authGrants, claimTokens, coachingSessions, loginSessions, messages } from '../db/schema';
+import worker from '../index';
+import { DEFAULT_RETENTION_MONTHS, retentionMonths, runRetention } from './retention';
+
+const DAY = 86_400_000;
+
+describe('retention', () => {
+  it('deletes transcripts older than the retention and expired credentials, keeping the rest and the summaries', async () => {
+    const now = new Date('2027-06-15T03:00:00Z');
+    const old = new Date(now.getTime() - 400 * DAY);
+    const recent = new Date(now.getTime() - 30 * DAY);
+    const client = await createUser({ tier: 'PREMIUM' });
+    const db = testDb();
+    const [oldSession, newSession] = await db
+      .insert(coachingSessions)
+      .values([
+        { roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', endedAt: old, transcript: 'old words', aiSummary: 'kept' },
+        { roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', endedAt: recent, transcript: 'new words' },
+      ])
+      .returning();
+    const line = (sessionId: string, at: Date, text: string) => ({ sessionId, speakerIdentity: client.id, speakerRole: 'client' as const, text, heardByAi: true, spokenAt: at, idempotencyKey: crypto.randomUUID() });
+    await db.insert(messages).values([line(oldSession!.id, old, 'a year ago'), line(newSession!.id, recent, 'last month')]);
+    const hash = () => crypto.randomUUID();
+    await db.insert(authGrants).values([
+      { grantHash: hash(), userId: client.id, expiresAt: new Date(now.getTime() - 1000) },
+      { grantHash: hash(), userId: client.id, expiresAt: new Date(now.getTime() + 60_000) },
+    ]);
+    await db.insert(claimTokens).values([{ tokenHash: hash(), userId: client.id, expiresAt: new Date(now.getTime() - DAY) }]);
+    await db.insert(loginSessions).values([
+      { id: hash(), userId: client.id, expiresAt: new Date(now.getTime() - DAY) },
+      { id: hash(), userId: client.id, expiresAt: new Date(now.getTime() + DAY) },
+    ]);
+
+    const counts = await runRetention(db, 12, now);
+    expect(counts).toMatchObject({ transcriptLines: 1, assembledTranscripts: 1, expiredGrants: 1, expiredClaimTokens: 1, expiredLoginSessions: 1 });
+    expect((await db.select().from(messages).all()).map((m) => m.text)).toEqual(['last month']);
+    const sessions = await db.select().from(coachingSessions).where(eq(coachingSessions.clientId, client.id)).all();
+    expect(sessions.map((s) => [s.transcript, s.aiSummary]).sort()).toEqual([[null, 'kept'], ['new words', null]].sort());
+    expect(await db.select().from(authGrants).all()).toHaveLength(1);
+    expect(await db.select().from(loginSessions).all()).toHaveLength(1);
+    // Run again: nothing more to do.
+    expect(await runRetention(db, 12, now)).toMatchObject({ transcriptLines: 0, expiredGrants: 0 });
+  });
+
+  it('runs with the nightly cron, and reads RETENTION_MONTHS sensibly', async () => {
+    const client = await createUser();
+    const [s] = await testDb()
+      .insert(coachingSessions)
+      .values({ roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'FREE', endedAt: new Date(Date.now() - 800 * DAY) })
+      .returning();
+    await testDb().insert(messages).values({ sessionId: s!.id, speakerIdentity: client.id, speakerRole: 'client', text: 'ancient', heardByAi: true, spokenAt: new Date(Date.now() - 800 * DAY), idempotencyKey: crypto.randomUUID() });
+    await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env);
+    expect(await testDb().select().from(messages).where(eq(messages.sessionId, s!.id)).all()).toEqual([]);
+    expect(retentionMonths('6')).toBe(6);
+    for (const bad of [undefined, '', 'twelve', '0', '1.5', '1000']) expect(retentionMonths(bad)).toBe(DEFAULT_RETENTION_MONTHS);
+  });
+});
