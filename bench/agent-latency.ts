@@ -30,7 +30,7 @@ import { type Standins, startStandins } from '../agent-host/src/standins';
 import { speak } from '../agent-host/src/standins/audio';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
-import { AgentProcess, Microphone } from '../e2e/voice';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from '../e2e/voice';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
 
 const TURNS = Number(process.env.HC_BENCH_TURNS ?? 6);
@@ -195,7 +195,7 @@ await runBench(async (stack) => {
   console.log('The AI coach: end of the client\'s speech → first AI audio in the room, stand-ins at fixed latencies');
   console.log(`${machineLine()}`);
   console.log(`stand-in latencies: STT final +${LATENCY.sttFinalMs} ms (after its 600 ms endpoint), model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`);
-  const standins = await startStandins({ sttPhrases: PHRASES, chatScript: { rules: [], defaultReply: REPLY }, latencyMs: LATENCY });
+  const standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: PHRASES, chatScript: { rules: [], defaultReply: REPLY }, latencyMs: LATENCY });
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack);
   const http = new Agent({ keepAlive: true, maxSockets: 4 });

@@ -14,7 +14,7 @@ import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
-import { AgentProcess, Microphone } from './voice';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
 const CLIENT_SECOND = 'My shoulders are always tense.';
@@ -23,11 +23,18 @@ const CLIENT_FOURTH = 'Today I went for a long walk by the river.';
 const CLIENT_CRISIS = 'Sometimes I feel like I want to hurt myself.';
 const CLIENT_FIFTH = 'I tried humming in the shower this morning.';
 const WHISPER = 'Ask how her evenings usually go.';
+const CLIENT_ASKS_LONG = 'Can you explain the vagus nerve to me?';
+const CLIENT_INTERRUPTS = 'Sorry, can we stop there?';
 const COACH_HEARD = 'Let us try a slow breathing exercise together.';
 const COACH_MUTED = 'I think she is close to a breakthrough today.';
 const AI_FIRST = 'That sounds hard. Shall we breathe together for a moment?';
 const AI_DEFAULT = 'Tell me more about that.';
 const AI_CRISIS = 'Thank you for telling me. You deserve support right now. Please call or text 988.';
+const AI_LONG =
+  'The vagus nerve is the longest nerve of your autonomic nervous system. It runs from the brainstem down through the neck ' +
+  'and the chest into the belly, and it carries signals both ways between the brain and the heart, the lungs and the gut. ' +
+  'When it is active your heart rate slows, your breathing deepens and digestion can do its work.';
+const AI_STOPPED = 'Of course, we can stop there.';
 
 const SUMMARY = {
   summary: 'Parker arrived anxious and practised slow breathing with the coach.',
@@ -93,12 +100,15 @@ describe('the AI coach in a live session', () => {
 
   beforeAll(async () => {
     standins = await startStandins({
-      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, COACH_HEARD, COACH_MUTED],
+      stt: DISTINCT_PHRASES,
+      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, CLIENT_ASKS_LONG, CLIENT_INTERRUPTS, COACH_HEARD, COACH_MUTED],
       chatScript: {
         rules: [
           { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
           { when: 'anxious', reply: AI_FIRST },
           { when: 'hurt myself', reply: AI_CRISIS },
+          { when: 'vagus nerve', reply: AI_LONG },
+          { when: 'stop there', reply: AI_STOPPED },
         ],
         defaultReply: AI_DEFAULT,
       },
@@ -257,9 +267,27 @@ describe('the AI coach in a live session', () => {
     expect(tries.some((r) => r.body.messages.some((m) => messageText(m) === phrases.crisisReminder))).toBe(false);
   });
 
+  it('stops talking when the client talks over it, and answers them', async () => {
+    await clientMic!.say(CLIENT_ASKS_LONG);
+    await lineSaying(CLIENT_ASKS_LONG);
+    // The long answer is being spoken (about 20 s of speech): the client cuts in a few seconds into it.
+    await eventually('the long answer on its way to the voice', () =>
+      standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('longest nerve')),
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
+    await clientMic!.say(CLIENT_INTERRUPTS);
+    expect(await lineSaying(AI_STOPPED)).toMatchObject({ speakerRole: 'ai' });
+    // What was stored of the long answer is what the client heard before cutting in: a start of it.
+    const said = (await transcript()).filter((l) => l.speakerRole === 'ai' && AI_LONG.startsWith(l.text.trim().slice(0, 40)));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.text.trim().length).toBeGreaterThan(0);
+    expect(said[0]!.text.trim().length).toBeLessThan(AI_LONG.length * 0.8);
+    expect(said[0]!.text).not.toContain('digestion');
+  });
+
   it('stores each utterance once', async () => {
     const lines = await transcript();
-    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, COACH_HEARD, COACH_MUTED, AI_FIRST, AI_CRISIS]) {
+    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, CLIENT_ASKS_LONG, CLIENT_INTERRUPTS, COACH_HEARD, COACH_MUTED, AI_FIRST, AI_CRISIS, AI_STOPPED]) {
       expect(lines.filter((l) => l.text === text), text).toHaveLength(1);
     }
   });

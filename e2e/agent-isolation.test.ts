@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
 import { type Standins, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
-import { AgentProcess, Microphone } from './voice';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const SAID_IN_B = 'My shoulders are always tense.';
 const REPLY = 'Tell me more about that.';
@@ -62,7 +62,7 @@ describe('rooms are isolated from each other', () => {
   const jobPid = (sessionId: string) => jobPids(sessionId)[0];
 
   beforeAll(async () => {
-    standins = await startStandins({ sttPhrases: [SAID_IN_B], chatScript: { defaultReply: REPLY } });
+    standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: [SAID_IN_B], chatScript: { defaultReply: REPLY } });
     outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
     agent = await AgentProcess.startOffline(standins, outboxDir);
   });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { SwitchableProxy } from './outage';
-import { AgentProcess, Microphone } from './voice';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const BEFORE = 'I have been feeling anxious all week.';
 const DURING_1 = 'My shoulders are always tense.';
@@ -45,7 +45,11 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     eventually(`"${text}" in D1`, async () => (await count(text)) > 0, { timeoutMs, intervalMs: 300, describe: lines });
 
   beforeAll(async () => {
-    standins = await startStandins({ sttPhrases: [BEFORE, DURING_1, DURING_2, AFTER_RESTART], chatScript: { defaultReply: REPLY } });
+    standins = await startStandins({
+      stt: DISTINCT_PHRASES,
+      sttPhrases: [BEFORE, DURING_1, DURING_2, AFTER_RESTART],
+      chatScript: { defaultReply: REPLY },
+    });
     proxy = await new SwitchableProxy(inject('apiOrigin')).up();
     outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
     agent = await AgentProcess.startOffline(standins, outboxDir, proxy.url);
