@@ -4,9 +4,9 @@ import { defineConfig } from 'vite';
 
 /**
  * One codebase under pages/, one static build per portal (each deploys to its own Pages project):
- * `PORTAL=public vite build` → dist/public, `PORTAL=client vite build` → dist/client. Dev servers:
- * public 5170, client 5172; the coach portal (5171) arrives with its issue. Only `HC_PUBLIC_*`
- * variables reach the browser (e.g. HC_PUBLIC_API_URL, HC_PUBLIC_PUBLIC_URL).
+ * `PORTAL=public vite build` → dist/public, `PORTAL=coach vite build` → dist/coach, `PORTAL=client
+ * vite build` → dist/client. Dev servers: public 5170, coach 5171, client 5172. Only `HC_PUBLIC_*`
+ * variables reach the browser (e.g. HC_PUBLIC_API_URL, HC_PUBLIC_PUBLIC_URL, HC_PUBLIC_CLIENT_URL).
  */
 const ROOT = import.meta.dirname;
 const PORTS = { public: 5170, coach: 5171, client: 5172 } as const;

@@ -240,3 +240,93 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
     await exited;
   };
 }
+
+// ---- The coach portal and the agent-host's signed calls ---------------------------------------
+
+/**
+ * Where the e2e Worker sends coaches after login: its COACH_APP_URL, the wrangler.toml default (the
+ * e2e stack gives it no port of its own), so the coach portal's test serves it there.
+ */
+export const COACH_PORTAL_URL = 'http://localhost:5171';
+
+/**
+ * Builds the coach portal into `outDir` like buildPortal, also told where the client portal is (it
+ * sends clients there).
+ */
+export async function buildCoachPortal(outDir: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORTAL: 'coach',
+      HC_PUBLIC_API_URL: inject('apiOrigin'),
+      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
+      HC_PUBLIC_CLIENT_URL: inject('portalUrls').client,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const code = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', done);
+  });
+  if (code !== 0) throw new Error(`vite build of the coach portal failed (exit ${code}):\n${output}`);
+}
+
+/** `vite preview` of the built coach portal at COACH_PORTAL_URL; resolves once it answers, with a stop function. */
+export async function serveCoachPortal(outDir: string): Promise<() => Promise<void>> {
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const url = new URL(COACH_PORTAL_URL);
+  await eventually(
+    `port ${url.port} to be free for the coach portal (is npm run dev running?)`,
+    () =>
+      new Promise<boolean>((done) => {
+        const probe = createServer();
+        probe.once('error', () => done(false));
+        probe.listen({ port: Number(url.port), host: url.hostname }, () => probe.close(() => done(true)));
+      }),
+  );
+  const child = spawn(
+    process.execPath,
+    [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
+    { cwd: root, env: { ...process.env, PORTAL: 'coach' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await eventually(`vite preview of the coach portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
+    timeoutMs: 30_000,
+    describe: () => output,
+  });
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+}
+
+/**
+ * POSTs to one of the agent-host's webhooks on the Worker (`/api/webhooks/agent/...`), signed with this
+ * run's AGENT_HOST_SECRET as the agent-host signs it; resolves with `data`, throws on any other status.
+ */
+export async function agentPost<T = unknown>(path: string, payload: unknown, idempotencyKey: string): Promise<T> {
+  const { signedHeaders } = await import('../workers/src/lib/signing');
+  const body = JSON.stringify(payload);
+  const res = await fetch(`${inject('apiOrigin')}${path}`, {
+    method: 'POST',
+    headers: await signedHeaders(inject('agentHostSecret'), body, idempotencyKey),
+    body,
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 500)}`);
+  return (JSON.parse(text) as { data: T }).data;
+}

@@ -146,6 +146,7 @@ export const SERVICES = [
   // The portals (vite.config.ts: one dev server per portal). They need the route types the Worker emits.
   ...[
     ['public', 5170, 'the public site'],
+    ['coach', 5171, 'the coach portal'],
     ['client', 5172, 'the client portal'],
   ].map(([portal, port, label], i) => ({
     name: `pages-${portal}`,

@@ -5,3 +5,6 @@ export const PUBLIC_URL: string = import.meta.env.HC_PUBLIC_PUBLIC_URL ?? 'http:
 
 export const publicLoginUrl = new URL('/login', PUBLIC_URL).href;
 export const publicPricingUrl = new URL('/pricing', PUBLIC_URL).href;
+/** The client portal: where the coach portal sends a client who reaches it. */
+export const CLIENT_URL: string = import.meta.env.HC_PUBLIC_CLIENT_URL ?? 'http://localhost:5172';
+export const clientDashboardUrl = new URL('/dashboard', CLIENT_URL).href;

@@ -3,10 +3,10 @@ import { useLocation, useNavigate } from 'react-router';
 import { ApiError, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
 import { Alert, Loading } from '../ui';
-import { LoadFailed } from './load-failed';
+import { LoadFailed } from '../shared/load-failed';
 import { loadProfile, startSession } from './profile';
 import { ProfileForm } from './profile-form';
-import { useLoad } from './use-load';
+import { useLoad } from '../shared/use-load';
 
 /**
  * Before the first session: goals, symptoms and today's mood, kept in the profile (editable in

@@ -2,9 +2,9 @@ import { useEffect } from 'react';
 import { Link, useLocation, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { Alert, Loading, formatDate, formatDuration } from '../ui';
-import { LoadFailed } from './load-failed';
+import { LoadFailed } from '../shared/load-failed';
 import { RatingForm } from './rating-form';
-import { useLoad } from './use-load';
+import { useLoad } from '../shared/use-load';
 
 const ENDED_BY: Record<string, string> = {
   cap: 'You reached the time for this session.',

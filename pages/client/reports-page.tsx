@@ -2,8 +2,8 @@ import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { publicPricingUrl } from '../api/config';
 import { Alert, EmptyState, Loading, formatDate, formatDuration } from '../ui';
-import { LoadFailed } from './load-failed';
-import { useLoad } from './use-load';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
 
 const loadSessions = async () => (await call(api.api.sessions.$get({ query: {} }))).filter((s) => s.status === 'COMPLETED' && s.startedAt !== null);
 

@@ -8,7 +8,7 @@ import { OnboardingPage } from './onboarding-page';
 import { RatePage } from './rate-page';
 import { ReportPage, ReportsPage } from './reports-page';
 import { SettingsPage } from './settings-page';
-import { SignOutButton } from './sign-out-button';
+import { SignOutButton } from '../shared/sign-out-button';
 
 const NAV = [
   { to: '/dashboard', label: 'Dashboard' },

@@ -1,8 +1,8 @@
 import { Loading } from '../ui';
-import { LoadFailed } from './load-failed';
+import { LoadFailed } from '../shared/load-failed';
 import { loadProfile } from './profile';
 import { ProfileForm } from './profile-form';
-import { useLoad } from './use-load';
+import { useLoad } from '../shared/use-load';
 
 /** The profile from onboarding, editable, plus the favourite track for the waiting room. */
 export function SettingsPage() {

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
 import { Alert, Button, Loading } from '../../ui';
-import { LoadFailed } from '../load-failed';
+import { LoadFailed } from '../../shared/load-failed';
 import { loadProfile } from '../profile';
 import { CallStage, SessionReference } from './call-stage';
 

@@ -1,0 +1,282 @@
+/**
+ * The coach portal in real Chromium against the e2e stack (real Worker, real livekit-server; no AI
+ * agent: its transcript lines and summary arrive through the agent-host's signed webhooks, as the
+ * agent would post them). A PREMIUM client of this file's own has a session the seeded coach joined,
+ * with a line the AI did not hear, a whisper, talk of crisis, a summary and a rating. The coach signs
+ * in on the public site and lands on the coach dashboard, reviews the session, keeps notes and searches
+ * transcripts; a client is sent back to their own portal and refused by the coach API.
+ * A screenshot of every coach screen goes to e2e/artifacts/coach-portal/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import {
+  CHROMIUM_FLAGS,
+  COACH_PORTAL_URL,
+  agentPost,
+  api,
+  apiOk,
+  buildCoachPortal,
+  buildPortal,
+  createClient,
+  login,
+  loginGrant,
+  serveCoachPortal,
+  servePortal,
+} from './helpers';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ARTIFACTS = join(ROOT, 'e2e/artifacts/coach-portal');
+const CLIENT_EMAIL = 'coach-review-premium@example.com';
+const CLIENT_NAME = 'Riley Review';
+const COACH_EMAIL = 'coach@example.com';
+const CLIENT_SAYS = 'Some nights I think about self-harm when the deadlines pile up.';
+const AI_SAYS = 'Thank you for telling me. Let us slow the breathing down together.';
+const COACH_ASIDE = 'Noting the shallow breathing pattern for our next session.';
+const WHISPER = 'Suggest the six-count exhale next.';
+const SUMMARY = 'Riley spoke about deadlines and dark thoughts; we practised a slower exhale.';
+
+const portals = inject('portalUrls');
+
+describe('the coach portal: dashboard, session review, notes and search', () => {
+  let browser: Browser;
+  let page: Page;
+  let workDir = '';
+  let clientToken = '';
+  let coachToken = '';
+  let clientId = '';
+  let sessionId = '';
+  let shot = 0;
+  const stops: (() => Promise<void>)[] = [];
+
+  const screenshot = async (name: string, on: Page = page) => {
+    shot += 1;
+    await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
+  };
+  const textOf = (selector: string, on: Page = page) => on.$eval(selector, (el) => el.textContent ?? '');
+
+  beforeAll(async () => {
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    workDir = mkdtempSync(join(tmpdir(), 'hc-coach-portal-'));
+    await Promise.all([
+      createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'),
+      buildPortal('public', join(workDir, 'public')),
+      buildPortal('client', join(workDir, 'client')),
+      buildCoachPortal(join(workDir, 'coach')),
+    ]);
+    stops.push(await servePortal('public', join(workDir, 'public')));
+    stops.push(await servePortal('client', join(workDir, 'client')));
+    stops.push(await serveCoachPortal(join(workDir, 'coach')));
+
+    // A session the coach joined, as it would have gone live (the lines come as the agent posts them).
+    [clientToken, coachToken] = await Promise.all([login(CLIENT_EMAIL), login(COACH_EMAIL)]);
+    clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: clientToken })).id;
+    ({ sessionId } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token: clientToken }, 201));
+    await apiOk('POST', `/api/rooms/${sessionId}/join`, { token: coachToken });
+    const coachId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: coachToken })).id;
+    // Spoken a minute ago: the whisper (stamped by the Worker as it arrives) comes after them.
+    const t0 = Date.now() - 60_000;
+    const line = (n: number, speakerIdentity: string, role: 'client' | 'coach' | 'ai', text: string, heardByAi: boolean) => ({
+      idempotencyKey: `${sessionId}:e2e-coach-portal:${n}`,
+      speakerIdentity,
+      role,
+      text,
+      startedAt: t0 + n * 1000,
+      endedAt: t0 + n * 1000 + 800,
+      heardByAi,
+    });
+    await agentPost(
+      '/api/webhooks/agent/transcript',
+      {
+        sessionId,
+        lines: [
+          line(1, clientId, 'client', CLIENT_SAYS, true),
+          line(2, 'agent-hybrid-coach', 'ai', AI_SAYS, true),
+          line(3, coachId, 'coach', COACH_ASIDE, false),
+        ],
+      },
+      `${sessionId}:e2e-coach-portal:batch`,
+    );
+    await apiOk('POST', `/api/rooms/${sessionId}/whisper`, { token: coachToken, body: { text: WHISPER } }, 201);
+    await apiOk('POST', `/api/rooms/${sessionId}/end`, { token: clientToken });
+    await agentPost(
+      '/api/webhooks/agent/summary',
+      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [] },
+      `${sessionId}:e2e-coach-portal:summary`,
+    );
+    await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
+
+    browser = await puppeteer.launch({
+      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${join(workDir, 'chromium')}`],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 860 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+
+  it('signs a coach in on the public site and lands on the coach dashboard, the flagged session first', async () => {
+    await page.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
+    await page.type('input[name=email]', COACH_EMAIL);
+    await page.type('input[name=password]', inject('demoPassword'));
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/dashboard`);
+    expect(await textOf('h1')).toContain('Hello,');
+
+    // Flagged sessions come before everything else, with the reason; ours is among them.
+    const order = await page.$$eval('#main section', (els) => els.map((e) => e.getAttribute('data-testid')));
+    expect(order[0]).toBe('flagged-sessions');
+    const flagged = await page.$(`[data-testid=flagged-sessions] [data-session-id="${sessionId}"]`);
+    expect(flagged).not.toBeNull();
+    expect(await flagged!.evaluate((el) => el.textContent ?? '')).toContain('self-harm');
+    // Reviewed once, not twice: a flagged session is not repeated under recent sessions.
+    expect(await page.$(`[data-testid=recent-sessions] [data-session-id="${sessionId}"]`)).toBeNull();
+    expect(await textOf('[data-testid=upcoming-appointments]')).toContain('Upcoming appointments');
+    await screenshot('coach-dashboard');
+  });
+
+  it('reviews the session: speakers, the line the AI did not hear, the whisper, the summary and the rating', async () => {
+    await Promise.all([
+      page.waitForSelector('[data-testid=session-transcript]', { timeout: 15_000 }),
+      page.click(`[data-testid=flagged-sessions] [data-session-id="${sessionId}"] a`),
+    ]);
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/sessions/${sessionId}`);
+    const lines = await page.$$eval('[data-testid=transcript-line]', (els) =>
+      els.map((el) => ({
+        speaker: el.querySelector('.hc-speaker')?.textContent,
+        text: el.querySelector('p')?.textContent,
+        notHeard: el.querySelector('[data-testid=not-heard-mark]') !== null,
+        whisper: el.querySelector('[data-testid=whisper-mark]') !== null,
+      })),
+    );
+    expect(lines).toEqual([
+      { speaker: 'Client', text: CLIENT_SAYS, notHeard: false, whisper: false },
+      { speaker: 'AI coach', text: AI_SAYS, notHeard: false, whisper: false },
+      { speaker: 'You', text: COACH_ASIDE, notHeard: true, whisper: false },
+      { speaker: 'You', text: WHISPER, notHeard: false, whisper: true },
+    ]);
+    expect(await textOf('[data-testid=not-heard-mark]')).toBe('AI did not hear');
+    expect(await textOf('[data-testid=whisper-mark]')).toBe('Whisper to the AI');
+    expect(await textOf('[data-testid=session-summary]')).toContain(SUMMARY);
+    expect(await textOf('[data-testid=session-rating]')).toContain('5 of 5');
+    expect(await textOf('[data-testid=session-rating]')).toContain('I feel heard.');
+    expect(await textOf('[data-testid=session-flag]')).toContain('self-harm');
+    await screenshot('coach-session-review');
+  });
+
+  it('keeps private notes on the session, one of them shared with the AI, and they survive a reload', async () => {
+    await page.type('[data-testid=session-notes] textarea[name=note]', 'Check in about sleep next week.');
+    await page.click('[data-testid=session-notes] input[name=shareableWithAi]');
+    await page.click('[data-testid=session-notes] button[type=submit]');
+    await page.waitForSelector('[data-testid=note][data-shareable=true]', { timeout: 15_000 });
+    await page.type('[data-testid=session-notes] textarea[name=note]', 'Private: mentioned a difficult manager.');
+    await page.click('[data-testid=session-notes] button[type=submit]');
+    await page.waitForSelector('[data-testid=note][data-shareable=false]', { timeout: 15_000 });
+
+    const saved = await apiOk<{ text: string; sessionId: string | null; shareableWithAi: boolean }[]>('GET', `/api/clients/${clientId}/notes`, {
+      token: coachToken,
+    });
+    expect(saved.map((n) => ({ text: n.text, sessionId: n.sessionId, shareableWithAi: n.shareableWithAi }))).toEqual([
+      { text: 'Private: mentioned a difficult manager.', sessionId, shareableWithAi: false },
+      { text: 'Check in about sleep next week.', sessionId, shareableWithAi: true },
+    ]);
+
+    await page.reload({ waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=note]', { timeout: 15_000 });
+    const shown = await page.$$eval('[data-testid=note]', (els) => els.map((el) => [el.querySelector('p')?.textContent, el.getAttribute('data-shareable')]));
+    expect(shown).toEqual([
+      ['Private: mentioned a difficult manager.', 'false'],
+      ['Check in about sleep next week.', 'true'],
+    ]);
+    await screenshot('coach-session-notes');
+  });
+
+  it('finds a transcript line and highlights the match, without HTML from the snippet', async () => {
+    await Promise.all([page.waitForSelector('#main form[role=search]'), page.click('nav a[href="/search"]')]);
+    await screenshot('coach-search-empty');
+    await page.type('input[name=q]', 'breathing');
+    await page.click('#main form[role=search] button[type=submit]');
+    await page.waitForSelector('[data-testid=search-hit]', { timeout: 15_000 });
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/search?q=breathing`);
+    // Other files' sessions with this coach may match too: the lines of this file's session are checked.
+    const hits = await page.$$eval(`[data-testid=search-hit][data-session-id="${sessionId}"]`, (els) =>
+      els.map((el) => ({ text: el.querySelector('p')?.textContent, marks: Array.from(el.querySelectorAll("p mark"), (m) => m.textContent) })),
+    );
+    // Both lines that say it (not the whisper, not the client's line), each match marked.
+    expect(hits.map((h) => h.text).sort()).toEqual([AI_SAYS, COACH_ASIDE].sort());
+    for (const hit of hits) expect(hit.marks.map((m) => m?.toLowerCase())).toEqual(['breathing']);
+    expect(await textOf(`[data-testid=search-hit][data-session-id="${sessionId}"] a`)).toContain(CLIENT_NAME);
+    await screenshot('coach-search-results');
+
+    await page.goto(`${COACH_PORTAL_URL}/search?q=zebra`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('::-p-text(Nothing found)', { timeout: 15_000 });
+    await screenshot('coach-search-nothing');
+  });
+
+  it('sends a client who reaches the coach portal to their own portal', async () => {
+    const clientPage = await browser.newPage();
+    try {
+      await clientPage.setViewport({ width: 1200, height: 860 });
+      // Signed in at their own portal first...
+      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL))}`, { waitUntil: 'networkidle0' });
+      await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+      // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
+      await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL))}`);
+      await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+      expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
+      expect(await clientPage.evaluate(() => sessionStorage.getItem('hc_token'))).toBeTruthy();
+
+      // A client's session on any coach route (here planted in the coach portal's storage): sent away too.
+      await clientPage.goto(`${COACH_PORTAL_URL}/`, { waitUntil: 'networkidle0' });
+      await clientPage.evaluate((t) => sessionStorage.setItem('hc_token', t), clientToken);
+      await clientPage.goto(`${COACH_PORTAL_URL}/sessions/${sessionId}`);
+      await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+      expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
+      await screenshot('client-sent-to-own-portal', clientPage);
+
+      // Signed out, the coach portal asks for a sign-in.
+      const fresh = await browser.createBrowserContext();
+      const anon = await fresh.newPage();
+      await anon.goto(`${COACH_PORTAL_URL}/dashboard`, { waitUntil: 'networkidle0' });
+      await anon.waitForSelector('::-p-text(Please sign in)', { timeout: 15_000 });
+      await screenshot('coach-signed-out', anon);
+      await fresh.close();
+    } finally {
+      await clientPage.close();
+    }
+  });
+
+  it('refuses every coach API to a client (403)', async () => {
+    const calls: [string, string][] = [
+      ['GET', `/api/clients/${clientId}/notes`],
+      ['POST', `/api/clients/${clientId}/notes`],
+      ['GET', '/api/search/transcripts?q=breathing'],
+      ['GET', '/api/availability'],
+      ['POST', `/api/rooms/${sessionId}/mute-ai`],
+    ];
+    for (const [method, path] of calls) {
+      const body = method === 'POST' ? (path.endsWith('mute-ai') ? { muted: true } : { text: 'mine now' }) : undefined;
+      const answer = await api(method as 'GET' | 'POST', path, { token: clientToken, ...(body ? { body } : {}) });
+      expect({ path, status: answer.status }).toEqual({ path, status: 403 });
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import { Link } from 'react-router';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
+import { EmptyState, Loading, formatDuration } from '../ui';
+import { useCoach } from './coach-only';
+import { type Appointment, type SessionSummary, formatWhen, loadAppointments, loadSessions, reviewPath } from './sessions';
+
+const loadDashboard = async () => {
+  const [flagged, recent, appointments] = await Promise.all([loadSessions(true), loadSessions(), loadAppointments()]);
+  return { flagged, recent, appointments };
+};
+
+/**
+ * The coach's home: flagged sessions needing a follow-up first, sessions live now, upcoming
+ * appointments, then recent sessions to review.
+ */
+export function DashboardPage() {
+  const coach = useCoach();
+  const [load, retry] = useLoad(loadDashboard);
+  if (load.state === 'loading') return <Loading label="Loading your dashboard…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="your dashboard" retry={retry} />;
+  const { flagged, recent, appointments } = load.data;
+  const flaggedIds = new Set(flagged.map((s) => s.id));
+  const live = recent.filter((s) => s.status === 'WAITING' || s.status === 'ACTIVE');
+  const toReview = recent.filter((s) => !flaggedIds.has(s.id) && s.status !== 'WAITING' && s.status !== 'ACTIVE');
+  const upcoming = appointments.filter((a) => a.status === 'SCHEDULED' || a.status === 'ACTIVE');
+
+  return (
+    <div className="hc-stack">
+      <h1>Hello, {coach.displayName}</h1>
+
+      <section className="hc-card hc-flagged" aria-labelledby="flagged-title" data-testid="flagged-sessions">
+        <h2 id="flagged-title">Needs your follow-up</h2>
+        {flagged.length === 0 ? (
+          <p className="hc-muted">No session is flagged. When a client talks of crisis, the session appears here first.</p>
+        ) : (
+          <ul className="hc-list" aria-label="Flagged sessions">
+            {flagged.map((s) => (
+              <SessionItem key={s.id} session={s} />
+            ))}
+          </ul>
+        )}
+      </section>
+
+      {live.length > 0 && (
+        <section className="hc-card" aria-labelledby="live-title" data-testid="live-sessions">
+          <h2 id="live-title">Live now</h2>
+          <ul className="hc-list" aria-label="Live sessions">
+            {live.map((s) => (
+              <SessionItem key={s.id} session={s} />
+            ))}
+          </ul>
+        </section>
+      )}
+
+      <section className="hc-card" aria-labelledby="appointments-title" data-testid="upcoming-appointments">
+        <h2 id="appointments-title">Upcoming appointments</h2>
+        {upcoming.length === 0 ? (
+          <p className="hc-muted">No appointments booked.</p>
+        ) : (
+          <ul className="hc-list" aria-label="Upcoming appointments">
+            {upcoming.map((a) => (
+              <AppointmentItem key={a.id} appointment={a} />
+            ))}
+          </ul>
+        )}
+      </section>
+
+      <section className="hc-card" aria-labelledby="recent-title" data-testid="recent-sessions">
+        <h2 id="recent-title">Recent sessions to review</h2>
+        {toReview.length === 0 ? (
+          <EmptyState title="No sessions yet">
+            <p>Sessions you join appear here with their summary, rating and transcript.</p>
+          </EmptyState>
+        ) : (
+          <ul className="hc-list" aria-label="Recent sessions">
+            {toReview.map((s) => (
+              <SessionItem key={s.id} session={s} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function SessionItem({ session: s }: { session: SessionSummary }) {
+  return (
+    <li data-testid="session-item" data-session-id={s.id}>
+      <div className="hc-row hc-row-between">
+        <Link to={reviewPath(s.id)}>
+          <strong>Session of {formatWhen(s.startedAt ?? s.createdAt)}</strong>
+        </Link>
+        <span className="hc-row">
+          {s.flag && <span className="hc-badge hc-badge-danger">Flagged</span>}
+          <span className="hc-badge">{s.status.toLowerCase()}</span>
+          {s.status === 'COMPLETED' && <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>}
+          {s.rating && <span className="hc-muted">Rated {s.rating.rating}/5</span>}
+        </span>
+      </div>
+      {s.flag && (
+        <p className="hc-flag-reason">
+          {s.flag.reason} <span className="hc-muted">({formatWhen(s.flag.at)})</span>
+        </p>
+      )}
+      {s.aiSummary ? <p className="hc-muted hc-clamp">{s.aiSummary}</p> : <p className="hc-muted">No summary yet.</p>}
+    </li>
+  );
+}
+
+function AppointmentItem({ appointment: a }: { appointment: Appointment }) {
+  return (
+    <li data-testid="appointment-item">
+      <div className="hc-row hc-row-between">
+        <strong>{formatWhen(a.scheduledFor)}</strong>
+        <span className="hc-muted">
+          {a.client.displayName} · {a.durationMinutes} min
+        </span>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,94 @@
+import { type FormEvent, useState } from 'react';
+import { api, call, messageOf } from '../api/client';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
+import { Alert, Button, Loading, TextArea } from '../ui';
+import { formatWhen } from './sessions';
+
+const loadNotes = (clientId: string, sessionId: string) =>
+  call(api.api.clients[':clientId'].notes.$get({ param: { clientId }, query: { sessionId } }));
+type Note = Awaited<ReturnType<typeof loadNotes>>[number];
+
+/**
+ * The coach's private notes on one session of a client: never shown to the client, and given to the
+ * AI only when marked "share with the AI".
+ */
+export function NotesPanel({ clientId, sessionId }: { clientId: string; sessionId: string }) {
+  const [load, retry, setNotes] = useLoad(() => loadNotes(clientId, sessionId));
+  const [text, setText] = useState('');
+  const [shareable, setShareable] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  if (load.state === 'loading') return <Loading label="Loading your notes…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="your notes" retry={retry} />;
+  const notes = load.data;
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    if (!text.trim()) {
+      setError('Write the note first.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const note = await call(api.api.clients[':clientId'].notes.$post({ param: { clientId }, json: { text, sessionId, shareableWithAi: shareable } }));
+      setNotes([note, ...notes]);
+      setText('');
+      setShareable(false);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function setShare(note: Note, shareableWithAi: boolean) {
+    setError(null);
+    try {
+      const saved = await call(api.api.notes[':id'].$patch({ param: { id: note.id }, json: { shareableWithAi } }));
+      setNotes(notes.map((n) => (n.id === saved.id ? saved : n)));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }
+
+  return (
+    <section className="hc-card hc-stack" aria-labelledby="notes-title" data-testid="session-notes">
+      <h2 id="notes-title">Your private notes</h2>
+      <p className="hc-muted hc-small">Only you see these. The AI is given a note only if you share it.</p>
+      <form className="hc-stack" onSubmit={add} noValidate>
+        <TextArea label="New note on this session" name="note" value={text} onChange={(e) => setText(e.target.value)} maxLength={5000} />
+        <label className="hc-check">
+          <input type="checkbox" name="shareableWithAi" checked={shareable} onChange={(e) => setShareable(e.target.checked)} />
+          Share with the AI
+        </label>
+        {error && <Alert>{error}</Alert>}
+        <div>
+          <Button type="submit" busy={busy}>
+            {busy ? 'Saving…' : 'Add note'}
+          </Button>
+        </div>
+      </form>
+      {notes.length === 0 ? (
+        <p className="hc-muted">No notes on this session yet.</p>
+      ) : (
+        <ul className="hc-list" aria-label="Notes">
+          {notes.map((n) => (
+            <li key={n.id} data-testid="note" data-note-id={n.id} data-shareable={String(n.shareableWithAi)}>
+              <p className="hc-pre">{n.text}</p>
+              <div className="hc-row hc-row-between hc-small">
+                <span className="hc-muted">{formatWhen(n.createdAt)}</span>
+                <label className="hc-check">
+                  <input type="checkbox" checked={n.shareableWithAi} onChange={(e) => void setShare(n, e.target.checked)} />
+                  {n.shareableWithAi ? 'Shared with the AI' : 'Share with the AI'}
+                </label>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

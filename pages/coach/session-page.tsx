@@ -1,0 +1,129 @@
+import { Link, useParams } from 'react-router';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
+import { EmptyState, Loading, formatDuration } from '../ui';
+import { useCoach } from './coach-only';
+import { NotesPanel } from './notes-panel';
+import { type SessionDetail, type TranscriptLine, formatWhen, loadSession } from './sessions';
+
+/**
+ * A session's review: the whole transcript (speaker labels, a mark on every line the AI did not hear,
+ * whispers marked as such), the AI summary, the client's rating and the coach's private notes on it.
+ */
+export function SessionPage() {
+  const { sessionId = '' } = useParams();
+  // A new session id is a new page: nothing of the last one's state carries over.
+  return <SessionReview key={sessionId} sessionId={sessionId} />;
+}
+
+function SessionReview({ sessionId }: { sessionId: string }) {
+  const [load, retry] = useLoad(() => loadSession(sessionId));
+  if (load.state === 'loading') return <Loading label="Loading the session…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="this session" retry={retry} />;
+  const s = load.data;
+  return (
+    <div className="hc-stack">
+      <p>
+        <Link to="/dashboard">← Dashboard</Link>
+      </p>
+      <h1>Session of {formatWhen(s.startedAt ?? s.createdAt)}</h1>
+      <p className="hc-row">
+        <span className="hc-badge">{s.status.toLowerCase()}</span>
+        {s.status === 'COMPLETED' && <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>}
+        <span className="hc-muted">{s.tierAtStart.replace('_', ' ').toLowerCase()} client</span>
+      </p>
+      {s.flag && (
+        <div className="hc-alert hc-alert-error" role="status" data-testid="session-flag">
+          <p>
+            <strong>Flagged for follow-up:</strong> {s.flag.reason} ({formatWhen(s.flag.at)})
+          </p>
+        </div>
+      )}
+      <div className="hc-review">
+        <div className="hc-stack">
+          <section className="hc-card" aria-labelledby="summary-title" data-testid="session-summary">
+            <h2 id="summary-title">AI summary</h2>
+            {s.aiSummary ? <p className="hc-pre">{s.aiSummary}</p> : <p className="hc-muted">No summary for this session yet.</p>}
+          </section>
+          <Transcript session={s} />
+        </div>
+        <div className="hc-stack">
+          <section className="hc-card" aria-labelledby="rating-title" data-testid="session-rating">
+            <h2 id="rating-title">Client’s rating</h2>
+            {s.rating ? (
+              <>
+                <p>
+                  <span className="hc-stars" aria-hidden="true">
+                    {'★'.repeat(s.rating.rating)}
+                    {'☆'.repeat(5 - s.rating.rating)}
+                  </span>{' '}
+                  {s.rating.rating} of 5{s.rating.tip ? ` · $${s.rating.tip} tip` : ''}
+                </p>
+                {s.rating.comment && <blockquote className="hc-muted">“{s.rating.comment}”</blockquote>}
+              </>
+            ) : (
+              <p className="hc-muted">Not rated.</p>
+            )}
+          </section>
+          <NotesPanel clientId={s.clientId} sessionId={s.id} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+const LABELS: Record<TranscriptLine['speakerRole'], string> = { client: 'Client', coach: 'Coach', ai: 'AI coach' };
+
+function Transcript({ session }: { session: SessionDetail }) {
+  const coach = useCoach();
+  const lines = session.transcript;
+  const unheard = lines.filter((l) => !l.heardByAi && l.kind === 'speech').length;
+  const label = (l: TranscriptLine) => (l.speakerRole === 'coach' && l.speakerIdentity === coach.id ? 'You' : LABELS[l.speakerRole]);
+  return (
+    <section className="hc-card" aria-labelledby="transcript-title" data-testid="session-transcript">
+      <h2 id="transcript-title">Transcript</h2>
+      {lines.length === 0 ? (
+        <EmptyState title="No transcript">
+          <p>Nothing was said in this session, or the lines have not arrived yet.</p>
+        </EmptyState>
+      ) : (
+        <>
+          <p className="hc-muted hc-small">
+            {lines.length} line{lines.length === 1 ? '' : 's'}
+            {unheard > 0 && ` · ${unheard} the AI did not hear`}. Whispers are your private instructions to the AI; the client never sees them.
+          </p>
+          <ol className="hc-lines" aria-label="Transcript lines">
+            {lines.map((l) => (
+              <li
+                key={l.id}
+                className="hc-line"
+                data-testid="transcript-line"
+                data-role={l.speakerRole}
+                data-kind={l.kind}
+                data-heard={String(l.heardByAi)}
+              >
+                <div className="hc-line-head">
+                  <span className="hc-speaker">{label(l)}</span>
+                  <time className="hc-muted" dateTime={l.spokenAt}>
+                    {new Date(l.spokenAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })}
+                  </time>
+                  {l.kind === 'whisper' && (
+                    <span className="hc-badge hc-badge-whisper" data-testid="whisper-mark">
+                      Whisper to the AI
+                    </span>
+                  )}
+                  {l.kind === 'speech' && !l.heardByAi && (
+                    <span className="hc-badge hc-badge-unheard" data-testid="not-heard-mark">
+                      AI did not hear
+                    </span>
+                  )}
+                </div>
+                <p>{l.text}</p>
+              </li>
+            ))}
+          </ol>
+        </>
+      )}
+    </section>
+  );
+}
