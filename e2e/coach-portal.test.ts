@@ -49,6 +49,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   let coachToken = '';
   let clientId = '';
   let sessionId = '';
+  /** A second session of the client's, live while the coach joins it. */
+  let liveId = '';
   let shot = 0;
   const stops: (() => Promise<void>)[] = [];
 
@@ -113,13 +115,17 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     browser = await puppeteer.launch({
       executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: [...CHROMIUM_FLAGS, `--user-data-dir=${join(workDir, 'chromium')}`],
+      // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${join(workDir, 'chromium')}`, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
+    // A crash on a page shows in the test's output.
+    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
   }, 180_000);
 
   afterAll(async () => {
+    if (liveId) await api('POST', `/api/rooms/${liveId}/end`, { token: clientToken }).catch(() => undefined);
     await browser?.close().catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -230,6 +236,72 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await page.goto(`${COACH_PORTAL_URL}/search?q=zebra`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('::-p-text(Nothing found)', { timeout: 15_000 });
     await screenshot('coach-search-nothing');
+  });
+
+  it('joins a live session: the hear / not-hear switch, the mark on a line the AI did not hear, a whisper, leave, end', async () => {
+    ({ sessionId: liveId } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token: clientToken }, 201));
+    const roomState = () => apiOk<{ status: string; coachMutedFromAi: boolean; muteAppliedByAi: boolean }>('GET', `/api/rooms/${liveId}`, { token: coachToken });
+    const toggle = '[data-testid=ai-hear-toggle]';
+
+    await page.goto(`${COACH_PORTAL_URL}/call/${liveId}`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=call-status] ::-p-text(Connected)', { timeout: 20_000 });
+    expect(await textOf(toggle)).toContain('AI can hear me');
+    expect(await page.$eval(toggle, (el) => el.getAttribute('aria-checked'))).toBe('true');
+    await screenshot('coach-call-ai-hears');
+
+    await page.click(toggle);
+    await page.waitForSelector(`${toggle}[aria-checked=false]`, { timeout: 15_000 });
+    expect(await textOf(toggle)).toContain('AI cannot hear me');
+    expect((await roomState()).coachMutedFromAi).toBe(true);
+    // The agent acknowledges the mute (version 1: the first change), as agent-host does: the panel says it applied.
+    await agentPost('/api/webhooks/agent/control-ack', { sessionId: liveId, version: 1 }, `${liveId}:control:1`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=mute-applied]')?.textContent?.includes('it no longer hears you'), { timeout: 15_000 });
+    expect((await roomState()).muteAppliedByAi).toBe(true);
+
+    // What the coach says while muted arrives (as the agent stores it) marked as not heard, live.
+    const coachId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: coachToken })).id;
+    await agentPost(
+      '/api/webhooks/agent/transcript',
+      {
+        sessionId: liveId,
+        lines: [
+          { idempotencyKey: `${liveId}:live:1`, speakerIdentity: clientId, role: 'client', text: 'Can we talk about my week?', startedAt: Date.now() - 2000, endedAt: null, heardByAi: true },
+          { idempotencyKey: `${liveId}:live:2`, speakerIdentity: coachId, role: 'coach', text: 'Just between us, how did the meeting go?', startedAt: Date.now() - 1000, endedAt: null, heardByAi: false },
+        ],
+      },
+      `${liveId}:live:batch`,
+    );
+    await page.waitForSelector('[data-testid=live-transcript] [data-heard=false] [data-testid=not-heard-mark]', { timeout: 15_000 });
+    const live = await page.$$eval('[data-testid=live-transcript] [data-testid=transcript-line]', (els) =>
+      els.map((el) => [el.querySelector('.hc-speaker')?.textContent, el.querySelector('p')?.textContent, el.querySelector('[data-testid=not-heard-mark]') !== null]),
+    );
+    expect(live).toEqual([
+      ['Client', 'Can we talk about my week?', false],
+      ['You', 'Just between us, how did the meeting go?', true],
+    ]);
+
+    await page.type('[data-testid=whisper-box] textarea[name=whisper]', 'Ask about sleep before the exercise.');
+    await page.click('[data-testid=whisper-box] button[type=submit]');
+    await page.waitForSelector('[data-testid=live-transcript] [data-kind=whisper] [data-testid=whisper-mark]', { timeout: 15_000 });
+    expect(await textOf('[data-testid=live-transcript] [data-kind=whisper] p')).toBe('Ask about sleep before the exercise.');
+    await screenshot('coach-call-muted-whisper');
+
+    // Leaving keeps the session going; the dashboard offers it again under "Live now".
+    await Promise.all([page.waitForSelector('[data-testid=live-sessions]', { timeout: 15_000 }), page.click('::-p-text(Leave (session continues))')]);
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/dashboard`);
+    expect((await roomState()).status).not.toBe('COMPLETED');
+    await screenshot('coach-dashboard-live-now');
+
+    await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] ::-p-text(Join the call)`);
+    await page.waitForSelector(`${toggle}[aria-checked=false]`, { timeout: 20_000 });
+    await Promise.all([
+      page.waitForSelector('[data-testid=session-transcript]', { timeout: 15_000 }),
+      page.click('::-p-text(End session for everyone)'),
+    ]);
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/sessions/${liveId}`);
+    expect((await roomState()).status).toBe('COMPLETED');
+    expect(await page.$$eval('[data-testid=whisper-mark]', (els) => els.length)).toBe(1);
+    await screenshot('coach-session-after-call');
   });
 
   it('sends a client who reaches the coach portal to their own portal', async () => {

@@ -103,7 +103,15 @@ function SessionItem({ session: s }: { session: SessionSummary }) {
           {s.flag.reason} <span className="hc-muted">({formatWhen(s.flag.at)})</span>
         </p>
       )}
-      {s.aiSummary ? <p className="hc-muted hc-clamp">{s.aiSummary}</p> : <p className="hc-muted">No summary yet.</p>}
+      {s.status === 'WAITING' || s.status === 'ACTIVE' ? (
+        <Link className="hc-button hc-button-primary" to={`/call/${encodeURIComponent(s.id)}`}>
+          Join the call
+        </Link>
+      ) : s.aiSummary ? (
+        <p className="hc-muted hc-clamp">{s.aiSummary}</p>
+      ) : (
+        <p className="hc-muted">No summary yet.</p>
+      )}
     </li>
   );
 }

@@ -2,6 +2,7 @@ import { Navigate, createBrowserRouter } from 'react-router';
 import { Layout } from '../ui';
 import { SignOutButton } from '../shared/sign-out-button';
 import { AuthCallbackPage } from './auth-callback-page';
+import { CallPage } from './call-page';
 import { CoachOnly } from './coach-only';
 import { DashboardPage } from './dashboard-page';
 import { NotFoundPage } from './not-found-page';
@@ -15,7 +16,8 @@ const NAV = [
 
 /**
  * The coach portal: sign-in callback, then (coaches and admins only; a client is sent to their own
- * portal) the dashboard, a session's review and transcript search.
+ * portal) the dashboard, a session's review, transcript search and the call room (its LiveKit code
+ * loads with that route only).
  */
 export const router = createBrowserRouter([
   {
@@ -29,6 +31,7 @@ export const router = createBrowserRouter([
           { path: 'dashboard', element: <DashboardPage /> },
           { path: 'sessions/:sessionId', element: <SessionPage /> },
           { path: 'search', element: <SearchPage /> },
+          { path: 'call/:sessionId', element: <CallPage /> },
           { path: '*', element: <NotFoundPage /> },
         ],
       },

@@ -1,7 +1,7 @@
 import { useDataChannel } from '@livekit/components-react';
 import { useCallback, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
-import type { RoomEvent } from './use-room-events';
+import type { RoomEvent } from '../../shared/use-room-events';
 
 /** The topic of the Worker's server-sent timer packets (workers/src/session-room.ts). */
 export const TIMER_TOPIC = 'hc.timer';

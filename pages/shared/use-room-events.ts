@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { sessionToken } from '../../api/client';
-import { API_URL } from '../../api/config';
+import { sessionToken } from '../api/client';
+import { API_URL } from '../api/config';
 
 /** The Worker's live events for a session (workers/src/session-room.ts broadcasts them). */
 export type RoomEvent =
@@ -10,10 +10,19 @@ export type RoomEvent =
   | { type: 'ended'; reason: string; end: { at: number } | null }
   | {
       type: 'transcript';
-      line: { id: string; speakerRole: 'client' | 'coach' | 'ai'; text: string; spokenAt: number; kind?: string };
+      line: {
+        id: string;
+        speakerRole: 'client' | 'coach' | 'ai';
+        text: string;
+        spokenAt: number;
+        kind?: string;
+        speakerIdentity?: string;
+        heardByAi?: boolean;
+      };
     }
   | { type: 'participants'; participants: { identity: string; role: string }[] }
-  | { type: 'mute'; muted: boolean };
+  | { type: 'mute'; muted: boolean }
+  | { type: 'flagged'; at: number; reason: string };
 
 /** Backoff between reconnects: quick at first, then every 10 s at most. */
 const delayFor = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
