@@ -304,6 +304,47 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await screenshot('coach-session-after-call');
   });
 
+  it('keeps availability in the calendar; a PREMIUM client books it, the coach sees and cancels the appointment', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=add-window]', { timeout: 15_000 }), page.click('nav a[href="/calendar"]')]);
+    // A weekly window tomorrow (UTC), 09:00–12:00 (the form's default hours).
+    const tomorrow = new Date(Date.now() + 24 * 3600_000);
+    const ymd = tomorrow.toISOString().slice(0, 10);
+    await page.select('#window-day', String(tomorrow.getUTCDay()));
+    await page.click('[data-testid=add-window] button[type=submit]');
+    const dayName = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'][tomorrow.getUTCDay()]!;
+    await page.waitForFunction(
+      (label) => Array.from(document.querySelectorAll('[data-testid=availability-window]')).some((el) => el.textContent?.includes(label)),
+      { timeout: 15_000 },
+      `Every ${dayName}, 09:00–12:00 UTC`,
+    );
+    const windows = await apiOk<{ id: string; dayOfWeek: number; startTime: string; endTime: string; isRecurring: boolean }[]>('GET', '/api/availability', { token: coachToken });
+    const added = windows.find((w) => w.dayOfWeek === tomorrow.getUTCDay() && w.startTime === '09:00' && w.endTime === '12:00' && w.isRecurring);
+    expect(added).toBeDefined();
+
+    // The client books a slot in it, through the API (their portal's booking screen is another piece of the issue).
+    const offers = await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', '/api/coaches/slots?days=7', { token: clientToken });
+    const slot = offers.find((o) => o.coach.id === 'seed-coach')?.slots.find((t) => t.startsWith(`${ymd}T09:`) || t.startsWith(`${ymd}T10:`) || t.startsWith(`${ymd}T11:`));
+    expect(slot).toBeDefined();
+    const booked = await apiOk<{ id: string }>('POST', '/api/appointments', { token: clientToken, body: { coachId: 'seed-coach', scheduledFor: slot } }, 201);
+
+    await page.reload({ waitUntil: 'networkidle0' });
+    const row = `[data-testid=calendar-appointment][data-appointment-id="${booked.id}"]`;
+    await page.waitForSelector(row, { timeout: 15_000 });
+    expect(await textOf(row)).toContain(CLIENT_NAME);
+    await screenshot('coach-calendar');
+
+    await page.click(`${row} ::-p-text(Cancel appointment)`);
+    await page.waitForSelector(`${row}[data-status=CANCELLED]`, { timeout: 15_000 });
+    const mine = await apiOk<{ id: string; status: string; cancelledBy: string | null }[]>('GET', '/api/appointments?include=all', { token: clientToken });
+    expect(mine.find((a) => a.id === booked.id)).toMatchObject({ status: 'CANCELLED', cancelledBy: 'seed-coach' });
+
+    await page.click(`[data-testid=availability-window][data-window-id="${added!.id}"] button`);
+    await page.waitForFunction((id) => !document.querySelector(`[data-window-id="${id}"]`), { timeout: 15_000 }, added!.id);
+    const after = await apiOk<{ id: string }[]>('GET', '/api/availability', { token: coachToken });
+    expect(after.some((w) => w.id === added!.id)).toBe(false);
+    await screenshot('coach-calendar-after-cancel');
+  });
+
   it('sends a client who reaches the coach portal to their own portal', async () => {
     const clientPage = await browser.newPage();
     try {

@@ -1,0 +1,203 @@
+import { type FormEvent, useState } from 'react';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
+import { Alert, Button, Loading, TextField } from '../ui';
+import { formatWhen } from './sessions';
+
+const loadAvailability = () => call(api.api.availability.$get());
+type Window = Awaited<ReturnType<typeof loadAvailability>>[number];
+const loadAll = () => call(api.api.appointments.$get({ query: { include: 'all' } }));
+type Appointment = Awaited<ReturnType<typeof loadAll>>[number];
+
+const loadCalendar = async () => {
+  const [windows, appointments] = await Promise.all([loadAvailability(), loadAll()]);
+  return { windows, appointments };
+};
+
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** "Every Monday, 09:00–12:00 UTC" or "Tuesday 9 December 2026, 14:00–15:00 UTC": windows are kept in UTC. */
+function describeWindow(w: Window): string {
+  const hours = `${w.startTime}–${w.endTime} UTC`;
+  if (w.isRecurring || !w.specificDate) return `Every ${DAYS[w.dayOfWeek]}, ${hours}`;
+  const date = new Date(`${w.specificDate}T00:00:00Z`).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  return `${date}, ${hours}`;
+}
+
+/**
+ * The coach's calendar: when they can be booked (weekly windows and one-off dates, in UTC) and their
+ * appointments in their own time zone, each scheduled one cancellable.
+ */
+export function CalendarPage() {
+  const [load, retry, set] = useLoad(loadCalendar);
+  if (load.state === 'loading') return <Loading label="Loading your calendar…" />;
+  if (load.state === 'failed') return <LoadFailed error={load.error} what="your calendar" retry={retry} />;
+  const { windows, appointments } = load.data;
+  const now = Date.now();
+  const upcoming = appointments.filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now).sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+  return (
+    <div className="hc-stack">
+      <h1>Calendar</h1>
+      <div className="hc-review">
+        <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="calendar-appointments">
+          <h2 id="appointments-title">Appointments</h2>
+          <p className="hc-muted hc-small">Times in your time zone ({zone}).</p>
+          {upcoming.length === 0 ? (
+            <p className="hc-muted">Nothing booked yet.</p>
+          ) : (
+            <ul className="hc-list" aria-label="Appointments">
+              {upcoming.map((a) => (
+                <AppointmentRow key={a.id} appointment={a} onChange={(next) => set({ windows, appointments: appointments.map((x) => (x.id === next.id ? next : x)) })} />
+              ))}
+            </ul>
+          )}
+        </section>
+        <section className="hc-card hc-stack" aria-labelledby="availability-title" data-testid="calendar-availability">
+          <h2 id="availability-title">When clients can book you</h2>
+          {windows.length === 0 ? (
+            <p className="hc-muted">No windows yet: PREMIUM clients cannot book you until you add one.</p>
+          ) : (
+            <ul className="hc-list" aria-label="Availability">
+              {windows.map((w) => (
+                <WindowRow key={w.id} window={w} onRemoved={() => set({ windows: windows.filter((x) => x.id !== w.id), appointments })} />
+              ))}
+            </ul>
+          )}
+          <AddWindow onAdded={(w) => set({ windows: [...windows, w], appointments })} />
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function AppointmentRow({ appointment: a, onChange }: { appointment: Appointment; onChange: (a: Appointment) => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function cancel() {
+    setBusy(true);
+    setError(null);
+    try {
+      onChange(await call(api.api.appointments[':id'].cancel.$post({ param: { id: a.id } })));
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <li data-testid="calendar-appointment" data-appointment-id={a.id} data-status={a.status}>
+      <div className="hc-row hc-row-between">
+        <strong>{formatWhen(a.scheduledFor)}</strong>
+        <span className="hc-badge">{a.status.toLowerCase()}</span>
+      </div>
+      <div className="hc-row hc-row-between">
+        <span>
+          {a.client.displayName} · {a.durationMinutes} min
+        </span>
+        {a.status === 'SCHEDULED' && (
+          <Button variant="secondary" onClick={() => void cancel()} busy={busy}>
+            Cancel appointment
+          </Button>
+        )}
+        {a.status === 'CANCELLED' && a.cancelledAt && <span className="hc-muted hc-small">Cancelled {formatWhen(a.cancelledAt)}</span>}
+      </div>
+      {error && <Alert>{error}</Alert>}
+    </li>
+  );
+}
+
+function WindowRow({ window: w, onRemoved }: { window: Window; onRemoved: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      await call(api.api.availability[':id'].$delete({ param: { id: w.id } }));
+      onRemoved();
+    } catch (err) {
+      setError(messageOf(err));
+      setBusy(false);
+    }
+  }
+  return (
+    <li data-testid="availability-window" data-window-id={w.id}>
+      <div className="hc-row hc-row-between">
+        <span>{describeWindow(w)}</span>
+        <Button variant="secondary" onClick={() => void remove()} busy={busy} aria-label={`Remove ${describeWindow(w)}`}>
+          Remove
+        </Button>
+      </div>
+      {error && <Alert>{error}</Alert>}
+    </li>
+  );
+}
+
+function AddWindow({ onAdded }: { onAdded: (w: Window) => void }) {
+  const [kind, setKind] = useState<'weekly' | 'once'>('weekly');
+  const [day, setDay] = useState(1);
+  const [date, setDate] = useState('');
+  const [start, setStart] = useState('09:00');
+  const [end, setEnd] = useState('12:00');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | string | null>(null);
+
+  async function add(e: FormEvent) {
+    e.preventDefault();
+    if (kind === 'once' && !date) {
+      setError('Choose the date.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const json = kind === 'weekly' ? { dayOfWeek: day, startTime: start, endTime: end } : { specificDate: date, startTime: start, endTime: end };
+      onAdded(await call(api.api.availability.$post({ json })));
+    } catch (err) {
+      setError(err instanceof ApiError ? err : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fields = error instanceof ApiError ? error.fields : {};
+  return (
+    <form className="hc-stack" onSubmit={add} aria-label="Add a window" data-testid="add-window">
+      <h3>Add a window (UTC)</h3>
+      <div className="hc-field">
+        <label htmlFor="window-kind">Repeats</label>
+        <select id="window-kind" name="kind" value={kind} onChange={(e) => setKind(e.target.value as 'weekly' | 'once')}>
+          <option value="weekly">Every week</option>
+          <option value="once">Once, on a date</option>
+        </select>
+      </div>
+      {kind === 'weekly' ? (
+        <div className="hc-field">
+          <label htmlFor="window-day">Day</label>
+          <select id="window-day" name="dayOfWeek" value={day} onChange={(e) => setDay(Number(e.target.value))}>
+            {DAYS.map((d, i) => (
+              <option key={d} value={i}>
+                {d}
+              </option>
+            ))}
+          </select>
+        </div>
+      ) : (
+        <TextField label="Date" name="specificDate" type="date" value={date} onChange={(e) => setDate(e.target.value)} error={fields.specificDate} />
+      )}
+      <div className="hc-row">
+        <TextField label="From" name="startTime" type="time" value={start} onChange={(e) => setStart(e.target.value)} error={fields.startTime} />
+        <TextField label="To" name="endTime" type="time" value={end} onChange={(e) => setEnd(e.target.value)} error={fields.endTime} />
+      </div>
+      {error && <Alert>{typeof error === 'string' ? error : error.message}</Alert>}
+      <div>
+        <Button type="submit" busy={busy}>
+          Add window
+        </Button>
+      </div>
+    </form>
+  );
+}
