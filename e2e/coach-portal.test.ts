@@ -187,6 +187,15 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(await textOf('[data-testid=session-rating]')).toContain('I feel heard.');
     expect(await textOf('[data-testid=session-flag]')).toContain('self-harm');
     await screenshot('coach-session-review');
+
+    // Find in this transcript: matches marked in place, as text.
+    await page.type('[data-testid=session-transcript] input[name=find]', 'breath');
+    await page.waitForSelector('[data-testid=find-count]');
+    expect(await textOf('[data-testid=find-count]')).toBe('2 lines with “breath”');
+    expect(await page.$$eval('[data-testid=session-transcript] mark', (els) => els.map((e) => e.textContent))).toEqual(['breath', 'breath']);
+    await screenshot('coach-session-find');
+    await page.click('[data-testid=session-transcript] input[name=find]', { count: 3 });
+    await page.keyboard.press('Backspace');
   });
 
   it('keeps private notes on the session, one of them shared with the AI, and they survive a reload', async () => {
@@ -247,6 +256,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await page.waitForSelector('[data-testid=call-status] ::-p-text(Connected)', { timeout: 20_000 });
     expect(await textOf(toggle)).toContain('AI can hear me');
     expect(await page.$eval(toggle, (el) => el.getAttribute('aria-checked'))).toBe('true');
+    // The AI as an observer's orb (no agent runs in this file).
+    expect(await page.$eval('[data-testid=ai-control] [data-testid=orb]', (el) => el.getAttribute('aria-label'))).toBe('AI coach: not in the room');
     await screenshot('coach-call-ai-hears');
 
     await page.click(toggle);

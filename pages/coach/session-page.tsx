@@ -1,7 +1,8 @@
+import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
-import { EmptyState, Loading, formatDuration } from '../ui';
+import { EmptyState, Loading, TextField, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
 import { NotesPanel } from './notes-panel';
 import { type SessionDetail, type TranscriptLine, formatWhen, loadSession } from './sessions';
@@ -78,6 +79,9 @@ function Transcript({ session }: { session: SessionDetail }) {
   const coach = useCoach();
   const lines = session.transcript;
   const unheard = lines.filter((l) => !l.heardByAi && l.kind === 'speech').length;
+  const [find, setFind] = useState('');
+  const needle = find.trim().toLowerCase();
+  const matching = needle ? lines.filter((l) => l.text.toLowerCase().includes(needle)).length : 0;
   const label = (l: TranscriptLine) => (l.speakerRole === 'coach' && l.speakerIdentity === coach.id ? 'You' : LABELS[l.speakerRole]);
   return (
     <section className="hc-card" aria-labelledby="transcript-title" data-testid="session-transcript">
@@ -92,6 +96,14 @@ function Transcript({ session }: { session: SessionDetail }) {
             {lines.length} line{lines.length === 1 ? '' : 's'}
             {unheard > 0 && ` · ${unheard} the AI did not hear`}. Whispers are your private instructions to the AI; the client never sees them.
           </p>
+          <div role="search" className="hc-stack">
+            <TextField label="Find in this transcript" name="find" type="search" value={find} onChange={(e) => setFind(e.target.value)} />
+            {needle && (
+              <p className="hc-small hc-muted" role="status" data-testid="find-count">
+                {matching} line{matching === 1 ? '' : 's'} with “{find.trim()}”
+              </p>
+            )}
+          </div>
           <ol className="hc-lines" aria-label="Transcript lines">
             {lines.map((l) => (
               <li
@@ -118,7 +130,9 @@ function Transcript({ session }: { session: SessionDetail }) {
                     </span>
                   )}
                 </div>
-                <p>{l.text}</p>
+                <p>
+                  <Highlighted text={l.text} needle={needle} />
+                </p>
               </li>
             ))}
           </ol>
@@ -126,4 +140,19 @@ function Transcript({ session }: { session: SessionDetail }) {
       )}
     </section>
   );
+}
+
+/** The text with every case-insensitive occurrence of `needle` in <mark> (as text, never HTML). */
+function Highlighted({ text, needle }: { text: string; needle: string }) {
+  if (!needle) return <>{text}</>;
+  const parts: { text: string; match: boolean }[] = [];
+  const lower = text.toLowerCase();
+  let from = 0;
+  for (let at = lower.indexOf(needle); at !== -1; at = lower.indexOf(needle, at + needle.length)) {
+    if (at > from) parts.push({ text: text.slice(from, at), match: false });
+    parts.push({ text: text.slice(at, at + needle.length), match: true });
+    from = at + needle.length;
+  }
+  if (from < text.length) parts.push({ text: text.slice(from), match: false });
+  return <>{parts.map((p, i) => (p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</>;
 }

@@ -5,7 +5,7 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, Button, formatClock } from '../../ui';
 import type { MicProblem } from './call-room';
-import { Orb } from './orb';
+import { Orb } from '../../shared/orb';
 import { TranscriptPanel } from './transcript-panel';
 import { useParticipantAttribute } from './use-attribute';
 import { useRoomEvents } from '../../shared/use-room-events';

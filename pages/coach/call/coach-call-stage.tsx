@@ -1,9 +1,10 @@
-import { useConnectionState, useLocalParticipant } from '@livekit/components-react';
-import { ConnectionState } from 'livekit-client';
+import { useConnectionState, useLocalParticipant, useTracks } from '@livekit/components-react';
+import { ConnectionState, Track } from 'livekit-client';
 import type { Room } from 'livekit-client';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
+import { Orb } from '../../shared/orb';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
 import { Alert, Button, TextArea, formatClock } from '../../ui';
 import { useCoach } from '../coach-only';
@@ -33,6 +34,9 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
   const [error, setError] = useState<string | null>(null);
   const [muteBusy, setMuteBusy] = useState(false);
   const [ending, setEnding] = useState(false);
+  const agentTrack = useTracks([Track.Source.Microphone, Track.Source.Unknown], { onlySubscribed: true }).find(
+    (t) => t.participant.isAgent && t.publication.kind === Track.Kind.Audio,
+  );
 
   const addLines = useCallback((more: LiveLine[]) => {
     setLines((prev) => {
@@ -184,6 +188,9 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
         <div className="hc-stack">
           <section className="hc-card hc-stack" aria-labelledby="ai-control-title" data-testid="ai-control">
             <h2 id="ai-control-title">AI control</h2>
+            <div className="hc-orb-observer">
+              <Orb trackRef={agentTrack} label={!aiInRoom ? 'not in the room' : agentTrack ? 'in the room' : 'in the room, silent'} />
+            </div>
             <button
               type="button"
               role="switch"
