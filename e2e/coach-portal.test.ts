@@ -3,8 +3,10 @@
  * agent: its transcript lines and summary arrive through the agent-host's signed webhooks, as the
  * agent would post them). A PREMIUM client of this file's own has a session the seeded coach joined,
  * with a line the AI did not hear, a whisper, talk of crisis, a summary and a rating. The coach signs
- * in on the public site and lands on the coach dashboard, reviews the session, keeps notes and searches
- * transcripts; a client is sent back to their own portal and refused by the coach API.
+ * in on the public site and lands on the coach dashboard, reviews the session, keeps notes, searches
+ * transcripts, joins a second session live (the AI hear / not-hear switch, a whisper, leave, end) and
+ * keeps a calendar a client books into; a client is sent back to their own portal and refused by the
+ * coach API, and another coach sees none of the first coach's notes.
  * A screenshot of every coach screen goes to e2e/artifacts/coach-portal/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ import {
   buildCoachPortal,
   buildPortal,
   createClient,
+  createCoach,
   login,
   loginGrant,
   serveCoachPortal,
@@ -387,6 +390,24 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     } finally {
       await clientPage.close();
     }
+  });
+
+  it('keeps a coach’s private notes from another coach', async () => {
+    await createCoach('coach-portal-other@example.com', 'Olive Other');
+    const otherToken = await login('coach-portal-other@example.com');
+    const notes = await apiOk<{ id: string }[]>('GET', `/api/clients/${clientId}/notes`, { token: coachToken });
+    expect(notes.length).toBeGreaterThan(0);
+    // Not their client: as if unknown; nor can they change a note of the first coach's.
+    expect((await api('GET', `/api/clients/${clientId}/notes`, { token: otherToken })).status).toBe(404);
+    const patch = await fetch(`${inject('apiOrigin')}/api/notes/${notes[0]!.id}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${otherToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ shareableWithAi: false }),
+    });
+    expect(patch.status).toBe(404);
+    // Nor find the first coach's sessions in a search.
+    const hits = await apiOk<{ sessionId: string }[]>('GET', '/api/search/transcripts?q=breathing', { token: otherToken });
+    expect(hits.filter((h) => h.sessionId === sessionId)).toEqual([]);
   });
 
   it('refuses every coach API to a client (403)', async () => {

@@ -330,3 +330,17 @@ export async function agentPost<T = unknown>(path: string, payload: unknown, ide
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 500)}`);
   return (JSON.parse(text) as { data: T }).data;
 }
+
+/** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
+export async function createCoach(email: string, displayName: string): Promise<string> {
+  const { queryLocalD1 } = await import('./stack');
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
+  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
+  const now = Date.now();
+  await queryLocalD1(
+    inject('persistDir'),
+    `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
+       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'COACH', membership_tier, 0, ${now}, ${now} FROM users WHERE email = 'coach@example.com';`,
+  );
+  return id;
+}
