@@ -14,10 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
+import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
+import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
+import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   CHROMIUM_FLAGS,
   COACH_PORTAL_URL,
+  TestParticipant,
   agentPost,
   api,
   apiOk,
@@ -25,11 +29,13 @@ import {
   buildPortal,
   createClient,
   createCoach,
+  eventually,
   login,
   loginGrant,
   serveCoachPortal,
   servePortal,
 } from './helpers';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = join(ROOT, 'e2e/artifacts/coach-portal');
@@ -424,4 +430,153 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       expect({ path, status: answer.status }).toEqual({ path, status: 403 });
     }
   });
+});
+
+/**
+ * The coach's own voice through the portal: Chromium's fake microphone plays a sentence, pauses, and
+ * plays it again (the file loops). Muted from the AI the first time, the line is stored as not heard
+ * and the stand-in model never sees it; unmuted, the next time it reaches the model; a whisper from the
+ * box is in the model's view for the next reply and never in the client's transcript. The client is an
+ * rtc-node participant whose microphone speaks when told.
+ */
+describe('the coach’s voice and the AI hear / not-hear switch, with the AI agent offline', () => {
+  const COACH_SAYS = 'I think she is close to a breakthrough today.';
+  const CLIENT_ONE = 'I have been feeling anxious all week.';
+  const CLIENT_TWO = 'My shoulders are always tense.';
+  const CLIENT_THREE = 'I would like to sleep better.';
+  const WHISPER_TEXT = 'Ask how her evenings usually go.';
+  const MIC_RATE = 48_000;
+  let standins: Standins;
+  let agent: AgentProcess | undefined;
+  let browser: Browser;
+  let page: Page;
+  let workDir = '';
+  let clientToken = '';
+  let coachToken = '';
+  let sessionId = '';
+  let client: TestParticipant | undefined;
+  let clientMic: Microphone | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  let shot = 20;
+  const screenshot = async (name: string, on: Page) => {
+    shot += 1;
+    await on.screenshot({ path: join(ARTIFACTS, `${shot}-${name}.png`) as `${string}.png`, fullPage: true });
+  };
+  const modelSaw = () => standins.chat.requests.flatMap((r) => r.body.messages.map((m) => messageText(m)));
+  /** The client says `text` and waits for the model request it triggers; answers that request's texts. */
+  const clientSays = async (text: string) => {
+    await clientMic!.say(text);
+    const request = await eventually(`a model request carrying "${text}"`, () => standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(text))), {
+      timeoutMs: 45_000,
+    });
+    return request.body.messages.map((m) => messageText(m));
+  };
+  const coachLines = async () =>
+    (await apiOk<{ transcript: { speakerRole: string; text: string; heardByAi: boolean; kind: string }[] }>('GET', `/api/sessions/${sessionId}`, { token: coachToken })).transcript.filter(
+      (l) => l.speakerRole === 'coach' && l.kind === 'speech',
+    );
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'hc-coach-voice-'));
+    // 12 s of quiet (time to join and mute), the sentence, 16 s of quiet (time to unmute); then it loops.
+    const phrase = await speak(COACH_SAYS, { sampleRate: MIC_RATE });
+    const micFile = join(workDir, 'coach-mic.wav');
+    await writeWav(micFile, concatPcm(silence(12_000, MIC_RATE), phrase, silence(16_000, MIC_RATE)), MIC_RATE);
+    standins = await startStandins({
+      stt: DISTINCT_PHRASES,
+      sttPhrases: [COACH_SAYS, CLIENT_ONE, CLIENT_TWO, CLIENT_THREE],
+      chatScript: { rules: [{ when: SUMMARY_MARKER, reply: JSON.stringify({ summary: 'A short session.', keyInsights: [], nextSteps: [], newFacts: [] }) }], defaultReply: 'Tell me more about that.' },
+    });
+    agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
+    await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), buildCoachPortal(join(workDir, 'coach'))]);
+    stops.push(await serveCoachPortal(join(workDir, 'coach')));
+    [clientToken, coachToken] = await Promise.all([login('coach-voice-premium@example.com'), login(COACH_EMAIL)]);
+
+    // The client in the room (rtc-node, a silent microphone), and the AI with them.
+    const ticket = await apiOk<{ sessionId: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token: clientToken }, 201);
+    sessionId = ticket.sessionId;
+    client = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
+    clientMic = await Microphone.publish(client.room);
+    await eventually('the AI in the room', async () =>
+      (await apiOk<{ participants: { role: string }[] }>('GET', `/api/rooms/${sessionId}`, { token: clientToken })).participants.some((p) => p.role === 'ai'), {
+      timeoutMs: 45_000,
+      describe: () => agent?.output.slice(-10).join(''),
+    });
+
+    browser = await puppeteer.launch({
+      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [
+        ...CHROMIUM_FLAGS,
+        `--user-data-dir=${join(workDir, 'chromium')}`,
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${micFile}`,
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1200, height: 860 });
+    await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL))}`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+  }, 240_000);
+
+  afterAll(async () => {
+    clientMic?.stop();
+    await client?.disconnect();
+    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token: clientToken }).catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await agent?.stop();
+    await standins?.close();
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('stores what the muted coach says as not heard and keeps it from the model; unmuted, the model hears it; a whisper reaches it', async () => {
+    const toggle = '[data-testid=ai-hear-toggle]';
+    const applied = (words: string) =>
+      page.waitForFunction((w) => document.querySelector('[data-testid=mute-applied]')?.textContent?.includes(w), { timeout: 15_000 }, words);
+
+    await page.goto(`${COACH_PORTAL_URL}/call/${sessionId}`);
+    await page.waitForSelector(`${toggle}:not([disabled])`, { timeout: 15_000 });
+    await page.click(toggle);
+    await page.waitForSelector(`${toggle}[aria-checked=false]`, { timeout: 15_000 });
+    // The real agent acknowledges the mute.
+    await applied('it no longer hears you');
+
+    const unheard = await eventually('the muted coach’s line, stored', async () => (await coachLines()).find((l) => l.text === COACH_SAYS), {
+      timeoutMs: 45_000,
+      describe: async () => ({ lines: await coachLines(), stt: standins.stt.sessions.map((x) => ({ audioBytes: x.audioBytes, heard: x.heard })) }),
+    });
+    expect(unheard.heardByAi).toBe(false);
+    await page.waitForSelector('[data-testid=live-transcript] [data-heard=false] [data-testid=not-heard-mark]', { timeout: 15_000 });
+    // The next reply to the client is made without the muted coach's words.
+    await clientSays(CLIENT_ONE);
+    expect(modelSaw().some((t) => t.includes('breakthrough'))).toBe(false);
+    await screenshot('coach-call-voice-not-heard', page);
+
+    await page.click(toggle);
+    await page.waitForSelector(`${toggle}[aria-checked=true]`, { timeout: 15_000 });
+    await applied('it hears you');
+    const heard = await eventually('the coach’s next line, heard by the AI', async () => (await coachLines()).find((l) => l.text === COACH_SAYS && l.heardByAi), {
+      timeoutMs: 60_000,
+      describe: async () => await coachLines(),
+    });
+    expect(heard.heardByAi).toBe(true);
+    // Unmuted, the next reply is made with the coach's words in view, labelled as the coach.
+    const seen = await clientSays(CLIENT_TWO);
+    expect(seen.filter((t) => t.includes(COACH_SAYS))[0]).toMatch(/^\[Coach [^\]]+\]: /);
+    await page.waitForSelector('[data-testid=live-transcript] [data-role=coach][data-heard=true]', { timeout: 15_000 });
+    await screenshot('coach-call-voice-heard', page);
+
+    // A whisper from the box reaches the model with the next reply, and is never spoken or shown to the client.
+    await page.type('[data-testid=whisper-box] textarea[name=whisper]', WHISPER_TEXT);
+    await page.click('[data-testid=whisper-box] button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=whisper-box]')?.textContent?.includes('Sent to the AI privately.'), { timeout: 15_000 });
+    const steered = await clientSays(CLIENT_THREE);
+    expect(steered.some((t) => t.includes(WHISPER_TEXT))).toBe(true);
+    const clientView = await apiOk<{ transcript: { text: string }[] }>('GET', `/api/sessions/${sessionId}`, { token: clientToken });
+    expect(clientView.transcript.some((l) => l.text.includes(WHISPER_TEXT))).toBe(false);
+    await screenshot('coach-call-voice-whisper', page);
+  }, 150_000);
 });
