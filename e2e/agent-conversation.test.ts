@@ -12,6 +12,7 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
+import { AI_MODE_ATTRIBUTE } from '../workers/src/domain/agent-contract';
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
@@ -156,6 +157,8 @@ describe('the AI coach in a live session', () => {
 
     const aiParticipant = await aiAudio;
     expect(aiParticipant.identity).not.toBe('seed-premium');
+    // It tells the room it runs offline, for the portals to say so.
+    await eventually('the AI to say it runs offline', () => aiParticipant.attributes[AI_MODE_ATTRIBUTE] === 'offline');
     const greeting = await eventually('the greeting in the transcript', async () => (await transcript()).find((l) => l.speakerRole === 'ai'), {
       timeoutMs: 45_000,
       describe: () => agent.output.slice(-20).join(''),

@@ -8,7 +8,7 @@ import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, llm, voic
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { join } from 'node:path';
-import type { AgentContext } from '../../../workers/src/domain/agent-contract';
+import { AI_MODE_ATTRIBUTE, type AgentContext } from '../../../workers/src/domain/agent-contract';
 import { crisisMatch } from '../../../workers/src/domain/crisis';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { Outbox } from '../lib/outbox';
@@ -255,6 +255,8 @@ export default defineAgent({
     });
 
     await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });
+    // Portals say plainly when the AI runs on the offline stand-ins.
+    await ctx.room.localParticipant?.setAttributes({ [AI_MODE_ATTRIBUTE]: config.providers.mode === 'standin' ? 'offline' : 'live' });
     log('info', 'agent: in the room', { ...fields, pid: process.pid, providers: config.providers.mode, coachMuted: control.muted });
     // Greet the client by name once they are here (they may already be).
     await ctx.waitForParticipant(clientId);

@@ -3,6 +3,9 @@
  * these types; nothing here may import Worker runtime code).
  */
 
+/** The AI participant's attribute in the room: 'offline' (local stand-ins) or 'live' (Deepgram and OpenAI). */
+export const AI_MODE_ATTRIBUTE = 'hc.ai_mode';
+
 /** The answer of POST /api/webhooks/agent/context: what the AI coach is told when it (re)joins. */
 export interface AgentContext {
   sessionId: string;
