@@ -19,6 +19,7 @@ import { sessions } from './routes/sessions';
 import { admin } from './routes/admin';
 import { notes } from './routes/notes';
 import { scheduling } from './routes/scheduling';
+import { coach } from './routes/coach';
 import { search } from './routes/search';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
@@ -87,6 +88,7 @@ const routes = app
   .route('/api/admin', admin)
   .route('/api', notes)
   .route('/api/search', search)
+  .route('/api/coach', coach)
   .route('/api', scheduling)
   .route('/api/webhooks', webhooks);
 

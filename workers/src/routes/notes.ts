@@ -105,7 +105,7 @@ const noteOut = (n: NoteRow) => ({
 });
 
 /** A client the coach has had a session or an appointment with (admins: any); 404 otherwise, as if unknown. */
-async function assertCoaches(db: Db, user: AuthUser, clientId: string): Promise<void> {
+export async function assertCoaches(db: Db, user: AuthUser, clientId: string): Promise<void> {
   if (user.role === 'ADMIN') return;
   const [session, appointment] = await Promise.all([
     db

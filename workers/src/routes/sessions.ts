@@ -2,7 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, isNotNull, or } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
-import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings } from '../db/schema';
+import { alias } from 'drizzle-orm/sqlite-core';
+import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import { TIERS } from '../domain/tiers';
 import type { AuthUser } from '../app-env';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -43,7 +44,9 @@ const SessionSummary = z
     id: z.string(),
     roomName: z.string(),
     clientId: z.string(),
+    clientName: z.string(),
     coachId: z.string().nullable(),
+    coachName: z.string().nullable().openapi({ description: 'null: the client and the AI alone' }),
     status: z.enum(['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED']),
     tierAtStart: z.enum(['FREE', 'VAGUS_MEMBER', 'PREMIUM']),
     capMinutes: z.number().int().nullable(),
@@ -113,11 +116,20 @@ const ratingOut = (r: RatingRow) => ({
 });
 const ratingOf = (r: RatingRow | null | undefined) => (r ? ratingOut(r) : null);
 
-const summary = (user: AuthUser, s: SessionRow, rating: RatingRow | null | undefined, access: 'full' | 'teaser') => ({
+interface Row {
+  session: SessionRow;
+  rating: RatingRow | null;
+  clientName: string | null;
+  coachName: string | null;
+}
+
+const summary = (user: AuthUser, { session: s, rating, clientName, coachName }: Row, access: 'full' | 'teaser') => ({
   id: s.id,
   roomName: s.roomName,
   clientId: s.clientId,
+  clientName: clientName ?? '',
   coachId: s.coachId,
+  coachName,
   status: s.status,
   tierAtStart: s.tierAtStart,
   capMinutes: s.capMinutes,
@@ -185,6 +197,16 @@ const ratingRoute = createRoute({
  * Who may see which sessions: admins all; coaches the ones they joined and every flagged one (talk of
  * crisis needs a coach's follow-up even when no coach was in the call); clients their own.
  */
+const coachUsers = alias(users, 'coach_user');
+/** A session with its rating and the names of its client and coach. */
+const withNames = (db: ReturnType<typeof openDb>) =>
+  db
+    .select({ session: coachingSessions, rating: sessionRatings, clientName: users.displayName, coachName: coachUsers.displayName })
+    .from(coachingSessions)
+    .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
+    .leftJoin(users, eq(users.id, coachingSessions.clientId))
+    .leftJoin(coachUsers, eq(coachUsers.id, coachingSessions.coachId));
+
 const visibleTo = (user: AuthUser): SQL | undefined =>
   user.role === 'ADMIN'
     ? undefined
@@ -196,23 +218,17 @@ export const sessions = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const query = c.req.valid('query');
-    const rows = await openDb(c.env)
-      .select({ session: coachingSessions, rating: sessionRatings })
-      .from(coachingSessions)
-      .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
+    const rows = await withNames(openDb(c.env))
       .where(and(visibleTo(user), query.flagged ? isNotNull(coachingSessions.flaggedAt) : undefined))
       .orderBy(desc(coachingSessions.createdAt))
       .limit(query.limit)
       .all();
-    return c.json(ok(rows.map((r) => summary(user, r.session, r.rating, accessOf(user, r.session)))), 200);
+    return c.json(ok(rows.map((r) => summary(user, r, accessOf(user, r.session)))), 200);
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
     const db = openDb(c.env);
-    const row = await db
-      .select({ session: coachingSessions, rating: sessionRatings })
-      .from(coachingSessions)
-      .leftJoin(sessionRatings, eq(sessionRatings.sessionId, coachingSessions.id))
+    const row = await withNames(db)
       .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
       .get();
     // Someone else's session is as invisible as one that does not exist.
@@ -228,7 +244,7 @@ export const sessions = createApp()
       .all();
     return c.json(
       ok({
-        ...summary(user, session, row.rating, access),
+        ...summary(user, row, access),
         transcriptLineCount: lines.length,
         // The full report never leaves the server for a tier without reports.
         transcript: (access === 'full' ? lines : []).map((m) => ({

@@ -36,6 +36,7 @@ describe('GET /api/users/me', () => {
       displayName: 'Fran Free',
       role: 'CLIENT',
       tier: 'FREE',
+      isAvailable: false,
       limits: { sessionsPerMonth: 1, minutesPerMonth: 20, humanCoachAccess: false, aiReportsEnabled: false, prioritySupport: false },
       usage: { sessionsThisMonth: 1, minutesThisMonth: 12, remainingMinutes: 8, resetsAt: '2027-07-01T00:00:00.000Z' },
     });

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
-import { profiles } from '../db/schema';
+import { type Db, db as openDb } from '../db/client';
+import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
 import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '../domain/tiers';
-import { errorResponses, ok, okSchema } from '../lib/errors';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth } from '../lib/session';
 import { usageOf } from '../lib/usage';
@@ -16,6 +16,7 @@ const Me = z
     displayName: z.string(),
     role: z.enum(USER_ROLES),
     tier: z.enum(MEMBERSHIP_TIERS),
+    isAvailable: z.boolean().openapi({ description: 'Coaches: open for bookings by Premium clients' }),
     limits: z.object({
       sessionsPerMonth: z.number().int().nullable(),
       minutesPerMonth: z.number().int().nullable(),
@@ -41,6 +42,28 @@ const meRoute = createRoute({
   responses: {
     200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } },
     ...errorResponses('UNAUTHORIZED'),
+  },
+});
+
+const MePatch = z
+  .object({
+    displayName: z.string().trim().min(1, 'Give a name').max(80).optional(),
+    isAvailable: z.boolean().optional().openapi({ description: 'Coaches and admins only: open for bookings' }),
+  })
+  .strict()
+  .refine((p) => p.displayName !== undefined || p.isAvailable !== undefined, { message: 'Give displayName or isAvailable' })
+  .openapi('MePatch');
+
+const patchMeRoute = createRoute({
+  method: 'patch',
+  path: '/me',
+  summary: 'Settings: the display name; for coaches, whether they take bookings',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { ...json(MePatch), required: true } },
+  responses: {
+    200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) },
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
   },
 });
 
@@ -153,23 +176,38 @@ export const usersApp = createApp()
       .get();
     return c.json(ok(profileOut(row)), 200);
   })
-  .openapi(meRoute, async (c) => {
-  const { user, usage } = await usageOf(openDb(c.env), c.get('user').id);
-  return c.json(
-    ok({
-      id: user.id,
-      email: user.email,
-      displayName: user.displayName,
-      role: user.role,
-      tier: user.membershipTier,
-      limits: TIERS[user.membershipTier].limits,
-      usage: {
-        sessionsThisMonth: usage.sessionsThisMonth,
-        minutesThisMonth: usage.minutesThisMonth,
-        remainingMinutes: usage.remainingMinutes,
-        resetsAt: usage.resetsAt.toISOString(),
-      },
-    }),
-    200,
-  );
+  .openapi(meRoute, async (c) => c.json(ok(await meOf(openDb(c.env), c.get('user').id)), 200))
+  .openapi(patchMeRoute, async (c) => {
+    const user = c.get('user');
+    const patch = c.req.valid('json');
+    if (patch.isAvailable !== undefined && user.role === 'CLIENT') throw new AppError('FORBIDDEN', 'Only coaches take bookings');
+    const db = openDb(c.env);
+    await db
+      .update(users)
+      .set({
+        ...(patch.displayName !== undefined ? { displayName: patch.displayName } : {}),
+        ...(patch.isAvailable !== undefined ? { isAvailable: patch.isAvailable } : {}),
+        updatedAt: new Date(),
+      })
+      .where(eq(users.id, user.id));
+    return c.json(ok(await meOf(db, user.id)), 200);
   });
+
+async function meOf(db: Db, userId: string) {
+  const { user, usage } = await usageOf(db, userId);
+  return {
+    id: user.id,
+    email: user.email,
+    displayName: user.displayName,
+    role: user.role,
+    tier: user.membershipTier,
+    isAvailable: user.isAvailable,
+    limits: TIERS[user.membershipTier].limits,
+    usage: {
+      sessionsThisMonth: usage.sessionsThisMonth,
+      minutesThisMonth: usage.minutesThisMonth,
+      remainingMinutes: usage.remainingMinutes,
+      resetsAt: usage.resetsAt.toISOString(),
+    },
+  };
+}
