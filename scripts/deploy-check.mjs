@@ -1,0 +1,142 @@
+// `npm run deploy:check [-- --env staging] [--config other.toml]`: what CI can check of a deploy without an account, offline.
+//   1. wrangler.toml: every deployed environment repeats each var, D1 and Durable Object binding and the
+//      cron of the top level (wrangler inherits none of the bindings), with no local URL and no secret in vars.
+//   2. `wrangler deploy --dry-run --outdir <tmp> --env production`: bundles the Worker as a deploy would;
+//      a build failure fails the check. Prints the upload size, raw and gzip, against Cloudflare's limits.
+// Runs first in `npm test`. Nothing here reaches the network: no metrics, no update check, no API call.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { experimental_readRawConfig, unstable_readConfig } from 'wrangler';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** Cloudflare's limit on a Worker's compressed upload: Workers Paid (argon2 needs it), and Free. */
+const LIMIT_GZIP_PAID = 10 * 1024 * 1024;
+const LIMIT_GZIP_FREE = 3 * 1024 * 1024;
+/** Offline and quiet: no telemetry, no banner (the banner is what runs wrangler's npm update check). */
+const WRANGLER_ENV = { WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+
+const say = (line) => console.log(`deploy:check: ${line}`);
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function parseArgs(argv) {
+  let env = 'production';
+  let config = join(ROOT, 'wrangler.toml');
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--env' && argv[i + 1]) env = argv[++i];
+    else if (argv[i] === '--config' && argv[i + 1]) config = resolve(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]} (--env <name>, --config <wrangler.toml>)`);
+  }
+  return { env, config };
+}
+
+/** The Worker's secret names: .dev.vars.example is their one list. */
+function secretNames() {
+  const text = readFileSync(join(ROOT, '.dev.vars.example'), 'utf8');
+  return [...text.matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*=/gm)].map((m) => m[1]);
+}
+
+/** Problems with each deployed environment of wrangler.toml, compared with the top level. */
+function checkEnvironments(config) {
+  const { rawConfig } = experimental_readRawConfig({ config });
+  const envs = Object.keys(rawConfig.env ?? {});
+  const read = (env) => unstable_readConfig({ config, env }, { hideWarnings: true });
+  const top = read(undefined);
+  const secrets = secretNames();
+  const problems = [];
+  const notes = [];
+  const names = (list) => list.map((b) => b.name ?? b.binding).sort().join(', ');
+  const databases = new Map();
+
+  for (const env of envs) {
+    const c = read(env);
+    const where = `[env.${env}]`;
+    for (const name of Object.keys(top.vars)) if (!(name in c.vars)) problems.push(`${where} lacks the var ${name}`);
+    for (const name of Object.keys(c.vars)) if (!(name in top.vars)) problems.push(`${where} has the var ${name}, which the top level (local dev, the Env type) lacks`);
+    for (const [name, value] of Object.entries(c.vars)) {
+      if (secrets.includes(name)) problems.push(`${where} puts the secret ${name} in vars: use \`wrangler secret put ${name} --env ${env}\``);
+      if (/localhost|127\.0\.0\.1|\bdevkey\b/.test(String(value))) problems.push(`${where} var ${name} = "${value}" is a local development value`);
+    }
+    if (names(c.d1_databases) !== names(top.d1_databases)) problems.push(`${where} D1 bindings are [${names(c.d1_databases)}], not [${names(top.d1_databases)}]`);
+    for (const db of c.d1_databases) {
+      const local = top.d1_databases.find((d) => d.binding === db.binding);
+      if (db.database_id === local?.database_id) problems.push(`${where} D1 ${db.binding} uses the local development database id`);
+      if (db.migrations_dir !== local?.migrations_dir) problems.push(`${where} D1 ${db.binding} has migrations_dir ${db.migrations_dir}, not ${local?.migrations_dir}`);
+      const other = databases.get(db.database_id);
+      if (other) problems.push(`${where} D1 ${db.binding} shares its database with ${other}`);
+      databases.set(db.database_id, where);
+      if (/^([0-9a-f])\1{7}-\1{4}-4\1{3}-8\1{3}-\1{12}$/.test(db.database_id ?? '')) {
+        notes.push(`${where} D1 ${db.binding} (${db.database_name}) still has a placeholder database_id: fill it in before its first deploy (docs/operations.md)`);
+      }
+    }
+    const dos = (cfg) => cfg.durable_objects.bindings.map((b) => `${b.name}=${b.class_name}`).sort().join(', ');
+    if (dos(c) !== dos(top)) problems.push(`${where} Durable Objects are [${dos(c)}], not [${dos(top)}]`);
+    const crons = (cfg) => (cfg.triggers.crons ?? []).join(', ');
+    if (crons(c) !== crons(top)) problems.push(`${where} crons are [${crons(c)}], not [${crons(top)}]`);
+  }
+  return { envs, problems, notes };
+}
+
+/** `wrangler deploy --dry-run` into a temporary folder; the bundle's files, or the build's output on failure. */
+function dryRun(env, config) {
+  const outdir = mkdtempSync(join(tmpdir(), 'hc-deploy-check-'));
+  try {
+    const require = createRequire(import.meta.url);
+    const manifestPath = require.resolve('wrangler/package.json');
+    const bin = join(dirname(manifestPath), JSON.parse(readFileSync(manifestPath, 'utf8')).bin.wrangler);
+    const r = spawnSync(process.execPath, [bin, 'deploy', '--dry-run', '--outdir', outdir, '--env', env, '--config', config], {
+      cwd: ROOT,
+      env: { ...process.env, ...WRANGLER_ENV },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) return { ok: false, output: `${r.stdout}${r.stderr}` };
+    // What gets uploaded: the bundle and its modules (wasm); not the source map or wrangler's README.
+    const files = readdirSync(outdir).filter((f) => !f.endsWith('.map') && f !== 'README.md');
+    const contents = files.map((f) => readFileSync(join(outdir, f)));
+    const raw = contents.reduce((n, b) => n + b.length, 0);
+    // As wrangler measures it: the modules gzipped together.
+    const gzip = gzipSync(Buffer.concat(contents)).length;
+    return { ok: true, files, raw, gzip };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+const { env, config } = parseArgs(process.argv.slice(2));
+let failed = false;
+
+const { envs, problems, notes } = checkEnvironments(config);
+if (!envs.includes(env)) {
+  console.error(`deploy:check: wrangler.toml has no [env.${env}] (it has: ${envs.join(', ') || 'none'})`);
+  process.exit(1);
+}
+if (problems.length > 0) {
+  for (const p of problems) console.error(`deploy:check: ✗ ${p}`);
+  failed = true;
+} else {
+  say(`wrangler.toml: ${envs.join(', ')} each have every var, D1 and Durable Object binding and cron of the top level`);
+}
+for (const n of notes) say(`note: ${n}`);
+
+const started = Date.now();
+const bundle = dryRun(env, config);
+if (!bundle.ok) {
+  console.error(bundle.output);
+  console.error(`deploy:check: ✗ wrangler deploy --dry-run --env ${env} failed (above)`);
+  process.exit(1);
+}
+const over = bundle.gzip > LIMIT_GZIP_PAID;
+say(
+  `${env} bundle (${bundle.files.join(', ')}): ${kib(bundle.raw)}, gzip ${kib(bundle.gzip)} ` +
+    `(${((bundle.gzip / LIMIT_GZIP_PAID) * 100).toFixed(1)}% of Workers Paid's ${kib(LIMIT_GZIP_PAID)}; ` +
+    `Free allows ${kib(LIMIT_GZIP_FREE)}); built in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
+if (over) {
+  console.error(`deploy:check: ✗ the ${env} bundle is over Cloudflare's ${kib(LIMIT_GZIP_PAID)} gzip limit`);
+  failed = true;
+}
+process.exit(failed ? 1 : 0);
