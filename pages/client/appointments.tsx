@@ -1,0 +1,170 @@
+import { useEffect, useState } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { useLoad } from '../shared/use-load';
+import { Alert, Button, ConfirmDialog } from '../ui';
+
+/** The client's upcoming appointments (scheduled or under way), soonest first. */
+export const loadAppointments = () => call(api.api.appointments.$get({ query: {} }));
+export type Appointment = Awaited<ReturnType<typeof loadAppointments>>[number];
+
+/** How long before an appointment its room opens (the Worker's APPOINTMENT_ROOM_OPENS_MS). */
+export const ROOM_OPENS_BEFORE_MS = 10 * 60_000;
+
+/** The browser's time zone, e.g. "Europe/Berlin": every time on these pages is shown in it. */
+export const viewerTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** "Tuesday, June 23" (in the reader's locale and time zone). */
+export const formatDay = (iso: string): string => new Date(iso).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' });
+
+/** "11:30 PM" or "23:30" (in the reader's locale and time zone). */
+export const formatTime = (iso: string): string => new Date(iso).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+
+/** "Tuesday, June 23 at 11:30 PM" (in the reader's locale and time zone). */
+export const formatDayTime = (iso: string): string =>
+  new Date(iso).toLocaleString(undefined, { weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit' });
+
+/** Whether the appointment's room can be entered at `now`: from 10 minutes before it until its end. */
+export function roomIsOpen(a: Appointment, now: number): boolean {
+  const start = Date.parse(a.scheduledFor);
+  return (a.status === 'SCHEDULED' || a.status === 'ACTIVE') && now >= start - ROOM_OPENS_BEFORE_MS && now < start + a.durationMinutes * 60_000;
+}
+
+/** The current time, again every `everyMs`: for what changes as the clock moves (a room opening). */
+export function useNow(everyMs = 30_000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+/** The dashboard's note of the next booked appointment, if there is one (nothing while loading or on failure). */
+export function NextAppointment() {
+  const [load] = useLoad(loadAppointments);
+  const now = useNow();
+  if (load.state !== 'ready') return null;
+  const next = load.data.find((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now);
+  if (!next) return null;
+  return (
+    <section className="hc-card hc-row hc-row-between" aria-labelledby="next-appointment-title" data-testid="next-appointment">
+      <div>
+        <h2 id="next-appointment-title">Your next appointment</h2>
+        <p>
+          With {next.coach.displayName}, <time dateTime={next.scheduledFor}>{formatDayTime(next.scheduledFor)}</time>
+          {roomIsOpen(next, now) && ' · the room is open'}
+        </p>
+      </div>
+      <Link to="/book">{roomIsOpen(next, now) ? 'Join it' : 'See your appointments'}</Link>
+    </section>
+  );
+}
+
+/**
+ * The client's live session for an appointment already started (from another tab, or before a reload):
+ * the open session with its coach, begun since its room opened.
+ */
+async function liveSessionOf(a: Appointment): Promise<string | undefined> {
+  const sessions = await call(api.api.sessions.$get({ query: {} }));
+  const opened = Date.parse(a.scheduledFor) - ROOM_OPENS_BEFORE_MS;
+  return sessions.find((s) => s.coachId === a.coach.id && (s.status === 'WAITING' || s.status === 'ACTIVE') && Date.parse(s.createdAt) >= opened)?.id;
+}
+
+/**
+ * One upcoming appointment: when and with whom, "Join" while its room is open (the call page takes the
+ * ticket of POST /api/rooms/appointment/:id, as it takes the one of "Start a session"), "Cancel" after
+ * a confirmation.
+ */
+export function AppointmentRow({ appointment: a, now, onCancelled }: { appointment: Appointment; now: number; onCancelled: (a: Appointment) => void }) {
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState<'cancel' | 'join' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const when = formatDayTime(a.scheduledFor);
+
+  async function cancel() {
+    setBusy('cancel');
+    setError(null);
+    try {
+      const cancelled = await call(api.api.appointments[':id'].cancel.$post({ param: { id: a.id } }));
+      setConfirming(false);
+      onCancelled(cancelled);
+    } catch (err) {
+      setConfirming(false);
+      setBusy(null);
+      setError(messageOf(err));
+    }
+  }
+
+  async function join() {
+    setBusy('join');
+    setError(null);
+    try {
+      if (a.status === 'SCHEDULED') {
+        try {
+          const ticket = await call(api.api.rooms.appointment[':id'].$post({ param: { id: a.id } }));
+          navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
+          return;
+        } catch (err) {
+          // Already started (another tab, a moment ago): that session is the one to rejoin.
+          if (!(err instanceof ApiError && err.code === 'CONFLICT')) throw err;
+          const live = await liveSessionOf(a);
+          if (!live) throw err;
+          navigate(`/call/${encodeURIComponent(live)}`);
+          return;
+        }
+      }
+      const live = await liveSessionOf(a);
+      if (!live) throw new ApiError('CONFLICT', 'The call for this appointment has ended.', 409);
+      navigate(`/call/${encodeURIComponent(live)}`);
+    } catch (err) {
+      setBusy(null);
+      setError(messageOf(err));
+    }
+  }
+
+  const open = roomIsOpen(a, now);
+  return (
+    <li data-testid="appointment" data-appointment-id={a.id} data-status={a.status}>
+      <div className="hc-row hc-row-between">
+        <div>
+          <strong>
+            <time dateTime={a.scheduledFor}>{when}</time>
+          </strong>
+          <div>
+            {a.coach.displayName} · {a.durationMinutes} min {a.status === 'ACTIVE' && <span className="hc-badge">under way</span>}
+          </div>
+        </div>
+        <div className="hc-row">
+          {open ? (
+            <Button onClick={() => void join()} busy={busy === 'join'} aria-label={`Join your appointment with ${a.coach.displayName}`}>
+              {busy === 'join' ? 'Joining…' : 'Join'}
+            </Button>
+          ) : (
+            <span className="hc-muted hc-small">The room opens 10 minutes before</span>
+          )}
+          {a.status === 'SCHEDULED' && (
+            <Button variant="secondary" onClick={() => setConfirming(true)} disabled={busy !== null} aria-label={`Cancel your appointment with ${a.coach.displayName}, ${when}`}>
+              Cancel
+            </Button>
+          )}
+        </div>
+      </div>
+      {error && <Alert>{error}</Alert>}
+      <ConfirmDialog
+        open={confirming}
+        title="Cancel this appointment?"
+        confirmLabel="Yes, cancel it"
+        cancelLabel="Keep it"
+        busy={busy === 'cancel'}
+        onConfirm={() => void cancel()}
+        onClose={() => setConfirming(false)}
+      >
+        <p>
+          {a.coach.displayName}, {when}. Your coach will see that you cancelled, and the time becomes free for others.
+        </p>
+      </ConfirmDialog>
+    </li>
+  );
+}

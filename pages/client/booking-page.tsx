@@ -1,0 +1,231 @@
+import { useEffect, useRef, useState } from 'react';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { publicPricingUrl } from '../api/config';
+import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '../../workers/src/domain/tiers';
+import { LoadFailed } from '../shared/load-failed';
+import { useLoad } from '../shared/use-load';
+import { Alert, Button, ConfirmDialog, EmptyState, Loading } from '../ui';
+import { AppointmentRow, type Appointment, formatDay, formatDayTime, formatTime, loadAppointments, useNow, viewerTimeZone } from './appointments';
+import './booking.css';
+
+/** How many days one page of free slots covers, and how many pages ahead a client may look. */
+const DAYS_PER_PAGE = 14;
+const LAST_PAGE = 3;
+const DAY_MS = 86_400_000;
+
+const loadMe = () => call(api.api.users.me.$get());
+
+/** Free slots of every coach taking bookings, `page` two-week spans from now. */
+const loadSlots = (page: number) =>
+  call(
+    api.api.coaches.slots.$get({
+      query: { days: String(DAYS_PER_PAGE), ...(page > 0 ? { from: new Date(Date.now() + page * DAYS_PER_PAGE * DAY_MS).toISOString() } : {}) },
+    }),
+  );
+type CoachSlots = Awaited<ReturnType<typeof loadSlots>>[number];
+type Coach = CoachSlots['coach'];
+
+const byTime = (a: Appointment, b: Appointment) => a.scheduledFor.localeCompare(b.scheduledFor);
+
+/** The slots of one coach by local day (the viewer's), in order. */
+function byDay(slots: string[]): { day: string; slots: string[] }[] {
+  const days = new Map<string, string[]>();
+  for (const slot of slots) {
+    const d = new Date(slot);
+    const key = `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+    days.set(key, [...(days.get(key) ?? []), slot]);
+  }
+  return [...days.values()].map((s) => ({ day: formatDay(s[0]!), slots: s }));
+}
+
+/**
+ * "Book a human coach": PREMIUM clients see the coaches' free 30-minute slots, two weeks at a time in
+ * their own time zone, book one after a confirmation, and keep their upcoming appointments (join when
+ * the room is open, cancel). Other plans get the way to Premium and no slot request.
+ */
+export function BookingPage() {
+  const [me, retry] = useLoad(loadMe);
+  if (me.state === 'loading') return <Loading label="Loading…" />;
+  if (me.state === 'failed') return <LoadFailed error={me.error} what="the booking page" retry={retry} />;
+  return (
+    <div className="hc-stack">
+      <h1>Book a human coach</h1>
+      {TIERS[me.data.tier].limits.humanCoachAccess ? <PremiumBooking /> : <PremiumOnly tier={me.data.tier} />}
+    </div>
+  );
+}
+
+/** What a client without human-coach access sees (also if the server says so: the tier changed). */
+function PremiumOnly({ tier }: { tier: MembershipTier | undefined }) {
+  return (
+    <section className="hc-card hc-stack hc-medium" aria-labelledby="premium-only-title" data-testid="premium-only">
+      <h2 id="premium-only-title">Human coaches come with Premium</h2>
+      <p>
+        On Premium you can book 30-minute voice sessions with one of our coaches, who joins you and your AI coach in the call.
+        {tier && ` Your ${TIERS[tier].name} plan includes AI coaching only.`}
+      </p>
+      <p>
+        <a href={publicPricingUrl}>See the plans and upgrade to Premium</a>
+      </p>
+    </section>
+  );
+}
+
+/** News of the last booking or cancellation, shown where it happened. */
+type Notice = { where: 'appointments' | 'slots'; tone: 'info' | 'error'; title: string; text: string };
+
+function PremiumBooking() {
+  const now = useNow();
+  const [appointments, retryAppointments, setAppointments] = useLoad(loadAppointments);
+  const [page, setPage] = useState(0);
+  const [slots, retrySlots, setSlots] = useLoad(() => loadSlots(page));
+  const [pending, setPending] = useState<{ coach: Coach; slot: string } | null>(null);
+  const [booking, setBooking] = useState(false);
+  const [notice, setNotice] = useState<Notice | null>(null);
+  const noticeRef = useRef<HTMLDivElement>(null);
+  // The button that opened the dialog may be gone (its slot booked): keyboard users continue at the news.
+  useEffect(() => noticeRef.current?.focus(), [notice]);
+
+  function goTo(next: number) {
+    setPage(next);
+    // useLoad reads the loader of the render this causes, with the new page.
+    retrySlots();
+  }
+
+  async function book() {
+    if (!pending) return;
+    const { coach, slot } = pending;
+    setBooking(true);
+    try {
+      const booked = await call(api.api.appointments.$post({ json: { coachId: coach.id, scheduledFor: slot } }));
+      if (appointments.state === 'ready') setAppointments([...appointments.data, booked].sort(byTime));
+      if (slots.state === 'ready') setSlots(slots.data.map((c) => (c.coach.id === coach.id ? { ...c, slots: c.slots.filter((s) => s !== slot) } : c)));
+      setNotice({ where: 'slots', tone: 'info', title: 'Booked', text: `${coach.displayName}, ${formatDayTime(slot)}. It is under “Your appointments”.` });
+    } catch (err) {
+      // Taken meanwhile, or the client has another appointment then: say so and show what is free now.
+      const conflict = err instanceof ApiError && (err.code === 'CONFLICT' || err.code === 'VALIDATION_ERROR');
+      const text = conflict ? `${err.message.replace(/\.$/, '')}. The free times below are up to date.` : messageOf(err);
+      setNotice({ where: 'slots', tone: 'error', title: 'We could not book that time', text });
+      if (conflict) {
+        retrySlots();
+        retryAppointments();
+      }
+    } finally {
+      setBooking(false);
+      setPending(null);
+    }
+  }
+
+  function cancelled(a: Appointment) {
+    if (appointments.state === 'ready') setAppointments(appointments.data.filter((x) => x.id !== a.id));
+    setNotice({ where: 'appointments', tone: 'info', title: 'Cancelled', text: `Your appointment with ${a.coach.displayName}, ${formatDayTime(a.scheduledFor)}, is cancelled.` });
+    // Its time is free again.
+    retrySlots();
+  }
+
+  // The plan changed since the page loaded: the server refuses the slots, so explain as for any other plan.
+  const refusal = slots.state === 'failed' && slots.error instanceof ApiError && slots.error.code === 'TIER_LIMIT_REACHED' ? slots.error : null;
+  if (refusal) {
+    const tier = MEMBERSHIP_TIERS.find((t) => t === refusal.details.tier);
+    return <PremiumOnly tier={tier} />;
+  }
+  const from = page * DAYS_PER_PAGE * DAY_MS + now;
+  const range = `${formatDay(new Date(from).toISOString())} – ${formatDay(new Date(from + (DAYS_PER_PAGE - 1) * DAY_MS).toISOString())}`;
+
+  const noticeView = notice && (
+    <div ref={noticeRef} tabIndex={-1} className="hc-notice" data-testid="booking-notice" data-tone={notice.tone}>
+      <Alert tone={notice.tone} title={notice.title}>
+        <p>{notice.text}</p>
+      </Alert>
+    </div>
+  );
+
+  return (
+    <>
+      <p className="hc-muted">Thirty minutes with one of our coaches, in a voice call your AI coach joins too.</p>
+      <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="appointments">
+        <h2 id="appointments-title">Your appointments</h2>
+        {notice?.where === 'appointments' && noticeView}
+        {appointments.state === 'loading' && <Loading label="Loading your appointments…" />}
+        {appointments.state === 'failed' && <LoadFailed error={appointments.error} what="your appointments" retry={retryAppointments} />}
+        {appointments.state === 'ready' &&
+          (appointments.data.length === 0 ? (
+            <p className="hc-muted">Nothing booked yet. Choose a free time below.</p>
+          ) : (
+            <ul className="hc-list" aria-label="Your appointments">
+              {appointments.data.map((a) => (
+                <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} />
+              ))}
+            </ul>
+          ))}
+      </section>
+      <section className="hc-card hc-stack" aria-labelledby="slots-title" data-testid="free-slots">
+        <div className="hc-row hc-row-between">
+          <h2 id="slots-title">Free times</h2>
+          <nav className="hc-row" aria-label="Which two weeks">
+            <Button variant="secondary" onClick={() => goTo(page - 1)} disabled={page === 0}>
+              Earlier
+            </Button>
+            <Button variant="secondary" onClick={() => goTo(page + 1)} disabled={page === LAST_PAGE}>
+              Later
+            </Button>
+          </nav>
+        </div>
+        <p className="hc-muted" data-testid="slots-range">
+          {range}. Times are shown in your time zone, <strong data-testid="time-zone">{viewerTimeZone()}</strong>.
+        </p>
+        {notice?.where === 'slots' && noticeView}
+        {slots.state === 'loading' && <Loading label="Finding free times…" />}
+        {slots.state === 'failed' && <LoadFailed error={slots.error} what="the free times" retry={retrySlots} />}
+        {slots.state === 'ready' &&
+          (slots.data.length === 0 ? (
+            <EmptyState title={page === 0 ? 'No free slots in the next two weeks' : 'No free slots in these two weeks'}>
+              <p>{page < LAST_PAGE ? 'Try later dates, or come back soon: coaches add times every week.' : 'Come back soon: coaches add times every week.'}</p>
+            </EmptyState>
+          ) : (
+            slots.data.map((c) => <CoachSlotList key={c.coach.id} offer={c} onChoose={(slot) => setPending({ coach: c.coach, slot })} />)
+          ))}
+      </section>
+      <ConfirmDialog
+        open={pending !== null}
+        title="Book this time?"
+        confirmLabel="Book it"
+        cancelLabel="Choose another time"
+        busy={booking}
+        onConfirm={() => void book()}
+        onClose={() => setPending(null)}
+      >
+        {pending && (
+          <p data-testid="booking-confirm">
+            30 minutes with {pending.coach.displayName}, <time dateTime={pending.slot}>{formatDayTime(pending.slot)}</time> ({viewerTimeZone()}).
+          </p>
+        )}
+      </ConfirmDialog>
+    </>
+  );
+}
+
+/** One coach's free slots, by day, each with its "Book" button. */
+function CoachSlotList({ offer, onChoose }: { offer: CoachSlots; onChoose: (slot: string) => void }) {
+  const titleId = `coach-${offer.coach.id}`;
+  return (
+    <article className="hc-stack" aria-labelledby={titleId} data-testid="coach-slots" data-coach-id={offer.coach.id}>
+      <h3 id={titleId}>{offer.coach.displayName}</h3>
+      {byDay(offer.slots).map(({ day, slots }) => (
+        <div key={day} className="hc-slot-day">
+          <h4>{day}</h4>
+          <ul className="hc-slots" aria-label={`${offer.coach.displayName}, ${day}`}>
+            {slots.map((slot) => (
+              <li key={slot} className="hc-slot" data-testid="slot" data-slot={slot}>
+                <time dateTime={slot}>{formatTime(slot)}</time>
+                <Button variant="secondary" onClick={() => onChoose(slot)} aria-label={`Book ${formatTime(slot)}, ${day}, with ${offer.coach.displayName}`}>
+                  Book
+                </Button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      ))}
+    </article>
+  );
+}
