@@ -18,6 +18,7 @@ const DURING_1 = 'My shoulders are always tense.';
 const DURING_2 = 'I would like to sleep better.';
 const AFTER_RESTART = 'Thank you, that helped.';
 const REPLY = 'Tell me more about that.';
+const REPLY_AFTER_RESTART = 'I am glad to hear it.';
 const OUTAGE_MS = 30_000;
 
 interface Line {
@@ -48,7 +49,7 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     standins = await startStandins({
       stt: DISTINCT_PHRASES,
       sttPhrases: [BEFORE, DURING_1, DURING_2, AFTER_RESTART],
-      chatScript: { defaultReply: REPLY },
+      chatScript: { defaultReply: REPLY, rules: [{ when: AFTER_RESTART, reply: REPLY_AFTER_RESTART }] },
     });
     proxy = await new SwitchableProxy(inject('apiOrigin')).up();
     outboxDir = mkdtempSync(join(tmpdir(), 'hc-agent-outbox-'));
@@ -80,27 +81,35 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     client = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
     mic = await Microphone.publish(client.room);
     await eventually('the greeting in D1', async () => (await lines()).some((l) => l.speakerRole === 'ai'), { timeoutMs: 45_000 });
+    // Each thing the client says waits for the AI's whole answer, so no answer is cut short (a cut
+    // answer is stored as far as it was heard, and would not count as a full reply below).
+    let saidAt = Date.now();
     await mic.say(BEFORE);
     await stored(BEFORE);
+    await client.aiDoneSpeaking(saidAt);
+    await eventually('the answer to the first line in D1', async () => (await count(REPLY)) === 1, { timeoutMs: 20_000, describe: lines });
 
     await proxy.down();
     const downAt = Date.now();
-    const requestsBefore = standins.chat.requests.length;
-    await mic.say(DURING_1);
-    await eventually('the AI to answer during the outage', () => standins.chat.requests.length > requestsBefore, { timeoutMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 3_000));
-    await mic.say(DURING_2);
-    await eventually('the AI to answer again during the outage', () => standins.chat.requests.length > requestsBefore + 1, { timeoutMs: 20_000 });
+    for (const text of [DURING_1, DURING_2]) {
+      const requestsBefore = standins.chat.requests.length;
+      saidAt = Date.now();
+      await mic.say(text);
+      await eventually(`the AI to answer "${text}" during the outage`, () => standins.chat.requests.length > requestsBefore, { timeoutMs: 20_000 });
+      await client.aiDoneSpeaking(saidAt);
+    }
     // Nothing said during the outage can be in D1 yet.
     expect(await count(DURING_1)).toBe(0);
+    expect(await count(REPLY)).toBe(1);
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
     await proxy.up();
 
     await stored(DURING_1, 90_000);
     await stored(DURING_2, 90_000);
-    await eventually('both answers in D1', async () => (await lines()).filter((l) => l.text === REPLY).length >= 2, { timeoutMs: 60_000 });
+    await eventually('the answers given during the outage in D1', async () => (await count(REPLY)) >= 3, { timeoutMs: 60_000, describe: lines });
     for (const text of [BEFORE, DURING_1, DURING_2]) expect(await count(text), text).toBe(1);
-    expect((await lines()).filter((l) => l.text === REPLY)).toHaveLength(2);
+    // Three answers, each once: the outbox's retries were not stored twice.
+    expect(await count(REPLY)).toBe(3);
   });
 
   it('carries on after the agent process is killed: a new one rejoins, remembers, and nothing is lost or doubled', { timeout: 150_000 }, async () => {

@@ -196,11 +196,18 @@ describe('a FREE client from onboarding to the rating', () => {
       throw err;
     });
     await page.waitForSelector('[data-testid=orb]');
-    const orb = await page.$eval('[data-testid=orb]', (c) => {
-      const canvas = c as HTMLCanvasElement;
-      const box = canvas.getBoundingClientRect();
-      return { width: canvas.width, height: canvas.height, cssWidth: box.width, label: canvas.getAttribute('aria-label') };
-    });
+    const measureOrb = () =>
+      page.$eval('[data-testid=orb]', (c) => {
+        const canvas = c as HTMLCanvasElement;
+        const box = canvas.getBoundingClientRect();
+        return { width: canvas.width, height: canvas.height, cssWidth: box.width, label: canvas.getAttribute('aria-label') };
+      });
+    // The call room's layout can still be settling (the tile grid, the transcript): the canvas follows
+    // its box at devicePixelRatio 2 once it has one.
+    const orb = await eventually('the orb to be drawn at devicePixelRatio', async () => {
+      const o = await measureOrb();
+      return o.cssWidth > 100 && o.width === Math.round(o.cssWidth * 2) ? o : undefined;
+    }, { timeoutMs: 5_000, describe: measureOrb });
     expect(orb.cssWidth).toBeGreaterThan(100);
     expect(orb.width).toBe(Math.round(orb.cssWidth * 2)); // devicePixelRatio 2
     expect(orb.label).toMatch(/^AI coach/);

@@ -98,6 +98,8 @@ export class TestParticipant {
   disconnected: { at: number; reason: DisconnectReason } | null = null;
   /** Called for each packet as it arrives (the stand-in agent acknowledges control packets here). */
   onPacket: ((packet: Packet) => void) | undefined;
+  /** The AI's `lk.agent.state` attribute as it changed (listening, thinking, speaking), in order. */
+  readonly agentStates: { state: string; at: number }[] = [];
 
   constructor(readonly label: string) {
     // Listen before connecting: a packet sent the moment the server admits us must not be missed.
@@ -116,6 +118,26 @@ export class TestParticipant {
     this.room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       this.disconnected ??= { at: Date.now(), reason };
     });
+    this.room.on(RoomEvent.ParticipantAttributesChanged, (changed: Record<string, string>) => {
+      const state = changed['lk.agent.state'];
+      if (state) this.agentStates.push({ state, at: Date.now() });
+    });
+  }
+
+  /**
+   * Waits until the AI has spoken and gone back to listening since `since` (a Date.now() instant):
+   * its answer has been played out in full, so nothing the test says next can cut it short.
+   */
+  aiDoneSpeaking(since: number, timeoutMs = 30_000): Promise<number> {
+    return eventually(
+      `${this.label} to hear the AI finish speaking`,
+      () => {
+        const spoke = this.agentStates.findIndex((s) => s.at >= since && s.state === 'speaking');
+        if (spoke < 0) return undefined;
+        return this.agentStates.slice(spoke + 1).find((s) => s.state === 'listening')?.at;
+      },
+      { timeoutMs, intervalMs: 50, describe: () => this.agentStates.filter((s) => s.at >= since - 5_000) },
+    );
   }
 
   async connect(url: string, token: string): Promise<this> {
@@ -192,7 +214,14 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
     cwd: root,
-    env: { ...process.env, PORTAL: portal, HC_PUBLIC_API_URL: inject('apiOrigin'), HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public },
+    env: {
+      ...process.env,
+      PORTAL: portal,
+      HC_PUBLIC_API_URL: inject('apiOrigin'),
+      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
+      // The build's _headers allow this LiveKit server (and servePortal answers with them).
+      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -208,6 +237,8 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
 /**
  * `vite preview` of a built portal on the origin the Worker allows for it (an earlier file may still
  * be letting go of the port); resolves once it answers, with a stop function that waits for the exit.
+ * It answers with the build's Cloudflare Pages `_headers` (HC_PREVIEW_HEADERS, vite.config.ts), so the
+ * portal runs under its real Content-Security-Policy.
  */
 export async function servePortal(portal: 'public' | 'client', outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
@@ -225,7 +256,7 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: portal }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: portal, HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -244,10 +275,10 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
 // ---- The coach portal and the agent-host's signed calls ---------------------------------------
 
 /**
- * Where the e2e Worker sends coaches after login: its COACH_APP_URL, the wrangler.toml default (the
- * e2e stack gives it no port of its own), so the coach portal's test serves it there.
+ * Where the e2e Worker sends coaches after login (its COACH_APP_URL): a free port global-setup picked,
+ * so a running `npm run dev` on 5171 is no obstacle. The coach portal's test serves it there.
  */
-export const COACH_PORTAL_URL = 'http://localhost:5171';
+export const coachPortalUrl = (): string => inject('portalUrls').coach;
 
 /**
  * Builds the coach portal into `outDir` like buildPortal, also told where the client portal is (it
@@ -265,6 +296,7 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
       HC_PUBLIC_API_URL: inject('apiOrigin'),
       HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
       HC_PUBLIC_CLIENT_URL: inject('portalUrls').client,
+      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -278,15 +310,15 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
   if (code !== 0) throw new Error(`vite build of the coach portal failed (exit ${code}):\n${output}`);
 }
 
-/** `vite preview` of the built coach portal at COACH_PORTAL_URL; resolves once it answers, with a stop function. */
+/** `vite preview` of the built coach portal at coachPortalUrl(); resolves once it answers, with a stop function. */
 export async function serveCoachPortal(outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
   const { createServer } = await import('node:net');
   const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const url = new URL(COACH_PORTAL_URL);
+  const url = new URL(coachPortalUrl());
   await eventually(
-    `port ${url.port} to be free for the coach portal (is npm run dev running?)`,
+    `port ${url.port} to be free for the coach portal`,
     () =>
       new Promise<boolean>((done) => {
         const probe = createServer();
@@ -297,7 +329,7 @@ export async function serveCoachPortal(outDir: string): Promise<() => Promise<vo
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: 'coach' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: 'coach', HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));

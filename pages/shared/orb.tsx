@@ -36,6 +36,9 @@ export function Orb({ trackRef, label }: { trackRef: TrackReferenceOrPlaceholder
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       return { width, height };
     };
+    // Sized now (not on the first frame or resize callback), so it is never drawn at the canvas's
+    // default 300x150 and stretched.
+    fit();
     const observer = new ResizeObserver(() => fit());
     observer.observe(canvas);
 

@@ -91,6 +91,9 @@ describe('GET /api/openapi.json', () => {
         '/api/appointments/{id}/cancel',
         '/api/appointments/{id}/reassign',
         '/api/rooms/appointment/{id}',
+        '/api/coach/clients',
+        '/api/coach/clients/{clientId}',
+        '/api/coach/live',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);

@@ -6,7 +6,7 @@ import { deliver, hook, sign, webhookBody } from '../test/livekit';
 import { coachingSessions, users } from './db/schema';
 import type { MembershipTier } from './domain/tiers';
 import type { RoomSnapshot } from './session-room';
-import { EMPTY_GRACE_MS, SessionRoom } from './session-room';
+import { AGENT_JOIN_WAIT_MS, EMPTY_GRACE_MS, SessionRoom } from './session-room';
 import { agentDispatch } from './lib/livekit';
 
 const MIN = 60_000;
@@ -288,6 +288,35 @@ describe('the coach’s mute state reaching the agent', () => {
     expect((await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent')).toEqual([]);
     // On the real livekit-server: no new dispatch.
     expect(await agentDispatch(env).listDispatch(s.roomName)).toHaveLength(dispatches);
+  });
+
+  it('dispatches the AI again while it has not arrived (LiveKit drops a dispatch no worker was there to take)', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.clientP);
+    // The first dispatch went out when the room was made; it stays queued until the AI is in the room.
+    const dispatches = (await agentDispatch(env).listDispatch(s.roomName)).length;
+    const [waiting] = (await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent');
+    expect(waiting?.attempts).toBe(1);
+    expect(waiting!.notBefore - Date.now()).toBeGreaterThan(AGENT_JOIN_WAIT_MS - 5_000);
+
+    const dueNow = () =>
+      runInDurableObject(s.stub, async (_i, state) => {
+        const st = (await state.storage.get<StoredState>('state'))!;
+        for (const e of st.effects) e.notBefore = 0;
+        await state.storage.put('state', st);
+      });
+    // No AI after the wait: asked for again, on the real livekit-server.
+    await dueNow();
+    await runDurableObjectAlarm(s.stub);
+    expect(await agentDispatch(env).listDispatch(s.roomName)).toHaveLength(dispatches + 1);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent')).toHaveLength(1);
+
+    // The AI arrives: nothing more is dispatched.
+    await hook('participant_joined', s.roomName, s.agentP);
+    expect((await effectsOf(s.stub)).filter((e) => e.type === 'dispatch-agent')).toEqual([]);
+    await dueNow();
+    await runDurableObjectAlarm(s.stub);
+    expect(await agentDispatch(env).listDispatch(s.roomName)).toHaveLength(dispatches + 1);
   });
 
   it('sends nothing more to a room LiveKit has finished', async () => {

@@ -19,6 +19,12 @@ export const EMPTY_GRACE_MS = 3 * 60_000;
 export const GOODBYE_GRACE_MS = 8_000;
 /** How long the room waits for LiveKit to bring a lost agent back before dispatching one itself. */
 export const REDISPATCH_AFTER_MS = 5_000;
+/**
+ * How long a dispatch has to bring the AI into the room before it is asked for again: a self-hosted
+ * livekit-server drops a dispatch for which no agent worker is registered at that moment (say, while
+ * the agent-host restarts), and never retries it itself.
+ */
+export const AGENT_JOIN_WAIT_MS = 20_000;
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
 const SEEN_EVENTS_KEPT = 500;
@@ -269,6 +275,8 @@ export class SessionRoom extends DurableObject<Env> {
       state.participants[p.sid] = entry;
       if (role === 'ai' && e.event === 'participant_joined' && !entry.left) {
         state.agentIdentity = p.identity;
+        // The AI is here: no dispatch is waiting for it any more.
+        state.effects = state.effects.filter((x) => x.type !== 'dispatch-agent');
         state.controlAcked = null;
         // The agent learns the coach's mute state whenever it (re)joins.
         this.enqueueControl(state);
@@ -461,12 +469,18 @@ export class SessionRoom extends DurableObject<Env> {
       const queued = fresh.effects.find((e) => e.id === effect.id);
       if (queued) {
         const acked = queued.type === 'control' && (fresh.controlAcked ?? -1) >= fresh.mute.version;
+        // A dispatch is done when the AI is in the room, not when LiveKit took the request.
+        const arrived = queued.type === 'dispatch-agent' && (this.aiPresent(fresh) || fresh.status === 'COMPLETED');
         const limit = GIVE_UP_AFTER[queued.type];
-        if ((done && queued.type !== 'control') || acked) {
+        if ((done && queued.type !== 'control' && queued.type !== 'dispatch-agent') || acked || arrived) {
           fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
-        } else if (!done && limit !== undefined && queued.attempts + 1 >= limit) {
+        } else if (limit !== undefined && queued.attempts + 1 >= limit) {
           fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
           log('warn', 'session effect given up', { sessionId: fresh.sessionId, effect: queued.type, attempts: queued.attempts + 1 });
+        } else if (done && queued.type === 'dispatch-agent') {
+          // Dispatched, the AI not in the room yet: look again after a while, and dispatch again then if it still is not.
+          queued.attempts += 1;
+          queued.notBefore = Date.now() + AGENT_JOIN_WAIT_MS;
         } else {
           // Failed, or a control packet sent but not yet acknowledged: again, later.
           queued.attempts += 1;
