@@ -214,14 +214,7 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORTAL: portal,
-      HC_PUBLIC_API_URL: inject('apiOrigin'),
-      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
-      // The build's _headers allow this LiveKit server (and servePortal answers with them).
-      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
-    },
+    env: { ...process.env, PORTAL: portal, HC_PUBLIC_API_URL: inject('apiOrigin'), HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -237,8 +230,6 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
 /**
  * `vite preview` of a built portal on the origin the Worker allows for it (an earlier file may still
  * be letting go of the port); resolves once it answers, with a stop function that waits for the exit.
- * It answers with the build's Cloudflare Pages `_headers` (HC_PREVIEW_HEADERS, vite.config.ts), so the
- * portal runs under its real Content-Security-Policy.
  */
 export async function servePortal(portal: 'public' | 'client', outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
@@ -256,7 +247,7 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: portal, HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: portal }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -275,10 +266,10 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
 // ---- The coach portal and the agent-host's signed calls ---------------------------------------
 
 /**
- * Where the e2e Worker sends coaches after login (its COACH_APP_URL): a free port global-setup picked,
- * so a running `npm run dev` on 5171 is no obstacle. The coach portal's test serves it there.
+ * Where the e2e Worker sends coaches after login: its COACH_APP_URL, the wrangler.toml default (the
+ * e2e stack gives it no port of its own), so the coach portal's test serves it there.
  */
-export const coachPortalUrl = (): string => inject('portalUrls').coach;
+export const COACH_PORTAL_URL = 'http://localhost:5171';
 
 /**
  * Builds the coach portal into `outDir` like buildPortal, also told where the client portal is (it
@@ -296,7 +287,6 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
       HC_PUBLIC_API_URL: inject('apiOrigin'),
       HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
       HC_PUBLIC_CLIENT_URL: inject('portalUrls').client,
-      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -310,15 +300,15 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
   if (code !== 0) throw new Error(`vite build of the coach portal failed (exit ${code}):\n${output}`);
 }
 
-/** `vite preview` of the built coach portal at coachPortalUrl(); resolves once it answers, with a stop function. */
+/** `vite preview` of the built coach portal at COACH_PORTAL_URL; resolves once it answers, with a stop function. */
 export async function serveCoachPortal(outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
   const { createServer } = await import('node:net');
   const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const url = new URL(coachPortalUrl());
+  const url = new URL(COACH_PORTAL_URL);
   await eventually(
-    `port ${url.port} to be free for the coach portal`,
+    `port ${url.port} to be free for the coach portal (is npm run dev running?)`,
     () =>
       new Promise<boolean>((done) => {
         const probe = createServer();
@@ -329,7 +319,7 @@ export async function serveCoachPortal(outDir: string): Promise<() => Promise<vo
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: 'coach', HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: 'coach' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
