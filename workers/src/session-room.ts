@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { db as openDb } from './db/client';
-import { coachingSessions, users } from './db/schema';
+import { appointments, coachingSessions, users } from './db/schema';
 import type { MembershipTier } from './domain/tiers';
 import { nextMonthStart } from './domain/tiers';
 import type { ParticipantRole, WarningKind } from './domain/session-timer';
@@ -568,6 +568,16 @@ export class SessionRoom extends DurableObject<Env> {
           usageRecordedAt: new Date(),
         })
         .where(and(eq(coachingSessions.id, state.sessionId), isNull(coachingSessions.usageRecordedAt))),
+      // A booked appointment is over when its session is.
+      db
+        .update(appointments)
+        .set({ status: 'COMPLETED' })
+        .where(
+          and(
+            eq(appointments.status, 'ACTIVE'),
+            inArray(appointments.id, db.select({ id: coachingSessions.appointmentId }).from(coachingSessions).where(eq(coachingSessions.id, state.sessionId))),
+          ),
+        ),
     ]);
   }
 

@@ -189,7 +189,16 @@ describe('an appointment’s life', () => {
     // The booked coach joins as the session's coach; another coach cannot take it.
     expect((await post(`/api/rooms/${sessionId}/join`, {}, bearer(c.token))).status).toBe(200);
     expect((await post(`/api/rooms/${sessionId}/join`, {}, bearer(other.token))).status).toBe(409);
-    const coachs = (await body<{ id: string }[]>(await get('/api/sessions', bearer(c.token)))).data.map((s) => s.id);
-    expect(coachs).toContain(sessionId);
+    const coachs = (await body<{ id: string; appointmentId: string | null }[]>(await get('/api/sessions', bearer(c.token)))).data;
+    expect(coachs.find((s) => s.id === sessionId)?.appointmentId).toBe(now5!.id);
+
+    // Ending the session ends the appointment: it no longer shows as under way.
+    expect((await post(`/api/rooms/${sessionId}/end`, {}, bearer(c.token))).status).toBe(200);
+    const ended = (await testDb().select().from(appointments).where(eq(appointments.id, now5!.id)).all())[0]!;
+    expect(ended.status).toBe('COMPLETED');
+    const upcoming = (await body<{ id: string }[]>(await get('/api/appointments', bearer(a.token)))).data;
+    expect(upcoming.map((x) => x.id)).not.toContain(now5!.id);
+    const all = (await body<{ id: string; status: string }[]>(await get('/api/appointments?include=all', bearer(a.token)))).data;
+    expect(all.find((x) => x.id === now5!.id)?.status).toBe('COMPLETED');
   });
 });
