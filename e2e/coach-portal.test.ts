@@ -3,10 +3,13 @@
  * agent: its transcript lines and summary arrive through the agent-host's signed webhooks, as the
  * agent would post them). A PREMIUM client of this file's own has a session the seeded coach joined,
  * with a line the AI did not hear, a whisper, talk of crisis, a summary and a rating. The coach signs
- * in on the public site and lands on the coach dashboard, reviews the session, keeps notes, searches
- * transcripts, joins a second session live (the AI hear / not-hear switch, a whisper, leave, end) and
- * keeps a calendar a client books into; a client is sent back to their own portal and refused by the
- * coach API, and another coach sees none of the first coach's notes.
+ * in on the public site and lands on the coach dashboard, reviews the session, keeps notes, opens the
+ * client's page (profile, sessions with summaries, notes), searches transcripts, sees a second session
+ * live on the dashboard and joins it (the client sidebar, the AI hear / not-hear switch, a whisper,
+ * leave, end), keeps a calendar a client books into and changes their settings (name, bookings off and
+ * on: the seeded coach is left as it was found, for e2e/booking.test.ts); a client is sent back to
+ * their own portal and refused by the coach API, and another coach sees none of the first coach's
+ * notes.
  * A screenshot of every coach screen goes to e2e/artifacts/coach-portal/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,13 +23,13 @@ import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   CHROMIUM_FLAGS,
-  COACH_PORTAL_URL,
   TestParticipant,
   agentPost,
   api,
   apiOk,
   buildCoachPortal,
   buildPortal,
+  coachPortalUrl,
   createClient,
   createCoach,
   eventually,
@@ -49,6 +52,22 @@ const WHISPER = 'Suggest the six-count exhale next.';
 const SUMMARY = 'Riley spoke about deadlines and dark thoughts; we practised a slower exhale.';
 
 const portals = inject('portalUrls');
+const COACH_PORTAL_URL = coachPortalUrl();
+const SEED_COACH = { id: 'seed-coach', name: 'Casey Coach' };
+const PROFILE = { coachingGoals: 'Sleep through the night before deadlines.', symptoms: 'Tight chest in the evenings.', initialMood: 2 };
+const FACT = 'Works as an editor at a publisher';
+
+/** PATCH or DELETE on the Worker (the helpers speak GET and POST); resolves with the status. */
+async function send(method: 'PATCH' | 'DELETE', path: string, token: string, body?: unknown): Promise<number> {
+  const res = await fetch(`${inject('apiOrigin')}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(15_000),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
 
 describe('the coach portal: dashboard, session review, notes and search', () => {
   let browser: Browser;
@@ -60,6 +79,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   let sessionId = '';
   /** A second session of the client's, live while the coach joins it. */
   let liveId = '';
+  /** The client in that session's room (rtc-node). */
+  let liveClient: TestParticipant | undefined;
+  /** The seeded coach's settings before this file changed them (put back in afterAll). */
+  let coachBefore = { displayName: SEED_COACH.name, isAvailable: true };
   let shot = 0;
   const stops: (() => Promise<void>)[] = [];
 
@@ -86,9 +109,13 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     // A session the coach joined, as it would have gone live (the lines come as the agent posts them).
     [clientToken, coachToken] = await Promise.all([login(CLIENT_EMAIL), login(COACH_EMAIL)]);
     clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: clientToken })).id;
+    // The client's onboarding answers, for the client data sidebar.
+    expect(await send('PATCH', '/api/users/me/profile', clientToken, PROFILE)).toBe(200);
     ({ sessionId } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token: clientToken }, 201));
     await apiOk('POST', `/api/rooms/${sessionId}/join`, { token: coachToken });
-    const coachId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: coachToken })).id;
+    const coachMe = await apiOk<{ id: string; displayName: string; isAvailable: boolean }>('GET', '/api/users/me', { token: coachToken });
+    const coachId = coachMe.id;
+    coachBefore = { displayName: coachMe.displayName, isAvailable: coachMe.isAvailable };
     // Spoken a minute ago: the whisper (stamped by the Worker as it arrives) comes after them.
     const t0 = Date.now() - 60_000;
     const line = (n: number, speakerIdentity: string, role: 'client' | 'coach' | 'ai', text: string, heardByAi: boolean) => ({
@@ -116,7 +143,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/rooms/${sessionId}/end`, { token: clientToken });
     await agentPost(
       '/api/webhooks/agent/summary',
-      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [] },
+      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [FACT] },
       `${sessionId}:e2e-coach-portal:summary`,
     );
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
@@ -134,7 +161,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   }, 180_000);
 
   afterAll(async () => {
+    await liveClient?.disconnect();
     if (liveId) await api('POST', `/api/rooms/${liveId}/end`, { token: clientToken }).catch(() => undefined);
+    // The seeded coach as it was found, whatever step failed: e2e/booking.test.ts books it by name.
+    if (coachToken) await send('PATCH', '/api/users/me', coachToken, coachBefore).catch(() => undefined);
     await browser?.close().catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -163,6 +193,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     const flagged = await page.$(`[data-testid=flagged-sessions] [data-session-id="${sessionId}"]`);
     expect(flagged).not.toBeNull();
     expect(await flagged!.evaluate((el) => el.textContent ?? '')).toContain('self-harm');
+    // Sessions are listed by the client's name, not an id.
+    expect(await flagged!.evaluate((el) => el.querySelector('a')?.textContent ?? '')).toContain(CLIENT_NAME);
     // Reviewed once, not twice: a flagged session is not repeated under recent sessions.
     expect(await page.$(`[data-testid=recent-sessions] [data-session-id="${sessionId}"]`)).toBeNull();
     expect(await textOf('[data-testid=upcoming-appointments]')).toContain('Upcoming appointments');
@@ -195,6 +227,9 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(await textOf('[data-testid=session-rating]')).toContain('5 of 5');
     expect(await textOf('[data-testid=session-rating]')).toContain('I feel heard.');
     expect(await textOf('[data-testid=session-flag]')).toContain('self-harm');
+    // The client's name leads to their page.
+    expect(await textOf('[data-testid=session-client-link]')).toBe(CLIENT_NAME);
+    expect(await page.$eval('[data-testid=session-client-link]', (a) => a.getAttribute('href'))).toBe(`/clients/${clientId}`);
     await screenshot('coach-session-review');
 
     // Find in this transcript: matches marked in place, as text.
@@ -234,6 +269,60 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await screenshot('coach-session-notes');
   });
 
+  it('opens the client from the review: profile, sessions with summaries, notes; a note added there is kept', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=client-sidebar]', { timeout: 15_000 }), page.click('[data-testid=session-client-link]')]);
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/clients/${clientId}`);
+    expect(await textOf('#main h1')).toBe(CLIENT_NAME);
+    const field = (name: string) => textOf(`[data-testid=client-profile] dd[data-field=${name}]`);
+    expect(await field('goals')).toBe(PROFILE.coachingGoals);
+    expect(await field('symptoms')).toBe(PROFILE.symptoms);
+    expect(await field('mood')).toBe('2 of 5 · Low');
+    expect(await field('facts')).toContain(FACT);
+    expect(await field('challenges')).toBe('None recorded');
+    expect(await field('last-summary')).toContain(SUMMARY);
+
+    // The session, with its summary, rating and flag, and a way to its review.
+    const item = `[data-testid=client-session][data-session-id="${sessionId}"]`;
+    expect(await textOf(`${item} [data-testid=client-session-summary]`)).toContain(SUMMARY);
+    const itemText = await textOf(item);
+    for (const words of ['With you', 'Flagged', 'Rated 5/5']) expect(itemText).toContain(words);
+    expect(await page.$eval(`${item} a`, (a) => a.getAttribute('href'))).toBe(`/sessions/${sessionId}`);
+
+    // The session's notes are here too, marked with their session; a note on the client is added.
+    expect(await page.$$eval('[data-testid=client-notes] [data-testid=note] p', (els) => els.map((e) => e.textContent))).toEqual([
+      'Private: mentioned a difficult manager.',
+      'Check in about sleep next week.',
+    ]);
+    expect(await textOf('[data-testid=client-notes] [data-testid=note]')).toContain('on the session of');
+    await page.type('[data-testid=client-notes] textarea[name=note]', 'Prefers sessions in the morning.');
+    await page.click('[data-testid=client-notes] button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=client-notes] [data-testid=note] p')?.textContent === 'Prefers sessions in the morning.', {
+      timeout: 15_000,
+    });
+    const saved = await apiOk<{ text: string; sessionId: string | null; shareableWithAi: boolean }[]>('GET', `/api/clients/${clientId}/notes`, { token: coachToken });
+    expect(saved[0]).toMatchObject({ text: 'Prefers sessions in the morning.', sessionId: null, shareableWithAi: false });
+    await page.reload({ waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=client-notes] [data-testid=note]', { timeout: 15_000 });
+    expect(await page.$$eval('[data-testid=client-notes] [data-testid=note]', (els) => els.length)).toBe(3);
+    await screenshot('coach-client');
+  });
+
+  it('lists the coach’s clients by name, with tier, sessions, last session and next appointment', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=clients]', { timeout: 15_000 }), page.click('nav a[href="/clients"]')]);
+    const row = `[data-testid=client-row][data-client-id="${clientId}"]`;
+    const cells = await page.$eval(row, (tr) => Array.from(tr.querySelectorAll('th, td'), (c) => c.textContent?.trim()));
+    expect(cells[0]).toBe(`${CLIENT_NAME}${CLIENT_EMAIL}`);
+    expect(cells.slice(1, 3)).toEqual(['Premium', '1']);
+    expect(cells[3]).not.toBe('None yet');
+    expect(cells[4]).toBe('None booked');
+    // Other files' clients of the seeded coach may be listed too: by name, in order.
+    const names = await page.$$eval('[data-testid=client-row] th a', (els) => els.map((e) => e.textContent ?? ''));
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    await screenshot('coach-clients');
+    await Promise.all([page.waitForSelector('[data-testid=client-sidebar]', { timeout: 15_000 }), page.click(`${row} th a`)]);
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/clients/${clientId}`);
+  });
+
   it('finds a transcript line and highlights the match, without HTML from the snippet', async () => {
     await Promise.all([page.waitForSelector('#main form[role=search]'), page.click('nav a[href="/search"]')]);
     await screenshot('coach-search-empty');
@@ -256,13 +345,46 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await screenshot('coach-search-nothing');
   });
 
-  it('joins a live session: the hear / not-hear switch, the mark on a line the AI did not hear, a whisper, leave, end', async () => {
-    ({ sessionId: liveId } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token: clientToken }, 201));
+  it('shows a PREMIUM client’s session under “Live now” as it starts: the client, no coach yet, no cap, and Join', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=live-sessions]', { timeout: 15_000 }), page.click('nav a[href="/dashboard"]')]);
+    // The dashboard is open before the session starts: the list refreshes itself (every 10 s).
+    const ticket = await apiOk<{ sessionId: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token: clientToken }, 201);
+    liveId = ticket.sessionId;
+    liveClient = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
+    const item = `[data-testid=live-sessions] [data-testid=live-session][data-session-id="${liveId}"]`;
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('Client in the room'), { timeout: 30_000 }, item);
+    expect(await textOf(`${item} [data-field=client]`)).toBe(CLIENT_NAME);
+    expect(await textOf(`${item} [data-field=coach]`)).toBe('No coach yet');
+    expect(await textOf(`${item} [data-field=time-left]`)).toBe('no cap');
+    expect(await textOf(`${item} a`)).toBe('Join');
+    expect(await page.$eval(`${item} a`, (a) => a.getAttribute('href'))).toBe(`/call/${liveId}`);
+    // The live session is not listed again among those to review.
+    expect(await page.$(`[data-testid=recent-sessions] [data-session-id="${liveId}"]`)).toBeNull();
+    await screenshot('coach-dashboard-live-premium');
+  });
+
+  it('joins a live session: the client sidebar, the hear / not-hear switch, the mark on a line the AI did not hear, a whisper, leave, end', async () => {
     const roomState = () => apiOk<{ status: string; coachMutedFromAi: boolean; muteAppliedByAi: boolean }>('GET', `/api/rooms/${liveId}`, { token: coachToken });
     const toggle = '[data-testid=ai-hear-toggle]';
 
-    await page.goto(`${COACH_PORTAL_URL}/call/${liveId}`, { waitUntil: 'networkidle0' });
+    await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] a`);
     await page.waitForSelector('[data-testid=call-status] ::-p-text(Connected)', { timeout: 20_000 });
+    expect(page.url()).toBe(`${COACH_PORTAL_URL}/call/${liveId}`);
+    // The client data sidebar beside the transcript: who they are, their last session's summary, this session marked.
+    const sidebar = `[data-testid=client-sidebar][data-client-id="${clientId}"]`;
+    await page.waitForSelector(`${sidebar} [data-testid=client-profile]`, { timeout: 15_000 });
+    expect(await textOf(`${sidebar} h2`)).toContain(CLIENT_NAME);
+    expect(await textOf(`${sidebar} [data-testid=client-profile] dd[data-field=goals]`)).toBe(PROFILE.coachingGoals);
+    expect(await textOf(`${sidebar} [data-testid=client-session][data-session-id="${sessionId}"] [data-testid=client-session-summary]`)).toContain(SUMMARY);
+    expect(await textOf(`${sidebar} [data-testid=client-session][data-session-id="${liveId}"]`)).toContain('This session');
+    const beside = await page.evaluate((sel) => {
+      const box = (q: string) => document.querySelector(q)!.getBoundingClientRect();
+      const side = box(sel);
+      const transcript = box('[data-testid=live-transcript]');
+      return { sideBySide: side.right <= transcript.left || transcript.right <= side.left, sameTop: Math.abs(side.top - transcript.top) < 4 };
+    }, sidebar);
+    expect(beside).toEqual({ sideBySide: true, sameTop: true });
+    await page.waitForSelector('[data-testid=call-status] ::-p-text(Client in the room)', { timeout: 15_000 });
     expect(await textOf(toggle)).toContain('AI can hear me');
     expect(await page.$eval(toggle, (el) => el.getAttribute('aria-checked'))).toBe('true');
     // The AI as an observer's orb (no agent runs in this file).
@@ -306,13 +428,29 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(await textOf('[data-testid=live-transcript] [data-kind=whisper] p')).toBe('Ask about sleep before the exercise.');
     await screenshot('coach-call-muted-whisper');
 
+    // On a narrow screen the client's details fold away behind a button, closed at first.
+    await page.setViewport({ width: 420, height: 860 });
+    const toggleDetails = '[data-testid=client-sidebar] .hc-sidebar-toggle';
+    const bodyShown = () => page.$eval('[data-testid=client-sidebar] .hc-client-body', (el) => getComputedStyle(el).display !== 'none');
+    await page.waitForSelector(`${toggleDetails}[aria-expanded=false]`, { visible: true });
+    expect(await bodyShown()).toBe(false);
+    await page.click(toggleDetails);
+    await page.waitForSelector(`${toggleDetails}[aria-expanded=true]`);
+    expect(await bodyShown()).toBe(true);
+    await screenshot('coach-call-narrow-client-open');
+    await page.setViewport({ width: 1200, height: 860 });
+    expect(await page.$eval(toggleDetails, (el) => getComputedStyle(el).display)).toBe('none');
+    expect(await bodyShown()).toBe(true);
+
     // Leaving keeps the session going; the dashboard offers it again under "Live now".
     await Promise.all([page.waitForSelector('[data-testid=live-sessions]', { timeout: 15_000 }), page.click('::-p-text(Leave (session continues))')]);
     expect(page.url()).toBe(`${COACH_PORTAL_URL}/dashboard`);
     expect((await roomState()).status).not.toBe('COMPLETED');
     await screenshot('coach-dashboard-live-now');
 
-    await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] ::-p-text(Join the call)`);
+    await page.waitForSelector(`[data-testid=live-sessions] [data-session-id="${liveId}"]`, { timeout: 15_000 });
+    expect(await textOf(`[data-testid=live-sessions] [data-session-id="${liveId}"] [data-field=coach]`)).toMatch(/^(You are in the room|Your session \(you are not in the room\))$/);
+    await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] a`);
     await page.waitForSelector(`${toggle}[aria-checked=false]`, { timeout: 20_000 });
     await Promise.all([
       page.waitForSelector('[data-testid=session-transcript]', { timeout: 15_000 }),
@@ -365,6 +503,66 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await screenshot('coach-calendar-after-cancel');
   });
 
+  it('renames the coach and turns bookings off and back on in settings (the greeting follows; a PREMIUM client sees no slots while off)', async () => {
+    // A one-off window three days ahead, so the coach has free slots to offer (removed at the end).
+    const day = new Date(Date.now() + 3 * 24 * 3600_000).toISOString().slice(0, 10);
+    const window = await apiOk<{ id: string }>('POST', '/api/availability', { token: coachToken, body: { specificDate: day, startTime: '13:00', endTime: '14:00' } }, 201);
+    const offered = async () =>
+      (await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', '/api/coaches/slots?days=7', { token: clientToken })).some(
+        (o) => o.coach.id === SEED_COACH.id && o.slots.some((t) => t.startsWith(`${day}T13:`)),
+      );
+    try {
+      expect(await offered()).toBe(true);
+      await Promise.all([page.waitForSelector('[data-testid=coach-settings]', { timeout: 15_000 }), page.click('nav a[href="/settings"]')]);
+      const name = '[data-testid=coach-settings] input[name=displayName]';
+      const toggle = '[data-testid=coach-settings] button[role=switch]';
+      expect(await page.$eval(name, (el) => (el as HTMLInputElement).value)).toBe(coachBefore.displayName);
+      expect(await page.$eval(toggle, (el) => el.getAttribute('aria-checked'))).toBe('true');
+      // The switch is named by its visible label.
+      expect(await page.$eval(toggle, (el) => document.getElementById(el.getAttribute('aria-labelledby') ?? '')?.textContent)).toBe('Available for bookings');
+      await screenshot('coach-settings');
+
+      // An empty name is refused in place.
+      await page.click(name, { count: 3 });
+      await page.keyboard.press('Backspace');
+      await page.click('[data-testid=coach-settings] button[type=submit]');
+      await page.waitForSelector('[data-testid=coach-settings] [role=alert]', { timeout: 15_000 });
+      expect(await textOf('[data-testid=coach-settings] [role=alert]')).toContain('Not saved');
+      expect(await page.$eval(name, (el) => el.getAttribute('aria-invalid'))).toBe('true');
+      await screenshot('coach-settings-error');
+
+      // A new name, and bookings off with the keyboard (Space on the switch).
+      await page.type(name, 'Casey Renamed');
+      await page.focus(toggle);
+      await page.keyboard.press('Space');
+      await page.waitForSelector(`${toggle}[aria-checked=false]`);
+      await page.click('[data-testid=coach-settings] button[type=submit]');
+      await page.waitForSelector('[data-testid=coach-settings] ::-p-text(Saved.)', { timeout: 15_000 });
+      await screenshot('coach-settings-saved');
+      expect(await apiOk('GET', '/api/users/me', { token: coachToken })).toMatchObject({ displayName: 'Casey Renamed', isAvailable: false });
+      expect(await offered()).toBe(false);
+
+      // The greeting follows without a reload.
+      await Promise.all([page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 }), page.click('nav a[href="/dashboard"]')]);
+      expect(await textOf('#main h1')).toBe('Hello, Casey Renamed');
+      await screenshot('coach-dashboard-renamed');
+
+      // Back as it was: the seeded coach's name, and open for bookings again.
+      await Promise.all([page.waitForSelector('[data-testid=coach-settings]', { timeout: 15_000 }), page.click('nav a[href="/settings"]')]);
+      await page.click(name, { count: 3 });
+      await page.keyboard.press('Backspace');
+      await page.type(name, coachBefore.displayName);
+      await page.click(toggle);
+      await page.waitForSelector(`${toggle}[aria-checked=true]`);
+      await page.click('[data-testid=coach-settings] button[type=submit]');
+      await page.waitForSelector('[data-testid=coach-settings] ::-p-text(Saved.)', { timeout: 15_000 });
+      expect(await apiOk('GET', '/api/users/me', { token: coachToken })).toMatchObject({ displayName: coachBefore.displayName, isAvailable: true });
+      expect(await offered()).toBe(true);
+    } finally {
+      await send('DELETE', `/api/availability/${window.id}`, coachToken);
+    }
+  });
+
   it('sends a client who reaches the coach portal to their own portal', async () => {
     const clientPage = await browser.newPage();
     try {
@@ -379,11 +577,14 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       expect(await clientPage.evaluate(() => sessionStorage.getItem('hc_token'))).toBeTruthy();
 
       // A client's session on any coach route (here planted in the coach portal's storage): sent away too.
-      await clientPage.goto(`${COACH_PORTAL_URL}/`, { waitUntil: 'networkidle0' });
-      await clientPage.evaluate((t) => sessionStorage.setItem('hc_token', t), clientToken);
-      await clientPage.goto(`${COACH_PORTAL_URL}/sessions/${sessionId}`);
-      await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
-      expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
+      // (The coach portal forgets the token as it sends them away: planted again for each route.)
+      for (const route of [`/sessions/${sessionId}`, `/clients/${clientId}`, '/clients', '/settings', `/call/${sessionId}`]) {
+        await clientPage.goto(`${COACH_PORTAL_URL}/`, { waitUntil: 'networkidle0' });
+        await clientPage.evaluate((t) => sessionStorage.setItem('hc_token', t), clientToken);
+        await clientPage.goto(`${COACH_PORTAL_URL}${route}`);
+        await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+        expect({ route, url: clientPage.url() }).toEqual({ route, url: `${portals.client}/dashboard` });
+      }
       await screenshot('client-sent-to-own-portal', clientPage);
 
       // Signed out, the coach portal asks for a sign-in.
@@ -414,6 +615,22 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     // Nor find the first coach's sessions in a search.
     const hits = await apiOk<{ sessionId: string }[]>('GET', '/api/search/transcripts?q=breathing', { token: otherToken });
     expect(hits.filter((h) => h.sessionId === sessionId)).toEqual([]);
+    // Nor open the client's page; their own list is empty.
+    expect((await api('GET', `/api/coach/clients/${clientId}`, { token: otherToken })).status).toBe(404);
+    expect(await apiOk('GET', '/api/coach/clients', { token: otherToken })).toEqual([]);
+    const fresh = await browser.createBrowserContext();
+    try {
+      const other = await fresh.newPage();
+      await other.setViewport({ width: 1200, height: 860 });
+      await other.goto(`${COACH_PORTAL_URL}/`, { waitUntil: 'networkidle0' });
+      await other.evaluate((t) => sessionStorage.setItem('hc_token', t), otherToken);
+      await other.goto(`${COACH_PORTAL_URL}/clients`, { waitUntil: 'networkidle0' });
+      await other.waitForSelector('[data-testid=clients-empty]', { timeout: 15_000 });
+      expect(await textOf('[data-testid=clients-empty]', other)).toContain('No clients yet');
+      await screenshot('coach-clients-empty', other);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('refuses every coach API to a client (403)', async () => {
@@ -423,12 +640,17 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       ['GET', '/api/search/transcripts?q=breathing'],
       ['GET', '/api/availability'],
       ['POST', `/api/rooms/${sessionId}/mute-ai`],
+      ['GET', '/api/coach/clients'],
+      ['GET', `/api/coach/clients/${clientId}`],
+      ['GET', '/api/coach/live'],
     ];
     for (const [method, path] of calls) {
       const body = method === 'POST' ? (path.endsWith('mute-ai') ? { muted: true } : { text: 'mine now' }) : undefined;
       const answer = await api(method as 'GET' | 'POST', path, { token: clientToken, ...(body ? { body } : {}) });
       expect({ path, status: answer.status }).toEqual({ path, status: 403 });
     }
+    // Settings: a client has a name, but takes no bookings.
+    expect(await send('PATCH', '/api/users/me', clientToken, { isAvailable: true })).toBe(403);
   });
 });
 
@@ -457,7 +679,7 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
   let client: TestParticipant | undefined;
   let clientMic: Microphone | undefined;
   const stops: (() => Promise<void>)[] = [];
-  let shot = 20;
+  let shot = 50;
   const screenshot = async (name: string, on: Page) => {
     shot += 1;
     await on.screenshot({ path: join(ARTIFACTS, `${shot}-${name}.png`) as `${string}.png`, fullPage: true });

@@ -30,10 +30,11 @@ declare module 'vitest' {
     /** The Worker's local state directory (query it with queryLocalD1). */
     persistDir: string;
     /**
-     * Where the portal tests serve the public site and the client portal (free ports picked here): the
-     * Worker allows these origins and redirects clients to this client portal after login.
+     * Where the portal tests serve the public site, the client portal and the coach portal (free ports
+     * picked here, so a running `npm run dev` on 5170-5172 is no obstacle): the Worker allows these
+     * origins and sends each role to its portal after login.
      */
-    portalUrls: { public: string; client: string };
+    portalUrls: { public: string; client: string; coach: string };
   }
 }
 
@@ -52,7 +53,11 @@ function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const startedAt = Date.now();
   const agentHostPort = await freePort();
-  const portalUrls = { public: `http://127.0.0.1:${await freePort()}`, client: `http://127.0.0.1:${await freePort()}` };
+  const portalUrls = {
+    public: `http://127.0.0.1:${await freePort()}`,
+    client: `http://127.0.0.1:${await freePort()}`,
+    coach: `http://127.0.0.1:${await freePort()}`,
+  };
   const stack = await startStack({
     agentHostUrl: `http://127.0.0.1:${agentHostPort}`,
     portalUrls,

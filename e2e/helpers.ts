@@ -266,10 +266,10 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
 // ---- The coach portal and the agent-host's signed calls ---------------------------------------
 
 /**
- * Where the e2e Worker sends coaches after login: its COACH_APP_URL, the wrangler.toml default (the
- * e2e stack gives it no port of its own), so the coach portal's test serves it there.
+ * Where the e2e Worker sends coaches after login (its COACH_APP_URL): a free port global-setup picked,
+ * so a running `npm run dev` on 5171 is no obstacle. The coach portal's test serves it there.
  */
-export const COACH_PORTAL_URL = 'http://localhost:5171';
+export const coachPortalUrl = (): string => inject('portalUrls').coach;
 
 /**
  * Builds the coach portal into `outDir` like buildPortal, also told where the client portal is (it
@@ -300,15 +300,15 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
   if (code !== 0) throw new Error(`vite build of the coach portal failed (exit ${code}):\n${output}`);
 }
 
-/** `vite preview` of the built coach portal at COACH_PORTAL_URL; resolves once it answers, with a stop function. */
+/** `vite preview` of the built coach portal at coachPortalUrl(); resolves once it answers, with a stop function. */
 export async function serveCoachPortal(outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
   const { createServer } = await import('node:net');
   const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const url = new URL(COACH_PORTAL_URL);
+  const url = new URL(coachPortalUrl());
   await eventually(
-    `port ${url.port} to be free for the coach portal (is npm run dev running?)`,
+    `port ${url.port} to be free for the coach portal`,
     () =>
       new Promise<boolean>((done) => {
         const probe = createServer();

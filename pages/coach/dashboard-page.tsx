@@ -3,6 +3,7 @@ import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { EmptyState, Loading, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
+import { LiveNow } from './live-now';
 import { type Appointment, type SessionSummary, formatWhen, loadAppointments, loadSessions, reviewPath } from './sessions';
 
 const loadDashboard = async () => {
@@ -21,7 +22,6 @@ export function DashboardPage() {
   if (load.state === 'failed') return <LoadFailed error={load.error} what="your dashboard" retry={retry} />;
   const { flagged, recent, appointments } = load.data;
   const flaggedIds = new Set(flagged.map((s) => s.id));
-  const live = recent.filter((s) => s.status === 'WAITING' || s.status === 'ACTIVE');
   const toReview = recent.filter((s) => !flaggedIds.has(s.id) && s.status !== 'WAITING' && s.status !== 'ACTIVE');
   const upcoming = appointments.filter((a) => a.status === 'SCHEDULED' || a.status === 'ACTIVE');
 
@@ -42,16 +42,7 @@ export function DashboardPage() {
         )}
       </section>
 
-      {live.length > 0 && (
-        <section className="hc-card" aria-labelledby="live-title" data-testid="live-sessions">
-          <h2 id="live-title">Live now</h2>
-          <ul className="hc-list" aria-label="Live sessions">
-            {live.map((s) => (
-              <SessionItem key={s.id} session={s} />
-            ))}
-          </ul>
-        </section>
-      )}
+      <LiveNow />
 
       <section className="hc-card" aria-labelledby="appointments-title" data-testid="upcoming-appointments">
         <h2 id="appointments-title">Upcoming appointments</h2>
@@ -85,11 +76,12 @@ export function DashboardPage() {
 }
 
 function SessionItem({ session: s }: { session: SessionSummary }) {
+  const coach = useCoach();
   return (
     <li data-testid="session-item" data-session-id={s.id}>
       <div className="hc-row hc-row-between">
         <Link to={reviewPath(s.id)}>
-          <strong>Session of {formatWhen(s.startedAt ?? s.createdAt)}</strong>
+          <strong>{s.clientName}</strong> · {formatWhen(s.startedAt ?? s.createdAt)}
         </Link>
         <span className="hc-row">
           {s.flag && <span className="hc-badge hc-badge-danger">Flagged</span>}
@@ -98,6 +90,7 @@ function SessionItem({ session: s }: { session: SessionSummary }) {
           {s.rating && <span className="hc-muted">Rated {s.rating.rating}/5</span>}
         </span>
       </div>
+      <p className="hc-muted hc-small hc-tight">{s.coachId === coach.id ? 'With you' : s.coachName ? `With ${s.coachName}` : 'With the AI alone'}</p>
       {s.flag && (
         <p className="hc-flag-reason">
           {s.flag.reason} <span className="hc-muted">({formatWhen(s.flag.at)})</span>

@@ -1,24 +1,37 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { api, call, messageOf } from '../api/client';
 import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { Alert, Button, Loading, TextArea } from '../ui';
 import { formatWhen } from './sessions';
 
-const loadNotes = (clientId: string, sessionId: string) =>
-  call(api.api.clients[':clientId'].notes.$get({ param: { clientId }, query: { sessionId } }));
+const loadNotes = (clientId: string, sessionId?: string) =>
+  call(api.api.clients[':clientId'].notes.$get({ param: { clientId }, query: sessionId ? { sessionId } : {} }));
 type Note = Awaited<ReturnType<typeof loadNotes>>[number];
 
 /**
- * The coach's private notes on one session of a client: never shown to the client, and given to the
- * AI only when marked "share with the AI".
+ * The coach's private notes on a client: never shown to the client, and given to the AI only when
+ * marked "share with the AI". Scope `session` (the review page): the notes on `sessionId`. Scope
+ * `client` (the client's page, the call room): every note on the client, new ones on `sessionId` if
+ * given; `sessionLabel` says which session a note is on.
  */
-export function NotesPanel({ clientId, sessionId }: { clientId: string; sessionId: string }) {
-  const [load, retry, setNotes] = useLoad(() => loadNotes(clientId, sessionId));
+export function NotesPanel({
+  clientId,
+  sessionId,
+  scope = 'session',
+  sessionLabel,
+}: {
+  clientId: string;
+  sessionId?: string;
+  scope?: 'session' | 'client';
+  sessionLabel?: (sessionId: string) => ReactNode;
+}) {
+  const [load, retry, setNotes] = useLoad(() => loadNotes(clientId, scope === 'session' ? sessionId : undefined));
   const [text, setText] = useState('');
   const [shareable, setShareable] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const titleId = useId();
 
   if (load.state === 'loading') return <Loading label="Loading your notes…" />;
   if (load.state === 'failed') return <LoadFailed error={load.error} what="your notes" retry={retry} />;
@@ -33,7 +46,9 @@ export function NotesPanel({ clientId, sessionId }: { clientId: string; sessionI
     setBusy(true);
     setError(null);
     try {
-      const note = await call(api.api.clients[':clientId'].notes.$post({ param: { clientId }, json: { text, sessionId, shareableWithAi: shareable } }));
+      const note = await call(
+        api.api.clients[':clientId'].notes.$post({ param: { clientId }, json: { text, shareableWithAi: shareable, ...(sessionId ? { sessionId } : {}) } }),
+      );
       setNotes([note, ...notes]);
       setText('');
       setShareable(false);
@@ -54,12 +69,13 @@ export function NotesPanel({ clientId, sessionId }: { clientId: string; sessionI
     }
   }
 
+  const newLabel = scope === 'session' ? 'New note on this session' : sessionId ? 'New note (on this session)' : 'New note on this client';
   return (
-    <section className="hc-card hc-stack" aria-labelledby="notes-title" data-testid="session-notes">
-      <h2 id="notes-title">Your private notes</h2>
+    <section className="hc-card hc-stack" aria-labelledby={titleId} data-testid={scope === 'session' ? 'session-notes' : 'client-notes'}>
+      <h2 id={titleId}>Your private notes</h2>
       <p className="hc-muted hc-small">Only you see these. The AI is given a note only if you share it.</p>
       <form className="hc-stack" onSubmit={add} noValidate>
-        <TextArea label="New note on this session" name="note" value={text} onChange={(e) => setText(e.target.value)} maxLength={5000} />
+        <TextArea label={newLabel} name="note" value={text} onChange={(e) => setText(e.target.value)} maxLength={5000} />
         <label className="hc-check">
           <input type="checkbox" name="shareableWithAi" checked={shareable} onChange={(e) => setShareable(e.target.checked)} />
           Share with the AI
@@ -72,14 +88,17 @@ export function NotesPanel({ clientId, sessionId }: { clientId: string; sessionI
         </div>
       </form>
       {notes.length === 0 ? (
-        <p className="hc-muted">No notes on this session yet.</p>
+        <p className="hc-muted">{scope === 'session' ? 'No notes on this session yet.' : 'No notes on this client yet.'}</p>
       ) : (
         <ul className="hc-list" aria-label="Notes">
           {notes.map((n) => (
             <li key={n.id} data-testid="note" data-note-id={n.id} data-shareable={String(n.shareableWithAi)}>
               <p className="hc-pre">{n.text}</p>
               <div className="hc-row hc-row-between hc-small">
-                <span className="hc-muted">{formatWhen(n.createdAt)}</span>
+                <span className="hc-muted">
+                  {formatWhen(n.createdAt)}
+                  {scope === 'client' && n.sessionId && sessionLabel && <> · {sessionLabel(n.sessionId)}</>}
+                </span>
                 <label className="hc-check">
                   <input type="checkbox" checked={n.shareableWithAi} onChange={(e) => void setShare(n, e.target.checked)} />
                   {n.shareableWithAi ? 'Shared with the AI' : 'Share with the AI'}

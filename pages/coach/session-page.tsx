@@ -4,6 +4,7 @@ import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { EmptyState, Loading, TextField, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
+import { clientPath } from './clients';
 import { NotesPanel } from './notes-panel';
 import { type SessionDetail, type TranscriptLine, formatWhen, loadSession } from './sessions';
 
@@ -18,6 +19,7 @@ export function SessionPage() {
 }
 
 function SessionReview({ sessionId }: { sessionId: string }) {
+  const coach = useCoach();
   const [load, retry] = useLoad(() => loadSession(sessionId));
   if (load.state === 'loading') return <Loading label="Loading the session…" />;
   if (load.state === 'failed') return <LoadFailed error={load.error} what="this session" retry={retry} />;
@@ -27,8 +29,19 @@ function SessionReview({ sessionId }: { sessionId: string }) {
       <p>
         <Link to="/dashboard">← Dashboard</Link>
       </p>
-      <h1>Session of {formatWhen(s.startedAt ?? s.createdAt)}</h1>
+      <h1>
+        {/* The client's page is open to the coaches who coach them: this session's coach (admins: anyone). */}
+        {s.coachId === coach.id || coach.role === 'ADMIN' ? (
+          <Link to={clientPath(s.clientId)} data-testid="session-client-link">
+            {s.clientName}
+          </Link>
+        ) : (
+          s.clientName
+        )}{' '}
+        · {formatWhen(s.startedAt ?? s.createdAt)}
+      </h1>
       <p className="hc-row">
+        <span className="hc-muted">{s.coachId === coach.id ? 'With you' : s.coachName ? `With ${s.coachName}` : 'With the AI alone'}</span>
         <span className="hc-badge">{s.status.toLowerCase()}</span>
         {s.status === 'COMPLETED' && <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>}
         <span className="hc-muted">{s.tierAtStart.replace('_', ' ').toLowerCase()} client</span>

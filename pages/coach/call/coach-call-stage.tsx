@@ -7,6 +7,7 @@ import { ApiError, api, call, messageOf } from '../../api/client';
 import { Orb } from '../../shared/orb';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
 import { Alert, Button, TextArea, formatClock } from '../../ui';
+import { ClientSidebar } from '../client-sidebar';
 import { useCoach } from '../coach-only';
 import { reviewPath } from '../sessions';
 import { type LiveLine, LiveTranscript } from './live-transcript';
@@ -19,8 +20,8 @@ const STATE_POLL_MS = 2_000;
 
 /**
  * The connected coach: the AI control panel (hear / not hear, whisper), the live transcript with a
- * mark on each line the AI did not hear, who is in the room and the time left; leave without ending,
- * or end the session for everyone.
+ * mark on each line the AI did not hear, the client data sidebar beside it, who is in the room and
+ * the time left; leave without ending, or end the session for everyone.
  */
 export function CoachCallStage({ sessionId, room }: { sessionId: string; room: Room }) {
   const coach = useCoach();
@@ -30,6 +31,7 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
   const [state, setState] = useState<RoomState | null>(null);
   const [lines, setLines] = useState<LiveLine[]>([]);
   const [flag, setFlag] = useState<string | null>(null);
+  const [clientId, setClientId] = useState<string | null>(null);
   const [ended, setEnded] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [muteBusy, setMuteBusy] = useState(false);
@@ -51,6 +53,7 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
     call(api.api.sessions[':id'].$get({ param: { id: sessionId } })).then(
       (s) => {
         if (!live) return;
+        setClientId(s.clientId);
         if (s.flag) setFlag(s.flag.reason);
         addLines(
           s.transcript.map((l) => ({
@@ -183,9 +186,12 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
         </Alert>
       )}
       {error && <Alert>{error}</Alert>}
-      <div className="hc-review">
-        <LiveTranscript lines={lines} coachId={coach.id} />
-        <div className="hc-stack">
+      <div className="hc-call-room">
+        <div className="hc-call-transcript">
+          <LiveTranscript lines={lines} coachId={coach.id} />
+        </div>
+        <div className="hc-call-client">{clientId && <ClientSidebar clientId={clientId} variant="call" liveSessionId={sessionId} />}</div>
+        <div className="hc-stack hc-call-controls">
           <section className="hc-card hc-stack" aria-labelledby="ai-control-title" data-testid="ai-control">
             <h2 id="ai-control-title">AI control</h2>
             <div className="hc-orb-observer">

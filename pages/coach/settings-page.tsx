@@ -1,0 +1,119 @@
+import { type FormEvent, useId, useState } from 'react';
+import { ApiError, api, call, messageOf } from '../api/client';
+import { Alert, Button, TextField } from '../ui';
+import { useCoach, useSetCoach } from './coach-only';
+
+/** `/settings`: the coach's display name and whether Premium clients can book them. */
+export function SettingsPage() {
+  const coach = useCoach();
+  const setCoach = useSetCoach();
+  const [name, setName] = useState(coach.displayName);
+  const [available, setAvailable] = useState(coach.isAvailable);
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ saved: true } | { error: string; fields: Record<string, string> } | null>(null);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    if (!name.trim()) {
+      setResult({ error: 'Your display name cannot be empty.', fields: { displayName: 'Give a name' } });
+      return;
+    }
+    setBusy(true);
+    setResult(null);
+    try {
+      const me = await call(api.api.users.me.$patch({ json: { displayName: name.trim(), isAvailable: available } }));
+      setCoach(me);
+      setName(me.displayName);
+      setAvailable(me.isAvailable);
+      setResult({ saved: true });
+    } catch (err) {
+      setResult({ error: messageOf(err), fields: err instanceof ApiError ? err.fields : {} });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fields = result && 'error' in result ? result.fields : {};
+  const changed = name.trim() !== coach.displayName || available !== coach.isAvailable;
+  return (
+    <section className="hc-card hc-stack hc-medium" aria-labelledby="settings-title" data-testid="coach-settings">
+      <h1 id="settings-title">Settings</h1>
+      <form className="hc-stack" onSubmit={save} noValidate onChange={() => setResult(null)}>
+        <TextField
+          label="Display name"
+          name="displayName"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          maxLength={80}
+          autoComplete="name"
+          hint="Clients see it in the call and when they book you."
+          error={fields.displayName}
+          required
+        />
+        <Switch
+          label="Available for bookings"
+          checked={available}
+          onChange={(on) => {
+            setAvailable(on);
+            setResult(null);
+          }}
+          hint={
+            available
+              ? 'Premium clients can book you in the windows of your calendar.'
+              : 'Nobody can book you. Appointments already booked stay as they are.'
+          }
+        />
+        {result && 'saved' in result && (
+          <Alert tone="info">
+            <p>Saved.</p>
+          </Alert>
+        )}
+        {result && 'error' in result && (
+          <Alert title="Not saved">
+            <p>{result.error}</p>
+          </Alert>
+        )}
+        <div>
+          <Button type="submit" busy={busy} disabled={!changed && !busy}>
+            {busy ? 'Saving…' : 'Save changes'}
+          </Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** An on / off switch: a button with role=switch (Space and Enter toggle it), named by its visible label. */
+function Switch({ label, checked, onChange, hint }: { label: string; checked: boolean; onChange: (on: boolean) => void; hint?: string }) {
+  const id = useId();
+  return (
+    <div className="hc-field">
+      <label id={`${id}-label`} htmlFor={id}>
+        {label}
+      </label>
+      <button
+        id={id}
+        type="button"
+        role="switch"
+        name="isAvailable"
+        aria-checked={checked}
+        aria-labelledby={`${id}-label`}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+        className="hc-switch"
+        onClick={() => onChange(!checked)}
+      >
+        <span className="hc-switch-track" aria-hidden="true">
+          <span className="hc-switch-thumb" />
+        </span>
+        <span className="hc-switch-state" aria-hidden="true">
+          {checked ? 'On' : 'Off'}
+        </span>
+      </button>
+      {hint && (
+        <span id={`${id}-hint`} className="hc-field-hint" aria-live="polite">
+          {hint}
+        </span>
+      )}
+    </div>
+  );
+}
