@@ -5,7 +5,7 @@
  * temporary folder, with a manifest) and measures its files after gzip (level 9):
  *   JS, CSS      everything the build emitted
  *   first load   the entry chunk, the chunks it imports statically, and its CSS: what any page costs
- *   call route   chunks reached only through dynamic import() (the client portal's call room)
+ *   call route   chunks reached only through dynamic import() (the call room of the client and coach portals)
  * Baseline in the same run: the portal's whole build (JS + CSS). Prints the first load and the call route as a
  * share of it, and which chunk holds the LiveKit client (found by a string only livekit-client
  * ships), so a change that pulls LiveKit into the first load shows at once. Writes
@@ -18,7 +18,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 import { ROOT, machineLine, printTable, writeResults } from './common';
 
-const PORTALS = ['public', 'client'] as const;
+const PORTALS = ['public', 'client', 'coach'] as const;
 type Portal = (typeof PORTALS)[number];
 
 /** A log line livekit-client carries in its code (livekit-client/src/room/Room.ts): marks its chunk. */
@@ -128,11 +128,11 @@ printTable(
   ]),
   new Set([1, 2, 3, 4, 5, 6]),
 );
-const client = results.find((r) => r.portal === 'client');
-if (client && client.lazyGzip > 0) {
+for (const r of results) {
+  if (r.lazyGzip === 0) continue;
   console.log(
-    `\nclient portal: the call route adds ${kb(client.lazyGzip)} to a first load of ${kb(client.firstLoadGzip)} ` +
-      `(${(client.lazyGzip / client.firstLoadGzip).toFixed(2)}x); LiveKit ${client.livekitInFirstLoad ? 'IS in the first load' : 'loads only with the call route'}.`,
+    `\n${r.portal} portal: the call route adds ${kb(r.lazyGzip)} to a first load of ${kb(r.firstLoadGzip)} ` +
+      `(${(r.lazyGzip / r.firstLoadGzip).toFixed(2)}x); LiveKit ${r.livekitInFirstLoad ? 'IS in the first load' : 'loads only with the call route'}.`,
   );
 }
 console.log(`\nwrote ${writeResults('portal-size', { machine: machineLine(), results })}`);
