@@ -214,7 +214,14 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
     cwd: root,
-    env: { ...process.env, PORTAL: portal, HC_PUBLIC_API_URL: inject('apiOrigin'), HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public },
+    env: {
+      ...process.env,
+      PORTAL: portal,
+      HC_PUBLIC_API_URL: inject('apiOrigin'),
+      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
+      // The build's _headers allow this LiveKit server (and servePortal answers with them).
+      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -230,6 +237,8 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
 /**
  * `vite preview` of a built portal on the origin the Worker allows for it (an earlier file may still
  * be letting go of the port); resolves once it answers, with a stop function that waits for the exit.
+ * It answers with the build's Cloudflare Pages `_headers` (HC_PREVIEW_HEADERS, vite.config.ts), so the
+ * portal runs under its real Content-Security-Policy.
  */
 export async function servePortal(portal: 'public' | 'client', outDir: string): Promise<() => Promise<void>> {
   const { spawn } = await import('node:child_process');
@@ -247,7 +256,7 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: portal }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: portal, HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
@@ -287,6 +296,7 @@ export async function buildCoachPortal(outDir: string): Promise<void> {
       HC_PUBLIC_API_URL: inject('apiOrigin'),
       HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
       HC_PUBLIC_CLIENT_URL: inject('portalUrls').client,
+      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -319,7 +329,7 @@ export async function serveCoachPortal(outDir: string): Promise<() => Promise<vo
   const child = spawn(
     process.execPath,
     [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: 'coach' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: root, env: { ...process.env, PORTAL: 'coach', HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
