@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type BrowserContext, type HTTPRequest, type Page } from 'puppeteer';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, login, loginGrant, servePortal } from './helpers';
+import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, eventually, login, loginGrant, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -385,8 +385,23 @@ describe('a PREMIUM client books a human coach', () => {
     expect(mine.find((a) => a.id === id)?.status).toBe('ACTIVE');
     await screenshot('appointment-call-room');
 
+    // Back on the booking page (a reload, another tab): Join takes the client into the same session.
+    await page.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector(`${row} ::-p-text(Join)`, { timeout: 15_000 });
+    await page.click(`${row} ::-p-text(Join)`);
+    await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
+    expect(await textOf('[data-testid=session-id]')).toBe(joinedSession);
+
     await page.click('::-p-text(End session)');
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
     joinedSession = '';
+    // The appointment is over with its session: no longer among the upcoming ones.
+    await eventually('the appointment to be completed', async () => {
+      const all = await apiOk<Appointment[]>('GET', '/api/appointments?include=all', { token: clientToken });
+      return all.find((a) => a.id === id)?.status === 'COMPLETED';
+    });
+    await page.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 });
+    expect(await page.$(row)).toBeNull();
   });
 });

@@ -138,6 +138,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         LIVEKIT_API_KEY: { type: 'plain_text', value: API_KEY },
         LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
         API_URL: { type: 'plain_text', value: apiOrigin },
+        // Every e2e file signs in from 127.0.0.1, often as the same seed accounts: far more than the
+        // real limits allow a person in 15 minutes (workers tests check those limits).
+        LOGIN_LIMIT_PER_IP: { type: 'plain_text', value: '5000' },
+        LOGIN_LIMIT_PER_ACCOUNT: { type: 'plain_text', value: '5000' },
         ...(options.agentHostUrl ? { AGENT_HOST_URL: { type: 'plain_text' as const, value: options.agentHostUrl } } : {}),
         ...portalBindings(options.portalUrls),
       },

@@ -61,14 +61,10 @@ export function NextAppointment() {
   );
 }
 
-/**
- * The client's live session for an appointment already started (from another tab, or before a reload):
- * the open session with its coach, begun since its room opened.
- */
+/** The client's live session for an appointment already started (from another tab, or before a reload). */
 async function liveSessionOf(a: Appointment): Promise<string | undefined> {
   const sessions = await call(api.api.sessions.$get({ query: {} }));
-  const opened = Date.parse(a.scheduledFor) - ROOM_OPENS_BEFORE_MS;
-  return sessions.find((s) => s.coachId === a.coach.id && (s.status === 'WAITING' || s.status === 'ACTIVE') && Date.parse(s.createdAt) >= opened)?.id;
+  return sessions.find((s) => s.appointmentId === a.id && (s.status === 'WAITING' || s.status === 'ACTIVE'))?.id;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject, env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PASSWORD, body, createUser, post } from '../test/helpers';
+import { loginLimits } from './rate-limiter';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -52,6 +53,18 @@ describe('login rate limits', () => {
       await attempt(i % 2 ? user.email.toUpperCase() : user.email, `203.0.113.${i}`);
     }
     expect((await attempt(user.email, '203.0.113.99', PASSWORD)).status).toBe(429);
+  });
+});
+
+describe('loginLimits', () => {
+  it('keeps the real limits unless a whole-number override is set', () => {
+    const base = { ...env } as unknown as Env;
+    expect(loginLimits(base)).toEqual({ windowMs: 15 * 60 * 1000, perAccount: 10, perIp: 20 });
+    const raised = { ...base, LOGIN_LIMIT_PER_IP: '5000', LOGIN_LIMIT_PER_ACCOUNT: '300' } as unknown as Env;
+    expect(loginLimits(raised)).toMatchObject({ perIp: 5000, perAccount: 300 });
+    for (const junk of ['', '0', '-3', '2.5', 'lots', '1000000']) {
+      expect(loginLimits({ ...base, LOGIN_LIMIT_PER_IP: junk } as unknown as Env).perIp, junk).toBe(20);
+    }
   });
 });
 

@@ -47,6 +47,23 @@ export const LOGIN_LIMITS = {
   perIp: 20,
 } as const;
 
+/** Optional overrides, for a harness that signs in far more often than a person could (the e2e stack). */
+type LimitVars = Partial<Record<'LOGIN_LIMIT_PER_IP' | 'LOGIN_LIMIT_PER_ACCOUNT', string>>;
+
+/** LOGIN_LIMITS, with LOGIN_LIMIT_PER_IP / LOGIN_LIMIT_PER_ACCOUNT when set to a whole number from 1 to 100000. */
+export function loginLimits(env: Env): { windowMs: number; perAccount: number; perIp: number } {
+  const vars = env as unknown as LimitVars;
+  const read = (v: string | undefined, fallback: number) => {
+    const n = Number(v);
+    return v && Number.isInteger(n) && n >= 1 && n <= 100_000 ? n : fallback;
+  };
+  return {
+    windowMs: LOGIN_LIMITS.windowMs,
+    perAccount: read(vars.LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMITS.perAccount),
+    perIp: read(vars.LOGIN_LIMIT_PER_IP, LOGIN_LIMITS.perIp),
+  };
+}
+
 export async function rateLimit(env: Env, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
   return stub.hit(limit, windowMs);

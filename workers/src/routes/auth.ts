@@ -13,7 +13,7 @@ import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
-import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
+import { LOGIN_LIMITS, loginLimits, rateLimit } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
 
 export const GRANT_TTL_MS = 5 * 60 * 1000;
@@ -118,7 +118,7 @@ const clientMeta = (c: Context<AppEnv>) => ({
 });
 
 async function enforceLoginLimits(env: Env, ip: string, email: string): Promise<void> {
-  const { windowMs, perIp, perAccount } = LOGIN_LIMITS;
+  const { windowMs, perIp, perAccount } = loginLimits(env);
   const byIp = await rateLimit(env, `login:ip:${ip}`, perIp, windowMs);
   const byAccount = byIp.allowed ? await rateLimit(env, `login:account:${email}`, perAccount, windowMs) : byIp;
   if (!byAccount.allowed) {
