@@ -1,8 +1,11 @@
 /**
  * The AI coach's worker: registers with livekit-server under AGENT_NAME and runs one job process per
- * dispatched session (job.ts). `npx tsx agent-host/src/agent/main.ts`; configuration in config.ts.
+ * dispatched session (job.ts). `npx tsx agent-host/src/agent/main.ts` runs it alone (development);
+ * in production agent-host/src/main.ts runs it beside the Skool sync. Configuration in config.ts.
  */
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { type Standins, startStandins } from '../standins';
@@ -27,10 +30,35 @@ async function ensureStandins(env: Record<string, string | undefined>): Promise<
   return standins;
 }
 
-export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentServer> {
+export interface AgentWorker {
+  server: AgentServer;
+  /**
+   * The SDK's own health server (127.0.0.1 only): `GET /` answers 200 "OK" while the worker is
+   * registered with livekit-server, 503 otherwise; `GET /worker` its active jobs.
+   */
+  healthUrl: string;
+  /** Settles when the worker stops: resolves after close(), rejects if it gave up on livekit-server. */
+  running: Promise<void>;
+}
+
+/** A TCP port free on loopback right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentWorker> {
   await ensureStandins(env);
   const config = loadAgentConfig(env);
   initializeLogger({ pretty: false, level: env.AGENT_LOG_LEVEL ?? 'info' });
+  // AGENT_WORKER_HEALTH_PORT pins the SDK's health server; by default any free loopback port.
+  const healthPort = env.AGENT_WORKER_HEALTH_PORT?.trim() ? Number(env.AGENT_WORKER_HEALTH_PORT) : await freePort();
   const server = new AgentServer(
     new ServerOptions({
       agent: JOB_FILE,
@@ -39,9 +67,12 @@ export async function startAgentServer(env: Record<string, string | undefined> =
       apiKey: config.livekitApiKey,
       apiSecret: config.livekitApiSecret,
       production: env.NODE_ENV === 'production',
+      host: '127.0.0.1',
+      port: healthPort,
     }),
   );
-  void server.run().catch((err: unknown) => {
+  const running = server.run();
+  running.catch((err: unknown) => {
     log('error', 'agent: the worker stopped', { error: describeError(err).errorMessage });
     process.exitCode = 1;
   });
@@ -50,12 +81,12 @@ export async function startAgentServer(env: Record<string, string | undefined> =
     livekitUrl: config.livekitUrl,
     providers: config.providers.mode === 'standin' ? 'standin (offline: the AI speaks with local stand-ins, not Deepgram and OpenAI)' : 'real',
   });
-  return server;
+  return { server, healthUrl: `http://127.0.0.1:${healthPort}`, running };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
-    const server = await startAgentServer();
+    const { server } = await startAgentServer();
     const stop = (signal: string) => {
       log('info', 'agent: draining; live sessions may finish', { signal });
       void server.drain().finally(() => server.close().then(() => process.exit(0)));

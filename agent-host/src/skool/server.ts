@@ -1,6 +1,7 @@
 /**
  * The agent-host's HTTP side of the Skool sync: `POST /skool-sync/start` (signed by the Worker; starts
- * a run in the background, one at a time, idempotent per run id) and `GET /health`.
+ * a run in the background, one at a time, idempotent per run id) and `GET /health` (the whole
+ * agent-host's, when it runs with the agent worker: see ../host.ts).
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,7 @@ const STATUS = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
 } as const;
 
 /** The one error the server throws; answered as `{ success: false, error: { code, message } }`. */
@@ -47,6 +49,10 @@ export interface SkoolSyncServerDeps {
   outbox: Pick<Outbox, 'depth'>;
   /** Runs one sync to the end (scrape and store every message in the outbox). */
   runSync: (request: StartRequest) => Promise<unknown>;
+  /** More of /health (the agent worker, all outboxes); `ok: false` answers 503. */
+  health?: () => Promise<{ ok?: boolean }>;
+  /** False once the process is shutting down: new runs are refused with 503. */
+  accepting?: () => boolean;
 }
 
 export interface SkoolSyncServer {
@@ -63,6 +69,7 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
 
   const start = (request: StartRequest): { runId: string; accepted: boolean } => {
     if (seen.has(request.runId)) return { runId: request.runId, accepted: false };
+    if (deps.accepting && !deps.accepting()) throw new HttpError('SERVICE_UNAVAILABLE', 'the agent-host is shutting down; no new Skool sync');
     if (current) throw new HttpError('CONFLICT', `a Skool sync is already running (run ${current.runId})`);
     seen.add(request.runId);
     if (seen.size > REMEMBERED_RUNS) seen.delete(seen.values().next().value as string);
@@ -82,7 +89,8 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://agent-host').pathname;
     if (req.method === 'GET' && path === '/health') {
-      return json(res, 200, { ok: true, syncRunning: current !== null, outboxDepth: deps.outbox.depth });
+      const report = { ok: true, syncRunning: current !== null, outboxDepth: deps.outbox.depth, ...(await deps.health?.()) };
+      return json(res, report.ok === false ? 503 : 200, report);
     }
     if (req.method === 'POST' && path === '/skool-sync/start') {
       const body = await readBody(req, MAX_BODY_BYTES);
@@ -175,13 +183,19 @@ export interface SkoolSyncHost {
  */
 export async function startSkoolSyncHost(
   env: Record<string, string | undefined> = process.env,
-  options: { host?: string; config?: Partial<SkoolSyncConfig>; timeouts?: Partial<ScrapeTimeouts> } = {},
+  options: {
+    host?: string;
+    config?: Partial<SkoolSyncConfig>;
+    timeouts?: Partial<ScrapeTimeouts>;
+  } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
 ): Promise<SkoolSyncHost> {
   const config = { ...loadSkoolSyncConfig(env), ...options.config };
   const outbox = await Outbox.open({ dir: config.outboxDir, secret: config.secret });
   const sync = createSkoolSyncServer({
     secret: config.secret,
     outbox,
+    ...(options.health ? { health: options.health } : {}),
+    ...(options.accepting ? { accepting: options.accepting } : {}),
     runSync: (request) =>
       runSkoolSync(request, { outbox, scrape: () => scrapeSkool({ ...config.scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }) }),
   });

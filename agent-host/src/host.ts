@@ -1,0 +1,165 @@
+/**
+ * The agent-host as deployed: one process runs the AI coach's agent worker (agent/main.ts) and the
+ * Skool sync server (skool/server.ts), whose port also answers `GET /health` for both. Shutting down
+ * (main.ts, on SIGTERM) stops taking new sessions and sync runs, lets live sessions finish within a
+ * grace period, then delivers what every outbox holds before it closes.
+ */
+import { describeError, log } from '../../workers/src/lib/log';
+import { loadAgentConfig } from './agent/config';
+import { type AgentWorker, startAgentServer } from './agent/main';
+import { flushSessionOutboxes, sessionOutboxDepth } from './lib/session-outboxes';
+import { loadSkoolSyncConfig } from './skool/config';
+import { type SkoolSyncHost, startSkoolSyncHost } from './skool/server';
+
+export interface HostConfig {
+  /** How long live sessions (and a sync run) may go on after SIGTERM: AGENT_HOST_DRAIN_MS, default 10 minutes. */
+  drainMs: number;
+  /** How long the outboxes may take to deliver what they hold at shutdown: AGENT_HOST_FLUSH_MS, default 1 minute. */
+  flushMs: number;
+}
+
+export function loadHostConfig(env: Record<string, string | undefined> = process.env): HostConfig {
+  const ms = (name: string, fallback: number) => {
+    const text = env[name]?.trim();
+    if (!text) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a number of milliseconds (got "${text}")`);
+    return value;
+  };
+  return { drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000), flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000) };
+}
+
+/** What `GET /health` answers (503 when `ok` is false). */
+export interface HostHealth {
+  /** The agent worker is registered with livekit-server (the sync server is up: it is answering). */
+  ok: boolean;
+  /** SIGTERM received: no new sessions or sync runs; live ones finish. */
+  draining: boolean;
+  agent: { registered: boolean; status: string; activeJobs: number };
+  sync: { up: true; running: string | null };
+  /** Messages stored and not yet delivered to the Worker: the Skool sync's and the sessions' (transcript lines, summaries). */
+  outbox: { skool: number; sessions: number };
+  /** outbox.skool + outbox.sessions; with syncRunning, the fields the sync server alone answers too. */
+  outboxDepth: number;
+  syncRunning: boolean;
+}
+
+export interface ShutdownReport {
+  /** Every live session and sync run ended within the grace period. */
+  drained: boolean;
+  /** Messages still on disk after the flush (the next start delivers them). */
+  outboxLeft: number;
+  durationMs: number;
+}
+
+export interface AgentHost {
+  /** The sync server's origin (also /health). */
+  url: string;
+  health(): Promise<HostHealth>;
+  /** Drains, flushes and closes; the same promise however often it is called. */
+  shutdown(reason: string): Promise<ShutdownReport>;
+  /** Rejects if the agent worker stops by itself (it gave up reaching livekit-server). */
+  agentStopped: Promise<void>;
+}
+
+async function agentStatus(worker: AgentWorker): Promise<HostHealth['agent']> {
+  const activeJobs = worker.server.activeJobs.length;
+  try {
+    const res = await fetch(`${worker.healthUrl}/`, { signal: AbortSignal.timeout(2_000) });
+    return { registered: res.ok, status: (await res.text()).trim(), activeJobs };
+  } catch {
+    return { registered: false, status: 'the agent worker is not running', activeJobs };
+  }
+}
+
+const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+};
+
+/** Starts both sides from the environment; fails fast, naming what is missing, before either starts. */
+export async function startAgentHost(env: Record<string, string | undefined> = process.env, options: { host?: string } = {}): Promise<AgentHost> {
+  const config = loadHostConfig(env);
+  loadSkoolSyncConfig(env);
+  const worker = await startAgentServer(env);
+  // After startAgentServer: offline, it has put the stand-ins' URLs into env.
+  const agentConfig = loadAgentConfig(env);
+  let draining = false;
+  let sync: SkoolSyncHost;
+
+  const health = async (): Promise<HostHealth> => {
+    const [agent, sessions] = await Promise.all([agentStatus(worker), sessionOutboxDepth(agentConfig.outboxDir)]);
+    const skool = sync.outbox.depth;
+    const running = sync.sync.running();
+    return {
+      ok: agent.registered,
+      draining,
+      agent,
+      sync: { up: true, running },
+      outbox: { skool, sessions },
+      outboxDepth: skool + sessions,
+      syncRunning: running !== null,
+    };
+  };
+
+  try {
+    sync = await startSkoolSyncHost(env, { ...(options.host ? { host: options.host } : {}), health, accepting: () => !draining });
+  } catch (err) {
+    await worker.server.close();
+    throw err;
+  }
+
+  let shuttingDown: Promise<ShutdownReport> | undefined;
+  const shutdown = (reason: string) =>
+    (shuttingDown ??= (async () => {
+      const started = Date.now();
+      draining = true;
+      log('info', 'agent-host: shutting down: no new sessions or sync runs; live ones may finish', {
+        reason,
+        graceMs: config.drainMs,
+        activeJobs: worker.server.activeJobs.length,
+        syncRun: sync.sync.running(),
+      });
+      // The worker tells livekit-server it is full (no new jobs) and waits for its jobs to end.
+      const [agentDrained, syncDone] = await Promise.all([
+        worker.server.drain(config.drainMs).then(
+          () => true,
+          () => false,
+        ),
+        within(sync.sync.idle(), config.drainMs),
+      ]);
+      if (!agentDrained) {
+        log('warn', 'agent-host: grace period over; stopping the sessions still live (the Worker dispatches them another agent)', {
+          activeJobs: worker.server.activeJobs.length,
+        });
+      }
+      if (syncDone === 'timeout') log('warn', 'agent-host: grace period over with a Skool sync still running; the Worker times it out', { runId: sync.sync.running() });
+      // Jobs still running are told to shut down: each stores what it heard before it exits.
+      await worker.server.close().catch((err: unknown) => log('error', 'agent-host: the agent worker did not close cleanly', describeError(err)));
+      const [skoolLeft, sessionsLeft] = await Promise.all([
+        within(sync.outbox.drained(), config.flushMs).then(() => sync.outbox.depth),
+        flushSessionOutboxes(agentConfig.outboxDir, agentConfig.secret, config.flushMs),
+      ]);
+      await sync.close();
+      const report = { drained: agentDrained && syncDone !== 'timeout', outboxLeft: skoolLeft + sessionsLeft, durationMs: Date.now() - started };
+      log(report.outboxLeft > 0 ? 'warn' : 'info', 'agent-host: stopped', {
+        ...report,
+        ...(report.outboxLeft > 0 ? { note: 'undelivered messages stay on disk; the next start delivers them' } : {}),
+      });
+      return report;
+    })());
+
+  const agentStopped = worker.running.then(() => {
+    if (!shuttingDown) throw new Error('the agent worker stopped');
+  });
+  // Observed by whoever awaits it (main.ts); never an unhandled rejection on its own.
+  agentStopped.catch(() => undefined);
+
+  log('info', 'agent-host: running the agent worker and the Skool sync', { url: sync.url, drainMs: config.drainMs, flushMs: config.flushMs });
+  return { url: sync.url, health, shutdown, agentStopped };
+}

@@ -1,0 +1,55 @@
+/**
+ * The AI coach's outboxes, seen from the agent-host's main process: one folder per session under
+ * AGENT_OUTBOX_DIR, each written by that session's job process (agent/job.ts). Counted for /health;
+ * what a finished or stopped job left behind is delivered here at shutdown, once no job runs.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { log } from '../../../workers/src/lib/log';
+import { Outbox } from './outbox';
+
+/** Messages waiting in each session folder (not the ones set aside in dropped/). */
+export async function pendingBySession(dir: string): Promise<Map<string, number>> {
+  const pending = new Map<string, number>();
+  let sessions: string[];
+  try {
+    sessions = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return pending; // no session has written anything yet
+  }
+  for (const session of sessions) {
+    const names = await readdir(join(dir, session)).catch(() => [] as string[]);
+    const count = names.filter((n) => n.endsWith('.json')).length;
+    if (count > 0) pending.set(session, count);
+  }
+  return pending;
+}
+
+/** Messages waiting across all sessions. */
+export async function sessionOutboxDepth(dir: string): Promise<number> {
+  let depth = 0;
+  for (const count of (await pendingBySession(dir)).values()) depth += count;
+  return depth;
+}
+
+/**
+ * Delivers what the session folders still hold, for up to `timeoutMs`; resolves with what is left
+ * (it stays on disk: the next job of that session, or the next start's shutdown, sends it). Only when
+ * no job process runs: two outboxes on one folder would race for its files.
+ */
+export async function flushSessionOutboxes(dir: string, secret: string, timeoutMs: number): Promise<number> {
+  const pending = await pendingBySession(dir);
+  if (pending.size === 0) return 0;
+  log('info', 'agent-host: delivering what the sessions left in their outboxes', { sessions: pending.size, outboxDepth: [...pending.values()].reduce((a, b) => a + b, 0) });
+  const outboxes = await Promise.all([...pending.keys()].map((session) => Outbox.open({ dir: join(dir, session), secret })));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(outboxes.map((o) => o.drained())),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  await Promise.all(outboxes.map((o) => o.close()));
+  return sessionOutboxDepth(dir);
+}

@@ -1,0 +1,44 @@
+/**
+ * The agent-host in production (the Docker image's command): the AI coach's agent worker and the
+ * Skool sync in one process (host.ts). `node --import tsx agent-host/src/main.ts`.
+ *
+ * Configuration: agent/config.ts (LIVEKIT_*, API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the
+ * provider keys, AGENT_OUTBOX_DIR), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
+ * CHROMIUM_PATH), host.ts (AGENT_HOST_DRAIN_MS, AGENT_HOST_FLUSH_MS). deploy/agent-host.env.example
+ * lists them all.
+ *
+ * SIGTERM (or SIGINT): no new sessions or sync runs; live sessions finish within AGENT_HOST_DRAIN_MS;
+ * the outboxes deliver what they hold within AGENT_HOST_FLUSH_MS; then exit 0. A second signal exits
+ * at once (1). If the agent worker gives up on livekit-server, the process shuts down and exits 1, so
+ * its supervisor restarts it.
+ */
+import { describeError, log } from '../../workers/src/lib/log';
+import { startAgentHost } from './host';
+
+try {
+  const host = await startAgentHost(process.env);
+  let stopping = false;
+  const stop = (reason: string, code: number) => {
+    if (stopping) {
+      log('warn', 'agent-host: second signal; exiting without waiting', { reason });
+      process.exit(1);
+    }
+    stopping = true;
+    host.shutdown(reason).then(
+      () => process.exit(code),
+      (err: unknown) => {
+        log('error', 'agent-host: shutdown failed', describeError(err));
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  host.agentStopped.catch(() => {
+    if (!stopping) stop('the agent worker stopped', 1);
+  });
+} catch (err) {
+  // The message names what is wrong (a missing variable, a port in use); the stack adds nothing.
+  log('error', 'agent-host: could not start', { error: describeError(err).errorMessage });
+  process.exit(1);
+}
