@@ -42,6 +42,7 @@ const SUMMARY = {
   keyInsights: ['Anxiety shows up as tense shoulders'],
   nextSteps: ['Breathe out for six, three times a day'],
   newFacts: ['Wants to sleep better'],
+  challenges: ['Tense shoulders under stress'],
 };
 
 interface Line {
@@ -52,6 +53,7 @@ interface Line {
   heardByAi: boolean;
 }
 interface Detail {
+  clientId: string;
   transcript: Line[];
   aiSummary: string | null;
   flag: { at: string; reason: string } | null;
@@ -313,5 +315,15 @@ describe('the AI coach in a live session', () => {
     expect(shown).toContain(COACH_HEARD);
     expect(shown).not.toContain(COACH_MUTED);
     expect(shown).not.toContain(WHISPER);
+
+    // The coach's client sidebar: what the model learned is on the client's profile.
+    const client = await apiOk<{ profile: { clientFacts: string[]; challenges: string[]; lastSummary: string | null } }>(
+      'GET',
+      `/api/coach/clients/${detail.clientId}`,
+      { token: coachToken },
+    );
+    expect(client.profile.clientFacts).toContain('Wants to sleep better');
+    expect(client.profile.challenges).toContain('Tense shoulders under stress');
+    expect(client.profile.lastSummary).toContain(SUMMARY.summary);
   });
 });

@@ -56,6 +56,7 @@ const COACH_PORTAL_URL = coachPortalUrl();
 const SEED_COACH = { id: 'seed-coach', name: 'Casey Coach' };
 const PROFILE = { coachingGoals: 'Sleep through the night before deadlines.', symptoms: 'Tight chest in the evenings.', initialMood: 2 };
 const FACT = 'Works as an editor at a publisher';
+const CHALLENGE = 'Deadlines at work';
 
 /** PATCH or DELETE on the Worker (the helpers speak GET and POST); resolves with the status. */
 async function send(method: 'PATCH' | 'DELETE', path: string, token: string, body?: unknown): Promise<number> {
@@ -143,7 +144,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/rooms/${sessionId}/end`, { token: clientToken });
     await agentPost(
       '/api/webhooks/agent/summary',
-      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [FACT] },
+      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [FACT], challenges: [CHALLENGE] },
       `${sessionId}:e2e-coach-portal:summary`,
     );
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
@@ -273,12 +274,14 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await Promise.all([page.waitForSelector('[data-testid=client-sidebar]', { timeout: 15_000 }), page.click('[data-testid=session-client-link]')]);
     expect(page.url()).toBe(`${COACH_PORTAL_URL}/clients/${clientId}`);
     expect(await textOf('#main h1')).toBe(CLIENT_NAME);
+    // The nav still says where the coach is: Clients.
+    expect(await textOf('nav[aria-label=Main] a[aria-current=page]')).toBe('Clients');
     const field = (name: string) => textOf(`[data-testid=client-profile] dd[data-field=${name}]`);
     expect(await field('goals')).toBe(PROFILE.coachingGoals);
     expect(await field('symptoms')).toBe(PROFILE.symptoms);
     expect(await field('mood')).toBe('2 of 5 · Low');
     expect(await field('facts')).toContain(FACT);
-    expect(await field('challenges')).toBe('None recorded');
+    expect(await field('challenges')).toContain(CHALLENGE);
     expect(await field('last-summary')).toContain(SUMMARY);
 
     // The session, with its summary, rating and flag, and a way to its review.

@@ -20,8 +20,9 @@ export function Layout({ nav, home = '/', actions, children }: { nav: NavItem[];
             Hybrid Coach
           </NavLink>
           <nav aria-label="Main" className="hc-nav">
+            {/* A section stays marked on its own pages (Clients on /clients/:id); Home only on itself. */}
             {nav.map((item) => (
-              <NavLink key={item.to} to={item.to} end>
+              <NavLink key={item.to} to={item.to} end={item.to === '/'}>
                 {item.label}
               </NavLink>
             ))}

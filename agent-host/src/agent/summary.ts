@@ -12,7 +12,8 @@ Answer with one JSON object and nothing else:
 {"summary": "<3 to 5 sentences: how the client was, what you did together, how they left>",
  "keyInsights": ["<what was learned about the client's patterns, at most 5>"],
  "nextSteps": ["<concrete practices to try before the next session, at most 5>"],
- "newFacts": ["<lasting facts about the client worth remembering next time, at most 5; none if nothing new>"]}
+ "newFacts": ["<lasting facts about the client worth remembering next time, at most 5; none if nothing new>"],
+ "challenges": ["<what the client is working through now, in a few words each (poor sleep, deadlines at work), at most 5>"]}
 Never give medical advice. If the client spoke of self-harm or crisis, say so plainly in the summary.`;
 
 const list = (v: unknown): string[] =>
@@ -26,13 +27,13 @@ export function parseSummary(sessionId: string, text: string): SessionSummaryMes
     try {
       const o = JSON.parse(text.slice(start, end + 1)) as Record<string, unknown>;
       if (typeof o.summary === 'string' && o.summary.trim()) {
-        return { sessionId, summary: o.summary.trim().slice(0, 10_000), keyInsights: list(o.keyInsights), nextSteps: list(o.nextSteps), newFacts: list(o.newFacts) };
+        return { sessionId, summary: o.summary.trim().slice(0, 10_000), keyInsights: list(o.keyInsights), nextSteps: list(o.nextSteps), newFacts: list(o.newFacts), challenges: list(o.challenges) };
       }
     } catch {
       // Not JSON after all: fall through.
     }
   }
-  return { sessionId, summary: text.trim().slice(0, 10_000), keyInsights: [], nextSteps: [], newFacts: [] };
+  return { sessionId, summary: text.trim().slice(0, 10_000), keyInsights: [], nextSteps: [], newFacts: [], challenges: [] };
 }
 
 /** Null when nothing was said (nothing to summarise). */

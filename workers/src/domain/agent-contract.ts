@@ -42,4 +42,6 @@ export interface SessionSummaryMessage {
   nextSteps: string[];
   /** New facts about the client, added to their profile. */
   newFacts: string[];
+  /** What the client is working through now (stress at work, poor sleep, ...), added to their profile's challenges. */
+  challenges?: string[];
 }

@@ -11,6 +11,26 @@ import { AppError } from './errors';
 
 /** Facts kept on a profile: the newest win. */
 export const MAX_PROFILE_FACTS = 50;
+/** Challenges kept on a profile: the newest win. */
+export const MAX_PROFILE_CHALLENGES = 20;
+
+/**
+ * `kept` followed by `added`, without blanks or repeats (case-insensitive; a repeat moves to its
+ * newest place), the last `max` of them: what a profile keeps when a session brings new items.
+ */
+export function mergeNewest(kept: string[], added: string[], max: number): string[] {
+  const seen = new Set<string>();
+  return [...kept, ...added.map((f) => f.trim()).filter(Boolean)]
+    .reverse()
+    .filter((f) => {
+      const key = f.toLowerCase();
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .slice(0, max)
+    .reverse();
+}
 
 const ROLE_LABEL = { client: 'Client', coach: 'Coach', ai: 'AI coach' } as const;
 
@@ -49,26 +69,17 @@ export async function storeSessionSummary(db: Db, m: SessionSummaryMessage): Pro
       .where(and(eq(messages.sessionId, m.sessionId), eq(messages.kind, 'speech')))
       .orderBy(asc(messages.spokenAt))
       .all(),
-    db.select({ facts: profiles.clientFacts }).from(profiles).where(eq(profiles.userId, session.clientId)).get(),
+    db.select({ facts: profiles.clientFacts, challenges: profiles.challenges }).from(profiles).where(eq(profiles.userId, session.clientId)).get(),
   ]);
-  const seen = new Set<string>();
-  const facts = [...(profile?.facts ?? []), ...m.newFacts.map((f) => f.trim()).filter(Boolean)]
-    .reverse()
-    .filter((f) => {
-      const key = f.toLowerCase();
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    })
-    .slice(0, MAX_PROFILE_FACTS)
-    .reverse();
+  const facts = mergeNewest(profile?.facts ?? [], m.newFacts, MAX_PROFILE_FACTS);
+  const challenges = mergeNewest(profile?.challenges ?? [], m.challenges ?? [], MAX_PROFILE_CHALLENGES);
   const summary = formatSummary(m);
   await db.batch([
     db.update(coachingSessions).set({ aiSummary: summary, transcript: assembleTranscript(lines) }).where(eq(coachingSessions.id, m.sessionId)),
     db
       .insert(profiles)
-      .values({ userId: session.clientId, lastSummary: summary, clientFacts: facts })
-      .onConflictDoUpdate({ target: profiles.userId, set: { lastSummary: summary, clientFacts: facts, updatedAt: new Date() } }),
+      .values({ userId: session.clientId, lastSummary: summary, clientFacts: facts, challenges })
+      .onConflictDoUpdate({ target: profiles.userId, set: { lastSummary: summary, clientFacts: facts, challenges, updatedAt: new Date() } }),
   ]);
   return { transcriptLines: lines.length, facts: facts.length };
 }

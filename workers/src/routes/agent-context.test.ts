@@ -109,6 +109,7 @@ describe('POST /api/webhooks/agent/summary', () => {
       keyInsights: ['Evenings are hardest'],
       nextSteps: ['Hum for two minutes before bed'],
       newFacts: ['Works late', 'has two dogs'],
+      challenges: ['Poor sleep', 'Deadlines at work'],
     };
     for (let i = 0; i < 2; i++) expect((await signedPost('/api/webhooks/agent/summary', summary, `${t.sessionId}:summary`)).status).toBe(200);
 
@@ -120,6 +121,20 @@ describe('POST /api/webhooks/agent/summary', () => {
     const profile = await testDb().select().from(schema.profiles).where(eq(schema.profiles.userId, client.id)).get();
     expect(profile?.lastSummary).toBe(row?.aiSummary);
     expect(profile?.clientFacts).toEqual(['Works late', 'has two dogs']);
+    expect(profile?.challenges).toEqual(['Poor sleep', 'Deadlines at work']);
+
+    // The next session's summary brings a challenge again and a new one: kept once, newest last.
+    const next = { ...summary, newFacts: [], challenges: ['poor sleep', 'A move abroad'] };
+    expect((await signedPost('/api/webhooks/agent/summary', next, `${t.sessionId}:summary:2`)).status).toBe(200);
+    const after = await testDb().select().from(schema.profiles).where(eq(schema.profiles.userId, client.id)).get();
+    expect(after?.challenges).toEqual(['Deadlines at work', 'poor sleep', 'A move abroad']);
+    expect(after?.clientFacts).toEqual(['Works late', 'has two dogs']);
+
+    // A summary queued by an older agent-host, without challenges, still lands and keeps them.
+    const { challenges: _none, ...older } = summary;
+    expect((await signedPost('/api/webhooks/agent/summary', older, `${t.sessionId}:summary:3`)).status).toBe(200);
+    const kept = await testDb().select().from(schema.profiles).where(eq(schema.profiles.userId, client.id)).get();
+    expect(kept?.challenges).toEqual(['Deadlines at work', 'poor sleep', 'A move abroad']);
   });
 
   it('refuses a malformed summary (400) and an unknown session (404), writing nothing', async () => {

@@ -62,6 +62,8 @@ const SummaryMessage = z.object({
   keyInsights: ShortList,
   nextSteps: ShortList,
   newFacts: ShortList,
+  // Absent from summaries queued by an agent-host older than this field.
+  challenges: ShortList.default([]),
 });
 const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
 
