@@ -90,6 +90,7 @@ describe('GET /api/openapi.json', () => {
         '/api/appointments',
         '/api/appointments/{id}/cancel',
         '/api/appointments/{id}/reassign',
+        '/api/appointments/{id}/reassign-options',
         '/api/rooms/appointment/{id}',
         '/api/coach/clients',
         '/api/coach/clients/{clientId}',

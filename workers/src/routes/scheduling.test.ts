@@ -149,11 +149,22 @@ describe('an appointment’s life', () => {
     const mine = (await body<Appt>(await post('/api/appointments', { coachId: c.user.id, scheduledFor: at }, bearer(a.token)))).data;
     const theirs = (await body<Appt>(await post('/api/appointments', { coachId: d.user.id, scheduledFor: at }, bearer(b.token)))).data;
 
+    type Option = { id: string; free: boolean; offersThisTime: boolean };
+    const options = async () => (await body<Option[]>(await get(`/api/appointments/${mine.id}/reassign-options`, bearer(c.token)))).data;
+    const e = await coach(); // no availability windows
+    const before = await options();
+    expect(before.find((o) => o.id === c.user.id)).toBeUndefined();
+    expect(before.find((o) => o.id === d.user.id)).toMatchObject({ free: false, offersThisTime: true });
+    expect(before.find((o) => o.id === e.user.id)).toMatchObject({ free: true, offersThisTime: false });
+    expect((await get(`/api/appointments/${mine.id}/reassign-options`, bearer(d.token))).status).toBe(404);
+    expect((await get(`/api/appointments/${mine.id}/reassign-options`, bearer(a.token))).status).toBe(403);
+
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(c.token))).status).toBe(409);
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: c.user.id }, bearer(d.token))).status).toBe(404);
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: a.user.id }, bearer(c.token))).status).toBe(400);
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(a.token))).status).toBe(403);
     await post(`/api/appointments/${theirs.id}/cancel`, {}, bearer(b.token));
+    expect((await options()).find((o) => o.id === d.user.id)).toMatchObject({ free: true, offersThisTime: true });
     const moved = await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(c.token));
     expect(moved.status).toBe(200);
     expect((await body<Appt>(moved)).data.coach.id).toBe(d.user.id);

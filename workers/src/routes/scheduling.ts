@@ -5,7 +5,7 @@
  * database's partial unique indexes decide, also for two requests at the same moment (409).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, eq, gte, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNull, lt } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import { type Db, db as openDb } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
@@ -54,6 +54,14 @@ const Appointment = z
   })
   .openapi('Appointment');
 
+const ReassignOption = z
+  .object({
+    id: z.string(),
+    displayName: z.string(),
+    free: z.boolean().openapi({ description: 'No appointment of theirs at that time (reassigning to a busy coach answers 409)' }),
+    offersThisTime: z.boolean().openapi({ description: 'They take bookings and the time is inside one of their availability windows' }),
+  })
+  .openapi('ReassignOption');
 const Booking = z.object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 
@@ -374,5 +382,52 @@ export const scheduling = createApp()
       }
       if (!row) throw new AppError('CONFLICT', 'This appointment changed meanwhile');
       return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/appointments/{id}/reassign-options',
+      summary: 'The coaches a scheduled appointment could go to: each says whether that time is free for them and open in their availability',
+      security: bearerSecurity,
+      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      request: { params: IdParams },
+      responses: {
+        200: { description: 'Other coaches, those free at that time first, then by name', ...json(okSchema(z.array(ReassignOption))) },
+        ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+      },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = openDb(c.env);
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const coaches = await db
+        .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
+        .from(users)
+        .where(and(eq(users.role, 'COACH'), isNull(users.deletedAt)))
+        .all();
+      const others = coaches.filter((x) => x.id !== found.coachId);
+      const ids = others.map((x) => x.id);
+      const [windows, busy] = ids.length
+        ? await Promise.all([
+            db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, ids)).all(),
+            db
+              .select({ coachId: appointments.coachId })
+              .from(appointments)
+              .where(and(inArray(appointments.coachId, ids), eq(appointments.scheduledFor, found.scheduledFor), inArray(appointments.status, [...ACTIVE])))
+              .all(),
+          ])
+        : [[], []];
+      const busyIds = new Set(busy.map((b) => b.coachId));
+      const options = others.map((x) => ({
+        id: x.id,
+        displayName: x.displayName,
+        free: !busyIds.has(x.id),
+        // Inside one of their windows and taking bookings: the time is one they offer.
+        offersThisTime: x.isAvailable && isSlot(windows.filter((w) => w.coachId === x.id), found.scheduledFor, new Date(found.scheduledFor.getTime() - 1)),
+      }));
+      options.sort((a, b) => Number(b.free) - Number(a.free) || Number(b.offersThisTime) - Number(a.offersThisTime) || a.displayName.localeCompare(b.displayName));
+      return c.json(ok(options), 200);
     },
   );
