@@ -6,7 +6,8 @@
  * in on the public site and lands on the coach dashboard, reviews the session, keeps notes, opens the
  * client's page (profile, sessions with summaries, notes), searches transcripts, sees a second session
  * live on the dashboard and joins it (the client sidebar, the AI hear / not-hear switch, a whisper,
- * leave, end), keeps a calendar a client books into and changes their settings (name, bookings off and
+ * leave, end), keeps a calendar a client books into, sees the week in the browser's time zone and hands
+ * an appointment to another coach, and changes their settings (name, bookings off and
  * on: the seeded coach is left as it was found, for e2e/booking.test.ts); a client is sent back to
  * their own portal and refused by the coach API, and another coach sees none of the first coach's
  * notes.
@@ -86,6 +87,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   let coachBefore = { displayName: SEED_COACH.name, isAvailable: true };
   let shot = 0;
   const stops: (() => Promise<void>)[] = [];
+  /** What a step made (windows, appointments, coaches open for bookings), taken back in afterAll whatever failed. */
+  const undo: (() => Promise<unknown>)[] = [];
 
   const screenshot = async (name: string, on: Page = page) => {
     shot += 1;
@@ -166,6 +169,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     if (liveId) await api('POST', `/api/rooms/${liveId}/end`, { token: clientToken }).catch(() => undefined);
     // The seeded coach as it was found, whatever step failed: e2e/booking.test.ts books it by name.
     if (coachToken) await send('PATCH', '/api/users/me', coachToken, coachBefore).catch(() => undefined);
+    for (const step of undo.reverse()) await step().catch(() => undefined);
     await browser?.close().catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     if (workDir) rmSync(workDir, { recursive: true, force: true });
@@ -504,6 +508,163 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     const after = await apiOk<{ id: string }[]>('GET', '/api/availability', { token: coachToken });
     expect(after.some((w) => w.id === added!.id)).toBe(false);
     await screenshot('coach-calendar-after-cancel');
+  });
+
+  it('shows the week in the browser’s time zone (a window across midnight, a booked appointment) and reassigns the appointment to another coach (one booked meanwhile is refused in place)', async () => {
+    const ZONE = 'Europe/Berlin';
+    const DAY_MS = 86_400_000;
+    // A UTC Tuesday to Thursday 45+ days ahead, this step's own (e2e/booking.test.ts books 22 days ahead, the
+    // steps above the next few days): its window and appointment then fall in one local week, in any season.
+    let ahead = 45;
+    while (![2, 3, 4].includes(new Date(Date.now() + ahead * DAY_MS).getUTCDay())) ahead += 1;
+    const day = new Date(Date.now() + ahead * DAY_MS).toISOString().slice(0, 10);
+    const dayAfter = new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+    const at = `${day}T22:30:00.000Z`;
+    /** An instant's local date and 24-hour clock in ZONE, as the grid's data attributes give them. */
+    const local = (iso: string) => {
+      const parts = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+        .formatToParts(new Date(iso))
+        .reduce<Record<string, string>>((all, p) => ({ ...all, [p.type]: p.value }), {});
+      return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
+    };
+    /** Where a span lands on the local days' columns: one piece, or two when it crosses local midnight. */
+    const pieces = (startIso: string, endIso: string) => {
+      const [start, end] = [local(startIso), local(endIso)];
+      if (start.date === end.date) return [{ date: start.date, from: start.time, to: end.time }];
+      return [{ date: start.date, from: start.time, to: '24:00' }, ...(end.time === '00:00' ? [] : [{ date: end.date, from: '00:00', to: end.time }])];
+    };
+    const coachWindow = async (token: string) => {
+      const w = await apiOk<{ id: string }>('POST', '/api/availability', { token, body: { specificDate: day, startTime: '22:00', endTime: '24:00' } }, 201);
+      undo.push(() => send('DELETE', `/api/availability/${w.id}`, token));
+      return w.id;
+    };
+    const openForBookings = async (token: string) => {
+      expect(await send('PATCH', '/api/users/me', token, { isAvailable: true })).toBe(200);
+      undo.push(() => send('PATCH', '/api/users/me', token, { isAvailable: false }));
+    };
+    const book = async (token: string, coachId: string) => {
+      const a = await apiOk<{ id: string }>('POST', '/api/appointments', { token, body: { coachId, scheduledFor: at } }, 201);
+      undo.push(() => api('POST', `/api/appointments/${a.id}/cancel`, { token }));
+      return a.id;
+    };
+
+    // The seeded coach's window 22:00–24:00 UTC that day, and the client's booking at 22:30 UTC in it.
+    const windowId = await coachWindow(coachToken);
+    const booked = await book(clientToken, SEED_COACH.id);
+    // The coach it goes to (a window of their own, open for bookings); one busy then (booked by another client);
+    // one who offers no time at all.
+    const [targetId, busyId, idleId] = await Promise.all([
+      createCoach('coach-portal-reassign@example.com', 'Rowan Reassign'),
+      createCoach('coach-portal-busy@example.com', 'Blair Busy'),
+      createCoach('coach-portal-idle@example.com', 'Ira Idle'),
+      createClient('coach-portal-busy-client@example.com', 'Bo Booked', 'PREMIUM'),
+      createClient('coach-portal-late-client@example.com', 'Lee Late', 'PREMIUM'),
+    ]);
+    const [targetToken, busyToken, busyClientToken, lateClientToken] = await Promise.all(
+      ['coach-portal-reassign@example.com', 'coach-portal-busy@example.com', 'coach-portal-busy-client@example.com', 'coach-portal-late-client@example.com'].map((e) => login(e)),
+    );
+    for (const token of [targetToken!, busyToken!]) {
+      await openForBookings(token);
+      await coachWindow(token);
+    }
+    await book(busyClientToken!, busyId!);
+
+    await page.emulateTimezone(ZONE);
+    try {
+      await page.goto(`${COACH_PORTAL_URL}/calendar`, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('[data-testid=week-grid]', { timeout: 15_000 });
+      expect(await textOf('[data-testid=week-zone]')).toContain(ZONE);
+      // This week first, today marked.
+      const today = local(new Date().toISOString()).date;
+      expect(await page.$eval('[data-testid=week-day][data-today]', (el) => [el.getAttribute('data-date'), el.querySelector('h3')?.getAttribute('aria-current')])).toEqual([today, 'date']);
+      expect(await page.$$eval('[data-testid=week-day]', (els) => els.length)).toBe(7);
+      await screenshot('coach-calendar-week-now');
+
+      // Week by week to the booked one; "This week" comes back.
+      const appointmentDay = local(at).date;
+      for (let i = 0; i < 12 && !(await page.$(`[data-testid=week-day][data-date="${appointmentDay}"]`)); i++) await page.click('[data-testid=week-next]');
+      await page.waitForSelector(`[data-testid=week-day][data-date="${appointmentDay}"]`);
+      expect(await page.$('[data-testid=week-day][data-today]')).toBeNull();
+
+      // The window as bands in Berlin time (23:00–01:00 in winter: across midnight), the appointment as a block.
+      const bands = await page.$$eval(`[data-testid=week-window][data-window-id="${windowId}"]`, (els) =>
+        els.map((el) => ({ date: el.closest('[data-testid=week-day]')?.getAttribute('data-date'), from: el.getAttribute('data-from'), to: el.getAttribute('data-to') })),
+      );
+      expect(bands).toEqual(pieces(`${day}T22:00:00.000Z`, `${dayAfter}T00:00:00.000Z`));
+      const block = `[data-testid=week-appointment][data-appointment-id="${booked}"]`;
+      const shown = await page.$eval(block, (el) => ({
+        date: el.closest('[data-testid=week-day]')?.getAttribute('data-date'),
+        from: el.getAttribute('data-from'),
+        to: el.getAttribute('data-to'),
+        text: el.textContent ?? '',
+      }));
+      const [expected] = pieces(at, new Date(Date.parse(at) + 30 * 60_000).toISOString());
+      expect({ ...shown, text: undefined }).toEqual({ ...expected, text: undefined });
+      expect(shown.text).toContain(CLIENT_NAME);
+      expect(shown.text).toContain('scheduled');
+      await screenshot('coach-calendar-week');
+
+      // The block leads to the appointment's row in the list.
+      await page.click(`${block} button`);
+      const row = `[data-testid=calendar-appointment][data-appointment-id="${booked}"]`;
+      await page.waitForFunction((sel) => document.activeElement === document.querySelector(sel), { timeout: 5_000 }, row);
+
+      // On a phone the week is a list of days, no hour scale.
+      await page.setViewport({ width: 390, height: 844 });
+      expect(await page.$eval('.hc-week-gutter', (el) => getComputedStyle(el).display)).toBe('none');
+      expect(await page.$eval(block, (el) => getComputedStyle(el).position)).toBe('static');
+      await screenshot('coach-calendar-week-phone');
+      await page.setViewport({ width: 1200, height: 860 });
+
+      // Reassign: the coaches from the server, free ones first; the busy one not choosable, the idle one marked.
+      await page.click(`${row} ::-p-text(Reassign)`);
+      await page.waitForSelector('dialog[open] [data-testid=reassign-options]', { timeout: 15_000 });
+      const options = await page.$$eval('dialog[open] [data-testid=reassign-option]', (els) =>
+        els.map((el) => ({ id: el.getAttribute('data-coach-id'), text: el.textContent ?? '', disabled: el.querySelector('input')!.disabled })),
+      );
+      const option = (id: string) => options.find((o) => o.id === id)!;
+      expect(option(targetId!)).toEqual({ id: targetId, text: 'Rowan Reassign', disabled: false });
+      expect(option(busyId!)).toEqual({ id: busyId, text: 'Blair Busyhas an appointment then', disabled: true });
+      expect(option(idleId!)).toEqual({ id: idleId, text: 'Ira Idleoutside their availability', disabled: false });
+      expect(options.findIndex((o) => o.id === busyId)).toBeGreaterThan(options.findIndex((o) => o.id === idleId));
+      expect(options.some((o) => o.id === SEED_COACH.id)).toBe(false);
+      await screenshot('coach-calendar-reassign');
+
+      // Booked meanwhile by another client: the server's refusal (409) in the dialog, the list read again.
+      const choose = async () => {
+        await page.click(`dialog[open] [data-coach-id="${targetId}"] input`);
+        await page.click('dialog[open] .hc-row button:first-child');
+      };
+      const late = await book(lateClientToken!, targetId!);
+      await choose();
+      await page.waitForSelector('dialog[open] [data-testid=reassign-error]', { timeout: 15_000 });
+      expect(await textOf('dialog[open] [data-testid=reassign-error]')).toBe('That coach has an appointment at that time');
+      await page.waitForSelector(`dialog[open] [data-coach-id="${targetId}"] input:disabled`, { timeout: 15_000 });
+      await screenshot('coach-calendar-reassign-refused');
+      // Free again; the dialog opened afresh offers them.
+      await apiOk('POST', `/api/appointments/${late}/cancel`, { token: lateClientToken! });
+      await page.click('dialog[open] .hc-row button:last-child');
+      await page.waitForFunction(() => !document.querySelector('dialog[open]'), { timeout: 5_000 });
+      await page.click(`${row} ::-p-text(Reassign)`);
+      await page.waitForSelector(`dialog[open] [data-coach-id="${targetId}"] input:not(:disabled)`, { timeout: 15_000 });
+      expect(await page.$('dialog[open] [data-testid=reassign-error]')).toBeNull();
+      await choose();
+      await page.waitForSelector('[data-testid=reassign-done] ::-p-text(now with Rowan Reassign)', { timeout: 15_000 });
+      expect(await textOf('[data-testid=reassign-done]')).toContain(CLIENT_NAME);
+      // Gone from this coach's calendar (list and week), the news in focus.
+      expect(await page.$(row)).toBeNull();
+      expect(await page.$(block)).toBeNull();
+      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('reassign-done');
+      await screenshot('coach-calendar-reassigned');
+
+      const mine = await apiOk<{ id: string }[]>('GET', '/api/appointments?include=all', { token: coachToken });
+      expect(mine.some((a) => a.id === booked)).toBe(false);
+      const theirs = await apiOk<{ id: string; scheduledFor: string; status: string; client: { id: string; displayName: string } }[]>('GET', '/api/appointments', { token: targetToken! });
+      expect(theirs.find((a) => a.id === booked)).toMatchObject({ scheduledFor: at, status: 'SCHEDULED', client: { id: clientId, displayName: CLIENT_NAME } });
+    } finally {
+      await page.emulateTimezone(undefined);
+      await page.setViewport({ width: 1200, height: 860 });
+    }
   });
 
   it('renames the coach and turns bookings off and back on in settings (the greeting follows; a PREMIUM client sees no slots while off)', async () => {

@@ -1,9 +1,11 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { Alert, Button, Loading, TextField } from '../ui';
+import { ReassignDialog } from './reassign-dialog';
 import { formatWhen } from './sessions';
+import { WeekGrid } from './week-grid';
 
 const loadAvailability = () => call(api.api.availability.$get());
 type Window = Awaited<ReturnType<typeof loadAvailability>>[number];
@@ -25,12 +27,23 @@ function describeWindow(w: Window): string {
   return `${date}, ${hours}`;
 }
 
+/** The list row of an appointment (the week grid's blocks lead there). */
+const rowId = (appointmentId: string) => `appointment-${appointmentId}`;
+
 /**
- * The coach's calendar: when they can be booked (weekly windows and one-off dates, in UTC) and their
- * appointments in their own time zone, each scheduled one cancellable.
+ * The coach's calendar: a week in their own time zone (availability windows and appointments), their
+ * upcoming appointments (each scheduled one cancellable or reassignable to another coach) and when
+ * they can be booked (weekly windows and one-off dates, kept in UTC).
  */
 export function CalendarPage() {
   const [load, retry, set] = useLoad(loadCalendar);
+  /** What the last reassignment did, said where the appointment was. */
+  const [moved, setMoved] = useState<string | null>(null);
+  const movedRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // The row (and the button that had focus) is gone: the news takes focus instead.
+    if (moved) movedRef.current?.focus();
+  }, [moved]);
   if (load.state === 'loading') return <Loading label="Loading your calendar…" />;
   if (load.state === 'failed') return <LoadFailed error={load.error} what="your calendar" retry={retry} />;
   const { windows, appointments } = load.data;
@@ -38,19 +51,37 @@ export function CalendarPage() {
   const upcoming = appointments.filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now).sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
+  function openAppointment(id: string) {
+    const row = document.getElementById(rowId(id));
+    row?.focus({ preventScroll: true });
+    row?.scrollIntoView({ block: 'center', behavior: window.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+  }
+
   return (
     <div className="hc-stack">
       <h1>Calendar</h1>
+      <WeekGrid windows={windows} appointments={appointments} listed={new Set(upcoming.map((a) => a.id))} onOpenAppointment={openAppointment} />
       <div className="hc-review">
         <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="calendar-appointments">
           <h2 id="appointments-title">Appointments</h2>
           <p className="hc-muted hc-small">Times in your time zone ({zone}).</p>
+          <div ref={movedRef} tabIndex={-1} role="status" data-testid="reassign-done">
+            {moved && <p className="hc-alert hc-alert-info">{moved}</p>}
+          </div>
           {upcoming.length === 0 ? (
             <p className="hc-muted">Nothing booked yet.</p>
           ) : (
             <ul className="hc-list" aria-label="Appointments">
               {upcoming.map((a) => (
-                <AppointmentRow key={a.id} appointment={a} onChange={(next) => set({ windows, appointments: appointments.map((x) => (x.id === next.id ? next : x)) })} />
+                <AppointmentRow
+                  key={a.id}
+                  appointment={a}
+                  onChange={(next) => set({ windows, appointments: appointments.map((x) => (x.id === next.id ? next : x)) })}
+                  onReassigned={(next) => {
+                    set({ windows, appointments: appointments.filter((x) => x.id !== next.id) });
+                    setMoved(`${next.client.displayName}’s appointment on ${formatWhen(next.scheduledFor)} is now with ${next.coach.displayName}.`);
+                  }}
+                />
               ))}
             </ul>
           )}
@@ -73,8 +104,17 @@ export function CalendarPage() {
   );
 }
 
-function AppointmentRow({ appointment: a, onChange }: { appointment: Appointment; onChange: (a: Appointment) => void }) {
+function AppointmentRow({
+  appointment: a,
+  onChange,
+  onReassigned,
+}: {
+  appointment: Appointment;
+  onChange: (a: Appointment) => void;
+  onReassigned: (a: Appointment) => void;
+}) {
   const [busy, setBusy] = useState(false);
+  const [reassigning, setReassigning] = useState(false);
   const [error, setError] = useState<string | null>(null);
   async function cancel() {
     setBusy(true);
@@ -88,7 +128,7 @@ function AppointmentRow({ appointment: a, onChange }: { appointment: Appointment
     }
   }
   return (
-    <li data-testid="calendar-appointment" data-appointment-id={a.id} data-status={a.status}>
+    <li id={rowId(a.id)} tabIndex={-1} className="hc-appointment-row" data-testid="calendar-appointment" data-appointment-id={a.id} data-status={a.status}>
       <div className="hc-row hc-row-between">
         <strong>{formatWhen(a.scheduledFor)}</strong>
         <span className="hc-badge">{a.status.toLowerCase()}</span>
@@ -98,13 +138,19 @@ function AppointmentRow({ appointment: a, onChange }: { appointment: Appointment
           {a.client.displayName} · {a.durationMinutes} min
         </span>
         {a.status === 'SCHEDULED' && (
-          <Button variant="secondary" onClick={() => void cancel()} busy={busy}>
-            Cancel appointment
-          </Button>
+          <span className="hc-row">
+            <Button variant="secondary" onClick={() => setReassigning(true)} disabled={busy}>
+              Reassign
+            </Button>
+            <Button variant="secondary" onClick={() => void cancel()} busy={busy}>
+              Cancel appointment
+            </Button>
+          </span>
         )}
         {a.status === 'CANCELLED' && a.cancelledAt && <span className="hc-muted hc-small">Cancelled {formatWhen(a.cancelledAt)}</span>}
       </div>
       {error && <Alert>{error}</Alert>}
+      {a.status === 'SCHEDULED' && <ReassignDialog appointment={a} open={reassigning} onClose={() => setReassigning(false)} onReassigned={onReassigned} />}
     </li>
   );
 }
