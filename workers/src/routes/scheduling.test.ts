@@ -160,6 +160,10 @@ describe('an appointment’s life', () => {
     expect((await get(`/api/appointments/${mine.id}/reassign-options`, bearer(a.token))).status).toBe(403);
 
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(c.token))).status).toBe(409);
+    // A coach whose account is gone is no coach to hand it to.
+    await testDb().update(users).set({ deletedAt: new Date() }).where(eq(users.id, e.user.id));
+    expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: e.user.id }, bearer(c.token))).status).toBe(400);
+    expect((await options()).find((o) => o.id === e.user.id)).toBeUndefined();
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: c.user.id }, bearer(d.token))).status).toBe(404);
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: a.user.id }, bearer(c.token))).status).toBe(400);
     expect((await post(`/api/appointments/${mine.id}/reassign`, { coachId: d.user.id }, bearer(a.token))).status).toBe(403);

@@ -364,7 +364,7 @@ export const scheduling = createApp()
       const { coachId } = c.req.valid('json');
       const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
       if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
-      const target = await db.select({ id: users.id }).from(users).where(and(eq(users.id, coachId), eq(users.role, 'COACH'))).get();
+      const target = await db.select({ id: users.id }).from(users).where(and(eq(users.id, coachId), eq(users.role, 'COACH'), isNull(users.deletedAt))).get();
       if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
       if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
       let row: typeof appointments.$inferSelect | undefined;
