@@ -16,6 +16,11 @@ export interface HostConfig {
   drainMs: number;
   /** How long the outboxes may take to deliver what they hold at shutdown: AGENT_HOST_FLUSH_MS, default 1 minute. */
   flushMs: number;
+  /**
+   * How often the folders of sessions with no live job here are delivered while the host runs (what a
+   * job left when the Worker was down as it ended): AGENT_HOST_SWEEP_MS, default 1 minute; 0 = never.
+   */
+  sweepMs: number;
 }
 
 export function loadHostConfig(env: Record<string, string | undefined> = process.env): HostConfig {
@@ -26,7 +31,7 @@ export function loadHostConfig(env: Record<string, string | undefined> = process
     if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a number of milliseconds (got "${text}")`);
     return value;
   };
-  return { drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000), flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000) };
+  return { drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000), flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000), sweepMs: ms('AGENT_HOST_SWEEP_MS', 60_000) };
 }
 
 /** What `GET /health` answers (503 when `ok` is false). */
@@ -114,11 +119,40 @@ export async function startAgentHost(env: Record<string, string | undefined> = p
     throw err;
   }
 
+  // What ended jobs left (the Worker was down when their session ended) goes out while the host runs,
+  // not only at the next shutdown; a live job's folder is its own outbox's.
+  const liveSessions = () =>
+    new Set(
+      worker.server.activeJobs.map((j) => {
+        try {
+          return (JSON.parse(j.job.metadata) as { sessionId?: string }).sessionId ?? '';
+        } catch {
+          return '';
+        }
+      }),
+    );
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweeping
+      .then(async () => {
+        if (draining) return;
+        const live = liveSessions();
+        const left = await flushSessionOutboxes(agentConfig.outboxDir, agentConfig.secret, Math.min(config.flushMs, Math.max(1_000, config.sweepMs)), (s) => !live.has(s));
+        if (left > 0) log('info', 'agent-host: session outboxes still hold messages', { outboxDepth: left });
+      })
+      .catch((err: unknown) => log('warn', 'agent-host: outbox sweep failed; next time', describeError(err)));
+  };
+  const sweepTimer = config.sweepMs > 0 ? setInterval(sweep, config.sweepMs) : undefined;
+  sweepTimer?.unref();
+  if (config.sweepMs > 0) sweep();
+
   let shuttingDown: Promise<ShutdownReport> | undefined;
   const shutdown = (reason: string) =>
     (shuttingDown ??= (async () => {
       const started = Date.now();
       draining = true;
+      clearInterval(sweepTimer);
+      await sweeping;
       log('info', 'agent-host: shutting down: no new sessions or sync runs; live ones may finish', {
         reason,
         graceMs: config.drainMs,

@@ -45,6 +45,8 @@ export function hostEnv(options: { livekitUrl: string; port: number; agentOutbox
     AGENT_OUTBOX_DIR: options.agentOutboxDir,
     AGENT_HOST_PORT: String(options.port),
     AGENT_HOST_OUTBOX_DIR: options.skoolOutboxDir,
+    // No sweep unless a test asks for one: the leftovers a test plants stay put until it acts.
+    AGENT_HOST_SWEEP_MS: '0',
     SKOOL_BASE_URL: 'http://127.0.0.1:9',
     SKOOL_EMAIL: 'owner@replica.skool.test',
     SKOOL_PASSWORD: 'never-used',

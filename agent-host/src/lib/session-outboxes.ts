@@ -37,9 +37,15 @@ export async function sessionOutboxDepth(dir: string): Promise<number> {
  * (it stays on disk: the next job of that session, or the next start's shutdown, sends it). Only when
  * no job process runs: two outboxes on one folder would race for its files.
  */
-export async function flushSessionOutboxes(dir: string, secret: string, timeoutMs: number): Promise<number> {
-  const pending = await pendingBySession(dir);
-  if (pending.size === 0) return 0;
+export async function flushSessionOutboxes(
+  dir: string,
+  secret: string,
+  timeoutMs: number,
+  /** Only these sessions' folders (the sweep leaves those of live jobs alone). */
+  include: (sessionId: string) => boolean = () => true,
+): Promise<number> {
+  const pending = new Map([...(await pendingBySession(dir))].filter(([session]) => include(session)));
+  if (pending.size === 0) return sessionOutboxDepth(dir);
   log('info', 'agent-host: delivering what the sessions left in their outboxes', { sessions: pending.size, outboxDepth: [...pending.values()].reduce((a, b) => a + b, 0) });
   const outboxes = await Promise.all([...pending.keys()].map((session) => Outbox.open({ dir: join(dir, session), secret })));
   let timer: ReturnType<typeof setTimeout> | undefined;
