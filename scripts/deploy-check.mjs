@@ -3,15 +3,19 @@
 //      cron of the top level (wrangler inherits none of the bindings), with no local URL and no secret in vars.
 //   2. `wrangler deploy --dry-run --outdir <tmp> --env production`: bundles the Worker as a deploy would;
 //      a build failure fails the check. Prints the upload size, raw and gzip, against Cloudflare's limits.
+//   3. deploy/livekit.yaml, the self-hosted livekit-server's example: the pinned livekit-server parses it
+//      (it refuses unknown fields) and serves the ports the firewall notes open; its webhook is signed
+//      with one of its keys and goes to the Worker's receiver.
 // Runs first in `npm test`. Nothing here reaches the network: no metrics, no update check, no API call.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { experimental_readRawConfig, unstable_readConfig } from 'wrangler';
+import { ensureLivekitServer } from './livekit.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Cloudflare's limit on a Worker's compressed upload: Workers Paid (argon2 needs it), and Free. */
@@ -106,6 +110,43 @@ function dryRun(env, config) {
   }
 }
 
+/** Problems with deploy/livekit.yaml, as the pinned livekit-server reads it. */
+async function checkLivekitExample() {
+  const path = join(ROOT, 'deploy/livekit.yaml');
+  const problems = [];
+  // The placeholders filled in; no STUN lookup of the public IP (nothing outside is reachable here).
+  const text = readFileSync(path, 'utf8')
+    .replace('<LIVEKIT_API_SECRET>', 'x'.repeat(48))
+    .replace(/use_external_ip: true/, 'use_external_ip: false');
+  // The few fields checked here, read from their top-level sections (indented `name: value` lines).
+  const section = (name) => text.match(new RegExp(`^${name}:\\n((?:[ \\t]+.*\\n|[ \\t]*#.*\\n|\\n)*)`, 'm'))?.[1] ?? '';
+  const keys = [...section('keys').matchAll(/^\s+([\w-]+):\s*\S+/gm)].map((m) => m[1]);
+  const webhook = section('webhook');
+  const signer = webhook.match(/^\s+api_key:\s*(\S+)/m)?.[1];
+  const urls = [...webhook.matchAll(/^\s+-\s*(https?:\/\/\S+)/gm)].map((m) => m[1]);
+  if (!signer || !keys.includes(signer)) problems.push(`its webhook is signed with "${signer}", which is not one of its keys (${keys.join(', ')})`);
+  if (urls.length === 0) problems.push('its webhook has no URL');
+  for (const url of urls) {
+    if (new URL(url).pathname !== '/api/webhooks/livekit') problems.push(`its webhook goes to ${url}, not the Worker's /api/webhooks/livekit`);
+  }
+  if (!/^\s+enabled:\s*true/m.test(section('turn'))) problems.push('TURN is not enabled');
+  const dir = mkdtempSync(join(tmpdir(), 'hc-livekit-yaml-'));
+  try {
+    const file = join(dir, 'livekit.yaml');
+    writeFileSync(file, text);
+    const run = spawnSync(await ensureLivekitServer(), ['--config', file, 'ports'], { encoding: 'utf8' });
+    const out = `${run.stdout}${run.stderr}`;
+    // `ports` answers 0 even when it cannot read the config: its words say.
+    if (run.status !== 0 || /could not|error/i.test(out)) problems.push(`livekit-server refuses it: ${out.trim()}`);
+    for (const port of ['7880', '7881', '3478', '5349', '50000-60000']) {
+      if (!out.includes(`${port} - `)) problems.push(`livekit-server does not list port ${port} for it`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return problems;
+}
+
 const { env, config } = parseArgs(process.argv.slice(2));
 let failed = false;
 
@@ -138,5 +179,12 @@ say(
 if (over) {
   console.error(`deploy:check: ✗ the ${env} bundle is over Cloudflare's ${kib(LIMIT_GZIP_PAID)} gzip limit`);
   failed = true;
+}
+const livekitProblems = await checkLivekitExample();
+if (livekitProblems.length > 0) {
+  for (const p of livekitProblems) console.error(`deploy:check: ✗ deploy/livekit.yaml: ${p}`);
+  failed = true;
+} else {
+  say('deploy/livekit.yaml: livekit-server reads it (ports 7880, 7881, 3478, 5349, 50000-60000); its webhook goes, signed, to /api/webhooks/livekit');
 }
 process.exit(failed ? 1 : 0);
