@@ -80,6 +80,17 @@ export class HostProcess {
     return new HostProcess(child, `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
   }
 
+  /**
+   * `argv` (a Dockerfile's CMD, say) in `cwd` with exactly `env`, nothing inherited, in its own process
+   * group; `uid`/`gid` run it as another user, as an image's USER does.
+   */
+  static startCommand(argv: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number }): HostProcess {
+    const [command, ...args] = argv;
+    if (command === undefined) throw new Error('startCommand needs a command');
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, uid: options.uid, gid: options.gid, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    return new HostProcess(child, `http://127.0.0.1:${options.env.AGENT_HOST_PORT}`);
+  }
+
   /** GET /health: the status and the report, or null while nothing answers. */
   async health(): Promise<{ status: number; body: HostHealth } | null> {
     try {
