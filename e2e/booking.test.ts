@@ -91,7 +91,13 @@ describe('a PREMIUM client books a human coach', () => {
   /** Opens "Book a coach" from the navigation and moves on to the two weeks holding the window. */
   async function openLaterSlots(p: Page): Promise<void> {
     await Promise.all([p.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 }), p.click('nav ::-p-text(Book a coach)')]);
+    // Both lists loaded first: while they load, the page's height changes under the pointer, and a
+    // click aimed at "Later" a moment earlier lands on whatever moved there.
+    await p.waitForSelector('[data-testid=appointments] [role=status]', { hidden: true, timeout: 15_000 });
+    await p.waitForSelector('[data-testid=free-slots] [role=status]', { hidden: true, timeout: 15_000 });
+    const firstRange = await textOf('[data-testid=slots-range]', p);
     await p.click('[data-testid=free-slots] ::-p-text(Later)');
+    await p.waitForFunction((before) => document.querySelector('[data-testid=slots-range]')?.textContent?.replace(/\s+/g, ' ').trim() !== before, { timeout: 15_000 }, firstRange);
     await p.waitForSelector(slot(SLOT), { timeout: 15_000 });
   }
 
