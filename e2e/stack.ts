@@ -197,9 +197,23 @@ function portalBindings(urls: StackOptions['portalUrls'] = {}): Record<string, {
   return out;
 }
 
-/** Runs a query on a stack's local D1 (by its state directory) and answers the rows. */
+/**
+ * Runs a query on a stack's local D1 (by its state directory) and answers the rows. The running Worker
+ * has the same SQLite file open: when it holds the lock at that moment, wrangler fails with
+ * SQLITE_BUSY having changed nothing (the statements run as one batch), so the query is tried again.
+ */
 export async function queryLocalD1<T = Record<string, unknown>>(persistDir: string, sql: string, label = 'e2e'): Promise<T[]> {
-  const out = await wrangler(label, ['d1', 'execute', 'DB', '--local', '--persist-to', persistDir, '--json', '--command', sql], 'query the D1');
+  const args = ['d1', 'execute', 'DB', '--local', '--persist-to', persistDir, '--json', '--command', sql];
+  let out = '';
+  for (let attempt = 1; ; attempt++) {
+    try {
+      out = await wrangler(label, args, 'query the D1');
+      break;
+    } catch (err) {
+      if (attempt >= 8 || !/SQLITE_BUSY|database is locked/.test(String(err))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
   const parsed = JSON.parse(out.slice(out.indexOf('['))) as { results: T[] }[];
   return parsed.flatMap((r) => r.results);
 }
