@@ -1,28 +1,50 @@
 /**
  * agent-host/Dockerfile rehearsed without Docker (this machine has no engine and no base images): its
  * own steps, replayed on exactly the build context .dockerignore lets through, must give a tree that
- * holds production dependencies only, starts with the image's command and environment, and serves.
+ * holds production dependencies only, starts with the image's command and environment, serves, and
+ * runs a Skool sync with the image's Chromium.
  *
- * What the rehearsal cannot replay, it stands in for, and says so below: the base image (this
- * machine's Node), the runtime stage's apt-get (its Debian packages are installed here), tini, the
- * USER (an unprivileged uid), the VOLUME (a temp dir). An instruction or syntax it does not know fails
- * the test, so a new one is taught here rather than silently skipped.
+ * Two ways, by REHEARSE_IN:
+ * - `host` (the default): each stage is a folder on this machine. What cannot be replayed there is
+ *   stood in for, and said so below: the base image (this machine's Node), the runtime stage's apt-get
+ *   (its Debian packages are installed here), tini, the USER (an unprivileged uid), the VOLUME (a
+ *   temp dir).
+ * - `rootfs`: each stage is a Debian bookworm root with Node 20 and the `node` user, rebuilt from
+ *   Debian's packages as the base image is made (rootfs-helpers.ts), and every instruction runs for
+ *   real inside it: both stages' RUN lines (apt-get install of Chromium and tini included), the USER,
+ *   the ENTRYPOINT (tini as PID 1 of the container's own PID namespace), the HEALTHCHECK beside it as
+ *   Docker execs it. Only the base image's origin differs from `docker build`: Debian's mirror and
+ *   this machine's Node 20 rather than Docker Hub's layers. Needs root and debootstrap; `.ci/run`
+ *   runs it.
+ * An instruction or syntax the rehearsal does not know fails the test, so a new one is taught here
+ * rather than silently skipped.
  *
  * REHEARSE_DOCKERFILE=<path> rehearses another Dockerfile (a changed copy) with the same context.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, rmdir, symlink } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LivekitServer } from '../../scripts/livekit.mjs';
+import { signedHeaders } from '../../workers/src/lib/signing';
+import type { FinalMessage, MembersMessage } from '../../workers/src/domain/skool-sync-contract';
+import { BASE_ENV, ensureBaseRootfs, execIn, firstProcess, inRootfs, rootfsMissing, userIn } from './rootfs-helpers';
+import { type SkoolReplica, startReplica } from './skool/replica/server';
+import { type Standins, startStandins } from './standins';
+import { type Receiver, TEST_SECRET, startReceiver } from './skool/test-helpers';
 import { HostProcess, hostEnv, startTestLivekit, until } from './test-helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKERFILE = process.env.REHEARSE_DOCKERFILE ?? join(ROOT, 'agent-host/Dockerfile');
 const PORT = 18795;
+const IN_ROOTFS = (process.env.REHEARSE_IN ?? 'host') === 'rootfs';
+if (!['host', 'rootfs'].includes(process.env.REHEARSE_IN ?? 'host')) throw new Error(`REHEARSE_IN is host or rootfs, not ${process.env.REHEARSE_IN}`);
+/** Where a RUN finds the machine's npm cache (bound in for that RUN only, then removed). */
+const NPM_CACHE_IN_ROOT = '/tmp/.rehearsal-npm-cache';
 /** The image's `USER node` on a machine without that user: nobody, when the tests run as root. */
 const UNPRIVILEGED = 65534;
 
@@ -213,6 +235,7 @@ interface Replayed {
   user?: string;
   volumes: string[];
   cmd?: string[];
+  entrypoint?: string[];
   healthcheck?: { argv: string[]; timeoutMs: number };
   /** Context paths its COPY instructions took. */
   copied: string[];
@@ -227,6 +250,7 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
   const at = (path: string) => join(root, path);
   const out: Replayed = { root, workdir: '/', env: {}, volumes: [], copied: [] };
   await mkdir(root, { recursive: true });
+  if (IN_ROOTFS) await copyTree(`${await ensureBaseRootfs(stage.base)}/.`, root);
   for (const step of stage.steps) {
     const where = `Dockerfile line ${step.line} (${step.keyword})`;
     if (['WORKDIR', 'ENV', 'COPY'].includes(step.keyword) && step.args.includes('$')) throw new Error(`${where}: variable substitution is not supported by the rehearsal`);
@@ -274,7 +298,7 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
           throw new Error(`${where}: the rehearsal does not know how to stand in for "${step.args}" in stage ${stage.name}; teach it`);
         }
         if (step.args.startsWith('[') || step.args.startsWith('--')) throw new Error(`${where}: only a plain shell-form RUN is supported by the rehearsal`);
-        const { code, output } = await run(['/bin/sh', '-c', step.args], { cwd: at(out.workdir), env: buildEnv(root, out.env), timeoutMs: 8 * 60_000 });
+        const { code, output } = IN_ROOTFS ? await runInRoot(root, out, step.args) : await run(['/bin/sh', '-c', step.args], { cwd: at(out.workdir), env: buildEnv(root, out.env), timeoutMs: 8 * 60_000 });
         if (code !== 0) throw new Error(`${where}: \`${step.args}\` exited ${code}:\n${output.split('\n').slice(-40).join('\n')}`);
         break;
       }
@@ -287,6 +311,9 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
       case 'CMD':
         out.cmd = commandLine(step.args);
         break;
+      case 'ENTRYPOINT':
+        out.entrypoint = commandLine(step.args);
+        break;
       case 'HEALTHCHECK': {
         const m = /^(.*?)\bCMD\s+(.*)$/s.exec(step.args);
         if (!m) throw new Error(`${where}: only HEALTHCHECK [options] CMD ... is supported by the rehearsal`);
@@ -295,11 +322,9 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
         out.healthcheck = { argv: commandLine(m[2] as string), timeoutMs: seconds(f.timeout ?? '30s') * 1000 };
         break;
       }
-      // Metadata Docker keeps for `docker run`/`stop`; tini (ENTRYPOINT) only forwards SIGTERM to Node
-      // and reaps Chromium's children, so the rehearsal runs CMD itself and signals Node directly.
+      // Metadata Docker keeps for `docker run`/`stop` (SIGTERM is what the tests send).
       case 'EXPOSE':
       case 'STOPSIGNAL':
-      case 'ENTRYPOINT':
         break;
       default:
         throw new Error(`${where}: the rehearsal does not know ${step.keyword}; teach it (agent-host/src/dockerfile-rehearsal.test.ts)`);
@@ -326,9 +351,22 @@ function buildEnv(root: string, env: Record<string, string>): Record<string, str
   return { ...base, HOME: join(root, 'root'), npm_config_cache: cache, npm_config_prefer_offline: 'true', ...env };
 }
 
+/**
+ * A RUN inside the stage's root (rootfs mode): as root, in the WORKDIR, with the base image's and the
+ * stage's ENV and nothing else, and the machine's npm cache bound in for `npm ci` (as buildEnv says).
+ */
+async function runInRoot(root: string, stage: Replayed, command: string): Promise<{ code: number | null; output: string }> {
+  const cache = execFileSync('npm', ['config', 'get', 'cache'], { cwd: tmpdir(), encoding: 'utf8' }).trim();
+  const env = { ...BASE_ENV, HOME: '/root', npm_config_cache: NPM_CACHE_IN_ROOT, npm_config_prefer_offline: 'true', ...stage.env };
+  const argv = inRootfs(root, ['/bin/sh', '-c', command], { workdir: stage.workdir, env, binds: [[cache, NPM_CACHE_IN_ROOT]] });
+  const result = await run(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, timeoutMs: 8 * 60_000 });
+  await rmdir(join(root, NPM_CACHE_IN_ROOT)).catch(() => undefined);
+  return result;
+}
+
 // ---- the rehearsal -------------------------------------------------------------------------------
 
-describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits', () => {
+describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (${IN_ROOTFS ? 'in a Debian root' : 'on this machine'})`, () => {
   let tmp: string;
   let admitted: string[];
   let build: Replayed;
@@ -336,11 +374,18 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
   let app: string;
   let runtimeEnv: Record<string, string>;
   let user: { uid?: number; gid?: number };
+  let replica: SkoolReplica | undefined;
+  let receiver: Receiver | undefined;
+  let standins: Standins | undefined;
   // A promise, so afterAll stops the server even when the build fails while it is starting.
   let livekit: Promise<LivekitServer> | undefined;
   let host: HostProcess;
 
   beforeAll(async () => {
+    if (IN_ROOTFS) {
+      const missing = await rootfsMissing();
+      if (missing.length > 0) throw new Error(`REHEARSE_IN=rootfs needs ${missing.join(', ')}`);
+    }
     const stages = stagesOf(parseDockerfile(await readFile(DOCKERFILE, 'utf8')));
     expect(stages.map((s) => s.name)).toEqual(['build', 'runtime']);
     tmp = await mkdtemp(join(tmpdir(), 'hc-dockerfile-rehearsal-'));
@@ -348,15 +393,54 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
     const roots = { context: join(tmp, 'context'), build: join(tmp, 'build'), runtime: join(tmp, 'runtime') };
     admitted = await buildContext(roots.context);
     livekit = startTestLivekit();
+    // A Skool to sync from (the replica, few members), a Worker webhook to sync to, and Deepgram and
+    // OpenAI as production reaches them (their stand-ins, by base URL: the image has no espeak-ng, so
+    // it cannot start stand-ins of its own).
+    [replica, receiver, standins] = await Promise.all([startReplica({ counts: { ultra: 4, vagus: 12 }, pageSize: 5 }), startReceiver(), startStandins()]);
     build = await replay(stages[0] as Stage, roots, roots.context);
-    image = await replay(stages[1] as Stage, roots, roots.context, [
-      // Debian's chromium, fonts-liberation, tini, ca-certificates: this machine has them (Chromium at
-      // /usr/bin/chromium, which CHROMIUM_PATH names) except tini, which the rehearsal does without.
-      /^apt-get update\b/,
-      // The volume's mount point: the rehearsal makes its own data dir below, owned by the unprivileged user.
-      /^mkdir -p \/data && chown node:node \/data$/,
-    ]);
+    image = await replay(
+      stages[1] as Stage,
+      roots,
+      roots.context,
+      IN_ROOTFS
+        ? undefined
+        : [
+            // Debian's chromium, fonts-liberation, tini, ca-certificates: this machine has them (Chromium at
+            // /usr/bin/chromium, which CHROMIUM_PATH names) except tini, which the rehearsal does without.
+            /^apt-get update\b/,
+            // The volume's mount point: the rehearsal makes its own data dir below, owned by the unprivileged user.
+            /^mkdir -p \/data && chown node:node \/data$/,
+          ],
+    );
     app = join(image.root, image.workdir);
+
+    // What deploy/agent-host.env gives in production (livekit-server, the Worker, Skool, the AI
+    // providers), less the outbox folders, which the image's ENV sets.
+    const { url: livekitUrl } = await livekit;
+    const { AGENT_OUTBOX_DIR: _agent, AGENT_HOST_OUTBOX_DIR: _skool, ...deployEnv } = hostEnv({ livekitUrl, port: PORT, agentOutboxDir: '', skoolOutboxDir: '' });
+    const settings = {
+      ...deployEnv,
+      AI_PROVIDERS: 'real',
+      ...standins.env,
+      SKOOL_BASE_URL: replica.url,
+      SKOOL_EMAIL: replica.credentials.email,
+      SKOOL_PASSWORD: replica.credentials.password,
+      SKOOL_ULTRA_URL: replica.membersUrl('ultra'),
+      SKOOL_VAGUS_URL: replica.membersUrl('vagus'),
+      AGENT_HOST_PORT: String(PORT),
+      // agents-js says at debug level only that a prewarmed session process is ready (below).
+      AGENT_LOG_LEVEL: 'debug',
+    };
+
+    if (IN_ROOTFS) {
+      // Everything as `docker run` gives it: the image's USER (and its home), ENV, WORKDIR, ENTRYPOINT and CMD.
+      const account = await userIn(image.root, image.user ?? 'root');
+      user = { uid: account.uid, gid: account.gid };
+      runtimeEnv = { ...BASE_ENV, HOME: account.home, ...image.env, ...settings };
+      const argv = inRootfs(image.root, [...(image.entrypoint ?? []), ...(image.cmd ?? [])], { workdir: image.workdir, env: runtimeEnv, ...user });
+      host = HostProcess.startCommand(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', AGENT_HOST_PORT: String(PORT) } });
+      return;
+    }
 
     // USER node: root here runs it as nobody, who cannot write /app (owned by root, as COPY --from leaves it).
     user = image.user && image.user !== 'root' && process.getuid?.() === 0 ? { uid: UNPRIVILEGED, gid: UNPRIVILEGED } : {};
@@ -365,25 +449,14 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
       await mkdir(dir, { recursive: true });
       if (user.uid !== undefined) await chown(dir, user.uid, user.uid);
     }
-    // What deploy/agent-host.env gives in production (livekit-server, the Worker, Skool; offline AI
-    // stand-ins here), less the outbox folders, which the image's ENV sets.
-    const { url: livekitUrl } = await livekit;
-    const { AGENT_OUTBOX_DIR: _agent, AGENT_HOST_OUTBOX_DIR: _skool, ...deployEnv } = hostEnv({ livekitUrl, port: PORT, agentOutboxDir: '', skoolOutboxDir: '' });
     // The image's ENV over it, with paths on a VOLUME moved into the rehearsal's copy of it.
     const mapped = Object.entries(image.env).map(([k, v]) => [k, image.volumes.some((vol) => v === vol || v.startsWith(`${vol}/`)) ? join(image.root, v) : v]);
-    runtimeEnv = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      ...deployEnv,
-      ...Object.fromEntries(mapped),
-      AGENT_HOST_PORT: String(PORT),
-      // agents-js says at debug level only that a prewarmed session process is ready (below).
-      AGENT_LOG_LEVEL: 'debug',
-    };
-    // The image's node is on its PATH; here, the Node running the tests.
+    runtimeEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...Object.fromEntries(mapped), ...settings };
+    // The image's node is on its PATH; here, the Node running the tests. tini (ENTRYPOINT) is left out:
+    // it only forwards SIGTERM to Node and reaps Chromium's children, so the test signals Node directly.
     const cmd = (image.cmd ?? []).map((a, i) => (i === 0 && a === 'node' ? process.execPath : a));
     host = HostProcess.startCommand(cmd, { cwd: app, env: runtimeEnv, ...user });
-  }, 12 * 60_000);
+  }, 15 * 60_000);
 
   afterAll(async () => {
     await host?.kill();
@@ -395,6 +468,7 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
       }
     }
     await livekit?.then((server) => server.stop(), () => undefined);
+    await Promise.all([replica?.close(), receiver?.close(), standins?.close()]);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
@@ -425,6 +499,19 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
     expect(runtimeEnv.NODE_ENV).toBe('production');
     const healthy = await until('a healthy agent-host from the rehearsed image', async () => ((await host.health())?.status === 200 ? host.health() : false), 60_000, () => host.output.slice(-10));
     expect(healthy).toMatchObject({ status: 200, body: { ok: true, draining: false, agent: { registered: true }, sync: { up: true } } });
+    if (IN_ROOTFS) {
+      // The container as Docker would make it: the ENTRYPOINT (tini) is PID 1 of its own PID namespace,
+      // rooted in the image, running as the image's user (not root); Node is its child.
+      const first = await firstProcess(host.pid as number);
+      const status = await readFile(`/proc/${first}/status`, 'utf8');
+      expect(await readlink(`/proc/${first}/root`)).toBe(image.root);
+      expect(await readlink(`/proc/${first}/exe`)).toBe(join(image.root, 'usr/bin/tini'));
+      expect(/^NSpid:\s+\d+\s+(\d+)$/m.exec(status)?.[1]).toBe('1');
+      expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe(String(user.uid));
+      expect(user.uid).not.toBe(0);
+      const [node] = (await readFile(`/proc/${first}/task/${first}/children`, 'utf8')).trim().split(/\s+/);
+      expect(await readlink(`/proc/${node}/exe`)).toBe(join(image.root, 'usr/local/bin/node'));
+    }
   });
 
   it('prewarms its session processes: job.ts and Silero VAD (onnxruntime-node) load from the pruned tree', async () => {
@@ -438,14 +525,44 @@ describe('agent-host/Dockerfile, rehearsed on the context .dockerignore admits',
   it('passes its own HEALTHCHECK command, which fails where nothing answers', async () => {
     const check = image.healthcheck;
     if (!check) throw new Error('the Dockerfile has no HEALTHCHECK');
-    const argv = check.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a));
-    const options = { cwd: app, ...user, timeoutMs: check.timeoutMs };
-    expect(await run(argv, { ...options, env: runtimeEnv })).toMatchObject({ code: 0 });
-    expect(await run(argv, { ...options, env: { ...runtimeEnv, AGENT_HOST_PORT: '9' } })).toMatchObject({ code: 1 });
+    const healthcheck = async (env: Record<string, string>) => {
+      if (IN_ROOTFS) {
+        // Beside the container's first process, in its namespaces and root, as Docker execs it.
+        const argv = execIn(await firstProcess(host.pid as number), check.argv, { env, ...user });
+        return run(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, timeoutMs: check.timeoutMs });
+      }
+      const argv = check.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a));
+      return run(argv, { cwd: app, ...user, timeoutMs: check.timeoutMs, env });
+    };
+    expect(await healthcheck(runtimeEnv)).toMatchObject({ code: 0 });
+    expect(await healthcheck({ ...runtimeEnv, AGENT_HOST_PORT: '9' })).toMatchObject({ code: 1 });
+  });
+
+  it('runs a Skool sync with the image’s Chromium, as the image’s user, and delivers every member', async () => {
+    if (!replica || !receiver) throw new Error('no replica');
+    const runId = randomUUID();
+    const body = JSON.stringify({ runId, trigger: 'admin', resultUrl: receiver.url });
+    const res = await fetch(`${host.url}/skool-sync/start`, { method: 'POST', headers: await signedHeaders(TEST_SECRET, body, runId), body });
+    expect(res.status).toBe(202);
+    const final = (await receiver.waitFor(`${runId}:final`, 120_000)) as FinalMessage;
+    expect(final, host.output.slice(-10).join('')).toMatchObject({
+      ok: true,
+      communities: { ultra: { ok: true, membersFound: 4 }, vagus: { ok: true, membersFound: 12 } },
+    });
+    const emails = (community: 'ultra' | 'vagus') =>
+      receiver
+        ?.members()
+        .filter((m: MembersMessage) => m.runId === runId && m.community === community)
+        .flatMap((m) => m.members.map((x) => x.email))
+        .sort();
+    expect(emails('ultra')).toEqual(replica.expectedMembers('ultra').map((m) => m.email).sort());
+    expect(emails('vagus')).toEqual(replica.expectedMembers('vagus').map((m) => m.email).sort());
   });
 
   it('exits 0 on SIGTERM', async () => {
-    host.signal('SIGTERM');
+    // `docker stop` signals the container's first process: tini, which passes it on to Node.
+    if (IN_ROOTFS) process.kill(await firstProcess(host.pid as number), 'SIGTERM');
+    else host.signal('SIGTERM');
     // Quick with nothing live; a SIGTERM while job processes are still prewarming would take agents-js's 60 s close timeout.
     const code = await Promise.race([host.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000))]);
     expect(code, host.output.slice(-10).join('')).toBe(0);

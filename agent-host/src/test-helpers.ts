@@ -91,6 +91,11 @@ export class HostProcess {
     return new HostProcess(child, `http://127.0.0.1:${options.env.AGENT_HOST_PORT}`);
   }
 
+  /** The process's id on this machine. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** GET /health: the status and the report, or null while nothing answers. */
   async health(): Promise<{ status: number; body: HostHealth } | null> {
     try {
