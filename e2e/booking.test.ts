@@ -5,7 +5,8 @@
  * zone and books one; the coach sees the appointment; the same slot booked again, by another PREMIUM
  * client and by the same client (a second tab), is refused (409) and the portal says so; FREE and
  * Vagus Member clients are told human coaches come with Premium (and the API answers 403); the client
- * cancels from the portal; an appointment whose room is open is joined from the portal.
+ * cancels from the portal; an appointment whose room is open is joined from the portal, through
+ * onboarding first (this client never did it).
  * The window (03:00–04:00 UTC, 22 days ahead) keeps clear of e2e/coach-portal.test.ts (tomorrow,
  * 09:00–12:00 UTC); everything booked here is cancelled and the window removed in afterAll.
  * A screenshot of every screen goes to e2e/artifacts/booking/.
@@ -364,7 +365,7 @@ describe('a PREMIUM client books a human coach', () => {
     await screenshot('book-cancelled');
   });
 
-  it('joins an appointment’s call room from the portal once it is open, with the booked coach as the session’s coach', async () => {
+  it('joins an appointment’s call room from the portal once it is open (onboarding first), with the booked coach as the session’s coach', async () => {
     // A booked slot opens its room 10 minutes before; no half-hour slot may be that close when the test
     // runs, so the appointment is written straight into D1, five minutes from now.
     const id = `e2e-booking-join-${Date.now()}`;
@@ -381,9 +382,19 @@ describe('a PREMIUM client books a human coach', () => {
     expect(await textOf(row)).toContain(time(new Date(at).toISOString()));
     await screenshot('book-room-open');
 
+    // This client never onboarded: the questions come first (the AI coach reads them), then the call.
     await page.click(`${row} ::-p-text(Join)`);
+    await page.waitForSelector('#onboarding-title', { timeout: 15_000 });
+    expect(page.url()).toBe(`${portals.client}/onboarding`);
+    expect(await apiOk('GET', '/api/appointments', { token: clientToken })).toContainEqual(expect.objectContaining({ id, status: 'SCHEDULED' }));
+    await page.type('textarea[name=coachingGoals]', 'Calmer evenings.');
+    await page.type('textarea[name=symptoms]', 'A racing mind at night.');
+    await page.click('input[name=initialMood][value="4"]');
+    await screenshot('appointment-onboarding');
+    await page.click('::-p-text(Save and join the call)');
     await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
     joinedSession = await textOf('[data-testid=session-id]');
+    expect(await apiOk('GET', '/api/users/me/profile', { token: clientToken })).toMatchObject({ onboardingCompleted: true, initialMood: 4 });
     expect(page.url()).toBe(`${portals.client}/call/${joinedSession}`);
     const session = await apiOk<{ coachId: string | null; status: string }>('GET', `/api/sessions/${joinedSession}`, { token: clientToken });
     expect(session.coachId).toBe(COACH.id);

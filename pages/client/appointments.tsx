@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { useLoad } from '../shared/use-load';
+import { loadProfile } from './profile';
 import { Alert, Button, ConfirmDialog } from '../ui';
 
 /** The client's upcoming appointments (scheduled or under way), soonest first. */
@@ -62,15 +63,41 @@ export function NextAppointment() {
 }
 
 /** The client's live session for an appointment already started (from another tab, or before a reload). */
-async function liveSessionOf(a: Appointment): Promise<string | undefined> {
+async function liveSessionOf(a: Pick<Appointment, 'id'>): Promise<string | undefined> {
   const sessions = await call(api.api.sessions.$get({ query: {} }));
   return sessions.find((s) => s.appointmentId === a.id && (s.status === 'WAITING' || s.status === 'ACTIVE'))?.id;
 }
 
+/** What the call page needs to enter an appointment's room: its ticket, or only the session to rejoin. */
+export type AppointmentCall = { sessionId: string; ticket?: Awaited<ReturnType<typeof openAppointmentRoom>> };
+
+const openAppointmentRoom = (id: string) => call(api.api.rooms.appointment[':id'].$post({ param: { id } }));
+
 /**
- * One upcoming appointment: when and with whom, "Join" while its room is open (the call page takes the
- * ticket of POST /api/rooms/appointment/:id, as it takes the one of "Start a session"), "Cancel" after
- * a confirmation.
+ * The call of an appointment whose room is open: a scheduled one starts its session (POST
+ * /api/rooms/appointment/:id, whose ticket the call page takes as it takes the one of "Start a
+ * session"); one already under way (another tab, a moment ago) is rejoined.
+ */
+export async function appointmentCall(a: Pick<Appointment, 'id' | 'status'>): Promise<AppointmentCall> {
+  if (a.status === 'SCHEDULED') {
+    try {
+      const ticket = await openAppointmentRoom(a.id);
+      return { sessionId: ticket.sessionId, ticket };
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === 'CONFLICT')) throw err;
+    }
+  }
+  const live = await liveSessionOf(a);
+  if (!live) throw new ApiError('CONFLICT', 'The call for this appointment has ended.', 409);
+  return { sessionId: live };
+}
+
+/** The call page of an appointment's call, with its ticket when there is one. */
+export const callPath = (c: AppointmentCall) => [`/call/${encodeURIComponent(c.sessionId)}`, c.ticket ? { state: { ticket: c.ticket } } : undefined] as const;
+
+/**
+ * One upcoming appointment: when and with whom, "Join" while its room is open (onboarding first for a
+ * client who has not done it: the AI coach reads it when it joins), "Cancel" after a confirmation.
  */
 export function AppointmentRow({ appointment: a, now, onCancelled }: { appointment: Appointment; now: number; onCancelled: (a: Appointment) => void }) {
   const navigate = useNavigate();
@@ -97,23 +124,11 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
     setBusy('join');
     setError(null);
     try {
-      if (a.status === 'SCHEDULED') {
-        try {
-          const ticket = await call(api.api.rooms.appointment[':id'].$post({ param: { id: a.id } }));
-          navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
-          return;
-        } catch (err) {
-          // Already started (another tab, a moment ago): that session is the one to rejoin.
-          if (!(err instanceof ApiError && err.code === 'CONFLICT')) throw err;
-          const live = await liveSessionOf(a);
-          if (!live) throw err;
-          navigate(`/call/${encodeURIComponent(live)}`);
-          return;
-        }
+      if (!(await loadProfile()).onboardingCompleted) {
+        navigate('/onboarding', { state: { then: 'appointment', appointment: { id: a.id, status: a.status } } });
+        return;
       }
-      const live = await liveSessionOf(a);
-      if (!live) throw new ApiError('CONFLICT', 'The call for this appointment has ended.', 409);
-      navigate(`/call/${encodeURIComponent(live)}`);
+      navigate(...callPath(await appointmentCall(a)));
     } catch (err) {
       setBusy(null);
       setError(messageOf(err));

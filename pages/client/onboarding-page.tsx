@@ -4,18 +4,23 @@ import { ApiError, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
 import { Alert, Loading } from '../ui';
 import { LoadFailed } from '../shared/load-failed';
+import { type Appointment, appointmentCall, callPath } from './appointments';
 import { loadProfile, startSession } from './profile';
 import { ProfileForm } from './profile-form';
 import { useLoad } from '../shared/use-load';
 
+/** Where onboarding goes once saved: the dashboard, a new session, or an appointment's call. */
+type Then = { then?: 'start' } | { then: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };
+
 /**
  * Before the first session: goals, symptoms and today's mood, kept in the profile (editable in
- * settings). Reached from "Start a session", it starts the session once saved.
+ * settings). Reached from "Start a session" or an appointment's "Join", it goes on to that call once saved.
  */
 export function OnboardingPage() {
   const navigate = useNavigate();
   const location = useLocation();
-  const thenStart = (location.state as { then?: string } | null)?.then === 'start';
+  const next = (location.state as Then | null) ?? {};
+  const thenStart = next.then === 'start' || next.then === 'appointment';
   const [load, retry] = useLoad(loadProfile);
   const [startError, setStartError] = useState<unknown>(null);
 
@@ -25,6 +30,10 @@ export function OnboardingPage() {
       return;
     }
     try {
+      if (next.then === 'appointment') {
+        navigate(...callPath(await appointmentCall(next.appointment)));
+        return;
+      }
       const ticket = await startSession();
       navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
     } catch (err) {
@@ -52,7 +61,7 @@ export function OnboardingPage() {
       <ProfileForm
         profile={load.data}
         withTrack={false}
-        submitLabel={thenStart ? 'Save and start my session' : 'Save and continue'}
+        submitLabel={next.then === 'appointment' ? 'Save and join the call' : thenStart ? 'Save and start my session' : 'Save and continue'}
         onSaved={() => void saved()}
       />
     </section>
