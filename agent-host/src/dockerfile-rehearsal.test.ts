@@ -43,6 +43,8 @@ const DOCKERFILE = process.env.REHEARSE_DOCKERFILE ?? join(ROOT, 'agent-host/Doc
 const PORT = 18795;
 const IN_ROOTFS = (process.env.REHEARSE_IN ?? 'host') === 'rootfs';
 if (!['host', 'rootfs'].includes(process.env.REHEARSE_IN ?? 'host')) throw new Error(`REHEARSE_IN is host or rootfs, not ${process.env.REHEARSE_IN}`);
+/** This machine's PATH, for the tools that set a container up (unshare, nsenter). */
+const MACHINE_PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where a RUN finds the machine's npm cache (bound in for that RUN only, then removed). */
 const NPM_CACHE_IN_ROOT = '/tmp/.rehearsal-npm-cache';
 /** The image's `USER node` on a machine without that user: nobody, when the tests run as root. */
@@ -347,8 +349,14 @@ function seconds(duration: string): number {
 function buildEnv(root: string, env: Record<string, string>): Record<string, string> {
   const passed = ['PATH', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
   const base = Object.fromEntries(passed.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
-  const cache = execFileSync('npm', ['config', 'get', 'cache'], { cwd: tmpdir(), encoding: 'utf8' }).trim();
-  return { ...base, HOME: join(root, 'root'), npm_config_cache: cache, npm_config_prefer_offline: 'true', ...env };
+  return { ...base, HOME: join(root, 'root'), npm_config_cache: npmCache(), npm_config_prefer_offline: 'true', ...env };
+}
+
+let machineNpmCache: string | undefined;
+/** This machine's npm cache folder. */
+function npmCache(): string {
+  machineNpmCache ??= execFileSync('npm', ['config', 'get', 'cache'], { cwd: tmpdir(), encoding: 'utf8' }).trim();
+  return machineNpmCache;
 }
 
 /**
@@ -356,10 +364,9 @@ function buildEnv(root: string, env: Record<string, string>): Record<string, str
  * stage's ENV and nothing else, and the machine's npm cache bound in for `npm ci` (as buildEnv says).
  */
 async function runInRoot(root: string, stage: Replayed, command: string): Promise<{ code: number | null; output: string }> {
-  const cache = execFileSync('npm', ['config', 'get', 'cache'], { cwd: tmpdir(), encoding: 'utf8' }).trim();
   const env = { ...BASE_ENV, HOME: '/root', npm_config_cache: NPM_CACHE_IN_ROOT, npm_config_prefer_offline: 'true', ...stage.env };
-  const argv = inRootfs(root, ['/bin/sh', '-c', command], { workdir: stage.workdir, env, binds: [[cache, NPM_CACHE_IN_ROOT]] });
-  const result = await run(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, timeoutMs: 8 * 60_000 });
+  const argv = inRootfs(root, ['/bin/sh', '-c', command], { workdir: stage.workdir, env, binds: [[npmCache(), NPM_CACHE_IN_ROOT]] });
+  const result = await run(argv, { cwd: tmpdir(), env: { PATH: MACHINE_PATH }, timeoutMs: 8 * 60_000 });
   await rmdir(join(root, NPM_CACHE_IN_ROOT)).catch(() => undefined);
   return result;
 }
@@ -438,7 +445,7 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
       user = { uid: account.uid, gid: account.gid };
       runtimeEnv = { ...BASE_ENV, HOME: account.home, ...image.env, ...settings };
       const argv = inRootfs(image.root, [...(image.entrypoint ?? []), ...(image.cmd ?? [])], { workdir: image.workdir, env: runtimeEnv, ...user });
-      host = HostProcess.startCommand(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', AGENT_HOST_PORT: String(PORT) } });
+      host = HostProcess.startCommand(argv, { cwd: tmpdir(), env: { PATH: MACHINE_PATH, AGENT_HOST_PORT: String(PORT) } });
       return;
     }
 
@@ -529,7 +536,7 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
       if (IN_ROOTFS) {
         // Beside the container's first process, in its namespaces and root, as Docker execs it.
         const argv = execIn(await firstProcess(host.pid as number), check.argv, { env, ...user });
-        return run(argv, { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' }, timeoutMs: check.timeoutMs });
+        return run(argv, { cwd: tmpdir(), env: { PATH: MACHINE_PATH }, timeoutMs: check.timeoutMs });
       }
       const argv = check.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a));
       return run(argv, { cwd: app, ...user, timeoutMs: check.timeoutMs, env });
