@@ -94,8 +94,8 @@ describe('a PREMIUM client books a human coach', () => {
     await Promise.all([p.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 }), p.click('nav ::-p-text(Book a coach)')]);
     // Both lists loaded first: while they load, the page's height changes under the pointer, and a
     // click aimed at "Later" a moment earlier lands on whatever moved there.
-    await p.waitForSelector('[data-testid=appointments] [role=status]', { hidden: true, timeout: 15_000 });
-    await p.waitForSelector('[data-testid=free-slots] [role=status]', { hidden: true, timeout: 15_000 });
+    await p.waitForSelector('[data-testid=appointments] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
+    await p.waitForSelector('[data-testid=free-slots] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
     const firstRange = await textOf('[data-testid=slots-range]', p);
     await p.click('[data-testid=free-slots] ::-p-text(Later)');
     await p.waitForFunction((before) => document.querySelector('[data-testid=slots-range]')?.textContent?.replace(/\s+/g, ' ').trim() !== before, { timeout: 15_000 }, firstRange);
@@ -363,6 +363,28 @@ describe('a PREMIUM client books a human coach', () => {
     await page.click('[data-testid=free-slots] ::-p-text(Later)');
     await page.waitForSelector(slot(SLOT), { timeout: 15_000 });
     await screenshot('book-cancelled');
+  });
+
+  it('tells the client when the coach cancels an appointment ahead, on the booking page and the dashboard', async () => {
+    const booked = await apiOk<Appointment>('POST', '/api/appointments', { token: clientToken, body: { coachId: COACH.id, scheduledFor: NEXT_SLOT } }, 201);
+    await apiOk('POST', `/api/appointments/${booked.id}/cancel`, { token: coachToken });
+    const dayTime = shown(NEXT_SLOT, { weekday: 'long', day: 'numeric', month: 'long', hour: 'numeric', minute: '2-digit' });
+    const notice = `[data-testid=cancelled-by-coach] [data-appointment-id="${booked.id}"]`;
+
+    await page.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
+    await page.waitForSelector(notice, { timeout: 15_000 });
+    expect(await textOf(notice)).toBe(`${COACH.name} cancelled your appointment on ${dayTime}. Choose another time below.`);
+    // Only that one: the appointment the client cancelled (the step before) is not news to them.
+    expect(await page.$$('[data-testid=cancelled-by-coach] [data-appointment-id]')).toHaveLength(1);
+    expect(await page.$(`[data-testid=appointment][data-appointment-id="${booked.id}"]`)).toBeNull();
+    await screenshot('book-cancelled-by-coach');
+
+    await Promise.all([page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 }), page.click('nav ::-p-text(Dashboard)')]);
+    await page.waitForSelector(`${notice} a`, { timeout: 15_000 });
+    expect(await textOf(notice)).toBe(`${COACH.name} cancelled your appointment on ${dayTime}. Choose another time`);
+    await screenshot('dashboard-cancelled-by-coach');
+    await Promise.all([page.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 }), page.click(`${notice} a`)]);
+    expect(page.url()).toBe(`${portals.client}/book`);
   });
 
   it('joins an appointment’s call room from the portal once it is open (onboarding first), with the booked coach as the session’s coach', async () => {

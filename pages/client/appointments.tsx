@@ -41,6 +41,42 @@ export function useNow(everyMs = 30_000): number {
   return now;
 }
 
+/** Every appointment of the client's, past and cancelled ones too. */
+const loadAllAppointments = () => call(api.api.appointments.$get({ query: { include: 'all' } }));
+
+/** Appointments still ahead that someone other than the client cancelled (their coach, an admin), soonest first. */
+export const cancelledForClient = (all: Appointment[], now: number): Appointment[] =>
+  all
+    .filter((a) => a.status === 'CANCELLED' && a.cancelledBy !== null && a.cancelledBy !== a.client.id && Date.parse(a.scheduledFor) > now)
+    .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+
+/**
+ * What the client would otherwise never learn: an appointment ahead that the coach cancelled simply
+ * vanished from the upcoming list. Each is said in place, with the way to another time; nothing
+ * while loading or on failure (the rest of the page has the client's appointments).
+ */
+export function CancelledByCoach({ showBookLink = false }: { showBookLink?: boolean }) {
+  const [load] = useLoad(loadAllAppointments);
+  const now = useNow();
+  if (load.state !== 'ready') return null;
+  const cancelled = cancelledForClient(load.data, now);
+  if (cancelled.length === 0) return null;
+  return (
+    <div className="hc-stack" data-testid="cancelled-by-coach">
+      {cancelled.map((a) => (
+        <Alert key={a.id} tone="warn" title="Appointment cancelled">
+          <p data-appointment-id={a.id}>
+            {a.cancelledBy === a.coach.id ? `${a.coach.displayName} cancelled your appointment on ` : `Your appointment with ${a.coach.displayName} on `}
+            <time dateTime={a.scheduledFor}>{formatDayTime(a.scheduledFor)}</time>
+            {a.cancelledBy === a.coach.id ? '. ' : ' was cancelled. '}
+            {showBookLink ? <Link to="/book">Choose another time</Link> : 'Choose another time below.'}
+          </p>
+        </Alert>
+      ))}
+    </div>
+  );
+}
+
 /** The dashboard's note of the next booked appointment, if there is one (nothing while loading or on failure). */
 export function NextAppointment() {
   const [load] = useLoad(loadAppointments);

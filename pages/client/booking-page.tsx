@@ -5,7 +5,7 @@ import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '../../workers/src/
 import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { Alert, Button, ConfirmDialog, EmptyState, Loading } from '../ui';
-import { AppointmentRow, type Appointment, formatDay, formatDayTime, formatTime, loadAppointments, useNow, viewerTimeZone } from './appointments';
+import { AppointmentRow, type Appointment, CancelledByCoach, formatDay, formatDayTime, formatTime, loadAppointments, useNow, viewerTimeZone } from './appointments';
 import './booking.css';
 
 /** How many days one page of free slots covers, and how many pages ahead a client may look. */
@@ -145,6 +145,7 @@ function PremiumBooking() {
       <p className="hc-muted">Thirty minutes with one of our coaches, in a voice call your AI coach joins too.</p>
       <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="appointments">
         <h2 id="appointments-title">Your appointments</h2>
+        <CancelledByCoach />
         {notice?.where === 'appointments' && noticeView}
         {appointments.state === 'loading' && <Loading label="Loading your appointments…" />}
         {appointments.state === 'failed' && <LoadFailed error={appointments.error} what="your appointments" retry={retryAppointments} />}

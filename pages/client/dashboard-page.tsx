@@ -4,7 +4,7 @@ import { ApiError, api, call, messageOf } from '../api/client';
 import { publicLoginUrl, publicPricingUrl } from '../api/config';
 import { TIERS } from '../../workers/src/domain/tiers';
 import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
-import { NextAppointment } from './appointments';
+import { CancelledByCoach, NextAppointment } from './appointments';
 import { loadProfile, startSession } from './profile';
 import type { Profile } from './profile';
 import { Stars } from './rating-form';
@@ -58,6 +58,7 @@ export function DashboardPage() {
     <div className="hc-stack">
       <h1>Hello, {me.displayName}</h1>
       <TierBanner me={me} />
+      <CancelledByCoach showBookLink />
       <NextAppointment />
       <StartSession onboarded={profile.onboardingCompleted} />
       <section className="hc-card" aria-labelledby="past-title">
