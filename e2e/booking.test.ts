@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type BrowserContext, type HTTPRequest, type Page } from 'puppeteer';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, eventually, login, loginGrant, servePortal } from './helpers';
+import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -89,13 +89,19 @@ describe('a PREMIUM client books a human coach', () => {
     return p;
   }
 
+  /**
+   * Both lists of the booking page loaded: while they load, the page's height changes under the
+   * pointer, and a click aimed a moment earlier lands on whatever moved there.
+   */
+  async function listsLoaded(p: Page): Promise<void> {
+    await p.waitForSelector('[data-testid=appointments] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
+    await p.waitForSelector('[data-testid=free-slots] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
+  }
+
   /** Opens "Book a coach" from the navigation and moves on to the two weeks holding the window. */
   async function openLaterSlots(p: Page): Promise<void> {
     await Promise.all([p.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 }), p.click('nav ::-p-text(Book a coach)')]);
-    // Both lists loaded first: while they load, the page's height changes under the pointer, and a
-    // click aimed at "Later" a moment earlier lands on whatever moved there.
-    await p.waitForSelector('[data-testid=appointments] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
-    await p.waitForSelector('[data-testid=free-slots] .hc-state[role=status]', { hidden: true, timeout: 15_000 });
+    await listsLoaded(p);
     const firstRange = await textOf('[data-testid=slots-range]', p);
     await p.click('[data-testid=free-slots] ::-p-text(Later)');
     await p.waitForFunction((before) => document.querySelector('[data-testid=slots-range]')?.textContent?.replace(/\s+/g, ' ').trim() !== before, { timeout: 15_000 }, firstRange);
@@ -141,6 +147,7 @@ describe('a PREMIUM client books a human coach', () => {
         // The appointment's call room asks for the microphone.
         '--use-fake-ui-for-media-stream',
         '--use-fake-device-for-media-stream',
+        '--autoplay-policy=no-user-gesture-required',
       ],
     });
     page = await signedInPage(PREMIUM.email);
@@ -191,7 +198,7 @@ describe('a PREMIUM client books a human coach', () => {
   it('shows a PREMIUM client the coach’s free times in their own time zone (New York), two weeks at a time', async () => {
     await Promise.all([page.waitForSelector('[data-testid=free-slots]', { timeout: 15_000 }), page.click('nav ::-p-text(Book a coach)')]);
     expect(page.url()).toBe(`${portals.client}/book`);
-    await page.waitForSelector('[data-testid=free-slots] [role=status]', { hidden: true, timeout: 15_000 });
+    await listsLoaded(page);
     expect(await textOf('[data-testid=time-zone]')).toBe(ZONE);
     expect(await textOf('[data-testid=appointments]')).toContain('Nothing booked yet');
     await screenshot('book-first-two-weeks');
@@ -280,8 +287,11 @@ describe('a PREMIUM client books a human coach', () => {
     await otherPage.waitForSelector('[data-testid=booking-notice][data-tone=error]', { timeout: 15_000 });
     expect(await textOf('[data-testid=booking-notice]', otherPage)).toContain('That slot has just been booked');
     // ...and loads the free times again: the slot is gone, the next one still there.
+    // (The slot goes when the list makes way for its reload; the next one is back when it has reloaded.)
     await otherPage.waitForSelector(slot(SLOT), { hidden: true, timeout: 15_000 });
     await otherPage.waitForSelector(slot(NEXT_SLOT), { timeout: 15_000 });
+    await listsLoaded(otherPage);
+    expect(await otherPage.$(slot(SLOT))).toBeNull();
     expect(await textOf('[data-testid=appointments]', otherPage)).toContain('Nothing booked yet');
     await screenshot('book-refused-slot-taken', otherPage);
 
@@ -291,6 +301,8 @@ describe('a PREMIUM client books a human coach', () => {
     expect(await textOf('[data-testid=booking-notice]', secondTab)).toContain('You already have an appointment at that time');
     await secondTab.waitForSelector(slot(SLOT), { hidden: true, timeout: 15_000 });
     await secondTab.waitForSelector('[data-testid=appointments] [data-testid=appointment]', { timeout: 15_000 });
+    await listsLoaded(secondTab);
+    expect(await secondTab.$(slot(SLOT))).toBeNull();
     await screenshot('book-refused-already-booked', secondTab);
 
     // Still one appointment at that time: the first client's.
@@ -405,7 +417,10 @@ describe('a PREMIUM client books a human coach', () => {
     await screenshot('book-room-open');
 
     // This client never onboarded: the questions come first (the AI coach reads them), then the call.
-    await page.click(`${row} ::-p-text(Join)`);
+    // (The notice of the appointment the coach cancelled loads on its own, above the row: settled first.)
+    await listsLoaded(page);
+    await page.waitForSelector('[data-testid=cancelled-by-coach]', { timeout: 15_000 });
+    await page.locator(`${row} ::-p-text(Join)`).click();
     await page.waitForSelector('#onboarding-title', { timeout: 15_000 });
     expect(page.url()).toBe(`${portals.client}/onboarding`);
     expect(await apiOk('GET', '/api/appointments', { token: clientToken })).toContainEqual(expect.objectContaining({ id, status: 'SCHEDULED' }));
@@ -427,11 +442,13 @@ describe('a PREMIUM client books a human coach', () => {
     // Back on the booking page (a reload, another tab): Join takes the client into the same session.
     await page.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
     await page.waitForSelector(`${row} ::-p-text(Join)`, { timeout: 15_000 });
-    await page.click(`${row} ::-p-text(Join)`);
+    await listsLoaded(page);
+    await page.waitForSelector('[data-testid=cancelled-by-coach]', { timeout: 15_000 });
+    await page.locator(`${row} ::-p-text(Join)`).click();
     await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
     expect(await textOf('[data-testid=session-id]')).toBe(joinedSession);
 
-    await page.click('::-p-text(End session)');
+    await endSessionInCall(page);
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
     joinedSession = '';
     // The appointment is over with its session: no longer among the upcoming ones.

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/src/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
-import { CHROMIUM_FLAGS, TestParticipant, api, apiOk, buildPortal, createClient, eventually, login, loginGrant, servePortal } from './helpers';
+import { CHROMIUM_FLAGS, TestParticipant, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
@@ -176,7 +176,7 @@ describe('a FREE client from onboarding to the rating', () => {
     await screenshot('waiting-room');
 
     // Leaving before the coach arrives ends the session without using the month's session.
-    await page.click('::-p-text(End session)');
+    await endSessionInCall(page);
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
     await page.waitForSelector('[data-testid=not-started]', { timeout: 15_000 });
     await screenshot('ended-before-start');
@@ -229,12 +229,10 @@ describe('a FREE client from onboarding to the rating', () => {
       intervalMs: 50,
       describe: () => attr('[data-testid=orb]', 'data-level'),
     });
-    const frames: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      frames.push(await page.$eval('[data-testid=orb]', (c) => (c as HTMLCanvasElement).toDataURL()));
-      await new Promise((resolve) => setTimeout(resolve, 150));
-    }
-    expect(new Set(frames).size).toBeGreaterThan(1);
+    // It moves: a later frame differs from this one (read again until the renderer has drawn one).
+    const frame = () => page.$eval('[data-testid=orb]', (c) => (c as HTMLCanvasElement).toDataURL());
+    const first = await frame();
+    expect(await eventually('the orb to move', async () => (await frame()) !== first, { timeoutMs: 5_000, intervalMs: 100 })).toBe(true);
     await screenshot('call-ai-speaking');
 
     // Under prefers-reduced-motion the orb keeps still: a plain circle that only glows with the voice.
@@ -313,7 +311,7 @@ describe('a FREE client from onboarding to the rating', () => {
   });
 
   it('ends the call, takes a rating with a tip and a comment once, and shows it on the dashboard', async () => {
-    await page.click('::-p-text(End session)');
+    await endSessionInCall(page);
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 20_000 });
     expect(page.url()).toBe(`${portals.client}/sessions/${sessionId}/rate`);
     await page.waitForSelector('form[aria-label="Rate this session"]', { timeout: 15_000 });

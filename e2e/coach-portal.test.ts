@@ -296,6 +296,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(await page.$eval(`${item} a`, (a) => a.getAttribute('href'))).toBe(`/sessions/${sessionId}`);
 
     // The session's notes are here too, marked with their session; a note on the client is added.
+    // (The notes load on their own, after the sidebar.)
+    await page.waitForSelector('[data-testid=client-notes] [data-testid=note]', { timeout: 15_000 });
     expect(await page.$$eval('[data-testid=client-notes] [data-testid=note] p', (els) => els.map((e) => e.textContent))).toEqual([
       'Private: mentioned a difficult manager.',
       'Check in about sleep next week.',
@@ -654,7 +656,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       // Gone from this coach's calendar (list and week), the news in focus.
       expect(await page.$(row)).toBeNull();
       expect(await page.$(block)).toBeNull();
-      expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('reassign-done');
+      // Focus moves in an effect after the news renders.
+      await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'reassign-done', { timeout: 5_000 });
       await screenshot('coach-calendar-reassigned');
 
       const mine = await apiOk<{ id: string }[]>('GET', '/api/appointments?include=all', { token: coachToken });

@@ -1,5 +1,6 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+import type { Page } from 'puppeteer';
 import { inject } from 'vitest';
 
 /** The answer of an API call: status and the parsed envelope. */
@@ -203,6 +204,16 @@ export const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/**
+ * "End session" in the client portal's call room, once the room has connected: the connection line
+ * above the controls has come and gone by then, and the locator clicks only a button that has stopped
+ * moving (a click aimed a moment before a layout shift lands elsewhere).
+ */
+export async function endSessionInCall(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 20_000 });
+  await page.locator('::-p-text(End session)').click();
+}
 
 /**
  * Builds one portal with Vite into `outDir`, pointed at the e2e Worker and public site; rejects with

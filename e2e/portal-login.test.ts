@@ -11,21 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { apiOk, eventually } from './helpers';
+import { CHROMIUM_FLAGS, apiOk, endSessionInCall, eventually } from './helpers';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITE = join(ROOT, 'node_modules/vite/bin/vite.js');
 const ARTIFACTS = join(ROOT, 'e2e/artifacts/portal-login');
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const apiOrigin = inject('apiOrigin');
 const portals = inject('portalUrls');
@@ -94,7 +84,14 @@ describe('signing in across origins and starting a FREE session', () => {
     browser = await puppeteer.launch({
       executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
       headless: true,
-      args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`],
+      args: [
+        ...CHROMIUM_FLAGS,
+        `--user-data-dir=${userDataDir}`,
+        // The call room asks for the microphone and plays the coach's voice: no prompt, no click first.
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 800 });
@@ -188,7 +185,7 @@ describe('signing in across origins and starting a FREE session', () => {
     expect(history.map((s) => s.id)).toEqual([sessionId]);
     await screenshot('client-call-preparing');
 
-    await Promise.all([page.waitForSelector('[data-testid=tier-banner]'), page.click('::-p-text(Back to your dashboard)')]);
+    await Promise.all([page.waitForSelector('[data-testid=tier-banner]'), page.locator('::-p-text(Back to your dashboard)').click()]);
     expect(await textOf(page, '[data-testid=tier-banner]')).toContain('1 of 1 session used');
     await page.click('::-p-text(Start a session)');
     await page.waitForSelector('::-p-text(Upgrade your plan)', { timeout: 15_000 });
@@ -199,7 +196,7 @@ describe('signing in across origins and starting a FREE session', () => {
 
     // End it from the call route, as the client would.
     await page.goto(`${portals.client}/call/${sessionId}`, { waitUntil: 'networkidle0' });
-    await page.click('::-p-text(End session)');
+    await endSessionInCall(page);
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 15_000 });
     await screenshot('client-call-ended');
     const after = await apiOk<{ id: string; status: string }[]>('GET', '/api/sessions', { token: token ?? '' });
