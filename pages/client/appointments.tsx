@@ -63,16 +63,19 @@ export function CancelledByCoach({ showBookLink = false }: { showBookLink?: bool
   if (cancelled.length === 0) return null;
   return (
     <div className="hc-stack" data-testid="cancelled-by-coach">
-      {cancelled.map((a) => (
-        <Alert key={a.id} tone="warn" title="Appointment cancelled">
-          <p data-appointment-id={a.id}>
-            {a.cancelledBy === a.coach.id ? `${a.coach.displayName} cancelled your appointment on ` : `Your appointment with ${a.coach.displayName} on `}
-            <time dateTime={a.scheduledFor}>{formatDayTime(a.scheduledFor)}</time>
-            {a.cancelledBy === a.coach.id ? '. ' : ' was cancelled. '}
-            {showBookLink ? <Link to="/book">Choose another time</Link> : 'Choose another time below.'}
-          </p>
-        </Alert>
-      ))}
+      {cancelled.map((a) => {
+        const byCoach = a.cancelledBy === a.coach.id;
+        return (
+          <Alert key={a.id} tone="warn" title="Appointment cancelled">
+            <p data-appointment-id={a.id}>
+              {byCoach ? `${a.coach.displayName} cancelled your appointment on ` : `Your appointment with ${a.coach.displayName} on `}
+              <time dateTime={a.scheduledFor}>{formatDayTime(a.scheduledFor)}</time>
+              {byCoach ? '. ' : ' was cancelled. '}
+              {showBookLink ? <Link to="/book">Choose another time</Link> : 'Choose another time below.'}
+            </p>
+          </Alert>
+        );
+      })}
     </div>
   );
 }
