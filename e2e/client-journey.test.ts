@@ -17,6 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/src/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
+import { PACKET_TOPICS, type TimerPacket, packetKey, sealPacket } from '../workers/src/domain/room-packets';
 import { CHROMIUM_FLAGS, TestParticipant, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
@@ -298,9 +299,11 @@ describe('a FREE client from onboarding to the rating', () => {
   });
 
   it('shows the 5- and 1-minute warnings the Worker sends', async () => {
-    // The packets the session's Durable Object sends (server data on hc.timer, from no participant).
-    const send = (payload: Record<string, unknown>) =>
-      roomService.sendData(`session-${sessionId}`, new TextEncoder().encode(JSON.stringify(payload)), DataPacket_Kind.RELIABLE, { topic: 'hc.timer' });
+    // The packets the session's Durable Object sends (sealed server data on hc.timer, from no participant).
+    const send = async (payload: TimerPacket) => {
+      const sealed = await sealPacket(await packetKey(inject('agentHostSecret'), sessionId), PACKET_TOPICS.timer, payload);
+      await roomService.sendData(`session-${sessionId}`, sealed, DataPacket_Kind.RELIABLE, { topic: PACKET_TOPICS.timer });
+    };
     expect(await page.$('[data-testid=timer-warning]')).toBeNull();
     await send({ type: 'warning', minutesLeft: 5, endsAt: Date.now() + 5 * 60_000 });
     await page.waitForSelector('[data-testid=timer-warning] ::-p-text(Five minutes left)', { timeout: 10_000 });

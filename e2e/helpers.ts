@@ -11,7 +11,7 @@ export interface ApiAnswer<T> {
 
 /** Calls the Worker over HTTP with the given bearer token; never throws on an error status. */
 export async function api<T = unknown>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   options: { token?: string; body?: unknown } = {},
 ): Promise<ApiAnswer<T>> {
@@ -36,7 +36,7 @@ export async function api<T = unknown>(
 
 /** Like `api`, but throws (with the whole answer) unless the status is `expected`; resolves with `data`. */
 export async function apiOk<T = unknown>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   options: { token?: string; body?: unknown } = {},
   expected = 200,
@@ -358,11 +358,12 @@ export async function serveCoachPortal(outDir: string): Promise<() => Promise<vo
 
 /**
  * POSTs to one of the agent-host's webhooks on the Worker (`/api/webhooks/agent/...`), signed with this
- * run's AGENT_HOST_SECRET as the agent-host signs it; resolves with `data`, throws on any other status.
+ * run's AGENT_HOST_SECRET as the agent-host signs it, as a job in the session's own room (the body's
+ * `roomName`, unless given); resolves with `data`, throws on any other status.
  */
-export async function agentPost<T = unknown>(path: string, payload: unknown, idempotencyKey: string): Promise<T> {
+export async function agentPost<T = unknown>(path: string, payload: { sessionId: string; roomName?: string; [field: string]: unknown }, idempotencyKey: string): Promise<T> {
   const { signedHeaders } = await import('../workers/src/lib/signing');
-  const body = JSON.stringify(payload);
+  const body = JSON.stringify({ roomName: `session-${payload.sessionId}`, ...payload });
   const res = await fetch(`${inject('apiOrigin')}${path}`, {
     method: 'POST',
     headers: await signedHeaders(inject('agentHostSecret'), body, idempotencyKey),

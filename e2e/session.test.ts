@@ -7,8 +7,9 @@
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { openPacket, packetKey } from '../workers/src/domain/room-packets';
 import { signedHeaders } from '../workers/src/lib/signing';
-import { TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
+import { type Packet, TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
@@ -61,15 +62,23 @@ async function agentToken(roomName: string): Promise<string> {
  */
 function acknowledgeControl(agent: TestParticipant, sessionId: string): void {
   agent.onPacket = (packet) => {
-    if (packet.topic !== CONTROL_TOPIC || packet.from !== undefined || !isRecord(packet.payload)) return;
-    const version = packet.payload.version;
+    if (packet.topic !== CONTROL_TOPIC || packet.from !== undefined || !isRecord(packet.payload) || !isRecord(packet.payload.body)) return;
+    const version = packet.payload.body.version;
     if (typeof version !== 'number') return;
-    const raw = JSON.stringify({ sessionId, version });
+    const raw = JSON.stringify({ sessionId, roomName: `session-${sessionId}`, version });
     void signedHeaders(inject('agentHostSecret'), raw, `${sessionId}:control:${version}`).then((headers) =>
       fetch(`${inject('apiOrigin')}/api/webhooks/agent/control-ack`, { method: 'POST', headers, body: raw }),
     );
   };
 }
+
+/** A packet's body as the real agent reads it: only if it is sealed for this session (null otherwise). */
+async function opened(packet: Packet, sessionId: string): Promise<Record<string, unknown> | null> {
+  const key = await packetKey(inject('agentHostSecret'), sessionId);
+  const got = await openPacket(key, packet.topic, new TextEncoder().encode(JSON.stringify(packet.payload)));
+  return got ? (got.body as unknown as Record<string, unknown>) : null;
+}
+const bodyOf = (payload: Record<string, unknown>): Record<string, unknown> => (isRecord(payload.body) ? payload.body : {});
 
 const roles = (state: RoomState) =>
   state.participants
@@ -146,7 +155,7 @@ describe('a session through the real livekit-server', () => {
     // It may be resent until acknowledged (livekit-server can drop a packet sent before the agent's data
     // channel opens); the acknowledgement stops that, and the state says so.
     const hello = await agent.nextPacket(CONTROL_TOPIC, () => true);
-    expect(hello.payload).toMatchObject({ type: 'coach-mute', muted: false, version: 0 });
+    expect(await opened(hello, mustTicket().sessionId)).toMatchObject({ type: 'coach-mute', muted: false, version: 0 });
     expect(hello.from).toBeUndefined();
     await eventually('the Worker to record the agent’s acknowledgement', async () => (await state()).muteAppliedByAi, { describe: state });
   });
@@ -164,16 +173,16 @@ describe('a session through the real livekit-server', () => {
     let since = agent.packets.length;
     const muted = await apiOk<RoomState>('POST', `/api/rooms/${sessionId}/mute-ai`, { token: coachToken, body: { muted: true } });
     expect(muted.coachMutedFromAi).toBe(true);
-    const mutePacket = await agent.nextPacket(CONTROL_TOPIC, (p) => p.muted === true, since);
-    expect(mutePacket.payload).toMatchObject({ type: 'coach-mute', muted: true, coachId: 'seed-coach' });
+    const mutePacket = await agent.nextPacket(CONTROL_TOPIC, (p) => bodyOf(p).muted === true, since);
+    expect(await opened(mutePacket, sessionId)).toMatchObject({ type: 'coach-mute', muted: true, coachId: 'seed-coach' });
     // Sent by the server (RoomService.SendData), not by a participant who could forge it.
     expect(mutePacket.from).toBeUndefined();
 
     since = agent.packets.length;
     const unmuted = await apiOk<RoomState>('POST', `/api/rooms/${sessionId}/mute-ai`, { token: coachToken, body: { muted: false } });
     expect(unmuted.coachMutedFromAi).toBe(false);
-    const unmutePacket = await agent.nextPacket(CONTROL_TOPIC, (p) => p.muted === false, since);
-    expect(unmutePacket.payload).toMatchObject({ type: 'coach-mute', muted: false });
+    const unmutePacket = await agent.nextPacket(CONTROL_TOPIC, (p) => bodyOf(p).muted === false, since);
+    expect(await opened(unmutePacket, sessionId)).toMatchObject({ type: 'coach-mute', muted: false });
     expect(unmutePacket.from).toBeUndefined();
 
     // Addressed to the agent only.
@@ -192,7 +201,7 @@ describe('a session through the real livekit-server', () => {
     acknowledgeControl(agent, sessionId);
     await agent.connect(livekitUrl, await agentToken(roomName));
     const packet = await agent.nextPacket(CONTROL_TOPIC, () => true);
-    expect(packet.payload).toMatchObject({ type: 'coach-mute', muted: true, coachId: 'seed-coach' });
+    expect(await opened(packet, sessionId)).toMatchObject({ type: 'coach-mute', muted: true, coachId: 'seed-coach' });
     expect(packet.from).toBeUndefined();
     await eventually('the Worker to record the rejoined agent’s acknowledgement', async () => (await state()).muteAppliedByAi, { describe: state });
     await eventually('the Worker to see the agent back', async () => roles(await state()) === 'ai,client,coach', { describe: state });

@@ -6,8 +6,8 @@ import { deliver, hook, sign, webhookBody } from '../test/livekit';
 import { coachingSessions, users } from './db/schema';
 import type { MembershipTier } from './domain/tiers';
 import type { RoomSnapshot } from './session-room';
-import { AGENT_JOIN_WAIT_MS, EMPTY_GRACE_MS, SessionRoom } from './session-room';
-import { agentDispatch } from './lib/livekit';
+import { AGENT_JOIN_WAIT_MS, EMPTY_GRACE_MS, MUTE_HISTORY_KEPT, PARTICIPANTS_KEPT, SessionRoom } from './session-room';
+import { agentDispatch, roomService } from './lib/livekit';
 
 const MIN = 60_000;
 
@@ -204,6 +204,43 @@ describe('the object’s storage', () => {
     const history = await runInDurableObject(s.stub, async (_i, state) => (await state.storage.get<StoredState>('state'))!.mute.history);
     expect(history.map((h: { muted: boolean }) => h.muted)).toEqual([true, false]);
   });
+
+  it('keeps a bounded participant list and mute history however often people reconnect or toggle', async () => {
+    const s = await freshSession('PREMIUM');
+    await hook('participant_joined', s.roomName, s.clientP);
+    // A flaky connection: the coach joins and drops 80 times.
+    for (let i = 0; i < 80; i++) {
+      const coach = { sid: `PA_flaky_${i}`, identity: 'coach-flaky', role: 'coach' as const };
+      await hook('participant_joined', s.roomName, coach);
+      await hook('participant_left', s.roomName, coach);
+    }
+    await s.stub.setCoach('coach-flaky');
+    for (let i = 0; i < MUTE_HISTORY_KEPT + 20; i++) await s.stub.setCoachMute('coach-flaky', i % 2 === 0);
+    const stored = await runInDurableObject(s.stub, async (_i, state) => (await state.storage.get<StoredState & { participants: Record<string, unknown> }>('state'))!);
+    expect(Object.keys(stored.participants).length).toBeLessThanOrEqual(PARTICIPANTS_KEPT);
+    expect(stored.mute.history).toHaveLength(MUTE_HISTORY_KEPT);
+    // Whoever is still in the room is kept, and the state still says so.
+    expect(stored.participants[s.clientP.sid]).toBeDefined();
+    expect((await snapshot(s.stub)).participants.map((p) => p.role)).toEqual(['client']);
+    expect((await snapshot(s.stub)).coachMutedFromAi).toBe(false);
+  });
+});
+
+describe('closing the room', () => {
+  const effectsOf = (stub: DurableObjectStub<SessionRoom>) =>
+    runInDurableObject(stub, async (_i, state) => (await state.storage.get<StoredState>('state'))!.effects);
+
+  it('treats a room LiveKit no longer has as closed, without retrying', async () => {
+    const s = await freshSession('VAGUS_MEMBER');
+    await hook('participant_joined', s.roomName, s.clientP);
+    await hook('participant_joined', s.roomName, s.agentP);
+    // The room is gone before the session ends (LiveKit's own empty timeout, an operator).
+    await roomService(env).deleteRoom(s.roomName);
+    const res = await post(`/api/rooms/${s.sessionId}/end`, {}, bearer(await signIn(s.user.email)));
+    expect(res.status).toBe(200);
+    const left = (await effectsOf(s.stub)).filter((e) => e.type === 'delete-room');
+    expect(left).toEqual([]);
+  });
 });
 
 describe('the coach’s mute state reaching the agent', () => {
@@ -213,7 +250,7 @@ describe('the coach’s mute state reaching the agent', () => {
   async function ack(sessionId: string, version: number, secret = env.AGENT_HOST_SECRET) {
     const { signedHeaders } = await import('./lib/signing');
     const { SELF } = await import('cloudflare:test');
-    const raw = JSON.stringify({ sessionId, version });
+    const raw = JSON.stringify({ sessionId, roomName: `session-${sessionId}`, version });
     return SELF.fetch('http://api.test/api/webhooks/agent/control-ack', {
       method: 'POST',
       headers: await signedHeaders(secret, raw, `${sessionId}:control:${version}`),

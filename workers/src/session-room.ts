@@ -6,12 +6,11 @@ import type { MembershipTier } from './domain/tiers';
 import { nextMonthStart } from './domain/tiers';
 import type { ParticipantRole, WarningKind } from './domain/session-timer';
 import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from './domain/session-timer';
+import type { DispatchMetadata } from './domain/agent-contract';
+import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from './domain/room-packets';
 import { agentDispatch, roomService, sendPacket } from './lib/livekit';
 import { describeError, log } from './lib/log';
-
-export const TIMER_TOPIC = 'hc.timer';
-export const CONTROL_TOPIC = 'hc.control';
-export const WHISPER_TOPIC = 'hc.whisper';
+import { agentHostSecret } from './lib/skool-sync';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
 export const EMPTY_GRACE_MS = 3 * 60_000;
@@ -28,6 +27,13 @@ export const AGENT_JOIN_WAIT_MS = 20_000;
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
 const SEEN_EVENTS_KEPT = 500;
+/**
+ * Participant entries kept per session: one per connection (a flaky network reconnects often), so the
+ * oldest departed ones are dropped past this; whoever is in the room is always kept.
+ */
+export const PARTICIPANTS_KEPT = 50;
+/** Mute changes kept in the stored history (the newest); the version keeps counting. */
+export const MUTE_HISTORY_KEPT = 100;
 
 export type EndReason = 'cap' | 'client' | 'coach' | 'room_finished' | 'empty';
 export type SessionStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED';
@@ -48,7 +54,7 @@ type Effect =
   | { id: string; type: 'dispatch-agent'; notBefore: number; attempts: number }
   | { id: string; type: 'd1-started'; startedAt: number; notBefore: number; attempts: number }
   | { id: string; type: 'd1-ended'; notBefore: number; attempts: number }
-  | { id: string; type: 'packet'; topic: string; payload: unknown; to?: string[]; notBefore: number; attempts: number }
+  | { id: string; type: 'packet'; topic: PacketTopic; payload: PacketBodies[PacketTopic]; to?: string[]; notBefore: number; attempts: number }
   | { id: string; type: 'control'; notBefore: number; attempts: number }
   | { id: string; type: 'delete-room'; notBefore: number; attempts: number };
 
@@ -174,7 +180,8 @@ export class SessionRoom extends DurableObject<Env> {
     const state = await this.mustLoad();
     if (state.status !== 'COMPLETED' && state.mute.muted !== muted) {
       const at = Date.now();
-      state.mute = { muted, changedAt: at, version: state.mute.version + 1, history: [...state.mute.history, { muted, at, by: coachId }] };
+      const history = [...state.mute.history, { muted, at, by: coachId }].slice(-MUTE_HISTORY_KEPT);
+      state.mute = { muted, changedAt: at, version: state.mute.version + 1, history };
       this.enqueueControl(state);
       await this.save(state);
       this.broadcast({ type: 'mute', muted, changedAt: at });
@@ -204,7 +211,7 @@ export class SessionRoom extends DurableObject<Env> {
     const state = await this.mustLoad();
     this.broadcast({ type: 'transcript', line: { ...line, speakerRole: 'coach', kind: 'whisper', heardByAi: true } }, 'coach');
     if (state.status === 'COMPLETED' || !state.agentIdentity || !this.aiPresent(state)) return false;
-    this.enqueue(state, { type: 'packet', topic: WHISPER_TOPIC, payload: { type: 'whisper', id: line.id, text: line.text }, to: [state.agentIdentity] });
+    this.enqueue(state, { type: 'packet', topic: PACKET_TOPICS.whisper, payload: { type: 'whisper', id: line.id, text: line.text }, to: [state.agentIdentity] });
     await this.save(state);
     await this.runEffects();
     return true;
@@ -273,6 +280,7 @@ export class SessionRoom extends DurableObject<Env> {
         entry.leftAt ??= e.createdAtMs || now;
       }
       state.participants[p.sid] = entry;
+      this.compactParticipants(state);
       if (role === 'ai' && e.event === 'participant_joined' && !entry.left) {
         state.agentIdentity = p.identity;
         // The AI is here: no dispatch is waiting for it any more.
@@ -313,8 +321,8 @@ export class SessionRoom extends DurableObject<Env> {
         } else {
           state.warningsSent.push(due.kind);
           const minutesLeft = due.kind === '5min' ? 5 : 1;
-          const payload = { type: 'warning', minutesLeft, endsAt: state.timer.startedAt + (state.capMinutes ?? 0) * 60_000 };
-          this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload });
+          const payload: TimerPacket = { type: 'warning', minutesLeft, endsAt: state.timer.startedAt + (state.capMinutes ?? 0) * 60_000 };
+          this.enqueue(state, { type: 'packet', topic: PACKET_TOPICS.timer, payload });
           this.broadcast(payload);
         }
       }
@@ -373,6 +381,14 @@ export class SessionRoom extends DurableObject<Env> {
     return 'other';
   }
 
+  /** Drops the oldest departed entries past PARTICIPANTS_KEPT; those in the room stay. */
+  private compactParticipants(state: RoomState): void {
+    const entries = Object.values(state.participants);
+    if (entries.length <= PARTICIPANTS_KEPT) return;
+    const departed = entries.filter((p) => p.left).sort((a, b) => (a.leftAt ?? 0) - (b.leftAt ?? 0));
+    for (const p of departed.slice(0, entries.length - PARTICIPANTS_KEPT)) delete state.participants[p.sid];
+  }
+
   private present(state: RoomState): Set<ParticipantRole> {
     const roles = new Set<ParticipantRole>();
     for (const p of Object.values(state.participants)) {
@@ -392,8 +408,8 @@ export class SessionRoom extends DurableObject<Env> {
       state.timer.startedAt = now;
       state.status = 'ACTIVE';
       this.enqueue(state, { type: 'd1-started', startedAt: now });
-      const payload = { type: 'started', startedAt: now, capMinutes: state.capMinutes };
-      this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload });
+      const payload: TimerPacket = { type: 'started', startedAt: now, capMinutes: state.capMinutes };
+      this.enqueue(state, { type: 'packet', topic: PACKET_TOPICS.timer, payload });
       this.broadcast(payload);
     }
     const humans = present.has('client') || present.has('coach');
@@ -411,7 +427,7 @@ export class SessionRoom extends DurableObject<Env> {
     state.effects = state.effects.filter((e) => e.type !== 'control');
     // A finished room cannot take packets or be deleted again.
     if (reason !== 'room_finished') {
-      this.enqueue(state, { type: 'packet', topic: TIMER_TOPIC, payload: { type: 'ended', reason, endedAt: at } });
+      this.enqueue(state, { type: 'packet', topic: PACKET_TOPICS.timer, payload: { type: 'ended', reason, endedAt: at } });
       this.enqueue(state, { type: 'delete-room', notBefore: reason === 'cap' ? Date.now() + GOODBYE_GRACE_MS : Date.now() });
     } else {
       state.effects = state.effects.filter((e) => e.type !== 'packet' && e.type !== 'delete-room' && e.type !== 'dispatch-agent');
@@ -430,7 +446,7 @@ export class SessionRoom extends DurableObject<Env> {
     this.enqueue(state, { type: 'control' });
   }
 
-  private controlPayload(state: RoomState) {
+  private controlPayload(state: RoomState): ControlPacket {
     return {
       type: 'coach-mute',
       muted: state.mute.muted,
@@ -500,7 +516,7 @@ export class SessionRoom extends DurableObject<Env> {
       case 'dispatch-agent':
         if (this.aiPresent(state)) return; // an agent is in the room already
         await agentDispatch(env).createDispatch(state.roomName, env.AGENT_NAME, {
-          metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId }),
+          metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId } satisfies DispatchMetadata),
         });
         return;
       case 'd1-started':
@@ -512,13 +528,17 @@ export class SessionRoom extends DurableObject<Env> {
       case 'd1-ended':
         await this.recordEnd(state);
         return;
-      case 'packet':
-        await sendPacket(env, state.roomName, effect.topic, effect.payload, effect.to);
+      case 'packet': {
+        const key = await packetKey(agentHostSecret(env), state.sessionId);
+        await sendPacket(env, state.roomName, effect.topic, await sealPacket(key, effect.topic, effect.payload), effect.to);
         return;
+      }
       case 'control': {
         const fresh = (await this.load()) ?? state;
         if (fresh.agentIdentity) {
-          await sendPacket(env, fresh.roomName, CONTROL_TOPIC, this.controlPayload(fresh), [fresh.agentIdentity]);
+          const key = await packetKey(agentHostSecret(env), fresh.sessionId);
+          const sealed = await sealPacket(key, PACKET_TOPICS.control, this.controlPayload(fresh));
+          await sendPacket(env, fresh.roomName, PACKET_TOPICS.control, sealed, [fresh.agentIdentity]);
         }
         return;
       }
@@ -526,8 +546,8 @@ export class SessionRoom extends DurableObject<Env> {
         try {
           await roomService(env).deleteRoom(state.roomName);
         } catch (err) {
-          // Already gone is done.
-          if (!/not.?found|404/i.test(String((err as Error).message))) throw err;
+          // Already gone is done (livekit-server answers "requested room does not exist").
+          if (!isRoomGone(err)) throw err;
         }
         return;
     }
@@ -637,4 +657,11 @@ export class SessionRoom extends DurableObject<Env> {
   private save(state: RoomState): Promise<void> {
     return this.ctx.storage.put('state', state);
   }
+}
+
+/** LiveKit's answer for a room that is already gone (twirp `not_found`, "requested room does not exist"). */
+export function isRoomGone(err: unknown): boolean {
+  const e = err as { status?: unknown; code?: unknown; message?: unknown } | null;
+  if (e && (e.status === 404 || e.code === 'not_found')) return true;
+  return /not.?found|404|does not exist/i.test(String(e?.message ?? err));
 }

@@ -8,11 +8,13 @@ import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, llm, voic
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { join } from 'node:path';
-import { AI_MODE_ATTRIBUTE, type AgentContext } from '../../../workers/src/domain/agent-contract';
+import { AI_MODE_ATTRIBUTE, type AgentContext, type SessionRef } from '../../../workers/src/domain/agent-contract';
 import { crisisMatch } from '../../../workers/src/domain/crisis';
+import { PACKET_TOPICS, openPacket, packetKey } from '../../../workers/src/domain/room-packets';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
+import { sessionOfJob } from './dispatch';
 import { loadAgentConfig } from './config';
 import { instructionsFor, phrases } from './persona';
 import { createEngines } from './providers';
@@ -20,23 +22,9 @@ import { summarise } from './summary';
 import { TranscriptSink } from './transcript';
 import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
-export const CONTROL_TOPIC = 'hc.control';
-export const TIMER_TOPIC = 'hc.timer';
-export const WHISPER_TOPIC = 'hc.whisper';
 const TRANSCRIPTION_TOPIC = 'lk.transcription';
 /** How long a finished job waits for its lines to reach the Worker before leaving them on disk. */
 const OUTBOX_DRAIN_MS = 60_000;
-
-interface DispatchMetadata {
-  sessionId: string;
-  clientId: string;
-}
-
-function parseMetadata(raw: string): DispatchMetadata {
-  const m = JSON.parse(raw) as Partial<DispatchMetadata>;
-  if (typeof m.sessionId !== 'string' || typeof m.clientId !== 'string') throw new Error('dispatch metadata lacks sessionId or clientId');
-  return { sessionId: m.sessionId, clientId: m.clientId };
-}
 
 /** The voice agent, with the safety reminder put before any reply to talk of crisis. */
 class CoachAgent extends voice.Agent {
@@ -46,25 +34,37 @@ class CoachAgent extends voice.Agent {
   }
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
     proc.userData.vad = await silero.VAD.load();
   },
   entry: async (ctx: JobContext) => {
     const config = loadAgentConfig();
-    const { sessionId, clientId } = parseMetadata(ctx.job.metadata);
+    const job = sessionOfJob(ctx.job.room?.name, ctx.job.metadata);
+    if (!job) {
+      log('error', 'agent: job refused: its dispatch does not name the room it is in', { jobId: ctx.job.id, roomName: ctx.job.room?.name });
+      ctx.shutdown('dispatch refused');
+      return;
+    }
+    const { sessionId, clientId } = job;
+    const ref: SessionRef = { sessionId, roomName: job.roomName };
     const fields = { sessionId, jobId: ctx.job.id };
     const api = new WorkerApi(config.apiUrl, config.secret);
+    // Server packets are sealed for this session; anything else is not the Worker's.
+    const packets = await packetKey(config.secret, sessionId);
 
     await ctx.connect(undefined, AutoSubscribe.AUDIO_ONLY);
     let context: AgentContext;
     try {
-      context = await api.context(sessionId);
+      context = await api.context(ref);
     } catch (err) {
       log('error', 'agent: no context for the session; leaving', { ...fields, error: describeError(err).errorMessage });
       ctx.shutdown('no context');
+      return;
+    }
+    if (context.client.id !== clientId) {
+      log('error', 'agent: job refused: its dispatch names another client than the session’s', fields);
+      ctx.shutdown('dispatch refused');
       return;
     }
     if (context.status === 'COMPLETED' || context.status === 'CANCELLED') {
@@ -82,7 +82,7 @@ export default defineAgent({
     }
 
     const outbox = await Outbox.open({ dir: join(config.outboxDir, sessionId), secret: config.secret });
-    const transcript = new TranscriptSink(outbox, api, sessionId, ctx.job.id);
+    const transcript = new TranscriptSink(outbox, api, ref, ctx.job.id);
     const engines = createEngines(config);
     const listeners = new Map<string, CoachListener>();
     ctx.addShutdownCallback(async () => {
@@ -90,10 +90,10 @@ export default defineAgent({
       // A session that is over gets its summary (the Worker's history has every line the AI heard,
       // across agent restarts); a job stopped mid-session (a restart) leaves that to the next job.
       try {
-        const final = await api.context(sessionId);
+        const final = await api.context(ref);
         if (final.status === 'COMPLETED') {
           const summary = await summarise(engines.llm, final);
-          if (summary) await outbox.enqueue(api.url(SUMMARY_PATH), `${sessionId}:summary`, summary);
+          if (summary) await outbox.enqueue(api.url(SUMMARY_PATH), `${sessionId}:summary`, { ...ref, ...summary });
           log('info', 'agent: session summarised', { ...fields, summarised: summary !== null });
         }
       } catch (err) {
@@ -113,7 +113,7 @@ export default defineAgent({
         control = next;
         for (const l of listeners.values()) l.setMuted(next.muted);
       }
-      api.ackControl(sessionId, next.version).catch((err: unknown) => log('warn', 'agent: control ack failed (the Worker resends)', { ...fields, error: describeError(err).errorMessage }));
+      api.ackControl(ref, next.version).catch((err: unknown) => log('warn', 'agent: control ack failed (the Worker resends)', { ...fields, error: describeError(err).errorMessage }));
     };
     applyControl(control);
 
@@ -229,29 +229,32 @@ export default defineAgent({
     }
     // ---- packets from the server (never from participants) ------------------------------------
     const whispersSeen = new Set<string>();
-    ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
-      if (participant !== undefined) return; // only the server (the Worker through RoomService) may steer the agent
-      let body: unknown;
-      try {
-        body = JSON.parse(new TextDecoder().decode(payload));
-      } catch {
+    const onServerPacket = async (payload: Uint8Array, topic: string | undefined) => {
+      const packet = await openPacket(packets, topic, payload);
+      if (!packet) {
+        if (topic && Object.values(PACKET_TOPICS).includes(topic as never)) log('warn', 'agent: a packet not sealed for this session was ignored', { ...fields, topic });
         return;
       }
-      if (!isRecord(body)) return;
-      if (topic === CONTROL_TOPIC && body.type === 'coach-mute' && typeof body.muted === 'boolean' && typeof body.version === 'number') {
-        applyControl({ muted: body.muted, version: body.version });
-      } else if (topic === WHISPER_TOPIC && body.type === 'whisper' && typeof body.text === 'string' && typeof body.id === 'string') {
-        if (whispersSeen.has(body.id)) return; // a resent packet
-        whispersSeen.add(body.id);
-        void tellModel('system', phrases.whisper(body.text));
+      const body = packet.body;
+      if (packet.topic === PACKET_TOPICS.control) {
+        applyControl({ muted: packet.body.muted, version: packet.body.version });
+      } else if (packet.topic === PACKET_TOPICS.whisper) {
+        if (whispersSeen.has(packet.body.id)) return; // a resent packet
+        whispersSeen.add(packet.body.id);
+        void tellModel('system', phrases.whisper(packet.body.text));
         log('info', 'agent: coach whisper applied', fields);
-      } else if (topic === TIMER_TOPIC && body.type === 'warning' && typeof body.minutesLeft === 'number') {
+      } else if (body.type === 'warning') {
         session.say(phrases.warning(body.minutesLeft));
-      } else if (topic === TIMER_TOPIC && body.type === 'ended' && body.reason === 'cap' && !ending) {
+      } else if (body.type === 'ended' && body.reason === 'cap' && !ending) {
         ending = true;
         session.interrupt();
         session.say(phrases.goodbye(context.client.displayName), { allowInterruptions: false });
       }
+    };
+    ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
+      // Only the server (the Worker through RoomService) may steer the agent, and only with a sealed packet.
+      if (participant !== undefined) return;
+      onServerPacket(payload, topic).catch((err: unknown) => log('warn', 'agent: a server packet could not be read', { ...fields, error: describeError(err).errorMessage }));
     });
 
     await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });

@@ -3,7 +3,10 @@
  * a summary, key insights, next steps and new facts about the client, as JSON.
  */
 import { llm } from '@livekit/agents';
-import type { AgentContext, SessionSummaryMessage } from '../../../workers/src/domain/agent-contract';
+import type { AgentContext, SessionRef, SessionSummaryMessage } from '../../../workers/src/domain/agent-contract';
+
+/** What the model made of the session (the job adds which session and room it speaks of). */
+export type SummaryContent = Omit<SessionSummaryMessage, keyof SessionRef>;
 
 export const SUMMARY_MARKER = 'Transcript of the session to summarise:';
 
@@ -20,24 +23,24 @@ const list = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim().length > 0).map((x) => x.trim().slice(0, 500)).slice(0, 20) : [];
 
 /** Reads the model's answer: the JSON object in it, or (if there is none) the whole text as the summary. */
-export function parseSummary(sessionId: string, text: string): SessionSummaryMessage {
+export function parseSummary(text: string): SummaryContent {
   const start = text.indexOf('{');
   const end = text.lastIndexOf('}');
   if (start >= 0 && end > start) {
     try {
       const o = JSON.parse(text.slice(start, end + 1)) as Record<string, unknown>;
       if (typeof o.summary === 'string' && o.summary.trim()) {
-        return { sessionId, summary: o.summary.trim().slice(0, 10_000), keyInsights: list(o.keyInsights), nextSteps: list(o.nextSteps), newFacts: list(o.newFacts), challenges: list(o.challenges) };
+        return { summary: o.summary.trim().slice(0, 10_000), keyInsights: list(o.keyInsights), nextSteps: list(o.nextSteps), newFacts: list(o.newFacts), challenges: list(o.challenges) };
       }
     } catch {
       // Not JSON after all: fall through.
     }
   }
-  return { sessionId, summary: text.trim().slice(0, 10_000), keyInsights: [], nextSteps: [], newFacts: [], challenges: [] };
+  return { summary: text.trim().slice(0, 10_000), keyInsights: [], nextSteps: [], newFacts: [], challenges: [] };
 }
 
 /** Null when nothing was said (nothing to summarise). */
-export async function summarise(model: llm.LLM, ctx: AgentContext): Promise<SessionSummaryMessage | null> {
+export async function summarise(model: llm.LLM, ctx: AgentContext): Promise<SummaryContent | null> {
   // Whispers steer the AI privately; they are not part of the session's record.
   const said = ctx.history.filter((h) => h.kind === 'speech');
   if (!said.some((h) => h.role !== 'ai')) return null;
@@ -49,5 +52,5 @@ export async function summarise(model: llm.LLM, ctx: AgentContext): Promise<Sess
   });
   const response = await model.chat({ chatCtx }).collect();
   const text = response.text.trim();
-  return text ? parseSummary(ctx.sessionId, text) : null;
+  return text ? parseSummary(text) : null;
 }

@@ -3,6 +3,7 @@
  * session's durable outbox (signed, with its own idempotency key) before anything else happens to it,
  * so a Worker outage or an agent restart loses nothing and the Worker stores each line once.
  */
+import type { SessionRef } from '../../../workers/src/domain/agent-contract';
 import type { Outbox } from '../lib/outbox';
 import { TRANSCRIPT_PATH, type WorkerApi } from './worker-api';
 
@@ -26,16 +27,17 @@ export class TranscriptSink {
   constructor(
     private readonly outbox: Outbox,
     private readonly api: WorkerApi,
-    private readonly sessionId: string,
+    private readonly ref: SessionRef,
     private readonly jobKey: string,
   ) {}
 
   async add(line: TranscriptLine): Promise<void> {
     const text = line.text.trim();
     if (!text) return;
-    const idempotencyKey = `${this.sessionId}:${this.jobKey}:${(this.seq++).toString().padStart(6, '0')}`;
+    const idempotencyKey = `${this.ref.sessionId}:${this.jobKey}:${(this.seq++).toString().padStart(6, '0')}`;
     await this.outbox.enqueue(this.api.url(TRANSCRIPT_PATH), idempotencyKey, {
-      sessionId: this.sessionId,
+      sessionId: this.ref.sessionId,
+      roomName: this.ref.roomName,
       lines: [{ idempotencyKey, ...line, text: text.slice(0, 10_000) }],
     });
   }

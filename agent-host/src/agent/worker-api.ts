@@ -5,7 +5,7 @@
  * directly with a few quick retries.
  */
 import { signedHeaders } from '../../../workers/src/lib/signing';
-import type { AgentContext } from '../../../workers/src/domain/agent-contract';
+import type { AgentContext, SessionRef } from '../../../workers/src/domain/agent-contract';
 
 export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';
@@ -57,11 +57,12 @@ export class WorkerApi {
     throw last ?? new WorkerApiError(`${path} failed`, null);
   }
 
-  context(sessionId: string): Promise<AgentContext> {
-    return this.post<AgentContext>(CONTEXT_PATH, { sessionId }, `${sessionId}:context:${Date.now()}`, 6);
+  /** Every call names the session and the room the job is in: the Worker refuses a session that is not the room's. */
+  context(ref: SessionRef): Promise<AgentContext> {
+    return this.post<AgentContext>(CONTEXT_PATH, { sessionId: ref.sessionId, roomName: ref.roomName }, `${ref.sessionId}:context:${Date.now()}`, 6);
   }
 
-  ackControl(sessionId: string, version: number): Promise<unknown> {
-    return this.post(CONTROL_ACK_PATH, { sessionId, version }, `${sessionId}:control:${version}`);
+  ackControl(ref: SessionRef, version: number): Promise<unknown> {
+    return this.post(CONTROL_ACK_PATH, { sessionId: ref.sessionId, roomName: ref.roomName, version }, `${ref.sessionId}:control:${version}`);
   }
 }

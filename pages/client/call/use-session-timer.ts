@@ -1,15 +1,8 @@
 import { useDataChannel } from '@livekit/components-react';
 import { useCallback, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
+import { PACKET_TOPICS, readPacket } from '../../../workers/src/domain/room-packets';
 import type { RoomEvent } from '../../shared/use-room-events';
-
-/** The topic of the Worker's server-sent timer packets (workers/src/session-room.ts). */
-export const TIMER_TOPIC = 'hc.timer';
-
-type TimerPacket =
-  | { type: 'started'; startedAt: number; capMinutes: number | null }
-  | { type: 'warning'; minutesLeft: number; endsAt: number }
-  | { type: 'ended'; reason: string; endedAt: number };
 
 export interface SessionTimer {
   /** When the session began (both client and AI in the room); null while waiting. */
@@ -21,16 +14,6 @@ export interface SessionTimer {
   /** Seconds since start, and left before the cap (null: no cap), at the last tick. */
   elapsedSeconds: number;
   remainingSeconds: number | null;
-}
-
-const decoder = new TextDecoder();
-function parse(payload: Uint8Array): TimerPacket | null {
-  try {
-    const value = JSON.parse(decoder.decode(payload)) as { type?: unknown };
-    return value && typeof value.type === 'string' ? (value as TimerPacket) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -48,11 +31,11 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
   const [now, setNow] = useState(() => Date.now());
 
   useDataChannel(
-    TIMER_TOPIC,
+    PACKET_TOPICS.timer,
     useCallback((msg: { payload: Uint8Array; from?: unknown }) => {
-      // Only the server's own packets count (no participant attached).
+      // Only the server's own packets count (no participant attached; no participant can send one).
       if (msg.from) return;
-      const packet = parse(msg.payload);
+      const packet = readPacket(PACKET_TOPICS.timer, msg.payload);
       if (!packet) return;
       if (packet.type === 'started') {
         setStartedAt(packet.startedAt);

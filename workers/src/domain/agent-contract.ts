@@ -3,6 +3,28 @@
  * these types; nothing here may import Worker runtime code).
  */
 
+/** Every session's LiveKit room is `session-<sessionId>`. */
+export const ROOM_PREFIX = 'session-';
+export const roomNameFor = (sessionId: string) => `${ROOM_PREFIX}${sessionId}`;
+export const sessionIdOf = (roomName: string) => (roomName.startsWith(ROOM_PREFIX) ? roomName.slice(ROOM_PREFIX.length) : null);
+
+/**
+ * What the agent-host tells the Worker about the session it speaks of in every call (context, transcript,
+ * control acknowledgement, summary): the session id from the dispatch and the room its job is really in.
+ * The Worker refuses a session id that is not that room's, so a dispatch that names another session
+ * cannot read or write it.
+ */
+export interface SessionRef {
+  sessionId: string;
+  roomName: string;
+}
+
+/** The dispatch metadata the Worker gives each agent job (session-room.ts). */
+export interface DispatchMetadata {
+  sessionId: string;
+  clientId: string;
+}
+
 /** The AI participant's attribute in the room: 'offline' (local stand-ins) or 'live' (Deepgram and OpenAI). */
 export const AI_MODE_ATTRIBUTE = 'hc.ai_mode';
 
@@ -35,8 +57,7 @@ export interface AgentContext {
 }
 
 /** POST /api/webhooks/agent/summary: what the model made of a finished session. */
-export interface SessionSummaryMessage {
-  sessionId: string;
+export interface SessionSummaryMessage extends SessionRef {
   summary: string;
   keyInsights: string[];
   nextSteps: string[];

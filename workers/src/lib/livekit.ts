@@ -3,9 +3,7 @@ import { AccessToken, AgentDispatchClient, DataPacket_Kind, RoomServiceClient, W
 
 type LiveKitEnv = Pick<Env, 'LIVEKIT_URL' | 'LIVEKIT_API_KEY' | 'LIVEKIT_API_SECRET'>;
 
-export const ROOM_PREFIX = 'session-';
-export const roomNameFor = (sessionId: string) => `${ROOM_PREFIX}${sessionId}`;
-export const sessionIdOf = (roomName: string) => (roomName.startsWith(ROOM_PREFIX) ? roomName.slice(ROOM_PREFIX.length) : null);
+export { ROOM_PREFIX, roomNameFor, sessionIdOf } from '../domain/agent-contract';
 
 /** Seconds a new room waits for its first participant, and stays after the last one leaves. */
 export const ROOM_EMPTY_TIMEOUT_S = 600;
@@ -29,7 +27,12 @@ export const agentDispatch = (env: LiveKitEnv) =>
   new AgentDispatchClient(httpUrl(env.LIVEKIT_URL), env.LIVEKIT_API_KEY, secret(env));
 export const webhookReceiver = (env: LiveKitEnv) => new WebhookReceiver(env.LIVEKIT_API_KEY, secret(env));
 
-/** A token for one room only: identity = user id; coaches may administer and record the room. */
+/**
+ * A token for one room only: identity = user id, the role as an attribute (participants cannot change
+ * their attributes). No participant gets roomAdmin or roomRecord: with them livekit-server lets a
+ * token remove the AI, dispatch agents and send packets that arrive as the server's, and roomRecord is
+ * not even scoped to the room. Every coach action goes through the Worker (mute, whisper, end).
+ */
 export async function mintRoomToken(
   env: LiveKitEnv,
   p: { roomName: string; identity: string; name: string; role: 'client' | 'coach' },
@@ -47,21 +50,21 @@ export async function mintRoomToken(
     canSubscribe: true,
     canPublishData: true,
     canUpdateOwnMetadata: false,
-    roomAdmin: p.role === 'coach',
-    roomRecord: p.role === 'coach',
+    roomAdmin: false,
+    roomRecord: false,
   });
   return token.toJwt();
 }
 
-/** Sends a reliable, server-originated data packet: participants cannot forge these. */
+/** Sends a reliable, server-originated data packet (already sealed: domain/room-packets.ts). */
 export async function sendPacket(
   env: LiveKitEnv,
   roomName: string,
   topic: string,
-  payload: unknown,
+  sealed: Uint8Array,
   destinationIdentities?: string[],
 ): Promise<void> {
-  await roomService(env).sendData(roomName, new TextEncoder().encode(JSON.stringify(payload)), DataPacket_Kind.RELIABLE, {
+  await roomService(env).sendData(roomName, sealed, DataPacket_Kind.RELIABLE, {
     topic,
     ...(destinationIdentities ? { destinationIdentities } : {}),
   });

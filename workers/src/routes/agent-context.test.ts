@@ -30,7 +30,7 @@ describe('POST /api/webhooks/agent/context', () => {
     ]);
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
 
-    const res = await ask({ sessionId: t.sessionId });
+    const res = await ask({ sessionId: t.sessionId, roomName: `session-${t.sessionId}` });
     expect(res.status).toBe(200);
     expect((await body(res)).data).toEqual({
       sessionId: t.sessionId,
@@ -64,7 +64,7 @@ describe('POST /api/webhooks/agent/context', () => {
     const malformed = await ask({ session: 42 });
     expect(malformed.status).toBe(400);
     expect((await body(malformed)).error.fields).toHaveProperty('sessionId');
-    expect((await ask({ sessionId: 'no-such-session' })).status).toBe(404);
+    expect((await ask({ sessionId: 'no-such-session', roomName: 'session-no-such-session' })).status).toBe(404);
   });
 });
 
@@ -72,6 +72,36 @@ async function signedPost(path: string, payload: unknown, key = `k-${crypto.rand
   const raw = JSON.stringify(payload);
   return SELF.fetch(`http://api.test${path}`, { method: 'POST', headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, key), body: raw });
 }
+
+describe('an agent speaks only of its own room’s session', () => {
+  it('refuses context, transcript lines, acknowledgements and summaries for another session (403), writing nothing', async () => {
+    const victim = await createUser({ tier: 'VAGUS_MEMBER', displayName: 'Vic Tim' });
+    await testDb().insert(schema.profiles).values({ userId: victim.id, coachingGoals: 'A goal only my coach may read' });
+    const other = await createUser({ tier: 'PREMIUM' });
+    const b = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(victim.email))))).data;
+    const a = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(other.email))))).data;
+    // A job in room A whose dispatch metadata names session B.
+    const forged = { sessionId: b.sessionId, roomName: `session-${a.sessionId}` };
+
+    const context = await ask(forged);
+    expect(context.status).toBe(403);
+    expect(JSON.stringify(await body(context))).not.toContain('A goal only my coach may read');
+    const line = { idempotencyKey: `${b.sessionId}:forged:1`, speakerIdentity: 'agent', role: 'ai', text: 'Filed under the wrong session', startedAt: 1, endedAt: null, heardByAi: true };
+    expect((await signedPost('/api/webhooks/agent/transcript', { ...forged, lines: [line] })).status).toBe(403);
+    expect((await signedPost('/api/webhooks/agent/control-ack', { ...forged, version: 0 })).status).toBe(403);
+    const summary = { ...forged, summary: 'Made up', keyInsights: [], nextSteps: [], newFacts: [], challenges: [] };
+    expect((await signedPost('/api/webhooks/agent/summary', summary)).status).toBe(403);
+    // A room name that is not a session room at all.
+    expect((await ask({ sessionId: b.sessionId, roomName: 'lobby' })).status).toBe(403);
+
+    const stored = await testDb().select().from(schema.messages).where(eq(schema.messages.sessionId, b.sessionId)).all();
+    expect(stored).toEqual([]);
+    const row = await testDb().select().from(schema.coachingSessions).where(eq(schema.coachingSessions.id, b.sessionId)).get();
+    expect(row?.aiSummary).toBeNull();
+    // The same calls for the job's own room work.
+    expect((await ask({ sessionId: b.sessionId, roomName: `session-${b.sessionId}` })).status).toBe(200);
+  });
+});
 
 describe('POST /api/webhooks/agent/summary', () => {
   it('stores the summary with the assembled transcript, and the profile learns the new facts once', async () => {
@@ -91,13 +121,14 @@ describe('POST /api/webhooks/agent/summary', () => {
       (
         await signedPost('/api/webhooks/agent/transcript', {
           sessionId: t.sessionId,
+          roomName: `session-${t.sessionId}`,
           lines: [line(0, 'ai', 'How are you?'), line(1, 'client', 'Tired.'), line(2, 'coach', 'Private aside', false)],
         })
       ).status,
     ).toBe(200);
 
     // The history the agent gets back leaves out what it did not hear.
-    const ctx = (await body<{ history: { role: string; kind: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId }))).data;
+    const ctx = (await body<{ history: { role: string; kind: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId, roomName: `session-${t.sessionId}` }))).data;
     expect(ctx.history.map((h) => [h.role, h.kind, h.speakerName, h.text])).toEqual([
       ['ai', 'speech', 'AI coach', 'How are you?'],
       ['client', 'speech', 'Sam Still', 'Tired.'],
@@ -105,6 +136,7 @@ describe('POST /api/webhooks/agent/summary', () => {
 
     const summary = {
       sessionId: t.sessionId,
+      roomName: `session-${t.sessionId}`,
       summary: 'Sam arrived tired and practised a long exhale.',
       keyInsights: ['Evenings are hardest'],
       nextSteps: ['Hum for two minutes before bed'],
@@ -141,7 +173,7 @@ describe('POST /api/webhooks/agent/summary', () => {
     const bad = await signedPost('/api/webhooks/agent/summary', { sessionId: 'x', summary: '', keyInsights: 'no', nextSteps: [], newFacts: [] });
     expect(bad.status).toBe(400);
     expect(Object.keys((await body(bad)).error.fields ?? {})).toEqual(expect.arrayContaining(['summary', 'keyInsights']));
-    const unknown = await signedPost('/api/webhooks/agent/summary', { sessionId: 'no-such', summary: 'x', keyInsights: [], nextSteps: [], newFacts: [] });
+    const unknown = await signedPost('/api/webhooks/agent/summary', { sessionId: 'no-such', roomName: 'session-no-such', summary: 'x', keyInsights: [], nextSteps: [], newFacts: [] });
     expect(unknown.status).toBe(404);
   });
 });

@@ -24,10 +24,10 @@ describe('POST /api/webhooks/agent/transcript', () => {
       { idempotencyKey: `${t.sessionId}:coach:1`, speakerIdentity: 'coach-1', role: 'coach', text: 'Note the breath', startedAt: 3_000, endedAt: 3_900, heardByAi: false },
       { idempotencyKey: `${t.sessionId}:ai:1`, speakerIdentity: 'agent', role: 'ai', text: 'Let us slow the exhale', startedAt: 4_000, endedAt: null, heardByAi: true },
     ];
-    const first = await deliver({ sessionId: t.sessionId, lines }, `${t.sessionId}:batch:1`);
+    const first = await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines }, `${t.sessionId}:batch:1`);
     expect(first.status).toBe(200);
     expect((await body(first)).data).toEqual({ stored: 3, duplicates: 0 });
-    const again = await deliver({ sessionId: t.sessionId, lines }, `${t.sessionId}:batch:1`);
+    const again = await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines }, `${t.sessionId}:batch:1`);
     expect((await body(again)).data).toEqual({ stored: 0, duplicates: 3 });
 
     const deadline = Date.now() + 3000;
@@ -49,7 +49,7 @@ describe('POST /api/webhooks/agent/transcript', () => {
     const bad = await deliver({ sessionId: 'whatever', lines: [{ ...line, role: 'narrator', text: '' }] }, 'k2');
     expect(bad.status).toBe(400);
     expect(Object.keys((await body(bad)).error.fields ?? {})).toEqual(expect.arrayContaining(['lines.0.role', 'lines.0.text']));
-    expect((await deliver({ sessionId: 'no-such-session', lines: [line] }, 'k3')).status).toBe(404);
+    expect((await deliver({ sessionId: 'no-such-session', roomName: 'session-no-such-session', lines: [line] }, 'k3')).status).toBe(404);
   });
 
   it('flags the session for every coach when the client talks of self-harm; the client never sees the flag', async () => {
@@ -64,10 +64,10 @@ describe('POST /api/webhooks/agent/transcript', () => {
     type Summary = { id: string; flag: { at: string; reason: string } | null };
 
     // Ordinary talk, and the AI's own words about crisis lines, raise nothing.
-    await deliver({ sessionId: t.sessionId, lines: [line(1, 'client', 'Work was killing me today'), line(2, 'ai', 'If you ever want to hurt yourself, call 988')] }, `${t.sessionId}:b1`);
+    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(1, 'client', 'Work was killing me today'), line(2, 'ai', 'If you ever want to hurt yourself, call 988')] }, `${t.sessionId}:b1`);
     expect((await body<Summary[]>(await get('/api/sessions?flagged=true', bearer(coachToken)))).data).toEqual([]);
 
-    await deliver({ sessionId: t.sessionId, lines: [line(3, 'client', 'Sometimes I want to hurt myself')] }, `${t.sessionId}:b2`);
+    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(3, 'client', 'Sometimes I want to hurt myself')] }, `${t.sessionId}:b2`);
     // A coach who was never in the call sees it among the flagged sessions, with the words that raised it.
     const flagged = (await body<Summary[]>(await get('/api/sessions?flagged=true', bearer(coachToken)))).data;
     expect(flagged.map((s) => s.id)).toEqual([t.sessionId]);
@@ -77,7 +77,7 @@ describe('POST /api/webhooks/agent/transcript', () => {
     const firstAt = (await body<Summary>(detail)).data.flag!.at;
 
     // A later line does not move the flag; the client's own view carries none.
-    await deliver({ sessionId: t.sessionId, lines: [line(4, 'client', 'I have had suicidal thoughts')] }, `${t.sessionId}:b3`);
+    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(4, 'client', 'I have had suicidal thoughts')] }, `${t.sessionId}:b3`);
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(coachToken)))).data.flag!.at).toBe(firstAt);
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(token)))).data.flag).toBeNull();
     expect((await get('/api/sessions?flagged=maybe', bearer(coachToken))).status).toBe(400);

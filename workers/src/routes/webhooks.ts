@@ -12,7 +12,7 @@ import { fieldsOf } from '../lib/openapi';
 import { agentHostSecret, applyFinal, stageChunk } from '../lib/skool-sync';
 import { verifySigned } from '../lib/signing';
 import { AppError, ok } from '../lib/errors';
-import { sessionIdOf, webhookReceiver } from '../lib/livekit';
+import { roomNameFor, sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { log } from '../lib/log';
 import { sessionRoom } from '../lib/rooms';
 import { agentContext } from '../lib/agent-context';
@@ -54,10 +54,10 @@ const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUni
   }),
 ]);
 
-const SessionRef = z.object({ sessionId: z.string().min(1).max(64) });
+/** Every agent-host call names the session and the room its job is in (domain/agent-contract.ts SessionRef). */
+const SessionRef = z.object({ sessionId: z.string().min(1).max(64), roomName: z.string().min(1).max(128) });
 const ShortList = z.array(z.string().trim().min(1).max(500)).max(20);
-const SummaryMessage = z.object({
-  sessionId: z.string().min(1).max(64),
+const SummaryMessage = SessionRef.extend({
   summary: z.string().trim().min(1).max(10_000),
   keyInsights: ShortList,
   nextSteps: ShortList,
@@ -65,10 +65,9 @@ const SummaryMessage = z.object({
   // Absent from summaries queued by an agent-host older than this field.
   challenges: ShortList.default([]),
 });
-const ControlAck = z.object({ sessionId: z.string().min(1).max(64), version: z.number().int().min(0) });
+const ControlAck = SessionRef.extend({ version: z.number().int().min(0) });
 
-const TranscriptBatch = z.object({
-  sessionId: z.string().min(1).max(64),
+const TranscriptBatch = SessionRef.extend({
   lines: z
     .array(
       z.object({
@@ -101,6 +100,18 @@ async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): P
   return result.data;
 }
 
+/**
+ * The agent-host speaks of the session its job's room belongs to, and of no other: a job dispatched
+ * into one room with metadata naming another session (a forged dispatch) is refused here too, even if
+ * the agent-host failed to notice.
+ */
+function assertOwnRoom(c: Context<AppEnv>, ref: { sessionId: string; roomName: string }): void {
+  if (ref.roomName !== roomNameFor(ref.sessionId)) {
+    log('warn', 'agent-host call refused: the session is not the room’s', { requestId: c.get('requestId'), sessionId: ref.sessionId, roomName: ref.roomName.slice(0, 128) });
+    throw new AppError('FORBIDDEN', 'This session does not belong to the room the agent is in');
+  }
+}
+
 /** Webhooks from LiveKit and the agent-host, verified before anything is read or changed. */
 export const webhooks = new Hono<AppEnv>()
   /**
@@ -108,7 +119,9 @@ export const webhooks = new Hono<AppEnv>()
    * idempotency key, then passed to the session's live portals; a redelivery changes nothing.
    */
   .post('/agent/transcript', async (c) => {
-    const { sessionId, lines } = await signedJson(c, TranscriptBatch);
+    const batch = await signedJson(c, TranscriptBatch);
+    assertOwnRoom(c, batch);
+    const { sessionId, lines } = batch;
     const db = openDb(c.env);
     const session = await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
     if (!session) throw new AppError('NOT_FOUND', 'No such session');
@@ -159,7 +172,9 @@ export const webhooks = new Hono<AppEnv>()
   })
   /** The agent applied a coach-mute state (hc.control version): the room stops resending it. */
   .post('/agent/control-ack', async (c) => {
-    const { sessionId, version } = await signedJson(c, ControlAck);
+    const ack = await signedJson(c, ControlAck);
+    assertOwnRoom(c, ack);
+    const { sessionId, version } = ack;
     const session = await openDb(c.env).select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
     if (!session) throw new AppError('NOT_FOUND', 'No such session');
     return c.json(ok(await sessionRoom(c.env, sessionId).ackControl(version)), 200);
@@ -169,12 +184,15 @@ export const webhooks = new Hono<AppEnv>()
    * coach's mute state with its control version, the timer. Signed like every agent-host call.
    */
   .post('/agent/context', async (c) => {
-    const { sessionId } = await signedJson(c, SessionRef);
+    const ref = await signedJson(c, SessionRef);
+    assertOwnRoom(c, ref);
+    const { sessionId } = ref;
     return c.json(ok(await agentContext(openDb(c.env), sessionRoom(c.env, sessionId), sessionId)), 200);
   })
   /** The model's summary of a finished session: stored with the assembled transcript; the profile learns from it. */
   .post('/agent/summary', async (c) => {
     const m = await signedJson(c, SummaryMessage);
+    assertOwnRoom(c, m);
     const stored = await storeSessionSummary(openDb(c.env), m);
     log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
     return c.json(ok(stored), 200);
