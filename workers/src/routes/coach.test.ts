@@ -67,11 +67,12 @@ describe('a coach’s clients', () => {
 
     const detail = (await body<ClientDetail>(await get(`/api/coach/clients/${robin.id}`, bearer(coach.token)))).data;
     expect(detail.profile).toMatchObject({ coachingGoals: 'Sleep through the night', clientFacts: ['Has two kids'], challenges: ['Exams'] });
-    // The whole history with summaries, newest first; the transcript opens for the coach's own and flagged ones.
-    expect(detail.sessions.map((s) => [s.aiSummary, s.coachName, s.reviewable])).toEqual([
-      ['Talked with the AI about sleep.', null, false],
-      ['Worked on slow breathing.', 'Casey Coach', true],
-      ['Humming practice.', 'Olive Other', true],
+    // The whole history with summaries, newest first; the transcript opens for the coach's own only,
+    // not for another coach's flagged one (its flag still shows).
+    expect(detail.sessions.map((s) => [s.aiSummary, s.coachName, s.reviewable, s.flagged])).toEqual([
+      ['Talked with the AI about sleep.', null, false, false],
+      ['Worked on slow breathing.', 'Casey Coach', true, false],
+      ['Humming practice.', 'Olive Other', false, true],
     ]);
   });
 

@@ -43,7 +43,7 @@ const ClientSession = z
     aiSummary: z.string().nullable(),
     rating: z.number().int().nullable(),
     flagged: z.boolean(),
-    reviewable: z.boolean().openapi({ description: 'The caller can open its transcript (GET /api/sessions/:id): their session, or flagged' }),
+    reviewable: z.boolean().openapi({ description: 'The caller can open its transcript (GET /api/sessions/:id): their own session (admins: every one)' }),
   })
   .openapi('CoachClientSession');
 
@@ -219,7 +219,7 @@ export const coach = createApp()
           aiSummary: s.aiSummary,
           rating: rating ?? null,
           flagged: s.flaggedAt !== null,
-          reviewable: user.role === 'ADMIN' || s.coachId === user.id || s.flaggedAt !== null,
+          reviewable: user.role === 'ADMIN' || s.coachId === user.id,
         })),
       }),
       200,

@@ -171,3 +171,55 @@ describe('reports by tier', () => {
     expect(after.transcript).toHaveLength(2);
   });
 });
+
+describe('flagged sessions', () => {
+  it('shows a flagged session, whispers and all, to its coach and admins only; an unrelated coach gets 404', async () => {
+    const client = await createUser({ tier: 'FREE', displayName: 'Fran Free' });
+    const coach = await createUser({ role: 'COACH' });
+    const unrelated = await createUser({ role: 'COACH' });
+    const admin = await createUser({ role: 'ADMIN' });
+    const sessionId = await seedSession(client.id, { coachId: coach.id });
+    // Flagged, with a whisper of the session's coach and the AI's words.
+    const aiAlone = await seedSession(client.id);
+    const db = testDb();
+    for (const id of [sessionId, aiAlone]) await db.update(coachingSessions).set({ flaggedAt: new Date(), flagReason: 'I want to hurt myself' }).where(eq(coachingSessions.id, id));
+    await db.insert(messages).values({
+      sessionId,
+      speakerIdentity: coach.id,
+      speakerRole: 'coach',
+      kind: 'whisper',
+      text: 'Ask about the sleep diary',
+      heardByAi: true,
+      spokenAt: new Date('2027-03-02T10:00:09Z'),
+      idempotencyKey: `${sessionId}:whisper`,
+    });
+    const [coachToken, unrelatedToken, adminToken] = await Promise.all([signIn(coach.email), signIn(unrelated.email), signIn(admin.email)]);
+    type Flagged = Summary & { flag: { reason: string } | null };
+    const flaggedFor = async (token: string) => (await body<Flagged[]>(await get('/api/sessions?flagged=true&limit=100', bearer(token)))).data.map((s) => s.id);
+
+    // The unrelated coach: neither session in any list, 404 on both details, no word of them in the raw answers.
+    expect(await flaggedFor(unrelatedToken)).not.toEqual(expect.arrayContaining([sessionId]));
+    expect(await flaggedFor(unrelatedToken)).not.toEqual(expect.arrayContaining([aiAlone]));
+    for (const id of [sessionId, aiAlone]) {
+      const res = await get(`/api/sessions/${id}`, bearer(unrelatedToken));
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toMatch(/sleep diary|hurt myself|chest/);
+    }
+    const rawList = await (await get('/api/sessions?limit=100', bearer(unrelatedToken))).text();
+    expect(rawList).not.toContain(sessionId);
+    expect(rawList).not.toContain('hurt myself');
+
+    // The session's coach: their own flagged session, with the flag and the whisper; not the AI-alone one.
+    const own = await flaggedFor(coachToken);
+    expect(own).toContain(sessionId);
+    expect(own).not.toContain(aiAlone);
+    const detail = (await body<Omit<Detail, 'transcript'> & { flag: { reason: string } | null; transcript: { text: string; kind: string }[] }>(await get(`/api/sessions/${sessionId}`, bearer(coachToken)))).data;
+    expect(detail.flag?.reason).toBe('I want to hurt myself');
+    expect(detail.transcript.filter((l) => l.kind === 'whisper').map((l) => l.text)).toEqual(['Ask about the sleep diary']);
+    expect((await get(`/api/sessions/${aiAlone}`, bearer(coachToken))).status).toBe(404);
+
+    // An admin: both, the AI-alone one too (nobody else would follow it up).
+    expect(await flaggedFor(adminToken)).toEqual(expect.arrayContaining([sessionId, aiAlone]));
+    expect((await get(`/api/sessions/${aiAlone}`, bearer(adminToken))).status).toBe(200);
+  });
+});

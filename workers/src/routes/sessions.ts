@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, desc, eq, isNotNull, or } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { alias } from 'drizzle-orm/sqlite-core';
@@ -150,7 +150,7 @@ const summary = (user: AuthUser, { session: s, rating, clientName, coachName }: 
 const listRoute = createRoute({
   method: 'get',
   path: '/',
-  summary: 'Session history: a client’s own sessions, a coach’s sessions',
+  summary: 'Session history: a client’s own sessions, a coach’s own sessions (admins: all)',
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   request: {
@@ -160,7 +160,7 @@ const listRoute = createRoute({
         .enum(['true', 'false'])
         .optional()
         .transform((v) => v === 'true')
-        .openapi({ description: 'true: only sessions flagged for a coach' }),
+        .openapi({ description: 'true: only sessions flagged for follow-up (a coach sees their own; admins all)' }),
     }),
   },
   responses: {
@@ -195,10 +195,6 @@ const ratingRoute = createRoute({
   },
 });
 
-/**
- * Who may see which sessions: admins all; coaches the ones they joined and every flagged one (talk of
- * crisis needs a coach's follow-up even when no coach was in the call); clients their own.
- */
 const coachUsers = alias(users, 'coach_user');
 /** A session with its rating and the names of its client and coach. */
 const withNames = (db: ReturnType<typeof openDb>) =>
@@ -209,11 +205,16 @@ const withNames = (db: ReturnType<typeof openDb>) =>
     .leftJoin(users, eq(users.id, coachingSessions.clientId))
     .leftJoin(coachUsers, eq(coachUsers.id, coachingSessions.coachId));
 
+/**
+ * Who may see which sessions: admins all (a flagged session the AI had alone is theirs to follow up);
+ * coaches the ones they are the coach of, flagged or not, never another coach's (whispers, FREE
+ * clients they never met); clients their own.
+ */
 const visibleTo = (user: AuthUser): SQL | undefined =>
   user.role === 'ADMIN'
     ? undefined
-    : isCoachLike(user)
-      ? or(eq(coachingSessions.coachId, user.id), isNotNull(coachingSessions.flaggedAt))
+    : user.role === 'COACH'
+      ? eq(coachingSessions.coachId, user.id)
       : eq(coachingSessions.clientId, user.id);
 
 export const sessions = createApp()
