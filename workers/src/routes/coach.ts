@@ -11,7 +11,7 @@ import { type Db, db as openDb } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { MEMBERSHIP_TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { log } from '../lib/log';
+import { describeError, log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
 import { requireAuth, requireRole } from '../lib/session';
@@ -252,7 +252,7 @@ export const coach = createApp()
         const state = await sessionRoom(c.env, s.id)
           .getState()
           .catch((err: unknown) => {
-            log('warn', 'live sessions: room state unavailable', { requestId: c.get('requestId'), sessionId: s.id, error: String(err) });
+            log('warn', 'live sessions: room state unavailable', { requestId: c.get('requestId'), sessionId: s.id, ...describeError(err) });
             return null;
           });
         if (state && state.status === 'COMPLETED') return null;
