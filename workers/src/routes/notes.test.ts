@@ -1,7 +1,8 @@
 import { SELF } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
-import { clientNotes, coachingSessions, messages } from '../db/schema';
+import { clientNotes, coachingSessions, messages, users } from '../db/schema';
 import { ftsQuery, pieces } from './search';
 
 const send = (method: 'PATCH' | 'DELETE', path: string, payload: unknown, token: string) =>
@@ -75,6 +76,24 @@ describe('coach notes', () => {
     const rows = await testDb().select().from(clientNotes).all();
     expect(rows.filter((r) => r.clientId === client.id).map((r) => r.text)).toEqual(['Private']);
     expect(sessionId).toBeTruthy();
+  });
+
+  it('answers an admin’s note on an unknown or deleted client with 404, writing nothing', async () => {
+    const { client } = await cast();
+    const admin = await createUser({ role: 'ADMIN' });
+    const token = await signIn(admin.email);
+    const gone = await createUser();
+    await testDb().update(users).set({ deletedAt: new Date() }).where(eq(users.id, gone.id));
+    for (const clientId of [crypto.randomUUID(), gone.id]) {
+      const res = await post(`/api/clients/${clientId}/notes`, { text: 'Check in next week' }, bearer(token));
+      expect(res.status).toBe(404);
+      expect((await body(res)).error.code).toBe('NOT_FOUND');
+      expect((await get(`/api/clients/${clientId}/notes`, bearer(token))).status).toBe(404);
+    }
+    // A client who exists takes the admin's note.
+    expect((await post(`/api/clients/${client.id}/notes`, { text: 'Check in next week' }, bearer(token))).status).toBe(201);
+    const rows = await testDb().select().from(clientNotes).where(eq(clientNotes.coachId, admin.id)).all();
+    expect(rows.map((r) => r.clientId)).toEqual([client.id]);
   });
 });
 

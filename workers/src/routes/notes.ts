@@ -5,10 +5,10 @@
  * the ones marked shareable (lib/agent-context.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import { type Db, db as openDb } from '../db/client';
-import { appointments, clientNotes, coachingSessions } from '../db/schema';
+import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth, requireRole } from '../lib/session';
@@ -104,9 +104,20 @@ const noteOut = (n: NoteRow) => ({
   updatedAt: n.updatedAt.toISOString(),
 });
 
-/** A client the coach has had a session or an appointment with (admins: any); 404 otherwise, as if unknown. */
+/**
+ * A client the coach has had a session or an appointment with (admins: anyone with an account); 404
+ * otherwise, as if unknown, and before anything is written (a note on no one would break its foreign key).
+ */
 export async function assertCoaches(db: Db, user: AuthUser, clientId: string): Promise<void> {
-  if (user.role === 'ADMIN') return;
+  if (user.role === 'ADMIN') {
+    const known = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, clientId), isNull(users.deletedAt)))
+      .get();
+    if (!known) throw new AppError('NOT_FOUND', 'No such client');
+    return;
+  }
   const [session, appointment] = await Promise.all([
     db
       .select({ id: coachingSessions.id })
