@@ -154,7 +154,7 @@ describe('describeError', () => {
     expect(out.stack ?? '').not.toContain('Failed query');
   });
 
-  it('blanks quoted values in any error message (D1 quotes the value it could not bind; JSON.parse quotes its input)', () => {
+  it('blanks quoted values in D1’s and JSON.parse’s messages (D1 quotes the value it could not bind; JSON.parse its input)', () => {
     const typeError = new Error("D1_TYPE_ERROR: Type 'object' not supported for value 'my secret diary'");
     expect(describeError(typeError)).toMatchObject({ errorCode: 'D1_TYPE_ERROR', errorMessage: "D1_TYPE_ERROR: Type '…' not supported for value '…'" });
     let parseError: unknown;
@@ -165,6 +165,8 @@ describe('describeError', () => {
     }
     expect(JSON.stringify(describeError(parseError))).not.toContain('hopeless');
     expect(describeError('a thrown string with a secret')).toEqual({ errorName: 'NonError', errorMessage: 'a thrown value of type string' });
+    // The program's own words stay whole.
+    expect(describeError(new Error('Skool scrape failed at step "open members page"')).errorMessage).toBe('Skool scrape failed at step "open members page"');
   });
 
   it('describes a drizzle error wrapped inside another error', () => {

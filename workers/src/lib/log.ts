@@ -16,7 +16,7 @@ export function log(level: Level, msg: string, fields: LogFields = {}): void {
 }
 
 /** What a log line says about a thrown value: which error and where, never the values it carried. */
-export interface ErrorFields {
+export type ErrorFields = {
   errorName: string;
   /** SQLITE_CONSTRAINT, D1_TYPE_ERROR, or the error's own string `code`. */
   errorCode?: string;
@@ -29,7 +29,7 @@ export interface ErrorFields {
   /** Stack frames only: the stack's first line repeats the message. */
   stack?: string;
   cause?: ErrorFields;
-}
+};
 
 const MAX_MESSAGE = 300;
 const MAX_QUERY = 600;
@@ -85,9 +85,10 @@ const lengthOf = (p: unknown): number =>
   p === null || p === undefined ? 0 : p instanceof ArrayBuffer ? p.byteLength : ArrayBuffer.isView(p) ? p.byteLength : String(p).length;
 
 /**
- * A loggable summary of an unknown thrown value, safe by construction: a failed query gives its SQL
- * shape, the database's error and the count and size of its parameters, never their values; any
- * message has its quoted text blanked; the stack keeps its frames only.
+ * A loggable summary of an unknown thrown value. Safe by construction for the database: a failed
+ * query gives its SQL shape, the database's error and the count and size of its parameters, never
+ * their values; D1's and JSON.parse's messages have their quoted text blanked; every stack keeps its
+ * frames only (its first line repeats the message).
  */
 export function describeError(err: unknown, depth = 0): ErrorFields {
   if (!(err instanceof Error)) return { errorName: 'NonError', errorMessage: `a thrown value of type ${err === null ? 'null' : typeof err}` };
@@ -108,10 +109,13 @@ export function describeError(err: unknown, depth = 0): ErrorFields {
   const code = codeOf(err);
   const stack = framesOf(err);
   const cause = err.cause !== undefined && depth < MAX_CAUSES ? describeError(err.cause, depth + 1) : undefined;
+  // The database's and the JSON parser's messages may quote values; others (a Skool step name, a
+  // LiveKit answer) are the program's own words and are kept whole.
+  const mayQuoteValues = err instanceof SyntaxError || /\b(?:D1_|SQLITE_)/.test(err.message);
   return {
     errorName: err.name,
     ...(code ? { errorCode: code } : {}),
-    errorMessage: cap(blankQuoted(err.message), MAX_MESSAGE),
+    errorMessage: cap(mayQuoteValues ? blankQuoted(err.message) : err.message, MAX_MESSAGE),
     ...(stack ? { stack } : {}),
     ...(cause ? { cause } : {}),
   };
