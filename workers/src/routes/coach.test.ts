@@ -5,6 +5,7 @@ import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../
 import { hook } from '../../test/livekit';
 import { appointments, coachingSessions, profiles, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
+import { MAX_CLIENTS } from './coach';
 
 interface ClientItem {
   id: string;
@@ -74,6 +75,19 @@ describe('a coach’s clients', () => {
       ['Worked on slow breathing.', 'Casey Coach', true, false],
       ['Humming practice.', 'Olive Other', false, true],
     ]);
+  });
+
+  it('lists at most `limit` clients, the first by name (at most MAX_CLIENTS)', async () => {
+    const coach = await person('COACH', 'FREE');
+    const names = ['cleo Third', 'Ava First', 'Bea Second'];
+    const clients = await Promise.all(names.map((n) => createUser({ tier: 'PREMIUM', displayName: n })));
+    await testDb()
+      .insert(coachingSessions)
+      .values(clients.map((c) => ({ roomName: `session-${crypto.randomUUID()}`, clientId: c.id, coachId: coach.id, status: 'COMPLETED' as const, tierAtStart: 'PREMIUM' as const })));
+    const list = async (query: string) => (await body<ClientItem[]>(await get(`/api/coach/clients${query}`, bearer(coach.token)))).data.map((c) => c.displayName);
+    expect(await list('')).toEqual(['Ava First', 'Bea Second', 'cleo Third']);
+    expect(await list('?limit=2')).toEqual(['Ava First', 'Bea Second']);
+    for (const limit of [0, MAX_CLIENTS + 1]) expect((await get(`/api/coach/clients?limit=${limit}`, bearer(coach.token))).status).toBe(400);
   });
 
   it('keeps clients out (403), other coaches’ clients unknown (404), and nobody (401)', async () => {

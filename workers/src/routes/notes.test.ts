@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { clientNotes, coachingSessions, messages, users } from '../db/schema';
+import { MAX_NOTES } from './notes';
 import { ftsQuery, pieces } from './search';
 
 const send = (method: 'PATCH' | 'DELETE', path: string, payload: unknown, token: string) =>
@@ -76,6 +77,22 @@ describe('coach notes', () => {
     const rows = await testDb().select().from(clientNotes).all();
     expect(rows.filter((r) => r.clientId === client.id).map((r) => r.text)).toEqual(['Private']);
     expect(sessionId).toBeTruthy();
+  });
+
+  it('lists the newest notes up to `limit` (at most MAX_NOTES)', async () => {
+    const { coach, client } = await cast();
+    const t0 = Date.now() - 60_000;
+    await testDb()
+      .insert(clientNotes)
+      .values([1, 2, 3].map((n) => ({ coachId: coach.id, clientId: client.id, text: `Note ${n}`, createdAt: new Date(t0 + n * 1000), updatedAt: new Date(t0 + n * 1000) })));
+    const page = await get(`/api/clients/${client.id}/notes?limit=2`, bearer(coach.token));
+    expect((await body<Note[]>(page)).data.map((n) => n.text)).toEqual(['Note 3', 'Note 2']);
+    expect((await body<Note[]>(await get(`/api/clients/${client.id}/notes`, bearer(coach.token)))).data).toHaveLength(3);
+    for (const limit of [0, MAX_NOTES + 1, 'many']) {
+      const res = await get(`/api/clients/${client.id}/notes?limit=${limit}`, bearer(coach.token));
+      expect(res.status, String(limit)).toBe(400);
+      expect(Object.keys((await body(res)).error.fields ?? {})).toEqual(['limit']);
+    }
   });
 
   it('answers an admin’s note on an unknown or deleted client with 404, writing nothing', async () => {

@@ -41,6 +41,8 @@ const NotePatch = z
   .openapi('CoachNotePatch');
 
 const ClientParams = z.object({ clientId: z.string().min(1).max(64) });
+/** Notes one list answers with: a page a coach reads, not the whole history at once. */
+export const MAX_NOTES = 200;
 const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 
@@ -50,7 +52,13 @@ const listRoute = createRoute({
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { params: ClientParams, query: z.object({ sessionId: z.string().min(1).max(64).optional() }) },
+  request: {
+    params: ClientParams,
+    query: z.object({
+      sessionId: z.string().min(1).max(64).optional(),
+      limit: z.coerce.number().int().min(1).max(MAX_NOTES).default(MAX_NOTES).openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
+    }),
+  },
   responses: {
     200: { description: 'Notes', ...json(okSchema(z.array(Note))) },
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
@@ -150,7 +158,7 @@ export const notes = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
-    const { sessionId } = c.req.valid('query');
+    const { sessionId, limit } = c.req.valid('query');
     const db = openDb(c.env);
     await assertCoaches(db, user, clientId);
     const rows = await db
@@ -158,6 +166,7 @@ export const notes = createApp()
       .from(clientNotes)
       .where(and(eq(clientNotes.clientId, clientId), eq(clientNotes.coachId, user.id), sessionId ? eq(clientNotes.sessionId, sessionId) : undefined))
       .orderBy(desc(clientNotes.createdAt))
+      .limit(limit)
       .all();
     return c.json(ok(rows.map(noteOut)), 200);
   })

@@ -1,10 +1,10 @@
-import { SELF } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
-import { TEASER_CHARS } from './sessions';
+import { MAX_TRANSCRIPT_LINES, TEASER_CHARS } from './sessions';
 
 const SUMMARY =
   'You noticed the tightness in your chest easing as the exhale lengthened. We practised a 4-7-8 breath twice and named three cues of safety in your room. Next time: the humming exercise.';
@@ -221,5 +221,28 @@ describe('flagged sessions', () => {
     // An admin: both, the AI-alone one too (nobody else would follow it up).
     expect(await flaggedFor(adminToken)).toEqual(expect.arrayContaining([sessionId, aiAlone]));
     expect((await get(`/api/sessions/${aiAlone}`, bearer(adminToken))).status).toBe(200);
+  });
+});
+
+describe('GET /api/sessions/:id, a very long transcript', () => {
+  it('carries the first MAX_TRANSCRIPT_LINES lines in spoken order, and counts them all', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const sessionId = await seedSession(client.id, { tier: 'PREMIUM' });
+    const extra = MAX_TRANSCRIPT_LINES + 10;
+    // Thousands of lines in one statement (the seed's two come first, at 10:00:00 and 10:00:05).
+    await env.DB.prepare(
+      `INSERT INTO messages (id, session_id, speaker_identity, speaker_role, text, heard_by_ai, kind, spoken_at, idempotency_key, created_at)
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+       SELECT lower(hex(randomblob(16))), ?1, 'agent', 'ai', 'Line ' || i, 1, 'speech', ?3 + i * 1000, ?1 || ':bulk:' || i, ?3 FROM n`,
+    )
+      .bind(sessionId, extra, new Date('2027-03-02T10:00:10Z').getTime())
+      .run();
+    const res = await get(`/api/sessions/${sessionId}`, bearer(await signIn(client.email)));
+    expect(res.status).toBe(200);
+    const detail = (await body<Detail>(res)).data;
+    expect(detail.transcriptLineCount).toBe(extra + 2);
+    expect(detail.transcript).toHaveLength(MAX_TRANSCRIPT_LINES);
+    expect(detail.transcript.slice(0, 3).map((l) => l.text)).toEqual(['My chest feels tight', 'Let us slow the exhale', 'Line 1']);
+    expect(detail.transcript.at(-1)?.text).toBe(`Line ${MAX_TRANSCRIPT_LINES - 2}`);
   });
 });

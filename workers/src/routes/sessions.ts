@@ -81,8 +81,11 @@ const TranscriptLine = z
   })
   .openapi('TranscriptLine');
 
+/** Lines one session detail carries: many hours of talk; past it the transcript is cut, and transcriptLineCount says so. */
+export const MAX_TRANSCRIPT_LINES = 5000;
+
 const SessionDetail = SessionSummary.extend({
-  transcript: z.array(TranscriptLine),
+  transcript: z.array(TranscriptLine).openapi({ description: `In spoken order, the first ${MAX_TRANSCRIPT_LINES} lines at most` }),
   transcriptLineCount: z.number().int().openapi({ description: 'Lines recorded, also when the transcript itself is withheld' }),
 }).openapi('SessionDetail');
 
@@ -239,18 +242,17 @@ export const sessions = createApp()
     const { session } = row;
     const access = accessOf(user, session);
     // A coach's whispers to the AI are for coaches' eyes only.
-    const lines = await db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.sessionId, session.id), isCoachLike(user) ? undefined : eq(messages.kind, 'speech')))
-      .orderBy(asc(messages.spokenAt))
-      .all();
+    const shown = and(eq(messages.sessionId, session.id), isCoachLike(user) ? undefined : eq(messages.kind, 'speech'));
+    const [lines, lineCount] = await Promise.all([
+      access === 'full' ? db.select().from(messages).where(shown).orderBy(asc(messages.spokenAt)).limit(MAX_TRANSCRIPT_LINES).all() : [],
+      db.$count(messages, shown),
+    ]);
     return c.json(
       ok({
         ...summary(user, row, access),
-        transcriptLineCount: lines.length,
+        transcriptLineCount: lineCount,
         // The full report never leaves the server for a tier without reports.
-        transcript: (access === 'full' ? lines : []).map((m) => ({
+        transcript: lines.map((m) => ({
           id: m.id,
           speakerIdentity: m.speakerIdentity,
           speakerRole: m.speakerRole,
