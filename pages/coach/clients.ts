@@ -1,6 +1,6 @@
 import { api, call } from '../api/client';
 
-export const loadClients = () => call(api.api.coach.clients.$get());
+export const loadClients = () => call(api.api.coach.clients.$get({ query: {} }));
 export type ClientItem = Awaited<ReturnType<typeof loadClients>>[number];
 
 export const loadClient = (clientId: string) => call(api.api.coach.clients[':clientId'].$get({ param: { clientId } }));

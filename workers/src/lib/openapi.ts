@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../app-env';
-import { AppError } from './errors';
+import { AppError, errorResponses } from './errors';
 
 /** Names each invalid field (dotted path; `body` when the whole body is wrong). */
 export function fieldsOf(issues: readonly { path: readonly PropertyKey[]; message: string }[]): Record<string, string> {
@@ -20,8 +20,31 @@ const validationHook: Hook<unknown, AppEnv, string, unknown> = (result) => {
   }
 };
 
-/** A sub-app whose zod validation failures answer in the one error shape. */
-export const createApp = () => new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+type RouteConfig = Parameters<OpenAPIHono<AppEnv>['openapi']>[0];
+
+/**
+ * The route as documented: one that takes path or query parameters, headers, cookies or a body is
+ * validated (validationHook) and so may answer 400 VALIDATION_ERROR, whether or not it says so.
+ */
+export function withValidationError<R extends RouteConfig>(route: R): R {
+  const r = route.request;
+  const takesInput = Boolean(r && (r.params || r.query || r.headers || r.cookies || r.body));
+  if (!takesInput || route.responses[400]) return route;
+  return { ...route, responses: { ...route.responses, ...errorResponses('VALIDATION_ERROR') } };
+}
+
+/**
+ * A sub-app whose zod validation failures answer in the one error shape, and whose OpenAPI document
+ * lists that answer for every route that validates input.
+ */
+export const createApp = () => {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const register = app.openapi;
+  // Route types are unchanged (a 400 is thrown, never returned by a handler): only the document learns of it.
+  app.openapi = ((route: RouteConfig, ...rest: unknown[]) =>
+    (register as (...args: unknown[]) => unknown)(withValidationError(route), ...rest)) as typeof app.openapi;
+  return app;
+};
 
 export const bearerSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 

@@ -5,6 +5,7 @@ import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../
 import { hook } from '../../test/livekit';
 import { appointments, coachingSessions, profiles, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
+import { MAX_CLIENTS } from './coach';
 
 interface ClientItem {
   id: string;
@@ -67,12 +68,26 @@ describe('a coach’s clients', () => {
 
     const detail = (await body<ClientDetail>(await get(`/api/coach/clients/${robin.id}`, bearer(coach.token)))).data;
     expect(detail.profile).toMatchObject({ coachingGoals: 'Sleep through the night', clientFacts: ['Has two kids'], challenges: ['Exams'] });
-    // The whole history with summaries, newest first; the transcript opens for the coach's own and flagged ones.
-    expect(detail.sessions.map((s) => [s.aiSummary, s.coachName, s.reviewable])).toEqual([
-      ['Talked with the AI about sleep.', null, false],
-      ['Worked on slow breathing.', 'Casey Coach', true],
-      ['Humming practice.', 'Olive Other', true],
+    // The whole history with summaries, newest first; the transcript opens for the coach's own only,
+    // not for another coach's flagged one (its flag still shows).
+    expect(detail.sessions.map((s) => [s.aiSummary, s.coachName, s.reviewable, s.flagged])).toEqual([
+      ['Talked with the AI about sleep.', null, false, false],
+      ['Worked on slow breathing.', 'Casey Coach', true, false],
+      ['Humming practice.', 'Olive Other', false, true],
     ]);
+  });
+
+  it('lists at most `limit` clients, the first by name (at most MAX_CLIENTS)', async () => {
+    const coach = await person('COACH', 'FREE');
+    const names = ['cleo Third', 'Ava First', 'Bea Second'];
+    const clients = await Promise.all(names.map((n) => createUser({ tier: 'PREMIUM', displayName: n })));
+    await testDb()
+      .insert(coachingSessions)
+      .values(clients.map((c) => ({ roomName: `session-${crypto.randomUUID()}`, clientId: c.id, coachId: coach.id, status: 'COMPLETED' as const, tierAtStart: 'PREMIUM' as const })));
+    const list = async (query: string) => (await body<ClientItem[]>(await get(`/api/coach/clients${query}`, bearer(coach.token)))).data.map((c) => c.displayName);
+    expect(await list('')).toEqual(['Ava First', 'Bea Second', 'cleo Third']);
+    expect(await list('?limit=2')).toEqual(['Ava First', 'Bea Second']);
+    for (const limit of [0, MAX_CLIENTS + 1]) expect((await get(`/api/coach/clients?limit=${limit}`, bearer(coach.token))).status).toBe(400);
   });
 
   it('keeps clients out (403), other coaches’ clients unknown (404), and nobody (401)', async () => {

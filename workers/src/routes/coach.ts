@@ -4,14 +4,14 @@
  * join. Coaches and admins only.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq, inArray, isNull, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import { type Db, db as openDb } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { MEMBERSHIP_TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { log } from '../lib/log';
+import { describeError, log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
 import { requireAuth, requireRole } from '../lib/session';
@@ -43,7 +43,7 @@ const ClientSession = z
     aiSummary: z.string().nullable(),
     rating: z.number().int().nullable(),
     flagged: z.boolean(),
-    reviewable: z.boolean().openapi({ description: 'The caller can open its transcript (GET /api/sessions/:id): their session, or flagged' }),
+    reviewable: z.boolean().openapi({ description: 'The caller can open its transcript (GET /api/sessions/:id): their own session (admins: every one)' }),
   })
   .openapi('CoachClientSession');
 
@@ -81,15 +81,23 @@ const LiveSession = z
   })
   .openapi('LiveSession');
 
+/** Clients one list answers with (each costs a look at their sessions and appointments). */
+export const MAX_CLIENTS = 500;
+
 const listClientsRoute = createRoute({
   method: 'get',
   path: '/clients',
   summary: 'The clients the signed-in coach has had a session or an appointment with (admins: every client with a session)',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(MAX_CLIENTS).default(MAX_CLIENTS).openapi({ description: `The first this many by name (at most ${MAX_CLIENTS})` }),
+    }),
+  },
   responses: {
     200: { description: 'By name', ...json(okSchema(z.array(ClientListItem))) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN'),
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
   },
 });
 
@@ -113,24 +121,32 @@ const liveRoute = createRoute({
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
   responses: {
-    200: { description: 'Oldest first (who has waited longest)', ...json(okSchema(z.array(LiveSession))) },
+    200: { description: 'Oldest first (who has waited longest), at most 50', ...json(okSchema(z.array(LiveSession))) },
     ...errorResponses('UNAUTHORIZED', 'FORBIDDEN'),
   },
 });
 
 const toIso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
-/** Client ids the coach has coached (a session or an appointment together); admins: every client with a session. */
-async function clientIdsOf(db: Db, user: AuthUser): Promise<string[]> {
-  if (user.role === 'ADMIN') {
-    const rows = await db.selectDistinct({ id: coachingSessions.clientId }).from(coachingSessions).all();
-    return rows.map((r) => r.id);
-  }
-  const [fromSessions, fromAppointments] = await Promise.all([
-    db.selectDistinct({ id: coachingSessions.clientId }).from(coachingSessions).where(eq(coachingSessions.coachId, user.id)).all(),
-    db.selectDistinct({ id: appointments.clientId }).from(appointments).where(eq(appointments.coachId, user.id)).all(),
-  ]);
-  return [...new Set([...fromSessions, ...fromAppointments].map((r) => r.id))];
+/**
+ * The first `limit` clients by name the coach has coached (a session or an appointment together);
+ * admins: every client with a session. Chosen and cut in D1, so a long history costs one page.
+ */
+async function clientIdsOf(db: Db, user: AuthUser, limit: number): Promise<string[]> {
+  const withSession = (coachId?: string) =>
+    inArray(users.id, db.select({ id: coachingSessions.clientId }).from(coachingSessions).where(coachId ? eq(coachingSessions.coachId, coachId) : undefined));
+  const coached =
+    user.role === 'ADMIN'
+      ? withSession()
+      : or(withSession(user.id), inArray(users.id, db.select({ id: appointments.clientId }).from(appointments).where(eq(appointments.coachId, user.id))));
+  const rows = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(coached, isNull(users.deletedAt)))
+    .orderBy(sql`${users.displayName} COLLATE NOCASE`, users.id)
+    .limit(limit)
+    .all();
+  return rows.map((r) => r.id);
 }
 
 /** The list items for these clients (D1 binds at most 100 parameters a query: chunked). */
@@ -173,7 +189,7 @@ export const coach = createApp()
   .openapi(listClientsRoute, async (c) => {
     const db = openDb(c.env);
     const user = c.get('user');
-    return c.json(ok(await clientItems(db, user, await clientIdsOf(db, user), new Date())), 200);
+    return c.json(ok(await clientItems(db, user, await clientIdsOf(db, user, c.req.valid('query').limit), new Date())), 200);
   })
   .openapi(clientRoute, async (c) => {
     const db = openDb(c.env);
@@ -219,7 +235,7 @@ export const coach = createApp()
           aiSummary: s.aiSummary,
           rating: rating ?? null,
           flagged: s.flaggedAt !== null,
-          reviewable: user.role === 'ADMIN' || s.coachId === user.id || s.flaggedAt !== null,
+          reviewable: user.role === 'ADMIN' || s.coachId === user.id,
         })),
       }),
       200,
@@ -252,7 +268,7 @@ export const coach = createApp()
         const state = await sessionRoom(c.env, s.id)
           .getState()
           .catch((err: unknown) => {
-            log('warn', 'live sessions: room state unavailable', { requestId: c.get('requestId'), sessionId: s.id, error: String(err) });
+            log('warn', 'live sessions: room state unavailable', { requestId: c.get('requestId'), sessionId: s.id, ...describeError(err) });
             return null;
           });
         if (state && state.status === 'COMPLETED') return null;

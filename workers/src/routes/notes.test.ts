@@ -1,7 +1,9 @@
 import { SELF } from 'cloudflare:test';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
-import { clientNotes, coachingSessions, messages } from '../db/schema';
+import { clientNotes, coachingSessions, messages, users } from '../db/schema';
+import { MAX_NOTES } from './notes';
 import { ftsQuery, pieces } from './search';
 
 const send = (method: 'PATCH' | 'DELETE', path: string, payload: unknown, token: string) =>
@@ -75,6 +77,40 @@ describe('coach notes', () => {
     const rows = await testDb().select().from(clientNotes).all();
     expect(rows.filter((r) => r.clientId === client.id).map((r) => r.text)).toEqual(['Private']);
     expect(sessionId).toBeTruthy();
+  });
+
+  it('lists the newest notes up to `limit` (at most MAX_NOTES)', async () => {
+    const { coach, client } = await cast();
+    const t0 = Date.now() - 60_000;
+    await testDb()
+      .insert(clientNotes)
+      .values([1, 2, 3].map((n) => ({ coachId: coach.id, clientId: client.id, text: `Note ${n}`, createdAt: new Date(t0 + n * 1000), updatedAt: new Date(t0 + n * 1000) })));
+    const page = await get(`/api/clients/${client.id}/notes?limit=2`, bearer(coach.token));
+    expect((await body<Note[]>(page)).data.map((n) => n.text)).toEqual(['Note 3', 'Note 2']);
+    expect((await body<Note[]>(await get(`/api/clients/${client.id}/notes`, bearer(coach.token)))).data).toHaveLength(3);
+    for (const limit of [0, MAX_NOTES + 1, 'many']) {
+      const res = await get(`/api/clients/${client.id}/notes?limit=${limit}`, bearer(coach.token));
+      expect(res.status, String(limit)).toBe(400);
+      expect(Object.keys((await body(res)).error.fields ?? {})).toEqual(['limit']);
+    }
+  });
+
+  it('answers an admin’s note on an unknown or deleted client with 404, writing nothing', async () => {
+    const { client } = await cast();
+    const admin = await createUser({ role: 'ADMIN' });
+    const token = await signIn(admin.email);
+    const gone = await createUser();
+    await testDb().update(users).set({ deletedAt: new Date() }).where(eq(users.id, gone.id));
+    for (const clientId of [crypto.randomUUID(), gone.id]) {
+      const res = await post(`/api/clients/${clientId}/notes`, { text: 'Check in next week' }, bearer(token));
+      expect(res.status).toBe(404);
+      expect((await body(res)).error.code).toBe('NOT_FOUND');
+      expect((await get(`/api/clients/${clientId}/notes`, bearer(token))).status).toBe(404);
+    }
+    // A client who exists takes the admin's note.
+    expect((await post(`/api/clients/${client.id}/notes`, { text: 'Check in next week' }, bearer(token))).status).toBe(201);
+    const rows = await testDb().select().from(clientNotes).where(eq(clientNotes.coachId, admin.id)).all();
+    expect(rows.map((r) => r.clientId)).toEqual([client.id]);
   });
 });
 

@@ -5,10 +5,10 @@
  * the ones marked shareable (lib/agent-context.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import { type Db, db as openDb } from '../db/client';
-import { appointments, clientNotes, coachingSessions } from '../db/schema';
+import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth, requireRole } from '../lib/session';
@@ -41,6 +41,8 @@ const NotePatch = z
   .openapi('CoachNotePatch');
 
 const ClientParams = z.object({ clientId: z.string().min(1).max(64) });
+/** Notes one list answers with: a page a coach reads, not the whole history at once. */
+export const MAX_NOTES = 200;
 const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 
@@ -50,7 +52,13 @@ const listRoute = createRoute({
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { params: ClientParams, query: z.object({ sessionId: z.string().min(1).max(64).optional() }) },
+  request: {
+    params: ClientParams,
+    query: z.object({
+      sessionId: z.string().min(1).max(64).optional(),
+      limit: z.coerce.number().int().min(1).max(MAX_NOTES).default(MAX_NOTES).openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
+    }),
+  },
   responses: {
     200: { description: 'Notes', ...json(okSchema(z.array(Note))) },
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
@@ -104,9 +112,20 @@ const noteOut = (n: NoteRow) => ({
   updatedAt: n.updatedAt.toISOString(),
 });
 
-/** A client the coach has had a session or an appointment with (admins: any); 404 otherwise, as if unknown. */
+/**
+ * A client the coach has had a session or an appointment with (admins: anyone with an account); 404
+ * otherwise, as if unknown, and before anything is written (a note on no one would break its foreign key).
+ */
 export async function assertCoaches(db: Db, user: AuthUser, clientId: string): Promise<void> {
-  if (user.role === 'ADMIN') return;
+  if (user.role === 'ADMIN') {
+    const known = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, clientId), isNull(users.deletedAt)))
+      .get();
+    if (!known) throw new AppError('NOT_FOUND', 'No such client');
+    return;
+  }
   const [session, appointment] = await Promise.all([
     db
       .select({ id: coachingSessions.id })
@@ -139,7 +158,7 @@ export const notes = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
-    const { sessionId } = c.req.valid('query');
+    const { sessionId, limit } = c.req.valid('query');
     const db = openDb(c.env);
     await assertCoaches(db, user, clientId);
     const rows = await db
@@ -147,6 +166,7 @@ export const notes = createApp()
       .from(clientNotes)
       .where(and(eq(clientNotes.clientId, clientId), eq(clientNotes.coachId, user.id), sessionId ? eq(clientNotes.sessionId, sessionId) : undefined))
       .orderBy(desc(clientNotes.createdAt))
+      .limit(limit)
       .all();
     return c.json(ok(rows.map(noteOut)), 200);
   })

@@ -1,10 +1,10 @@
-import { SELF } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
-import { TEASER_CHARS } from './sessions';
+import { MAX_TRANSCRIPT_LINES, TEASER_CHARS } from './sessions';
 
 const SUMMARY =
   'You noticed the tightness in your chest easing as the exhale lengthened. We practised a 4-7-8 breath twice and named three cues of safety in your room. Next time: the humming exercise.';
@@ -169,5 +169,80 @@ describe('reports by tier', () => {
     const after = (await body<Detail>(await get(`/api/sessions/${done}`, bearer(token)))).data;
     expect(after).toMatchObject({ reportAccess: 'full', aiSummary: SUMMARY, transcriptLineCount: 2 });
     expect(after.transcript).toHaveLength(2);
+  });
+});
+
+describe('flagged sessions', () => {
+  it('shows a flagged session, whispers and all, to its coach and admins only; an unrelated coach gets 404', async () => {
+    const client = await createUser({ tier: 'FREE', displayName: 'Fran Free' });
+    const coach = await createUser({ role: 'COACH' });
+    const unrelated = await createUser({ role: 'COACH' });
+    const admin = await createUser({ role: 'ADMIN' });
+    const sessionId = await seedSession(client.id, { coachId: coach.id });
+    // Flagged, with a whisper of the session's coach and the AI's words.
+    const aiAlone = await seedSession(client.id);
+    const db = testDb();
+    for (const id of [sessionId, aiAlone]) await db.update(coachingSessions).set({ flaggedAt: new Date(), flagReason: 'I want to hurt myself' }).where(eq(coachingSessions.id, id));
+    await db.insert(messages).values({
+      sessionId,
+      speakerIdentity: coach.id,
+      speakerRole: 'coach',
+      kind: 'whisper',
+      text: 'Ask about the sleep diary',
+      heardByAi: true,
+      spokenAt: new Date('2027-03-02T10:00:09Z'),
+      idempotencyKey: `${sessionId}:whisper`,
+    });
+    const [coachToken, unrelatedToken, adminToken] = await Promise.all([signIn(coach.email), signIn(unrelated.email), signIn(admin.email)]);
+    type Flagged = Summary & { flag: { reason: string } | null };
+    const flaggedFor = async (token: string) => (await body<Flagged[]>(await get('/api/sessions?flagged=true&limit=100', bearer(token)))).data.map((s) => s.id);
+
+    // The unrelated coach: neither session in any list, 404 on both details, no word of them in the raw answers.
+    expect(await flaggedFor(unrelatedToken)).not.toEqual(expect.arrayContaining([sessionId]));
+    expect(await flaggedFor(unrelatedToken)).not.toEqual(expect.arrayContaining([aiAlone]));
+    for (const id of [sessionId, aiAlone]) {
+      const res = await get(`/api/sessions/${id}`, bearer(unrelatedToken));
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toMatch(/sleep diary|hurt myself|chest/);
+    }
+    const rawList = await (await get('/api/sessions?limit=100', bearer(unrelatedToken))).text();
+    expect(rawList).not.toContain(sessionId);
+    expect(rawList).not.toContain('hurt myself');
+
+    // The session's coach: their own flagged session, with the flag and the whisper; not the AI-alone one.
+    const own = await flaggedFor(coachToken);
+    expect(own).toContain(sessionId);
+    expect(own).not.toContain(aiAlone);
+    const detail = (await body<Omit<Detail, 'transcript'> & { flag: { reason: string } | null; transcript: { text: string; kind: string }[] }>(await get(`/api/sessions/${sessionId}`, bearer(coachToken)))).data;
+    expect(detail.flag?.reason).toBe('I want to hurt myself');
+    expect(detail.transcript.filter((l) => l.kind === 'whisper').map((l) => l.text)).toEqual(['Ask about the sleep diary']);
+    expect((await get(`/api/sessions/${aiAlone}`, bearer(coachToken))).status).toBe(404);
+
+    // An admin: both, the AI-alone one too (nobody else would follow it up).
+    expect(await flaggedFor(adminToken)).toEqual(expect.arrayContaining([sessionId, aiAlone]));
+    expect((await get(`/api/sessions/${aiAlone}`, bearer(adminToken))).status).toBe(200);
+  });
+});
+
+describe('GET /api/sessions/:id, a very long transcript', () => {
+  it('carries the first MAX_TRANSCRIPT_LINES lines in spoken order, and counts them all', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const sessionId = await seedSession(client.id, { tier: 'PREMIUM' });
+    const extra = MAX_TRANSCRIPT_LINES + 10;
+    // Thousands of lines in one statement (the seed's two come first, at 10:00:00 and 10:00:05).
+    await env.DB.prepare(
+      `INSERT INTO messages (id, session_id, speaker_identity, speaker_role, text, heard_by_ai, kind, spoken_at, idempotency_key, created_at)
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+       SELECT lower(hex(randomblob(16))), ?1, 'agent', 'ai', 'Line ' || i, 1, 'speech', ?3 + i * 1000, ?1 || ':bulk:' || i, ?3 FROM n`,
+    )
+      .bind(sessionId, extra, new Date('2027-03-02T10:00:10Z').getTime())
+      .run();
+    const res = await get(`/api/sessions/${sessionId}`, bearer(await signIn(client.email)));
+    expect(res.status).toBe(200);
+    const detail = (await body<Detail>(res)).data;
+    expect(detail.transcriptLineCount).toBe(extra + 2);
+    expect(detail.transcript).toHaveLength(MAX_TRANSCRIPT_LINES);
+    expect(detail.transcript.slice(0, 3).map((l) => l.text)).toEqual(['My chest feels tight', 'Let us slow the exhale', 'Line 1']);
+    expect(detail.transcript.at(-1)?.text).toBe(`Line ${MAX_TRANSCRIPT_LINES - 2}`);
   });
 });

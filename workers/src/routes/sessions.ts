@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, desc, eq, isNotNull, or } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { alias } from 'drizzle-orm/sqlite-core';
@@ -81,8 +81,11 @@ const TranscriptLine = z
   })
   .openapi('TranscriptLine');
 
+/** Lines one session detail carries: many hours of talk; past it the transcript is cut, and transcriptLineCount says so. */
+export const MAX_TRANSCRIPT_LINES = 5000;
+
 const SessionDetail = SessionSummary.extend({
-  transcript: z.array(TranscriptLine),
+  transcript: z.array(TranscriptLine).openapi({ description: `In spoken order, the first ${MAX_TRANSCRIPT_LINES} lines at most` }),
   transcriptLineCount: z.number().int().openapi({ description: 'Lines recorded, also when the transcript itself is withheld' }),
 }).openapi('SessionDetail');
 
@@ -150,7 +153,7 @@ const summary = (user: AuthUser, { session: s, rating, clientName, coachName }: 
 const listRoute = createRoute({
   method: 'get',
   path: '/',
-  summary: 'Session history: a client’s own sessions, a coach’s sessions',
+  summary: 'Session history: a client’s own sessions, a coach’s own sessions (admins: all)',
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   request: {
@@ -160,7 +163,7 @@ const listRoute = createRoute({
         .enum(['true', 'false'])
         .optional()
         .transform((v) => v === 'true')
-        .openapi({ description: 'true: only sessions flagged for a coach' }),
+        .openapi({ description: 'true: only sessions flagged for follow-up (a coach sees their own; admins all)' }),
     }),
   },
   responses: {
@@ -195,10 +198,6 @@ const ratingRoute = createRoute({
   },
 });
 
-/**
- * Who may see which sessions: admins all; coaches the ones they joined and every flagged one (talk of
- * crisis needs a coach's follow-up even when no coach was in the call); clients their own.
- */
 const coachUsers = alias(users, 'coach_user');
 /** A session with its rating and the names of its client and coach. */
 const withNames = (db: ReturnType<typeof openDb>) =>
@@ -209,11 +208,16 @@ const withNames = (db: ReturnType<typeof openDb>) =>
     .leftJoin(users, eq(users.id, coachingSessions.clientId))
     .leftJoin(coachUsers, eq(coachUsers.id, coachingSessions.coachId));
 
+/**
+ * Who may see which sessions: admins all (a flagged session the AI had alone is theirs to follow up);
+ * coaches the ones they are the coach of, flagged or not, never another coach's (whispers, FREE
+ * clients they never met); clients their own.
+ */
 const visibleTo = (user: AuthUser): SQL | undefined =>
   user.role === 'ADMIN'
     ? undefined
-    : isCoachLike(user)
-      ? or(eq(coachingSessions.coachId, user.id), isNotNull(coachingSessions.flaggedAt))
+    : user.role === 'COACH'
+      ? eq(coachingSessions.coachId, user.id)
       : eq(coachingSessions.clientId, user.id);
 
 export const sessions = createApp()
@@ -238,18 +242,17 @@ export const sessions = createApp()
     const { session } = row;
     const access = accessOf(user, session);
     // A coach's whispers to the AI are for coaches' eyes only.
-    const lines = await db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.sessionId, session.id), isCoachLike(user) ? undefined : eq(messages.kind, 'speech')))
-      .orderBy(asc(messages.spokenAt))
-      .all();
+    const shown = and(eq(messages.sessionId, session.id), isCoachLike(user) ? undefined : eq(messages.kind, 'speech'));
+    const [lines, lineCount] = await Promise.all([
+      access === 'full' ? db.select().from(messages).where(shown).orderBy(asc(messages.spokenAt)).limit(MAX_TRANSCRIPT_LINES).all() : [],
+      db.$count(messages, shown),
+    ]);
     return c.json(
       ok({
         ...summary(user, row, access),
-        transcriptLineCount: lines.length,
+        transcriptLineCount: lineCount,
         // The full report never leaves the server for a tier without reports.
-        transcript: (access === 'full' ? lines : []).map((m) => ({
+        transcript: lines.map((m) => ({
           id: m.id,
           speakerIdentity: m.speakerIdentity,
           speakerRole: m.speakerRole,
