@@ -24,7 +24,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, rmdir, symlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -508,16 +508,22 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     expect(healthy).toMatchObject({ status: 200, body: { ok: true, draining: false, agent: { registered: true }, sync: { up: true } } });
     if (IN_ROOTFS) {
       // The container as Docker would make it: the ENTRYPOINT (tini) is PID 1 of its own PID namespace,
-      // rooted in the image, running as the image's user (not root); Node is its child.
+      // rooted in the image (pivoted into it: the same directory and files, by device and inode),
+      // running as the image's user (not root); Node is its child.
       const first = await firstProcess(host.pid as number);
       const status = await readFile(`/proc/${first}/status`, 'utf8');
-      expect(await readlink(`/proc/${first}/root`)).toBe(image.root);
-      expect(await readlink(`/proc/${first}/exe`)).toBe(join(image.root, 'usr/bin/tini'));
+      const same = async (a: string, b: string) => {
+        const [x, y] = await Promise.all([stat(a), stat(b)]);
+        return x.dev === y.dev && x.ino === y.ino;
+      };
+      expect(await same(`/proc/${first}/root`, image.root)).toBe(true);
+      expect(await readlink(`/proc/${first}/root`)).toBe('/');
+      expect(await same(`/proc/${first}/exe`, join(image.root, 'usr/bin/tini'))).toBe(true);
       expect(/^NSpid:\s+\d+\s+(\d+)$/m.exec(status)?.[1]).toBe('1');
       expect(/^Uid:\s+(\d+)/m.exec(status)?.[1]).toBe(String(user.uid));
       expect(user.uid).not.toBe(0);
       const [node] = (await readFile(`/proc/${first}/task/${first}/children`, 'utf8')).trim().split(/\s+/);
-      expect(await readlink(`/proc/${node}/exe`)).toBe(join(image.root, 'usr/local/bin/node'));
+      expect(await same(`/proc/${node}/exe`, join(image.root, 'usr/local/bin/node'))).toBe(true);
     }
   });
 
@@ -564,6 +570,9 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
         .sort();
     expect(emails('ultra')).toEqual(replica.expectedMembers('ultra').map((m) => m.email).sort());
     expect(emails('vagus')).toEqual(replica.expectedMembers('vagus').map((m) => m.email).sort());
+    // Skool's pages were rendered in Chromium's sandbox: the image's user is not root, and the container allows user namespaces.
+    expect(host.logged('skool scraper: Chromium runs in its sandbox')).toHaveLength(1);
+    expect(host.logged('skool scraper: Chromium runs WITHOUT its sandbox')).toEqual([]);
   });
 
   it('exits 0 on SIGTERM', async () => {

@@ -1,9 +1,11 @@
+import { readdir } from 'node:fs/promises';
 import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Receiver, startReceiver, tempDir } from './skool/test-helpers';
-import { HostProcess, hostEnv, leaveInOutbox, startTestLivekit, until } from './test-helpers';
+import { HostProcess, hostEnv, leaveDropped, leaveInOutbox, startTestLivekit, until } from './test-helpers';
 
 const PORT = 18791;
+const DAY = 24 * 60 * 60_000;
 
 describe('GET /health of the whole agent-host (agent worker and Skool sync in one process)', () => {
   let livekit: LivekitServer;
@@ -13,7 +15,13 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
 
   beforeAll(async () => {
     [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: () => 503 }), tempDir('host-health')]);
-    // What an earlier run left undelivered: a Skool sync message, and two lines of one session.
+    // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
+    // first, as an outbox opened on a folder sends what waits there.
+    await leaveDropped(`${dir.path}/skool`, receiver.url, ['run-0:final'], DAY);
+    await leaveDropped(`${dir.path}/skool`, receiver.url, ['run-old:final'], 40 * DAY);
+    await leaveDropped(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-0'], DAY);
+    await leaveDropped(`${dir.path}/agent/session-old`, receiver.url, ['session-old:line-1'], 40 * DAY);
+    // And what an earlier run left undelivered: a Skool sync message, and two lines of one session.
     await leaveInOutbox(`${dir.path}/skool`, receiver.url, ['run-1:final']);
     await leaveInOutbox(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-1', 'session-a:line-2']);
     host = HostProcess.start(hostEnv({ livekitUrl: livekit.url, port: PORT, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }));
@@ -25,7 +33,7 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     await dir?.remove();
   });
 
-  it('reports the worker registered with livekit-server, the sync server up and every outbox depth', async () => {
+  it('reports the worker registered with livekit-server, the sync server up, every outbox depth and what was dropped within the retention', async () => {
     const healthy = await until('a healthy agent-host', async () => ((await host.health())?.status === 200 ? host.health() : false), 60_000, () => host.output.slice(-10));
     expect(healthy).toEqual({
       status: 200,
@@ -37,8 +45,12 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
         outbox: { skool: 1, sessions: 2 },
         outboxDepth: 3,
         syncRunning: false,
+        dropped: { skool: 1, sessions: 1 },
+        outboxDropped: 2,
       },
     });
+    // The start's retention sweep deleted what was set aside 40 days ago.
+    expect(await readdir(`${dir.path}/agent/session-old/dropped`)).toEqual([]);
   });
 
   it('answers 503 while the worker is not registered, and 200 again once it is', async () => {

@@ -2,12 +2,14 @@
  * The agent-host as deployed: one process runs the AI coach's agent worker (agent/main.ts) and the
  * Skool sync server (skool/server.ts), whose port also answers `GET /health` for both. Shutting down
  * (main.ts, on SIGTERM) stops taking new sessions and sync runs, lets live sessions finish within a
- * grace period, then delivers what every outbox holds before it closes.
+ * grace period, then delivers what every outbox holds before it closes. Once an hour (and at start) it
+ * deletes what the outboxes set aside in dropped/ longer ago than the retention.
  */
 import { describeError, log } from '../../workers/src/lib/log';
 import { loadAgentConfig } from './agent/config';
 import { type AgentWorker, startAgentServer } from './agent/main';
-import { flushSessionOutboxes, sessionOutboxDepth } from './lib/session-outboxes';
+import { deleteOldDropped, droppedCount } from './lib/outbox';
+import { deleteOldSessionDropped, flushSessionOutboxes, sessionDroppedCount, sessionOutboxDepth } from './lib/session-outboxes';
 import { loadSkoolSyncConfig } from './skool/config';
 import { type SkoolSyncHost, startSkoolSyncHost } from './skool/server';
 
@@ -21,7 +23,16 @@ export interface HostConfig {
    * job left when the Worker was down as it ended): AGENT_HOST_SWEEP_MS, default 1 minute; 0 = never.
    */
   sweepMs: number;
+  /**
+   * How long messages the Worker refused stay in the outboxes' dropped/ folders for an operator to
+   * replay: AGENT_HOST_DROPPED_RETENTION_DAYS, default 30 (in milliseconds here).
+   */
+  droppedRetentionMs: number;
 }
+
+const DAY_MS = 24 * 60 * 60_000;
+/** How often dropped/ is swept for what is older than the retention. */
+const RETENTION_SWEEP_MS = 60 * 60_000;
 
 export function loadHostConfig(env: Record<string, string | undefined> = process.env): HostConfig {
   const ms = (name: string, fallback: number) => {
@@ -31,7 +42,19 @@ export function loadHostConfig(env: Record<string, string | undefined> = process
     if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a number of milliseconds (got "${text}")`);
     return value;
   };
-  return { drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000), flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000), sweepMs: ms('AGENT_HOST_SWEEP_MS', 60_000) };
+  const days = (name: string, fallback: number) => {
+    const text = env[name]?.trim();
+    if (!text) return fallback * DAY_MS;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of days, at least 1 (got "${text}")`);
+    return value * DAY_MS;
+  };
+  return {
+    drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000),
+    flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000),
+    sweepMs: ms('AGENT_HOST_SWEEP_MS', 60_000),
+    droppedRetentionMs: days('AGENT_HOST_DROPPED_RETENTION_DAYS', 30),
+  };
 }
 
 /** What `GET /health` answers (503 when `ok` is false). */
@@ -47,6 +70,10 @@ export interface HostHealth {
   /** outbox.skool + outbox.sessions; with syncRunning, the fields the sync server alone answers too. */
   outboxDepth: number;
   syncRunning: boolean;
+  /** Messages the Worker refused for good or for too long, set aside in dropped/ until replayed or past the retention. */
+  dropped: { skool: number; sessions: number };
+  /** dropped.skool + dropped.sessions: above 0, someone should look (docs/operations.md). */
+  outboxDropped: number;
 }
 
 export interface ShutdownReport {
@@ -90,7 +117,7 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> => {
 /** Starts both sides from the environment; fails fast, naming what is missing, before either starts. */
 export async function startAgentHost(env: Record<string, string | undefined> = process.env, options: { host?: string } = {}): Promise<AgentHost> {
   const config = loadHostConfig(env);
-  loadSkoolSyncConfig(env);
+  const skoolConfig = loadSkoolSyncConfig(env);
   const worker = await startAgentServer(env);
   // After startAgentServer: offline, it has put the stand-ins' URLs into env.
   const agentConfig = loadAgentConfig(env);
@@ -98,7 +125,12 @@ export async function startAgentHost(env: Record<string, string | undefined> = p
   let sync: SkoolSyncHost;
 
   const health = async (): Promise<HostHealth> => {
-    const [agent, sessions] = await Promise.all([agentStatus(worker), sessionOutboxDepth(agentConfig.outboxDir)]);
+    const [agent, sessions, droppedSkool, droppedSessions] = await Promise.all([
+      agentStatus(worker),
+      sessionOutboxDepth(agentConfig.outboxDir),
+      droppedCount(skoolConfig.outboxDir),
+      sessionDroppedCount(agentConfig.outboxDir),
+    ]);
     const skool = sync.outbox.depth;
     const running = sync.sync.running();
     return {
@@ -109,8 +141,23 @@ export async function startAgentHost(env: Record<string, string | undefined> = p
       outbox: { skool, sessions },
       outboxDepth: skool + sessions,
       syncRunning: running !== null,
+      dropped: { skool: droppedSkool, sessions: droppedSessions },
+      outboxDropped: droppedSkool + droppedSessions,
     };
   };
+
+  // What the Worker refused stays in dropped/ long enough for an operator to replay it, then goes.
+  const deleteExpiredDropped = async () => {
+    try {
+      const deleted =
+        (await deleteOldDropped(skoolConfig.outboxDir, config.droppedRetentionMs)) + (await deleteOldSessionDropped(agentConfig.outboxDir, config.droppedRetentionMs));
+      if (deleted > 0) log('info', 'agent-host: retention: dropped outbox messages deleted', { deleted, retentionDays: config.droppedRetentionMs / DAY_MS });
+    } catch (err) {
+      log('warn', 'agent-host: retention of dropped outbox messages failed; next time', describeError(err));
+    }
+  };
+  // Before /health answers, so its counts never include what is already past the retention.
+  await deleteExpiredDropped();
 
   try {
     sync = await startSkoolSyncHost(env, { ...(options.host ? { host: options.host } : {}), health, accepting: () => !draining });
@@ -146,12 +193,16 @@ export async function startAgentHost(env: Record<string, string | undefined> = p
   sweepTimer?.unref();
   if (config.sweepMs > 0) sweep();
 
+  const retentionTimer = setInterval(() => void deleteExpiredDropped(), RETENTION_SWEEP_MS);
+  retentionTimer.unref();
+
   let shuttingDown: Promise<ShutdownReport> | undefined;
   const shutdown = (reason: string) =>
     (shuttingDown ??= (async () => {
       const started = Date.now();
       draining = true;
       clearInterval(sweepTimer);
+      clearInterval(retentionTimer);
       await sweeping;
       log('info', 'agent-host: shutting down: no new sessions or sync runs; live ones may finish', {
         reason,

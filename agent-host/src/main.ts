@@ -4,8 +4,8 @@
  *
  * Configuration: agent/config.ts (LIVEKIT_*, API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the
  * provider keys, AGENT_OUTBOX_DIR), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
- * CHROMIUM_PATH), host.ts (AGENT_HOST_DRAIN_MS, AGENT_HOST_FLUSH_MS). deploy/agent-host.env.example
- * lists them all.
+ * CHROMIUM_PATH, SKOOL_CHROMIUM_SANDBOX), host.ts (AGENT_HOST_DRAIN_MS, AGENT_HOST_FLUSH_MS,
+ * AGENT_HOST_SWEEP_MS, AGENT_HOST_DROPPED_RETENTION_DAYS). deploy/agent-host.env.example lists them all.
  *
  * SIGTERM (or SIGINT): no new sessions or sync runs; live sessions finish within AGENT_HOST_DRAIN_MS;
  * the outboxes deliver what they hold within AGENT_HOST_FLUSH_MS; then exit 0. A second signal exits

@@ -9,12 +9,14 @@
  *   same major version, is copied instead), and the `node` user, uid and gid 1000. It is built once
  *   into .tools/rootfs/ and copied for each stage.
  * - A command runs in its own mount and PID namespaces (`unshare`): /proc of its own, /dev, /sys,
- *   the machine's resolv.conf and hosts bound in as Docker binds them, then `chroot` into the stage as
- *   the image's USER, with exactly the image's environment, in its WORKDIR. The first process is PID 1
- *   there, as the ENTRYPOINT is in a container. Mounts vanish with the namespace. The network is the
- *   machine's (`docker run --network host`).
+ *   the machine's resolv.conf and hosts bound in as Docker binds them, then the stage becomes the
+ *   root with `pivot_root` (as runc does; a chroot would not do: the kernel refuses user namespaces,
+ *   and so Chromium's sandbox, to a chrooted process), the machine's root is detached, and the command
+ *   runs as the image's USER, with exactly the image's environment, in its WORKDIR. The first process
+ *   is PID 1 there, as the ENTRYPOINT is in a container. Mounts vanish with the namespace. The network
+ *   is the machine's (`docker run --network host`).
  *
- * Needs root, util-linux (unshare, nsenter), coreutils' chroot and env, and debootstrap.
+ * Needs root, util-linux (unshare, nsenter, pivot_root), coreutils' chroot and env, and debootstrap.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -41,7 +43,7 @@ export const BASE_ENV: Record<string, string> = {
 export async function rootfsMissing(): Promise<string[]> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (chroot, mounts)');
-  for (const tool of ['debootstrap', 'unshare', 'nsenter', 'chroot']) {
+  for (const tool of ['debootstrap', 'unshare', 'nsenter', 'pivot_root', 'chroot']) {
     const found = await run('sh', ['-c', `command -v ${tool}`]).then(() => true, () => false);
     if (!found) missing.push(tool);
   }
@@ -128,12 +130,19 @@ export function inRootfs(
   const script = [
     'set -e',
     'root=$1; shift',
+    // pivot_root wants the new root to be a mount point of its own.
+    'mount --bind "$root" "$root"',
     'mount -t proc proc "$root/proc"',
     'mount --rbind /dev "$root/dev"',
     'mount --rbind /sys "$root/sys"',
     'for f in resolv.conf hosts; do [ -e "$root/etc/$f" ] || : > "$root/etc/$f"; mount --bind "/etc/$f" "$root/etc/$f"; done',
     'while [ "$1" != "--" ]; do mkdir -p "$root$2"; mount --bind "$1" "$root$2"; shift 2; done; shift',
-    `exec chroot --userspec=${options.uid ?? 0}:${options.gid ?? 0} "$root" /usr/bin/env -i -C "${options.workdir}" "$@"`,
+    // The stage becomes / and the machine's root, stacked on it by `pivot_root . .`, is detached; the
+    // chroot that follows is into / itself, only to take the USER (the image's own chroot and env).
+    'cd "$root"',
+    'pivot_root . .',
+    'umount -l .',
+    `exec chroot --userspec=${options.uid ?? 0}:${options.gid ?? 0} / /usr/bin/env -i -C "${options.workdir}" "$@"`,
   ].join('\n');
   const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
   const binds = (options.binds ?? []).flat();

@@ -3,6 +3,7 @@
  * livekit-server of their own, and messages left in the outboxes as an earlier run would leave them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type LivekitServer, ensureLivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
@@ -31,6 +32,30 @@ export async function leaveInOutbox(dir: string, url: string, keys: string[]): P
   const outbox = await Outbox.open({ dir, secret: TEST_SECRET, fetch: () => Promise.reject(new Error('offline')) });
   for (const key of keys) await outbox.enqueue(url, key, { key });
   await outbox.close();
+}
+
+/**
+ * Stores messages in the outbox folder `dir` that a receiver refuses for good (400), so they are set
+ * aside in its dropped/, as if that happened `ageMs` ago. Resolves with the dropped files' names.
+ * Whatever already waits in `dir` is refused too: call it before leaveInOutbox on the same folder.
+ */
+export async function leaveDropped(dir: string, url: string, keys: string[], ageMs = 0): Promise<string[]> {
+  const refuse = () => Promise.resolve(new Response(JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid message' } }), { status: 400 }));
+  const before = new Set(await readdir(join(dir, 'dropped')).catch(() => [] as string[]));
+  const outbox = await Outbox.open({ dir, secret: TEST_SECRET, fetch: refuse });
+  const quiet = console.error;
+  console.error = () => undefined; // the drop's error line is expected here
+  try {
+    for (const key of keys) await outbox.enqueue(url, key, { key });
+    await outbox.drained();
+  } finally {
+    console.error = quiet;
+    await outbox.close();
+  }
+  const added = (await readdir(join(dir, 'dropped'))).filter((n) => !before.has(n));
+  const at = new Date(Date.now() - ageMs);
+  for (const name of added) await utimes(join(dir, 'dropped', name), at, at);
+  return added;
 }
 
 /** The environment of a whole agent-host: offline AI (it starts its own stand-ins), Skool settings that are never used. */

@@ -3,12 +3,17 @@
  * fsynced) before it is sent and removed once the receiver answers 2xx. Files left by a crash or an
  * outage are replayed, oldest first, when the next instance opens the folder. One message at a time,
  * in order: a receiver that is down holds the queue, so a run's final message never overtakes its
- * chunks. Retries back off exponentially (capped); a 4xx other than 408/429 is permanent, logged and
- * set aside in `dropped/`. The receiver dedupes by Idempotency-Key, so a retry after a lost answer is
- * harmless. Knows nothing of what it carries.
+ * chunks. Retries back off exponentially (capped). A message the receiver will never take (400, 413,
+ * 415, 422) is set aside in `dropped/` at once; any other refusal (401 and 403 during a secret rotation,
+ * 404 or 5xx during a deploy, 408, 409, 429) is retried until the receiver has refused that message for
+ * `giveUpAfterMs` (a day), counted from its first refusal, which is stored with it so a restart does not
+ * start the count again. While nothing answers at all, nothing is given up. Every drop is logged at error
+ * level as `outbox: message dropped`, and /health counts what `dropped/` holds until the retention sweep
+ * deletes it. The receiver dedupes by Idempotency-Key, so a retry after a lost answer is harmless.
+ * Knows nothing of what it carries.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { signedHeaders } from '../../../workers/src/lib/signing';
@@ -24,8 +29,17 @@ export interface OutboxOptions {
   maxBackoffMs?: number;
   /** A delivery that takes longer is abandoned and retried. */
   requestTimeoutMs?: number;
+  /**
+   * How long the receiver may go on refusing one message (401, 403, 404, 5xx, ...) before it is set
+   * aside in dropped/, from its first refusal: a secret rotation or a deploy takes minutes to hours,
+   * a message that still fails after a day is one the receiver chokes on, and it holds the queue.
+   */
+  giveUpAfterMs?: number;
   fetch?: typeof fetch;
 }
+
+/** Answers that say the receiver will never take this message as it is: set aside at once. */
+const NEVER_ACCEPTED = new Set([400, 413, 415, 422]);
 
 /** A message as stored on disk: the body is kept as the exact string that gets signed. */
 interface StoredMessage {
@@ -34,6 +48,8 @@ interface StoredMessage {
   idempotencyKey: string;
   body: string;
   createdAt: string;
+  /** When the receiver first refused it (ISO time); absent until then. */
+  firstRefusedAt?: string;
 }
 
 /** Why a delivery failed; `retryable` says whether trying again may help. */
@@ -50,12 +66,14 @@ export class DeliveryError extends Error {
 }
 
 const DROPPED = 'dropped';
+const DAY_MS = 24 * 60 * 60_000;
 
 export class Outbox {
   private readonly queue: string[] = [];
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly giveUpAfterMs: number;
   private readonly fetch: typeof fetch;
   private pumping: Promise<void> | null = null;
   private closed = false;
@@ -68,6 +86,7 @@ export class Outbox {
     this.baseBackoffMs = options.baseBackoffMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.giveUpAfterMs = options.giveUpAfterMs ?? DAY_MS;
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
@@ -95,15 +114,7 @@ export class Outbox {
     const message: StoredMessage = { v: 1, url, idempotencyKey, body: JSON.stringify(payload), createdAt: new Date().toISOString() };
     // Names sort in enqueue order, across restarts too.
     const name = `${Date.now().toString().padStart(15, '0')}-${(this.seq++).toString().padStart(6, '0')}-${randomBytes(4).toString('hex')}.json`;
-    const temp = join(this.options.dir, `${name}.tmp`);
-    const file = await open(temp, 'w');
-    try {
-      await file.writeFile(JSON.stringify(message));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, join(this.options.dir, name));
+    await writeDurably(join(this.options.dir, name), message);
     this.queue.push(name);
     this.kick();
   }
@@ -140,7 +151,7 @@ export class Outbox {
         message = JSON.parse(await readFile(join(this.options.dir, name), 'utf8')) as StoredMessage;
         if (message.v !== 1 || typeof message.url !== 'string' || typeof message.body !== 'string') throw new Error('not an outbox message');
       } catch (err) {
-        log('error', 'outbox: unreadable message set aside', { file: name, ...describeError(err) });
+        this.logDrop({ file: name, why: 'unreadable', reason: describeError(err).errorMessage });
         await this.setAside(name);
         continue;
       }
@@ -149,27 +160,34 @@ export class Outbox {
         await this.deliver(message);
         await rm(join(this.options.dir, name), { force: true });
         this.done(name);
-        if (attempt > 0) log('info', 'outbox: delivered after retries', { idempotencyKey: message.idempotencyKey, attempts: attempt + 1 });
+        if (attempt > 0) log('info', 'outbox: delivered after retries', { outbox: this.options.dir, idempotencyKey: message.idempotencyKey, attempts: attempt + 1 });
         attempt = 0;
       } catch (err) {
         if (this.closed) break;
         const failure = err instanceof DeliveryError ? err : new DeliveryError(String(err), true);
-        if (!failure.retryable) {
-          log('error', 'outbox: receiver refused the message for good; dropped', {
+        attempt += 1;
+        // Only an answer counts against a message: while nothing answers, waiting is all there is to do.
+        const refusedSince = failure.status === null || !failure.retryable ? null : (message.firstRefusedAt ?? (await this.noteFirstRefusal(name, message)));
+        const refusedForMs = refusedSince === null ? 0 : Date.now() - Date.parse(refusedSince);
+        if (!failure.retryable || refusedForMs >= this.giveUpAfterMs) {
+          this.logDrop({
             url: message.url,
             idempotencyKey: message.idempotencyKey,
             status: failure.status,
+            attempts: attempt,
+            why: failure.retryable ? `refused for ${Math.round(refusedForMs / 60_000)} minutes, longer than the outbox waits` : 'the receiver will never accept it',
             reason: failure.message,
+            ...(refusedSince === null ? {} : { firstRefusedAt: refusedSince }),
           });
-          await this.setAside(name);
+          await this.setAside(name, message);
           attempt = 0;
           continue;
         }
-        attempt += 1;
         const backoff = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.min(attempt - 1, 30));
         // Jitter, so many agent-hosts (or a restart) do not retry in step; Retry-After wins when given.
         const delay = Math.min(this.maxBackoffMs, failure.retryAfterMs ?? backoff * (0.5 + Math.random() * 0.5));
         log('warn', 'outbox: delivery failed, will retry', {
+          outbox: this.options.dir,
           url: message.url,
           idempotencyKey: message.idempotencyKey,
           status: failure.status,
@@ -180,6 +198,23 @@ export class Outbox {
         await this.sleep(delay);
       }
     }
+  }
+
+  /** Error level, one stable message, for the alert on drops (docs/operations.md); never the body. */
+  private logDrop(fields: Record<string, unknown>): void {
+    log('error', 'outbox: message dropped', { outbox: this.options.dir, ...fields, keptIn: join(this.options.dir, DROPPED) });
+  }
+
+  /** Stores when the receiver first refused the message, so the count survives a restart; resolves with it. */
+  private async noteFirstRefusal(name: string, message: StoredMessage): Promise<string> {
+    const at = new Date().toISOString();
+    try {
+      await writeDurably(join(this.options.dir, name), { ...message, firstRefusedAt: at });
+    } catch (err) {
+      // Not fatal: the count starts again at the next refusal, which errs on the side of waiting.
+      log('warn', 'outbox: could not note a refusal on disk', { outbox: this.options.dir, file: name, ...describeError(err) });
+    }
+    return at;
   }
 
   private async deliver(message: StoredMessage): Promise<void> {
@@ -197,22 +232,32 @@ export class Outbox {
       }
       const text = await res.text().catch(() => '');
       if (res.status >= 200 && res.status < 300) return;
-      const permanent = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-      throw new DeliveryError(`HTTP ${res.status}: ${text.slice(0, 300)}`, !permanent, res.status, retryAfterMs(res.headers.get('Retry-After')));
+      throw new DeliveryError(`HTTP ${res.status}: ${answerOf(text)}`, !NEVER_ACCEPTED.has(res.status), res.status, retryAfterMs(res.headers.get('Retry-After')));
     } finally {
       clearTimeout(timer);
       this.inFlight = null;
     }
   }
 
-  private async setAside(name: string): Promise<void> {
+  /**
+   * Moves a message into dropped/ as it was enqueued (no refusal noted, so moving it back replays it
+   * afresh), written anew so its modification time is the drop's: the retention sweep counts from it.
+   */
+  private async setAside(name: string, message?: StoredMessage): Promise<void> {
     const folder = join(this.options.dir, DROPPED);
+    const from = join(this.options.dir, name);
     try {
       await mkdir(folder, { recursive: true });
-      await rename(join(this.options.dir, name), join(folder, name));
+      if (message) {
+        const { firstRefusedAt: _, ...asEnqueued } = message;
+        await writeDurably(join(folder, name), asEnqueued);
+        await rm(from, { force: true });
+      } else {
+        await rename(from, join(folder, name));
+      }
     } catch (err) {
-      log('error', 'outbox: could not move a dropped message aside; deleting it', { file: name, ...describeError(err) });
-      await rm(join(this.options.dir, name), { force: true });
+      log('error', 'outbox: could not move a dropped message aside; deleting it', { outbox: this.options.dir, file: name, ...describeError(err) });
+      await rm(from, { force: true });
     }
     this.done(name);
   }
@@ -240,6 +285,58 @@ export class Outbox {
       };
     });
   }
+}
+
+/** Writes `value` as JSON to `path` through a synced temp file and a rename: a crash leaves the old file or the new. */
+async function writeDurably(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.tmp`;
+  const file = await open(temp, 'w');
+  try {
+    await file.writeFile(JSON.stringify(value));
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temp, path);
+}
+
+/**
+ * The receiver's reason, for the log: the Worker's `{ error: { code, message } }` without its `fields`
+ * (a validation error may quote what was sent), or the start of any other answer.
+ */
+function answerOf(text: string): string {
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (error && typeof error.code === 'string') return `${error.code}: ${String(error.message ?? '')}`.slice(0, 300);
+  } catch {
+    // not JSON: a proxy's or the platform's own page
+  }
+  return text.slice(0, 200);
+}
+
+/** Messages set aside in the outbox folder `dir` (its dropped/), waiting for a person to replay or let go. */
+export async function droppedCount(dir: string): Promise<number> {
+  const names = await readdir(join(dir, DROPPED)).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.json')).length;
+}
+
+/**
+ * Deletes what the outbox folder `dir` set aside more than `retentionMs` ago (by the time it was set
+ * aside); resolves with how many. Files only: the folders stay, an outbox may be writing into them.
+ */
+export async function deleteOldDropped(dir: string, retentionMs: number, now = Date.now()): Promise<number> {
+  const folder = join(dir, DROPPED);
+  const names = await readdir(folder).catch(() => [] as string[]);
+  let deleted = 0;
+  // A .tmp there is a move aside that a crash cut short: the message itself stayed in the queue.
+  for (const name of names.filter((n) => n.endsWith('.json') || n.endsWith('.tmp'))) {
+    const path = join(folder, name);
+    const info = await stat(path).catch(() => null);
+    if (!info || now - info.mtimeMs <= retentionMs) continue;
+    await rm(path, { force: true });
+    if (name.endsWith('.json')) deleted += 1;
+  }
+  return deleted;
 }
 
 /** fetch's "fetch failed" says nothing; its cause (ECONNREFUSED, ENOTFOUND, ...) does. */

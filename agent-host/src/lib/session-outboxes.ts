@@ -1,23 +1,27 @@
 /**
  * The AI coach's outboxes, seen from the agent-host's main process: one folder per session under
- * AGENT_OUTBOX_DIR, each written by that session's job process (agent/job.ts). Counted for /health;
- * what a finished or stopped job left behind is delivered here at shutdown, once no job runs.
+ * AGENT_OUTBOX_DIR, each written by that session's job process (agent/job.ts). Counted for /health
+ * (pending and set aside); what a finished or stopped job left behind is delivered here at shutdown,
+ * once no job runs; what the Worker refused is deleted here once older than the retention.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '../../../workers/src/lib/log';
-import { Outbox } from './outbox';
+import { Outbox, deleteOldDropped, droppedCount } from './outbox';
+
+/** The session folders under `dir` (none before a session has written anything). */
+async function sessionFolders(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
 
 /** Messages waiting in each session folder (not the ones set aside in dropped/). */
 export async function pendingBySession(dir: string): Promise<Map<string, number>> {
   const pending = new Map<string, number>();
-  let sessions: string[];
-  try {
-    sessions = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-  } catch {
-    return pending; // no session has written anything yet
-  }
-  for (const session of sessions) {
+  for (const session of await sessionFolders(dir)) {
     const names = await readdir(join(dir, session)).catch(() => [] as string[]);
     const count = names.filter((n) => n.endsWith('.json')).length;
     if (count > 0) pending.set(session, count);
@@ -30,6 +34,20 @@ export async function sessionOutboxDepth(dir: string): Promise<number> {
   let depth = 0;
   for (const count of (await pendingBySession(dir)).values()) depth += count;
   return depth;
+}
+
+/** Messages the Worker refused, set aside in the sessions' dropped/ folders, across all sessions. */
+export async function sessionDroppedCount(dir: string): Promise<number> {
+  let count = 0;
+  for (const session of await sessionFolders(dir)) count += await droppedCount(join(dir, session));
+  return count;
+}
+
+/** Deletes what every session set aside more than `retentionMs` ago; resolves with how many. */
+export async function deleteOldSessionDropped(dir: string, retentionMs: number, now = Date.now()): Promise<number> {
+  let deleted = 0;
+  for (const session of await sessionFolders(dir)) deleted += await deleteOldDropped(join(dir, session), retentionMs, now);
+  return deleted;
 }
 
 /**

@@ -17,6 +17,7 @@ describe('the Skool sync configuration', () => {
     expect(() => loadSkoolSyncConfig({ ...complete, AGENT_HOST_SECRET: undefined })).toThrow(/AGENT_HOST_SECRET is required/);
     expect(() => loadSkoolSyncConfig({ ...complete, AGENT_HOST_SECRET: 'short' })).toThrow(/AGENT_HOST_SECRET must be at least 32/);
     expect(() => loadSkoolSyncConfig({ ...complete, AGENT_HOST_PORT: 'eighty' })).toThrow(/AGENT_HOST_PORT must be a port number/);
+    expect(() => loadSkoolSyncConfig({ ...complete, SKOOL_CHROMIUM_SANDBOX: 'no' })).toThrow(/SKOOL_CHROMIUM_SANDBOX must be "on" or "off"/);
   });
 
   it('fills in defaults and resolves a members page against SKOOL_BASE_URL', () => {
@@ -28,6 +29,7 @@ describe('the Skool sync configuration', () => {
       baseUrl: 'https://www.skool.com/',
       email: 'owner@example.com',
       chromiumPath: '/usr/bin/chromium',
+      chromiumSandbox: 'on',
       membersUrls: { ultra: 'https://www.skool.com/ultra-group/-/members', vagus: 'https://www.skool.com/vagus-group/-/members' },
     });
     expect(config.scraper.diagnosticsDir).toMatch(/agent-host\/\.diagnostics$/);

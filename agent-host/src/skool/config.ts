@@ -1,7 +1,7 @@
 /** The Skool sync's configuration, read once from the environment; fails fast naming what is missing. */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CHROMIUM_PATH } from './chromium';
+import { DEFAULT_CHROMIUM_PATH, type SandboxSetting } from './chromium';
 import type { ScraperConfig } from './scraper';
 
 export interface SkoolSyncConfig {
@@ -49,6 +49,9 @@ export function loadSkoolSyncConfig(env: Record<string, string | undefined> = pr
   const ultra = env.SKOOL_ULTRA_URL?.trim() ? url('SKOOL_ULTRA_URL', env.SKOOL_ULTRA_URL.trim(), base || undefined) : '';
   const vagus = env.SKOOL_VAGUS_URL?.trim() ? url('SKOOL_VAGUS_URL', env.SKOOL_VAGUS_URL.trim(), base || undefined) : '';
 
+  const sandbox = env.SKOOL_CHROMIUM_SANDBOX?.trim() || 'on';
+  if (sandbox !== 'on' && sandbox !== 'off') problems.push(`SKOOL_CHROMIUM_SANDBOX must be "on" or "off" (got "${sandbox}")`);
+
   const portText = env.AGENT_HOST_PORT?.trim() || String(DEFAULT_PORT);
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`AGENT_HOST_PORT must be a port number (got "${portText}")`);
@@ -66,6 +69,7 @@ export function loadSkoolSyncConfig(env: Record<string, string | undefined> = pr
       password: env.SKOOL_PASSWORD ?? '',
       membersUrls: { ultra, vagus },
       chromiumPath: env.CHROMIUM_PATH?.trim() || DEFAULT_CHROMIUM_PATH,
+      chromiumSandbox: sandbox as SandboxSetting,
       diagnosticsDir: dir(env.SKOOL_DIAGNOSTICS_DIR, DEFAULT_DIAGNOSTICS_DIR),
     },
   };

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Page, TimeoutError } from 'puppeteer';
 import { describeError, log } from '../../../workers/src/lib/log';
-import { type Chromium, launchChromium } from './chromium';
+import { type Chromium, type SandboxSetting, launchChromium } from './chromium';
 import { COMMUNITIES, type Community, type Member } from './contract';
 import { type RawCard, toMembers } from './member-cards';
 import { selectors } from './selectors';
@@ -48,6 +48,8 @@ export interface ScraperConfig {
   /** Each community's members page. */
   membersUrls: Record<Community, string>;
   chromiumPath: string;
+  /** SKOOL_CHROMIUM_SANDBOX: `off` runs Chromium without its sandbox (see chromium.ts); default `on`. */
+  chromiumSandbox?: SandboxSetting;
   /** Where a failed step leaves its screenshot and HTML. */
   diagnosticsDir: string;
   timeouts?: Partial<ScrapeTimeouts>;
@@ -83,7 +85,7 @@ export async function scrapeSkool(config: ScraperConfig): Promise<ScrapeResult> 
 
   let chromium: Chromium;
   try {
-    chromium = await launchChromium(config.chromiumPath, timeouts.navigationMs);
+    chromium = await launchChromium(config.chromiumPath, { launchTimeoutMs: timeouts.navigationMs, ...(config.chromiumSandbox ? { sandbox: config.chromiumSandbox } : {}) });
   } catch (err) {
     const error = `Chromium failed to start (${config.chromiumPath}): ${describeError(err).errorMessage}`;
     log('error', 'skool scraper: chromium failed to start', { error });

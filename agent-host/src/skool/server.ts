@@ -7,6 +7,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { describeError, log } from '../../../workers/src/lib/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '../../../workers/src/lib/signing';
+import { sandboxMode } from './chromium';
 import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
 import type { StartRequest } from './contract';
 import { Outbox } from '../lib/outbox';
@@ -205,7 +206,13 @@ export async function startSkoolSyncHost(
   });
   const address = sync.server.address() as AddressInfo;
   const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
-  log('info', 'agent-host: skool sync listening', { url, outboxDir: config.outboxDir, outboxDepth: outbox.depth });
+  const sandbox = sandboxMode(config.scraper.chromiumSandbox);
+  log('info', 'agent-host: skool sync listening', {
+    url,
+    outboxDir: config.outboxDir,
+    outboxDepth: outbox.depth,
+    chromiumSandbox: sandbox.sandboxed ? 'on' : `off: ${sandbox.why}`,
+  });
   return {
     url,
     outbox,

@@ -22,6 +22,10 @@ export interface SyncDeps {
   chunkSize?: number;
 }
 
+/** The Worker refuses (400, for good) a final message whose errors are longer than this. */
+const MAX_ERROR_LENGTH = 2000;
+const clamp = (error: string) => (error.length <= MAX_ERROR_LENGTH ? error : `${error.slice(0, MAX_ERROR_LENGTH - 1)}…`);
+
 /** Runs the sync for `request` and resolves with the final message once every message is stored. */
 export async function runSkoolSync(request: StartRequest, deps: SyncDeps): Promise<FinalMessage> {
   const started = Date.now();
@@ -42,7 +46,7 @@ export async function runSkoolSync(request: StartRequest, deps: SyncDeps): Promi
   for (const community of COMMUNITIES) {
     const scraped = result.communities[community];
     if (!scraped.ok) {
-      communities[community] = { ok: false, membersFound: 0, error: scraped.error };
+      communities[community] = { ok: false, membersFound: 0, error: clamp(scraped.error) };
       continue;
     }
     const count = Math.max(1, Math.ceil(scraped.members.length / chunkSize));
@@ -66,7 +70,7 @@ export async function runSkoolSync(request: StartRequest, deps: SyncDeps): Promi
     kind: 'final',
     ok: failed.length === 0,
     // The same error for both (a failed login) is said once; otherwise each names its community.
-    error: failed.length === 0 ? null : errors.length === 1 && failed.length === COMMUNITIES.length ? (errors[0] ?? null) : failed.map((c) => `${c}: ${communities[c].error}`).join('; '),
+    error: failed.length === 0 ? null : clamp(errors.length === 1 && failed.length === COMMUNITIES.length ? (errors[0] ?? '') : failed.map((c) => `${c}: ${communities[c].error}`).join('; ')),
     durationMs: Date.now() - started,
     communities,
   };
