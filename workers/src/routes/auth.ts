@@ -6,6 +6,7 @@ import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
+import { ipLimitKey } from '../domain/client-ip';
 import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
 import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
@@ -13,7 +14,8 @@ import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
-import { LOGIN_LIMITS, loginLimits, rateLimit } from '../rate-limiter';
+import type { LoginAttempt } from '../rate-limiter';
+import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
 
 export const GRANT_TTL_MS = 5 * 60 * 1000;
@@ -117,16 +119,16 @@ const clientMeta = (c: Context<AppEnv>) => ({
   userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
 });
 
-async function enforceLoginLimits(env: Env, ip: string, email: string): Promise<void> {
-  const { windowMs, perIp, perAccount } = loginLimits(env);
-  const byIp = await rateLimit(env, `login:ip:${ip}`, perIp, windowMs);
-  const byAccount = byIp.allowed ? await rateLimit(env, `login:account:${email}`, perAccount, windowMs) : byIp;
-  if (!byAccount.allowed) {
+/** Lets one sign-in attempt through the login limits (rate-limiter.ts), or refuses it with 429. */
+async function startAttempt(env: Env, ip: string, email: string): Promise<LoginAttempt> {
+  const limited = await startLoginAttempt(env, ip, email);
+  if (!limited.allowed) {
     throw new AppError('RATE_LIMITED', 'Too many sign-in attempts. Try again later.', {
-      retryAfterSeconds: byAccount.retryAfterSeconds,
-      details: { retryAfterSeconds: byAccount.retryAfterSeconds },
+      retryAfterSeconds: limited.retryAfterSeconds,
+      details: { retryAfterSeconds: limited.retryAfterSeconds },
     });
   }
+  return limited.attempt;
 }
 
 export const auth = createApp()
@@ -134,7 +136,7 @@ export const auth = createApp()
     const body = c.req.valid('json');
     const email = normalizeEmail(body.email);
     const meta = clientMeta(c);
-    await enforceLoginLimits(c.env, meta.ip ?? 'unknown', email);
+    const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
 
     const db = openDb(c.env);
     const user = await db
@@ -148,6 +150,8 @@ export const auth = createApp()
       log('info', 'login refused', { requestId: c.get('requestId') });
       throw new AppError('UNAUTHORIZED', 'Email or password is incorrect');
     }
+    // Only failures count towards the per-account limits: the owner is never locked out by signing in.
+    await attempt.succeeded();
 
     const grant = randomToken(32);
     const writes = [
@@ -202,7 +206,7 @@ export const auth = createApp()
   })
   .openapi(claimRequestRoute, async (c) => {
     const email = normalizeEmail(c.req.valid('json').email);
-    const ip = clientMeta(c).ip ?? 'unknown';
+    const ip = ipLimitKey(clientMeta(c).ip ?? 'unknown');
     const limit = await rateLimit(c.env, `claim:ip:${ip}`, CLAIM_REQUESTS_PER_IP, LOGIN_LIMITS.windowMs);
     if (!limit.allowed) {
       throw new AppError('RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
