@@ -13,11 +13,12 @@ export interface ApiAnswer<T> {
 export async function api<T = unknown>(
   method: 'GET' | 'POST',
   path: string,
-  options: { token?: string; body?: unknown } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<ApiAnswer<T>> {
   const res = await fetch(`${inject('apiOrigin')}${path}`, {
     method,
     headers: {
+      ...options.headers,
       ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
       ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
     },
@@ -38,7 +39,7 @@ export async function api<T = unknown>(
 export async function apiOk<T = unknown>(
   method: 'GET' | 'POST',
   path: string,
-  options: { token?: string; body?: unknown } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
   expected = 200,
 ): Promise<T> {
   const answer = await api<T>(method, path, options);
@@ -48,12 +49,23 @@ export async function apiOk<T = unknown>(
   return answer.body.data;
 }
 
-/** Signs in the way the portals do: password → single-use grant → session token. */
+/**
+ * Signs in the way the portals do: password → single-use grant → session token. The grant is bound to
+ * the browser that asked for it (the `__Host-hc_login` cookie the login sets), so the exchange sends
+ * that cookie back, as the browser would.
+ */
 export async function login(email: string): Promise<string> {
-  const { grant } = await apiOk<{ grant: string }>('POST', '/api/auth/login', {
-    body: { email, password: inject('demoPassword') },
+  const res = await fetch(`${inject('apiOrigin')}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: inject('demoPassword') }),
+    signal: AbortSignal.timeout(15_000),
   });
-  const { token } = await apiOk<{ token: string }>('POST', '/api/auth/exchange', { body: { grant } });
+  const answer = (await res.json()) as ApiAnswer<{ grant: string }>['body'];
+  if (res.status !== 200 || !answer.success) throw new Error(`POST /api/auth/login as ${email}: ${res.status} ${JSON.stringify(answer)}`);
+  const binding = res.headers.getSetCookie().find((c) => c.startsWith('__Host-hc_login='))?.split(';')[0];
+  if (!binding) throw new Error(`POST /api/auth/login as ${email} set no browser-binding cookie`);
+  const { token } = await apiOk<{ token: string }>('POST', '/api/auth/exchange', { body: { grant: answer.data.grant }, headers: { Cookie: binding } });
   return token;
 }
 

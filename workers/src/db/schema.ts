@@ -120,6 +120,11 @@ export const authGrants = sqliteTable(
     id: id(),
     /** SHA-256 (hex) of the grant; the grant itself is never stored. */
     grantHash: text('grant_hash').notNull().unique(),
+    /**
+     * SHA-256 (hex) of the browser binding (lib/login-binding.ts): only the browser that signed in,
+     * holding that value in its cookie, can exchange the grant. Null only on grants made before it.
+     */
+    bindingHash: text('binding_hash'),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),

@@ -3,6 +3,7 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { Db } from '../db/client';
 import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
@@ -12,6 +13,7 @@ import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { log } from '../lib/log';
+import { bindBrowser, clearBinding, presentedBinding } from '../lib/login-binding';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import type { LoginAttempt } from '../rate-limiter';
@@ -55,6 +57,8 @@ const loginRoute = createRoute({
   method: 'post',
   path: '/login',
   summary: 'Check email and password; answer a single-use grant and the portal to redeem it at',
+  description:
+    'Also sets the HttpOnly cookie `__Host-hc_login` (10 minutes) that binds the grant to this browser: only a request carrying it can exchange the grant.',
   request: { body: { ...json(LoginBody), required: true } },
   responses: {
     200: { description: 'Signed in', ...json(okSchema(LoginResult)) },
@@ -66,6 +70,8 @@ const exchangeRoute = createRoute({
   method: 'post',
   path: '/exchange',
   summary: 'Exchange a grant (once, within 5 minutes) for a session token and cookie',
+  description:
+    'Only from the browser that signed in: the request must carry the `__Host-hc_login` cookie set by the login (a credentialed fetch). A grant presented without it, or with another browser\'s, is refused with 401 and spent, and the cookie is cleared. After a success the cookie stays (10 minutes), so a sign-in in a second tab works too.',
   request: { body: { ...json(ExchangeBody), required: true } },
   responses: {
     200: { description: 'Session issued', ...json(okSchema(ExchangeResult)) },
@@ -131,6 +137,23 @@ async function startAttempt(env: Env, ip: string, email: string): Promise<LoginA
   return limited.attempt;
 }
 
+/**
+ * The single-use grant that ends a sign-in, bound to the browser asking (lib/login-binding.ts): its
+ * value for the answer, and the row to write. Every step of a sign-in comes before this one.
+ */
+async function prepareGrant(c: Context<AppEnv>, db: Db, userId: string) {
+  const value = randomToken(32);
+  const binding = bindBrowser(c);
+  const write = db.insert(authGrants).values({
+    grantHash: await sha256Hex(value),
+    bindingHash: await sha256Hex(binding),
+    userId,
+    expiresAt: new Date(Date.now() + GRANT_TTL_MS),
+    ...clientMeta(c),
+  });
+  return { value, write };
+}
+
 export const auth = createApp()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid('json');
@@ -153,36 +176,48 @@ export const auth = createApp()
     // Only failures count towards the per-account limits: the owner is never locked out by signing in.
     await attempt.succeeded();
 
-    const grant = randomToken(32);
-    const writes = [
-      db.insert(authGrants).values({
-        grantHash: await sha256Hex(grant),
-        userId: user.id,
-        expiresAt: new Date(Date.now() + GRANT_TTL_MS),
-        ...meta,
-      }),
-    ] as const;
+    // A staff MFA step belongs here, before any grant: password right → code required → grant.
+    const grant = await prepareGrant(c, db, user.id);
     if (needsRehash(user.passwordHash)) {
       const passwordHash = await hashPassword(body.password);
-      await db.batch([...writes, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
+      await db.batch([grant.write, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
     } else {
-      await db.batch(writes);
+      await db.batch([grant.write]);
     }
     log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
-    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant)}`;
-    return c.json(ok({ grant, redirectUrl, role: user.role }), 200);
+    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant.value)}`;
+    return c.json(ok({ grant: grant.value, redirectUrl, role: user.role }), 200);
   })
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
+    const binding = presentedBinding(c);
     const db = openDb(c.env);
     const now = new Date();
+    const grantHash = await sha256Hex(grant);
+    const live = and(eq(authGrants.grantHash, grantHash), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now));
     // One conditional UPDATE: of two concurrent exchanges, exactly one sees used_at still null.
-    const redeemed = await db
-      .update(authGrants)
-      .set({ usedAt: now })
-      .where(and(eq(authGrants.grantHash, await sha256Hex(grant)), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now)))
-      .returning({ userId: authGrants.userId })
-      .get();
+    const redeemed = binding
+      ? await db
+          .update(authGrants)
+          .set({ usedAt: now })
+          .where(and(live, eq(authGrants.bindingHash, await sha256Hex(binding))))
+          .returning({ userId: authGrants.userId })
+          .get()
+      : undefined;
+    if (!redeemed) {
+      // A live grant from another browser: someone holds a link that is not theirs (or opened it in
+      // the wrong browser). Spend it, so it cannot be tried again elsewhere.
+      const misplaced = await db.update(authGrants).set({ usedAt: now }).where(live).returning({ userId: authGrants.userId }).get();
+      if (misplaced) {
+        clearBinding(c);
+        log('warn', 'grant refused: presented by another browser', {
+          requestId: c.get('requestId'),
+          userId: misplaced.userId,
+          bindingCookie: binding ? 'different' : 'missing',
+        });
+        throw new AppError('UNAUTHORIZED', 'This sign-in link was opened in a different browser from the one that signed in.');
+      }
+    }
     const user = redeemed
       ? await db
           .select()
@@ -190,7 +225,10 @@ export const auth = createApp()
           .where(and(eq(users.id, redeemed.userId), isNull(users.deletedAt)))
           .get()
       : undefined;
-    if (!user) throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired. Please sign in again.');
+    if (!user) {
+      clearBinding(c);
+      throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired.');
+    }
 
     const { token } = await issueSession(c.env, db, user, clientMeta(c));
     setCookie(c, SESSION_COOKIE, token, {
