@@ -12,6 +12,7 @@ import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
 import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { outboxRow } from '../lib/email-outbox';
 import { log } from '../lib/log';
 import { bindBrowser, clearBinding, presentedBinding } from '../lib/login-binding';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
@@ -24,6 +25,9 @@ export const GRANT_TTL_MS = 5 * 60 * 1000;
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Claim emails a client IP may ask for in 15 minutes. */
 const CLAIM_REQUESTS_PER_IP = 10;
+/** Claim emails one address may be sent in an hour (more requests queue nothing, same answer). */
+const CLAIM_REQUESTS_PER_EMAIL = 3;
+const CLAIM_EMAIL_WINDOW_MS = 60 * 60 * 1000;
 
 const LoginBody = z
   .object({
@@ -249,23 +253,30 @@ export const auth = createApp()
     if (!limit.allowed) {
       throw new AppError('RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
     }
+    // Per address too, counted for every address, known or not: past the limit nothing more is
+    // queued for it, and the answer stays the same, so the limit reveals nothing about accounts.
+    const perEmail = await rateLimit(c.env, `claim:email:${email}`, CLAIM_REQUESTS_PER_EMAIL, CLAIM_EMAIL_WINDOW_MS);
     const db = openDb(c.env);
     const user = await db
       .select({ id: users.id, displayName: users.displayName })
       .from(users)
       .where(and(eq(users.email, email), isNull(users.deletedAt), isNull(users.passwordHash)))
       .get();
-    if (user) {
+    if (user && !perEmail.allowed) log('info', 'claim link not queued: per-email limit', { requestId: c.get('requestId'), userId: user.id });
+    if (user && perEmail.allowed) {
       const token = randomToken(32);
       const link = `${c.env.PUBLIC_APP_URL}/claim?token=${encodeURIComponent(token)}`;
+      const expiresAt = new Date(Date.now() + CLAIM_TTL_MS);
+      const mail = await outboxRow(c.env, {
+        toEmail: email,
+        template: 'claim-account',
+        subject: 'Set your Hybrid Coach password',
+        bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
+        expiresAt,
+      });
       await db.batch([
-        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt: new Date(Date.now() + CLAIM_TTL_MS) }),
-        db.insert(emailOutbox).values({
-          toEmail: email,
-          template: 'claim-account',
-          subject: 'Set your Hybrid Coach password',
-          bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
-        }),
+        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt }),
+        db.insert(emailOutbox).values(mail),
       ]);
       // Local development has no mail provider: the link goes to the log there, and only there.
       if (c.env.ENVIRONMENT === 'development') log('info', 'claim link (development only)', { userId: user.id, link });
