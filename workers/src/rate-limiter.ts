@@ -98,6 +98,13 @@ export async function rateLimit(env: Env, key: string, limit: number, windowMs: 
   return limiter(env, key).hit(limit, windowMs);
 }
 
+/** The rate limiter keys of the login limits (`network` as from ipLimitKey, `email` normalized). */
+export const loginLimitKeys = {
+  ip: (network: string) => `login:ip:${network}`,
+  pair: (email: string, network: string) => `login:pair:${email}:${network}`,
+  account: (email: string) => `login:account:${email}`,
+};
+
 /** A sign-in attempt that the limits let through: say how it went, so only failures keep counting. */
 export interface LoginAttempt {
   /** The password was right: the attempt is taken back from the failure counts. */
@@ -116,11 +123,11 @@ export async function startLoginAttempt(
 ): Promise<{ allowed: true; attempt: LoginAttempt } | { allowed: false; retryAfterSeconds: number }> {
   const limits = loginLimits(env);
   const network = ipLimitKey(ip);
-  const byIp = await rateLimit(env, `login:ip:${network}`, limits.perIp, limits.windowMs);
+  const byIp = await rateLimit(env, loginLimitKeys.ip(network), limits.perIp, limits.windowMs);
   if (!byIp.allowed) return { allowed: false, retryAfterSeconds: byIp.retryAfterSeconds };
   const failureKeys = [
-    [`login:pair:${email}:${network}`, limits.perAccountIp],
-    [`login:account:${email}`, limits.perAccount],
+    [loginLimitKeys.pair(email, network), limits.perAccountIp],
+    [loginLimitKeys.account(email), limits.perAccount],
   ] as const;
   const held: { key: string; at: number }[] = [];
   const giveBack = () => Promise.all(held.map(({ key, at }) => limiter(env, key).release(at))).then(() => undefined);
