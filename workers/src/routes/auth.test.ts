@@ -243,8 +243,11 @@ describe('grants are bound to the browser that signed in (login CSRF)', () => {
     expect(bindingCookie(second)).toEqual(first.cookie);
     const done = await exchange(first.json.data.grant, first.cookie);
     expect(done.status).toBe(200);
-    // A successful exchange leaves the binding for the other tab.
+    // A successful exchange leaves the binding for the other tab, and so does reloading the spent link.
     expect(done.headers.getSetCookie().join('\n')).not.toContain('__Host-hc_login');
+    const reload = await exchange(first.json.data.grant, first.cookie);
+    expect(reload.status).toBe(401);
+    expect(reload.headers.getSetCookie().join('\n')).not.toContain('__Host-hc_login');
     expect((await exchange(secondGrant, first.cookie)).status).toBe(200);
   });
 

@@ -229,10 +229,8 @@ export const auth = createApp()
           .where(and(eq(users.id, redeemed.userId), isNull(users.deletedAt)))
           .get()
       : undefined;
-    if (!user) {
-      clearBinding(c);
-      throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired.');
-    }
+    // The binding stays here: this browser may still hold another grant (a second tab).
+    if (!user) throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired.');
 
     const { token } = await issueSession(c.env, db, user, clientMeta(c));
     setCookie(c, SESSION_COOKIE, token, {
