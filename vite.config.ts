@@ -19,7 +19,7 @@ const portal = (process.env.PORTAL ?? 'public') as Portal;
 if (!(portal in PORTS)) throw new Error(`PORTAL must be one of ${Object.keys(PORTS).join(', ')}`);
 
 /** The local defaults: pages/api/config.ts's for the API; wrangler.toml's LIVEKIT_URL for LiveKit. */
-const DEFAULT_API_URL = 'http://127.0.0.1:8787';
+const DEFAULT_API_URL = 'http://localhost:8787';
 const DEFAULT_LIVEKIT_URL = 'ws://127.0.0.1:7880';
 
 /** An origin in both schemes a browser uses for it: http(s) for fetch, ws(s) for WebSockets. */

@@ -33,6 +33,8 @@ export interface Answer {
   body: string;
   /** From sending the request to the last byte of the answer. */
   ms: number;
+  /** The answer's Set-Cookie headers. */
+  setCookies: string[];
 }
 
 /** One HTTP request on `agent` (keep-alive), the body read whole. Never throws on an error status. */
@@ -62,7 +64,12 @@ export function call(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+        res.on('end', () => resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - t0,
+            setCookies: res.headers['set-cookie'] ?? [],
+          }));
         res.on('error', reject);
       },
     );
@@ -87,16 +94,16 @@ export function dataOf<T>(what: string, answer: Answer, expected = 200): T {
   return envelope.data as T;
 }
 
-/** Signs in the way the portals do (password → grant → session token). Costs one login against the rate limits. */
+/** Signs in the way the portals do (password → grant → session token). Costs one attempt against the per-IP login limit. */
 export async function login(agent: Agent, stack: Stack, email: string): Promise<string> {
   const json = { 'Content-Type': 'application/json' };
-  const { grant } = dataOf<{ grant: string }>(
-    `login ${email}`,
-    await call(agent, stack.apiOrigin, 'POST', '/api/auth/login', { headers: json, body: JSON.stringify({ email, password: stack.demoPassword }) }),
-  );
+  const answer = await call(agent, stack.apiOrigin, 'POST', '/api/auth/login', { headers: json, body: JSON.stringify({ email, password: stack.demoPassword }) });
+  const { grant } = dataOf<{ grant: string }>(`login ${email}`, answer);
+  // The grant is bound to the browser that signed in: send its binding cookie back, as a browser would.
+  const binding = answer.setCookies.find((c) => c.startsWith('__Host-hc_login='))?.split(';')[0] ?? '';
   const { token } = dataOf<{ token: string }>(
     'exchange',
-    await call(agent, stack.apiOrigin, 'POST', '/api/auth/exchange', { headers: json, body: JSON.stringify({ grant }) }),
+    await call(agent, stack.apiOrigin, 'POST', '/api/auth/exchange', { headers: { ...json, Cookie: binding }, body: JSON.stringify({ grant }) }),
   );
   return token;
 }

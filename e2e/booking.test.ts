@@ -83,7 +83,7 @@ describe('a PREMIUM client books a human coach', () => {
     const p = await on.newPage();
     await p.emulateTimezone(ZONE);
     await p.setViewport({ width: 1100, height: 860 });
-    const grant = await loginGrant(email);
+    const grant = await loginGrant(email, p);
     await p.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
     await p.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     return p;

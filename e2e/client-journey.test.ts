@@ -108,7 +108,7 @@ describe('a FREE client from onboarding to the rating', () => {
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     // A high-DPI screen: the orb must draw at twice its CSS size.
     await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
-    const grant = await loginGrant(EMAIL);
+    const grant = await loginGrant(EMAIL, page);
     await page.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';

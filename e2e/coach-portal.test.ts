@@ -735,10 +735,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     try {
       await clientPage.setViewport({ width: 1200, height: 860 });
       // Signed in at their own portal first...
-      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL))}`, { waitUntil: 'networkidle0' });
+      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`, { waitUntil: 'networkidle0' });
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
-      await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL))}`);
+      await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`);
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
       expect(await clientPage.evaluate(() => sessionStorage.getItem('hc_token'))).toBeTruthy();
@@ -906,7 +906,7 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
-    await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL))}`, { waitUntil: 'networkidle0' });
+    await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL, page))}`, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
   }, 240_000);
 

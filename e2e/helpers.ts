@@ -13,11 +13,12 @@ export interface ApiAnswer<T> {
 export async function api<T = unknown>(
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
-  options: { token?: string; body?: unknown } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<ApiAnswer<T>> {
   const res = await fetch(`${inject('apiOrigin')}${path}`, {
     method,
     headers: {
+      ...options.headers,
       ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
       ...(options.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
     },
@@ -38,7 +39,7 @@ export async function api<T = unknown>(
 export async function apiOk<T = unknown>(
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
-  options: { token?: string; body?: unknown } = {},
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
   expected = 200,
 ): Promise<T> {
   const answer = await api<T>(method, path, options);
@@ -48,12 +49,32 @@ export async function apiOk<T = unknown>(
   return answer.body.data;
 }
 
-/** Signs in the way the portals do: password → single-use grant → session token. */
-export async function login(email: string): Promise<string> {
-  const { grant } = await apiOk<{ grant: string }>('POST', '/api/auth/login', {
-    body: { email, password: inject('demoPassword') },
+const BINDING_COOKIE = '__Host-hc_login';
+
+/** POST /api/auth/login from Node, sending `binding` as the browser would; the grant and the binding cookie it set. */
+async function apiLogin(email: string, binding?: string): Promise<{ grant: string; binding: string }> {
+  const res = await fetch(`${inject('apiOrigin')}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...(binding ? { Cookie: `${BINDING_COOKIE}=${binding}` } : {}) },
+    body: JSON.stringify({ email, password: inject('demoPassword') }),
+    signal: AbortSignal.timeout(15_000),
   });
-  const { token } = await apiOk<{ token: string }>('POST', '/api/auth/exchange', { body: { grant } });
+  const answer = (await res.json()) as ApiAnswer<{ grant: string }>['body'];
+  if (res.status !== 200 || !answer.success) throw new Error(`POST /api/auth/login as ${email}: ${res.status} ${JSON.stringify(answer)}`);
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${BINDING_COOKIE}=`));
+  const value = set?.split(';')[0]?.slice(BINDING_COOKIE.length + 1);
+  if (!value) throw new Error(`POST /api/auth/login as ${email} set no browser-binding cookie (${BINDING_COOKIE})`);
+  return { grant: answer.data.grant, binding: value };
+}
+
+/**
+ * Signs in the way the portals do: password → single-use grant → session token. The grant is bound to
+ * the browser that asked for it (the `__Host-hc_login` cookie the login sets), so the exchange sends
+ * that cookie back, as the browser would.
+ */
+export async function login(email: string): Promise<string> {
+  const { grant, binding } = await apiLogin(email);
+  const { token } = await apiOk<{ token: string }>('POST', '/api/auth/exchange', { body: { grant }, headers: { Cookie: `${BINDING_COOKIE}=${binding}` } });
   return token;
 }
 
@@ -187,10 +208,34 @@ export async function createClient(email: string, displayName: string, tier: 'FR
   );
 }
 
-/** A single-use sign-in grant for `email` (POST /api/auth/login), to open the portal's callback with. */
-export async function loginGrant(email: string): Promise<string> {
-  const { grant } = await apiOk<{ grant: string }>('POST', '/api/auth/login', { body: { email, password: inject('demoPassword') } });
-  return grant;
+/**
+ * A single-use sign-in grant for `email`, to open a portal's callback with in `page`. A grant works
+ * only in the browser that signed in, so this signs in as that browser would on the public site: it
+ * sends the browser's binding cookie for the API, if it has one, and leaves the one the API sets there.
+ */
+export async function loginGrant(email: string, page: Page): Promise<string> {
+  const apiOrigin = inject('apiOrigin');
+  const cdp = await page.createCDPSession();
+  try {
+    const { cookies } = await cdp.send('Network.getCookies', { urls: [apiOrigin] });
+    const held = cookies.find((c) => c.name === BINDING_COOKIE)?.value;
+    const { grant, binding } = await apiLogin(email, held);
+    // Host-only (a url, no domain), HttpOnly, Secure, SameSite=Lax: what the login's Set-Cookie makes.
+    const { success } = await cdp.send('Network.setCookie', {
+      name: BINDING_COOKIE,
+      value: binding,
+      url: apiOrigin,
+      path: '/',
+      httpOnly: true,
+      secure: true,
+      sameSite: 'Lax',
+      expires: Date.now() / 1000 + 600,
+    });
+    if (!success) throw new Error(`the browser refused the ${BINDING_COOKIE} cookie for ${apiOrigin}`);
+    return grant;
+  } finally {
+    await cdp.detach();
+  }
 }
 
 /** Headless Chromium flags that work on this project's machines (shared/TOOLCHAIN.md). */

@@ -1,7 +1,8 @@
 /**
  * The public site and the client portal in real Chromium, each built by Vite and served by
  * `vite preview` on its own origin, against the real Worker of the e2e stack: sign in on one origin,
- * land on the other through the grant, and start sessions within the FREE tier's month.
+ * land on the other through the grant (only in the browser that signed in), and start sessions within
+ * the FREE tier's month.
  * A screenshot of every screen goes to e2e/artifacts/portal-login/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -161,6 +162,57 @@ describe('signing in across origins and starting a FREE session', () => {
       await screenshot('client-callback-used-grant', second);
     } finally {
       await second.close();
+    }
+  });
+
+  it('refuses a grant opened in another browser: a sign-in link cannot sign a victim into the attacker’s account', async () => {
+    // The attacker signs in on the public site in a browser of their own, and keeps the grant URL
+    // instead of following it.
+    const attackerBrowser = await browser.createBrowserContext();
+    const victimBrowser = await browser.createBrowserContext();
+    try {
+      const attacker = await attackerBrowser.newPage();
+      await attacker.setRequestInterception(true);
+      let captured = '';
+      attacker.on('request', (request) => {
+        // A request still pending when the page closes can no longer be resolved: nothing to do then.
+        const settled = () => undefined;
+        if (request.isNavigationRequest() && request.url().includes('/auth/callback')) {
+          captured = request.url();
+          request.abort().catch(settled);
+        } else {
+          request.continue().catch(settled);
+        }
+      });
+      await attacker.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
+      await attacker.type('input[name=email]', 'member@example.com');
+      await attacker.type('input[name=password]', password);
+      await attacker.click('button[type=submit]');
+      const attackersGrantUrl = await eventually('the public site to send the attacker to the callback', () => captured || undefined);
+      expect(attackersGrantUrl.startsWith(`${portals.client}/auth/callback?grant=`)).toBe(true);
+
+      // The victim opens the link in their own browser (a fresh one, signed in to nothing).
+      const victim = await victimBrowser.newPage();
+      await victim.goto(attackersGrantUrl, { waitUntil: 'networkidle0' });
+      await victim.waitForSelector('::-p-text(We could not sign you in)', { timeout: 15_000 });
+      expect(await textOf(victim, '#main')).toContain('This sign-in link was opened in a different browser from the one that signed in.');
+      await screenshot('client-callback-other-browser', victim);
+      // Not signed in as anyone: no token in the page, and the API answers the victim's browser 401.
+      expect(await victim.evaluate(() => sessionStorage.getItem('hc_token'))).toBeNull();
+      const me = await victim.evaluate(async (api) => (await fetch(`${api}/api/users/me`, { credentials: 'include' })).status, apiOrigin);
+      expect(me).toBe(401);
+      await victim.goto(`${portals.client}/dashboard`, { waitUntil: 'networkidle0' });
+      expect(await victim.$('[data-testid=tier-banner]')).toBeNull();
+
+      // The refused grant is spent: not even the attacker's browser can use it now.
+      await attacker.close();
+      const again = await attackerBrowser.newPage();
+      await again.goto(attackersGrantUrl, { waitUntil: 'networkidle0' });
+      await again.waitForSelector('::-p-text(We could not sign you in)', { timeout: 15_000 });
+      expect(await textOf(again, '#main')).toContain('This sign-in link is invalid, used or expired.');
+    } finally {
+      await attackerBrowser.close();
+      await victimBrowser.close();
     }
   });
 

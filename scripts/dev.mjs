@@ -183,6 +183,11 @@ const DEV_VALUES = [
     value: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
     comment: 'Shared by the Worker and the agent-host to sign requests both ways (random, local only).',
   },
+  {
+    name: 'DATA_ENCRYPTION_KEY',
+    value: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
+    comment: 'Encrypts data at rest that the app reads back, e.g. queued emails (random, local only; a new one makes old values unreadable).',
+  },
 ];
 
 /**

@@ -20,6 +20,7 @@ export default defineConfig({
           LIVEKIT_API_KEY: 'devkey',
           LIVEKIT_API_SECRET: 'secret',
           AGENT_HOST_SECRET: 'test-only-agent-host-secret-0123456789abcdef',
+          DATA_ENCRYPTION_KEY: 'test-only-data-encryption-key-0123456789abcdef',
           // Nothing listens here: these tests play the agent-host themselves.
           AGENT_HOST_URL: 'http://127.0.0.1:9',
           TEST_MIGRATIONS: await readD1Migrations(root('d1/migrations')),

@@ -1,5 +1,9 @@
 /** Where the API and the other sites are; set at build time through HC_PUBLIC_* variables. */
-export const API_URL: string = import.meta.env.HC_PUBLIC_API_URL ?? 'http://127.0.0.1:8787';
+/**
+ * Locally `localhost`, like the portals: the API's cookies (the session, the sign-in's browser binding)
+ * only reach it from a page of the same site, and localhost and 127.0.0.1 are two sites to a browser.
+ */
+export const API_URL: string = import.meta.env.HC_PUBLIC_API_URL ?? 'http://localhost:8787';
 /** The public site (login, pricing). */
 export const PUBLIC_URL: string = import.meta.env.HC_PUBLIC_PUBLIC_URL ?? 'http://localhost:5170';
 

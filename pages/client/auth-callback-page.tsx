@@ -41,7 +41,7 @@ export function AuthCallbackPage() {
     return (
       <ErrorState
         title="We could not sign you in"
-        message={`${error} Sign-in links work once and for 5 minutes; please sign in again.`}
+        message={`${error} A sign-in link works once, for 5 minutes, in the browser you signed in with; please sign in again.`}
         action={<ButtonLink href={publicLoginUrl}>Back to sign in</ButtonLink>}
       />
     );

@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PASSWORD, body, createUser, get, ipHeader, post } from '../test/helpers';
+import { PASSWORD, bindingCookie, body, createUser, get, ipHeader, post } from '../test/helpers';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -112,14 +112,16 @@ describe('logs', () => {
       });
     }
     const user = await createUser();
-    const login = await body<{ grant: string }>(await post('/api/auth/login', { email: user.email, password: PASSWORD }, ipHeader()));
+    const loginRes = await post('/api/auth/login', { email: user.email, password: PASSWORD }, ipHeader());
+    const login = await body<{ grant: string }>(loginRes);
     await post('/api/auth/login', { email: user.email, password: 'a wrong one' }, ipHeader());
-    const exchange = await body<{ token: string }>(await post('/api/auth/exchange', { grant: login.data.grant }));
+    const binding = bindingCookie(loginRes);
+    const exchange = await body<{ token: string }>(await post('/api/auth/exchange', { grant: login.data.grant }, binding));
     await get('/api/users/me', { Authorization: `Bearer ${exchange.data.token}` });
 
     expect(lines.length).toBeGreaterThan(3);
     const all = lines.join('\n');
-    for (const secret of [PASSWORD, 'a wrong one', login.data.grant, exchange.data.token, user.passwordHash ?? '$argon2id']) {
+    for (const secret of [PASSWORD, 'a wrong one', login.data.grant, binding.Cookie.split('=')[1] ?? '', exchange.data.token, user.passwordHash ?? '$argon2id']) {
       expect(all).not.toContain(secret);
     }
     for (const line of lines) {

@@ -1,14 +1,17 @@
 import { DurableObject } from 'cloudflare:workers';
+import { ipLimitKey } from './domain/client-ip';
 
 export interface RateLimitResult {
   allowed: boolean;
   remaining: number;
   /** Seconds until the next attempt would be allowed; 0 when allowed. */
   retryAfterSeconds: number;
+  /** When allowed: the instant recorded, which `release` takes back. */
+  at?: number;
 }
 
 /**
- * A sliding-window rate limiter, one object per key (`login:ip:<ip>`, `login:account:<email>`).
+ * A sliding-window rate limiter, one object per key (`login:ip:<ip>`, `login:pair:<email>:<ip>`).
  * The object is single-threaded, so check-and-record is atomic. Timestamps live in storage, so an
  * evicted object keeps counting; an alarm clears the key once its window has passed.
  */
@@ -24,7 +27,16 @@ export class RateLimiter extends DurableObject<Env> {
     recent.push(now);
     await this.ctx.storage.put({ hits: recent, windowMs });
     await this.ctx.storage.setAlarm(now + windowMs);
-    return { allowed: true, remaining: limit - recent.length, retryAfterSeconds: 0 };
+    return { allowed: true, remaining: limit - recent.length, retryAfterSeconds: 0, at: now };
+  }
+
+  /** Takes back one attempt recorded at `at` (one that turned out not to count, e.g. a good password). */
+  async release(at: number): Promise<void> {
+    const hits = await this.hits();
+    const i = hits.indexOf(at);
+    if (i < 0) return;
+    hits.splice(i, 1);
+    await this.ctx.storage.put('hits', hits);
   }
 
   /** Forget this key once its last attempt has left the window. */
@@ -40,31 +52,92 @@ export class RateLimiter extends DurableObject<Env> {
   }
 }
 
-/** Login limits: per account and per client IP, over 15 minutes. */
+/**
+ * Login limits over 15 minutes. Failed sign-ins count per account and client IP (IPv6 by its /64), so
+ * someone guessing from one network cannot lock the owner out from another; a generous per-account
+ * ceiling still stops guessing spread over many networks; every attempt counts per IP.
+ */
 export const LOGIN_LIMITS = {
   windowMs: 15 * 60 * 1000,
-  perAccount: 10,
+  /** Failed sign-ins for one account from one IP (or IPv6 /64). */
+  perAccountIp: 10,
+  /** Failed sign-ins for one account from anywhere. */
+  perAccount: 100,
+  /** Sign-in attempts, failed or not, from one IP (or IPv6 /64). */
   perIp: 20,
 } as const;
+
+export type LoginLimits = { [K in keyof typeof LOGIN_LIMITS]: number };
 
 /** Optional overrides, for a harness that signs in far more often than a person could (the e2e stack). */
 type LimitVars = Partial<Record<'LOGIN_LIMIT_PER_IP' | 'LOGIN_LIMIT_PER_ACCOUNT', string>>;
 
-/** LOGIN_LIMITS, with LOGIN_LIMIT_PER_IP / LOGIN_LIMIT_PER_ACCOUNT when set to a whole number from 1 to 100000. */
-export function loginLimits(env: Env): { windowMs: number; perAccount: number; perIp: number } {
+/**
+ * LOGIN_LIMITS, with overrides when set to a whole number from 1 to 100000: LOGIN_LIMIT_PER_IP for
+ * the per-IP limit, LOGIN_LIMIT_PER_ACCOUNT for the per-account-and-IP failures (and the account
+ * ceiling, if that is lower).
+ */
+export function loginLimits(env: Env): LoginLimits {
   const vars = env as unknown as LimitVars;
   const read = (v: string | undefined, fallback: number) => {
     const n = Number(v);
     return v && Number.isInteger(n) && n >= 1 && n <= 100_000 ? n : fallback;
   };
+  const perAccountIp = read(vars.LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMITS.perAccountIp);
   return {
     windowMs: LOGIN_LIMITS.windowMs,
-    perAccount: read(vars.LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMITS.perAccount),
+    perAccountIp,
+    perAccount: Math.max(LOGIN_LIMITS.perAccount, perAccountIp),
     perIp: read(vars.LOGIN_LIMIT_PER_IP, LOGIN_LIMITS.perIp),
   };
 }
 
+const limiter = (env: Env, key: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
+
 export async function rateLimit(env: Env, key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));
-  return stub.hit(limit, windowMs);
+  return limiter(env, key).hit(limit, windowMs);
+}
+
+/** The rate limiter keys of the login limits (`network` as from ipLimitKey, `email` normalized). */
+export const loginLimitKeys = {
+  ip: (network: string) => `login:ip:${network}`,
+  pair: (email: string, network: string) => `login:pair:${email}:${network}`,
+  account: (email: string) => `login:account:${email}`,
+};
+
+/** A sign-in attempt that the limits let through: say how it went, so only failures keep counting. */
+export interface LoginAttempt {
+  /** The password was right: the attempt is taken back from the failure counts. */
+  succeeded(): Promise<void>;
+}
+
+/**
+ * Checks and records one sign-in attempt against every login limit, before the password is checked
+ * (so concurrent guesses cannot overshoot a limit); a success is taken back afterwards. Answers the
+ * first limit reached, or the attempt.
+ */
+export async function startLoginAttempt(
+  env: Env,
+  ip: string,
+  email: string,
+): Promise<{ allowed: true; attempt: LoginAttempt } | { allowed: false; retryAfterSeconds: number }> {
+  const limits = loginLimits(env);
+  const network = ipLimitKey(ip);
+  const byIp = await rateLimit(env, loginLimitKeys.ip(network), limits.perIp, limits.windowMs);
+  if (!byIp.allowed) return { allowed: false, retryAfterSeconds: byIp.retryAfterSeconds };
+  const failureKeys = [
+    [loginLimitKeys.pair(email, network), limits.perAccountIp],
+    [loginLimitKeys.account(email), limits.perAccount],
+  ] as const;
+  const held: { key: string; at: number }[] = [];
+  const giveBack = () => Promise.all(held.map(({ key, at }) => limiter(env, key).release(at))).then(() => undefined);
+  for (const [key, limit] of failureKeys) {
+    const result = await rateLimit(env, key, limit, limits.windowMs);
+    if (!result.allowed) {
+      await giveBack();
+      return { allowed: false, retryAfterSeconds: result.retryAfterSeconds };
+    }
+    if (result.at !== undefined) held.push({ key, at: result.at });
+  }
+  return { allowed: true, attempt: { succeeded: giveBack } };
 }

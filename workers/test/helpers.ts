@@ -64,13 +64,24 @@ export const ipHeader = () => ({ 'CF-Connecting-IP': `10.${Math.floor(Math.rando
 
 export async function login(email: string, password = PASSWORD) {
   const res = await post('/api/auth/login', { email, password }, ipHeader());
-  return { res, json: await body<{ grant: string; redirectUrl: string; role: UserRole }>(res) };
+  return { res, json: await body<{ grant: string; redirectUrl: string; role: UserRole }>(res), cookie: bindingCookie(res) };
+}
+
+/** The browser-binding cookie a login answer set, as a request's Cookie header (what the browser would send back). */
+export function bindingCookie(res: Response): { Cookie: string } {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith('__Host-hc_login='));
+  return { Cookie: set?.split(';')[0] ?? '' };
+}
+
+/** Exchanges a grant from the browser that signed in (its binding cookie). */
+export function exchange(grant: string, cookie: { Cookie: string }) {
+  return post('/api/auth/exchange', { grant }, cookie);
 }
 
 /** Logs in and exchanges the grant: a bearer token for `email`. */
 export async function signIn(email: string): Promise<string> {
-  const { json } = await login(email);
-  const res = await post('/api/auth/exchange', { grant: json.data.grant });
+  const { json, cookie } = await login(email);
+  const res = await exchange(json.data.grant, cookie);
   const out = await body<{ token: string }>(res);
   if (res.status !== 200) throw new Error(`exchange failed: ${res.status} ${JSON.stringify(out)}`);
   return out.data.token;

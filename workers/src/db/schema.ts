@@ -120,6 +120,11 @@ export const authGrants = sqliteTable(
     id: id(),
     /** SHA-256 (hex) of the grant; the grant itself is never stored. */
     grantHash: text('grant_hash').notNull().unique(),
+    /**
+     * SHA-256 (hex) of the browser binding (lib/login-binding.ts): only the browser that signed in,
+     * holding that value in its cookie, can exchange the grant. Null only on grants made before it.
+     */
+    bindingHash: text('binding_hash'),
     userId: text('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -149,7 +154,11 @@ export const claimTokens = sqliteTable(
   (t) => [index('claim_tokens_user_idx').on(t.userId), index('claim_tokens_expires_idx').on(t.expiresAt)],
 );
 
-/** Mail waiting for the mail provider (configured separately); nothing here sends it yet. */
+/**
+ * Mail waiting for the mail provider (configured separately); nothing here sends it yet. Holds only
+ * what sending once needs: the body (with its link) sealed by lib/encryption.ts, never in plain text;
+ * the row goes once sent or once its link has expired (lib/retention.ts). Read it with lib/email-outbox.ts.
+ */
 export const emailOutbox = sqliteTable(
   'email_outbox',
   {
@@ -157,12 +166,15 @@ export const emailOutbox = sqliteTable(
     toEmail: text('to_email').notNull(),
     template: text('template', { enum: ['claim-account'] }).notNull(),
     subject: text('subject').notNull(),
-    bodyText: text('body_text').notNull(),
+    /** The body text sealed for purpose 'email-outbox' with the row id as context. */
+    bodySealed: text('body_sealed').notNull(),
+    /** When what the mail offers (its link) stops working: after this it is not worth sending. */
+    expiresAt: instant('expires_at').notNull(),
     attempts: integer('attempts').notNull().default(0),
     sentAt: instant('sent_at'),
     createdAt: createdAt(),
   },
-  (t) => [index('email_outbox_unsent_idx').on(t.sentAt, t.createdAt)],
+  (t) => [index('email_outbox_unsent_idx').on(t.sentAt, t.createdAt), index('email_outbox_expires_idx').on(t.expiresAt)],
 );
 
 /** One row per issued session JWT (id = the token's jti), so a session can be revoked. */

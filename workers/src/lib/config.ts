@@ -2,7 +2,7 @@ import type { UserRole } from '../domain/tiers';
 import { portalForRole } from '../domain/tiers';
 
 /** Reads a required secret, failing with a message that names it. */
-export function requireSecret(env: Env, name: 'JWT_SECRET', minLength = 32): string {
+export function requireSecret(env: Env, name: 'JWT_SECRET' | 'DATA_ENCRYPTION_KEY', minLength = 32): string {
   const value = env[name];
   if (!value || value.length < minLength) {
     throw new Error(

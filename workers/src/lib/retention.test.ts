@@ -2,8 +2,9 @@ import { createScheduledController, env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createUser, testDb } from '../../test/helpers';
-import { authGrants, claimTokens, coachingSessions, loginSessions, messages } from '../db/schema';
+import { authGrants, claimTokens, coachingSessions, emailOutbox, loginSessions, messages } from '../db/schema';
 import worker from '../index';
+import { outboxRow } from './email-outbox';
 import { DEFAULT_RETENTION_MONTHS, retentionMonths, runRetention } from './retention';
 
 const DAY = 86_400_000;
@@ -44,6 +45,21 @@ describe('retention', () => {
     expect(await db.select().from(loginSessions).all()).toHaveLength(1);
     // Run again: nothing more to do.
     expect(await runRetention(db, 12, now)).toMatchObject({ transcriptLines: 0, expiredGrants: 0 });
+  });
+
+  it('deletes queued mail once sent or once its link has expired, keeping mail still to send', async () => {
+    const now = new Date('2027-07-01T03:00:00Z');
+    const db = testDb();
+    await db.delete(emailOutbox);
+    const mail = (to: string, expiresAt: Date) =>
+      outboxRow(env, { toEmail: to, template: 'claim-account', subject: 's', bodyText: `link for ${to}`, expiresAt });
+    await db.insert(emailOutbox).values([
+      await mail('expired@example.com', new Date(now.getTime() - 1000)),
+      { ...(await mail('sent@example.com', new Date(now.getTime() + 6 * DAY))), sentAt: new Date(now.getTime() - 60_000) },
+      await mail('waiting@example.com', new Date(now.getTime() + 6 * DAY)),
+    ]);
+    expect(await runRetention(db, 12, now)).toMatchObject({ sentOrExpiredMail: 2 });
+    expect((await db.select().from(emailOutbox).all()).map((m) => m.toEmail)).toEqual(['waiting@example.com']);
   });
 
   it('runs with the nightly cron, and reads RETENTION_MONTHS sensibly', async () => {

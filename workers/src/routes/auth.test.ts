@@ -5,8 +5,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   PASSWORD,
   bearer,
+  bindingCookie,
   body,
   createUser,
+  exchange,
   get,
   ipHeader,
   login,
@@ -121,34 +123,32 @@ describe('POST /api/auth/login', () => {
 describe('POST /api/auth/exchange', () => {
   it('exchanges a grant for a session token, a user and an HttpOnly Secure SameSite cookie', async () => {
     const user = await createUser({ role: 'CLIENT', tier: 'PREMIUM', displayName: 'Pat Client' });
-    const { json } = await login(user.email);
-    const res = await post('/api/auth/exchange', { grant: json.data.grant });
+    const { json, cookie } = await login(user.email);
+    const res = await exchange(json.data.grant, cookie);
     expect(res.status).toBe(200);
     const out = await body<{ token: string; user: Record<string, string> }>(res);
     expect(out.data.user).toEqual({ id: user.id, email: user.email, displayName: 'Pat Client', role: 'CLIENT', tier: 'PREMIUM' });
-    const cookie = res.headers.get('Set-Cookie') ?? '';
-    expect(cookie).toContain(`hc_session=${out.data.token}`);
-    expect(cookie).toMatch(/HttpOnly/i);
-    expect(cookie).toMatch(/Secure/i);
-    expect(cookie).toMatch(/SameSite=Lax/i);
-    expect(cookie).toMatch(/Max-Age=604800/);
+    const session = res.headers.get('Set-Cookie') ?? '';
+    expect(session).toContain(`hc_session=${out.data.token}`);
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/Secure/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    expect(session).toMatch(/Max-Age=604800/);
   });
 
-  it('refuses a grant the second time it is exchanged', async () => {
+  it('refuses a grant the second time it is exchanged, even from the browser that signed in', async () => {
     const user = await createUser();
-    const { json } = await login(user.email);
-    expect((await post('/api/auth/exchange', { grant: json.data.grant })).status).toBe(200);
-    const again = await post('/api/auth/exchange', { grant: json.data.grant });
+    const { json, cookie } = await login(user.email);
+    expect((await exchange(json.data.grant, cookie)).status).toBe(200);
+    const again = await exchange(json.data.grant, cookie);
     expect(again.status).toBe(401);
     expect((await body(again)).error.code).toBe('UNAUTHORIZED');
   });
 
   it('lets exactly one of several concurrent exchanges of one grant succeed', async () => {
     const user = await createUser();
-    const { json } = await login(user.email);
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => post('/api/auth/exchange', { grant: json.data.grant })),
-    );
+    const { json, cookie } = await login(user.email);
+    const results = await Promise.all(Array.from({ length: 6 }, () => exchange(json.data.grant, cookie)));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 401, 401, 401, 401, 401]);
     const sessions = await testDb().select().from(loginSessions).where(eq(loginSessions.userId, user.id)).all();
@@ -162,16 +162,99 @@ describe('POST /api/auth/exchange', () => {
     const fresh = await login(user.email);
     const stale = await login(user.email);
     vi.setSystemTime(t0.getTime() + 5 * 60 * 1000 - 1000);
-    expect((await post('/api/auth/exchange', { grant: fresh.json.data.grant })).status).toBe(200);
+    expect((await exchange(fresh.json.data.grant, fresh.cookie)).status).toBe(200);
     vi.setSystemTime(t0.getTime() + 5 * 60 * 1000 + 1);
-    expect((await post('/api/auth/exchange', { grant: stale.json.data.grant })).status).toBe(401);
+    expect((await exchange(stale.json.data.grant, stale.cookie)).status).toBe(401);
   });
 
   it('refuses an unknown grant and a missing one', async () => {
-    expect((await post('/api/auth/exchange', { grant: 'not-a-grant' })).status).toBe(401);
+    const user = await createUser();
+    const { cookie } = await login(user.email);
+    expect((await exchange('not-a-grant', cookie)).status).toBe(401);
     const missing = await post('/api/auth/exchange', {});
     expect(missing.status).toBe(400);
     expect((await body(missing)).error.fields).toHaveProperty('grant');
+  });
+});
+
+describe('grants are bound to the browser that signed in (login CSRF)', () => {
+  const OTHER_BROWSER = 'This sign-in link was opened in a different browser from the one that signed in.';
+
+  it('sets an HttpOnly, Secure, SameSite=Lax __Host- cookie at login and stores only its hash', async () => {
+    const user = await createUser();
+    const { res, json, cookie } = await login(user.email);
+    const set = res.headers.getSetCookie().find((c) => c.startsWith('__Host-hc_login=')) ?? '';
+    expect(set).toMatch(/HttpOnly/i);
+    expect(set).toMatch(/Secure/i);
+    expect(set).toMatch(/SameSite=Lax/i);
+    expect(set).toMatch(/Path=\/(;|$)/);
+    expect(set).not.toMatch(/Domain=/i);
+    expect(set).toMatch(/Max-Age=600/);
+    const value = cookie.Cookie.split('=')[1] ?? '';
+    expect(value.length).toBeGreaterThanOrEqual(43);
+    const row = await testDb().select().from(authGrants).where(eq(authGrants.grantHash, await sha256Hex(json.data.grant))).get();
+    expect(row?.bindingHash).toBe(await sha256Hex(value));
+    expect(JSON.stringify(row)).not.toContain(value);
+  });
+
+  it('refuses a grant exchanged without the binding cookie, or with another browser’s, and takes the right one', async () => {
+    const victim = await createUser();
+    const attacker = await createUser();
+    // The victim's browser has signed in before: it holds a binding of its own.
+    const victimBrowser = (await login(victim.email)).cookie;
+
+    const a = await login(attacker.email);
+    const missing = await post('/api/auth/exchange', { grant: a.json.data.grant });
+    expect(missing.status).toBe(401);
+    expect(await body(missing)).toEqual({ success: false, error: { code: 'UNAUTHORIZED', message: OTHER_BROWSER } });
+
+    const b = await login(attacker.email);
+    const wrong = await exchange(b.json.data.grant, victimBrowser);
+    expect(wrong.status).toBe(401);
+    expect((await body(wrong)).error.message).toBe(OTHER_BROWSER);
+    // The refused browser's binding cookie is cleared.
+    expect(wrong.headers.getSetCookie().join('\n')).toMatch(/__Host-hc_login=;.*Max-Age=0/i);
+    const forged = await exchange(b.json.data.grant, { Cookie: `__Host-hc_login=${'A'.repeat(43)}` });
+    expect(forged.status).toBe(401);
+
+    // No session was issued for the attacker's account.
+    expect(await testDb().select().from(loginSessions).where(eq(loginSessions.userId, attacker.id)).all()).toEqual([]);
+
+    const c = await login(attacker.email);
+    expect((await exchange(c.json.data.grant, c.cookie)).status).toBe(200);
+    // Single use still holds with the right binding.
+    expect((await exchange(c.json.data.grant, c.cookie)).status).toBe(401);
+  });
+
+  it('spends a grant refused for its binding: the browser that signed in cannot use it afterwards', async () => {
+    const user = await createUser();
+    const { json, cookie } = await login(user.email);
+    expect((await post('/api/auth/exchange', { grant: json.data.grant })).status).toBe(401);
+    const late = await exchange(json.data.grant, cookie);
+    expect(late.status).toBe(401);
+    expect((await body(late)).error.message).toBe('This sign-in link is invalid, used or expired.');
+  });
+
+  it('keeps one binding per browser, so two sign-ins in two tabs both work', async () => {
+    const user = await createUser();
+    const first = await login(user.email);
+    const second = await post('/api/auth/login', { email: user.email, password: PASSWORD }, { ...ipHeader(), ...first.cookie });
+    const secondGrant = (await body<{ grant: string }>(second)).data.grant;
+    expect(bindingCookie(second)).toEqual(first.cookie);
+    const done = await exchange(first.json.data.grant, first.cookie);
+    expect(done.status).toBe(200);
+    // A successful exchange leaves the binding for the other tab, and so does reloading the spent link.
+    expect(done.headers.getSetCookie().join('\n')).not.toContain('__Host-hc_login');
+    const reload = await exchange(first.json.data.grant, first.cookie);
+    expect(reload.status).toBe(401);
+    expect(reload.headers.getSetCookie().join('\n')).not.toContain('__Host-hc_login');
+    expect((await exchange(secondGrant, first.cookie)).status).toBe(200);
+  });
+
+  it('makes a new binding when the cookie it is sent is not one it could have made', async () => {
+    const user = await createUser();
+    const res = await post('/api/auth/login', { email: user.email, password: PASSWORD }, { ...ipHeader(), Cookie: '__Host-hc_login=short' });
+    expect(bindingCookie(res).Cookie).toMatch(/^__Host-hc_login=[A-Za-z0-9_-]{43}$/);
   });
 });
 

@@ -3,23 +3,31 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { Db } from '../db/client';
 import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
+import { ipLimitKey } from '../domain/client-ip';
 import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
 import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { outboxRow } from '../lib/email-outbox';
 import { log } from '../lib/log';
+import { bindBrowser, clearBinding, presentedBinding } from '../lib/login-binding';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
-import { LOGIN_LIMITS, loginLimits, rateLimit } from '../rate-limiter';
+import type { LoginAttempt } from '../rate-limiter';
+import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
 
 export const GRANT_TTL_MS = 5 * 60 * 1000;
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Claim emails a client IP may ask for in 15 minutes. */
 const CLAIM_REQUESTS_PER_IP = 10;
+/** Claim emails one address may be sent in an hour (more requests queue nothing, same answer). */
+const CLAIM_REQUESTS_PER_EMAIL = 3;
+const CLAIM_EMAIL_WINDOW_MS = 60 * 60 * 1000;
 
 const LoginBody = z
   .object({
@@ -53,6 +61,8 @@ const loginRoute = createRoute({
   method: 'post',
   path: '/login',
   summary: 'Check email and password; answer a single-use grant and the portal to redeem it at',
+  description:
+    'Also sets the HttpOnly cookie `__Host-hc_login` (10 minutes) that binds the grant to this browser: only a request carrying it can exchange the grant.',
   request: { body: { ...json(LoginBody), required: true } },
   responses: {
     200: { description: 'Signed in', ...json(okSchema(LoginResult)) },
@@ -64,6 +74,8 @@ const exchangeRoute = createRoute({
   method: 'post',
   path: '/exchange',
   summary: 'Exchange a grant (once, within 5 minutes) for a session token and cookie',
+  description:
+    'Only from the browser that signed in: the request must carry the `__Host-hc_login` cookie set by the login (a credentialed fetch). A grant presented without it, or with another browser\'s, is refused with 401 and spent, and the cookie is cleared. After a success the cookie stays (10 minutes), so a sign-in in a second tab works too.',
   request: { body: { ...json(ExchangeBody), required: true } },
   responses: {
     200: { description: 'Session issued', ...json(okSchema(ExchangeResult)) },
@@ -117,16 +129,33 @@ const clientMeta = (c: Context<AppEnv>) => ({
   userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
 });
 
-async function enforceLoginLimits(env: Env, ip: string, email: string): Promise<void> {
-  const { windowMs, perIp, perAccount } = loginLimits(env);
-  const byIp = await rateLimit(env, `login:ip:${ip}`, perIp, windowMs);
-  const byAccount = byIp.allowed ? await rateLimit(env, `login:account:${email}`, perAccount, windowMs) : byIp;
-  if (!byAccount.allowed) {
+/** Lets one sign-in attempt through the login limits (rate-limiter.ts), or refuses it with 429. */
+async function startAttempt(env: Env, ip: string, email: string): Promise<LoginAttempt> {
+  const limited = await startLoginAttempt(env, ip, email);
+  if (!limited.allowed) {
     throw new AppError('RATE_LIMITED', 'Too many sign-in attempts. Try again later.', {
-      retryAfterSeconds: byAccount.retryAfterSeconds,
-      details: { retryAfterSeconds: byAccount.retryAfterSeconds },
+      retryAfterSeconds: limited.retryAfterSeconds,
+      details: { retryAfterSeconds: limited.retryAfterSeconds },
     });
   }
+  return limited.attempt;
+}
+
+/**
+ * The single-use grant that ends a sign-in, bound to the browser asking (lib/login-binding.ts): its
+ * value for the answer, and the row to write. Every step of a sign-in comes before this one.
+ */
+async function prepareGrant(c: Context<AppEnv>, db: Db, userId: string) {
+  const value = randomToken(32);
+  const binding = bindBrowser(c);
+  const write = db.insert(authGrants).values({
+    grantHash: await sha256Hex(value),
+    bindingHash: await sha256Hex(binding),
+    userId,
+    expiresAt: new Date(Date.now() + GRANT_TTL_MS),
+    ...clientMeta(c),
+  });
+  return { value, write };
 }
 
 export const auth = createApp()
@@ -134,7 +163,7 @@ export const auth = createApp()
     const body = c.req.valid('json');
     const email = normalizeEmail(body.email);
     const meta = clientMeta(c);
-    await enforceLoginLimits(c.env, meta.ip ?? 'unknown', email);
+    const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
 
     const db = openDb(c.env);
     const user = await db
@@ -148,37 +177,51 @@ export const auth = createApp()
       log('info', 'login refused', { requestId: c.get('requestId') });
       throw new AppError('UNAUTHORIZED', 'Email or password is incorrect');
     }
+    // Only failures count towards the per-account limits: the owner is never locked out by signing in.
+    await attempt.succeeded();
 
-    const grant = randomToken(32);
-    const writes = [
-      db.insert(authGrants).values({
-        grantHash: await sha256Hex(grant),
-        userId: user.id,
-        expiresAt: new Date(Date.now() + GRANT_TTL_MS),
-        ...meta,
-      }),
-    ] as const;
+    // A staff MFA step belongs here, before any grant: password right → code required → grant.
+    const grant = await prepareGrant(c, db, user.id);
     if (needsRehash(user.passwordHash)) {
       const passwordHash = await hashPassword(body.password);
-      await db.batch([...writes, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
+      await db.batch([grant.write, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
     } else {
-      await db.batch(writes);
+      await db.batch([grant.write]);
     }
     log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
-    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant)}`;
-    return c.json(ok({ grant, redirectUrl, role: user.role }), 200);
+    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant.value)}`;
+    return c.json(ok({ grant: grant.value, redirectUrl, role: user.role }), 200);
   })
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
+    const binding = presentedBinding(c);
     const db = openDb(c.env);
     const now = new Date();
+    const grantHash = await sha256Hex(grant);
+    const live = and(eq(authGrants.grantHash, grantHash), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now));
     // One conditional UPDATE: of two concurrent exchanges, exactly one sees used_at still null.
-    const redeemed = await db
-      .update(authGrants)
-      .set({ usedAt: now })
-      .where(and(eq(authGrants.grantHash, await sha256Hex(grant)), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now)))
-      .returning({ userId: authGrants.userId })
-      .get();
+    const redeemed = binding
+      ? await db
+          .update(authGrants)
+          .set({ usedAt: now })
+          .where(and(live, eq(authGrants.bindingHash, await sha256Hex(binding))))
+          .returning({ userId: authGrants.userId })
+          .get()
+      : undefined;
+    if (!redeemed) {
+      // A live grant from another browser: someone holds a link that is not theirs (or opened it in
+      // the wrong browser). Spend it, so it cannot be tried again elsewhere.
+      const misplaced = await db.update(authGrants).set({ usedAt: now }).where(live).returning({ userId: authGrants.userId }).get();
+      if (misplaced) {
+        clearBinding(c);
+        log('warn', 'grant refused: presented by another browser', {
+          requestId: c.get('requestId'),
+          userId: misplaced.userId,
+          bindingCookie: binding ? 'different' : 'missing',
+        });
+        throw new AppError('UNAUTHORIZED', 'This sign-in link was opened in a different browser from the one that signed in.');
+      }
+    }
     const user = redeemed
       ? await db
           .select()
@@ -186,7 +229,8 @@ export const auth = createApp()
           .where(and(eq(users.id, redeemed.userId), isNull(users.deletedAt)))
           .get()
       : undefined;
-    if (!user) throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired. Please sign in again.');
+    // The binding stays here: this browser may still hold another grant (a second tab).
+    if (!user) throw new AppError('UNAUTHORIZED', 'This sign-in link is invalid, used or expired.');
 
     const { token } = await issueSession(c.env, db, user, clientMeta(c));
     setCookie(c, SESSION_COOKIE, token, {
@@ -202,28 +246,35 @@ export const auth = createApp()
   })
   .openapi(claimRequestRoute, async (c) => {
     const email = normalizeEmail(c.req.valid('json').email);
-    const ip = clientMeta(c).ip ?? 'unknown';
+    const ip = ipLimitKey(clientMeta(c).ip ?? 'unknown');
     const limit = await rateLimit(c.env, `claim:ip:${ip}`, CLAIM_REQUESTS_PER_IP, LOGIN_LIMITS.windowMs);
     if (!limit.allowed) {
       throw new AppError('RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
     }
+    // Per address too, counted for every address, known or not: past the limit nothing more is
+    // queued for it, and the answer stays the same, so the limit reveals nothing about accounts.
+    const perEmail = await rateLimit(c.env, `claim:email:${email}`, CLAIM_REQUESTS_PER_EMAIL, CLAIM_EMAIL_WINDOW_MS);
     const db = openDb(c.env);
     const user = await db
       .select({ id: users.id, displayName: users.displayName })
       .from(users)
       .where(and(eq(users.email, email), isNull(users.deletedAt), isNull(users.passwordHash)))
       .get();
-    if (user) {
+    if (user && !perEmail.allowed) log('info', 'claim link not queued: per-email limit', { requestId: c.get('requestId'), userId: user.id });
+    if (user && perEmail.allowed) {
       const token = randomToken(32);
       const link = `${c.env.PUBLIC_APP_URL}/claim?token=${encodeURIComponent(token)}`;
+      const expiresAt = new Date(Date.now() + CLAIM_TTL_MS);
+      const mail = await outboxRow(c.env, {
+        toEmail: email,
+        template: 'claim-account',
+        subject: 'Set your Hybrid Coach password',
+        bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
+        expiresAt,
+      });
       await db.batch([
-        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt: new Date(Date.now() + CLAIM_TTL_MS) }),
-        db.insert(emailOutbox).values({
-          toEmail: email,
-          template: 'claim-account',
-          subject: 'Set your Hybrid Coach password',
-          bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
-        }),
+        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt }),
+        db.insert(emailOutbox).values(mail),
       ]);
       // Local development has no mail provider: the link goes to the log there, and only there.
       if (c.env.ENVIRONMENT === 'development') log('info', 'claim link (development only)', { userId: user.id, link });

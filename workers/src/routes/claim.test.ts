@@ -1,8 +1,10 @@
+import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { body, createUser, ipHeader, login, post, testDb } from '../../test/helpers';
 import { claimTokens, emailOutbox } from '../db/schema';
 import { sha256Hex } from '../lib/crypto';
+import { openOutboxRow } from '../lib/email-outbox';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -15,10 +17,14 @@ async function requestLink(email: string) {
   return { res, json: await body<{ message: string }>(res) };
 }
 
+const queuedFor = (email: string) => testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, email)).all();
+
+/** The claim token in the last mail queued for `email`, read the way the sender will: opened. */
 async function linkFor(email: string): Promise<string> {
-  const mail = await testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, email)).all();
-  const m = /claim\?token=([A-Za-z0-9_-]+)/.exec(mail.at(-1)?.bodyText ?? '');
-  if (!m?.[1]) throw new Error('no claim link queued');
+  const row = (await queuedFor(email)).at(-1);
+  if (!row) throw new Error('no claim link queued');
+  const m = /claim\?token=([A-Za-z0-9_-]+)/.exec((await openOutboxRow(env, row)).bodyText);
+  if (!m?.[1]) throw new Error('no claim link in the mail');
   return decodeURIComponent(m[1]);
 }
 
@@ -90,5 +96,43 @@ describe('claiming a placeholder account', () => {
     const limited = await post('/api/auth/claim/request', { email: 'x@example.com' }, ip);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('Retry-After')).toBeTruthy();
+  });
+
+  it('keeps neither the token nor the link in the outbox in plain text; opening the row gives the link', async () => {
+    const user = await createUser({ passwordHash: null, displayName: 'Robin Placeholder' });
+    await requestLink(user.email);
+    const [row] = await queuedFor(user.email);
+    const token = await linkFor(user.email);
+    const link = `http://localhost:5170/claim?token=${token}`;
+    const stored = JSON.stringify(row);
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain('/claim?');
+    expect(stored).not.toContain('Robin Placeholder');
+    expect(row?.bodySealed).toMatch(/^v1\./);
+    const opened = await openOutboxRow(env, row!);
+    expect(opened).toMatchObject({ to: user.email, template: 'claim-account', subject: 'Set your Hybrid Coach password' });
+    expect(opened.bodyText).toContain(link);
+    expect(opened.bodyText).toContain('Hello Robin Placeholder');
+    // The mail is kept until its link expires, and no longer.
+    const ttl = row!.expiresAt.getTime() - row!.createdAt.getTime();
+    expect(ttl).toBeGreaterThan(7 * 24 * 3600 * 1000 - 1000);
+    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600 * 1000);
+  });
+
+  it('queues at most 3 claim mails per address an hour, from any IP, with the same answer every time', async () => {
+    const user = await createUser({ passwordHash: null });
+    const stranger = `nobody-${crypto.randomUUID()}@example.com`;
+    const t0 = new Date('2027-04-02T10:00:00Z');
+    vi.useFakeTimers({ now: t0, toFake: ['Date'] });
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await requestLink(user.email)).json);
+    for (let i = 0; i < 5; i++) answers.push((await requestLink(stranger)).json);
+    // ipHeader() gives each request its own IP: the per-address limit is at work, and it says nothing.
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(await queuedFor(user.email)).toHaveLength(3);
+    expect(await testDb().select().from(claimTokens).where(eq(claimTokens.userId, user.id)).all()).toHaveLength(3);
+    vi.setSystemTime(t0.getTime() + 60 * 60 * 1000 + 1000);
+    await requestLink(user.email);
+    expect(await queuedFor(user.email)).toHaveLength(4);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `auth_grants` ADD `binding_hash` text;
