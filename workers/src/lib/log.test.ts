@@ -4,6 +4,7 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { API, bearer, body, createUser, ipHeader, post, signIn, testDb } from '../../test/helpers';
 import { emailOutbox } from '../db/schema';
+import { openOutboxRow } from './email-outbox';
 import { describeError } from './log';
 import { signedHeaders } from './signing';
 
@@ -111,7 +112,8 @@ describe('a failed D1 write in the logs', () => {
     const password = 'tidepools at low water, twice';
     await post('/api/auth/claim/request', { email: user.email }, ipHeader());
     const mail = await testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, user.email)).all();
-    const claimToken = decodeURIComponent(/claim\?token=([A-Za-z0-9_-]+)/.exec(mail.at(-1)?.bodyText ?? '')?.[1] ?? '');
+    const opened = mail.at(-1) ? (await openOutboxRow(env, mail.at(-1)!)).bodyText : '';
+    const claimToken = decodeURIComponent(/claim\?token=([A-Za-z0-9_-]+)/.exec(opened)?.[1] ?? '');
     const repair = await breakTable('users', 'UPDATE');
     let status = 0;
     const lines = await captureLogs(async () => {
