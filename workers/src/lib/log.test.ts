@@ -47,6 +47,7 @@ describe('a failed D1 write in the logs', () => {
     const said = 'My sister Margot keeps calling me at 3am about the inheritance';
     const raw = JSON.stringify({
       sessionId,
+      roomName: `session-${sessionId}`,
       lines: [{ idempotencyKey: `${sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: said, startedAt: 1_000, endedAt: 2_000, heardByAi: true }],
     });
     const repair = await breakTable('messages', 'INSERT');
