@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ async function coach() {
   const user = await createUser({ role: 'COACH' });
   return { user, token: await signIn(user.email) };
 }
+const sessionStub = (sessionId: string) => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId));
 async function startSession(token: string) {
   const res = await post('/api/rooms', {}, bearer(token));
   if (res.status !== 201) throw new Error(`start failed: ${res.status} ${await res.text()}`);
@@ -61,7 +62,11 @@ describe('POST /api/rooms', () => {
 
   it('refuses a FREE client who has had the month’s session: 403, no row, no room', async () => {
     const a = await client('FREE');
-    await startSession(a.token);
+    const used = await startSession(a.token);
+    // It ran (the client and the AI in the room), then ended: the month's one session is spent.
+    await hook('participant_joined', used.roomName, { sid: 'PA_free_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', used.roomName, { sid: 'PA_free_a', identity: 'agent-free', agent: true });
+    await post(`/api/rooms/${used.sessionId}/end`, {}, bearer(a.token));
     const before = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
     const roomsBefore = (await roomService().listRooms()).length;
     const res = await post('/api/rooms', {}, bearer(a.token));
@@ -74,9 +79,76 @@ describe('POST /api/rooms', () => {
   it('lets only one of two simultaneous starts by a FREE client through', async () => {
     const a = await client('FREE');
     const [r1, r2] = await Promise.all([post('/api/rooms', {}, bearer(a.token)), post('/api/rooms', {}, bearer(a.token))]);
-    expect([r1.status, r2.status].sort()).toEqual([201, 403]);
+    // The loser finds the month used up (403) or, if it looked a moment later, the new session live (409).
+    const [won, lost] = [r1.status, r2.status].sort((x, y) => x - y);
+    expect(won).toBe(201);
+    expect([403, 409]).toContain(lost);
     const rows = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
     expect(rows).toHaveLength(1);
+  });
+
+  it('answers a second start, while the first is waiting or active, with 409 and the session to rejoin; once it ends, a new one starts', async () => {
+    const a = await client('PREMIUM');
+    const t = await startSession(a.token);
+    const again = await post('/api/rooms', {}, bearer(a.token));
+    expect(again.status).toBe(409);
+    expect((await body(again)).error).toMatchObject({ code: 'CONFLICT', details: { sessionId: t.sessionId, appointmentId: null } });
+    // Under way (the client and the AI in the room): still the one live session.
+    await hook('participant_joined', t.roomName, { sid: 'PA_one_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', t.roomName, { sid: 'PA_one_a', identity: 'agent-one', agent: true });
+    const during = await post('/api/rooms', {}, bearer(a.token));
+    expect(during.status).toBe(409);
+    expect((await body(during)).error.details).toMatchObject({ sessionId: t.sessionId });
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(a.token))).status).toBe(200);
+    expect(await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all()).toHaveLength(1);
+
+    await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token));
+    expect((await post('/api/rooms', {}, bearer(a.token))).status).toBe(201);
+  });
+
+  it('lets only one of two simultaneous starts by a PREMIUM client through: one room, one AI job, the other told which session to rejoin', async () => {
+    const a = await client('PREMIUM');
+    const roomsBefore = (await roomService().listRooms()).length;
+    const answers = await Promise.all([1, 2, 3].map(() => post('/api/rooms', {}, bearer(a.token))));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    const made = (await body<Ticket>(answers.find((r) => r.status === 201)!)).data;
+    for (const r of answers.filter((x) => x.status === 409)) expect((await body(r)).error.details).toMatchObject({ sessionId: made.sessionId });
+    const rows = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
+    expect(rows.map((r) => r.id)).toEqual([made.sessionId]);
+    expect((await roomService().listRooms()).length).toBe(roomsBefore + 1);
+    expect((await dispatchClient().listDispatch(made.roomName)).filter((d) => d.agentName === env.AGENT_NAME)).toHaveLength(1);
+  });
+
+  it('does not let a live session whose room died block the client', async () => {
+    const a = await client('PREMIUM');
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    // 1. A start that failed half way: a row, but no room object that would ever end it.
+    const orphan = crypto.randomUUID();
+    await testDb().insert(coachingSessions).values({ id: orphan, roomName: `session-${orphan}`, clientId: a.user.id, tierAtStart: 'PREMIUM', createdAt: longAgo });
+    const first = await startSession(a.token);
+    expect((await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, orphan)).get())?.status).toBe('CANCELLED');
+
+    // 2. The object has ended it; its write to D1 is still queued.
+    await runInDurableObject(sessionStub(first.sessionId), async (_i, state) => {
+      const s = (await state.storage.get<{ status: string }>('state'))!;
+      await state.storage.put('state', { ...s, status: 'COMPLETED' });
+    });
+    const second = await startSession(a.token);
+    expect((await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, first.sessionId)).get())?.status).toBe('COMPLETED');
+
+    // 3. Under way, and LiveKit lost the room without telling anyone.
+    await hook('participant_joined', second.roomName, { sid: 'PA_dead_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', second.roomName, { sid: 'PA_dead_a', identity: 'agent-dead', agent: true });
+    await testDb().update(coachingSessions).set({ createdAt: longAgo }).where(eq(coachingSessions.id, second.sessionId));
+    // While the room stands, it is the live session.
+    expect((await post('/api/rooms', {}, bearer(a.token))).status).toBe(409);
+    await roomService().deleteRoom(second.roomName);
+    const third = await startSession(a.token);
+    expect(await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, second.sessionId)).get()).toMatchObject({
+      status: 'COMPLETED',
+      endReason: 'room_finished',
+    });
+    expect(third.sessionId).not.toBe(second.sessionId);
   });
 
   it('is for clients only, and for signed-in ones', async () => {
@@ -265,6 +337,7 @@ describe('GET /api/sessions', () => {
     const b = await client();
     const c = await coach();
     const t1 = await startSession(a.token);
+    await post(`/api/rooms/${t1.sessionId}/end`, {}, bearer(a.token));
     const t2 = await startSession(a.token);
     await startSession(b.token);
     await post(`/api/rooms/${t2.sessionId}/join`, {}, bearer(c.token));

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { and, eq, isNull } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
+import { isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -14,6 +14,7 @@ import {
   roomNameFor,
   roomService,
 } from '../lib/livekit';
+import { assertNoLiveSession } from '../lib/live-session';
 import { describeError, log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
@@ -82,11 +83,13 @@ const createRoomRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Start a coaching session (clients): tier check, LiveKit room, AI dispatched, client token',
+  description:
+    'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('CLIENT')] as const,
   responses: {
     201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
   },
 });
 
@@ -97,6 +100,7 @@ const appointmentRoomRoute = createRoute({
   method: 'post',
   path: '/appointment/{id}',
   summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
+  description: 'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('CLIENT')] as const,
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
@@ -175,13 +179,15 @@ const stateRoute = createRoute({
 });
 
 /**
- * A new session for the signed-in client: tier check, the session row, the LiveKit room, the AI
- * dispatched; for a booked appointment, its coach is the session's coach.
+ * A new session for the signed-in client: no other live session, tier check, the session row, the
+ * LiveKit room, the AI dispatched; for a booked appointment, its coach is the session's coach.
  */
 async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appointmentId?: string }) {
   const user = c.get('user');
   const db = openDb(c.env);
   const now = new Date();
+  // Before the tier check: a client who has a session under way is sent back to it, whatever the month says.
+  await assertNoLiveSession(c.env, db, user.id);
   const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
   if (!(await claimMonthlySession(db, user.id, now))) {
     // Lost a race with another start: the month is used up after all.
@@ -190,6 +196,20 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   }
   const sessionId = crypto.randomUUID();
   const roomName = roomNameFor(sessionId);
+  // The row first, so that of two starts at once only one creates a room and dispatches an AI job.
+  try {
+    await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
+  } catch (err) {
+    await releaseMonthlySession(db, user.id);
+    if (!isUniqueViolation(err)) throw err;
+    await assertNoLiveSession(c.env, db, user.id);
+    throw new AppError('CONFLICT', 'Another session was started at the same moment');
+  }
+  /** Takes the start back: no row, the month's session returned. */
+  const undo = async () => {
+    await db.delete(coachingSessions).where(eq(coachingSessions.id, sessionId));
+    await releaseMonthlySession(db, user.id);
+  };
   try {
     await roomService(c.env).createRoom({
       name: roomName,
@@ -199,15 +219,21 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
       metadata: JSON.stringify({ sessionId }),
     });
   } catch (err) {
-    await releaseMonthlySession(db, user.id);
+    await undo();
     log('error', 'livekit createRoom failed', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
     throw new AppError('SERVICE_UNAVAILABLE', 'The call service is not answering. Please try again in a moment.');
   }
-  await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
-  // The object dispatches the AI agent (and retries until LiveKit takes it).
-  await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
-  // A booked session's coach is the appointment's coach.
-  if (booked.coachId) await sessionRoom(c.env, sessionId).setCoach(booked.coachId);
+  try {
+    // The object dispatches the AI agent (and retries until LiveKit takes it).
+    await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
+    // A booked session's coach is the appointment's coach.
+    if (booked.coachId) await sessionRoom(c.env, sessionId).setCoach(booked.coachId);
+  } catch (err) {
+    // Nothing would ever end a session whose object is not set up: it must not stay live.
+    await undo();
+    await roomService(c.env).deleteRoom(roomName).catch(() => undefined);
+    throw err;
+  }
   const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
   log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
   return { sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes };
@@ -227,6 +253,8 @@ export const rooms = createApp()
       throw new AppError('CONFLICT', `The room opens 10 minutes before the appointment`, { details: { opensAt: new Date(opensAt).toISOString() } });
     }
     if (now >= closesAt) throw new AppError('CONFLICT', 'This appointment’s time has passed');
+    // One live session per client: this appointment's own (started a moment ago) or any other is rejoined instead.
+    await assertNoLiveSession(c.env, db, user.id);
     // Once: the first start takes the appointment (a second one rejoins through /join).
     const taken = await db
       .update(appointments)

@@ -175,6 +175,30 @@ describe('an appointment’s life', () => {
     expect((await body<Appt[]>(await get('/api/appointments', bearer(d.token)))).data.map((x) => x.id)).toEqual([mine.id]);
   });
 
+  it('starts only when the client has no other live session, and sends a second start back to its own session', async () => {
+    const c = await coach();
+    const a = await client();
+    const [appt] = await testDb().insert(appointments).values({ clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() + 5 * 60_000) }).returning();
+    const status = async () => (await testDb().select().from(appointments).where(eq(appointments.id, appt!.id)).get())?.status;
+
+    const adHoc = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(a.token)))).data;
+    const refused = await post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token));
+    expect(refused.status).toBe(409);
+    expect((await body(refused)).error.details).toMatchObject({ sessionId: adHoc.sessionId, appointmentId: null });
+    expect(await status()).toBe('SCHEDULED');
+
+    await post(`/api/rooms/${adHoc.sessionId}/end`, {}, bearer(a.token));
+    const opened = await post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token));
+    expect(opened.status).toBe(201);
+    const { sessionId } = (await body<{ sessionId: string }>(opened)).data;
+    for (const again of [post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token)), post('/api/rooms', {}, bearer(a.token))]) {
+      const res = await again;
+      expect(res.status).toBe(409);
+      expect((await body(res)).error.details).toMatchObject({ sessionId, appointmentId: appt!.id });
+    }
+    expect(await status()).toBe('ACTIVE');
+  });
+
   it('opens its room 10 minutes before, once, with the booked coach as the session’s coach', async () => {
     const c = await coach();
     const other = await coach();

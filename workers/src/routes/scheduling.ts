@@ -7,7 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, gte, inArray, isNull, lt } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import { type Db, isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { SLOT_MINUTES, freeSlots, isSlot } from '../domain/slots';
 import { TIERS, UPGRADE_URL } from '../domain/tiers';
@@ -92,12 +92,6 @@ async function assertPremium(db: Db, user: AuthUser): Promise<void> {
 }
 
 const ACTIVE = ['SCHEDULED', 'ACTIVE'] as const;
-
-/** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message.includes('UNIQUE constraint failed')) return true;
-  return false;
-}
 
 async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
   const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
