@@ -1,8 +1,8 @@
-import { env, runInDurableObject } from 'cloudflare:test';
+import { SELF, env, runInDurableObject } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
+import { bearer, body, createUser, get, openRoomSocket, post, signIn, testDb } from '../../test/helpers';
 import { dispatchClient, hook, roomService } from '../../test/livekit';
 import { coachingSessions, messages, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
@@ -366,10 +366,13 @@ describe('GET /api/sessions', () => {
 });
 
 describe('GET /api/rooms/:id/ws', () => {
-  async function open(sessionId: string, token?: string) {
-    const { SELF } = await import('cloudflare:test');
-    const q = token ? `?access_token=${encodeURIComponent(token)}` : '';
-    return SELF.fetch(`http://api.test/api/rooms/${sessionId}/ws${q}`, { headers: { Upgrade: 'websocket' } });
+  const upgrade = (sessionId: string, query = '') => SELF.fetch(`http://api.test/api/rooms/${sessionId}/ws${query}`, { headers: { Upgrade: 'websocket' } });
+  async function ticketFor(sessionId: string, token: string) {
+    const res = await post(`/api/rooms/${sessionId}/ws-ticket`, {}, bearer(token));
+    expect(res.status).toBe(201);
+    const t = (await body<{ ticket: string; expiresAt: string }>(res)).data;
+    expect(Date.parse(t.expiresAt) - Date.now()).toBeLessThanOrEqual(30_000);
+    return t.ticket;
   }
   const next = (events: Record<string, unknown>[], type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -390,7 +393,7 @@ describe('GET /api/rooms/:id/ws', () => {
     const t = await startSession(a.token);
     await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
 
-    const res = await open(t.sessionId, a.token);
+    const res = await openRoomSocket(t.sessionId, a.token);
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
     ws.accept();
@@ -405,9 +408,54 @@ describe('GET /api/rooms/:id/ws', () => {
     expect(await next(events, 'mute')).toMatchObject({ muted: true });
     ws.close();
 
-    expect((await open(t.sessionId, b.token)).status).toBe(403);
-    expect((await open(t.sessionId)).status).toBe(401);
+    // A ticket only for the session's own people; none without signing in; no session, no ticket.
+    expect((await post(`/api/rooms/${t.sessionId}/ws-ticket`, {}, bearer(b.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/ws-ticket`, {})).status).toBe(401);
+    expect((await post('/api/rooms/no-such-session/ws-ticket', {}, bearer(a.token))).status).toBe(404);
+    expect((await upgrade(t.sessionId)).status).toBe(401);
     expect((await get(`/api/rooms/${t.sessionId}/ws`, bearer(a.token))).status).toBe(400);
+  });
+
+  it('admits a ticket once, for its own session, within 30 seconds; never the login token in the URL', async () => {
+    const a = await client();
+    const other = await client();
+    const t = await startSession(a.token);
+    const theirs = await startSession(other.token);
+
+    const ticket = await ticketFor(t.sessionId, a.token);
+    const first = await upgrade(t.sessionId, `?ticket=${ticket}`);
+    expect(first.status).toBe(101);
+    first.webSocket!.accept();
+    first.webSocket!.close();
+    const second = await upgrade(t.sessionId, `?ticket=${ticket}`);
+    expect(second.status).toBe(401);
+    expect((await body(second)).error.code).toBe('UNAUTHORIZED');
+
+    // Two upgrades racing with one ticket: one gets in.
+    const raced = await ticketFor(t.sessionId, a.token);
+    const both = await Promise.all([upgrade(t.sessionId, `?ticket=${raced}`), upgrade(t.sessionId, `?ticket=${raced}`)]);
+    expect(both.map((r) => r.status).sort()).toEqual([101, 401]);
+    for (const r of both) r.webSocket?.accept();
+    for (const r of both) r.webSocket?.close();
+
+    // Another session's ticket opens nothing here.
+    const foreign = await ticketFor(theirs.sessionId, other.token);
+    expect((await upgrade(t.sessionId, `?ticket=${foreign}`)).status).toBe(401);
+
+    // An expired one is refused (its clock moved 31 s back).
+    const stale = await ticketFor(t.sessionId, a.token);
+    await runInDurableObject(sessionStub(t.sessionId), async (_i, state) => {
+      const key = `ws-ticket:${stale}`;
+      const held = (await state.storage.get<{ expiresAt: number }>(key))!;
+      await state.storage.put(key, { ...held, expiresAt: Date.now() - 1_000 });
+    });
+    expect((await upgrade(t.sessionId, `?ticket=${stale}`)).status).toBe(401);
+
+    // The login token in the URL (or the cookie) is no way in.
+    expect((await upgrade(t.sessionId, `?access_token=${encodeURIComponent(a.token)}`)).status).toBe(401);
+    const withCookie = await SELF.fetch(`http://api.test/api/rooms/${t.sessionId}/ws`, { headers: { Upgrade: 'websocket', Cookie: `hc_session=${a.token}` } });
+    expect(withCookie.status).toBe(401);
+    expect((await upgrade(t.sessionId, `?ticket=${'x'.repeat(200)}`)).status).toBe(401);
   });
 });
 

@@ -178,6 +178,29 @@ const stateRoute = createRoute({
   },
 });
 
+/** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
+export const WS_TICKET_TTL_MS = 30_000;
+
+const WsTicket = z
+  .object({
+    ticket: z.string().openapi({ description: 'Single use, for GET /api/rooms/{sessionId}/ws?ticket=…' }),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('WsTicket');
+
+const wsTicketRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/ws-ticket',
+  summary: 'A single-use ticket, valid 30 seconds, to open the session’s live events WebSocket (its client, its coach, or an admin)',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params },
+  responses: {
+    201: { description: 'The ticket', ...json(okSchema(WsTicket)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+
 /**
  * A new session for the signed-in client: no other live session, tier check, the session row, the
  * LiveKit room, the AI dispatched; for a booked appointment, its coach is the session's coach.
@@ -356,16 +379,33 @@ export const rooms = createApp()
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
     return c.json(ok(state), 200);
   })
-  /** Live updates for the session's client and coach: state, timer, participants, mute. */
-  .get('/:sessionId/ws', requireAuth, async (c) => {
+  .openapi(wsTicketRoute, async (c) => {
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    if (user.role !== 'ADMIN') assertMember(user, session);
+    const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
+    return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
+  })
+  /**
+   * Live updates for the session's client and coach: state, timer, participants, mute. Admitted by a
+   * ticket from POST /api/rooms/:id/ws-ticket (used once), never by the login token.
+   */
+  .get('/:sessionId/ws', async (c) => {
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new AppError('VALIDATION_ERROR', 'This endpoint speaks WebSocket only', { fields: { Upgrade: 'expected websocket' } });
     }
-    const user = c.get('user');
+    const ticket = c.req.query('ticket');
+    const refused = () => new AppError('UNAUTHORIZED', 'Open the live events with a fresh ticket from POST /api/rooms/{sessionId}/ws-ticket');
+    if (!ticket || ticket.length > 64) throw refused();
     const session = await loadSession(openDb(c.env), c.req.param('sessionId'));
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const room = sessionRoom(c.env, session.id);
+    const holder = await room.redeemWsTicket(ticket);
+    if (!holder) throw refused();
     const headers = new Headers(c.req.raw.headers);
-    headers.set('X-HC-User-Id', user.id);
-    headers.set('X-HC-User-Role', user.role);
-    return sessionRoom(c.env, session.id).fetch(new Request(c.req.url, { headers }));
+    headers.set('X-HC-User-Id', holder.userId);
+    headers.set('X-HC-User-Role', holder.role);
+    // The used ticket goes no further.
+    const url = new URL(c.req.url);
+    url.search = '';
+    return room.fetch(new Request(url, { headers }));
   });
