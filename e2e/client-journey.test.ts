@@ -434,10 +434,14 @@ describe('a FREE client from onboarding to the rating', () => {
       );
 
       // The same call opened in another tab takes it over; the first tab says where it went, and stays put.
+      // That tab gets there through "Start a session": with a session under way, a start goes back to it.
       const other = await browser.newPage();
       try {
         await other.evaluateOnNewDocument((t: string) => sessionStorage.setItem('hc_token', t), token);
-        await other.goto(`${portals.client}/call/${blockedSession}`, { waitUntil: 'domcontentloaded' });
+        await other.goto(`${portals.client}/dashboard`, { waitUntil: 'domcontentloaded' });
+        await other.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+        await other.click('::-p-text(Start a session)');
+        await other.waitForFunction((id: string) => location.pathname === `/call/${id}`, { timeout: 15_000 }, blockedSession);
         await blocked.waitForSelector('::-p-text(Your call moved)', { timeout: 20_000 });
         await screenshot('call-moved-to-another-tab', blocked);
         await other.waitForSelector('[data-testid=call-room][data-connection=connected]', { timeout: 20_000 });

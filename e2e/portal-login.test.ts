@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CHROMIUM_FLAGS, apiOk, endSessionInCall, eventually } from './helpers';
+import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITE = join(ROOT, 'node_modules/vite/bin/vite.js');
@@ -216,7 +217,7 @@ describe('signing in across origins and starting a FREE session', () => {
     }
   });
 
-  it('starts a session for a FREE client, and refuses a second one this month with the upgrade prompt', async () => {
+  it('starts a session for a FREE client, goes back to it while it lasts, and refuses one more this month with the upgrade prompt', async () => {
     // Onboarding comes first (client-journey.test.ts goes through it in the browser); here it is done through the API.
     const onboardingToken = await page.evaluate(() => sessionStorage.getItem('hc_token'));
     const onboarded = await fetch(`${apiOrigin}/api/users/me/profile`, {
@@ -239,19 +240,33 @@ describe('signing in across origins and starting a FREE session', () => {
 
     await Promise.all([page.waitForSelector('[data-testid=tier-banner]'), page.locator('::-p-text(Back to your dashboard)').click()]);
     expect(await textOf(page, '[data-testid=tier-banner]')).toContain('1 of 1 session used');
+    // One session at a time: while it lasts, "Start a session" goes back to it (the API answers 409 naming it).
     await page.click('::-p-text(Start a session)');
-    await page.waitForSelector('::-p-text(Upgrade your plan)', { timeout: 15_000 });
-    const upgrade = await page.$eval('::-p-text(Upgrade your plan)', (a) => (a as HTMLAnchorElement).href);
-    expect(upgrade).toBe(`${portals.public}/pricing`);
-    expect(page.url()).toBe(`${portals.client}/dashboard`);
-    await screenshot('client-dashboard-upgrade-prompt');
+    await page.waitForFunction((id: string) => location.pathname === `/call/${id}`, { timeout: 15_000 }, sessionId);
+    await page.waitForSelector('[data-testid=session-id]', { timeout: 20_000 });
+    expect(await textOf(page, '[data-testid=session-id]')).toBe(sessionId);
+    expect((await apiOk<{ id: string }[]>('GET', '/api/sessions', { token: token ?? '' })).map((s) => s.id)).toEqual([sessionId]);
 
     // End it from the call route, as the client would.
-    await page.goto(`${portals.client}/call/${sessionId}`, { waitUntil: 'networkidle0' });
     await endSessionInCall(page);
     await page.waitForSelector('::-p-text(Session ended)', { timeout: 15_000 });
     await screenshot('client-call-ended');
     const after = await apiOk<{ id: string; status: string }[]>('GET', '/api/sessions', { token: token ?? '' });
     expect(after[0]?.status).not.toBe('WAITING');
+
+    // It never started, so the month's session came back; once one has run, the month is used up.
+    await queryLocalD1(inject('persistDir'), `UPDATE users SET monthly_sessions_used = 1 WHERE email = 'free@example.com'`);
+    try {
+      await page.goto(`${portals.client}/dashboard`, { waitUntil: 'networkidle0' });
+      expect(await textOf(page, '[data-testid=tier-banner]')).toContain('1 of 1 session used');
+      await page.click('::-p-text(Start a session)');
+      await page.waitForSelector('::-p-text(Upgrade your plan)', { timeout: 15_000 });
+      const upgrade = await page.$eval('::-p-text(Upgrade your plan)', (a) => (a as HTMLAnchorElement).href);
+      expect(upgrade).toBe(`${portals.public}/pricing`);
+      expect(page.url()).toBe(`${portals.client}/dashboard`);
+      await screenshot('client-dashboard-upgrade-prompt');
+    } finally {
+      await queryLocalD1(inject('persistDir'), `UPDATE users SET monthly_sessions_used = 0 WHERE email = 'free@example.com'`);
+    }
   });
 });

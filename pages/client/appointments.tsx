@@ -3,6 +3,7 @@ import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { useLoad } from '../shared/use-load';
 import { loadProfile } from './profile';
+import { type CallEntry, callPath, liveSessionIn } from './start-call';
 import { Alert, Button, ConfirmDialog } from '../ui';
 
 /** The client's upcoming appointments (scheduled or under way), soonest first. */
@@ -107,32 +108,32 @@ async function liveSessionOf(a: Pick<Appointment, 'id'>): Promise<string | undef
   return sessions.find((s) => s.appointmentId === a.id && (s.status === 'WAITING' || s.status === 'ACTIVE'))?.id;
 }
 
-/** What the call page needs to enter an appointment's room: its ticket, or only the session to rejoin. */
-export type AppointmentCall = { sessionId: string; ticket?: Awaited<ReturnType<typeof openAppointmentRoom>> };
-
 const openAppointmentRoom = (id: string) => call(api.api.rooms.appointment[':id'].$post({ param: { id } }));
 
 /**
  * The call of an appointment whose room is open: a scheduled one starts its session (POST
  * /api/rooms/appointment/:id, whose ticket the call page takes as it takes the one of "Start a
- * session"); one already under way (another tab, a moment ago) is rejoined.
+ * session"); one already under way (another tab, a moment ago) is rejoined. While another session of
+ * the client's is live, it says so, naming that session (`details.sessionId`) so it can be returned to.
  */
-export async function appointmentCall(a: Pick<Appointment, 'id' | 'status'>): Promise<AppointmentCall> {
+export async function appointmentCall(a: Pick<Appointment, 'id' | 'status'>): Promise<CallEntry> {
   if (a.status === 'SCHEDULED') {
     try {
       const ticket = await openAppointmentRoom(a.id);
       return { sessionId: ticket.sessionId, ticket };
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 'CONFLICT')) throw err;
+      const live = liveSessionIn(err);
+      if (live?.appointmentId === a.id) return { sessionId: live.sessionId };
+      if (live) {
+        throw new ApiError('CONFLICT', 'Your other session is still under way. Return to it and end it, then join this appointment.', 409, { sessionId: live.sessionId });
+      }
     }
   }
   const live = await liveSessionOf(a);
   if (!live) throw new ApiError('CONFLICT', 'The call for this appointment has ended.', 409);
   return { sessionId: live };
 }
-
-/** The call page of an appointment's call, with its ticket when there is one. */
-export const callPath = (c: AppointmentCall) => [`/call/${encodeURIComponent(c.sessionId)}`, c.ticket ? { state: { ticket: c.ticket } } : undefined] as const;
 
 /**
  * One upcoming appointment: when and with whom, "Join" while its room is open (onboarding first for a
@@ -142,7 +143,7 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState<'cancel' | 'join' | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<{ text: string; otherSession?: string } | null>(null);
   const when = formatDayTime(a.scheduledFor);
 
   async function cancel() {
@@ -155,7 +156,7 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
     } catch (err) {
       setConfirming(false);
       setBusy(null);
-      setError(messageOf(err));
+      setError({ text: messageOf(err) });
     }
   }
 
@@ -170,7 +171,7 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
       navigate(...callPath(await appointmentCall(a)));
     } catch (err) {
       setBusy(null);
-      setError(messageOf(err));
+      setError({ text: messageOf(err), otherSession: err instanceof ApiError && typeof err.details.sessionId === 'string' ? err.details.sessionId : undefined });
     }
   }
 
@@ -201,7 +202,17 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
           )}
         </div>
       </div>
-      {error && <Alert>{error}</Alert>}
+      {error && (
+        <Alert>
+          {error.text}
+          {error.otherSession && (
+            <>
+              {' '}
+              <Link to={`/call/${encodeURIComponent(error.otherSession)}`}>Return to that session</Link>
+            </>
+          )}
+        </Alert>
+      )}
       <ConfirmDialog
         open={confirming}
         title="Cancel this appointment?"

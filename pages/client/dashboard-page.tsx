@@ -5,7 +5,8 @@ import { publicLoginUrl, publicPricingUrl } from '../api/config';
 import { TIERS } from '../../workers/src/domain/tiers';
 import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
 import { CancelledByCoach, NextAppointment } from './appointments';
-import { loadProfile, startSession } from './profile';
+import { loadProfile } from './profile';
+import { callPath, startOrRejoin } from './start-call';
 import type { Profile } from './profile';
 import { Stars } from './rating-form';
 
@@ -140,8 +141,8 @@ function StartSession({ onboarded }: { onboarded: boolean }) {
     setBusy(true);
     setError(null);
     try {
-      const ticket = await startSession();
-      navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
+      // A session already under way (another tab, a moment ago) is the one to go back to.
+      navigate(...callPath(await startOrRejoin()));
     } catch (err) {
       setBusy(false);
       setError(err instanceof Error ? err : new Error(messageOf(err)));

@@ -4,8 +4,9 @@ import { ApiError, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
 import { Alert, Loading } from '../ui';
 import { LoadFailed } from '../shared/load-failed';
-import { type Appointment, appointmentCall, callPath } from './appointments';
-import { loadProfile, startSession } from './profile';
+import { type Appointment, appointmentCall } from './appointments';
+import { loadProfile } from './profile';
+import { callPath, startOrRejoin } from './start-call';
 import { ProfileForm } from './profile-form';
 import { useLoad } from '../shared/use-load';
 
@@ -34,8 +35,7 @@ export function OnboardingPage() {
         navigate(...callPath(await appointmentCall(next.appointment)));
         return;
       }
-      const ticket = await startSession();
-      navigate(`/call/${encodeURIComponent(ticket.sessionId)}`, { state: { ticket } });
+      navigate(...callPath(await startOrRejoin()));
     } catch (err) {
       setStartError(err);
     }

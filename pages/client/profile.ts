@@ -12,6 +12,3 @@ export const MOODS = [
   { value: 4, label: '4 · Good' },
   { value: 5, label: '5 · Very good' },
 ] as const;
-
-/** POST /api/rooms: a new session and the ticket into its room (the tier check may refuse it). */
-export const startSession = () => call(api.api.rooms.$post());

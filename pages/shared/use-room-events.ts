@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { sessionToken } from '../api/client';
+import { ApiError, api, call } from '../api/client';
 import { API_URL } from '../api/config';
 
 /** The Worker's live events for a session (workers/src/session-room.ts broadcasts them). */
@@ -27,10 +27,14 @@ export type RoomEvent =
 /** Backoff between reconnects: quick at first, then every 10 s at most. */
 const delayFor = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
 
+/** A ticket for one upgrade (POST /api/rooms/:id/ws-ticket): single use, valid 30 s. */
+const wsTicket = (sessionId: string) => call(api.api.rooms[':sessionId']['ws-ticket'].$post({ param: { sessionId } }));
+
 /**
  * GET /api/rooms/:id/ws: the session's live events (timer, transcript lines, participants, end),
- * reconnecting with backoff while the page is open. The token rides in the query string, as a
- * browser WebSocket cannot carry an Authorization header. Answers whether the socket is open.
+ * reconnecting with backoff while the page is open. A browser WebSocket cannot carry an
+ * Authorization header, and the login token must not sit in a URL (request logs keep URLs): each
+ * connection asks for a fresh single-use ticket first. Answers whether the socket is open.
  */
 export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => void): boolean {
   const handler = useRef(onEvent);
@@ -44,11 +48,24 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
     let ping: ReturnType<typeof setInterval> | undefined;
     let attempt = 0;
 
-    const connect = () => {
+    const again = () => {
+      if (!closed) retry = setTimeout(() => void connect(), delayFor(attempt++));
+    };
+
+    const connect = async () => {
+      let ticket: string;
+      try {
+        ({ ticket } = await wsTicket(sessionId));
+      } catch (err) {
+        // Signed out, not this person's session, or no such session: asking again will not help.
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 404)) return;
+        again();
+        return;
+      }
+      if (closed) return;
       const url = new URL(`/api/rooms/${encodeURIComponent(sessionId)}/ws`, API_URL);
       url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-      const token = sessionToken.get();
-      if (token) url.searchParams.set('access_token', token);
+      url.searchParams.set('ticket', ticket);
       const ws = new WebSocket(url);
       socket = ws;
       ws.onopen = () => {
@@ -68,11 +85,10 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
       ws.onclose = () => {
         clearInterval(ping);
         setOpen(false);
-        if (closed) return;
-        retry = setTimeout(connect, delayFor(attempt++));
+        again();
       };
     };
-    connect();
+    void connect();
     return () => {
       closed = true;
       clearTimeout(retry);

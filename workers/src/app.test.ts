@@ -74,6 +74,7 @@ describe('GET /api/openapi.json', () => {
         '/api/rooms/{sessionId}/join',
         '/api/rooms/{sessionId}/mute-ai',
         '/api/rooms/{sessionId}/whisper',
+        '/api/rooms/{sessionId}/ws-ticket',
         '/api/sessions',
         '/api/sessions/{id}',
         '/api/sessions/{id}/rating',

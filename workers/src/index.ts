@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
 import { db } from './db/client';
 import { portalOrigins } from './lib/config';
+import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
 import type { ErrorCode } from './lib/errors';
@@ -70,6 +71,7 @@ app.use('/api/*', (c, next) =>
     maxAge: 600,
   })(c, next),
 );
+app.use('/api/*', originCheck);
 const defaultBodyLimit = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {

@@ -91,6 +91,13 @@ interface RoomState {
   effects: Effect[];
 }
 
+/** Whom a WebSocket ticket admits (see mintWsTicket). */
+export interface WsTicketHolder {
+  userId: string;
+  role: string;
+}
+const WS_TICKET_PREFIX = 'ws-ticket:';
+
 export interface InitParams {
   sessionId: string;
   roomName: string;
@@ -332,6 +339,31 @@ export class SessionRoom extends DurableObject<Env> {
     }
     await this.save(state);
     await this.runEffects();
+  }
+
+  // ---- WebSocket tickets (issue 13) --------------------------------------------------------
+  // A portal's WebSocket upgrade carries a single-use ticket valid for seconds, never the login token
+  // (a URL ends up in request logs). Kept here: the object serialises its calls, so a ticket is taken once.
+
+  /** Stores a ticket for one WebSocket upgrade by `holder`, valid `ttlMs`; drops expired ones. */
+  async mintWsTicket(holder: WsTicketHolder, ttlMs: number): Promise<{ ticket: string; expiresAt: number }> {
+    const now = Date.now();
+    const held = await this.ctx.storage.list<{ expiresAt: number }>({ prefix: WS_TICKET_PREFIX, limit: 128 });
+    const expired = [...held].filter(([, t]) => t.expiresAt <= now).map(([key]) => key);
+    if (expired.length > 0) await this.ctx.storage.delete(expired);
+    const ticket = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const expiresAt = now + ttlMs;
+    await this.ctx.storage.put(`${WS_TICKET_PREFIX}${ticket}`, { ...holder, expiresAt });
+    return { ticket, expiresAt };
+  }
+
+  /** Takes a ticket, once: whom it was minted for, or null when it is unknown, used or expired. */
+  async redeemWsTicket(ticket: string): Promise<WsTicketHolder | null> {
+    const key = `${WS_TICKET_PREFIX}${ticket}`;
+    const held = await this.ctx.storage.get<WsTicketHolder & { expiresAt: number }>(key);
+    if (!held) return null;
+    await this.ctx.storage.delete(key);
+    return held.expiresAt > Date.now() ? { userId: held.userId, role: held.role } : null;
   }
 
   // ---- WebSocket (hibernatable) for portals ----------------------------------------------

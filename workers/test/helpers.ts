@@ -88,3 +88,11 @@ export async function signIn(email: string): Promise<string> {
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** Opens a session's live events WebSocket as a portal does: a ticket first (POST …/ws-ticket), then the upgrade. */
+export async function openRoomSocket(sessionId: string, token: string): Promise<Response> {
+  const minted = await post(`/api/rooms/${sessionId}/ws-ticket`, {}, bearer(token));
+  if (minted.status !== 201) return minted;
+  const { ticket } = (await body<{ ticket: string }>(minted)).data;
+  return SELF.fetch(`${API}/api/rooms/${sessionId}/ws?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
+}

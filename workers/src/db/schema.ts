@@ -260,6 +260,9 @@ export const coachingSessions = sqliteTable(
     index('coaching_sessions_client_status_idx').on(t.clientId, t.status),
     index('coaching_sessions_coach_status_idx').on(t.coachId, t.status),
     index('coaching_sessions_status_started_idx').on(t.status, t.startedAt),
+    // One live session per client, as the database's rule: two starts at the same moment cannot both
+    // create one (each dispatches an AI job).
+    uniqueIndex('coaching_sessions_one_live_per_client_uq').on(t.clientId).where(sql`${t.status} IN ('WAITING', 'ACTIVE')`),
     check('coaching_sessions_status_valid', inList('status', SESSION_STATUSES)),
     check('coaching_sessions_duration_nonneg', sql`${t.durationSeconds} IS NULL OR ${t.durationSeconds} >= 0`),
     check('coaching_sessions_cap_positive', sql`${t.capMinutes} IS NULL OR ${t.capMinutes} > 0`),

@@ -6,6 +6,16 @@ export const SLOT_MINUTES = 30;
 const SLOT_MS = SLOT_MINUTES * 60_000;
 const DAY_MS = 86_400_000;
 
+/** How far ahead clients see slots and may book them. */
+export const BOOKING_HORIZON_DAYS = 60;
+/** Scheduled appointments a client may have ahead at once. */
+export const MAX_UPCOMING_APPOINTMENTS = 10;
+/** Availability windows a coach may keep (weekly and one-off together). */
+export const MAX_AVAILABILITY_WINDOWS = 50;
+
+/** The last instant bookable from `now`: slots start before it. */
+export const bookingHorizon = (now: Date): Date => new Date(now.getTime() + BOOKING_HORIZON_DAYS * DAY_MS);
+
 export interface AvailabilityWindow {
   dayOfWeek: number;
   /** "HH:MM", UTC */

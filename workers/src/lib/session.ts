@@ -60,10 +60,7 @@ function presentedToken(c: Context<AppEnv>): string | undefined {
     if (!m) throw unauthorized();
     return m[1];
   }
-  // Browsers cannot set headers on a WebSocket; a same-site cookie or this query parameter serves.
-  if (c.req.header('Upgrade')?.toLowerCase() === 'websocket') {
-    return getCookie(c, SESSION_COOKIE) ?? c.req.query('access_token');
-  }
+  // Never from the URL, where request logs keep it: a WebSocket opens with a single-use ticket (routes/rooms.ts).
   return getCookie(c, SESSION_COOKIE);
 }
 

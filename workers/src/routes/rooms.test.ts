@@ -1,8 +1,8 @@
-import { env } from 'cloudflare:test';
+import { SELF, env, runInDurableObject } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
+import { bearer, body, createUser, get, openRoomSocket, post, signIn, testDb } from '../../test/helpers';
 import { dispatchClient, hook, roomService } from '../../test/livekit';
 import { coachingSessions, messages, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
@@ -25,6 +25,7 @@ async function coach() {
   const user = await createUser({ role: 'COACH' });
   return { user, token: await signIn(user.email) };
 }
+const sessionStub = (sessionId: string) => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId));
 async function startSession(token: string) {
   const res = await post('/api/rooms', {}, bearer(token));
   if (res.status !== 201) throw new Error(`start failed: ${res.status} ${await res.text()}`);
@@ -61,7 +62,11 @@ describe('POST /api/rooms', () => {
 
   it('refuses a FREE client who has had the month’s session: 403, no row, no room', async () => {
     const a = await client('FREE');
-    await startSession(a.token);
+    const used = await startSession(a.token);
+    // It ran (the client and the AI in the room), then ended: the month's one session is spent.
+    await hook('participant_joined', used.roomName, { sid: 'PA_free_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', used.roomName, { sid: 'PA_free_a', identity: 'agent-free', agent: true });
+    await post(`/api/rooms/${used.sessionId}/end`, {}, bearer(a.token));
     const before = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
     const roomsBefore = (await roomService().listRooms()).length;
     const res = await post('/api/rooms', {}, bearer(a.token));
@@ -74,9 +79,76 @@ describe('POST /api/rooms', () => {
   it('lets only one of two simultaneous starts by a FREE client through', async () => {
     const a = await client('FREE');
     const [r1, r2] = await Promise.all([post('/api/rooms', {}, bearer(a.token)), post('/api/rooms', {}, bearer(a.token))]);
-    expect([r1.status, r2.status].sort()).toEqual([201, 403]);
+    // The loser finds the month used up (403) or, if it looked a moment later, the new session live (409).
+    const [won, lost] = [r1.status, r2.status].sort((x, y) => x - y);
+    expect(won).toBe(201);
+    expect([403, 409]).toContain(lost);
     const rows = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
     expect(rows).toHaveLength(1);
+  });
+
+  it('answers a second start, while the first is waiting or active, with 409 and the session to rejoin; once it ends, a new one starts', async () => {
+    const a = await client('PREMIUM');
+    const t = await startSession(a.token);
+    const again = await post('/api/rooms', {}, bearer(a.token));
+    expect(again.status).toBe(409);
+    expect((await body(again)).error).toMatchObject({ code: 'CONFLICT', details: { sessionId: t.sessionId, appointmentId: null } });
+    // Under way (the client and the AI in the room): still the one live session.
+    await hook('participant_joined', t.roomName, { sid: 'PA_one_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', t.roomName, { sid: 'PA_one_a', identity: 'agent-one', agent: true });
+    const during = await post('/api/rooms', {}, bearer(a.token));
+    expect(during.status).toBe(409);
+    expect((await body(during)).error.details).toMatchObject({ sessionId: t.sessionId });
+    expect((await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(a.token))).status).toBe(200);
+    expect(await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all()).toHaveLength(1);
+
+    await post(`/api/rooms/${t.sessionId}/end`, {}, bearer(a.token));
+    expect((await post('/api/rooms', {}, bearer(a.token))).status).toBe(201);
+  });
+
+  it('lets only one of two simultaneous starts by a PREMIUM client through: one room, one AI job, the other told which session to rejoin', async () => {
+    const a = await client('PREMIUM');
+    const roomsBefore = (await roomService().listRooms()).length;
+    const answers = await Promise.all([1, 2, 3].map(() => post('/api/rooms', {}, bearer(a.token))));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    const made = (await body<Ticket>(answers.find((r) => r.status === 201)!)).data;
+    for (const r of answers.filter((x) => x.status === 409)) expect((await body(r)).error.details).toMatchObject({ sessionId: made.sessionId });
+    const rows = await testDb().select().from(coachingSessions).where(eq(coachingSessions.clientId, a.user.id)).all();
+    expect(rows.map((r) => r.id)).toEqual([made.sessionId]);
+    expect((await roomService().listRooms()).length).toBe(roomsBefore + 1);
+    expect((await dispatchClient().listDispatch(made.roomName)).filter((d) => d.agentName === env.AGENT_NAME)).toHaveLength(1);
+  });
+
+  it('does not let a live session whose room died block the client', async () => {
+    const a = await client('PREMIUM');
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    // 1. A start that failed half way: a row, but no room object that would ever end it.
+    const orphan = crypto.randomUUID();
+    await testDb().insert(coachingSessions).values({ id: orphan, roomName: `session-${orphan}`, clientId: a.user.id, tierAtStart: 'PREMIUM', createdAt: longAgo });
+    const first = await startSession(a.token);
+    expect((await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, orphan)).get())?.status).toBe('CANCELLED');
+
+    // 2. The object has ended it; its write to D1 is still queued.
+    await runInDurableObject(sessionStub(first.sessionId), async (_i, state) => {
+      const s = (await state.storage.get<{ status: string }>('state'))!;
+      await state.storage.put('state', { ...s, status: 'COMPLETED' });
+    });
+    const second = await startSession(a.token);
+    expect((await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, first.sessionId)).get())?.status).toBe('COMPLETED');
+
+    // 3. Under way, and LiveKit lost the room without telling anyone.
+    await hook('participant_joined', second.roomName, { sid: 'PA_dead_c', identity: a.user.id, role: 'client' });
+    await hook('participant_joined', second.roomName, { sid: 'PA_dead_a', identity: 'agent-dead', agent: true });
+    await testDb().update(coachingSessions).set({ createdAt: longAgo }).where(eq(coachingSessions.id, second.sessionId));
+    // While the room stands, it is the live session.
+    expect((await post('/api/rooms', {}, bearer(a.token))).status).toBe(409);
+    await roomService().deleteRoom(second.roomName);
+    const third = await startSession(a.token);
+    expect(await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, second.sessionId)).get()).toMatchObject({
+      status: 'COMPLETED',
+      endReason: 'room_finished',
+    });
+    expect(third.sessionId).not.toBe(second.sessionId);
   });
 
   it('is for clients only, and for signed-in ones', async () => {
@@ -269,6 +341,7 @@ describe('GET /api/sessions', () => {
     const b = await client();
     const c = await coach();
     const t1 = await startSession(a.token);
+    await post(`/api/rooms/${t1.sessionId}/end`, {}, bearer(a.token));
     const t2 = await startSession(a.token);
     await startSession(b.token);
     await post(`/api/rooms/${t2.sessionId}/join`, {}, bearer(c.token));
@@ -297,10 +370,13 @@ describe('GET /api/sessions', () => {
 });
 
 describe('GET /api/rooms/:id/ws', () => {
-  async function open(sessionId: string, token?: string) {
-    const { SELF } = await import('cloudflare:test');
-    const q = token ? `?access_token=${encodeURIComponent(token)}` : '';
-    return SELF.fetch(`http://api.test/api/rooms/${sessionId}/ws${q}`, { headers: { Upgrade: 'websocket' } });
+  const upgrade = (sessionId: string, query = '') => SELF.fetch(`http://api.test/api/rooms/${sessionId}/ws${query}`, { headers: { Upgrade: 'websocket' } });
+  async function ticketFor(sessionId: string, token: string) {
+    const res = await post(`/api/rooms/${sessionId}/ws-ticket`, {}, bearer(token));
+    expect(res.status).toBe(201);
+    const t = (await body<{ ticket: string; expiresAt: string }>(res)).data;
+    expect(Date.parse(t.expiresAt) - Date.now()).toBeLessThanOrEqual(30_000);
+    return t.ticket;
   }
   const next = (events: Record<string, unknown>[], type: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -321,7 +397,7 @@ describe('GET /api/rooms/:id/ws', () => {
     const t = await startSession(a.token);
     await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
 
-    const res = await open(t.sessionId, a.token);
+    const res = await openRoomSocket(t.sessionId, a.token);
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
     ws.accept();
@@ -336,9 +412,54 @@ describe('GET /api/rooms/:id/ws', () => {
     expect(await next(events, 'mute')).toMatchObject({ muted: true });
     ws.close();
 
-    expect((await open(t.sessionId, b.token)).status).toBe(403);
-    expect((await open(t.sessionId)).status).toBe(401);
+    // A ticket only for the session's own people; none without signing in; no session, no ticket.
+    expect((await post(`/api/rooms/${t.sessionId}/ws-ticket`, {}, bearer(b.token))).status).toBe(403);
+    expect((await post(`/api/rooms/${t.sessionId}/ws-ticket`, {})).status).toBe(401);
+    expect((await post('/api/rooms/no-such-session/ws-ticket', {}, bearer(a.token))).status).toBe(404);
+    expect((await upgrade(t.sessionId)).status).toBe(401);
     expect((await get(`/api/rooms/${t.sessionId}/ws`, bearer(a.token))).status).toBe(400);
+  });
+
+  it('admits a ticket once, for its own session, within 30 seconds; never the login token in the URL', async () => {
+    const a = await client();
+    const other = await client();
+    const t = await startSession(a.token);
+    const theirs = await startSession(other.token);
+
+    const ticket = await ticketFor(t.sessionId, a.token);
+    const first = await upgrade(t.sessionId, `?ticket=${ticket}`);
+    expect(first.status).toBe(101);
+    first.webSocket!.accept();
+    first.webSocket!.close();
+    const second = await upgrade(t.sessionId, `?ticket=${ticket}`);
+    expect(second.status).toBe(401);
+    expect((await body(second)).error.code).toBe('UNAUTHORIZED');
+
+    // Two upgrades racing with one ticket: one gets in.
+    const raced = await ticketFor(t.sessionId, a.token);
+    const both = await Promise.all([upgrade(t.sessionId, `?ticket=${raced}`), upgrade(t.sessionId, `?ticket=${raced}`)]);
+    expect(both.map((r) => r.status).sort()).toEqual([101, 401]);
+    for (const r of both) r.webSocket?.accept();
+    for (const r of both) r.webSocket?.close();
+
+    // Another session's ticket opens nothing here.
+    const foreign = await ticketFor(theirs.sessionId, other.token);
+    expect((await upgrade(t.sessionId, `?ticket=${foreign}`)).status).toBe(401);
+
+    // An expired one is refused (its clock moved 31 s back).
+    const stale = await ticketFor(t.sessionId, a.token);
+    await runInDurableObject(sessionStub(t.sessionId), async (_i, state) => {
+      const key = `ws-ticket:${stale}`;
+      const held = (await state.storage.get<{ expiresAt: number }>(key))!;
+      await state.storage.put(key, { ...held, expiresAt: Date.now() - 1_000 });
+    });
+    expect((await upgrade(t.sessionId, `?ticket=${stale}`)).status).toBe(401);
+
+    // The login token in the URL (or the cookie) is no way in.
+    expect((await upgrade(t.sessionId, `?access_token=${encodeURIComponent(a.token)}`)).status).toBe(401);
+    const withCookie = await SELF.fetch(`http://api.test/api/rooms/${t.sessionId}/ws`, { headers: { Upgrade: 'websocket', Cookie: `hc_session=${a.token}` } });
+    expect(withCookie.status).toBe(401);
+    expect((await upgrade(t.sessionId, `?ticket=${'x'.repeat(200)}`)).status).toBe(401);
   });
 });
 

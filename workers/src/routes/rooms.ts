@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { and, eq, isNull } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
+import { isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -14,6 +14,7 @@ import {
   roomNameFor,
   roomService,
 } from '../lib/livekit';
+import { assertNoLiveSession } from '../lib/live-session';
 import { describeError, log } from '../lib/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
@@ -82,11 +83,13 @@ const createRoomRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Start a coaching session (clients): tier check, LiveKit room, AI dispatched, client token',
+  description:
+    'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('CLIENT')] as const,
   responses: {
     201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
   },
 });
 
@@ -97,6 +100,7 @@ const appointmentRoomRoute = createRoute({
   method: 'post',
   path: '/appointment/{id}',
   summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
+  description: 'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
   security: bearerSecurity,
   middleware: [requireAuth, requireRole('CLIENT')] as const,
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
@@ -174,14 +178,39 @@ const stateRoute = createRoute({
   },
 });
 
+/** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
+export const WS_TICKET_TTL_MS = 30_000;
+
+const WsTicket = z
+  .object({
+    ticket: z.string().openapi({ description: 'Single use, for GET /api/rooms/{sessionId}/ws?ticket=…' }),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('WsTicket');
+
+const wsTicketRoute = createRoute({
+  method: 'post',
+  path: '/{sessionId}/ws-ticket',
+  summary: 'A single-use ticket, valid 30 seconds, to open the session’s live events WebSocket (its client, its coach, or an admin)',
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: Params },
+  responses: {
+    201: { description: 'The ticket', ...json(okSchema(WsTicket)) },
+    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
+  },
+});
+
 /**
- * A new session for the signed-in client: tier check, the session row, the LiveKit room, the AI
- * dispatched; for a booked appointment, its coach is the session's coach.
+ * A new session for the signed-in client: no other live session, tier check, the session row, the
+ * LiveKit room, the AI dispatched; for a booked appointment, its coach is the session's coach.
  */
 async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appointmentId?: string }) {
   const user = c.get('user');
   const db = openDb(c.env);
   const now = new Date();
+  // Before the tier check: a client who has a session under way is sent back to it, whatever the month says.
+  await assertNoLiveSession(c.env, db, user.id);
   const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
   if (!(await claimMonthlySession(db, user.id, now))) {
     // Lost a race with another start: the month is used up after all.
@@ -190,6 +219,20 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   }
   const sessionId = crypto.randomUUID();
   const roomName = roomNameFor(sessionId);
+  // The row first, so that of two starts at once only one creates a room and dispatches an AI job.
+  try {
+    await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
+  } catch (err) {
+    await releaseMonthlySession(db, user.id);
+    if (!isUniqueViolation(err)) throw err;
+    await assertNoLiveSession(c.env, db, user.id);
+    throw new AppError('CONFLICT', 'Another session was started at the same moment');
+  }
+  /** Takes the start back: no row, the month's session returned. */
+  const undo = async () => {
+    await db.delete(coachingSessions).where(eq(coachingSessions.id, sessionId));
+    await releaseMonthlySession(db, user.id);
+  };
   try {
     await roomService(c.env).createRoom({
       name: roomName,
@@ -199,15 +242,21 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
       metadata: JSON.stringify({ sessionId }),
     });
   } catch (err) {
-    await releaseMonthlySession(db, user.id);
+    await undo();
     log('error', 'livekit createRoom failed', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
     throw new AppError('SERVICE_UNAVAILABLE', 'The call service is not answering. Please try again in a moment.');
   }
-  await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
-  // The object dispatches the AI agent (and retries until LiveKit takes it).
-  await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
-  // A booked session's coach is the appointment's coach.
-  if (booked.coachId) await sessionRoom(c.env, sessionId).setCoach(booked.coachId);
+  try {
+    // The object dispatches the AI agent (and retries until LiveKit takes it).
+    await sessionRoom(c.env, sessionId).init({ sessionId, roomName, clientId: user.id, tier, capMinutes });
+    // A booked session's coach is the appointment's coach.
+    if (booked.coachId) await sessionRoom(c.env, sessionId).setCoach(booked.coachId);
+  } catch (err) {
+    // Nothing would ever end a session whose object is not set up: it must not stay live.
+    await undo();
+    await roomService(c.env).deleteRoom(roomName).catch(() => undefined);
+    throw err;
+  }
   const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
   log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
   return { sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes };
@@ -227,6 +276,8 @@ export const rooms = createApp()
       throw new AppError('CONFLICT', `The room opens 10 minutes before the appointment`, { details: { opensAt: new Date(opensAt).toISOString() } });
     }
     if (now >= closesAt) throw new AppError('CONFLICT', 'This appointment’s time has passed');
+    // One live session per client: this appointment's own (started a moment ago) or any other is rejoined instead.
+    await assertNoLiveSession(c.env, db, user.id);
     // Once: the first start takes the appointment (a second one rejoins through /join).
     const taken = await db
       .update(appointments)
@@ -328,16 +379,33 @@ export const rooms = createApp()
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
     return c.json(ok(state), 200);
   })
-  /** Live updates for the session's client and coach: state, timer, participants, mute. */
-  .get('/:sessionId/ws', requireAuth, async (c) => {
+  .openapi(wsTicketRoute, async (c) => {
+    const user = c.get('user');
+    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    if (user.role !== 'ADMIN') assertMember(user, session);
+    const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
+    return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
+  })
+  /**
+   * Live updates for the session's client and coach: state, timer, participants, mute. Admitted by a
+   * ticket from POST /api/rooms/:id/ws-ticket (used once), never by the login token.
+   */
+  .get('/:sessionId/ws', async (c) => {
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new AppError('VALIDATION_ERROR', 'This endpoint speaks WebSocket only', { fields: { Upgrade: 'expected websocket' } });
     }
-    const user = c.get('user');
+    const ticket = c.req.query('ticket');
+    const refused = () => new AppError('UNAUTHORIZED', 'Open the live events with a fresh ticket from POST /api/rooms/{sessionId}/ws-ticket');
+    if (!ticket || ticket.length > 64) throw refused();
     const session = await loadSession(openDb(c.env), c.req.param('sessionId'));
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const room = sessionRoom(c.env, session.id);
+    const holder = await room.redeemWsTicket(ticket);
+    if (!holder) throw refused();
     const headers = new Headers(c.req.raw.headers);
-    headers.set('X-HC-User-Id', user.id);
-    headers.set('X-HC-User-Role', user.role);
-    return sessionRoom(c.env, session.id).fetch(new Request(c.req.url, { headers }));
+    headers.set('X-HC-User-Id', holder.userId);
+    headers.set('X-HC-User-Role', holder.role);
+    // The used ticket goes no further.
+    const url = new URL(c.req.url);
+    url.search = '';
+    return room.fetch(new Request(url, { headers }));
   });

@@ -2,7 +2,7 @@ import { SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
-import { appointments, users } from '../db/schema';
+import { appointments, coachAvailability, users } from '../db/schema';
 import type { MembershipTier } from '../domain/tiers';
 
 const send = (method: 'PUT' | 'DELETE', path: string, payload: unknown, token: string) =>
@@ -21,6 +21,8 @@ async function client(tier: MembershipTier = 'PREMIUM') {
   const user = await createUser({ role: 'CLIENT', tier });
   return { user, token: await signIn(user.email) };
 }
+/** The coach takes no more bookings: later tests that list every coach's slots do not see theirs. */
+const stopBookings = (c: { user: { id: string } }) => testDb().update(users).set({ isAvailable: false }).where(eq(users.id, c.user.id));
 /** Two days from now (UTC): its date and weekday. */
 function dayAfterTomorrow() {
   const d = new Date(Date.now() + 2 * 86_400_000);
@@ -175,6 +177,30 @@ describe('an appointment’s life', () => {
     expect((await body<Appt[]>(await get('/api/appointments', bearer(d.token)))).data.map((x) => x.id)).toEqual([mine.id]);
   });
 
+  it('starts only when the client has no other live session, and sends a second start back to its own session', async () => {
+    const c = await coach();
+    const a = await client();
+    const [appt] = await testDb().insert(appointments).values({ clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() + 5 * 60_000) }).returning();
+    const status = async () => (await testDb().select().from(appointments).where(eq(appointments.id, appt!.id)).get())?.status;
+
+    const adHoc = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(a.token)))).data;
+    const refused = await post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token));
+    expect(refused.status).toBe(409);
+    expect((await body(refused)).error.details).toMatchObject({ sessionId: adHoc.sessionId, appointmentId: null });
+    expect(await status()).toBe('SCHEDULED');
+
+    await post(`/api/rooms/${adHoc.sessionId}/end`, {}, bearer(a.token));
+    const opened = await post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token));
+    expect(opened.status).toBe(201);
+    const { sessionId } = (await body<{ sessionId: string }>(opened)).data;
+    for (const again of [post(`/api/rooms/appointment/${appt!.id}`, {}, bearer(a.token)), post('/api/rooms', {}, bearer(a.token))]) {
+      const res = await again;
+      expect(res.status).toBe(409);
+      expect((await body(res)).error.details).toMatchObject({ sessionId, appointmentId: appt!.id });
+    }
+    expect(await status()).toBe('ACTIVE');
+  });
+
   it('opens its room 10 minutes before, once, with the booked coach as the session’s coach', async () => {
     const c = await coach();
     const other = await coach();
@@ -215,5 +241,68 @@ describe('an appointment’s life', () => {
     expect(upcoming.map((x) => x.id)).not.toContain(now5!.id);
     const all = (await body<{ id: string; status: string }[]>(await get('/api/appointments?include=all', bearer(a.token)))).data;
     expect(all.find((x) => x.id === now5!.id)?.status).toBe('COMPLETED');
+  });
+});
+
+describe('caps', () => {
+  it('keeps a coach to 50 availability windows, also when several are added at once', async () => {
+    const c = await coach(false);
+    const rows = Array.from({ length: 47 }, (_, i) => ({ coachId: c.user.id, dayOfWeek: i % 7, startTime: '09:00', endTime: '10:00' }));
+    // D1 binds at most 100 values a statement.
+    for (let i = 0; i < rows.length; i += 10) await testDb().insert(coachAvailability).values(rows.slice(i, i + 10));
+    expect((await post('/api/availability', { dayOfWeek: 1, startTime: '11:00', endTime: '12:00' }, bearer(c.token))).status).toBe(201);
+    const answers = await Promise.all([1, 2, 3, 4].map((h) => post('/api/availability', { dayOfWeek: 2, startTime: `1${h}:00`, endTime: `1${h}:30` }, bearer(c.token))));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409]);
+    const refused = (await body(answers.find((r) => r.status === 409)!)).error;
+    expect(refused).toMatchObject({ code: 'CONFLICT', details: { limit: 50 } });
+    expect(refused.message).toMatch(/50 availability windows/);
+    expect((await body<Window[]>(await get('/api/availability', bearer(c.token)))).data).toHaveLength(50);
+    // Removing one makes room for another.
+    const [first] = (await body<Window[]>(await get('/api/availability', bearer(c.token)))).data;
+    await send('DELETE', `/api/availability/${first!.id}`, undefined, c.token);
+    expect((await post('/api/availability', { dayOfWeek: 3, startTime: '11:00', endTime: '12:00' }, bearer(c.token))).status).toBe(201);
+  });
+
+  it('keeps a client to 10 scheduled appointments ahead, also when several are booked at once; a cancelled one frees a place', async () => {
+    const c = await coach();
+    const a = await client();
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    await post('/api/availability', { dayOfWeek, startTime: '08:00', endTime: '15:00' }, bearer(c.token));
+    const at = (i: number) => new Date(Date.parse(`${date}T08:00:00.000Z`) + i * 30 * 60_000).toISOString();
+    const book = (i: number) => post('/api/appointments', { coachId: c.user.id, scheduledFor: at(i) }, bearer(a.token));
+    // Over and done with, or cancelled: not counted.
+    await testDb().insert(appointments).values([
+      { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() - 2 * 86_400_000) },
+      { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.parse(at(13))), status: 'CANCELLED' },
+    ]);
+    for (let i = 0; i < 8; i++) expect((await book(i)).status, `booking ${i}`).toBe(201);
+    const answers = await Promise.all([8, 9, 10, 11].map(book));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409]);
+    expect((await body(answers.find((r) => r.status === 409)!)).error).toMatchObject({ code: 'CONFLICT', details: { limit: 10 } });
+    const mine = (await body<Appt[]>(await get('/api/appointments', bearer(a.token)))).data;
+    expect(mine).toHaveLength(10);
+
+    await post(`/api/appointments/${mine[0]!.id}/cancel`, {}, bearer(a.token));
+    expect((await book(12)).status).toBe(201);
+    expect((await book(13)).status).toBe(409);
+    await stopBookings(c);
+  });
+
+  it('offers and books slots up to 60 days ahead, no further', async () => {
+    const c = await coach();
+    const a = await client();
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+    for (const n of [58, 61]) await post('/api/availability', { specificDate: day(n), startTime: '09:00', endTime: '10:00' }, bearer(c.token));
+    const from = new Date(Date.now() + 55 * 86_400_000).toISOString();
+    const offered = (await body<Slots>(await get(`/api/coaches/slots?days=14&from=${from}`, bearer(a.token)))).data.find((x) => x.coach.id === c.user.id);
+    expect(offered?.slots).toEqual([`${day(58)}T09:00:00.000Z`, `${day(58)}T09:30:00.000Z`]);
+    const beyond = new Date(Date.now() + 61 * 86_400_000).toISOString();
+    expect((await body<Slots>(await get(`/api/coaches/slots?days=7&from=${beyond}`, bearer(a.token)))).data).toEqual([]);
+
+    const far = await post('/api/appointments', { coachId: c.user.id, scheduledFor: `${day(61)}T09:00:00.000Z` }, bearer(a.token));
+    expect(far.status).toBe(400);
+    expect((await body(far)).error.fields).toHaveProperty('scheduledFor');
+    expect((await post('/api/appointments', { coachId: c.user.id, scheduledFor: `${day(58)}T09:00:00.000Z` }, bearer(a.token))).status).toBe(201);
+    await stopBookings(c);
   });
 });

@@ -5,11 +5,12 @@
  * database's partial unique indexes decide, also for two requests at the same moment (409).
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, asc, eq, gte, inArray, isNull, lt } from 'drizzle-orm';
+import type { SQLWrapper } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import { type Db, isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
-import { SLOT_MINUTES, freeSlots, isSlot } from '../domain/slots';
+import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '../domain/slots';
 import { TIERS, UPGRADE_URL } from '../domain/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
@@ -93,11 +94,19 @@ async function assertPremium(db: Db, user: AuthUser): Promise<void> {
 
 const ACTIVE = ['SCHEDULED', 'ACTIVE'] as const;
 
-/** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message.includes('UNIQUE constraint failed')) return true;
-  return false;
-}
+/** The client's scheduled appointments not over yet (those the cap counts). */
+const upcomingOf = (db: Db, clientId: string, now: Date) =>
+  db
+    .select({ n: count() })
+    .from(appointments)
+    .where(and(eq(appointments.clientId, clientId), eq(appointments.status, 'SCHEDULED'), gt(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000))));
+
+/**
+ * A cap, race-safe: the insert and a delete on this condition run in one D1 batch (a transaction, and
+ * D1 runs one at a time), and the delete takes the new row back out when it made `counted` pass the
+ * cap. Two requests at the same moment cannot both slip under it, as a count before the insert would let them.
+ */
+const passes = (counted: SQLWrapper, cap: number) => sql`(${counted}) > ${cap}`;
 
 async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
   const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
@@ -140,19 +149,30 @@ export const scheduling = createApp()
     createRoute({
       method: 'post',
       path: '/availability',
-      summary: 'Add a weekly or one-off availability window (UTC)',
+      summary: `Add a weekly or one-off availability window (UTC); a coach keeps at most ${MAX_AVAILABILITY_WINDOWS}`,
       security: bearerSecurity,
       middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
       request: { body: { ...json(AvailabilityInput), required: true } },
-      responses: { 201: { description: 'Added', ...json(okSchema(Availability)) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN') },
+      responses: {
+        201: { description: 'Added', ...json(okSchema(Availability)) },
+        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT'),
+      },
     }),
     async (c) => {
-      const row = await openDb(c.env)
-        .insert(coachAvailability)
-        .values({ coachId: c.get('user').id, ...windowOf(c.req.valid('json')) })
-        .returning()
-        .get();
-      return c.json(ok(availabilityOut(row)), 201);
+      const db = openDb(c.env);
+      const coachId = c.get('user').id;
+      const id = crypto.randomUUID();
+      const windows = db.select({ n: count() }).from(coachAvailability).where(eq(coachAvailability.coachId, coachId));
+      const [added, undone] = await db.batch([
+        db.insert(coachAvailability).values({ id, coachId, ...windowOf(c.req.valid('json')) }).returning(),
+        db.delete(coachAvailability).where(and(eq(coachAvailability.id, id), passes(windows, MAX_AVAILABILITY_WINDOWS))).returning({ id: coachAvailability.id }),
+      ]);
+      if (undone.length > 0 || !added[0]) {
+        throw new AppError('CONFLICT', `You have ${MAX_AVAILABILITY_WINDOWS} availability windows, the most you can keep. Remove or widen one first.`, {
+          details: { limit: MAX_AVAILABILITY_WINDOWS },
+        });
+      }
+      return c.json(ok(availabilityOut(added[0])), 201);
     },
   )
   .openapi(
@@ -199,7 +219,7 @@ export const scheduling = createApp()
     createRoute({
       method: 'get',
       path: '/coaches/slots',
-      summary: 'PREMIUM clients: the free slots of each coach open for bookings, in the coming days',
+      summary: `PREMIUM clients: the free slots of each coach open for bookings, in the coming days (up to ${BOOKING_HORIZON_DAYS} days ahead)`,
       security: bearerSecurity,
       middleware: [requireAuth] as const,
       request: { query: z.object({ from: z.string().datetime().optional(), days: z.coerce.number().int().min(1).max(28).default(7) }) },
@@ -217,7 +237,9 @@ export const scheduling = createApp()
       const now = new Date();
       const q = c.req.valid('query');
       const from = q.from ? new Date(Math.max(Date.parse(q.from), now.getTime())) : now;
-      const to = new Date(from.getTime() + q.days * 86_400_000);
+      // Nothing past the booking horizon is offered (a `from` beyond it finds no slots).
+      const to = new Date(Math.min(from.getTime() + q.days * 86_400_000, bookingHorizon(now).getTime()));
+      if (to <= from) return c.json(ok([]), 200);
       const coaches = await db
         .select({ id: users.id, displayName: users.displayName })
         .from(users)
@@ -252,7 +274,7 @@ export const scheduling = createApp()
     createRoute({
       method: 'post',
       path: '/appointments',
-      summary: 'PREMIUM clients book a coach’s free slot (30 minutes)',
+      summary: `PREMIUM clients book a coach’s free slot (30 minutes), up to ${BOOKING_HORIZON_DAYS} days ahead; at most ${MAX_UPCOMING_APPOINTMENTS} scheduled at once`,
       security: bearerSecurity,
       middleware: [requireAuth] as const,
       request: { body: { ...json(Booking), required: true } },
@@ -267,6 +289,12 @@ export const scheduling = createApp()
       await assertPremium(db, user);
       const { coachId, scheduledFor } = c.req.valid('json');
       const at = new Date(scheduledFor);
+      const now = new Date();
+      if (at >= bookingHorizon(now)) {
+        throw new AppError('VALIDATION_ERROR', `Appointments can be booked up to ${BOOKING_HORIZON_DAYS} days ahead`, {
+          fields: { scheduledFor: `more than ${BOOKING_HORIZON_DAYS} days ahead` },
+        });
+      }
       const coach = await db
         .select({ id: users.id })
         .from(users)
@@ -274,15 +302,20 @@ export const scheduling = createApp()
         .get();
       if (!coach) throw new AppError('NOT_FOUND', 'No such coach taking bookings');
       const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
-      if (!isSlot(windows, at, new Date())) {
+      if (!isSlot(windows, at, now)) {
         throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
       }
-      const row = await db
-        .insert(appointments)
-        .values({ clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES })
-        .onConflictDoNothing()
-        .returning()
-        .get();
+      const id = crypto.randomUUID();
+      const [booked, undone] = await db.batch([
+        db.insert(appointments).values({ id, clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES }).onConflictDoNothing().returning(),
+        db.delete(appointments).where(and(eq(appointments.id, id), passes(upcomingOf(db, user.id, now), MAX_UPCOMING_APPOINTMENTS))).returning({ id: appointments.id }),
+      ]);
+      if (undone.length > 0) {
+        throw new AppError('CONFLICT', `You have ${MAX_UPCOMING_APPOINTMENTS} appointments coming up, the most at once. Cancel one to book another.`, {
+          details: { limit: MAX_UPCOMING_APPOINTMENTS },
+        });
+      }
+      const row = booked[0];
       if (!row) {
         const mine = await db
           .select({ id: appointments.id })

@@ -1,6 +1,6 @@
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { bearer, body, createUser, get, post, signIn } from '../../test/helpers';
+import { bearer, body, createUser, get, openRoomSocket, post, signIn } from '../../test/helpers';
 import { signedHeaders } from '../lib/signing';
 
 async function deliver(payload: unknown, key: string, secret = env.AGENT_HOST_SECRET) {
@@ -14,7 +14,7 @@ describe('POST /api/webhooks/agent/transcript', () => {
     const token = await signIn(client.email);
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(token)))).data;
 
-    const ws = (await SELF.fetch(`http://api.test/api/rooms/${t.sessionId}/ws?access_token=${token}`, { headers: { Upgrade: 'websocket' } })).webSocket!;
+    const ws = (await openRoomSocket(t.sessionId, token)).webSocket!;
     ws.accept();
     const events: { type: string; line?: { text: string; speakerRole: string; heardByAi: boolean } }[] = [];
     ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data))));
