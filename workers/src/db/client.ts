@@ -9,3 +9,13 @@ export function isUniqueViolation(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) if (e.message.includes('UNIQUE constraint failed')) return true;
   return false;
 }
+
+/** D1 binds at most 100 parameters a statement: ids for an `IN (…)` go this many at a time. */
+export const IN_LIST_CHUNK = 90;
+
+/** Runs `read` over `ids` in chunks of IN_LIST_CHUNK and joins the rows (an empty list reads nothing). */
+export async function readInChunks<T>(ids: readonly string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) out.push(...(await read(ids.slice(i, i + IN_LIST_CHUNK))));
+  return out;
+}

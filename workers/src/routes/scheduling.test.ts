@@ -1,5 +1,5 @@
 import { SELF } from 'cloudflare:test';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { appointments, coachAvailability, users } from '../db/schema';
@@ -304,5 +304,36 @@ describe('caps', () => {
     expect((await body(far)).error.fields).toHaveProperty('scheduledFor');
     expect((await post('/api/appointments', { coachId: c.user.id, scheduledFor: `${day(58)}T09:00:00.000Z` }, bearer(a.token))).status).toBe(201);
     await stopBookings(c);
+  });
+});
+
+describe('many coaches', () => {
+  it('lists slots and reassign options with more coaches than D1 binds parameters in one query (100)', async () => {
+    const { date, dayOfWeek } = dayAfterTomorrow();
+    const many: { id: string }[] = [];
+    for (let i = 0; i < 120; i++) {
+      const [m] = await testDb()
+        .insert(users)
+        .values({ email: `many-${i}-${crypto.randomUUID().slice(0, 6)}@example.com`, displayName: `Coach ${i}`, role: 'COACH', isAvailable: true })
+        .returning({ id: users.id });
+      await testDb().insert(coachAvailability).values({ coachId: m!.id, dayOfWeek, startTime: '09:00', endTime: '10:00' });
+      many.push(m!);
+    }
+    try {
+      const cl = await client();
+      const res = await get('/api/coaches/slots?days=3', bearer(cl.token));
+      expect(res.status).toBe(200);
+      const slots = (await body<Slots>(res)).data;
+      expect(slots.filter((s) => many.some((m) => m.id === s.coach.id) && s.slots.includes(`${date}T09:00:00.000Z`))).toHaveLength(120);
+
+      const c = await coach();
+      const [appt] = await testDb().insert(appointments).values({ clientId: cl.user.id, coachId: c.user.id, scheduledFor: new Date(`${date}T09:00:00.000Z`) }).returning();
+      const options = await get(`/api/appointments/${appt!.id}/reassign-options`, bearer(c.token));
+      expect(options.status).toBe(200);
+      await stopBookings(c);
+    } finally {
+      await testDb().update(users).set({ isAvailable: false }).where(inArray(users.id, many.map((m) => m.id).slice(0, 90)));
+      await testDb().update(users).set({ isAvailable: false }).where(inArray(users.id, many.map((m) => m.id).slice(90)));
+    }
   });
 });

@@ -8,7 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { SQLWrapper } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, isUniqueViolation, db as openDb } from '../db/client';
+import { type Db, isUniqueViolation, db as openDb, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '../domain/slots';
 import { TIERS, UPGRADE_URL } from '../domain/tiers';
@@ -110,7 +110,7 @@ const passes = (counted: SQLWrapper, cap: number) => sql`(${counted}) > ${cap}`;
 
 async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
   const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
-  const people = ids.length ? await db.select({ id: users.id, displayName: users.displayName }).from(users).where(inArray(users.id, ids)).all() : [];
+  const people = await readInChunks(ids, (chunk) => db.select({ id: users.id, displayName: users.displayName }).from(users).where(inArray(users.id, chunk)).all());
   const byId = new Map(people.map((p) => [p.id, p]));
   const person = (id: string) => byId.get(id) ?? { id, displayName: 'Unknown' };
   return rows.map((r) => ({
@@ -248,12 +248,14 @@ export const scheduling = createApp()
       const ids = coaches.map((x) => x.id);
       if (ids.length === 0) return c.json(ok([]), 200);
       const [windows, booked] = await Promise.all([
-        db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, ids)).all(),
-        db
-          .select({ coachId: appointments.coachId, at: appointments.scheduledFor })
-          .from(appointments)
-          .where(and(inArray(appointments.coachId, ids), inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, from), lt(appointments.scheduledFor, to)))
-          .all(),
+        readInChunks(ids, (chunk) => db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, chunk)).all()),
+        readInChunks(ids, (chunk) =>
+          db
+            .select({ coachId: appointments.coachId, at: appointments.scheduledFor })
+            .from(appointments)
+            .where(and(inArray(appointments.coachId, chunk), inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, from), lt(appointments.scheduledFor, to)))
+            .all(),
+        ),
       ]);
       const result = coaches
         .map((coach) => ({
@@ -444,12 +446,14 @@ export const scheduling = createApp()
       const ids = others.map((x) => x.id);
       const [windows, busy] = ids.length
         ? await Promise.all([
-            db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, ids)).all(),
-            db
-              .select({ coachId: appointments.coachId })
-              .from(appointments)
-              .where(and(inArray(appointments.coachId, ids), eq(appointments.scheduledFor, found.scheduledFor), inArray(appointments.status, [...ACTIVE])))
-              .all(),
+            readInChunks(ids, (chunk) => db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, chunk)).all()),
+            readInChunks(ids, (chunk) =>
+              db
+                .select({ coachId: appointments.coachId })
+                .from(appointments)
+                .where(and(inArray(appointments.coachId, chunk), eq(appointments.scheduledFor, found.scheduledFor), inArray(appointments.status, [...ACTIVE])))
+                .all(),
+            ),
           ])
         : [[], []];
       const busyIds = new Set(busy.map((b) => b.coachId));
