@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureSchemathesis } from '../scripts/schemathesis.mjs';
 import { createClient, createCoach, login } from './helpers';
 import { queryLocalD1 } from './stack';
@@ -71,11 +71,12 @@ function runSchemathesis(bin: string, role: string, headers: Record<string, stri
 describe('the API holds to its OpenAPI document under generated requests', () => {
   let bin = '';
   const tokens: Record<string, string> = {};
+  let stamp = '';
 
   beforeAll(async () => {
     bin = ensureSchemathesis();
     mkdirSync(REPORTS, { recursive: true });
-    const stamp = Date.now().toString(36);
+    stamp = Date.now().toString(36);
     await createClient(`fuzz-client-${stamp}@example.com`, 'Fuzz Client', 'PREMIUM');
     tokens.client = await login(`fuzz-client-${stamp}@example.com`);
     await createCoach(`fuzz-coach-${stamp}@example.com`, 'Fuzz Coach');
@@ -84,6 +85,13 @@ describe('the API holds to its OpenAPI document under generated requests', () =>
     await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = 'fuzz-admin-${stamp}@example.com'`);
     tokens.admin = await login(`fuzz-admin-${stamp}@example.com`);
   }, 120_000);
+
+  // What the fuzzer made must not show up in other tests: its coaches stop taking bookings, their windows go.
+  afterAll(async () => {
+    if (!stamp) return;
+    const fuzzers = `SELECT id FROM users WHERE email LIKE 'fuzz-%-${stamp}@example.com'`;
+    await queryLocalD1(inject('persistDir'), `DELETE FROM coach_availability WHERE coach_id IN (${fuzzers}); UPDATE users SET is_available = 0 WHERE id IN (${fuzzers});`);
+  });
 
   for (const [i, role] of ['anonymous', 'client', 'coach', 'admin'].entries()) {
     it(`answers every generated request as ${role} within the document`, { timeout: 900_000 }, async () => {
