@@ -98,7 +98,7 @@ describe('GET /api/openapi.json', () => {
         '/api/coach/live',
       ].sort(),
     );
-    expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '413', '429']);
+    expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '403', '413', '429']);
     expect(doc.components.schemas.LoginRequest?.required?.sort()).toEqual(['email', 'password']);
     expect(doc.components.schemas.Error).toBeDefined();
   });

@@ -137,3 +137,17 @@ describe('a malformed or unknown path parameter, from a caller the operation let
     expect(wrong).toEqual([]);
   });
 });
+
+describe('the Origin check in the document', () => {
+  it('lists 403 for every change, which a page of another site (or the cookie alone) gets', async () => {
+    const changes = operations().filter((o) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(o.method));
+    expect(changes.filter((o) => !o.op.responses['403']).map((o) => `${o.method} ${o.path}`)).toEqual([]);
+    // And it is what such a page gets: a change with the cookie alone and no Origin.
+    const res = await SELF.fetch(`${API}/api/users/me/profile`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/json', Cookie: `hc_session=${tokens[1]}` },
+      body: JSON.stringify({ symptoms: 'x' }),
+    });
+    expect(res.status).toBe(403);
+  });
+});

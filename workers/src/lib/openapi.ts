@@ -34,15 +34,24 @@ export function withValidationError<R extends RouteConfig>(route: R): R {
 }
 
 /**
+ * A change (POST, PUT, PATCH, DELETE) from a browser page of another site is refused 403 before it is
+ * read (lib/origin-check.ts: a foreign Origin, or the cookie alone without one): the document says so.
+ */
+export function withOriginRefusal<R extends RouteConfig>(route: R): R {
+  if (route.method === 'get' || route.method === 'head' || route.method === 'options' || route.responses[403]) return route;
+  return { ...route, responses: { ...route.responses, ...errorResponses('FORBIDDEN') } };
+}
+
+/**
  * A sub-app whose zod validation failures answer in the one error shape, and whose OpenAPI document
- * lists that answer for every route that validates input.
+ * lists that answer for every route that validates input, and the Origin check's 403 for every change.
  */
 export const createApp = () => {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const register = app.openapi;
   // Route types are unchanged (a 400 is thrown, never returned by a handler): only the document learns of it.
   app.openapi = ((route: RouteConfig, ...rest: unknown[]) =>
-    (register as (...args: unknown[]) => unknown)(withValidationError(route), ...rest)) as typeof app.openapi;
+    (register as (...args: unknown[]) => unknown)(withOriginRefusal(withValidationError(route)), ...rest)) as typeof app.openapi;
   return app;
 };
 
