@@ -87,7 +87,7 @@ const MfaStatus = z
   })
   .openapi('MfaStatus');
 
-const post = <B extends z.ZodType, R extends z.ZodType>(path: string, summary: string, body: B, result: R, errors: Parameters<typeof errorResponses>) =>
+const post = <P extends string, B extends z.ZodType, R extends z.ZodType>(path: P, summary: string, body: B, result: R, errors: Parameters<typeof errorResponses>) =>
   createRoute({
     method: 'post',
     path,
