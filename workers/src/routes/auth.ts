@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import type { Db } from '../db/client';
 import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
