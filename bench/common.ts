@@ -7,6 +7,7 @@ import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TOTP } from 'otpauth';
 import { type Stack, startStack } from '../e2e/stack';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -94,16 +95,33 @@ export function dataOf<T>(what: string, answer: Answer, expected = 200): T {
   return envelope.data as T;
 }
 
-/** Signs in the way the portals do (password → grant → session token). Costs one attempt against the per-IP login limit. */
+/** Signs in the way the portals do (password → MFA setup for an admin → grant → session token). Costs one attempt against the per-IP login limit. */
 export async function login(agent: Agent, stack: Stack, email: string): Promise<string> {
   const json = { 'Content-Type': 'application/json' };
   const answer = await call(agent, stack.apiOrigin, 'POST', '/api/auth/login', { headers: json, body: JSON.stringify({ email, password: stack.demoPassword }) });
-  const { grant } = dataOf<{ grant: string }>(`login ${email}`, answer);
+  const step = dataOf<{ grant: string } | { mfaEnrollmentRequired: true; challenge: string } | { mfaRequired: true; challenge: string }>(`login ${email}`, answer);
   // The grant is bound to the browser that signed in: send its binding cookie back, as a browser would.
   const binding = answer.setCookies.find((c) => c.startsWith('__Host-hc_login='))?.split(';')[0] ?? '';
+  const bound = { ...json, Cookie: binding };
+  let grant: string;
+  if ('grant' in step) grant = step.grant;
+  else if ('mfaEnrollmentRequired' in step) {
+    // An admin's first sign-in on this stack sets up two-step sign-in, with the secret it is shown.
+    const { secret } = dataOf<{ secret: string }>(
+      'mfa setup',
+      await call(agent, stack.apiOrigin, 'POST', '/api/auth/mfa/enrol', { headers: bound, body: JSON.stringify({ challenge: step.challenge }) }),
+    );
+    const code = new TOTP({ secret, algorithm: 'SHA1', digits: 6, period: 30 }).generate();
+    ({ grant } = dataOf<{ grant: string }>(
+      'mfa setup confirm',
+      await call(agent, stack.apiOrigin, 'POST', '/api/auth/mfa/enrol/confirm', { headers: bound, body: JSON.stringify({ challenge: step.challenge, code }) }),
+    ));
+  } else {
+    throw new Error(`login ${email}: two-step sign-in is on already (a bench signs each staff account in once per stack)`);
+  }
   const { token } = dataOf<{ token: string }>(
     'exchange',
-    await call(agent, stack.apiOrigin, 'POST', '/api/auth/exchange', { headers: { ...json, Cookie: binding }, body: JSON.stringify({ grant }) }),
+    await call(agent, stack.apiOrigin, 'POST', '/api/auth/exchange', { headers: bound, body: JSON.stringify({ grant }) }),
   );
   return token;
 }

@@ -1,5 +1,6 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+import { TOTP } from 'otpauth';
 import type { Page } from 'puppeteer';
 import { inject } from 'vitest';
 
@@ -51,20 +52,63 @@ export async function apiOk<T = unknown>(
 
 const BINDING_COOKIE = '__Host-hc_login';
 
-/** POST /api/auth/login from Node, sending `binding` as the browser would; the grant and the binding cookie it set. */
-async function apiLogin(email: string, binding?: string): Promise<{ grant: string; binding: string }> {
-  const res = await fetch(`${inject('apiOrigin')}/api/auth/login`, {
+/** POST on the Worker from Node with the browser-binding cookie; the status and the envelope. */
+async function postBound<T>(path: string, body: unknown, binding: string | undefined) {
+  const res = await fetch(`${inject('apiOrigin')}${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...(binding ? { Cookie: `${BINDING_COOKIE}=${binding}` } : {}) },
-    body: JSON.stringify({ email, password: inject('demoPassword') }),
+    body: JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
-  const answer = (await res.json()) as ApiAnswer<{ grant: string }>['body'];
-  if (res.status !== 200 || !answer.success) throw new Error(`POST /api/auth/login as ${email}: ${res.status} ${JSON.stringify(answer)}`);
+  const answer = (await res.json()) as ApiAnswer<T>['body'];
+  if (res.status !== 200 || !answer.success) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(answer)}`);
   const set = res.headers.getSetCookie().find((c) => c.startsWith(`${BINDING_COOKIE}=`));
-  const value = set?.split(';')[0]?.slice(BINDING_COOKIE.length + 1);
-  if (!value) throw new Error(`POST /api/auth/login as ${email} set no browser-binding cookie (${BINDING_COOKIE})`);
-  return { grant: answer.data.grant, binding: value };
+  return { data: answer.data, binding: set?.split(';')[0]?.slice(BINDING_COOKIE.length + 1) ?? binding };
+}
+
+/** The code of a base32 TOTP secret for a 30-second step (the current one unless told). */
+export function totpCode(secret: string, step = totpStep()): string {
+  return new TOTP({ secret, algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: step * 30_000 });
+}
+
+/** The current TOTP step (30 seconds since the epoch). */
+export const totpStep = (now = Date.now()): number => Math.floor(now / 30_000);
+
+/** Staff MFA these helpers set up (admins must have it), by email: the secret, unused recovery codes, the last step used. */
+const staffMfa = new Map<string, { secret: string; recoveryCodes: string[]; lastStep: number }>();
+
+type LoginStep = { grant: string } | { mfaRequired: true; challenge: string } | { mfaEnrollmentRequired: true; challenge: string };
+
+/**
+ * POST /api/auth/login from Node, sending `binding` as the browser would, and the MFA step after it
+ * as a person would (admins set it up at their first sign-in; a code is good once, so a second
+ * sign-in in the same 30 seconds sends the next step's code, which the Worker accepts, or a
+ * recovery code); the grant and the binding cookie.
+ */
+async function apiLogin(email: string, binding?: string): Promise<{ grant: string; binding: string }> {
+  const login = await postBound<LoginStep>('/api/auth/login', { email, password: inject('demoPassword') }, binding);
+  const bound = login.binding;
+  if (!bound) throw new Error(`POST /api/auth/login as ${email} set no browser-binding cookie (${BINDING_COOKIE})`);
+  const step = login.data;
+  if ('grant' in step) return { grant: step.grant, binding: bound };
+  if ('mfaEnrollmentRequired' in step) {
+    const { data: enrolment } = await postBound<{ secret: string }>('/api/auth/mfa/enrol', { challenge: step.challenge }, bound);
+    const now = totpStep();
+    const { data } = await postBound<{ grant: string; recoveryCodes: string[] }>(
+      '/api/auth/mfa/enrol/confirm',
+      { challenge: step.challenge, code: totpCode(enrolment.secret, now) },
+      bound,
+    );
+    staffMfa.set(email, { secret: enrolment.secret, recoveryCodes: data.recoveryCodes, lastStep: now });
+    return { grant: data.grant, binding: bound };
+  }
+  const known = staffMfa.get(email);
+  if (!known) throw new Error(`${email} has two-step sign-in on, set up outside these helpers (in another test file?): give it an account of its own`);
+  const next = Math.max(totpStep(), known.lastStep + 1);
+  const proof = next <= totpStep() + 1 ? { code: totpCode(known.secret, next) } : { recoveryCode: known.recoveryCodes.shift() };
+  const { data } = await postBound<{ grant: string }>('/api/auth/mfa', { challenge: step.challenge, ...proof }, bound);
+  if ('code' in proof) known.lastStep = next;
+  return { grant: data.grant, binding: bound };
 }
 
 /**

@@ -2,8 +2,9 @@ import { type FormEvent, useId, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { Alert, Button, TextField } from '../ui';
 import { useCoach, useSetCoach } from './coach-only';
+import { TwoStepSignIn } from './mfa-settings';
 
-/** `/settings`: the coach's display name and whether Premium clients can book them. */
+/** `/settings`: the coach's display name, whether Premium clients can book them, and two-step sign-in. */
 export function SettingsPage() {
   const coach = useCoach();
   const setCoach = useSetCoach();
@@ -36,50 +37,53 @@ export function SettingsPage() {
   const fields = result && 'error' in result ? result.fields : {};
   const changed = name.trim() !== coach.displayName || available !== coach.isAvailable;
   return (
-    <section className="hc-card hc-stack hc-medium" aria-labelledby="settings-title" data-testid="coach-settings">
-      <h1 id="settings-title">Settings</h1>
-      <form className="hc-stack" onSubmit={save} noValidate onChange={() => setResult(null)}>
-        <TextField
-          label="Display name"
-          name="displayName"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          maxLength={80}
-          autoComplete="name"
-          hint="Clients see it in the call and when they book you."
-          error={fields.displayName}
-          required
-        />
-        <Switch
-          label="Available for bookings"
-          checked={available}
-          onChange={(on) => {
-            setAvailable(on);
-            setResult(null);
-          }}
-          hint={
-            available
-              ? 'Premium clients can book you in the windows of your calendar.'
-              : 'Nobody can book you. Appointments already booked stay as they are.'
-          }
-        />
-        {result && 'saved' in result && (
-          <Alert tone="info">
-            <p>Saved.</p>
-          </Alert>
-        )}
-        {result && 'error' in result && (
-          <Alert title="Not saved">
-            <p>{result.error}</p>
-          </Alert>
-        )}
-        <div>
-          <Button type="submit" busy={busy} disabled={!changed && !busy}>
-            {busy ? 'Saving…' : 'Save changes'}
-          </Button>
-        </div>
-      </form>
-    </section>
+    <div className="hc-settings">
+      <section className="hc-card hc-stack hc-medium" aria-labelledby="settings-title" data-testid="coach-settings">
+        <h1 id="settings-title">Settings</h1>
+        <form className="hc-stack" onSubmit={save} noValidate onChange={() => setResult(null)}>
+          <TextField
+            label="Display name"
+            name="displayName"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={80}
+            autoComplete="name"
+            hint="Clients see it in the call and when they book you."
+            error={fields.displayName}
+            required
+          />
+          <Switch
+            label="Available for bookings"
+            checked={available}
+            onChange={(on) => {
+              setAvailable(on);
+              setResult(null);
+            }}
+            hint={
+              available
+                ? 'Premium clients can book you in the windows of your calendar.'
+                : 'Nobody can book you. Appointments already booked stay as they are.'
+            }
+          />
+          {result && 'saved' in result && (
+            <Alert tone="info">
+              <p>Saved.</p>
+            </Alert>
+          )}
+          {result && 'error' in result && (
+            <Alert title="Not saved">
+              <p>{result.error}</p>
+            </Alert>
+          )}
+          <div>
+            <Button type="submit" busy={busy} disabled={!changed && !busy}>
+              {busy ? 'Saving…' : 'Save changes'}
+            </Button>
+          </div>
+        </form>
+      </section>
+      <TwoStepSignIn />
+    </div>
   );
 }
 

@@ -15,6 +15,7 @@ import { AppError, errorBody } from './lib/errors';
 import { describeError, log } from './lib/log';
 import { auth } from './routes/auth';
 import { health } from './routes/health';
+import { myMfa, signInMfa } from './routes/mfa';
 import { rooms } from './routes/rooms';
 import { sessions } from './routes/sessions';
 import { admin } from './routes/admin';
@@ -84,7 +85,9 @@ app.use('/api/*', (c, next) => (c.req.path === '/api/webhooks/skool-sync' ? next
 const routes = app
   .route('/api', health)
   .route('/api/auth', auth)
+  .route('/api/auth/mfa', signInMfa)
   .route('/api/users', usersApp)
+  .route('/api/users/me/mfa', myMfa)
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
   .route('/api/admin', admin)

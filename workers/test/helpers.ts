@@ -1,5 +1,6 @@
 import { env, SELF } from 'cloudflare:test';
 import { drizzle } from 'drizzle-orm/d1';
+import { TOTP } from 'otpauth';
 import * as schema from '../src/db/schema';
 import type { MembershipTier, UserRole } from '../src/domain/tiers';
 import { hashPassword } from '../src/lib/password';
@@ -78,10 +79,58 @@ export function exchange(grant: string, cookie: { Cookie: string }) {
   return post('/api/auth/exchange', { grant }, cookie);
 }
 
-/** Logs in and exchanges the grant: a bearer token for `email`. */
+/** What these helpers know of the MFA of staff they set up (admins must have it), by email. */
+const staffMfa = new Map<string, { secret: string; recoveryCodes: string[]; lastStep: number }>();
+
+/** The current code of a base32 TOTP secret, or the code of `step` (30-second steps since the epoch). */
+export function totpCode(secret: string, step?: number): string {
+  const totp = new TOTP({ secret, digits: 6, period: 30, algorithm: 'SHA1' });
+  return step === undefined ? totp.generate() : totp.generate({ timestamp: step * 30_000 });
+}
+
+export const currentStep = () => Math.floor(Date.now() / 30_000);
+
+/** The secret and recovery codes a helper set up for `email` (undefined if none). */
+export const knownMfa = (email: string) => staffMfa.get(email);
+
+type LoginData =
+  | { grant: string; redirectUrl: string; role: UserRole }
+  | { mfaRequired: true; challenge: string }
+  | { mfaEnrollmentRequired: true; challenge: string };
+
+/**
+ * Completes a sign-in the login answered, as a person would: a grant as it is; for staff, a code
+ * first (the next step's code if this step's was used, else a recovery code), or enrolment first
+ * (admins must have MFA) with the secret it shows. Answers the grant.
+ */
+export async function completeSignIn(email: string, data: LoginData, cookie: { Cookie: string }): Promise<string> {
+  if ('grant' in data) return data.grant;
+  if ('mfaEnrollmentRequired' in data) {
+    const started = await body<{ secret: string }>(await post('/api/auth/mfa/enrol', { challenge: data.challenge }, cookie));
+    const step = currentStep();
+    const confirm = await post('/api/auth/mfa/enrol/confirm', { challenge: data.challenge, code: totpCode(started.data.secret, step) }, cookie);
+    const out = await body<{ grant: string; recoveryCodes: string[] }>(confirm);
+    if (confirm.status !== 200) throw new Error(`MFA setup at sign-in failed: ${confirm.status} ${JSON.stringify(out)}`);
+    staffMfa.set(email, { secret: started.data.secret, recoveryCodes: out.data.recoveryCodes, lastStep: step });
+    return out.data.grant;
+  }
+  const known = staffMfa.get(email);
+  if (!known) throw new Error(`${email} has MFA on, set up outside these helpers: sign in with its code`);
+  // A code is good once, and the next step's code is accepted already (clock drift).
+  const step = Math.max(currentStep(), known.lastStep + 1);
+  const proof = step <= currentStep() + 1 ? { code: totpCode(known.secret, step) } : { recoveryCode: known.recoveryCodes.shift() };
+  const res = await post('/api/auth/mfa', { challenge: data.challenge, ...proof }, cookie);
+  const out = await body<{ grant: string }>(res);
+  if (res.status !== 200) throw new Error(`MFA at sign-in failed: ${res.status} ${JSON.stringify(out)}`);
+  if ('code' in proof) known.lastStep = step;
+  return out.data.grant;
+}
+
+/** Logs in (with MFA where the account has it) and exchanges the grant: a bearer token for `email`. */
 export async function signIn(email: string): Promise<string> {
   const { json, cookie } = await login(email);
-  const res = await exchange(json.data.grant, cookie);
+  const grant = await completeSignIn(email, json.data as LoginData, cookie);
+  const res = await exchange(grant, cookie);
   const out = await body<{ token: string }>(res);
   if (res.status !== 200) throw new Error(`exchange failed: ${res.status} ${JSON.stringify(out)}`);
   return out.data.token;

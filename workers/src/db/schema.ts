@@ -177,6 +177,80 @@ export const emailOutbox = sqliteTable(
   (t) => [index('email_outbox_unsent_idx').on(t.sentAt, t.createdAt), index('email_outbox_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * Staff two-step sign-in (TOTP, RFC 6238): one row per coach or admin who has started enrolment.
+ * Secrets are sealed (lib/encryption.ts, purpose 'mfa-secret', the user id as context), never in
+ * plain text. `secretSealed` is the secret in use (set, with `enabledAt`, once a first code confirms
+ * it); `pendingSecretSealed` one being set up (a first enrolment, or a move to a new app).
+ */
+export const staffMfa = sqliteTable(
+  'staff_mfa',
+  {
+    userId: text('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    secretSealed: text('secret_sealed'),
+    pendingSecretSealed: text('pending_secret_sealed'),
+    enabledAt: instant('enabled_at'),
+    /** The TOTP time step (30 s since the epoch) of the last code accepted: a code is good once. */
+    lastUsedStep: integer('last_used_step'),
+    createdAt: createdAt(),
+    updatedAt: instant('updated_at')
+      .notNull()
+      .$defaultFn(() => new Date())
+      .$onUpdateFn(() => new Date()),
+  },
+  (t) => [check('staff_mfa_enabled_has_secret', sql`(${t.enabledAt} IS NULL) = (${t.secretSealed} IS NULL)`)],
+);
+
+/** Single-use recovery codes for staff MFA, only as hashes (lib/mfa.ts); regenerating replaces them all. */
+export const mfaRecoveryCodes = sqliteTable(
+  'mfa_recovery_codes',
+  {
+    id: id(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** SHA-256 (hex) of the user id and the code. */
+    codeHash: text('code_hash').notNull().unique(),
+    usedAt: instant('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('mfa_recovery_codes_user_idx').on(t.userId)],
+);
+
+export const MFA_CHALLENGE_PURPOSES = ['verify', 'enrol'] as const;
+
+/**
+ * The step between a right password and a grant for staff with MFA: short-lived, single-use, bound
+ * to the browser that signed in (its `__Host-hc_login` cookie), only as hashes. `verify` takes a code
+ * or a recovery code; `enrol` (staff who must have MFA and have none yet) allows only enrolment.
+ */
+export const mfaChallenges = sqliteTable(
+  'mfa_challenges',
+  {
+    id: id(),
+    /** SHA-256 (hex) of the challenge; the challenge itself is never stored. */
+    challengeHash: text('challenge_hash').notNull().unique(),
+    /** SHA-256 (hex) of the browser binding (lib/login-binding.ts). */
+    bindingHash: text('binding_hash').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: MFA_CHALLENGE_PURPOSES }).notNull(),
+    /** Codes tried with it; at the limit (domain/mfa.ts) the challenge is dead. */
+    attempts: integer('attempts').notNull().default(0),
+    expiresAt: instant('expires_at').notNull(),
+    usedAt: instant('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('mfa_challenges_user_idx').on(t.userId),
+    index('mfa_challenges_expires_idx').on(t.expiresAt),
+    check('mfa_challenges_purpose_valid', inList('purpose', MFA_CHALLENGE_PURPOSES)),
+  ],
+);
+
 /** One row per issued session JWT (id = the token's jti), so a session can be revoked. */
 export const loginSessions = sqliteTable(
   'login_sessions',

@@ -1,27 +1,25 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
-import type { Db } from '../db/client';
 import { db as openDb } from '../db/client';
-import { authGrants, claimTokens, emailOutbox, users } from '../db/schema';
+import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '../domain/password-policy';
 import { ipLimitKey } from '../domain/client-ip';
+import { signInStep } from '../domain/mfa';
 import { USER_ROLES, MEMBERSHIP_TIERS } from '../domain/tiers';
-import { portalUrl } from '../lib/config';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { outboxRow } from '../lib/email-outbox';
 import { log } from '../lib/log';
-import { bindBrowser, clearBinding, presentedBinding } from '../lib/login-binding';
+import { clearBinding, presentedBinding } from '../lib/login-binding';
+import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
+import { GrantResult, clientMeta, grantAnswer, prepareGrant } from '../lib/sign-in';
 
-export const GRANT_TTL_MS = 5 * 60 * 1000;
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Claim emails a client IP may ask for in 15 minutes. */
 const CLAIM_REQUESTS_PER_IP = 10;
@@ -36,11 +34,24 @@ const LoginBody = z
   })
   .openapi('LoginRequest');
 
-const LoginResult = z.object({
-  grant: z.string().openapi({ description: 'Single-use, valid 5 minutes' }),
-  redirectUrl: z.string().url(),
-  role: z.enum(USER_ROLES),
-});
+const MfaRequired = z
+  .object({
+    mfaRequired: z.literal(true),
+    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa with a code: single-use, bound to this browser' }),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('MfaRequired');
+
+const MfaEnrollmentRequired = z
+  .object({
+    mfaEnrollmentRequired: z.literal(true),
+    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa/enrol and /enrol/confirm only: single-use, bound to this browser' }),
+    expiresAt: z.string().datetime(),
+  })
+  .openapi('MfaEnrollmentRequired');
+
+/** A grant; or, for staff, a code first (MFA on), or enrolment first (MFA required and not set up yet). */
+const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).openapi('LoginResult');
 
 const ExchangeBody = z.object({ grant: z.string().min(1).max(128) }).openapi('ExchangeRequest');
 
@@ -60,9 +71,10 @@ const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
 const loginRoute = createRoute({
   method: 'post',
   path: '/login',
-  summary: 'Check email and password; answer a single-use grant and the portal to redeem it at',
+  summary: 'Check email and password; answer a single-use grant and the portal to redeem it at, or the MFA step first',
   description:
-    'Also sets the HttpOnly cookie `__Host-hc_login` (10 minutes) that binds the grant to this browser: only a request carrying it can exchange the grant.',
+    'Also sets the HttpOnly cookie `__Host-hc_login` (10 minutes) that binds the grant to this browser: only a request carrying it can exchange the grant. ' +
+    'Staff with two-step sign-in on get `mfaRequired` and a challenge for POST /api/auth/mfa instead of a grant; admins (and coaches when MFA_REQUIRED_FOR_COACHES is on) without it get `mfaEnrollmentRequired` and a challenge for POST /api/auth/mfa/enrol. Clients never get an MFA step.',
   request: { body: { ...json(LoginBody), required: true } },
   responses: {
     200: { description: 'Signed in', ...json(okSchema(LoginResult)) },
@@ -124,11 +136,6 @@ const claimRoute = createRoute({
 
 const CLAIM_REQUEST_ANSWER = 'If that email belongs to an account that has not been claimed yet, a link to set its password is on its way.';
 
-const clientMeta = (c: Context<AppEnv>) => ({
-  ip: c.req.header('CF-Connecting-IP') ?? null,
-  userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
-});
-
 /** Lets one sign-in attempt through the login limits (rate-limiter.ts), or refuses it with 429. */
 async function startAttempt(env: Env, ip: string, email: string): Promise<LoginAttempt> {
   const limited = await startLoginAttempt(env, ip, email);
@@ -141,23 +148,6 @@ async function startAttempt(env: Env, ip: string, email: string): Promise<LoginA
   return limited.attempt;
 }
 
-/**
- * The single-use grant that ends a sign-in, bound to the browser asking (lib/login-binding.ts): its
- * value for the answer, and the row to write. Every step of a sign-in comes before this one.
- */
-async function prepareGrant(c: Context<AppEnv>, db: Db, userId: string) {
-  const value = randomToken(32);
-  const binding = bindBrowser(c);
-  const write = db.insert(authGrants).values({
-    grantHash: await sha256Hex(value),
-    bindingHash: await sha256Hex(binding),
-    userId,
-    expiresAt: new Date(Date.now() + GRANT_TTL_MS),
-    ...clientMeta(c),
-  });
-  return { value, write };
-}
-
 export const auth = createApp()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid('json');
@@ -167,8 +157,9 @@ export const auth = createApp()
 
     const db = openDb(c.env);
     const user = await db
-      .select({ id: users.id, role: users.role, passwordHash: users.passwordHash })
+      .select({ id: users.id, role: users.role, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
       .from(users)
+      .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
       .where(and(eq(users.email, email), isNull(users.deletedAt)))
       .get();
     // Unknown email and unclaimed account verify a dummy hash: same answer, about the same time.
@@ -179,18 +170,25 @@ export const auth = createApp()
     }
     // Only failures count towards the per-account limits: the owner is never locked out by signing in.
     await attempt.succeeded();
+    const rehash = needsRehash(user.passwordHash)
+      ? [db.update(users).set({ passwordHash: await hashPassword(body.password) }).where(eq(users.id, user.id))]
+      : [];
 
-    // A staff MFA step belongs here, before any grant: password right → code required → grant.
-    const grant = await prepareGrant(c, db, user.id);
-    if (needsRehash(user.passwordHash)) {
-      const passwordHash = await hashPassword(body.password);
-      await db.batch([grant.write, db.update(users).set({ passwordHash }).where(eq(users.id, user.id))]);
-    } else {
-      await db.batch([grant.write]);
+    // Staff MFA comes before any grant: password right → code (or enrolment) → grant (routes/mfa.ts).
+    const step = signInStep(user.role, Boolean(user.mfaEnabledAt), requiredForCoaches(c.env));
+    if (step !== 'none') {
+      const challenge = await prepareChallenge(c, db, user.id, step);
+      await db.batch([challenge.write, ...rehash]);
+      log('info', step === 'verify' ? 'login needs mfa code' : 'login needs mfa setup', { requestId: c.get('requestId'), userId: user.id });
+      const expiresAt = challenge.expiresAt.toISOString();
+      return step === 'verify'
+        ? c.json(ok({ mfaRequired: true as const, challenge: challenge.value, expiresAt }), 200)
+        : c.json(ok({ mfaEnrollmentRequired: true as const, challenge: challenge.value, expiresAt }), 200);
     }
+    const grant = await prepareGrant(c, db, user.id);
+    await db.batch([grant.write, ...rehash]);
     log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
-    const redirectUrl = `${portalUrl(c.env, user.role)}/auth/callback?grant=${encodeURIComponent(grant.value)}`;
-    return c.json(ok({ grant: grant.value, redirectUrl, role: user.role }), 200);
+    return c.json(ok(grantAnswer(c.env, user.role, grant.value)), 200);
   })
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');

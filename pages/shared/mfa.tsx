@@ -1,0 +1,216 @@
+/**
+ * Two-step sign-in screens shared by the public site (a code at sign-in; setting it up when it is
+ * required) and the coach portal's settings: the QR code and secret of a new authenticator app, the
+ * code field, and the recovery codes shown once.
+ */
+import { type FormEvent, useMemo, useState } from 'react';
+import { encode } from 'uqr';
+import { ApiError, messageOf } from '../api/client';
+import { Alert, Button, TextField, formatWait } from '../ui';
+
+/** The QR code of `text` as an SVG drawn from uqr's modules (no markup injected into the page). */
+export function QrCode({ text, label }: { text: string; label: string }) {
+  const { size, path } = useMemo(() => {
+    const qr = encode(text, { ecc: 'M', border: 2 });
+    let d = '';
+    qr.data.forEach((row, y) => row.forEach((dark, x) => dark && (d += `M${x} ${y}h1v1h-1z`)));
+    return { size: qr.size, path: d };
+  }, [text]);
+  return (
+    <svg className="hc-qr" viewBox={`0 0 ${size} ${size}`} role="img" aria-label={label} shapeRendering="crispEdges">
+      <rect width={size} height={size} fill="#fff" />
+      <path d={path} fill="#000" />
+    </svg>
+  );
+}
+
+/** The secret as typed into an app by hand: groups of four. */
+const grouped = (secret: string) => secret.match(/.{1,4}/g)?.join(' ') ?? secret;
+
+/** What an API error means to someone typing a code. */
+export function codeErrorMessage(err: unknown): string {
+  if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
+    return `Too many wrong codes. ${err.retryAfterSeconds ? `Please wait ${formatWait(err.retryAfterSeconds)} before trying again.` : 'Please wait a while before trying again.'}`;
+  }
+  if (err instanceof ApiError && err.code === 'VALIDATION_ERROR') return Object.values(err.fields)[0] ?? err.message;
+  return messageOf(err);
+}
+
+/**
+ * Setting up an authenticator app: the QR code and the secret (shown this once), then the first code,
+ * which turns two-step sign-in on. `onConfirm` throws an ApiError to show.
+ */
+export function MfaSetup({ enrolment, onConfirm, onCancel }: { enrolment: { secret: string; otpauthUri: string }; onConfirm: (code: string) => Promise<void>; onCancel?: () => void }) {
+  const [code, setCode] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onConfirm(code.trim());
+    } catch (err) {
+      setError(codeErrorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="hc-stack" onSubmit={submit} data-testid="mfa-setup">
+      <ol className="hc-steps">
+        <li>Open an authenticator app on your phone (Google Authenticator, 1Password, Authy, Microsoft Authenticator…).</li>
+        <li>Scan this QR code with it, or type the key below.</li>
+      </ol>
+      <QrCode text={enrolment.otpauthUri} label="QR code for your authenticator app" />
+      <p className="hc-small">
+        Key for typing in by hand (time-based, 6 digits):{' '}
+        <code className="hc-secret" data-testid="mfa-secret">
+          {grouped(enrolment.secret)}
+        </code>
+      </p>
+      {error && (
+        <Alert title="Not set up yet">
+          <p>{error}</p>
+        </Alert>
+      )}
+      <TextField
+        label="The 6-digit code the app shows"
+        name="code"
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        pattern="[0-9 ]*"
+        maxLength={8}
+        required
+        value={code}
+        onChange={(e) => setCode(e.target.value)}
+      />
+      <div className="hc-row">
+        <Button type="submit" busy={busy} disabled={!code.trim()}>
+          {busy ? 'Checking…' : 'Turn on two-step sign-in'}
+        </Button>
+        {onCancel && (
+          <Button variant="secondary" onClick={onCancel} disabled={busy}>
+            Cancel
+          </Button>
+        )}
+      </div>
+    </form>
+  );
+}
+
+/** Recovery codes, shown this once, with what they are for. */
+export function RecoveryCodes({ codes, onDone, doneLabel = 'I have saved them' }: { codes: string[]; onDone: () => void; doneLabel?: string }) {
+  return (
+    <div className="hc-stack" data-testid="recovery-codes">
+      <Alert tone="warn" title="Save your recovery codes now">
+        <p>
+          If you lose your phone, each of these codes signs you in once instead of a code from the app. Keep them somewhere safe: you will not see
+          them again.
+        </p>
+      </Alert>
+      <ul className="hc-recovery-codes">
+        {codes.map((c) => (
+          <li key={c}>
+            <code>{c}</code>
+          </li>
+        ))}
+      </ul>
+      <Button onClick={onDone}>{doneLabel}</Button>
+    </div>
+  );
+}
+
+/**
+ * A code from the app, or (after "Use a recovery code instead") a recovery code. `onSubmit` gets
+ * which one was given and throws an ApiError to show.
+ */
+export function ProofForm({
+  submitLabel,
+  busyLabel = 'Checking…',
+  onSubmit,
+  onCancel,
+  error: outerError,
+}: {
+  submitLabel: string;
+  busyLabel?: string;
+  onSubmit: (proof: { code: string } | { recoveryCode: string }) => Promise<void>;
+  onCancel?: () => void;
+  error?: string | null;
+}) {
+  const [recovery, setRecovery] = useState(false);
+  const [value, setValue] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onSubmit(recovery ? { recoveryCode: value.trim() } : { code: value.trim() });
+    } catch (err) {
+      setError(codeErrorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  const shown = error ?? outerError ?? null;
+  return (
+    <form className="hc-stack" onSubmit={submit} data-testid="mfa-proof">
+      {shown && (
+        <Alert title="That did not work">
+          <p>{shown}</p>
+        </Alert>
+      )}
+      {recovery ? (
+        <TextField
+          key="recoveryCode"
+          label="Recovery code"
+          name="recoveryCode"
+          autoComplete="off"
+          spellCheck={false}
+          hint="One of the codes you saved when you set up two-step sign-in. Each works once."
+          required
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+      ) : (
+        <TextField
+          key="code"
+          label="Code from your authenticator app"
+          name="code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="[0-9 ]*"
+          maxLength={8}
+          required
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+        />
+      )}
+      <div className="hc-row">
+        <Button type="submit" busy={busy} disabled={!value.trim()}>
+          {busy ? busyLabel : submitLabel}
+        </Button>
+        {onCancel && (
+          <Button variant="secondary" onClick={onCancel} disabled={busy}>
+            Cancel
+          </Button>
+        )}
+      </div>
+      <button
+        type="button"
+        className="hc-link-button"
+        onClick={() => {
+          setRecovery(!recovery);
+          setValue('');
+          setError(null);
+        }}
+      >
+        {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
+      </button>
+    </form>
+  );
+}
