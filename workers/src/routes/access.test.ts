@@ -9,7 +9,7 @@ import { env, SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import readme from '../../../README.md?raw';
-import { API, bearer, body, createUser, post, testDb } from '../../test/helpers';
+import { API, bearer, body, createUser, login, post, testDb, totpCode } from '../../test/helpers';
 import * as schema from '../db/schema';
 import { issueSession } from '../lib/session';
 import { ACCESS, ACTORS, type Actor, accessMarkdown } from './access';
@@ -112,7 +112,7 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
 const eqId = (id: string) => eq(schema.users.id, id);
 
 /** How to call each operation in a given world, with a valid body: so what is tested is who may, not what is valid. */
-const CALLS: Record<string, { call: (w: World) => Call | Promise<Call>; live?: boolean }> = {
+const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<Call>; live?: boolean }> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }) },
   'GET /api/ready': { call: () => ({ path: '/api/ready' }) },
   'POST /api/auth/login': { call: (w) => ({ path: '/api/auth/login', body: { email: w.users.client.email, password: 'correct horse battery staple' } }) },
@@ -169,7 +169,60 @@ const CALLS: Record<string, { call: (w: World) => Call | Promise<Call>; live?: b
   'POST /api/appointments/{id}/cancel': { call: (w) => ({ path: `/api/appointments/${w.appointment}/cancel`, body: {} }) },
   'POST /api/appointments/{id}/reassign': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign`, body: { coachId: w.users.otherCoach.id } }) },
   'GET /api/appointments/{id}/reassign-options': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign-options` }) },
+  // Staff MFA. At sign-in: the coach has it on (a recovery code, so no step is spent twice); the admin has not set it up yet.
+  'POST /api/auth/mfa': {
+    call: async (w) => {
+      const { recoveryCodes } = await enrolInSettings(w.tokens.coach);
+      const step = await passwordStep(w.users.coach.email);
+      return { path: '/api/auth/mfa', body: { challenge: step.challenge, recoveryCode: recoveryCodes[0] }, headers: step.cookie };
+    },
+  },
+  'POST /api/auth/mfa/enrol': {
+    call: async (w) => {
+      const step = await passwordStep(w.users.admin.email);
+      return { path: '/api/auth/mfa/enrol', body: { challenge: step.challenge }, headers: step.cookie };
+    },
+  },
+  'POST /api/auth/mfa/enrol/confirm': {
+    call: async (w) => {
+      const step = await passwordStep(w.users.admin.email);
+      const started = await body<{ secret: string }>(await post('/api/auth/mfa/enrol', { challenge: step.challenge }, step.cookie));
+      return { path: '/api/auth/mfa/enrol/confirm', body: { challenge: step.challenge, code: totpCode(started.data.secret) }, headers: step.cookie };
+    },
+  },
+  'GET /api/users/me/mfa': { call: () => ({ path: '/api/users/me/mfa' }) },
+  'POST /api/users/me/mfa/enrol': { call: () => ({ path: '/api/users/me/mfa/enrol', body: {} }) },
+  'POST /api/users/me/mfa/confirm': {
+    call: async (w, actor) => {
+      const token = actor === 'anonymous' ? null : w.tokens[actor];
+      const started = token ? await post('/api/users/me/mfa/enrol', {}, bearer(token)) : null;
+      const secret = started?.status === 200 ? (await body<{ secret: string }>(started)).data.secret : null;
+      return { path: '/api/users/me/mfa/confirm', body: { code: secret ? totpCode(secret) : '000000' } };
+    },
+  },
+  'POST /api/users/me/mfa/recovery-codes': { call: async (w, actor) => ({ path: '/api/users/me/mfa/recovery-codes', body: await proofFor(w, actor) }) },
+  'POST /api/users/me/mfa/disable': { call: async (w, actor) => ({ path: '/api/users/me/mfa/disable', body: await proofFor(w, actor) }) },
 };
+
+/** Sets MFA up in settings for a signed-in coach or admin; its secret and recovery codes. */
+async function enrolInSettings(token: string): Promise<{ secret: string; recoveryCodes: string[] }> {
+  const started = await body<{ secret: string }>(await post('/api/users/me/mfa/enrol', {}, bearer(token)));
+  const confirmed = await post('/api/users/me/mfa/confirm', { code: totpCode(started.data.secret) }, bearer(token));
+  if (confirmed.status !== 200) throw new Error(`MFA setup failed: ${confirmed.status}`);
+  return { secret: started.data.secret, recoveryCodes: (await body<{ recoveryCodes: string[] }>(confirmed)).data.recoveryCodes };
+}
+
+/** A recovery code of the actor's own MFA (set up first), or one that proves nothing for people who cannot have MFA. */
+async function proofFor(w: World, actor: Actor): Promise<{ recoveryCode: string }> {
+  if (actor === 'coach' || actor === 'otherCoach' || actor === 'admin') return { recoveryCode: (await enrolInSettings(w.tokens[actor])).recoveryCodes[0]! };
+  return { recoveryCode: 'aaaa-bbbb-cccc-dddd' };
+}
+
+/** The password step of a sign-in: the challenge it answered and the browser's binding cookie. */
+async function passwordStep(email: string): Promise<{ challenge?: string; cookie: { Cookie: string } }> {
+  const { json, cookie } = await login(email);
+  return { challenge: (json.data as { challenge?: string }).challenge, cookie };
+}
 
 async function send(method: string, call: Call, token: string | null): Promise<number> {
   const res = await SELF.fetch(`${API}${call.path}`, {
@@ -211,7 +264,7 @@ describe('who may call what', () => {
         // A call that changes something gets a world of its own for each person; reads share one.
         const world = changes || !shared ? await buildWorld({ live: how.live }) : shared;
         shared ??= world;
-        row[actor] = await send(method, await how.call(world), actor === 'anonymous' ? null : world.tokens[actor]);
+        row[actor] = await send(method, await how.call(world, actor), actor === 'anonymous' ? null : world.tokens[actor]);
       }
       answered[op] = row;
     }
