@@ -127,8 +127,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     writeFileSync(envFile, `# ${label}: secrets come from e2e/stack.ts, not .dev.vars\n`);
     const secrets = randomSecrets();
     // A test stack never reloads: wrangler watches wrangler.toml even with `watch: false`, and a reload
-    // restarts the Worker under a request in flight, which its dev proxy then answers "Your worker restarted
-    // mid-request" (seen once in CI, on a POST between two test files).
+    // restarts the Worker under a request in flight, which its dev proxy answers "Your worker restarted
+    // mid-request". One CI run got that on a POST between two test files; what reloaded it there is not
+    // known (wrangler.toml was untouched), the watcher is the one reload source left with `watch: false`.
     process.env.WRANGLER_CI_DISABLE_CONFIG_WATCHING = 'true';
     const worker = await unstable_startWorker({
       config: join(ROOT, 'wrangler.toml'),
