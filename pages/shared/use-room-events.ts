@@ -1,28 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, call } from '../api/client';
 import { API_URL } from '../api/config';
+import { type RoomEvent, readRoomEvent } from '../../workers/src/domain/room-events';
 
-/** The Worker's live events for a session (workers/src/session-room.ts broadcasts them). */
-export type RoomEvent =
-  | { type: 'state'; state: { timer: { startedAt: number | null; capMinutes: number | null }; end: { reason: string; at: number } | null } }
-  | { type: 'started'; startedAt: number; capMinutes: number | null }
-  | { type: 'warning'; minutesLeft: number; endsAt: number }
-  | { type: 'ended'; reason: string; end: { at: number } | null }
-  | {
-      type: 'transcript';
-      line: {
-        id: string;
-        speakerRole: 'client' | 'coach' | 'ai';
-        text: string;
-        spokenAt: number;
-        kind?: string;
-        speakerIdentity?: string;
-        heardByAi?: boolean;
-      };
-    }
-  | { type: 'participants'; participants: { identity: string; role: string }[] }
-  | { type: 'mute'; muted: boolean }
-  | { type: 'flagged'; at: number; reason: string };
+/** The Worker's live events for a session: one schema with the Durable Object that sends them. */
+export type { RoomEvent };
 
 /** Backoff between reconnects: quick at first, then every 10 s at most. */
 const delayFor = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt);
@@ -76,11 +58,9 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
       };
       ws.onmessage = (msg) => {
         if (typeof msg.data !== 'string' || msg.data === 'pong') return;
-        try {
-          handler.current(JSON.parse(msg.data) as RoomEvent);
-        } catch {
-          // Not an event we know: ignore it.
-        }
+        // Checked against the schema: an event this page does not know is ignored, never half-read.
+        const event = readRoomEvent(msg.data);
+        if (event) handler.current(event);
       };
       ws.onclose = () => {
         clearInterval(ping);

@@ -7,6 +7,7 @@ import { nextMonthStart } from './domain/tiers';
 import type { ParticipantRole, WarningKind } from './domain/session-timer';
 import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from './domain/session-timer';
 import type { DispatchMetadata } from './domain/agent-contract';
+import type { RoomEvent, RoomSnapshot } from './domain/room-events';
 import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from './domain/room-packets';
 import { agentDispatch, roomService, sendPacket } from './lib/livekit';
 import { describeError, log } from './lib/log';
@@ -115,20 +116,8 @@ export interface LiveKitEvent {
   trackSid?: string;
 }
 
-/** The live state portals see. */
-export interface RoomSnapshot {
-  sessionId: string;
-  roomName: string;
-  status: SessionStatus;
-  participants: { identity: string; name: string; role: ParticipantRole | 'other'; joinedAt: number | null }[];
-  coachMutedFromAi: boolean;
-  muteChangedAt: number | null;
-  /** The agent in the room has acknowledged the current mute state. */
-  muteAppliedByAi: boolean;
-  timer: { startedAt: number | null; elapsedSeconds: number; capMinutes: number | null; remainingSeconds: number | null };
-  warningsSent: WarningKind[];
-  end: RoomState['end'];
-}
+/** The live state portals see (domain/room-events.ts). */
+export type { RoomSnapshot };
 
 /**
  * One coaching session's live state: who is in the room, the coach's mute-from-AI, the usage timer.
@@ -199,7 +188,7 @@ export class SessionRoom extends DurableObject<Env> {
 
   /** Passes stored transcript lines to the session's live portals. */
   async publishTranscript(
-    lines: { id: string; speakerIdentity: string; speakerRole: string; text: string; heardByAi: boolean; spokenAt: number }[],
+    lines: Extract<RoomEvent, { type: 'transcript' }>['line'][],
   ): Promise<void> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
   }
@@ -391,7 +380,7 @@ export class SessionRoom extends DurableObject<Env> {
   }
 
   /** Sends an event to every connected portal of this session (coach-only events to coaches). */
-  broadcast(event: Record<string, unknown>, audience: 'all' | 'coach' = 'all'): void {
+  broadcast(event: RoomEvent, audience: 'all' | 'coach' = 'all'): void {
     const text = JSON.stringify(event);
     for (const ws of this.ctx.getWebSockets()) {
       if (audience === 'coach' && !this.ctx.getTags(ws).some((t) => t === 'COACH' || t === 'ADMIN')) continue;
@@ -464,7 +453,7 @@ export class SessionRoom extends DurableObject<Env> {
     } else {
       state.effects = state.effects.filter((e) => e.type !== 'packet' && e.type !== 'delete-room' && e.type !== 'dispatch-agent');
     }
-    this.broadcast({ type: 'ended', reason, end: state.end });
+    this.broadcast({ type: 'ended', reason, endedAt: at, end: state.end });
   }
 
   /**

@@ -58,7 +58,7 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
       setPacketWarning(event.minutesLeft <= 1 ? 1 : 5);
       setEndsAt(event.endsAt);
     } else if (event.type === 'ended') {
-      setEnded({ reason: event.reason, at: event.end?.at ?? Date.now() });
+      setEnded({ reason: event.reason, at: event.endedAt });
     } else if (event.type === 'state') {
       setCapMinutes(event.state.timer.capMinutes);
       if (event.state.timer.startedAt !== null) setStartedAt(event.state.timer.startedAt);

@@ -17,12 +17,12 @@ export type PacketTopic = (typeof PACKET_TOPICS)[keyof typeof PACKET_TOPICS];
 
 export const END_REASONS = ['cap', 'client', 'coach', 'room_finished', 'empty'] as const;
 
+export const TimerStarted = z.object({ type: z.literal('started'), startedAt: z.number(), capMinutes: z.nullable(z.number()) });
+export const TimerWarning = z.object({ type: z.literal('warning'), minutesLeft: z.number(), endsAt: z.number() });
+export const TimerEnded = z.object({ type: z.literal('ended'), reason: z.enum(END_REASONS), endedAt: z.number() });
+
 /** hc.timer: to everyone in the room. */
-export const TimerPacket = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started'), startedAt: z.number(), capMinutes: z.nullable(z.number()) }),
-  z.object({ type: z.literal('warning'), minutesLeft: z.number(), endsAt: z.number() }),
-  z.object({ type: z.literal('ended'), reason: z.enum(END_REASONS), endedAt: z.number() }),
-]);
+export const TimerPacket = z.discriminatedUnion('type', [TimerStarted, TimerWarning, TimerEnded]);
 export type TimerPacket = z.infer<typeof TimerPacket>;
 
 /** hc.control: the coach's mute-from-AI, to the agent only; the agent acknowledges `version`. */

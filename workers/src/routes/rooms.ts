@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { RoomSnapshot } from '../domain/room-events';
 import { and, eq, isNull } from 'drizzle-orm';
 import { isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
@@ -77,6 +78,10 @@ export const RoomState = z
       .nullable(),
   })
   .openapi('RoomState');
+
+/** The document's RoomState and the live events' RoomSnapshot (domain/room-events.ts) are one state: a type error if they drift. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const ROOM_STATE_MATCHES_SNAPSHOT: Same<z.infer<typeof RoomState>, RoomSnapshot> = true;
 
 
 const createRoomRoute = createRoute({
