@@ -25,6 +25,23 @@ export function QrCode({ text, label }: { text: string; label: string }) {
 }
 
 /** The secret as typed into an app by hand: groups of four. */
+/** The authenticator app's code: digits (spaces allowed), offered by the browser from an SMS or app. */
+function CodeField({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <TextField
+      label={label}
+      name="code"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      pattern="[0-9 ]*"
+      maxLength={8}
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    />
+  );
+}
+
 const grouped = (secret: string) => secret.match(/.{1,4}/g)?.join(' ') ?? secret;
 
 /** What an API error means to someone typing a code. */
@@ -75,17 +92,7 @@ export function MfaSetup({ enrolment, onConfirm, onCancel }: { enrolment: { secr
           <p>{error}</p>
         </Alert>
       )}
-      <TextField
-        label="The 6-digit code the app shows"
-        name="code"
-        inputMode="numeric"
-        autoComplete="one-time-code"
-        pattern="[0-9 ]*"
-        maxLength={8}
-        required
-        value={code}
-        onChange={(e) => setCode(e.target.value)}
-      />
+      <CodeField label="The 6-digit code the app shows" value={code} onChange={setCode} />
       <div className="hc-row">
         <Button type="submit" busy={busy} disabled={!code.trim()}>
           {busy ? 'Checking…' : 'Turn on two-step sign-in'}
@@ -177,18 +184,7 @@ export function ProofForm({
           onChange={(e) => setValue(e.target.value)}
         />
       ) : (
-        <TextField
-          key="code"
-          label="Code from your authenticator app"
-          name="code"
-          inputMode="numeric"
-          autoComplete="one-time-code"
-          pattern="[0-9 ]*"
-          maxLength={8}
-          required
-          value={value}
-          onChange={(e) => setValue(e.target.value)}
-        />
+        <CodeField key="code" label="Code from your authenticator app" value={value} onChange={setValue} />
       )}
       <div className="hc-row">
         <Button type="submit" busy={busy} disabled={!value.trim()}>

@@ -11,7 +11,7 @@ import type { RoomEvent, RoomSnapshot } from './domain/room-events';
 import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from './domain/room-packets';
 import { agentDispatch, roomService, sendPacket } from './lib/livekit';
 import { describeError, log } from './lib/log';
-import { agentHostSecret } from './lib/skool-sync';
+import { agentHostSecret } from './lib/config';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
 export const EMPTY_GRACE_MS = 3 * 60_000;

@@ -236,12 +236,12 @@ export default defineAgent({
         return;
       }
       const body = packet.body;
-      if (packet.topic === PACKET_TOPICS.control) {
-        applyControl({ muted: packet.body.muted, version: packet.body.version });
-      } else if (packet.topic === PACKET_TOPICS.whisper) {
-        if (whispersSeen.has(packet.body.id)) return; // a resent packet
-        whispersSeen.add(packet.body.id);
-        void tellModel('system', phrases.whisper(packet.body.text));
+      if (body.type === 'coach-mute') {
+        applyControl({ muted: body.muted, version: body.version });
+      } else if (body.type === 'whisper') {
+        if (whispersSeen.has(body.id)) return; // a resent packet
+        whispersSeen.add(body.id);
+        void tellModel('system', phrases.whisper(body.text));
         log('info', 'agent: coach whisper applied', fields);
       } else if (body.type === 'warning') {
         session.say(phrases.warning(body.minutesLeft));

@@ -12,6 +12,14 @@ export function requireSecret(env: Env, name: 'JWT_SECRET' | 'DATA_ENCRYPTION_KE
   return value;
 }
 
+/** The secret shared with the agent-host: signs calls both ways and seals the room's packets. */
+export function agentHostSecret(env: Env): string {
+  if (!env.AGENT_HOST_SECRET || env.AGENT_HOST_SECRET.length < 32) {
+    throw new Error('AGENT_HOST_SECRET is required (at least 32 characters): `wrangler secret put AGENT_HOST_SECRET`, or .dev.vars locally');
+  }
+  return env.AGENT_HOST_SECRET;
+}
+
 /** The origins allowed to call the API with credentials: the three sites. */
 export function portalOrigins(env: Env): string[] {
   return [env.PUBLIC_APP_URL, env.COACH_APP_URL, env.CLIENT_APP_URL].map((u) => new URL(u).origin);

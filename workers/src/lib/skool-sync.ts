@@ -9,6 +9,7 @@ import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRu
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '../domain/skool-sync';
 import { planSync } from '../domain/skool-sync';
 import type { FinalMessage, Member } from '../domain/skool-sync-contract';
+import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
 import { describeError, log } from './log';
@@ -26,13 +27,6 @@ const MAX_PARAMS = 100;
 export type MemberIn = Member;
 export type FinalIn = Pick<FinalMessage, 'ok' | 'error' | 'durationMs' | 'communities'>;
 
-function agentHostSecret(env: Env): string {
-  if (!env.AGENT_HOST_SECRET || env.AGENT_HOST_SECRET.length < 32) {
-    throw new Error('AGENT_HOST_SECRET is required (at least 32 characters): `wrangler secret put AGENT_HOST_SECRET`, or .dev.vars locally');
-  }
-  return env.AGENT_HOST_SECRET;
-}
-export { agentHostSecret };
 
 /** Records a new run and asks the agent-host to start it. One run at a time (409 otherwise). */
 export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin', apiOrigin: string) {

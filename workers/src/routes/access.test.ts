@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import readme from '../../../README.md?raw';
 import { API, bearer, body, createUser, login, post, testDb, totpCode } from '../../test/helpers';
 import * as schema from '../db/schema';
+import { sha256Hex } from '../lib/crypto';
 import { issueSession } from '../lib/session';
 import { ACCESS, ACTORS, type Actor, accessMarkdown } from './access';
 
@@ -61,7 +62,7 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
   for (const [who, u] of Object.entries(users) as [Person, (typeof users)[Person]][]) {
     tokens[who] = (await issueSession(env, db, u, { ip: null, userAgent: 'access matrix' })).token;
   }
-  await db.update(schema.users).set({ isAvailable: true }).where(eqId(users.coach.id));
+  await db.update(schema.users).set({ isAvailable: true }).where(eq(schema.users.id, users.coach.id));
   const doneId = crypto.randomUUID();
   await db.insert(schema.coachingSessions).values({
     id: doneId,
@@ -109,7 +110,6 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
   };
 }
 
-const eqId = (id: string) => eq(schema.users.id, id);
 
 /** How to call each operation in a given world, with a valid body: so what is tested is who may, not what is valid. */
 const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<Call>; live?: boolean }> = {
@@ -128,7 +128,6 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
     call: async () => {
       const placeholder = await createUser({ passwordHash: null });
       const token = crypto.randomUUID();
-      const { sha256Hex } = await import('../lib/crypto');
       await testDb().insert(schema.claimTokens).values({ tokenHash: await sha256Hex(token), userId: placeholder.id, expiresAt: new Date(Date.now() + 3600_000) });
       return { path: '/api/auth/claim', body: { token, password: 'tidepools at low water, twice' } };
     },
