@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/src/standins';

@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';

@@ -1,7 +1,7 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
-import type { Page } from 'puppeteer';
+import type { Page } from 'puppeteer-core';
 import { inject } from 'vitest';
 
 /** The answer of an API call: status and the parsed envelope. */

@@ -5,7 +5,7 @@
  * in, the dashboard and a call room connected to livekit-server raise no policy violation, while a
  * request the policy does not allow is refused (so the policy is really in force).
  */
-import puppeteer, { type Browser, type Page } from 'puppeteer';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
