@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('..', import.meta.url)),
   test: {
-    include: ['agent-host/src/**/*.test.ts'],
+    include: ['agent-host/test/**/*.test.ts'],
     // Each Chromium test starts a browser; two at a time on a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,

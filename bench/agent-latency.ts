@@ -26,8 +26,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Standins, startStandins } from '../agent-host/src/standins';
-import { speak } from '../agent-host/src/standins/audio';
+import { type Standins, startStandins } from '../agent-host/dev/standins';
+import { speak } from '../agent-host/dev/standins/audio';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from '../e2e/voice';

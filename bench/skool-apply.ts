@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { type FinalMessage, MAX_MEMBERS_PER_CHUNK, type Member, type MembersMessage } from '../agent-host/src/skool/contract';
-import { signedHeaders } from '../workers/src/lib/signing';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { call, cpuSince, dataOf, login, machine, machineLine, printTable, runBench, workerdCpu, writeResults } from './common';
 import { members } from './skool-members';
 

@@ -12,8 +12,8 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
-import { AI_MODE_ATTRIBUTE } from '../workers/src/domain/agent-contract';
-import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
+import { AI_MODE_ATTRIBUTE } from '@hybrid-coach/shared/agent-contract';
+import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 

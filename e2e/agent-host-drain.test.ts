@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Standins, startStandins } from '../agent-host/src/standins';
-import { HostProcess, hostEnv } from '../agent-host/src/test-helpers';
+import { type Standins, startStandins } from '../agent-host/dev/standins';
+import { HostProcess, hostEnv } from '../agent-host/test/helpers';
 import { TestParticipant, api, apiOk, createClient, eventually, login } from './helpers';
 import { DISTINCT_PHRASES, Microphone } from './voice';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
-import { type Standins, startStandins } from '../agent-host/src/standins';
+import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 

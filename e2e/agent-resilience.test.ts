@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
+import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
 import { TestParticipant, apiOk, eventually, login } from './helpers';
 import { SwitchableProxy } from './outage';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';

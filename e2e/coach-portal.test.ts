@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
-import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
-import { concatPcm, silence, speak, writeWav } from '../agent-host/src/standins/audio';
+import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
+import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   CHROMIUM_FLAGS,

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { AgentDispatchClient, DataPacket_Kind, EgressClient, EncodedFileOutput, RoomServiceClient, TrackSource } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type Standins, messageText, startStandins } from '../agent-host/src/standins';
-import { PACKET_TOPICS, packetKey, sealPacket } from '../workers/src/domain/room-packets';
+import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
+import { PACKET_TOPICS, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
 import { TestParticipant, agentPost, apiOk, createClient, eventually, login } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 

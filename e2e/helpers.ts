@@ -451,7 +451,7 @@ export async function serveCoachPortal(outDir: string): Promise<() => Promise<vo
  * `roomName`, unless given); resolves with `data`, throws on any other status.
  */
 export async function agentPost<T = unknown>(path: string, payload: { sessionId: string; roomName?: string; [field: string]: unknown }, idempotencyKey: string): Promise<T> {
-  const { signedHeaders } = await import('../workers/src/lib/signing');
+  const { signedHeaders } = await import('@hybrid-coach/shared/signing');
   const body = JSON.stringify({ roomName: `session-${payload.sessionId}`, ...payload });
   const res = await fetch(`${inject('apiOrigin')}${path}`, {
     method: 'POST',

@@ -7,8 +7,8 @@
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { openPacket, packetKey } from '../workers/src/domain/room-packets';
-import { signedHeaders } from '../workers/src/lib/signing';
+import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { type Packet, TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';

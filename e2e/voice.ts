@@ -4,8 +4,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
-import type { Standins } from '../agent-host/src/standins';
-import { speak } from '../agent-host/src/standins/audio';
+import type { Standins } from '../agent-host/dev/standins';
+import { speak } from '../agent-host/dev/standins/audio';
 import { eventually } from './helpers';
 import type { Stack } from './stack';
 

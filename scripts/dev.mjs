@@ -94,7 +94,7 @@ export const SERVICES = [
     : [
         {
           name: 'skool',
-          ...localBin('tsx', [join(ROOT, 'agent-host/src/skool/replica/main.ts'), '--port', String(SKOOL_REPLICA_PORT)]),
+          ...localBin('tsx', [join(ROOT, 'agent-host/dev/skool-replica/main.ts'), '--port', String(SKOOL_REPLICA_PORT)]),
           api: false,
           readyUrl: `http://127.0.0.1:${SKOOL_REPLICA_PORT}/login`,
           urls: [`Skool     http://127.0.0.1:${SKOOL_REPLICA_PORT} (local replica; set SKOOL_EMAIL and friends for the real site)`],

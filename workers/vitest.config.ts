@@ -29,7 +29,8 @@ export default defineConfig({
     })),
   ],
   test: {
-    include: ['workers/src/**/*.test.ts'],
+    // The shared package's rules run here too: the Worker is where most of them run.
+    include: ['workers/src/**/*.test.ts', 'shared/test/**/*.test.ts'],
     globalSetup: ['workers/test/livekit.global-setup.ts'],
     setupFiles: ['workers/test/apply-migrations.ts'],
     silent: 'passed-only',

@@ -5,7 +5,7 @@
  * grace period, then delivers what every outbox holds before it closes. Once an hour (and at start) it
  * deletes what the outboxes set aside in dropped/ longer ago than the retention.
  */
-import { describeError, log } from '../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { loadAgentConfig } from './agent/config';
 import { type AgentWorker, startAgentServer } from './agent/main';
 import { deleteOldDropped, droppedCount } from './lib/outbox';

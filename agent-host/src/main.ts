@@ -12,7 +12,7 @@
  * at once (1). If the agent worker gives up on livekit-server, the process shuts down and exits 1, so
  * its supervisor restarts it.
  */
-import { describeError, log } from '../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { startAgentHost } from './host';
 
 try {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '../../workers/src/domain/tiers';
+import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '@hybrid-coach/shared/tiers';
 import { LoadFailed } from '../shared/load-failed';
 import { useLoad } from '../shared/use-load';
 import { Alert, Button, ConfirmDialog, EmptyState, Loading } from '../ui';

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicLoginUrl, publicPricingUrl } from '../api/config';
-import { TIERS } from '../../workers/src/domain/tiers';
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
 import { CancelledByCoach, NextAppointment } from './appointments';
 import { loadProfile } from './profile';

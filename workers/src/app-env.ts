@@ -1,4 +1,4 @@
-import type { MembershipTier, UserRole } from './domain/tiers';
+import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 
 /** Who is asking, as read from D1 for this request (never from the token alone). */
 export interface AuthUser {

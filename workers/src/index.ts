@@ -12,7 +12,7 @@ import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
-import { describeError, log } from './lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { auth } from './routes/auth';
 import { health } from './routes/health';
 import { myMfa, signInMfa } from './routes/mfa';

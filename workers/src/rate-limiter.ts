@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { ipLimitKey } from './domain/client-ip';
+import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
 
 export interface RateLimitResult {
   allowed: boolean;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, post, signIn, testDb } from '../test/helpers';
 import { deliver, hook, sign, webhookBody } from '../test/livekit';
 import { coachingSessions, users } from './db/schema';
-import type { MembershipTier } from './domain/tiers';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import type { RoomSnapshot } from './session-room';
 import { AGENT_JOIN_WAIT_MS, EMPTY_GRACE_MS, MUTE_HISTORY_KEPT, PARTICIPANTS_KEPT, SessionRoom } from './session-room';
 import { agentDispatch, roomService } from './lib/livekit';
@@ -248,7 +248,7 @@ describe('the coach’s mute state reaching the agent', () => {
     runInDurableObject(stub, async (_i, state) => (await state.storage.get<StoredState>('state'))!.effects);
 
   async function ack(sessionId: string, version: number, secret = env.AGENT_HOST_SECRET) {
-    const { signedHeaders } = await import('./lib/signing');
+    const { signedHeaders } = await import('@hybrid-coach/shared/signing');
     const { SELF } = await import('cloudflare:test');
     const raw = JSON.stringify({ sessionId, roomName: `session-${sessionId}`, version });
     return SELF.fetch('http://api.test/api/webhooks/agent/control-ack', {

@@ -2,15 +2,15 @@ import { DurableObject } from 'cloudflare:workers';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { db as openDb } from './db/client';
 import { appointments, coachingSessions, users } from './db/schema';
-import type { MembershipTier } from './domain/tiers';
-import { nextMonthStart } from './domain/tiers';
-import type { ParticipantRole, WarningKind } from './domain/session-timer';
-import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from './domain/session-timer';
-import type { DispatchMetadata } from './domain/agent-contract';
-import type { RoomEvent, RoomSnapshot } from './domain/room-events';
-import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from './domain/room-packets';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
+import { nextMonthStart } from '@hybrid-coach/shared/tiers';
+import type { ParticipantRole, WarningKind } from '@hybrid-coach/shared/session-timer';
+import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from '@hybrid-coach/shared/session-timer';
+import type { DispatchMetadata } from '@hybrid-coach/shared/agent-contract';
+import type { RoomEvent, RoomSnapshot } from '@hybrid-coach/shared/room-events';
+import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
 import { agentDispatch, roomService, sendPacket } from './lib/livekit';
-import { describeError, log } from './lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { agentHostSecret } from './lib/config';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
@@ -116,7 +116,7 @@ export interface LiveKitEvent {
   trackSid?: string;
 }
 
-/** The live state portals see (domain/room-events.ts). */
+/** The live state portals see (shared/src/room-events.ts). */
 export type { RoomSnapshot };
 
 /**

@@ -2,7 +2,7 @@ import { env, SELF } from 'cloudflare:test';
 import { drizzle } from 'drizzle-orm/d1';
 import { TOTP } from 'otpauth';
 import * as schema from '../src/db/schema';
-import type { MembershipTier, UserRole } from '../src/domain/tiers';
+import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { hashPassword } from '../src/lib/password';
 
 export const PASSWORD = 'correct horse battery staple';

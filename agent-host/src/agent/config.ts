@@ -10,7 +10,7 @@ const AGENT_HOST_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
 export type Providers =
   | { mode: 'real'; deepgramApiKey: string; openaiApiKey: string; deepgramBaseUrl?: string; openaiBaseUrl?: string }
-  /** Local stand-ins speaking the real protocols (agent-host/src/standins). */
+  /** Local stand-ins speaking the real protocols (agent-host/dev/standins). */
   | { mode: 'standin'; deepgramBaseUrl: string; openaiBaseUrl: string };
 
 export interface AgentConfig {

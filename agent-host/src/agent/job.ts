@@ -8,10 +8,10 @@ import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, llm, voic
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { join } from 'node:path';
-import { AI_MODE_ATTRIBUTE, type AgentContext, type SessionRef } from '../../../workers/src/domain/agent-contract';
-import { crisisMatch } from '../../../workers/src/domain/crisis';
-import { PACKET_TOPICS, openPacket, packetKey } from '../../../workers/src/domain/room-packets';
-import { describeError, log } from '../../../workers/src/lib/log';
+import { AI_MODE_ATTRIBUTE, type AgentContext, type SessionRef } from '@hybrid-coach/shared/agent-contract';
+import { crisisMatch } from '@hybrid-coach/shared/crisis';
+import { PACKET_TOPICS, openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
 import { sessionOfJob } from './dispatch';

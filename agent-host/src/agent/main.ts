@@ -4,26 +4,40 @@
  * in production agent-host/src/main.ts runs it beside the Skool sync. Configuration in config.ts.
  */
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { describeError, log } from '../../../workers/src/lib/log';
-import { type Standins, startStandins } from '../standins';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { loadAgentConfig } from './config';
-import { OFFLINE_CHAT, OFFLINE_PHRASES } from './offline-script';
 
 export const JOB_FILE = fileURLToPath(new URL('./job.ts', import.meta.url));
+
+/** What ensureStandins needs of the development-only stand-ins (agent-host/dev, never in the image). */
+interface OfflineStandins {
+  deepgramBaseUrl: string;
+  openaiBaseUrl: string;
+  close(): Promise<void>;
+}
+
+/** agent-host/dev/offline-script.ts: loaded by URL so that production code never imports development code. */
+const OFFLINE_SCRIPT = new URL('../../dev/offline-script.ts', import.meta.url);
 
 /**
  * Offline with no stand-ins given (`npm run dev` without API keys): start them here. Job processes
  * inherit `env` (process.env), so they find the stand-ins through DEEPGRAM_BASE_URL and OPENAI_BASE_URL.
+ * The image has no stand-ins (agent-host/dev is not copied): there AI_PROVIDERS=standin needs the URLs.
  */
-async function ensureStandins(env: Record<string, string | undefined>): Promise<Standins | null> {
+async function ensureStandins(env: Record<string, string | undefined>): Promise<OfflineStandins | null> {
   if (env.AI_PROVIDERS?.trim() !== 'standin' || env.DEEPGRAM_BASE_URL || env.OPENAI_BASE_URL) return null;
-  const standins = await startStandins({ sttPhrases: OFFLINE_PHRASES, chatScript: OFFLINE_CHAT });
+  if (!existsSync(OFFLINE_SCRIPT)) {
+    throw new Error('AI_PROVIDERS=standin: the offline stand-ins are development code (agent-host/dev), not in this build; set DEEPGRAM_BASE_URL and OPENAI_BASE_URL, or real API keys');
+  }
+  const offline = (await import(OFFLINE_SCRIPT.href)) as { startOfflineStandins(): Promise<OfflineStandins> };
+  const standins = await offline.startOfflineStandins();
   env.DEEPGRAM_BASE_URL = standins.deepgramBaseUrl;
   env.OPENAI_BASE_URL = standins.openaiBaseUrl;
-  log('info', 'agent: offline AI stand-ins started (they understand only the sentences in agent-host/src/agent/offline-script.ts)', {
+  log('info', 'agent: offline AI stand-ins started (they understand only the sentences in agent-host/dev/offline-script.ts)', {
     deepgram: standins.deepgramBaseUrl,
     openai: standins.openaiBaseUrl,
   });

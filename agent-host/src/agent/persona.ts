@@ -3,7 +3,7 @@
  * and the few sentences it speaks without the model (greeting, time warnings, goodbye, apology), so
  * they are said the same way every time and cost no model call.
  */
-import type { AgentContext } from '../../../workers/src/domain/agent-contract';
+import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
 
 export const BASE_INSTRUCTIONS = `You are the Hybrid Coach AI: a warm, calm voice coach for vagus-nerve health and stress.
 You speak with one client in a live voice call; a human coach may be in the call too.

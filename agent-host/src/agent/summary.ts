@@ -3,7 +3,7 @@
  * a summary, key insights, next steps and new facts about the client, as JSON.
  */
 import { llm } from '@livekit/agents';
-import type { AgentContext, SessionRef, SessionSummaryMessage } from '../../../workers/src/domain/agent-contract';
+import type { AgentContext, SessionRef, SessionSummaryMessage } from '@hybrid-coach/shared/agent-contract';
 
 /** What the model made of the session (the job adds which session and room it speaks of). */
 export type SummaryContent = Omit<SessionSummaryMessage, keyof SessionRef>;

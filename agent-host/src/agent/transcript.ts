@@ -3,7 +3,7 @@
  * session's durable outbox (signed, with its own idempotency key) before anything else happens to it,
  * so a Worker outage or an agent restart loses nothing and the Worker stores each line once.
  */
-import type { SessionRef } from '../../../workers/src/domain/agent-contract';
+import type { SessionRef } from '@hybrid-coach/shared/agent-contract';
 import type { Outbox } from '../lib/outbox';
 import { TRANSCRIPT_PATH, type WorkerApi } from './worker-api';
 

@@ -1,11 +1,11 @@
 /**
- * Calls from the agent to the Worker, signed with the shared secret (workers/src/lib/signing.ts).
+ * Calls from the agent to the Worker, signed with the shared secret (shared/src/signing.ts).
  * What must land (transcript lines, summaries) goes through the durable outbox; what is asked for
  * now (the session's context) or re-sent by the Worker anyway (control acknowledgements) is called
  * directly with a few quick retries.
  */
-import { signedHeaders } from '../../../workers/src/lib/signing';
-import type { AgentContext, SessionRef } from '../../../workers/src/domain/agent-contract';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
+import type { AgentContext, SessionRef } from '@hybrid-coach/shared/agent-contract';
 
 export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';

@@ -15,8 +15,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError, log } from '../../../workers/src/lib/log';
-import { signedHeaders } from '../../../workers/src/lib/signing';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 export interface OutboxOptions {
   /** The folder holding pending messages (created if missing). */

@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { log } from '../../../workers/src/lib/log';
+import { log } from '@hybrid-coach/shared/log';
 import { Outbox, deleteOldDropped, droppedCount } from './outbox';
 
 /** The session folders under `dir` (none before a session has written anything). */

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { describeError, log } from '../../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 

@@ -1,9 +1,9 @@
 /**
  * Runs the Skool sync side of the agent-host on its own: `npx tsx agent-host/src/skool/main.ts`.
  * Configuration comes from the environment (see config.ts); against the local replica, run
- * `npx tsx agent-host/src/skool/replica/main.ts` and export the SKOOL_* lines it prints.
+ * `npx tsx agent-host/dev/skool-replica/main.ts` and export the SKOOL_* lines it prints.
  */
-import { describeError, log } from '../../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { startSkoolSyncHost } from './server';
 
 try {

@@ -2,7 +2,7 @@
  * From what a member card shows (read in the page by the scraper) to the contract's Member: dates
  * parsed from their display form, and refusals for lists that look like the page layout changed.
  */
-import { log } from '../../../workers/src/lib/log';
+import { log } from '@hybrid-coach/shared/log';
 import type { Community, Member } from './contract';
 import { patterns } from './selectors';
 

@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Page, TimeoutError } from 'puppeteer-core';
-import { describeError, log } from '../../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { type Chromium, type SandboxSetting, launchChromium } from './chromium';
 import { COMMUNITIES, type Community, type Member } from './contract';
 import { type RawCard, toMembers } from './member-cards';

@@ -5,8 +5,8 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError, log } from '../../../workers/src/lib/log';
-import { IDEMPOTENCY_HEADER, verifySigned } from '../../../workers/src/lib/signing';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
 import { sandboxMode } from './chromium';
 import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
 import type { StartRequest } from './contract';

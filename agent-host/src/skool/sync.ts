@@ -3,7 +3,7 @@
  * (at most 500 members each) and one final message. A community that failed sends no chunks and is
  * reported in the final message; the Worker decides what the results may change.
  */
-import { describeError, log } from '../../../workers/src/lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import {
   COMMUNITIES,
   type Community,

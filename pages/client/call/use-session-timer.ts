@@ -1,7 +1,7 @@
 import { useDataChannel } from '@livekit/components-react';
 import { useCallback, useEffect, useState } from 'react';
 import { api, call } from '../../api/client';
-import { PACKET_TOPICS, readPacket } from '../../../workers/src/domain/room-packets';
+import { PACKET_TOPICS, readPacket } from '@hybrid-coach/shared/room-packets';
 import type { RoomEvent } from '../../shared/use-room-events';
 
 export interface SessionTimer {

@@ -8,7 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { MEMBERSHIP_TIERS, USER_ROLES } from '../domain/tiers';
+import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 
 const id = () =>
   text('id')
@@ -238,7 +238,7 @@ export const mfaChallenges = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     purpose: text('purpose', { enum: MFA_CHALLENGE_PURPOSES }).notNull(),
-    /** Codes tried with it; at the limit (domain/mfa.ts) the challenge is dead. */
+    /** Codes tried with it; at the limit (shared/src/mfa.ts) the challenge is dead. */
     attempts: integer('attempts').notNull().default(0),
     expiresAt: instant('expires_at').notNull(),
     usedAt: instant('used_at'),

@@ -8,7 +8,7 @@ import type { Db } from '../db/client';
 import { clientNotes, coachingSessions, messages, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
-import type { AgentContext } from '../domain/agent-contract';
+import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
 
 
 /** Lines of history sent at most (a 20-minute session has well under a hundred). */

@@ -1,5 +1,5 @@
-import type { UserRole } from '../domain/tiers';
-import { portalForRole } from '../domain/tiers';
+import type { UserRole } from '@hybrid-coach/shared/tiers';
+import { portalForRole } from '@hybrid-coach/shared/tiers';
 
 /** Reads a required secret, failing with a message that names it. */
 export function requireSecret(env: Env, name: 'JWT_SECRET' | 'DATA_ENCRYPTION_KEY', minLength = 32): string {

@@ -10,7 +10,7 @@ import type { CoachingSession } from '../db/schema';
 import { coachingSessions } from '../db/schema';
 import { AppError } from './errors';
 import { roomService } from './livekit';
-import { describeError, log } from './log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { sessionRoom } from './rooms';
 
 export const LIVE_STATUSES = ['WAITING', 'ACTIVE'] as const;

@@ -3,7 +3,7 @@ import { AccessToken, AgentDispatchClient, DataPacket_Kind, RoomServiceClient, W
 
 type LiveKitEnv = Pick<Env, 'LIVEKIT_URL' | 'LIVEKIT_API_KEY' | 'LIVEKIT_API_SECRET'>;
 
-export { ROOM_PREFIX, roomNameFor, sessionIdOf } from '../domain/agent-contract';
+export { ROOM_PREFIX, roomNameFor, sessionIdOf } from '@hybrid-coach/shared/agent-contract';
 
 /** Seconds a new room waits for its first participant, and stays after the last one leaves. */
 export const ROOM_EMPTY_TIMEOUT_S = 600;
@@ -56,7 +56,7 @@ export async function mintRoomToken(
   return token.toJwt();
 }
 
-/** Sends a reliable, server-originated data packet (already sealed: domain/room-packets.ts). */
+/** Sends a reliable, server-originated data packet (already sealed: shared/src/room-packets.ts). */
 export async function sendPacket(
   env: LiveKitEnv,
   roomName: string,

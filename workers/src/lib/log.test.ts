@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { API, bearer, body, createUser, ipHeader, post, signIn, testDb } from '../../test/helpers';
 import { emailOutbox } from '../db/schema';
 import { openOutboxRow } from './email-outbox';
-import { describeError } from './log';
-import { signedHeaders } from './signing';
+import { describeError } from '@hybrid-coach/shared/log';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 /** Every line the Worker writes to the console while `run` runs (the tests share its isolate). */
 async function captureLogs(run: () => Promise<void>): Promise<string[]> {

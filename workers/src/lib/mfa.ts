@@ -1,7 +1,7 @@
 /**
  * Staff two-step sign-in, the parts with I/O: TOTP secrets (RFC 6238, by `otpauth`) sealed at rest,
  * codes accepted once each, recovery codes kept only as hashes, the per-account limit on wrong codes,
- * and the challenge that stands between a right password and a grant. The rules are in domain/mfa.ts.
+ * and the challenge that stands between a right password and a grant. The rules are in shared/src/mfa.ts.
  */
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
@@ -9,7 +9,7 @@ import { Secret, TOTP as Totp } from 'otpauth';
 import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { mfaChallenges, mfaRecoveryCodes, staffMfa } from '../db/schema';
-import { MFA_LIMITS, RECOVERY_CODE_COUNT, TOTP, normalizeRecoveryCode, normalizeTotpCode } from '../domain/mfa';
+import { MFA_LIMITS, RECOVERY_CODE_COUNT, TOTP, normalizeRecoveryCode, normalizeTotpCode } from '@hybrid-coach/shared/mfa';
 import { rateLimit } from '../rate-limiter';
 import { randomToken, sha256Hex } from './crypto';
 import { decryptText, encryptText } from './encryption';

@@ -7,7 +7,7 @@
 import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { authGrants, claimTokens, coachingSessions, emailOutbox, loginSessions, messages, mfaChallenges } from '../db/schema';
-import { log } from './log';
+import { log } from '@hybrid-coach/shared/log';
 
 export const DEFAULT_RETENTION_MONTHS = 12;
 

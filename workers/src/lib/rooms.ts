@@ -3,7 +3,7 @@ import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { coachingSessions, users } from '../db/schema';
 import type { CoachingSession } from '../db/schema';
-import { TIERS, nextMonthStart } from '../domain/tiers';
+import { TIERS, nextMonthStart } from '@hybrid-coach/shared/tiers';
 import { AppError } from './errors';
 
 /** The session's Durable Object. */

@@ -6,7 +6,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { coachingSessions, messages, profiles } from '../db/schema';
-import type { SessionSummaryMessage } from '../domain/agent-contract';
+import type { SessionSummaryMessage } from '@hybrid-coach/shared/agent-contract';
 import { AppError } from './errors';
 
 /** Facts kept on a profile: the newest win. */

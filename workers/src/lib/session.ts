@@ -10,7 +10,7 @@ import type { AppEnv, AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { db as openDb } from '../db/client';
 import { loginSessions, users } from '../db/schema';
-import type { MembershipTier, UserRole } from '../domain/tiers';
+import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { requireSecret } from './config';
 import { AppError } from './errors';
 

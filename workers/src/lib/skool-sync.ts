@@ -6,14 +6,14 @@ import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
-import type { Community, CommunityResult, FoundMember, KnownAccount } from '../domain/skool-sync';
-import { planSync } from '../domain/skool-sync';
-import type { FinalMessage, Member } from '../domain/skool-sync-contract';
+import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
+import { planSync } from '@hybrid-coach/shared/skool-sync';
+import type { FinalMessage, Member } from '@hybrid-coach/shared/skool-sync-contract';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
-import { describeError, log } from './log';
-import { signedHeaders } from './signing';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 /** A run still RUNNING after this long is given up, so one lost run cannot block the next night. */
 export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;

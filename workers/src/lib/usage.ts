@@ -1,8 +1,8 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { users } from '../db/schema';
-import type { MembershipTier, MonthlyUsage } from '../domain/tiers';
-import { TIERS, UPGRADE_URL, monthlyUsage, sessionAllowance } from '../domain/tiers';
+import type { MembershipTier, MonthlyUsage } from '@hybrid-coach/shared/tiers';
+import { TIERS, UPGRADE_URL, monthlyUsage, sessionAllowance } from '@hybrid-coach/shared/tiers';
 import { AppError } from './errors';
 
 async function loadUser(db: Db, userId: string) {

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import * as schema from '../db/schema';
 import { bearer, body, createUser, post, signIn, testDb } from '../../test/helpers';
-import { REPLAY_WINDOW_MS, signedHeaders } from '../lib/signing';
+import { REPLAY_WINDOW_MS, signedHeaders } from '@hybrid-coach/shared/signing';
 
 async function ask(payload: unknown, opts: { secret?: string; now?: number } = {}) {
   const raw = JSON.stringify(payload);

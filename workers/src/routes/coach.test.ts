@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { hook } from '../../test/livekit';
 import { appointments, coachingSessions, profiles, users } from '../db/schema';
-import type { MembershipTier } from '../domain/tiers';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { MAX_CLIENTS } from './coach';
 
 interface ClientItem {

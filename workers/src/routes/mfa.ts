@@ -13,9 +13,9 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { type Db, db as openDb } from '../db/client';
 import { staffMfa, users } from '../db/schema';
-import { mfaRequiredFor } from '../domain/mfa';
+import { mfaRequiredFor } from '@hybrid-coach/shared/mfa';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { log } from '../lib/log';
+import { log } from '@hybrid-coach/shared/log';
 import {
   type Proof,
   checkProof,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, get, openRoomSocket, post, signIn, testDb } from '../../test/helpers';
 import { dispatchClient, hook, roomService } from '../../test/livekit';
 import { coachingSessions, messages, users } from '../db/schema';
-import type { MembershipTier } from '../domain/tiers';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 
 interface Ticket {
   sessionId: string;

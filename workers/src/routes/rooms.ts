@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import type { RoomSnapshot } from '../domain/room-events';
+import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
 import { and, eq, isNull } from 'drizzle-orm';
 import { isUniqueViolation, db as openDb } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
-import { TIERS } from '../domain/tiers';
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import {
   ROOM_DEPARTURE_TIMEOUT_S,
@@ -16,7 +16,7 @@ import {
   roomService,
 } from '../lib/livekit';
 import { assertNoLiveSession } from '../lib/live-session';
-import { describeError, log } from '../lib/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { requireAuth, requireRole } from '../lib/session';
@@ -79,7 +79,7 @@ export const RoomState = z
   })
   .openapi('RoomState');
 
-/** The document's RoomState and the live events' RoomSnapshot (domain/room-events.ts) are one state: a type error if they drift. */
+/** The document's RoomState and the live events' RoomSnapshot (shared/src/room-events.ts) are one state: a type error if they drift. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const ROOM_STATE_MATCHES_SNAPSHOT: Same<z.infer<typeof RoomState>, RoomSnapshot> = true;
 

@@ -3,7 +3,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { appointments, coachAvailability, users } from '../db/schema';
-import type { MembershipTier } from '../domain/tiers';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 
 const send = (method: 'PUT' | 'DELETE', path: string, payload: unknown, token: string) =>
   SELF.fetch(`${API}${path}`, {

@@ -1,6 +1,6 @@
 /**
  * Scheduling: coaches keep their weekly availability (and one-off dates); PREMIUM clients book a
- * coach's free 30-minute slot; either side cancels. Times are UTC instants (slots: domain/slots.ts);
+ * coach's free 30-minute slot; either side cancels. Times are UTC instants (slots: shared/src/slots.ts);
  * portals show them in the viewer's time zone. No double booking of a coach or a client: the
  * database's partial unique indexes decide, also for two requests at the same moment (409).
  */
@@ -10,8 +10,8 @@ import { and, asc, count, eq, gt, gte, inArray, isNull, lt, sql } from 'drizzle-
 import type { AuthUser } from '../app-env';
 import { type Db, isUniqueViolation, db as openDb, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
-import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '../domain/slots';
-import { TIERS, UPGRADE_URL } from '../domain/tiers';
+import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '@hybrid-coach/shared/slots';
+import { TIERS, UPGRADE_URL } from '@hybrid-coach/shared/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth, requireRole } from '../lib/session';

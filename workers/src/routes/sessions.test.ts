@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { coachingSessions, messages, sessionRatings, users } from '../db/schema';
-import type { MembershipTier } from '../domain/tiers';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { MAX_TRANSCRIPT_LINES, TEASER_CHARS } from './sessions';
 
 const SUMMARY =

@@ -4,7 +4,7 @@ import type { SQL } from 'drizzle-orm';
 import { db as openDb } from '../db/client';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
-import { TIERS } from '../domain/tiers';
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import type { AuthUser } from '../app-env';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';

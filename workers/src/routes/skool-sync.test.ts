@@ -5,7 +5,7 @@ import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/
 import { membershipStatusHistory, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
 import type { MemberIn } from '../lib/skool-sync';
-import { signedHeaders } from '../lib/signing';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 const DAY = 24 * 3600 * 1000;
 

@@ -1,7 +1,7 @@
 import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, get, openRoomSocket, post, signIn } from '../../test/helpers';
-import { signedHeaders } from '../lib/signing';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 async function deliver(payload: unknown, key: string, secret = env.AGENT_HOST_SECRET) {
   const raw = JSON.stringify(payload);

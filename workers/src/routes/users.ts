@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { type Db, db as openDb } from '../db/client';
 import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
-import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '../domain/tiers';
+import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth } from '../lib/session';

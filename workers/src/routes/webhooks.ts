@@ -6,15 +6,15 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
-import { crisisMatch } from '../domain/crisis';
-import type { FinalMessage, MembersMessage } from '../domain/skool-sync-contract';
+import { crisisMatch } from '@hybrid-coach/shared/crisis';
+import type { FinalMessage, MembersMessage } from '@hybrid-coach/shared/skool-sync-contract';
 import { fieldsOf } from '../lib/openapi';
 import { applyFinal, stageChunk } from '../lib/skool-sync';
 import { agentHostSecret } from '../lib/config';
-import { verifySigned } from '../lib/signing';
+import { verifySigned } from '@hybrid-coach/shared/signing';
 import { AppError, ok } from '../lib/errors';
 import { roomNameFor, sessionIdOf, webhookReceiver } from '../lib/livekit';
-import { log } from '../lib/log';
+import { log } from '@hybrid-coach/shared/log';
 import { sessionRoom } from '../lib/rooms';
 import { agentContext } from '../lib/agent-context';
 import { storeSessionSummary } from '../lib/session-summary';
@@ -55,7 +55,7 @@ const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUni
   }),
 ]);
 
-/** Every agent-host call names the session and the room its job is in (domain/agent-contract.ts SessionRef). */
+/** Every agent-host call names the session and the room its job is in (shared/src/agent-contract.ts SessionRef). */
 const SessionRef = z.object({ sessionId: z.string().min(1).max(64), roomName: z.string().min(1).max(128) });
 const ShortList = z.array(z.string().trim().min(1).max(500)).max(20);
 const SummaryMessage = SessionRef.extend({

@@ -1,0 +1,30 @@
+/**
+ * What the offline AI understands and says when no API keys are set (`npm run dev`): the speech
+ * stand-in recognises only these sentences as espeak-ng speaks them (en-us, default speed: e.g. a
+ * browser's fake microphone playing `espeak-ng -w phrase.wav "<sentence>"`), and the model stand-in
+ * answers from these rules. Real speech from a real microphone is heard as silence offline.
+ */
+import { type ChatScript, type Standins, startStandins } from './standins';
+
+export const OFFLINE_PHRASES = [
+  'I have been feeling anxious all week.',
+  'My shoulders are always tense.',
+  'I would like to sleep better.',
+  'Let us try a slow breathing exercise together.',
+  'Thank you, that helped.',
+];
+
+export const OFFLINE_CHAT: ChatScript = {
+  rules: [
+    { when: 'anxious', reply: 'That sounds hard. Shall we breathe together for a moment? Breathe in for four, and out for six.' },
+    { when: 'tense', reply: 'Let us release them gently. Lift your shoulders to your ears, hold, and let them drop with a long sigh.' },
+    { when: 'sleep', reply: 'A slow exhale before bed can calm the nervous system. Would you like to try humming together?' },
+    { when: 'helped', reply: 'I am glad. Notice how your body feels right now.' },
+  ],
+  defaultReply: 'I am here with you. Tell me more about how that feels in your body.',
+};
+
+/** The stand-ins as `npm run dev` runs them: they understand the sentences above. */
+export function startOfflineStandins(): Promise<Standins> {
+  return startStandins({ sttPhrases: OFFLINE_PHRASES, chatScript: OFFLINE_CHAT });
+}

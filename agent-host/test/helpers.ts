@@ -1,0 +1,170 @@
+/**
+ * Shared by the agent-host process tests: the production entry (main.ts) as a child process, a
+ * livekit-server of their own, and messages left in the outboxes as an earlier run would leave them.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LivekitServer, ensureLivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
+import type { HostHealth } from '../src/host';
+import { Outbox } from '../src/lib/outbox';
+import { TEST_SECRET } from './skool/helpers';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A livekit-server on the first free trio of ports among `candidates` (port, +1 tcp, +2 udp). */
+export async function startTestLivekit(candidates = [7910, 7920, 7930, 7950]): Promise<LivekitServer> {
+  await ensureLivekitServer();
+  let last: unknown;
+  for (const port of candidates) {
+    try {
+      return await startLivekitServer({ port, rtcTcpPort: port + 1, udpPort: port + 2 });
+    } catch (err) {
+      last = err; // taken (another test file, npm run dev): the next one
+    }
+  }
+  throw new Error(`no free port for livekit-server among ${candidates.join(', ')}: ${String(last)}`);
+}
+
+/** Stores messages for `url` in the outbox folder `dir` and leaves them there, undelivered. */
+export async function leaveInOutbox(dir: string, url: string, keys: string[]): Promise<void> {
+  const outbox = await Outbox.open({ dir, secret: TEST_SECRET, fetch: () => Promise.reject(new Error('offline')) });
+  for (const key of keys) await outbox.enqueue(url, key, { key });
+  await outbox.close();
+}
+
+/**
+ * Stores messages in the outbox folder `dir` that a receiver refuses for good (400), so they are set
+ * aside in its dropped/, as if that happened `ageMs` ago. Resolves with the dropped files' names.
+ * Whatever already waits in `dir` is refused too: call it before leaveInOutbox on the same folder.
+ */
+export async function leaveDropped(dir: string, url: string, keys: string[], ageMs = 0): Promise<string[]> {
+  const refuse = () => Promise.resolve(new Response(JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid message' } }), { status: 400 }));
+  const before = new Set(await readdir(join(dir, 'dropped')).catch(() => [] as string[]));
+  const outbox = await Outbox.open({ dir, secret: TEST_SECRET, fetch: refuse });
+  const quiet = console.error;
+  console.error = () => undefined; // the drop's error line is expected here
+  try {
+    for (const key of keys) await outbox.enqueue(url, key, { key });
+    await outbox.drained();
+  } finally {
+    console.error = quiet;
+    await outbox.close();
+  }
+  const added = (await readdir(join(dir, 'dropped'))).filter((n) => !before.has(n));
+  const at = new Date(Date.now() - ageMs);
+  for (const name of added) await utimes(join(dir, 'dropped', name), at, at);
+  return added;
+}
+
+/** The environment of a whole agent-host: offline AI (it starts its own stand-ins), Skool settings that are never used. */
+export function hostEnv(options: { livekitUrl: string; port: number; agentOutboxDir: string; skoolOutboxDir: string; apiUrl?: string }): Record<string, string> {
+  return {
+    AI_PROVIDERS: 'standin',
+    LIVEKIT_URL: options.livekitUrl,
+    LIVEKIT_API_KEY: 'devkey',
+    LIVEKIT_API_SECRET: 'secret',
+    API_URL: options.apiUrl ?? 'http://127.0.0.1:9',
+    AGENT_HOST_SECRET: TEST_SECRET,
+    AGENT_OUTBOX_DIR: options.agentOutboxDir,
+    AGENT_HOST_PORT: String(options.port),
+    AGENT_HOST_OUTBOX_DIR: options.skoolOutboxDir,
+    // No sweep unless a test asks for one: the leftovers a test plants stay put until it acts.
+    AGENT_HOST_SWEEP_MS: '0',
+    SKOOL_BASE_URL: 'http://127.0.0.1:9',
+    SKOOL_EMAIL: 'owner@replica.skool.test',
+    SKOOL_PASSWORD: 'never-used',
+    SKOOL_ULTRA_URL: 'http://127.0.0.1:9/ultra/-/members',
+    SKOOL_VAGUS_URL: 'http://127.0.0.1:9/vagus/-/members',
+  };
+}
+
+/** `node --import tsx agent-host/src/main.ts`, as the container runs it, in its own process group. */
+export class HostProcess {
+  readonly output: string[] = [];
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    const keep = (chunk: Buffer) => this.output.push(chunk.toString());
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static start(env: Record<string, string>): HostProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent-host/src/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    return new HostProcess(child, `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
+  }
+
+  /**
+   * `argv` (a Dockerfile's CMD, say) in `cwd` with exactly `env`, nothing inherited, in its own process
+   * group; `uid`/`gid` run it as another user, as an image's USER does.
+   */
+  static startCommand(argv: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number }): HostProcess {
+    const [command, ...args] = argv;
+    if (command === undefined) throw new Error('startCommand needs a command');
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, uid: options.uid, gid: options.gid, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    return new HostProcess(child, `http://127.0.0.1:${options.env.AGENT_HOST_PORT}`);
+  }
+
+  /** The process's id on this machine. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** GET /health: the status and the report, or null while nothing answers. */
+  async health(): Promise<{ status: number; body: HostHealth } | null> {
+    try {
+      const res = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(5_000) });
+      return { status: res.status, body: (await res.json()) as HostHealth };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Log lines (JSON) whose msg is `msg`. */
+  logged(msg: string): Record<string, unknown>[] {
+    return this.output
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes(`"${msg}"`))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === msg);
+  }
+
+  /** A signal to the main process alone, as `docker stop` (through tini) sends it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Ends whatever is left of the process group (job processes, stand-ins) after a test. */
+  async kill(): Promise<void> {
+    if (this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await this.exited;
+  }
+}
+
+/** Polls `probe` until it answers something other than undefined/false; throws with `describe()` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, describe?: () => unknown): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${JSON.stringify(describe())}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,53 @@
+import { readdir } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Outbox } from '../../src/lib/outbox';
+import { startReplica } from '../../dev/skool-replica/server';
+import { scrapeSkool } from '../../src/skool/scraper';
+import { runSkoolSync } from '../../src/skool/sync';
+import { TEST_SECRET, replicaScraperConfig, startReceiver, tempDir } from './helpers';
+
+describe('a sync in which one community cannot be scraped', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('still delivers the other community in 500-member chunks, names the failed step and keeps its page', async () => {
+    const replica = await startReplica({ brokenCommunities: ['ultra'] });
+    cleanups.push(replica.close);
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const outboxDir = await tempDir('outbox');
+    cleanups.push(outboxDir.remove);
+    const diagnostics = await tempDir('diagnostics');
+    cleanups.push(diagnostics.remove);
+    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
+    cleanups.push(() => outbox.close());
+
+    await runSkoolSync(
+      { runId: 'run-half', trigger: 'cron', resultUrl: receiver.url },
+      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, diagnostics.path)) },
+    );
+    await outbox.drained();
+
+    // No chunk for ultra; vagus's 560 members in two chunks, then the final message.
+    expect([...receiver.accepted.keys()]).toEqual(['run-half:vagus:0', 'run-half:vagus:1', 'run-half:final']);
+    const chunks = receiver.members();
+    expect(chunks.map((c) => [c.community, c.chunk, c.members.length])).toEqual([
+      ['vagus', { index: 0, count: 2 }, 500],
+      ['vagus', { index: 1, count: 2 }, 60],
+    ]);
+    expect(chunks.flatMap((c) => c.members)).toEqual(replica.expectedMembers('vagus'));
+
+    const final = receiver.final();
+    const ultraError = `Skool scrape of ultra failed at step "open members page": HTTP 500 at ${replica.membersUrl('ultra')}`;
+    expect(final).toMatchObject({
+      ok: false,
+      error: `ultra: ${ultraError}`,
+      communities: { ultra: { ok: false, membersFound: 0, error: ultraError }, vagus: { ok: true, membersFound: 560, error: null } },
+    });
+
+    const files = await readdir(diagnostics.path);
+    expect(files.filter((f) => f.includes('ultra-open-members-page')).map((f) => f.split('.').pop()).sort()).toEqual(['html', 'png']);
+  });
+});

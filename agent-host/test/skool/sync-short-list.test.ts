@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Outbox } from '../../src/lib/outbox';
+import { startReplica } from '../../dev/skool-replica/server';
+import { scrapeSkool } from '../../src/skool/scraper';
+import { runSkoolSync } from '../../src/skool/sync';
+import { TEST_SECRET, replicaScraperConfig, startReceiver, tempDir } from './helpers';
+
+describe('a sync when Skool shows a short members list', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('delivers the short list as it is, with its real counts (the Worker decides about downgrades)', async () => {
+    const replica = await startReplica({ servedFraction: { vagus: 0.3 } });
+    cleanups.push(replica.close);
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const outboxDir = await tempDir('outbox');
+    cleanups.push(outboxDir.remove);
+    const diagnostics = await tempDir('diagnostics');
+    cleanups.push(diagnostics.remove);
+    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
+    cleanups.push(() => outbox.close());
+
+    await runSkoolSync(
+      { runId: 'run-short', trigger: 'admin', resultUrl: receiver.url },
+      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, diagnostics.path)) },
+    );
+    await outbox.drained();
+
+    const shortCount = Math.ceil(560 * 0.3);
+    expect(replica.served('vagus')).toHaveLength(shortCount);
+    expect([...receiver.accepted.keys()]).toEqual(['run-short:ultra:0', 'run-short:vagus:0', 'run-short:final']);
+    const [ultra, vagus] = receiver.members();
+    expect(ultra).toMatchObject({ community: 'ultra', chunk: { index: 0, count: 1 } });
+    expect(ultra?.members).toEqual(replica.expectedMembers('ultra'));
+    expect(vagus).toMatchObject({ community: 'vagus', chunk: { index: 0, count: 1 } });
+    expect(vagus?.members).toHaveLength(shortCount);
+    expect(vagus?.members).toEqual(replica.expectedMembers('vagus'));
+    expect(receiver.final()).toMatchObject({
+      ok: true,
+      error: null,
+      communities: { ultra: { ok: true, membersFound: 140, error: null }, vagus: { ok: true, membersFound: shortCount, error: null } },
+    });
+  });
+});
