@@ -14,6 +14,7 @@ import { AgentDispatchClient, DataPacket_Kind, EgressClient, EncodedFileOutput, 
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
 import { PACKET_TOPICS, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
+import { sealAnyBody } from '../shared/test/seal-any-body';
 import { TestParticipant, agentPost, apiOk, createClient, eventually, login } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -200,6 +201,17 @@ describe('a coach cannot take over a room or another session', () => {
       topic: PACKET_TOPICS.whisper,
     });
     await eventually('the agent to turn both server packets away', () => agent!.output.join('').split('not sealed for this session').length >= seen + 2, {
+      describe: () => agent!.output.slice(-10).join(''),
+    });
+
+    // Sealed with this session's key but of the wrong shape (a sender whose schema drifted): refused with a log
+    // line, and the room goes on: the real whisper below still applies and the model still answers the client.
+    const malformedBefore = agent!.output.join('').split('a malformed packet was ignored').length;
+    const drifted = { type: 'coach-mute', muted: 'yes', version: 98, coachId: null, changedAt: null };
+    await server.rooms.sendData(a.roomName, await sealAnyBody(await packetKey(inject('agentHostSecret'), a.sessionId), PACKET_TOPICS.control, drifted), DataPacket_Kind.RELIABLE, {
+      topic: PACKET_TOPICS.control,
+    });
+    await eventually('the agent to turn the malformed packet away', () => agent!.output.join('').split('a malformed packet was ignored').length > malformedBefore, {
       describe: () => agent!.output.slice(-10).join(''),
     });
 

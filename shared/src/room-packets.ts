@@ -91,19 +91,33 @@ function decode(topic: string | undefined, payload: Uint8Array): { topic: Packet
 
 export type OpenedPacket = { [T in PacketTopic]: { topic: T; body: PacketBodies[T] } }[PacketTopic];
 
+/** Why a packet was turned away: not one of ours, not sealed with this session's key, or sealed but of the wrong shape. */
+export type PacketRefusal = 'unknown' | 'not-sealed' | 'malformed';
+
 /**
- * Reads a packet the agent received: null unless it is on a known topic, has the right shape, and
- * carries this session's mac. (JSON.parse then JSON.stringify gives back the sealed text exactly for
- * the plain values these bodies hold.)
+ * Reads a packet the agent received: the packet, or why it was refused. A packet is read only if it is on a
+ * known topic, carries this session's mac and has its topic's shape; a sealed packet of the wrong shape
+ * means the sender and this schema disagree, and is reported apart so that drift shows in the logs.
+ * (JSON.parse then JSON.stringify gives back the sealed text exactly for the plain values these bodies hold.)
  */
-export async function openPacket(key: ArrayBuffer, topic: string | undefined, payload: Uint8Array): Promise<OpenedPacket | null> {
+export async function inspectPacket(
+  key: ArrayBuffer,
+  topic: string | undefined,
+  payload: Uint8Array,
+): Promise<{ packet: OpenedPacket } | { refused: PacketRefusal }> {
   const d = decode(topic, payload);
-  if (!d) return null;
-  const body = SCHEMAS[d.topic].safeParse(d.body);
-  if (!body.success) return null;
+  if (!d) return { refused: topic && topic in SCHEMAS ? 'malformed' : 'unknown' };
   const expected = hex(await hmac(key, macInput(d.topic, JSON.stringify(d.body))));
-  if (!timingSafeEqual(expected, d.mac)) return null;
-  return { topic: d.topic, body: body.data } as OpenedPacket;
+  if (!timingSafeEqual(expected, d.mac)) return { refused: 'not-sealed' };
+  const body = SCHEMAS[d.topic].safeParse(d.body);
+  if (!body.success) return { refused: 'malformed' };
+  return { packet: { topic: d.topic, body: body.data } as OpenedPacket };
+}
+
+/** inspectPacket, for a caller that needs only the packet: null when it was refused. */
+export async function openPacket(key: ArrayBuffer, topic: string | undefined, payload: Uint8Array): Promise<OpenedPacket | null> {
+  const result = await inspectPacket(key, topic, payload);
+  return 'packet' in result ? result.packet : null;
 }
 
 /**

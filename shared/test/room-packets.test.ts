@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PACKET_TOPICS, openPacket, packetKey, readPacket, sealPacket } from '../src/room-packets';
+import { sealAnyBody } from './seal-any-body';
+import { PACKET_TOPICS, inspectPacket, openPacket, packetKey, readPacket, sealPacket } from '../src/room-packets';
 
 const SECRET = 'test-only-agent-host-secret-0123456789abcdef';
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -25,6 +26,18 @@ describe('server packets into a session room', () => {
     expect(await openPacket(await packetKey('another-secret-another-secret-another-00', 's1'), 'hc.control', sealed)).toBeNull();
     expect(await openPacket(key, 'hc.control', new TextEncoder().encode('not json'))).toBeNull();
     expect(await openPacket(key, undefined, sealed)).toBeNull();
+  });
+
+  it('tells a sealed packet of the wrong shape from one not sealed for this session', async () => {
+    const key = await packetKey(SECRET, 's1');
+    // The mute flag as a string: a sender whose idea of the control packet drifted from the schema.
+    const drifted = await sealAnyBody(key, PACKET_TOPICS.control, { type: 'coach-mute', muted: 'yes', version: 4, coachId: 'c1', changedAt: 1 });
+    expect(await inspectPacket(key, 'hc.control', drifted)).toEqual({ refused: 'malformed' });
+    expect(await inspectPacket(await packetKey(SECRET, 's2'), 'hc.control', drifted)).toEqual({ refused: 'not-sealed' });
+    expect(await inspectPacket(key, 'hc.control', new TextEncoder().encode('not json'))).toEqual({ refused: 'malformed' });
+    expect(await inspectPacket(key, 'lk.chat', drifted)).toEqual({ refused: 'unknown' });
+    const good = await sealAnyBody(key, PACKET_TOPICS.control, { type: 'coach-mute', muted: true, version: 4, coachId: 'c1', changedAt: 1 });
+    expect(await inspectPacket(key, 'hc.control', good)).toEqual({ packet: { topic: 'hc.control', body: { type: 'coach-mute', muted: true, version: 4, coachId: 'c1', changedAt: 1 } } });
   });
 
   it('refuses to seal a body that does not match its topic', async () => {

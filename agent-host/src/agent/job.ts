@@ -10,7 +10,7 @@ import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteT
 import { join } from 'node:path';
 import { AI_MODE_ATTRIBUTE, type AgentContext, type SessionRef } from '@hybrid-coach/shared/agent-contract';
 import { crisisMatch } from '@hybrid-coach/shared/crisis';
-import { PACKET_TOPICS, openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
+import { inspectPacket, packetKey } from '@hybrid-coach/shared/room-packets';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
@@ -230,12 +230,14 @@ export default defineAgent({
     // ---- packets from the server (never from participants) ------------------------------------
     const whispersSeen = new Set<string>();
     const onServerPacket = async (payload: Uint8Array, topic: string | undefined) => {
-      const packet = await openPacket(packets, topic, payload);
-      if (!packet) {
-        if (topic && Object.values(PACKET_TOPICS).includes(topic as never)) log('warn', 'agent: a packet not sealed for this session was ignored', { ...fields, topic });
+      const opened = await inspectPacket(packets, topic, payload);
+      if ('refused' in opened) {
+        // The topic and the reason only: a packet's body may hold a coach's words.
+        if (opened.refused === 'not-sealed') log('warn', 'agent: a packet not sealed for this session was ignored', { ...fields, topic });
+        if (opened.refused === 'malformed') log('warn', 'agent: a malformed packet was ignored', { ...fields, topic });
         return;
       }
-      const body = packet.body;
+      const body = opened.packet.body;
       if (body.type === 'coach-mute') {
         applyControl({ muted: body.muted, version: body.version });
       } else if (body.type === 'whisper') {
