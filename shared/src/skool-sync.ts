@@ -20,19 +20,7 @@ export interface FoundMember {
   bio: string | null;
 }
 
-export interface KnownAccount {
-  id: string;
-  email: string;
-  role: UserRole;
-  tier: MembershipTier;
-  ultraStatus: SkoolStatus | null;
-  vagusStatus: SkoolStatus | null;
-  membershipEndDate: Date | null;
-  skoolProfileUrl: string | null;
-  skoolPhotoUrl: string | null;
-  skoolBio: string | null;
-}
-
+/** What the sync decides about an account: its role, tier and Skool standing. */
 export interface AccountState {
   role: UserRole;
   tier: MembershipTier;
@@ -43,6 +31,24 @@ export interface AccountState {
   skoolPhotoUrl: string | null;
   skoolBio: string | null;
 }
+
+/** An account the platform already has. */
+export interface KnownAccount extends AccountState {
+  id: string;
+  email: string;
+}
+
+/** Where a member the platform has never seen starts from. */
+export const NEW_ACCOUNT_STATE: Readonly<AccountState> = {
+  role: 'CLIENT',
+  tier: 'FREE',
+  ultraStatus: null,
+  vagusStatus: null,
+  membershipEndDate: null,
+  skoolProfileUrl: null,
+  skoolPhotoUrl: null,
+  skoolBio: null,
+};
 
 export interface Change {
   field: 'status' | 'role' | 'tier';
@@ -118,27 +124,7 @@ export function planSync(
     const k = byEmail.get(email);
     const u = ultra.members?.get(email) ?? null;
     const v = vagus.members?.get(email) ?? null;
-    const prev: AccountState = k
-      ? {
-          role: k.role,
-          tier: k.tier,
-          ultraStatus: k.ultraStatus,
-          vagusStatus: k.vagusStatus,
-          membershipEndDate: k.membershipEndDate,
-          skoolProfileUrl: k.skoolProfileUrl,
-          skoolPhotoUrl: k.skoolPhotoUrl,
-          skoolBio: k.skoolBio,
-        }
-      : {
-          role: 'CLIENT',
-          tier: 'FREE',
-          ultraStatus: null,
-          vagusStatus: null,
-          membershipEndDate: null,
-          skoolProfileUrl: null,
-          skoolPhotoUrl: null,
-          skoolBio: null,
-        };
+    const prev: AccountState = k ? stateOf(k) : { ...NEW_ACCOUNT_STATE };
 
     // Absent from a complete list: the member has left that community.
     const absent = (c: CommunityResult, s: SkoolStatus | null): SkoolStatus | null =>
@@ -211,4 +197,9 @@ export function planSync(
     }
   }
   return { accounts, counts, withholdDowngrades };
+}
+
+/** An account's state without its identity. */
+function stateOf({ id: _id, email: _email, ...state }: KnownAccount): AccountState {
+  return state;
 }

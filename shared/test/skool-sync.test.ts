@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FoundMember, KnownAccount } from '../src/skool-sync';
+import { type FoundMember, type KnownAccount, NEW_ACCOUNT_STATE } from '../src/skool-sync';
 import { planSync, roleFor } from '../src/skool-sync';
 
 const now = new Date('2026-11-22T03:00:00Z');
@@ -15,19 +15,7 @@ const found = (email: string, over: Partial<FoundMember> = {}): FoundMember => (
   bio: null,
   ...over,
 });
-const account = (email: string, over: Partial<KnownAccount> = {}): KnownAccount => ({
-  id: email,
-  email,
-  role: 'CLIENT',
-  tier: 'FREE',
-  ultraStatus: null,
-  vagusStatus: null,
-  membershipEndDate: null,
-  skoolProfileUrl: null,
-  skoolPhotoUrl: null,
-  skoolBio: null,
-  ...over,
-});
+const account = (email: string, over: Partial<KnownAccount> = {}): KnownAccount => ({ id: email, email, ...NEW_ACCOUNT_STATE, ...over });
 const list = (...m: FoundMember[]) => ({ members: new Map(m.map((x) => [x.email, x])), complete: true });
 
 describe('Skool membership rules', () => {
