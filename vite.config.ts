@@ -135,6 +135,27 @@ function cloudflarePages(p: Portal, apiUrl: string, livekitUrl: string): Plugin 
   };
 }
 
+/** What the public site says of itself to search engines and link previews. */
+const PUBLIC_DESCRIPTION = 'Hybrid Coach: voice coaching for vagus-nerve health and stress, with an AI coach and human coaches.';
+
+/**
+ * The head every portal's page shares: each pages/<portal>/index.html holds only its title, #root and
+ * its entry script, and this adds the rest at build and in dev.
+ */
+function sharedHead(p: Portal): Plugin {
+  return {
+    name: 'hybrid-coach:shared-head',
+    transformIndexHtml: {
+      order: 'pre',
+      handler: () => [
+        { tag: 'meta', attrs: { charset: 'UTF-8' }, injectTo: 'head-prepend' },
+        { tag: 'meta', attrs: { name: 'viewport', content: 'width=device-width, initial-scale=1.0' }, injectTo: 'head-prepend' },
+        ...(p === 'public' ? [{ tag: 'meta', attrs: { name: 'description', content: PUBLIC_DESCRIPTION }, injectTo: 'head' as const }] : []),
+      ],
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => {
   // The same HC_PUBLIC_* values the bundle gets (process env, then .env files at the root).
   const env = loadEnv(mode, ROOT, 'HC_PUBLIC_');
@@ -145,7 +166,7 @@ export default defineConfig(({ mode }) => {
     // .env files (if any) sit at the repository root, not in each portal's folder.
     envDir: ROOT,
     envPrefix: 'HC_PUBLIC_',
-    plugins: [react(), cloudflarePages(portal, apiUrl, livekitUrl)],
+    plugins: [react(), sharedHead(portal), cloudflarePages(portal, apiUrl, livekitUrl)],
     server: {
       host: 'localhost',
       port: PORTS[portal],

@@ -1,14 +1,15 @@
+import { queryOptions, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { useLoad } from '../shared/use-load';
 import { loadProfile } from './profile';
 import { type CallEntry, callPath, liveSessionIn } from './start-call';
 import { Alert, Button, ConfirmDialog } from '../ui';
 
 /** The client's upcoming appointments (scheduled or under way), soonest first. */
-export const loadAppointments = () => call(api.api.appointments.$get({ query: {} }));
+const loadAppointments = () => call(api.api.appointments.$get({ query: {} }));
 export type Appointment = Awaited<ReturnType<typeof loadAppointments>>[number];
+export const appointmentsQuery = queryOptions({ queryKey: ['appointments'], queryFn: loadAppointments });
 
 /** How long before an appointment its room opens (the Worker's APPOINTMENT_ROOM_OPENS_MS). */
 export const ROOM_OPENS_BEFORE_MS = 10 * 60_000;
@@ -57,10 +58,10 @@ export const cancelledForClient = (all: Appointment[], now: number): Appointment
  * while loading or on failure (the rest of the page has the client's appointments).
  */
 export function CancelledByCoach({ showBookLink = false }: { showBookLink?: boolean }) {
-  const [load] = useLoad(loadAllAppointments);
+  const all = useQuery({ queryKey: ['appointments', 'all'], queryFn: loadAllAppointments }).data;
   const now = useNow();
-  if (load.state !== 'ready') return null;
-  const cancelled = cancelledForClient(load.data, now);
+  if (all === undefined) return null;
+  const cancelled = cancelledForClient(all, now);
   if (cancelled.length === 0) return null;
   return (
     <div className="hc-stack" data-testid="cancelled-by-coach">
@@ -83,10 +84,10 @@ export function CancelledByCoach({ showBookLink = false }: { showBookLink?: bool
 
 /** The dashboard's note of the next booked appointment, if there is one (nothing while loading or on failure). */
 export function NextAppointment() {
-  const [load] = useLoad(loadAppointments);
+  const appointments = useQuery(appointmentsQuery).data;
   const now = useNow();
-  if (load.state !== 'ready') return null;
-  const next = load.data.find((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now);
+  if (appointments === undefined) return null;
+  const next = appointments.find((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now);
   if (!next) return null;
   return (
     <section className="hc-card hc-row hc-row-between" aria-labelledby="next-appointment-title" data-testid="next-appointment">

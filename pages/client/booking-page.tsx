@@ -1,19 +1,18 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
 import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '@hybrid-coach/shared/tiers';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { Alert, Button, ConfirmDialog, EmptyState, Loading } from '../ui';
-import { AppointmentRow, type Appointment, CancelledByCoach, formatDay, formatDayTime, formatTime, loadAppointments, useNow, viewerTimeZone } from './appointments';
+import { meQuery } from '../shared/queries';
+import { Pending } from '../shared/query';
+import { Alert, Button, ConfirmDialog, EmptyState } from '../ui';
+import { AppointmentRow, type Appointment, CancelledByCoach, appointmentsQuery, formatDay, formatDayTime, formatTime, useNow, viewerTimeZone } from './appointments';
 import './booking.css';
 
 /** How many days one page of free slots covers, and how many pages ahead a client may look. */
 const DAYS_PER_PAGE = 14;
 const LAST_PAGE = 3;
 const DAY_MS = 86_400_000;
-
-const loadMe = () => call(api.api.users.me.$get());
 
 /** Free slots of every coach taking bookings, `page` two-week spans from now. */
 const loadSlots = (page: number) =>
@@ -44,9 +43,8 @@ function byDay(slots: string[]): { day: string; slots: string[] }[] {
  * the room is open, cancel). Other plans get the way to Premium and no slot request.
  */
 export function BookingPage() {
-  const [me, retry] = useLoad(loadMe);
-  if (me.state === 'loading') return <Loading label="Loading…" />;
-  if (me.state === 'failed') return <LoadFailed error={me.error} what="the booking page" retry={retry} />;
+  const me = useQuery(meQuery);
+  if (me.data === undefined) return <Pending query={me} label="Loading…" what="the booking page" />;
   return (
     <div className="hc-stack">
       <h1>Book a human coach</h1>
@@ -76,9 +74,13 @@ type Notice = { where: 'appointments' | 'slots'; tone: 'info' | 'error'; title: 
 
 function PremiumBooking() {
   const now = useNow();
-  const [appointments, retryAppointments, setAppointments] = useLoad(loadAppointments);
+  const queries = useQueryClient();
+  const appointments = useQuery(appointmentsQuery);
   const [page, setPage] = useState(0);
-  const [slots, retrySlots, setSlots] = useLoad(() => loadSlots(page));
+  const slots = useQuery({ queryKey: ['slots', page], queryFn: () => loadSlots(page) });
+  // Read again from scratch (the spinner, then the answer), as when the page opened.
+  const reloadSlots = () => void queries.resetQueries({ queryKey: ['slots'] });
+  const reloadAppointments = () => void queries.resetQueries({ queryKey: appointmentsQuery.queryKey, exact: true });
   const [pending, setPending] = useState<{ coach: Coach; slot: string } | null>(null);
   const [booking, setBooking] = useState(false);
   const [notice, setNotice] = useState<Notice | null>(null);
@@ -86,11 +88,8 @@ function PremiumBooking() {
   // The button that opened the dialog may be gone (its slot booked): keyboard users continue at the news.
   useEffect(() => noticeRef.current?.focus(), [notice]);
 
-  function goTo(next: number) {
-    setPage(next);
-    // useLoad reads the loader of the render this causes, with the new page.
-    retrySlots();
-  }
+  /** Another two weeks: a page of its own (its own query key), loaded when first shown. */
+  const goTo = setPage;
 
   async function book() {
     if (!pending) return;
@@ -98,8 +97,10 @@ function PremiumBooking() {
     setBooking(true);
     try {
       const booked = await call(api.api.appointments.$post({ json: { coachId: coach.id, scheduledFor: slot } }));
-      if (appointments.state === 'ready') setAppointments([...appointments.data, booked].sort(byTime));
-      if (slots.state === 'ready') setSlots(slots.data.map((c) => (c.coach.id === coach.id ? { ...c, slots: c.slots.filter((s) => s !== slot) } : c)));
+      queries.setQueryData(appointmentsQuery.queryKey, (list) => list && [...list, booked].sort(byTime));
+      queries.setQueryData(['slots', page], (offers: CoachSlots[] | undefined) =>
+        offers?.map((c) => (c.coach.id === coach.id ? { ...c, slots: c.slots.filter((s) => s !== slot) } : c)),
+      );
       setNotice({ where: 'slots', tone: 'info', title: 'Booked', text: `${coach.displayName}, ${formatDayTime(slot)}. It is under “Your appointments”.` });
     } catch (err) {
       // Taken meanwhile, or the client has another appointment then: say so and show what is free now.
@@ -107,8 +108,8 @@ function PremiumBooking() {
       const text = conflict ? `${err.message.replace(/\.$/, '')}. The free times below are up to date.` : messageOf(err);
       setNotice({ where: 'slots', tone: 'error', title: 'We could not book that time', text });
       if (conflict) {
-        retrySlots();
-        retryAppointments();
+        reloadSlots();
+        reloadAppointments();
       }
     } finally {
       setBooking(false);
@@ -117,14 +118,14 @@ function PremiumBooking() {
   }
 
   function cancelled(a: Appointment) {
-    if (appointments.state === 'ready') setAppointments(appointments.data.filter((x) => x.id !== a.id));
+    queries.setQueryData(appointmentsQuery.queryKey, (list) => list?.filter((x) => x.id !== a.id));
     setNotice({ where: 'appointments', tone: 'info', title: 'Cancelled', text: `Your appointment with ${a.coach.displayName}, ${formatDayTime(a.scheduledFor)}, is cancelled.` });
     // Its time is free again.
-    retrySlots();
+    reloadSlots();
   }
 
   // The plan changed since the page loaded: the server refuses the slots, so explain as for any other plan.
-  const refusal = slots.state === 'failed' && slots.error instanceof ApiError && slots.error.code === 'TIER_LIMIT_REACHED' ? slots.error : null;
+  const refusal = slots.isError && slots.error instanceof ApiError && slots.error.code === 'TIER_LIMIT_REACHED' ? slots.error : null;
   if (refusal) {
     const tier = MEMBERSHIP_TIERS.find((t) => t === refusal.details.tier);
     return <PremiumOnly tier={tier} />;
@@ -147,10 +148,9 @@ function PremiumBooking() {
         <h2 id="appointments-title">Your appointments</h2>
         <CancelledByCoach />
         {notice?.where === 'appointments' && noticeView}
-        {appointments.state === 'loading' && <Loading label="Loading your appointments…" />}
-        {appointments.state === 'failed' && <LoadFailed error={appointments.error} what="your appointments" retry={retryAppointments} />}
-        {appointments.state === 'ready' &&
-          (appointments.data.length === 0 ? (
+        {appointments.data === undefined ? (
+          <Pending query={appointments} label="Loading your appointments…" what="your appointments" />
+        ) : appointments.data.length === 0 ? (
             <p className="hc-muted">Nothing booked yet. Choose a free time below.</p>
           ) : (
             <ul className="hc-list" aria-label="Your appointments">
@@ -158,7 +158,7 @@ function PremiumBooking() {
                 <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} />
               ))}
             </ul>
-          ))}
+          )}
       </section>
       <section className="hc-card hc-stack" aria-labelledby="slots-title" data-testid="free-slots">
         <div className="hc-row hc-row-between">
@@ -176,16 +176,15 @@ function PremiumBooking() {
           {range}. Times are shown in your time zone, <strong data-testid="time-zone">{viewerTimeZone()}</strong>.
         </p>
         {notice?.where === 'slots' && noticeView}
-        {slots.state === 'loading' && <Loading label="Finding free times…" />}
-        {slots.state === 'failed' && <LoadFailed error={slots.error} what="the free times" retry={retrySlots} />}
-        {slots.state === 'ready' &&
-          (slots.data.length === 0 ? (
+        {slots.data === undefined ? (
+          <Pending query={slots} label="Finding free times…" what="the free times" />
+        ) : slots.data.length === 0 ? (
             <EmptyState title={page === 0 ? 'No free slots in the next two weeks' : 'No free slots in these two weeks'}>
               <p>{page < LAST_PAGE ? 'Try later dates, or come back soon: coaches add times every week.' : 'Come back soon: coaches add times every week.'}</p>
             </EmptyState>
           ) : (
-            slots.data.map((c) => <CoachSlotList key={c.coach.id} offer={c} onChoose={(slot) => setPending({ coach: c.coach, slot })} />)
-          ))}
+          slots.data.map((c) => <CoachSlotList key={c.coach.id} offer={c} onChoose={(slot) => setPending({ coach: c.coach, slot })} />)
+        )}
       </section>
       <ConfirmDialog
         open={pending !== null}

@@ -1,60 +1,28 @@
-import { useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { publicLoginUrl, publicPricingUrl } from '../api/config';
+import { publicPricingUrl } from '../api/config';
 import { TIERS } from '@hybrid-coach/shared/tiers';
-import { Alert, Button, ButtonLink, EmptyState, ErrorState, Loading, formatDate, formatDuration } from '../ui';
+import { type Me, meQuery } from '../shared/queries';
+import { Pending } from '../shared/query';
+import { Alert, Button, EmptyState, formatDate, formatDuration } from '../ui';
 import { CancelledByCoach, NextAppointment } from './appointments';
-import { loadProfile } from './profile';
+import { type Profile, profileQuery } from './profile';
 import { callPath, startOrRejoin } from './start-call';
-import type { Profile } from './profile';
 import { Stars } from './rating-form';
 
-const loadMe = () => call(api.api.users.me.$get());
 const loadSessions = () => call(api.api.sessions.$get({ query: {} }));
-type Me = Awaited<ReturnType<typeof loadMe>>;
 type SessionList = Awaited<ReturnType<typeof loadSessions>>;
-
-type Load =
-  | { state: 'loading' }
-  | { state: 'failed'; error: unknown }
-  | { state: 'ready'; me: Me; sessions: SessionList; profile: Profile };
 
 /** The client's home: their plan and what is left of it this month, past sessions, and a way to start one. */
 export function DashboardPage() {
-  const [load, setLoad] = useState<Load>({ state: 'loading' });
-
-  useEffect(() => {
-    let live = true;
-    Promise.all([loadMe(), loadSessions(), loadProfile()]).then(
-      ([me, sessions, profile]) => live && setLoad({ state: 'ready', me, sessions, profile }),
-      (error: unknown) => live && setLoad({ state: 'failed', error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
-
-  if (load.state === 'loading') return <Loading label="Loading your dashboard…" />;
-  if (load.state === 'failed') {
-    const signedOut = load.error instanceof ApiError && load.error.status === 401;
-    return (
-      <ErrorState
-        title={signedOut ? 'Please sign in' : 'We could not load your dashboard'}
-        message={signedOut ? 'Your session has ended or you have not signed in yet.' : messageOf(load.error)}
-        action={
-          signedOut ? (
-            <ButtonLink href={publicLoginUrl}>Sign in</ButtonLink>
-          ) : (
-            <Button variant="secondary" onClick={() => window.location.reload()}>
-              Try again
-            </Button>
-          )
-        }
-      />
-    );
+  const queries = [useQuery(meQuery), useQuery({ queryKey: ['sessions'], queryFn: loadSessions }), useQuery(profileQuery)] as const;
+  const [me, sessions, profile] = queries.map((q) => q.data) as [Me | undefined, SessionList | undefined, Profile | undefined];
+  if (me === undefined || sessions === undefined || profile === undefined) {
+    // The first that failed says why (and "Try again" reads it again); else the spinner.
+    return <Pending query={queries.find((q) => q.isError) ?? queries[0]} label="Loading your dashboard…" what="your dashboard" />;
   }
-  const { me, sessions, profile } = load;
   return (
     <div className="hc-stack">
       <h1>Hello, {me.displayName}</h1>

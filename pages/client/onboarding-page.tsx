@@ -2,13 +2,13 @@ import { useState } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { ApiError, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { Alert, Loading } from '../ui';
-import { LoadFailed } from '../shared/load-failed';
+import { useQuery } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { Alert } from '../ui';
 import { type Appointment, appointmentCall } from './appointments';
-import { loadProfile } from './profile';
+import { profileQuery } from './profile';
 import { callPath, startOrRejoin } from './start-call';
 import { ProfileForm } from './profile-form';
-import { useLoad } from '../shared/use-load';
 
 /** Where onboarding goes once saved: the dashboard, a new session, or an appointment's call. */
 type Then = { then?: 'start' } | { then: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };
@@ -22,7 +22,7 @@ export function OnboardingPage() {
   const location = useLocation();
   const next = (location.state as Then | null) ?? {};
   const thenStart = next.then === 'start' || next.then === 'appointment';
-  const [load, retry] = useLoad(loadProfile);
+  const load = useQuery(profileQuery);
   const [startError, setStartError] = useState<unknown>(null);
 
   async function saved() {
@@ -41,8 +41,7 @@ export function OnboardingPage() {
     }
   }
 
-  if (load.state === 'loading') return <Loading label="Loading…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your profile" retry={retry} />;
+  if (load.data === undefined) return <Pending query={load} label="Loading…" what="your profile" />;
   const limit = startError instanceof ApiError && startError.code === 'TIER_LIMIT_REACHED';
   return (
     <section className="hc-card hc-stack hc-medium" aria-labelledby="onboarding-title">

@@ -1,7 +1,9 @@
+import { queryOptions } from '@tanstack/react-query';
 import { api, call } from '../api/client';
 
 export const loadProfile = () => call(api.api.users.me.profile.$get());
 export type Profile = Awaited<ReturnType<typeof loadProfile>>;
+export const profileQuery = queryOptions({ queryKey: ['profile'], queryFn: loadProfile });
 export type ProfilePatch = Parameters<typeof api.api.users.me.profile.$patch>[0]['json'];
 export const saveProfile = (json: ProfilePatch) => call(api.api.users.me.profile.$patch({ json }));
 

@@ -1,10 +1,9 @@
-import { useEffect } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Link, useLocation, useParams } from 'react-router';
-import { api, call } from '../api/client';
+import { sessionQuery } from '../shared/queries';
+import { Pending } from '../shared/query';
 import { Alert, Loading, formatDate, formatDuration } from '../ui';
-import { LoadFailed } from '../shared/load-failed';
 import { RatingForm } from './rating-form';
-import { useLoad } from '../shared/use-load';
 
 const ENDED_BY: Record<string, string> = {
   cap: 'You reached the time for this session.',
@@ -16,21 +15,15 @@ export function RatePage() {
   const { sessionId = '' } = useParams();
   const location = useLocation();
   const ended = location.state as { justEnded?: boolean; reason?: string } | null;
-  const fetchSession = () => call(api.api.sessions[':id'].$get({ param: { id: sessionId } }));
-  const [load, retry, set] = useLoad(fetchSession);
-
-  // Just after the call, the session may take a moment to be recorded as completed.
-  const pending = load.state === 'ready' && load.data.status !== 'COMPLETED' && ended?.justEnded === true;
-  useEffect(() => {
-    if (!pending) return;
-    // Quietly: the page keeps showing "Session ended" meanwhile.
-    const timer = setTimeout(() => fetchSession().then(set, () => undefined), 1000);
-    return () => clearTimeout(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [pending, load, set]);
-
-  if (load.state === 'loading') return <Loading label="Loading the session…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="this session" retry={retry} />;
+  const justEnded = ended?.justEnded === true;
+  const load = useQuery({
+    ...sessionQuery(sessionId),
+    // Just after the call, the session may take a moment to be recorded as completed: read it again
+    // every second meanwhile, quietly (the page keeps showing "Session ended").
+    refetchInterval: (q) => (justEnded && q.state.data && q.state.data.status !== 'COMPLETED' ? 1000 : false),
+  });
+  if (load.data === undefined) return <Pending query={load} label="Loading the session…" what="this session" />;
+  const pending = load.data.status !== 'COMPLETED' && justEnded;
   const s = load.data;
   return (
     <section className="hc-card hc-stack hc-medium" aria-labelledby="rate-title" data-testid="rate-page">

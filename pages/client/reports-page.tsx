@@ -1,9 +1,10 @@
+import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { Alert, EmptyState, Loading, formatDate, formatDuration } from '../ui';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
+import { Pending } from '../shared/query';
+import { sessionQuery } from '../shared/queries';
+import { Alert, EmptyState, formatDate, formatDuration } from '../ui';
 
 const loadSessions = async () => (await call(api.api.sessions.$get({ query: {} }))).filter((s) => s.status === 'COMPLETED' && s.startedAt !== null);
 
@@ -20,9 +21,8 @@ function UpgradeNote() {
 
 /** Finished sessions with their AI summaries (full, or a teaser on the FREE plan). */
 export function ReportsPage() {
-  const [load, retry] = useLoad(loadSessions);
-  if (load.state === 'loading') return <Loading label="Loading your reports…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your reports" retry={retry} />;
+  const load = useQuery({ queryKey: ['sessions', 'reports'], queryFn: loadSessions });
+  if (load.data === undefined) return <Pending query={load} label="Loading your reports…" what="your reports" />;
   const sessions = load.data;
   return (
     <div className="hc-stack">
@@ -57,9 +57,8 @@ const ROLE_LABEL = { client: 'You', coach: 'Coach', ai: 'AI coach' } as const;
 /** One session's report: the summary and the transcript (FREE: the teaser and how many lines there are). */
 export function ReportPage() {
   const { sessionId = '' } = useParams();
-  const [load, retry] = useLoad(() => call(api.api.sessions[':id'].$get({ param: { id: sessionId } })));
-  if (load.state === 'loading') return <Loading label="Loading the report…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="this report" retry={retry} />;
+  const load = useQuery(sessionQuery(sessionId));
+  if (load.data === undefined) return <Pending query={load} label="Loading the report…" what="this report" />;
   const s = load.data;
   return (
     <div className="hc-stack">

@@ -1,8 +1,8 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { Alert, Button, Loading, TextField } from '../ui';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { Alert, Button, TextField } from '../ui';
 import { ReassignDialog } from './reassign-dialog';
 import { formatWhen } from './sessions';
 import { WeekGrid } from './week-grid';
@@ -16,6 +16,8 @@ const loadCalendar = async () => {
   const [windows, appointments] = await Promise.all([loadAvailability(), loadAll()]);
   return { windows, appointments };
 };
+type Calendar = Awaited<ReturnType<typeof loadCalendar>>;
+const CALENDAR_KEY = ['calendar'];
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
@@ -36,7 +38,9 @@ const rowId = (appointmentId: string) => `appointment-${appointmentId}`;
  * they can be booked (weekly windows and one-off dates, kept in UTC).
  */
 export function CalendarPage() {
-  const [load, retry, set] = useLoad(loadCalendar);
+  const load = useQuery({ queryKey: CALENDAR_KEY, queryFn: loadCalendar });
+  const queries = useQueryClient();
+  const set = (next: Calendar) => queries.setQueryData(CALENDAR_KEY, next);
   /** What the last reassignment did, said where the appointment was. */
   const [moved, setMoved] = useState<string | null>(null);
   const movedRef = useRef<HTMLDivElement>(null);
@@ -44,8 +48,7 @@ export function CalendarPage() {
     // The row (and the button that had focus) is gone: the news takes focus instead.
     if (moved) movedRef.current?.focus();
   }, [moved]);
-  if (load.state === 'loading') return <Loading label="Loading your calendar…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your calendar" retry={retry} />;
+  if (load.data === undefined) return <Pending query={load} label="Loading your calendar…" what="your calendar" />;
   const { windows, appointments } = load.data;
   const now = Date.now();
   const upcoming = appointments.filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now).sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));

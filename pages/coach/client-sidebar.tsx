@@ -1,8 +1,8 @@
 import { type ReactNode, useId, useState } from 'react';
 import { Link } from 'react-router';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { Alert, Loading, formatDuration } from '../ui';
+import { useQuery } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { Alert, formatDuration } from '../ui';
 import { type ClientDetail, type ClientSession, MOOD_LABELS, TIER_LABELS, loadClient } from './clients';
 import { useCoach } from './coach-only';
 import { NotesPanel } from './notes-panel';
@@ -15,12 +15,11 @@ import { formatWhen, reviewPath } from './sessions';
  * is on the live session `liveSessionId`.
  */
 export function ClientSidebar({ clientId, variant, liveSessionId }: { clientId: string; variant: 'page' | 'call'; liveSessionId?: string }) {
-  const [load, retry] = useLoad(() => loadClient(clientId));
+  const load = useQuery({ queryKey: ['client', clientId], queryFn: () => loadClient(clientId) });
   const [open, setOpen] = useState(false);
   const titleId = useId();
   const bodyId = useId();
-  if (load.state === 'loading') return <Loading label="Loading the client…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="this client" retry={retry} />;
+  if (load.data === undefined) return <Pending query={load} label="Loading the client…" what="this client" />;
   const { client, profile, sessions } = load.data;
 
   const sessionLabel = (id: string): ReactNode => {

@@ -1,18 +1,17 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { EmptyState, Loading, TextField } from '../ui';
+import { useQuery } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { EmptyState, TextField } from '../ui';
 import { ClientSidebar } from './client-sidebar';
 import { TIER_LABELS, clientPath, loadClients } from './clients';
 import { formatWhen } from './sessions';
 
 /** `/clients`: everyone the coach has had a session or an appointment with, by name. */
 export function ClientsPage() {
-  const [load, retry] = useLoad(loadClients);
+  const load = useQuery({ queryKey: ['clients'], queryFn: loadClients });
   const [find, setFind] = useState('');
-  if (load.state === 'loading') return <Loading label="Loading your clients…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your clients" retry={retry} />;
+  if (load.data === undefined) return <Pending query={load} label="Loading your clients…" what="your clients" />;
   const clients = load.data;
   const needle = find.trim().toLowerCase();
   const shown = needle ? clients.filter((c) => c.displayName.toLowerCase().includes(needle) || c.email.toLowerCase().includes(needle)) : clients;

@@ -1,11 +1,11 @@
-import { useEffect } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
 import { Outlet, useOutletContext } from 'react-router';
-import { sessionToken } from '../api/client';
 import { clientDashboardUrl } from '../api/config';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { Loading } from '../ui';
-import { type Me, isCoachLike, loadMe } from './me';
+import { meQuery } from '../shared/queries';
+import { Pending } from '../shared/query';
+import { RedirectAway } from '../shared/redirect-away';
+import { type Me, isCoachLike } from './me';
 
 /** What CoachOnly hands the pages below: the coach, and a way to replace it after a change (settings). */
 interface CoachContext {
@@ -18,18 +18,12 @@ interface CoachContext {
  * portal (the API would refuse them anyway), and the pages below get the coach from `useCoach()`.
  */
 export function CoachOnly() {
-  const [me, retry, setMe] = useLoad(loadMe);
-  const client = me.state === 'ready' && !isCoachLike(me.data.role);
-  useEffect(() => {
-    if (!client) return;
-    // This portal's session is of no use to a client: forget it here, and go to their portal.
-    sessionToken.clear();
-    window.location.replace(clientDashboardUrl);
-  }, [client]);
-
-  if (me.state === 'loading') return <Loading label="Loading…" />;
-  if (me.state === 'failed') return <LoadFailed error={me.error} what="your account" retry={retry} />;
-  if (client) return <Loading label="Taking you to your own portal…" />;
+  const me = useQuery(meQuery);
+  const queries = useQueryClient();
+  const setMe = useCallback((next: Me) => queries.setQueryData(meQuery.queryKey, next), [queries]);
+  if (me.data === undefined) return <Pending query={me} label="Loading…" what="your account" />;
+  // This portal's session is of no use to a client: forget it here, and go to their portal.
+  if (!isCoachLike(me.data.role)) return <RedirectAway href={clientDashboardUrl} label="Taking you to your own portal…" forgetSession />;
   return <Outlet context={{ me: me.data, setMe } satisfies CoachContext} />;
 }
 

@@ -1,7 +1,7 @@
 import { Link } from 'react-router';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { EmptyState, Loading, formatDuration } from '../ui';
+import { useQuery } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { EmptyState, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
 import { LiveNow } from './live-now';
 import { type Appointment, type SessionSummary, formatWhen, loadAppointments, loadSessions, reviewPath } from './sessions';
@@ -17,9 +17,8 @@ const loadDashboard = async () => {
  */
 export function DashboardPage() {
   const coach = useCoach();
-  const [load, retry] = useLoad(loadDashboard);
-  if (load.state === 'loading') return <Loading label="Loading your dashboard…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your dashboard" retry={retry} />;
+  const load = useQuery({ queryKey: ['dashboard'], queryFn: loadDashboard });
+  if (load.data === undefined) return <Pending query={load} label="Loading your dashboard…" what="your dashboard" />;
   const { flagged, recent, appointments } = load.data;
   const flaggedIds = new Set(flagged.map((s) => s.id));
   const toReview = recent.filter((s) => !flaggedIds.has(s.id) && s.status !== 'WAITING' && s.status !== 'ACTIVE');

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
 import { messageOf } from '../api/client';
 import { Alert, Loading } from '../ui';
@@ -22,30 +22,10 @@ export function timeLeft(remainingSeconds: number | null): string {
  * clients' rooms no coach has taken), who is in each and the time left; read again every 10 seconds.
  */
 export function LiveNow() {
-  const [live, setLive] = useState<LiveSession[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let on = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const read = () =>
-      loadLive().then(
-        (sessions) => {
-          if (!on) return;
-          setLive(sessions);
-          setError(null);
-        },
-        (err: unknown) => on && setError(messageOf(err)),
-      ).finally(() => {
-        // One read at a time: the next is due 10 s after this one answered.
-        if (on) timer = setTimeout(read, LIVE_POLL_MS);
-      });
-    void read();
-    return () => {
-      on = false;
-      clearTimeout(timer);
-    };
-  }, []);
+  // One read at a time (TanStack Query never overlaps a query's fetches); the last list stays on a failure.
+  const query = useQuery({ queryKey: ['live'], queryFn: loadLive, refetchInterval: LIVE_POLL_MS, refetchIntervalInBackground: true });
+  const live = query.data ?? null;
+  const error = query.isError ? messageOf(query.error) : null;
 
   return (
     <section className="hc-card" aria-labelledby="live-title" data-testid="live-sessions">

@@ -1,14 +1,45 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { RouterProvider } from 'react-router';
-import '../ui';
+import { clientDashboardUrl } from '../api/config';
+import { lazyCallRoute } from '../shared/call-route';
+import { startPortal } from '../shared/portal';
+import { CalendarPage } from './calendar-page';
+import { ClientPage, ClientsPage } from './clients-page';
 import './coach.css';
-import { router } from './router';
+import { CoachOnly } from './coach-only';
+import { DashboardPage } from './dashboard-page';
+import { isCoachLike } from './me';
+import { SearchPage } from './search-page';
+import { SessionPage } from './session-page';
+import { SettingsPage } from './settings-page';
 
-const root = document.getElementById('root');
-if (!root) throw new Error('index.html has no #root');
-createRoot(root).render(
-  <StrictMode>
-    <RouterProvider router={router} />
-  </StrictMode>,
-);
+const CallPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening the call room…');
+
+/**
+ * The coach portal: coaches and admins only (a client is sent to their own portal): the dashboard, a
+ * session's review, the clients (each with the client data sidebar), the calendar (availability and
+ * appointments), transcript search, settings and the call room (its LiveKit code loads with that route only).
+ */
+startPortal({
+  nav: [
+    { to: '/dashboard', label: 'Dashboard' },
+    { to: '/clients', label: 'Clients' },
+    { to: '/calendar', label: 'Calendar' },
+    { to: '/search', label: 'Search transcripts' },
+    { to: '/settings', label: 'Settings' },
+  ],
+  signedIn: { rule: { accepts: isCoachLike, elsewhere: clientDashboardUrl } },
+  routes: [
+    {
+      element: <CoachOnly />,
+      children: [
+        { path: 'dashboard', element: <DashboardPage /> },
+        { path: 'sessions/:sessionId', element: <SessionPage /> },
+        { path: 'clients', element: <ClientsPage /> },
+        { path: 'clients/:clientId', element: <ClientPage /> },
+        { path: 'calendar', element: <CalendarPage /> },
+        { path: 'search', element: <SearchPage /> },
+        { path: 'settings', element: <SettingsPage /> },
+        { path: 'call/:sessionId', element: <CallPage /> },
+      ],
+    },
+  ],
+});

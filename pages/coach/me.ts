@@ -1,7 +1,6 @@
-import { api, call } from '../api/client';
+import type { Me } from '../shared/queries';
 
-export const loadMe = () => call(api.api.users.me.$get());
-export type Me = Awaited<ReturnType<typeof loadMe>>;
+export type { Me };
 
 /** Coaches and admins use this portal; everyone else belongs in the client portal. */
 export const isCoachLike = (role: Me['role']): boolean => role === 'COACH' || role === 'ADMIN';

@@ -1,11 +1,12 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
-import { LoadFailed } from '../shared/load-failed';
 import { MfaSetup, ProofForm, RecoveryCodes, codeErrorMessage } from '../shared/mfa';
-import { useLoad } from '../shared/use-load';
-import { Alert, Button, Loading, formatDate } from '../ui';
+import { Pending } from '../shared/query';
+import { Alert, Button, formatDate } from '../ui';
 
 const loadStatus = () => call(api.api.users.me.mfa.$get());
+const STATUS_KEY = ['mfa-status'];
 type Status = Awaited<ReturnType<typeof loadStatus>>;
 type Proof = { code: string } | { recoveryCode: string };
 
@@ -28,7 +29,9 @@ const PROOF_LABELS = {
  * coaches while MFA_REQUIRED_FOR_COACHES is on).
  */
 export function TwoStepSignIn() {
-  const [status, retry, setStatus] = useLoad(loadStatus);
+  const status = useQuery({ queryKey: STATUS_KEY, queryFn: loadStatus });
+  const queries = useQueryClient();
+  const setStatus = (next: Status) => queries.setQueryData(STATUS_KEY, next);
   const [mode, setMode] = useState<Mode>({ kind: 'idle' });
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -63,9 +66,9 @@ export function TwoStepSignIn() {
   return (
     <section className="hc-card hc-stack hc-medium" aria-labelledby="mfa-title" data-testid="coach-mfa">
       <h2 id="mfa-title">Two-step sign-in</h2>
-      {status.state === 'loading' && <Loading label="Loading…" />}
-      {status.state === 'failed' && <LoadFailed error={status.error} what="your two-step sign-in" retry={retry} />}
-      {status.state === 'ready' && (
+      {status.data === undefined ? (
+        <Pending query={status} label="Loading…" what="your two-step sign-in" />
+      ) : (
         <>
           <StatusLine status={status.data} />
           {mode.kind === 'idle' && (

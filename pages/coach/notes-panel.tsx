@@ -1,8 +1,8 @@
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { api, call, messageOf } from '../api/client';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { Alert, Button, Loading, TextArea } from '../ui';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { Alert, Button, TextArea } from '../ui';
 import { formatWhen } from './sessions';
 
 const loadNotes = (clientId: string, sessionId?: string) =>
@@ -26,15 +26,18 @@ export function NotesPanel({
   scope?: 'session' | 'client';
   sessionLabel?: (sessionId: string) => ReactNode;
 }) {
-  const [load, retry, setNotes] = useLoad(() => loadNotes(clientId, scope === 'session' ? sessionId : undefined));
+  const onSession = scope === 'session' ? sessionId : undefined;
+  const queryKey = ['notes', clientId, onSession ?? null];
+  const load = useQuery({ queryKey, queryFn: () => loadNotes(clientId, onSession) });
+  const queries = useQueryClient();
+  const setNotes = (next: Note[]) => queries.setQueryData(queryKey, next);
   const [text, setText] = useState('');
   const [shareable, setShareable] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const titleId = useId();
 
-  if (load.state === 'loading') return <Loading label="Loading your notes…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="your notes" retry={retry} />;
+  if (load.data === undefined) return <Pending query={load} label="Loading your notes…" what="your notes" />;
   const notes = load.data;
 
   async function add(e: FormEvent) {

@@ -1,4 +1,5 @@
-import { useEffect, useId, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useId, useState } from 'react';
 import { api, call, messageOf } from '../api/client';
 import { Alert, ConfirmDialog, Loading } from '../ui';
 import { formatWhen } from './sessions';
@@ -26,32 +27,21 @@ export function ReassignDialog({
   onClose: () => void;
   onReassigned: (a: ReassignedAppointment) => void;
 }) {
-  const [options, setOptions] = useState<Option[] | null>(null);
-  const [chosen, setChosen] = useState<string | null>(null);
+  const queries = useQueryClient();
+  const queryKey = ['reassign-options', a.id];
+  const load = useQuery({ queryKey, queryFn: () => loadOptions(a.id), enabled: open });
+  const options: Option[] | null = load.data ?? null;
+  const [picked, setChosen] = useState<string | null>(null);
+  // A choice that has become impossible (read again after a refusal) is dropped.
+  const chosen = options?.some((o) => o.id === picked && o.free) ? picked : null;
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [attempt, setAttempt] = useState(0);
+  const [failed, setError] = useState<string | null>(null);
+  const error = failed ?? (load.isError ? messageOf(load.error) : null);
   const legendId = useId();
 
-  useEffect(() => {
-    if (!open) return;
-    let live = true;
-    loadOptions(a.id).then(
-      (list) => {
-        if (!live) return;
-        setOptions(list);
-        // A choice that has become impossible is dropped.
-        setChosen((c) => (list.some((o) => o.id === c && o.free) ? c : null));
-      },
-      (err: unknown) => live && setError(messageOf(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [open, a.id, attempt]);
-
   function close() {
-    setOptions(null);
+    // Opened again, the dialog reads the coaches afresh.
+    queries.removeQueries({ queryKey, exact: true });
     setChosen(null);
     setError(null);
     onClose();
@@ -72,7 +62,7 @@ export function ReassignDialog({
     } catch (err) {
       setError(messageOf(err));
       setBusy(false);
-      setAttempt((n) => n + 1);
+      void load.refetch();
     }
   }
 

@@ -1,13 +1,13 @@
-import { type FormEvent, useEffect, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { api, call } from '../api/client';
-import { LoadFailed } from '../shared/load-failed';
-import { Button, EmptyState, Loading, TextField } from '../ui';
+import { Pending } from '../shared/query';
+import { Button, EmptyState, TextField } from '../ui';
 import { formatWhen, reviewPath } from './sessions';
 
 const searchTranscripts = (q: string) => call(api.api.search.transcripts.$get({ query: { q } }));
 type Hit = Awaited<ReturnType<typeof searchTranscripts>>[number];
-type Result = { state: 'idle' } | { state: 'loading' } | { state: 'failed'; error: unknown } | { state: 'ready'; hits: Hit[] };
 
 const SPEAKERS: Record<Hit['speakerRole'], string> = { client: 'Client', coach: 'Coach', ai: 'AI coach' };
 
@@ -16,24 +16,8 @@ export function SearchPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q')?.trim() ?? '';
   const [draft, setDraft] = useState(q);
-  const [result, setResult] = useState<Result>({ state: 'idle' });
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    if (!q) {
-      setResult({ state: 'idle' });
-      return;
-    }
-    let live = true;
-    setResult({ state: 'loading' });
-    searchTranscripts(q).then(
-      (hits) => live && setResult({ state: 'ready', hits }),
-      (error: unknown) => live && setResult({ state: 'failed', error }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [q, attempt]);
+  const result = useQuery({ queryKey: ['search', q], queryFn: () => searchTranscripts(q), enabled: q !== '' });
+  const hits: Hit[] | undefined = result.data;
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -47,20 +31,19 @@ export function SearchPage() {
         <TextField label="Words to find" name="q" type="search" value={draft} onChange={(e) => setDraft(e.target.value)} hint="In the sessions you coached" />
         <Button type="submit">Search</Button>
       </form>
-      {result.state === 'loading' && <Loading label="Searching…" />}
-      {result.state === 'failed' && <LoadFailed error={result.error} what="the results" retry={() => setAttempt((a) => a + 1)} />}
-      {result.state === 'ready' &&
-        (result.hits.length === 0 ? (
+      {q !== '' && hits === undefined && <Pending query={result} label="Searching…" what="the results" />}
+      {hits !== undefined &&
+        (hits.length === 0 ? (
           <EmptyState title={`Nothing found for “${q}”`}>
             <p>Try fewer or other words.</p>
           </EmptyState>
         ) : (
           <section className="hc-card" aria-label="Results" data-testid="search-results">
             <p className="hc-muted" role="status">
-              {result.hits.length} line{result.hits.length === 1 ? '' : 's'} found
+              {hits.length} line{hits.length === 1 ? '' : 's'} found
             </p>
             <ul className="hc-list">
-              {result.hits.map((h) => (
+              {hits.map((h) => (
                 <li key={h.messageId} data-testid="search-hit" data-session-id={h.sessionId}>
                   <div className="hc-row hc-row-between hc-small">
                     <Link to={reviewPath(h.sessionId)}>

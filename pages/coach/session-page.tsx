@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { LoadFailed } from '../shared/load-failed';
-import { useLoad } from '../shared/use-load';
-import { EmptyState, Loading, TextField, formatDuration } from '../ui';
+import { useQuery } from '@tanstack/react-query';
+import { Pending } from '../shared/query';
+import { type SessionDetail, sessionQuery } from '../shared/queries';
+import { EmptyState, TextField, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
 import { clientPath } from './clients';
 import { NotesPanel } from './notes-panel';
-import { type SessionDetail, type TranscriptLine, formatWhen, loadSession } from './sessions';
+import { type TranscriptLine, formatWhen } from './sessions';
 
 /**
  * A session's review: the whole transcript (speaker labels, a mark on every line the AI did not hear,
@@ -20,9 +21,8 @@ export function SessionPage() {
 
 function SessionReview({ sessionId }: { sessionId: string }) {
   const coach = useCoach();
-  const [load, retry] = useLoad(() => loadSession(sessionId));
-  if (load.state === 'loading') return <Loading label="Loading the session…" />;
-  if (load.state === 'failed') return <LoadFailed error={load.error} what="this session" retry={retry} />;
+  const load = useQuery(sessionQuery(sessionId));
+  if (load.data === undefined) return <Pending query={load} label="Loading the session…" what="this session" />;
   const s = load.data;
   return (
     <div className="hc-stack">

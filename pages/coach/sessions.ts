@@ -1,10 +1,9 @@
 import { api, call } from '../api/client';
+import type { SessionDetail } from '../shared/queries';
 
 export const loadSessions = (flagged = false) => call(api.api.sessions.$get({ query: flagged ? { flagged: 'true' } : {} }));
 export type SessionSummary = Awaited<ReturnType<typeof loadSessions>>[number];
 
-export const loadSession = (id: string) => call(api.api.sessions[':id'].$get({ param: { id } }));
-export type SessionDetail = Awaited<ReturnType<typeof loadSession>>;
 export type TranscriptLine = SessionDetail['transcript'][number];
 
 export const loadAppointments = () => call(api.api.appointments.$get({ query: {} }));

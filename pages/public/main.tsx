@@ -1,13 +1,18 @@
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { RouterProvider } from 'react-router';
-import '../ui';
-import { router } from './router';
+import { startPortal } from '../shared/portal';
+import { HomePage } from './home-page';
+import { LoginPage } from './login-page';
+import { PricingPage } from './pricing-page';
 
-const root = document.getElementById('root');
-if (!root) throw new Error('index.html has no #root');
-createRoot(root).render(
-  <StrictMode>
-    <RouterProvider router={router} />
-  </StrictMode>,
-);
+/** The public site: what Hybrid Coach is, its plans, and the one sign-in for every portal. */
+startPortal({
+  nav: [
+    { to: '/', label: 'Home' },
+    { to: '/pricing', label: 'Pricing' },
+    { to: '/login', label: 'Sign in' },
+  ],
+  routes: [
+    { index: true, element: <HomePage /> },
+    { path: 'pricing', element: <PricingPage /> },
+    { path: 'login', element: <LoginPage /> },
+  ],
+});

@@ -4,7 +4,8 @@ import type { Participant } from 'livekit-client';
 import { useCallback, useEffect, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { Alert, Button, formatClock } from '../../ui';
-import type { MicProblem } from './call-room';
+import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
+import type { MicProblem } from '../../shared/use-call-connection';
 import { Orb } from '../../shared/orb';
 import { TranscriptPanel } from './transcript-panel';
 import { useParticipantAttribute } from './use-attribute';
@@ -54,16 +55,11 @@ export function CallStage(props: {
     (t) => t.participant.isAgent && t.publication.kind === Track.Kind.Audio,
   );
   const [timer, onTimerEvent] = useSessionTimer(sessionId, connection === ConnectionState.Connected);
-  const roleOf = useCallback(
-    (identity: string): TranscriptEntry['role'] => {
-      if (identity === localParticipant.identity) return 'client';
-      const p = remotes.find((r) => r.identity === identity);
-      return p && isCoach(p) ? 'coach' : 'ai';
-    },
-    // Roles never change within a call; a new participant list only adds people.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [localParticipant.identity, remotes.length],
-  );
+  const roleOf = (identity: string): TranscriptEntry['role'] => {
+    if (identity === localParticipant.identity) return 'client';
+    const p = remotes.find((r) => r.identity === identity);
+    return p && isCoach(p) ? 'coach' : 'ai';
+  };
   const transcript = useTranscript(sessionId, roleOf);
   const { addStored } = transcript;
   const onRoomEvent = useCallback(
@@ -94,7 +90,7 @@ export function CallStage(props: {
     }
   }
 
-  const micAlert = props.micProblem && <MicAlert problem={props.micProblem} onRetry={props.onRetryMicrophone} />;
+  const micAlert = props.micProblem && <MicAlert problem={props.micProblem} listener="your coach" onRetry={props.onRetryMicrophone} />;
 
   return (
     <div className="hc-stack" data-testid="call-room" data-phase={inCall ? 'call' : 'waiting'} data-connection={connection} data-events={eventsOpen ? 'open' : 'closed'}>
@@ -258,53 +254,4 @@ function Controls(props: {
       </Button>
     </div>
   );
-}
-
-function MicAlert({ problem, onRetry }: { problem: NonNullable<MicProblem>; onRetry: () => void }) {
-  const text =
-    problem === 'denied'
-      ? 'Your browser is blocking the microphone, so your coach cannot hear you. Allow microphone access for this site (the icon in the address bar), then try again.'
-      : problem === 'missing'
-        ? 'We could not find a microphone. Plug one in or choose another in your system settings, then try again.'
-        : 'Your microphone could not be started. Close other apps that may be using it, then try again.';
-  return (
-    <div data-testid="mic-problem" data-problem={problem}>
-      <Alert title="We cannot hear you">
-        <p>{text}</p>
-        <Button variant="secondary" onClick={onRetry}>
-          Try the microphone again
-        </Button>
-      </Alert>
-    </div>
-  );
-}
-
-function ConnectionAlert({ state, lost, rejoining, onRejoin }: { state: ConnectionState; lost: boolean; rejoining: boolean; onRejoin: () => void }) {
-  if (lost) {
-    return (
-      <div data-testid="connection-lost">
-        <Alert title="The call was disconnected">
-          <p>We could not get you back into the room. Check your connection, then rejoin: your session is still open.</p>
-          <Button onClick={onRejoin}>Rejoin the call</Button>
-        </Alert>
-      </div>
-    );
-  }
-  if (state === ConnectionState.Reconnecting || state === ConnectionState.SignalReconnecting || rejoining) {
-    return (
-      <div data-testid="reconnecting">
-        <Alert tone="warn" title="Connection lost">
-          <p>Reconnecting you to the call… Stay on this page.</p>
-        </Alert>
-      </div>
-    );
-  }
-  if (state === ConnectionState.Connecting) {
-    return (
-      <p className="hc-muted" role="status">
-        Connecting to the room…
-      </p>
-    );
-  }
-  return null;
 }

@@ -1,7 +1,8 @@
 import { useDataChannel } from '@livekit/components-react';
-import { useCallback, useEffect, useState } from 'react';
-import { api, call } from '../../api/client';
-import { PACKET_TOPICS, readPacket } from '@hybrid-coach/shared/room-packets';
+import { useQuery } from '@tanstack/react-query';
+import { useCallback, useEffect, useReducer, useState } from 'react';
+import { PACKET_TOPICS, type TimerPacket, readPacket } from '@hybrid-coach/shared/room-packets';
+import { loadRoomState } from '../../shared/queries';
 import type { RoomEvent } from '../../shared/use-room-events';
 
 export interface SessionTimer {
@@ -16,18 +17,32 @@ export interface SessionTimer {
   remainingSeconds: number | null;
 }
 
+/** What the server said of the clock, by packet or WebSocket event (they share one shape): the latest of each. */
+interface ClockNews {
+  startedAt: number | null;
+  capMinutes: number | null;
+  warning: 5 | 1 | null;
+  /** The cap's instant as the Worker computed it (with a warning): corrects a drifting local clock. */
+  endsAt: number | null;
+  ended: SessionTimer['ended'];
+}
+
+function withNews(news: ClockNews, told: TimerPacket): ClockNews {
+  if (told.type === 'started') return { ...news, startedAt: told.startedAt, capMinutes: told.capMinutes };
+  if (told.type === 'warning') return { ...news, warning: told.minutesLeft <= 1 ? 1 : 5, endsAt: told.endsAt };
+  return { ...news, ended: { reason: told.reason, at: told.endedAt } };
+}
+
+const NO_NEWS: ClockNews = { startedAt: null, capMinutes: null, warning: null, endsAt: null, ended: null };
+
 /**
  * The session clock: started/warning/ended packets on `hc.timer` (sent by the server, so participants
- * cannot forge them), with GET /api/rooms/:id as the source of truth on joining, on reconnecting and
- * every 10 s until the clock has started (a packet sent before we joined is not replayed).
+ * cannot forge them) and the same news over the Worker's WebSocket, whichever arrives first; GET
+ * /api/rooms/:id is the source of truth on joining, on reconnecting (`refreshKey`) and every 10 s
+ * until the clock has started (a packet sent before we joined is not replayed).
  */
 export function useSessionTimer(sessionId: string, refreshKey: unknown): [SessionTimer, (event: RoomEvent) => void] {
-  const [startedAt, setStartedAt] = useState<number | null>(null);
-  const [capMinutes, setCapMinutes] = useState<number | null>(null);
-  const [packetWarning, setPacketWarning] = useState<5 | 1 | null>(null);
-  /** The cap's instant as the Worker computed it (with a warning): corrects a drifting local clock. */
-  const [endsAt, setEndsAt] = useState<number | null>(null);
-  const [ended, setEnded] = useState<SessionTimer['ended']>(null);
+  const [news, tell] = useReducer(withNews, NO_NEWS);
   const [now, setNow] = useState(() => Date.now());
 
   useDataChannel(
@@ -36,64 +51,36 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
       // Only the server's own packets count (no participant attached; no participant can send one).
       if (msg.from) return;
       const packet = readPacket(PACKET_TOPICS.timer, msg.payload);
-      if (!packet) return;
-      if (packet.type === 'started') {
-        setStartedAt(packet.startedAt);
-        setCapMinutes(packet.capMinutes);
-      } else if (packet.type === 'warning') {
-        setPacketWarning(packet.minutesLeft <= 1 ? 1 : 5);
-        setEndsAt(packet.endsAt);
-      } else if (packet.type === 'ended') {
-        setEnded({ reason: packet.reason, at: packet.endedAt });
-      }
+      if (packet) tell(packet);
     }, []),
   );
 
-  // The same news over the Worker's WebSocket (useRoomEvents): whichever arrives first counts.
   const onRoomEvent = useCallback((event: RoomEvent) => {
-    if (event.type === 'started') {
-      setStartedAt(event.startedAt);
-      setCapMinutes(event.capMinutes);
-    } else if (event.type === 'warning') {
-      setPacketWarning(event.minutesLeft <= 1 ? 1 : 5);
-      setEndsAt(event.endsAt);
-    } else if (event.type === 'ended') {
-      setEnded({ reason: event.reason, at: event.endedAt });
-    } else if (event.type === 'state') {
-      setCapMinutes(event.state.timer.capMinutes);
-      if (event.state.timer.startedAt !== null) setStartedAt(event.state.timer.startedAt);
-      if (event.state.end) setEnded({ reason: event.state.end.reason, at: event.state.end.at });
+    if (event.type === 'started' || event.type === 'warning' || event.type === 'ended') tell(event);
+    else if (event.type === 'state') {
+      const { timer, end } = event.state;
+      if (timer.startedAt !== null) tell({ type: 'started', startedAt: timer.startedAt, capMinutes: timer.capMinutes });
+      if (end) tell({ type: 'ended', reason: end.reason, endedAt: end.at });
     }
   }, []);
 
-  useEffect(() => {
-    let live = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const state = await call(api.api.rooms[':sessionId'].$get({ param: { sessionId } }));
-        if (!live) return;
-        setCapMinutes(state.timer.capMinutes);
-        if (state.timer.startedAt !== null) setStartedAt(state.timer.startedAt);
-        if (state.end) setEnded({ reason: state.end.reason, at: state.end.at });
-        if (state.timer.startedAt !== null || state.end) return;
-      } catch {
-        // The packets still arrive; try again on the next round.
-      }
-      if (live) timer = setTimeout(poll, 10_000);
-    };
-    void poll();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [sessionId, refreshKey]);
+  const polled = useQuery({
+    queryKey: ['room-state', sessionId, refreshKey],
+    queryFn: () => loadRoomState(sessionId),
+    // The packets still arrive meanwhile; a failed read is tried again on the next round.
+    refetchInterval: (q) => (q.state.data && (q.state.data.timer.startedAt !== null || q.state.data.end) ? false : 10_000),
+    refetchIntervalInBackground: true,
+  }).data;
 
   useEffect(() => {
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(tick);
   }, []);
 
+  const startedAt = news.startedAt ?? polled?.timer.startedAt ?? null;
+  const capMinutes = news.capMinutes ?? polled?.timer.capMinutes ?? null;
+  const ended = news.ended ?? (polled?.end ? { reason: polled.end.reason, at: polled.end.at } : null);
+  const { endsAt, warning: packetWarning } = news;
   const elapsedSeconds = startedAt === null ? 0 : Math.max(0, Math.floor((now - startedAt) / 1000));
   const remainingSeconds =
     startedAt === null || capMinutes === null

@@ -1,6 +1,7 @@
 import { useRoomContext } from '@livekit/components-react';
-import { useCallback, useEffect, useState } from 'react';
-import { api, call } from '../../api/client';
+import { useQuery } from '@tanstack/react-query';
+import { useCallback, useEffect, useEffectEvent, useState } from 'react';
+import { sessionQuery } from '../../shared/queries';
 
 /** The topic agents publish live transcriptions on (LiveKit's text-stream convention). */
 export const TRANSCRIPTION_TOPIC = 'lk.transcription';
@@ -16,37 +17,23 @@ export interface TranscriptEntry {
 const normal = (text: string) => text.trim().toLowerCase().replace(/\s+/g, ' ');
 
 /**
- * The session's transcript: the lines the Worker has stored (GET /api/sessions/:id, loaded on joining
- * and on `refresh`), merged with LiveKit transcription text streams as they arrive. A streamed segment
- * grows chunk by chunk until it is final; a stored line with the same speaker and text replaces it.
+ * The session's transcript: the lines the Worker has stored (GET /api/sessions/:id, loaded on
+ * joining) and those it pushes over its WebSocket meanwhile, merged with LiveKit transcription text
+ * streams as they arrive. A streamed segment grows chunk by chunk until it is final; a stored line
+ * with the same speaker and text replaces it. `roleOf` is read when a stream starts.
  */
 export function useTranscript(sessionId: string, roleOf: (identity: string) => TranscriptEntry['role']) {
   const room = useRoomContext();
-  const [stored, setStored] = useState<TranscriptEntry[]>([]);
+  const session = useQuery(sessionQuery(sessionId)).data;
+  const [pushed, setPushed] = useState<TranscriptEntry[]>([]);
   const [live, setLive] = useState<Map<string, TranscriptEntry>>(new Map());
-  const [attempt, setAttempt] = useState(0);
-
-  useEffect(() => {
-    let active = true;
-    call(api.api.sessions[':id'].$get({ param: { id: sessionId } })).then(
-      (s) => {
-        if (!active) return;
-        const loaded = s.transcript.map((l) => ({ key: l.id, role: l.speakerRole, text: l.text, final: true, at: Date.parse(l.spokenAt) }));
-        // Lines pushed over the WebSocket meanwhile stay.
-        setStored((prev) => [...loaded, ...prev.filter((p) => !loaded.some((l) => l.key === p.key))]);
-      },
-      () => undefined,
-    );
-    return () => {
-      active = false;
-    };
-  }, [sessionId, attempt]);
+  const roleNow = useEffectEvent(roleOf);
 
   useEffect(() => {
     room.registerTextStreamHandler(TRANSCRIPTION_TOPIC, async (reader, participant) => {
       const attrs = reader.info.attributes ?? {};
       const key = attrs['lk.segment_id'] ?? reader.info.id;
-      const role = roleOf(participant.identity);
+      const role = roleNow(participant.identity);
       const at = reader.info.timestamp || Date.now();
       let text = '';
       const put = (final: boolean) =>
@@ -66,17 +53,18 @@ export function useTranscript(sessionId: string, roleOf: (identity: string) => T
       }
     });
     return () => room.unregisterTextStreamHandler(TRANSCRIPTION_TOPIC);
-  }, [room, roleOf]);
+  }, [room]);
 
-  const refresh = useCallback(() => setAttempt((a) => a + 1), []);
   /** A line the Worker stored, pushed over its WebSocket (useRoomEvents). */
   const addStored = useCallback((line: { id: string; speakerRole: TranscriptEntry['role']; text: string; spokenAt: number; kind?: string }) => {
     if (line.kind === 'whisper') return;
-    setStored((prev) => (prev.some((l) => l.key === line.id) ? prev : [...prev, { key: line.id, role: line.speakerRole, text: line.text, final: true, at: line.spokenAt }]));
+    setPushed((prev) => (prev.some((l) => l.key === line.id) ? prev : [...prev, { key: line.id, role: line.speakerRole, text: line.text, final: true, at: line.spokenAt }]));
   }, []);
+  const loaded = (session?.transcript ?? []).map((l) => ({ key: l.id, role: l.speakerRole, text: l.text, final: true, at: Date.parse(l.spokenAt) }));
+  const stored = [...loaded, ...pushed.filter((p) => !loaded.some((l) => l.key === p.key))];
   const seen = new Set(stored.map((l) => `${l.role}:${normal(l.text)}`));
   const entries = [...stored, ...[...live.values()].filter((l) => l.text.trim() && !seen.has(`${l.role}:${normal(l.text)}`))].sort(
     (a, b) => a.at - b.at,
   );
-  return { entries, refresh, addStored };
+  return { entries, addStored };
 }

@@ -1,62 +1,71 @@
 import { LiveKitRoom, RoomAudioRenderer, StartAudio } from '@livekit/components-react';
-import { Room } from 'livekit-client';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
-import { ApiError, api, call } from '../../api/client';
+import { ApiError } from '../../api/client';
+import { CallMoved } from '../../shared/call-notices';
+import type { CallRoomProps } from '../../shared/call-route';
 import { LoadFailed } from '../../shared/load-failed';
+import { useCallConnection } from '../../shared/use-call-connection';
 import { Alert, Loading } from '../../ui';
 import { reviewPath } from '../sessions';
 import { CoachCallStage } from './coach-call-stage';
-
-type Ticket = Awaited<ReturnType<typeof joinRoom>>;
-const joinRoom = (sessionId: string) => call(api.api.rooms[':sessionId'].join.$post({ param: { sessionId } }));
 
 /** Connection problems are shown from the room's state, not from LiveKitRoom's errors. */
 const ignoreError = () => undefined;
 
 /**
- * The coach's side of a live session (loaded on its own, see call-page.tsx): joins through the API
- * (the first coach to join becomes the session's coach), connects with the microphone on, and hands
- * the connected room to the stage.
+ * The coach's side of a live session (loaded on its own, see shared/call-route.tsx): joins through
+ * the API (the first coach to join becomes the session's coach) and connects with the microphone on;
+ * rejoins a lost room, yields to another tab and explains a failing microphone as the client's room
+ * does (useCallConnection); says when the session is over.
  */
-export default function CoachCallRoom({ sessionId }: { sessionId: string }) {
-  const [ticket, setTicket] = useState<Ticket | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [attempt, setAttempt] = useState(0);
-  const [room] = useState(() => new Room({ adaptiveStream: true, dynacast: true }));
+export default function CoachCallRoom({ sessionId, initialTicket }: CallRoomProps) {
+  const [ended, setEnded] = useState(false);
+  const link = useCallConnection(sessionId, initialTicket, () => setEnded(true));
 
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    joinRoom(sessionId).then(
-      (t) => live && setTicket(t),
-      (err: unknown) => live && setError(err),
+  const over = ended || (link.joinError instanceof ApiError && link.joinError.code === 'CONFLICT');
+  if (over) {
+    return (
+      <section className="hc-card hc-narrow hc-stack" aria-labelledby="ended-title">
+        <h1 id="ended-title">Session ended</h1>
+        <Alert tone="info">
+          <p>This session is over.</p>
+        </Alert>
+        <div>
+          <Link className="hc-button hc-button-primary" to={reviewPath(sessionId)}>
+            Review the session
+          </Link>
+        </div>
+      </section>
     );
-    return () => {
-      live = false;
-    };
-  }, [sessionId, attempt]);
-
-  if (error) {
-    if (error instanceof ApiError && error.code === 'CONFLICT') {
-      return (
-        <section className="hc-card hc-narrow hc-stack" aria-labelledby="over-title">
-          <h1 id="over-title">Session ended</h1>
-          <Alert tone="info">
-            <p>This session is over.</p>
-          </Alert>
-          <Link to={reviewPath(sessionId)}>Review the session</Link>
-        </section>
-      );
-    }
-    return <LoadFailed error={error} what="the call room" retry={() => setAttempt((a) => a + 1)} />;
   }
-  if (!ticket) return <Loading label="Joining the session…" />;
+  if (link.elsewhere) return <CallMoved onContinueHere={link.rejoin} />;
+  if (link.joinError) return <LoadFailed error={link.joinError} what="the call room" retry={link.rejoin} />;
+  if (!link.ticket) return <Loading label={link.connection > 0 ? 'Reconnecting to the session…' : 'Joining the session…'} />;
   return (
-    <LiveKitRoom room={room} serverUrl={ticket.livekitUrl} token={ticket.token} connect audio video={false} onError={ignoreError}>
+    <LiveKitRoom
+      key={link.connection}
+      room={link.room}
+      serverUrl={link.ticket.livekitUrl}
+      token={link.ticket.token}
+      connect
+      audio
+      video={false}
+      onMediaDeviceFailure={link.onMediaDeviceFailure}
+      onError={ignoreError}
+    >
       <RoomAudioRenderer />
       <StartAudio label="Turn on the call’s sound" className="hc-button hc-button-primary hc-start-audio" />
-      <CoachCallStage sessionId={sessionId} room={room} />
+      <CoachCallStage
+        sessionId={sessionId}
+        room={link.room}
+        micProblem={link.micProblem}
+        onRetryMicrophone={link.retryMicrophone}
+        lostConnection={link.lostConnection}
+        reconnectingAfterLoss={link.reconnectingAfterLoss}
+        onRejoin={link.rejoin}
+        onEnded={() => setEnded(true)}
+      />
     </LiveKitRoom>
   );
 }

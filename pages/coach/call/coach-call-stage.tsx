@@ -1,10 +1,14 @@
 import { useConnectionState, useLocalParticipant, useTracks } from '@livekit/components-react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ConnectionState, Track } from 'livekit-client';
 import type { Room } from 'livekit-client';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
+import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
 import { Orb } from '../../shared/orb';
+import { type RoomState, roomStateQuery, sessionQuery } from '../../shared/queries';
+import type { MicProblem } from '../../shared/use-call-connection';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
 import { Alert, Button, TextArea, formatClock } from '../../ui';
 import { ClientSidebar } from '../client-sidebar';
@@ -12,27 +16,46 @@ import { useCoach } from '../coach-only';
 import { reviewPath } from '../sessions';
 import { type LiveLine, LiveTranscript } from './live-transcript';
 
-const loadState = (sessionId: string) => call(api.api.rooms[':sessionId'].$get({ param: { sessionId } }));
-type RoomState = Awaited<ReturnType<typeof loadState>>;
-
 /** How often the room's state is read again (time left, whether the AI applied a mute). */
 const STATE_POLL_MS = 2_000;
+
+/** Lines in the order they were spoken, each once (a line may come from the load and the WebSocket both). */
+function merged(...parts: LiveLine[][]): LiveLine[] {
+  const byId = new Map(parts.flat().map((l) => [l.id, l]));
+  return [...byId.values()].sort((a, b) => a.spokenAt - b.spokenAt);
+}
 
 /**
  * The connected coach: the AI control panel (hear / not hear, whisper), the live transcript with a
  * mark on each line the AI did not hear, the client data sidebar beside it, who is in the room and
- * the time left; leave without ending, or end the session for everyone.
+ * the time left; leave without ending, or end the session for everyone. Connection and microphone
+ * problems are shown above it all (from useCallConnection, as in the client's room).
  */
-export function CoachCallStage({ sessionId, room }: { sessionId: string; room: Room }) {
+export function CoachCallStage(props: {
+  sessionId: string;
+  room: Room;
+  micProblem: MicProblem;
+  onRetryMicrophone: () => void;
+  lostConnection: boolean;
+  reconnectingAfterLoss: boolean;
+  onRejoin: () => void;
+  onEnded: () => void;
+}) {
+  const { sessionId, room, onEnded } = props;
   const coach = useCoach();
   const navigate = useNavigate();
+  const queries = useQueryClient();
   const connection = useConnectionState();
   const { localParticipant, isMicrophoneEnabled } = useLocalParticipant();
-  const [state, setState] = useState<RoomState | null>(null);
-  const [lines, setLines] = useState<LiveLine[]>([]);
-  const [flag, setFlag] = useState<string | null>(null);
-  const [clientId, setClientId] = useState<string | null>(null);
-  const [ended, setEnded] = useState(false);
+  // What was said before this page opened (whispers and heard-marks included: the coach's view).
+  const session = useQuery(sessionQuery(sessionId)).data;
+  const state = useQuery({ ...roomStateQuery(sessionId), refetchInterval: STATE_POLL_MS, refetchIntervalInBackground: true }).data ?? null;
+  const setState = useCallback(
+    (change: (s: RoomState) => RoomState) => queries.setQueryData(roomStateQuery(sessionId).queryKey, (s) => (s ? change(s) : s)),
+    [queries, sessionId],
+  );
+  const [pushed, setPushed] = useState<LiveLine[]>([]);
+  const [pushedFlag, setFlag] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [muteBusy, setMuteBusy] = useState(false);
   const [ending, setEnding] = useState(false);
@@ -40,58 +63,24 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
     (t) => t.participant.isAgent && t.publication.kind === Track.Kind.Audio,
   );
 
-  const addLines = useCallback((more: LiveLine[]) => {
-    setLines((prev) => {
-      const known = new Set(prev.map((l) => l.id));
-      return [...prev, ...more.filter((l) => !known.has(l.id))].sort((a, b) => a.spokenAt - b.spokenAt);
-    });
-  }, []);
+  const loaded: LiveLine[] = (session?.transcript ?? []).map((l) => ({
+    id: l.id,
+    speakerRole: l.speakerRole,
+    speakerIdentity: l.speakerIdentity,
+    text: l.text,
+    heardByAi: l.heardByAi,
+    whisper: l.kind === 'whisper',
+    spokenAt: Date.parse(l.spokenAt),
+  }));
+  const lines = merged(pushed, loaded);
+  const flag = pushedFlag ?? session?.flag?.reason ?? null;
+  const clientId = session?.clientId ?? null;
+  const addLines = useCallback((more: LiveLine[]) => setPushed((prev) => [...prev, ...more]), []);
 
-  // What was said before this page opened (whispers and heard-marks included: the coach's view).
+  const completed = state?.status === 'COMPLETED';
   useEffect(() => {
-    let live = true;
-    call(api.api.sessions[':id'].$get({ param: { id: sessionId } })).then(
-      (s) => {
-        if (!live) return;
-        setClientId(s.clientId);
-        if (s.flag) setFlag(s.flag.reason);
-        addLines(
-          s.transcript.map((l) => ({
-            id: l.id,
-            speakerRole: l.speakerRole,
-            speakerIdentity: l.speakerIdentity,
-            text: l.text,
-            heardByAi: l.heardByAi,
-            whisper: l.kind === 'whisper',
-            spokenAt: Date.parse(l.spokenAt),
-          })),
-        );
-      },
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, [sessionId, addLines]);
-
-  useEffect(() => {
-    let live = true;
-    const read = () =>
-      loadState(sessionId).then(
-        (s) => {
-          if (!live) return;
-          setState(s);
-          if (s.status === 'COMPLETED') setEnded(true);
-        },
-        () => undefined,
-      );
-    void read();
-    const timer = setInterval(read, STATE_POLL_MS);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [sessionId]);
+    if (completed) onEnded();
+  }, [completed, onEnded]);
 
   const onEvent = useCallback(
     (event: RoomEvent) => {
@@ -109,14 +98,14 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
           },
         ]);
       } else if (event.type === 'mute') {
-        setState((s) => (s ? { ...s, coachMutedFromAi: event.muted, muteAppliedByAi: false } : s));
+        setState((s) => ({ ...s, coachMutedFromAi: event.muted, muteAppliedByAi: false }));
       } else if (event.type === 'flagged') {
         setFlag(event.reason);
       } else if (event.type === 'ended') {
-        setEnded(true);
+        onEnded();
       }
     },
-    [addLines],
+    [addLines, setState, onEnded],
   );
   useRoomEvents(sessionId, onEvent);
 
@@ -124,7 +113,8 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
     setMuteBusy(true);
     setError(null);
     try {
-      setState(await call(api.api.rooms[':sessionId']['mute-ai'].$post({ param: { sessionId }, json: { muted } })));
+      const next = await call(api.api.rooms[':sessionId']['mute-ai'].$post({ param: { sessionId }, json: { muted } }));
+      setState(() => next);
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -157,18 +147,6 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
   const aiInRoom = state?.participants.some((p) => p.role === 'ai') ?? false;
   const clientInRoom = state?.participants.some((p) => p.role === 'client') ?? false;
 
-  if (ended) {
-    return (
-      <section className="hc-card hc-narrow hc-stack" aria-labelledby="ended-title">
-        <h1 id="ended-title">Session ended</h1>
-        <Alert tone="info">
-          <p>This session is over.</p>
-        </Alert>
-        <Button onClick={() => navigate(reviewPath(sessionId))}>Review the session</Button>
-      </section>
-    );
-  }
-
   return (
     <div className="hc-stack">
       <div className="hc-row hc-row-between">
@@ -180,6 +158,8 @@ export function CoachCallStage({ sessionId, room }: { sessionId: string; room: R
           {state?.timer.remainingSeconds != null && <span className="hc-timer-small">· {formatClock(state.timer.remainingSeconds)} left</span>}
         </span>
       </div>
+      <ConnectionAlert state={connection} lost={props.lostConnection} rejoining={props.reconnectingAfterLoss} onRejoin={props.onRejoin} />
+      {props.micProblem && <MicAlert problem={props.micProblem} listener="the client" onRetry={props.onRetryMicrophone} />}
       {flag && (
         <Alert title="Flagged for follow-up">
           <p>{flag}</p>
