@@ -166,7 +166,7 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
     setError(null);
     try {
       if (!(await loadProfile()).onboardingCompleted) {
-        navigate('/onboarding', { state: { then: 'appointment', appointment: { id: a.id, status: a.status } } });
+        navigate('/onboarding', { state: { after: 'appointment', appointment: { id: a.id, status: a.status } } });
         return;
       }
       navigate(...callPath(await appointmentCall(a)));

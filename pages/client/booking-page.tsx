@@ -86,7 +86,9 @@ function PremiumBooking() {
   const [notice, setNotice] = useState<Notice | null>(null);
   const noticeRef = useRef<HTMLDivElement>(null);
   // The button that opened the dialog may be gone (its slot booked): keyboard users continue at the news.
-  useEffect(() => noticeRef.current?.focus(), [notice]);
+  useEffect(() => {
+    if (notice) noticeRef.current?.focus();
+  }, [notice]);
 
   /** Another two weeks: a page of its own (its own query key), loaded when first shown. */
   const goTo = setPage;

@@ -103,7 +103,7 @@ function StartSession({ onboarded }: { onboarded: boolean }) {
   async function start() {
     // Onboarding comes before the first session: the AI coach reads it when it joins.
     if (!onboarded) {
-      navigate('/onboarding', { state: { then: 'start' } });
+      navigate('/onboarding', { state: { after: 'start' } });
       return;
     }
     setBusy(true);

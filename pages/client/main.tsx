@@ -7,7 +7,7 @@ import { RatePage } from './rate-page';
 import { ReportPage, ReportsPage } from './reports-page';
 import { SettingsPage } from './settings-page';
 
-const CallPage = lazyCallRoute(() => import('./call/call-room'), 'Opening your call room…');
+const callPage = lazyCallRoute(() => import('./call/call-room'), 'Opening your call room…');
 
 /**
  * The client portal: onboarding, dashboard, the call (its LiveKit code loads with that route only),
@@ -24,7 +24,7 @@ startPortal({
   routes: [
     { path: 'onboarding', element: <OnboardingPage /> },
     { path: 'dashboard', element: <DashboardPage /> },
-    { path: 'call/:sessionId', element: <CallPage /> },
+    { path: 'call/:sessionId', element: callPage },
     { path: 'sessions/:sessionId/rate', element: <RatePage /> },
     { path: 'book', element: <BookingPage /> },
     { path: 'reports', element: <ReportsPage /> },

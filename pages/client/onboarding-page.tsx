@@ -11,7 +11,7 @@ import { callPath, startOrRejoin } from './start-call';
 import { ProfileForm } from './profile-form';
 
 /** Where onboarding goes once saved: the dashboard, a new session, or an appointment's call. */
-type Then = { then?: 'start' } | { then: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };
+type After = { after?: 'start' } | { after: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };
 
 /**
  * Before the first session: goals, symptoms and today's mood, kept in the profile (editable in
@@ -20,8 +20,8 @@ type Then = { then?: 'start' } | { then: 'appointment'; appointment: Pick<Appoin
 export function OnboardingPage() {
   const navigate = useNavigate();
   const location = useLocation();
-  const next = (location.state as Then | null) ?? {};
-  const thenStart = next.then === 'start' || next.then === 'appointment';
+  const next = (location.state as After | null) ?? {};
+  const thenStart = next.after === 'start' || next.after === 'appointment';
   const load = useQuery(profileQuery);
   const [startError, setStartError] = useState<unknown>(null);
 
@@ -31,7 +31,7 @@ export function OnboardingPage() {
       return;
     }
     try {
-      if (next.then === 'appointment') {
+      if (next.after === 'appointment') {
         navigate(...callPath(await appointmentCall(next.appointment)));
         return;
       }
@@ -60,7 +60,7 @@ export function OnboardingPage() {
       <ProfileForm
         profile={load.data}
         withTrack={false}
-        submitLabel={next.then === 'appointment' ? 'Save and join the call' : thenStart ? 'Save and start my session' : 'Save and continue'}
+        submitLabel={next.after === 'appointment' ? 'Save and join the call' : thenStart ? 'Save and start my session' : 'Save and continue'}
         onSaved={() => void saved()}
       />
     </section>

@@ -69,8 +69,8 @@ export interface DayPiece {
 /** Where `span` lies on the local day starting at `day` (a local midnight), or null if it does not touch it. */
 export function pieceOnDay(span: Span, day: Date): DayPiece | null {
   const dayEnd = addDays(day, 1);
-  const start = span.start > day ? span.start : day;
-  const end = span.end < dayEnd ? span.end : dayEnd;
+  const start = new Date(Math.max(span.start.getTime(), day.getTime()));
+  const end = new Date(Math.min(span.end.getTime(), dayEnd.getTime()));
   if (start >= end) return null;
   const clock = (t: Date) => t.getHours() * 60 + t.getMinutes();
   const from = clock(start);

@@ -76,6 +76,7 @@ function ProfileCard({ profile }: { profile: ClientDetail['profile'] }) {
     ) : (
       <ul className="hc-bullets">
         {items.map((item, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list of remembered facts, which may repeat
           <li key={i}>{item}</li>
         ))}
       </ul>

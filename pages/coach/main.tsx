@@ -11,7 +11,7 @@ import { SearchPage } from './search-page';
 import { SessionPage } from './session-page';
 import { SettingsPage } from './settings-page';
 
-const CallPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening the call room…');
+const callPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening the call room…');
 
 /**
  * The coach portal: coaches and admins only (a client is sent to their own portal): the dashboard, a
@@ -38,7 +38,7 @@ startPortal({
         { path: 'calendar', element: <CalendarPage /> },
         { path: 'search', element: <SearchPage /> },
         { path: 'settings', element: <SettingsPage /> },
-        { path: 'call/:sessionId', element: <CallPage /> },
+        { path: 'call/:sessionId', element: callPage },
       ],
     },
   ],

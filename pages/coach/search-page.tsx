@@ -56,7 +56,10 @@ export function SearchPage() {
                   </div>
                   <p>
                     {/* Pieces, not HTML: what a client said is shown as text, matches in <mark>. */}
-                    {h.snippet.map((piece, i) => (piece.match ? <mark key={i}>{piece.text}</mark> : <span key={i}>{piece.text}</span>))}
+                    {h.snippet.map((piece, i) =>
+                      // biome-ignore lint/suspicious/noArrayIndexKey: the pieces of one fixed snippet, never reordered
+                      piece.match ? <mark key={i}>{piece.text}</mark> : <span key={i}>{piece.text}</span>,
+                    )}
                   </p>
                 </li>
               ))}

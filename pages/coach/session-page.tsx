@@ -167,5 +167,6 @@ function Highlighted({ text, needle }: { text: string; needle: string }) {
     from = at + needle.length;
   }
   if (from < text.length) parts.push({ text: text.slice(from), match: false });
+  // biome-ignore lint/suspicious/noArrayIndexKey: the pieces of one fixed text, never reordered
   return <>{parts.map((p, i) => (p.match ? <mark key={i}>{p.text}</mark> : <span key={i}>{p.text}</span>))}</>;
 }

@@ -49,7 +49,7 @@ export function WeekGrid({
   const thisWeek = weekStartOf(now);
   const [weekStart, setWeekStart] = useState(thisWeek);
   const days = useMemo(() => Array.from({ length: 7 }, (_, i) => addDays(weekStart, i)), [weekStart]);
-  const weekEnd = addDays(weekStart, 7);
+  const weekEnd = useMemo(() => addDays(weekStart, 7), [weekStart]);
 
   const byDay = useMemo(() => {
     const spans: Omit<Item, 'from' | 'to'>[] = [
@@ -67,8 +67,7 @@ export function WeekGrid({
         })
         .sort((a, b) => a.from - b.from || (a.kind === b.kind ? 0 : a.kind === 'window' ? -1 : 1)),
     );
-    // weekEnd follows weekStart.
-  }, [windows, appointments, days]);
+  }, [windows, appointments, days, weekStart, weekEnd]);
 
   const all = byDay.flat();
   const firstHour = Math.min(FIRST_HOUR, ...all.map((i) => Math.floor(i.from / 60)));

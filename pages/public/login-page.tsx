@@ -73,7 +73,7 @@ export function LoginPage() {
   if (stage.step === 'code') {
     const { challenge } = stage;
     return (
-      <div className="hc-card hc-narrow hc-stack" aria-labelledby="mfa-title">
+      <section className="hc-card hc-narrow hc-stack" aria-labelledby="mfa-title">
         <h1 id="mfa-title">Two-step sign-in</h1>
         <p className="hc-muted">Enter the 6-digit code your authenticator app shows for Hybrid Coach.</p>
         <ProofForm
@@ -92,14 +92,14 @@ export function LoginPage() {
             }
           }}
         />
-      </div>
+      </section>
     );
   }
 
   if (stage.step === 'setup') {
     const { challenge, enrolment } = stage;
     return (
-      <div className="hc-card hc-medium hc-stack" aria-labelledby="setup-title">
+      <section className="hc-card hc-medium hc-stack" aria-labelledby="setup-title">
         <h1 id="setup-title">Set up two-step sign-in</h1>
         <p className="hc-muted">Your account needs a code from an authenticator app at each sign-in. Set it up once, now, to continue.</p>
         {enrolment ? (
@@ -119,17 +119,17 @@ export function LoginPage() {
         ) : (
           <Loading label="Preparing your key…" />
         )}
-      </div>
+      </section>
     );
   }
 
   if (stage.step === 'recovery-codes') {
     const { codes, redirectUrl } = stage;
     return (
-      <div className="hc-card hc-medium hc-stack" aria-labelledby="codes-title">
+      <section className="hc-card hc-medium hc-stack" aria-labelledby="codes-title">
         <h1 id="codes-title">Two-step sign-in is on</h1>
         <RecoveryCodes codes={codes} doneLabel="Continue to your portal" onDone={() => window.location.assign(redirectUrl)} />
-      </div>
+      </section>
     );
   }
 

@@ -11,25 +11,26 @@ export interface CallRoomProps {
 
 /**
  * The `/call/:sessionId` route of a call portal: the room and everything LiveKit in its own chunk
- * (`load`, a dynamic import), so only this route downloads it. Arriving from "Start a session", the
+ * (`load`, a dynamic import), so only this route downloads it. Made once per portal, at module level. Arriving from "Start a session", the
  * ticket comes with the navigation; on a reload the room joins again with POST /api/rooms/:id/join.
  */
 export function lazyCallRoute(load: () => Promise<{ default: ComponentType<CallRoomProps> }>, label: string) {
-  const CallRoom = lazy(load);
-  return function CallPage() {
-    const { sessionId = '' } = useParams();
-    const location = useLocation();
-    const ticket = (location.state as { ticket?: Ticket } | null)?.ticket;
-    return (
-      <div className="hc-stack">
-        <ChunkBoundary>
-          <Suspense fallback={<Loading label={label} />}>
-            <CallRoom key={sessionId} sessionId={sessionId} initialTicket={ticket?.sessionId === sessionId ? ticket : undefined} />
-          </Suspense>
-        </ChunkBoundary>
-      </div>
-    );
-  };
+  return <CallPage room={lazy(load)} label={label} />;
+}
+
+function CallPage({ room: CallRoom, label }: { room: ComponentType<CallRoomProps>; label: string }) {
+  const { sessionId = '' } = useParams();
+  const location = useLocation();
+  const ticket = (location.state as { ticket?: Ticket } | null)?.ticket;
+  return (
+    <div className="hc-stack">
+      <ChunkBoundary>
+        <Suspense fallback={<Loading label={label} />}>
+          <CallRoom key={sessionId} sessionId={sessionId} initialTicket={ticket?.sessionId === sessionId ? ticket : undefined} />
+        </Suspense>
+      </ChunkBoundary>
+    </div>
+  );
 }
 
 /** A call room that fails to download (a dropped connection, a new deploy) gets a way to try again. */

@@ -12,9 +12,8 @@ import { Alert, Button, TextField, formatWait } from '../ui';
 export function QrCode({ text, label }: { text: string; label: string }) {
   const { size, path } = useMemo(() => {
     const qr = encode(text, { ecc: 'M', border: 2 });
-    let d = '';
-    qr.data.forEach((row, y) => row.forEach((dark, x) => dark && (d += `M${x} ${y}h1v1h-1z`)));
-    return { size: qr.size, path: d };
+    const squares = qr.data.flatMap((row, y) => row.flatMap((dark, x) => (dark ? [`M${x} ${y}h1v1h-1z`] : [])));
+    return { size: qr.size, path: squares.join('') };
   }, [text]);
   return (
     <svg className="hc-qr" viewBox={`0 0 ${size} ${size}`} role="img" aria-label={label} shapeRendering="crispEdges">

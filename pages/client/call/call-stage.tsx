@@ -186,7 +186,7 @@ function Timer({ timer }: { timer: SessionTimer }) {
   const { startedAt, remainingSeconds, elapsedSeconds, warning } = timer;
   return (
     <div className="hc-stack" style={{ alignItems: 'center' }}>
-      <div data-testid="session-timer" data-started={startedAt !== null} aria-label="Session time">
+      <div role="group" data-testid="session-timer" data-started={startedAt !== null} aria-label="Session time">
         {startedAt === null ? (
           <span className="hc-muted">The clock starts when your coach joins.</span>
         ) : (

@@ -14,8 +14,9 @@ export function TranscriptPanel({ id, entries }: { id: string; entries: Transcri
 
   useEffect(() => {
     const list = listRef.current;
-    if (list && pinned.current) list.scrollTop = list.scrollHeight;
-  }, [entries]);
+    // On every new line (the length, read here, is what changes), unless the client scrolled up.
+    if (list && pinned.current && entries.length > 0) list.scrollTop = list.scrollHeight;
+  }, [entries.length]);
 
   return (
     <section id={id} className="hc-card hc-stack" aria-labelledby={`${id}-title`}>
@@ -26,8 +27,11 @@ export function TranscriptPanel({ id, entries }: { id: string; entries: Transcri
         <div
           ref={listRef}
           className="hc-transcript"
+          role="log"
           aria-live="polite"
           data-testid="transcript"
+          // A scrollable region must take the keyboard's focus, or keyboard users cannot scroll it.
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a focusable scroll region (WCAG 2.1.1)
           tabIndex={0}
           aria-label="Transcript lines"
           onScroll={(e) => {

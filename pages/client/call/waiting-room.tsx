@@ -21,6 +21,7 @@ export function WaitingRoom({ trackUrl, onEnter, micProblem }: { trackUrl: strin
           <p>Your AI coach is joining the room. This usually takes a few seconds; the call opens by itself.</p>
         </Alert>
         <h2 id="music-title">Something calm while you wait</h2>
+        {/* biome-ignore lint/a11y/useMediaCaption: instrumental music, nothing spoken to caption */}
         <audio
           key={favourite ? trackUrl : CALM_TRACK}
           className="hc-audio"

@@ -16,8 +16,9 @@ const LABELS: Record<LiveLine['speakerRole'], string> = { client: 'Client', coac
 /** The session's lines as they are stored, newest at the bottom, with the not-heard and whisper marks. */
 export function LiveTranscript({ lines, coachId }: { lines: LiveLine[]; coachId: string }) {
   const end = useRef<HTMLLIElement>(null);
+  // On every new line (the length, read here, is what changes).
   useEffect(() => {
-    end.current?.scrollIntoView({ block: 'nearest' });
+    if (lines.length > 0) end.current?.scrollIntoView({ block: 'nearest' });
   }, [lines.length]);
   return (
     <section className="hc-card" aria-labelledby="live-transcript-title" data-testid="live-transcript">
