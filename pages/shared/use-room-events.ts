@@ -60,7 +60,9 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
         if (typeof msg.data !== 'string' || msg.data === 'pong') return;
         // Checked against the schema: an event this page does not know is ignored, never half-read.
         const event = readRoomEvent(msg.data);
+        // The type only: an event may carry what someone said.
         if (event) handler.current(event);
+        else console.warn('room event ignored: not in the contract', { type: typeOf(msg.data) });
       };
       ws.onclose = () => {
         clearInterval(ping);
@@ -78,4 +80,13 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
   }, [sessionId]);
 
   return open;
+}
+
+/** The `type` of a message that failed the schema, if it has one, for the console. */
+function typeOf(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { type?: unknown } | null)?.type;
+  } catch {
+    return undefined;
+  }
 }

@@ -52,6 +52,7 @@ export function useSessionTimer(sessionId: string, refreshKey: unknown): [Sessio
       if (msg.from) return;
       const packet = readPacket(PACKET_TOPICS.timer, msg.payload);
       if (packet) tell(packet);
+      else console.warn('timer packet ignored: not in the contract');
     }, []),
   );
 
