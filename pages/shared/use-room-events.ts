@@ -83,9 +83,10 @@ export function useRoomEvents(sessionId: string, onEvent: (event: RoomEvent) => 
 }
 
 /** The `type` of a message that failed the schema, if it has one, for the console. */
-function typeOf(text: string): unknown {
+function typeOf(text: string): string | undefined {
   try {
-    return (JSON.parse(text) as { type?: unknown } | null)?.type;
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+    return typeof type === 'string' ? type.slice(0, 40) : undefined;
   } catch {
     return undefined;
   }
