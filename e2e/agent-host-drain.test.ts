@@ -6,13 +6,12 @@
  */
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { HostProcess, hostEnv } from '../agent-host/test/helpers';
+import { freePort } from '../scripts/ports.mjs';
 import { TestParticipant, api, apiOk, createClient, eventually, login } from './helpers';
 import { DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -34,17 +33,6 @@ interface Session {
 }
 
 const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('SIGTERM to the agent-host during a live session', () => {
   let standins: Standins;

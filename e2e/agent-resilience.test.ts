@@ -7,9 +7,9 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login } from './helpers';
+import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure } from './helpers';
 import { SwitchableProxy } from './outage';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -67,13 +67,7 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     rmSync(outboxDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('keeps every line said while the Worker is down, and delivers each once when it is back', { timeout: 150_000 }, async () => {
     const ticket = await apiOk<{ sessionId: string; roomName: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token }, 201);

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { AgentDispatchClient, DataPacket_Kind, EgressClient, EncodedFileOutput, RoomServiceClient, TrackSource } from 'livekit-server-sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
 import { PACKET_TOPICS, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
-import { TestParticipant, agentPost, apiOk, createClient, eventually, login } from './helpers';
+import { TestParticipant, agentPost, apiOk, createClient, eventually, login, skipAfterFirstFailure } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const AGENT_NAME = 'hybrid-coach-agent';
@@ -83,13 +83,7 @@ describe('a coach cannot take over a room or another session', () => {
   }
 
   // Each step builds on the one before: after a failure the rest would only time out.
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   beforeAll(async () => {
     standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: [SAID_IN_A], chatScript: { defaultReply: 'Tell me more about that.' } });

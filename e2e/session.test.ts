@@ -6,10 +6,10 @@
  */
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type Packet, TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
+import { type Packet, TestParticipant, apiOk, eventually, isRecord, login, skipAfterFirstFailure } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
@@ -114,13 +114,7 @@ describe('a session through the real livekit-server', () => {
   });
 
   // Each step builds on the one before: after a failure, the rest would only time out, so they are skipped.
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   afterAll(async () => {
     await Promise.all(participants.map((p) => p.disconnect()));
