@@ -14,7 +14,7 @@ import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { AI_MODE_ATTRIBUTE } from '@hybrid-coach/shared/agent-contract';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure } from './helpers';
+import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure, type TranscriptLine, type RoomTicket } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
@@ -45,24 +45,11 @@ const SUMMARY = {
   challenges: ['Tense shoulders under stress'],
 };
 
-interface Line {
-  kind: 'speech' | 'whisper';
-  speakerIdentity: string;
-  speakerRole: 'client' | 'coach' | 'ai';
-  text: string;
-  heardByAi: boolean;
-}
 interface Detail {
   clientId: string;
-  transcript: Line[];
+  transcript: TranscriptLine[];
   aiSummary: string | null;
   flag: { at: string; reason: string } | null;
-}
-interface RoomTicket {
-  sessionId: string;
-  roomName: string;
-  token: string;
-  livekitUrl: string;
 }
 interface RoomState {
   coachMutedFromAi: boolean;

@@ -232,6 +232,29 @@ export class TestParticipant {
   }
 }
 
+/** What POST /api/rooms answers: the session, its LiveKit room and a token to join it. */
+export interface RoomTicket {
+  sessionId: string;
+  roomName: string;
+  token: string;
+  livekitUrl: string;
+  capMinutes: number | null;
+}
+
+/** A line of a session's transcript, as GET /api/sessions/:id answers it. */
+export interface TranscriptLine {
+  kind: 'speech' | 'whisper';
+  speakerIdentity: string;
+  speakerRole: 'client' | 'coach' | 'ai';
+  text: string;
+  heardByAi: boolean;
+}
+
+/** The transcript of a session so far, read with `token` (its client's, or a coach's). */
+export async function transcriptOf(sessionId: string, token: string): Promise<TranscriptLine[]> {
+  return (await apiOk<{ transcript: TranscriptLine[] }>('GET', `/api/sessions/${sessionId}`, { token })).transcript;
+}
+
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- Portals in a real browser ---------------------------------------------------------------
@@ -242,16 +265,35 @@ export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v =
  * demo password, and an empty profile (onboarding not done).
  */
 export async function createClient(email: string, displayName: string, tier: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' = 'FREE'): Promise<void> {
+  await copySeedUser('free@example.com', { email, displayName, role: 'CLIENT', tier });
+}
+
+/** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
+export async function createCoach(email: string, displayName: string): Promise<string> {
+  return copySeedUser('coach@example.com', { email, displayName, role: 'COACH' });
+}
+
+/**
+ * A seed account's row (for its password hash) copied into D1 under a new email; a client also gets an
+ * empty profile. Resolves with the new user's id.
+ */
+async function copySeedUser(
+  seedEmail: string,
+  user: { email: string; displayName: string; role: 'CLIENT' | 'COACH'; tier?: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' },
+): Promise<string> {
   const { queryLocalD1 } = await import('./stack');
   const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
-  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
+  const id = `e2e-${user.email.replace(/[^a-z0-9]/gi, '-')}`;
   const now = Date.now();
+  const profile =
+    user.role === 'CLIENT' ? `INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});` : '';
   await queryLocalD1(
     inject('persistDir'),
     `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
-       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'CLIENT', ${q(tier)}, 0, ${now}, ${now} FROM users WHERE email = 'free@example.com';
-     INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});`,
+       SELECT ${q(id)}, ${q(user.email)}, password_hash, ${q(user.displayName)}, ${q(user.role)}, ${user.tier ? q(user.tier) : 'membership_tier'}, 0, ${now}, ${now} FROM users WHERE email = ${q(seedEmail)};
+     ${profile}`,
   );
+  return id;
 }
 
 /**
@@ -431,18 +473,4 @@ export async function agentPost<T = unknown>(path: string, payload: { sessionId:
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 500)}`);
   return (JSON.parse(text) as { data: T }).data;
-}
-
-/** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
-export async function createCoach(email: string, displayName: string): Promise<string> {
-  const { queryLocalD1 } = await import('./stack');
-  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
-  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
-  const now = Date.now();
-  await queryLocalD1(
-    inject('persistDir'),
-    `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
-       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'COACH', membership_tier, 0, ${now}, ${now} FROM users WHERE email = 'coach@example.com';`,
-  );
-  return id;
 }

@@ -9,18 +9,11 @@ import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type Packet, TestParticipant, apiOk, eventually, isRecord, login, skipAfterFirstFailure } from './helpers';
+import { type Packet, TestParticipant, apiOk, eventually, isRecord, login, skipAfterFirstFailure, type RoomTicket } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
 
-interface RoomTicket {
-  sessionId: string;
-  roomName: string;
-  token: string;
-  livekitUrl: string;
-  capMinutes: number | null;
-}
 interface RoomState {
   sessionId: string;
   status: 'WAITING' | 'ACTIVE' | 'COMPLETED';

@@ -68,6 +68,15 @@ describe('two-step sign-in for a coach', () => {
     expect(page.url()).toBe(`${portals.public}/login`);
   }
 
+  /** Signs out, then in with the password, and switches the second step to a recovery code. */
+  async function signOutAndInToRecoveryCode(): Promise<void> {
+    await signOut();
+    await password();
+    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
+    await page.locator('::-p-text(Use a recovery code instead)').click();
+    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+  }
+
   /**
    * A code the Worker has not seen yet: codes are accepted once, so after one was used in this 30-second
    * step, wait for the next step to begin (a computed instant, at most 30 s away) and use its code.
@@ -166,21 +175,13 @@ describe('two-step sign-in for a coach', () => {
 
   it('signs in with a recovery code once; the same code is refused the second time', async () => {
     const [first = '', second = ''] = mfa.recoveryCodes;
-    await signOut();
-    await password();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
-    await page.locator('::-p-text(Use a recovery code instead)').click();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+    await signOutAndInToRecoveryCode();
     await page.type('input[name=recoveryCode]', first);
     await screenshot('public-login-recovery-code');
     await page.click('[data-testid=mfa-proof] button[type=submit]');
     await onCoachDashboard();
 
-    await signOut();
-    await password();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
-    await page.locator('::-p-text(Use a recovery code instead)').click();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+    await signOutAndInToRecoveryCode();
     await page.type('input[name=recoveryCode]', first);
     await page.click('[data-testid=mfa-proof] button[type=submit]');
     await page.waitForSelector('[data-testid=mfa-proof] [role=alert]', { timeout: 15_000 });
