@@ -16,17 +16,9 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORKER_PORTS = [8827, 8837, 8847];
 const LIVEKIT_PORTS = [7900, 7910, 7920];
 
-/** The e2e stack, labelled for a bench: its state lives in .wrangler/bench-<random> and is removed on stop. */
+/** The e2e stack, labelled for a bench: its state lives in .wrangler/bench-<random> and is removed on stop (HC_BENCH_KEEP_STATE=1 keeps it). */
 export function startBenchStack(): Promise<Stack> {
-  return startStack({
-    label: 'bench',
-    workerPorts: WORKER_PORTS,
-    workerPortEnv: 'HC_BENCH_WORKER_PORT',
-    livekitPorts: LIVEKIT_PORTS,
-    livekitPortEnv: 'HC_BENCH_LIVEKIT_PORT',
-    keepState: process.env.HC_BENCH_KEEP_STATE === '1',
-    verbose: process.env.HC_BENCH_VERBOSE === '1',
-  });
+  return startStack({ label: 'bench', envPrefix: 'HC_BENCH', workerPorts: WORKER_PORTS, livekitPorts: LIVEKIT_PORTS });
 }
 
 export interface Answer {

@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { AI_MODE_ATTRIBUTE } from '@hybrid-coach/shared/agent-contract';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login } from './helpers';
+import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure, type TranscriptLine, type RoomTicket } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
@@ -45,24 +45,11 @@ const SUMMARY = {
   challenges: ['Tense shoulders under stress'],
 };
 
-interface Line {
-  kind: 'speech' | 'whisper';
-  speakerIdentity: string;
-  speakerRole: 'client' | 'coach' | 'ai';
-  text: string;
-  heardByAi: boolean;
-}
 interface Detail {
   clientId: string;
-  transcript: Line[];
+  transcript: TranscriptLine[];
   aiSummary: string | null;
   flag: { at: string; reason: string } | null;
-}
-interface RoomTicket {
-  sessionId: string;
-  roomName: string;
-  token: string;
-  livekitUrl: string;
 }
 interface RoomState {
   coachMutedFromAi: boolean;
@@ -131,13 +118,7 @@ describe('the AI coach in a live session', () => {
     rmSync(outboxDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('greets the client by name, answers what they say with speech, and stores both lines', async () => {
     ticket = await apiOk<RoomTicket>('POST', '/api/rooms', { token: clientToken }, 201);

@@ -6,61 +6,33 @@
  */
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { HostProcess, hostEnv } from '../agent-host/test/helpers';
-import { TestParticipant, api, apiOk, createClient, eventually, login } from './helpers';
-import { DISTINCT_PHRASES, Microphone } from './voice';
+import { freePort } from '../scripts/ports.mjs';
+import { api, apiOk, createClient, eventually, transcriptOf } from './helpers';
+import { DISTINCT_PHRASES, type LiveSession, joinWithMicrophone } from './voice';
 
 const SAID_AFTER_SIGTERM = 'My shoulders are always tense.';
 const REPLY = 'Tell me more about that.';
 /** ParticipantInfo.Kind.AGENT in LiveKit's protocol. */
 const AGENT_KIND = 4;
 
-interface Line {
-  speakerRole: 'client' | 'coach' | 'ai';
-  text: string;
-}
-interface Session {
-  token: string;
-  sessionId: string;
-  roomName: string;
-  participant: TestParticipant;
-  mic: Microphone;
-}
-
 const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe('SIGTERM to the agent-host during a live session', () => {
   let standins: Standins;
   let host: HostProcess | undefined;
   let workDir = '';
-  const sessions: Session[] = [];
+  const sessions: LiveSession[] = [];
 
-  const lines = async (s: Session) => (await apiOk<{ transcript: Line[] }>('GET', `/api/sessions/${s.sessionId}`, { token: s.token })).transcript;
+  const lines = (s: LiveSession) => transcriptOf(s.sessionId, s.token);
 
-  async function open(email: string): Promise<Session> {
+  async function open(email: string): Promise<LiveSession> {
     await createClient(email, 'Drew Drain', 'PREMIUM');
-    const token = await login(email);
-    const ticket = await apiOk<{ sessionId: string; roomName: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token }, 201);
-    const participant = await new TestParticipant(email).connect(ticket.livekitUrl, ticket.token);
-    const mic = await Microphone.publish(participant.room);
-    const s = { token, sessionId: ticket.sessionId, roomName: ticket.roomName, participant, mic };
+    const s = await joinWithMicrophone(email);
     sessions.push(s);
     return s;
   }

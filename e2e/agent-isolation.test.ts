@@ -10,25 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { phrases } from '../agent-host/src/agent/persona';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login } from './helpers';
-import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
+import { eventually, transcriptOf } from './helpers';
+import { AgentProcess, DISTINCT_PHRASES, type LiveSession, joinWithMicrophone } from './voice';
 
 const SAID_IN_B = 'My shoulders are always tense.';
 const REPLY = 'Tell me more about that.';
-
-interface Line {
-  speakerRole: 'client' | 'coach' | 'ai';
-  speakerIdentity: string;
-  text: string;
-}
-interface Session {
-  email: string;
-  token: string;
-  sessionId: string;
-  roomName: string;
-  participant: TestParticipant;
-  mic: Microphone;
-}
 
 const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
 
@@ -36,16 +22,12 @@ describe('rooms are isolated from each other', () => {
   let standins: Standins;
   let agent: AgentProcess | undefined;
   let outboxDir = '';
-  const sessions: Session[] = [];
+  const sessions: LiveSession[] = [];
 
-  const lines = async (s: Session) => (await apiOk<{ transcript: Line[] }>('GET', `/api/sessions/${s.sessionId}`, { token: s.token })).transcript;
+  const lines = (s: LiveSession) => transcriptOf(s.sessionId, s.token);
 
-  async function open(email: string): Promise<Session> {
-    const token = await login(email);
-    const ticket = await apiOk<{ sessionId: string; roomName: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token }, 201);
-    const participant = await new TestParticipant(email).connect(ticket.livekitUrl, ticket.token);
-    const mic = await Microphone.publish(participant.room);
-    const s = { email, token, sessionId: ticket.sessionId, roomName: ticket.roomName, participant, mic };
+  async function open(email: string): Promise<LiveSession> {
+    const s = await joinWithMicrophone(email);
     sessions.push(s);
     return s;
   }

@@ -7,9 +7,9 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login } from './helpers';
+import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure, transcriptOf, type RoomTicket } from './helpers';
 import { SwitchableProxy } from './outage';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -20,12 +20,6 @@ const AFTER_RESTART = 'Thank you, that helped.';
 const REPLY = 'Tell me more about that.';
 const REPLY_AFTER_RESTART = 'I am glad to hear it.';
 const OUTAGE_MS = 30_000;
-
-interface Line {
-  speakerRole: 'client' | 'coach' | 'ai';
-  text: string;
-  heardByAi: boolean;
-}
 
 const roomService = new RoomServiceClient(inject('livekitHttpUrl'), inject('livekitApiKey'), inject('livekitApiSecret'));
 
@@ -40,7 +34,7 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
   let client: TestParticipant | undefined;
   let mic: Microphone | undefined;
 
-  const lines = async () => (await apiOk<{ transcript: Line[] }>('GET', `/api/sessions/${sessionId}`, { token })).transcript;
+  const lines = () => transcriptOf(sessionId, token);
   const count = async (text: string) => (await lines()).filter((l) => l.text === text).length;
   const stored = (text: string, timeoutMs = 45_000) =>
     eventually(`"${text}" in D1`, async () => (await count(text)) > 0, { timeoutMs, intervalMs: 300, describe: lines });
@@ -67,16 +61,10 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     rmSync(outboxDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('keeps every line said while the Worker is down, and delivers each once when it is back', { timeout: 150_000 }, async () => {
-    const ticket = await apiOk<{ sessionId: string; roomName: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token }, 201);
+    const ticket = await apiOk<RoomTicket>('POST', '/api/rooms', { token }, 201);
     ({ sessionId, roomName } = ticket);
     client = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
     mic = await Microphone.publish(client.room);

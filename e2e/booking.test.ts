@@ -15,9 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type BrowserContext, type HTTPRequest, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal } from './helpers';
+import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal, skipAfterFirstFailure, launchChromium } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -137,19 +137,8 @@ describe('a PREMIUM client books a human coach', () => {
     stopPortal = await servePortal('client', join(workDir, 'client'));
     [coachToken, clientToken, otherToken] = await Promise.all([login(COACH.email), login(PREMIUM.email), login(OTHER.email)]);
     clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: clientToken })).id;
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${join(workDir, 'chromium')}`,
-        '--lang=en-US',
-        // The appointment's call room asks for the microphone.
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    // The appointment's call room asks for the microphone.
+    browser = await launchChromium(join(workDir, 'chromium'), { lang: 'en-US', media: true });
     page = await signedInPage(PREMIUM.email);
     locale = await page.evaluate(() => navigator.language);
   }, 180_000);
@@ -173,13 +162,7 @@ describe('a PREMIUM client books a human coach', () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('the coach opens a one-off window three weeks ahead (in UTC)', async () => {
     const added = await apiOk<{ id: string; specificDate: string | null; isRecurring: boolean }>(

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
 import { PACKET_TOPICS, type TimerPacket, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
-import { CHROMIUM_FLAGS, TestParticipant, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal } from './helpers';
+import { TestParticipant, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal, skipAfterFirstFailure, launchChromium } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
@@ -91,19 +91,8 @@ describe('a FREE client from onboarding to the rating', () => {
     ]);
     standins = standinsReady;
     stopPortal = await servePortal('client', join(workDir, 'client'));
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${join(workDir, 'chromium')}`,
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${micFile}`,
-        // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
+    browser = await launchChromium(join(workDir, 'chromium'), { media: { micFile } });
     page = await browser.newPage();
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     // A high-DPI screen: the orb must draw at twice its CSS size.
@@ -123,13 +112,7 @@ describe('a FREE client from onboarding to the rating', () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('asks for goals and mood before the first session, then waits for the AI with music and a microphone check', async () => {
     expect(await textOf('[data-testid=tier-banner]')).toContain('20 minutes left this month');

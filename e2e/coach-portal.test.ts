@@ -17,18 +17,16 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  CHROMIUM_FLAGS,
   TestParticipant,
   agentPost,
   api,
   apiOk,
-  buildCoachPortal,
   buildPortal,
   coachPortalUrl,
   createClient,
@@ -36,8 +34,9 @@ import {
   eventually,
   login,
   loginGrant,
-  serveCoachPortal,
   servePortal,
+  skipAfterFirstFailure,
+  launchChromium,
 } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -104,11 +103,11 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'),
       buildPortal('public', join(workDir, 'public')),
       buildPortal('client', join(workDir, 'client')),
-      buildCoachPortal(join(workDir, 'coach')),
+      buildPortal('coach', join(workDir, 'coach')),
     ]);
     stops.push(await servePortal('public', join(workDir, 'public')));
     stops.push(await servePortal('client', join(workDir, 'client')));
-    stops.push(await serveCoachPortal(join(workDir, 'coach')));
+    stops.push(await servePortal('coach', join(workDir, 'coach')));
 
     // A session the coach joined, as it would have gone live (the lines come as the agent posts them).
     [clientToken, coachToken] = await Promise.all([login(CLIENT_EMAIL), login(COACH_EMAIL)]);
@@ -152,12 +151,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     );
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
 
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
-      args: [...CHROMIUM_FLAGS, `--user-data-dir=${join(workDir, 'chromium')}`, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-    });
+    // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
+    browser = await launchChromium(join(workDir, 'chromium'), { media: true, autoplay: false });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
     // A crash on a page shows in the test's output.
@@ -175,13 +170,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('signs a coach in on the public site and lands on the coach dashboard, the flagged session first', async () => {
     await page.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
@@ -877,8 +866,8 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
       chatScript: { rules: [{ when: SUMMARY_MARKER, reply: JSON.stringify({ summary: 'A short session.', keyInsights: [], nextSteps: [], newFacts: [] }) }], defaultReply: 'Tell me more about that.' },
     });
     agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
-    await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), buildCoachPortal(join(workDir, 'coach'))]);
-    stops.push(await serveCoachPortal(join(workDir, 'coach')));
+    await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), buildPortal('coach', join(workDir, 'coach'))]);
+    stops.push(await servePortal('coach', join(workDir, 'coach')));
     [clientToken, coachToken] = await Promise.all([login('coach-voice-premium@example.com'), login(COACH_EMAIL)]);
 
     // The client in the room (rtc-node, a silent microphone), and the AI with them.
@@ -892,18 +881,7 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
       describe: () => agent?.output.slice(-10).join(''),
     });
 
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${join(workDir, 'chromium')}`,
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${micFile}`,
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium(join(workDir, 'chromium'), { media: { micFile } });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
     await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL, page))}`, { waitUntil: 'networkidle0' });

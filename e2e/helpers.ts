@@ -1,8 +1,10 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+import type { ChildProcess } from 'node:child_process';
 import { TOTP } from 'otpauth';
-import type { Page } from 'puppeteer-core';
-import { inject } from 'vitest';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { beforeEach, inject } from 'vitest';
+import { isPortFree } from '../scripts/ports.mjs';
 
 /** The answer of an API call: status and the parsed envelope. */
 export interface ApiAnswer<T> {
@@ -230,6 +232,29 @@ export class TestParticipant {
   }
 }
 
+/** What POST /api/rooms answers: the session, its LiveKit room and a token to join it. */
+export interface RoomTicket {
+  sessionId: string;
+  roomName: string;
+  token: string;
+  livekitUrl: string;
+  capMinutes: number | null;
+}
+
+/** A line of a session's transcript, as GET /api/sessions/:id answers it. */
+export interface TranscriptLine {
+  kind: 'speech' | 'whisper';
+  speakerIdentity: string;
+  speakerRole: 'client' | 'coach' | 'ai';
+  text: string;
+  heardByAi: boolean;
+}
+
+/** The transcript of a session so far, read with `token` (its client's, or a coach's). */
+export async function transcriptOf(sessionId: string, token: string): Promise<TranscriptLine[]> {
+  return (await apiOk<{ transcript: TranscriptLine[] }>('GET', `/api/sessions/${sessionId}`, { token })).transcript;
+}
+
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- Portals in a real browser ---------------------------------------------------------------
@@ -240,16 +265,35 @@ export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v =
  * demo password, and an empty profile (onboarding not done).
  */
 export async function createClient(email: string, displayName: string, tier: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' = 'FREE'): Promise<void> {
+  await copySeedUser('free@example.com', { email, displayName, role: 'CLIENT', tier });
+}
+
+/** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
+export async function createCoach(email: string, displayName: string): Promise<string> {
+  return copySeedUser('coach@example.com', { email, displayName, role: 'COACH' });
+}
+
+/**
+ * A seed account's row (for its password hash) copied into D1 under a new email; a client also gets an
+ * empty profile. Resolves with the new user's id.
+ */
+async function copySeedUser(
+  seedEmail: string,
+  user: { email: string; displayName: string; role: 'CLIENT' | 'COACH'; tier?: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' },
+): Promise<string> {
   const { queryLocalD1 } = await import('./stack');
   const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
-  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
+  const id = `e2e-${user.email.replace(/[^a-z0-9]/gi, '-')}`;
   const now = Date.now();
+  const profile =
+    user.role === 'CLIENT' ? `INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});` : '';
   await queryLocalD1(
     inject('persistDir'),
     `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
-       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'CLIENT', ${q(tier)}, 0, ${now}, ${now} FROM users WHERE email = 'free@example.com';
-     INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});`,
+       SELECT ${q(id)}, ${q(user.email)}, password_hash, ${q(user.displayName)}, ${q(user.role)}, ${user.tier ? q(user.tier) : 'membership_tier'}, 0, ${now}, ${now} FROM users WHERE email = ${q(seedEmail)};
+     ${profile}`,
   );
+  return id;
 }
 
 /**
@@ -295,6 +339,44 @@ export const CHROMIUM_FLAGS = [
 ];
 
 /**
+ * Debian's Chromium (PUPPETEER_EXECUTABLE_PATH overrides it), headless with CHROMIUM_FLAGS and its
+ * profile in `userDataDir`. `media` gives it a microphone that needs no prompt (Chromium's fake
+ * device, or `micFile`, a WAV it plays in a loop) and lets audio play without a click first.
+ */
+export function launchChromium(
+  userDataDir: string,
+  options: { media?: boolean | { micFile: string }; lang?: string; autoplay?: boolean } = {},
+): Promise<Browser> {
+  const { media = false, lang, autoplay = Boolean(media) } = options;
+  return puppeteer.launch({
+    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      ...CHROMIUM_FLAGS,
+      `--user-data-dir=${userDataDir}`,
+      ...(lang ? [`--lang=${lang}`] : []),
+      ...(media ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
+      ...(typeof media === 'object' ? [`--use-file-for-fake-audio-capture=${media.micFile}`] : []),
+      ...(autoplay ? ['--autoplay-policy=no-user-gesture-required'] : []),
+    ],
+  });
+}
+
+/**
+ * For a describe whose steps build on each other: once one fails, the rest are skipped (they would
+ * only time out), naming the step that failed.
+ */
+export function skipAfterFirstFailure(): void {
+  let failedStep: string | undefined;
+  beforeEach((ctx) => {
+    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
+    ctx.onTestFailed(() => {
+      failedStep ??= ctx.task.name;
+    });
+  });
+}
+
+/**
  * "End session" in the client portal's call room, once the room has connected: the connection line
  * above the controls has come and gone by then, and the locator clicks only a button that has stopped
  * moving (a click aimed a moment before a layout shift lands elsewhere).
@@ -304,34 +386,42 @@ export async function endSessionInCall(page: Page): Promise<void> {
   await page.locator('::-p-text(End session)').click();
 }
 
-/**
- * Builds one portal with Vite into `outDir`, pointed at the e2e Worker and public site; rejects with
- * Vite's output if the build fails.
- */
-export async function buildPortal(portal: 'public' | 'client', outDir: string): Promise<void> {
+type Portal = 'public' | 'client' | 'coach';
+
+/** Runs the project's Vite with this Node; resolves with the child and its output so far (kept as it comes). */
+async function vite(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+  const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, ...args], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORTAL: portal,
-      HC_PUBLIC_API_URL: inject('apiOrigin'),
-      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
-      // The build's _headers allow this LiveKit server (and servePortal answers with them).
-      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
-    },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  return { child, output: () => output };
+}
+
+/**
+ * Builds one portal with Vite into `outDir`, pointed at the e2e Worker and public site (and, for the
+ * coach portal, the client portal it sends clients to); rejects with Vite's output if the build fails.
+ */
+export async function buildPortal(portal: Portal, outDir: string): Promise<void> {
+  const { child, output } = await vite(['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    PORTAL: portal,
+    HC_PUBLIC_API_URL: inject('apiOrigin'),
+    HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
+    ...(portal === 'coach' ? { HC_PUBLIC_CLIENT_URL: inject('portalUrls').client } : {}),
+    // The build's _headers allow this LiveKit server (and servePortal answers with them).
+    HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
+  });
   const code = await new Promise<number | null>((done, fail) => {
     child.once('error', fail);
     child.once('close', done);
   });
-  if (code !== 0) throw new Error(`vite build of the ${portal} portal failed (exit ${code}):\n${output}`);
+  if (code !== 0) throw new Error(`vite build of the ${portal} portal failed (exit ${code}):\n${output()}`);
 }
 
 /**
@@ -340,31 +430,17 @@ export async function buildPortal(portal: 'public' | 'client', outDir: string): 
  * It answers with the build's Cloudflare Pages `_headers` (HC_PREVIEW_HEADERS, vite.config.ts), so the
  * portal runs under its real Content-Security-Policy.
  */
-export async function servePortal(portal: 'public' | 'client', outDir: string): Promise<() => Promise<void>> {
-  const { spawn } = await import('node:child_process');
-  const { createServer } = await import('node:net');
-  const { fileURLToPath } = await import('node:url');
-  const root = fileURLToPath(new URL('..', import.meta.url));
+export async function servePortal(portal: Portal, outDir: string): Promise<() => Promise<void>> {
   const url = new URL(inject('portalUrls')[portal]);
-  await eventually(`port ${url.port} to be free for the ${portal} portal`, () =>
-    new Promise<boolean>((done) => {
-      const probe = createServer();
-      probe.once('error', () => done(false));
-      probe.listen({ port: Number(url.port), host: url.hostname }, () => probe.close(() => done(true)));
-    }),
-  );
-  const child = spawn(
-    process.execPath,
-    [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: portal, HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  await eventually(`port ${url.port} to be free for the ${portal} portal`, () => isPortFree({ tcp: Number(url.port) }));
+  const { child, output } = await vite(['preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'], {
+    PORTAL: portal,
+    HC_PREVIEW_HEADERS: '1',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await eventually(`vite preview of the ${portal} portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
     timeoutMs: 30_000,
-    describe: () => output,
+    describe: output,
   });
   return async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -379,71 +455,6 @@ export async function servePortal(portal: 'public' | 'client', outDir: string): 
  * so a running `npm run dev` on 5171 is no obstacle. The coach portal's test serves it there.
  */
 export const coachPortalUrl = (): string => inject('portalUrls').coach;
-
-/**
- * Builds the coach portal into `outDir` like buildPortal, also told where the client portal is (it
- * sends clients there).
- */
-export async function buildCoachPortal(outDir: string): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const child = spawn(process.execPath, [`${root}node_modules/vite/bin/vite.js`, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORTAL: 'coach',
-      HC_PUBLIC_API_URL: inject('apiOrigin'),
-      HC_PUBLIC_PUBLIC_URL: inject('portalUrls').public,
-      HC_PUBLIC_CLIENT_URL: inject('portalUrls').client,
-      HC_PUBLIC_LIVEKIT_URL: inject('livekitUrl'),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const code = await new Promise<number | null>((done, fail) => {
-    child.once('error', fail);
-    child.once('close', done);
-  });
-  if (code !== 0) throw new Error(`vite build of the coach portal failed (exit ${code}):\n${output}`);
-}
-
-/** `vite preview` of the built coach portal at coachPortalUrl(); resolves once it answers, with a stop function. */
-export async function serveCoachPortal(outDir: string): Promise<() => Promise<void>> {
-  const { spawn } = await import('node:child_process');
-  const { createServer } = await import('node:net');
-  const { fileURLToPath } = await import('node:url');
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const url = new URL(coachPortalUrl());
-  await eventually(
-    `port ${url.port} to be free for the coach portal`,
-    () =>
-      new Promise<boolean>((done) => {
-        const probe = createServer();
-        probe.once('error', () => done(false));
-        probe.listen({ port: Number(url.port), host: url.hostname }, () => probe.close(() => done(true)));
-      }),
-  );
-  const child = spawn(
-    process.execPath,
-    [`${root}node_modules/vite/bin/vite.js`, 'preview', '--outDir', outDir, '--host', url.hostname, '--port', url.port, '--strictPort'],
-    { cwd: root, env: { ...process.env, PORTAL: 'coach', HC_PREVIEW_HEADERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await eventually(`vite preview of the coach portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
-    timeoutMs: 30_000,
-    describe: () => output,
-  });
-  return async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-}
 
 /**
  * POSTs to one of the agent-host's webhooks on the Worker (`/api/webhooks/agent/...`), signed with this
@@ -462,18 +473,4 @@ export async function agentPost<T = unknown>(path: string, payload: { sessionId:
   const text = await res.text();
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 500)}`);
   return (JSON.parse(text) as { data: T }).data;
-}
-
-/** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
-export async function createCoach(email: string, displayName: string): Promise<string> {
-  const { queryLocalD1 } = await import('./stack');
-  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
-  const id = `e2e-${email.replace(/[^a-z0-9]/gi, '-')}`;
-  const now = Date.now();
-  await queryLocalD1(
-    inject('persistDir'),
-    `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
-       SELECT ${q(id)}, ${q(email)}, password_hash, ${q(displayName)}, 'COACH', membership_tier, 0, ${now}, ${now} FROM users WHERE email = 'coach@example.com';`,
-  );
-  return id;
 }

@@ -5,13 +5,13 @@
  * in, the dashboard and a call room connected to livekit-server raise no policy violation, while a
  * request the policy does not allow is refused (so the policy is really in force).
  */
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, api, apiOk, buildCoachPortal, buildPortal, createClient, eventually, servePortal } from './helpers';
+import { api, apiOk, buildPortal, createClient, eventually, servePortal, launchChromium } from './helpers';
 
 const EMAIL = 'csp-premium@example.com';
 const apiOrigin = inject('apiOrigin');
@@ -55,7 +55,7 @@ describe("the portals' security headers", () => {
     await Promise.all([
       buildPortal('public', dirs.public),
       buildPortal('client', dirs.client),
-      buildCoachPortal(dirs.coach),
+      buildPortal('coach', dirs.coach),
       createClient(EMAIL, 'Cora Policy', 'PREMIUM'),
     ]);
   }, 180_000);
@@ -114,16 +114,7 @@ describe("the portals' security headers", () => {
       expect(res.headers.get('content-security-policy'), p).toBe(headersOf(dirs[p]).all.get('content-security-policy'));
     }
 
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${join(workDir, 'chromium')}`,
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-      ],
-    });
+    browser = await launchChromium(join(workDir, 'chromium'), { media: true, autoplay: false });
     page = await browser.newPage();
     // Every violation on every page this tab opens (a binding outlives navigations).
     await page.exposeFunction('hcPolicyViolation', (v: { directive: string; blocked: string; page: string }) => violations.push(v));

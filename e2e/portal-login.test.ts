@@ -5,65 +5,27 @@
  * the FREE tier's month.
  * A screenshot of every screen goes to e2e/artifacts/portal-login/.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CHROMIUM_FLAGS, apiOk, endSessionInCall, eventually } from './helpers';
+import { apiOk, buildPortal, endSessionInCall, eventually, launchChromium, servePortal } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const VITE = join(ROOT, 'node_modules/vite/bin/vite.js');
 const ARTIFACTS = join(ROOT, 'e2e/artifacts/portal-login');
 
 const apiOrigin = inject('apiOrigin');
 const portals = inject('portalUrls');
 const password = inject('demoPassword');
 
-const servers: ChildProcess[] = [];
-let buildDir: string;
-let userDataDir: string;
+const stops: (() => Promise<void>)[] = [];
+let workDir: string;
 let browser: Browser;
 let page: Page;
 let shot = 0;
-
-/** Runs the project's Vite with this Node; rejects with its output if it fails. */
-function vite(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [VITE, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function build(portal: 'public' | 'client'): Promise<void> {
-  const child = vite(['build', '--outDir', join(buildDir, portal), '--emptyOutDir', '--logLevel', 'warn'], {
-    PORTAL: portal,
-    HC_PUBLIC_API_URL: apiOrigin,
-    HC_PUBLIC_PUBLIC_URL: portals.public,
-  });
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const code = await new Promise<number | null>((done, fail) => {
-    child.once('error', fail);
-    child.once('close', done);
-  });
-  if (code !== 0) throw new Error(`vite build of the ${portal} portal failed (exit ${code}):\n${output}`);
-}
-
-/** `vite preview` of a built portal on the origin the Worker was given for it; resolves once it answers. */
-async function serve(portal: 'public' | 'client'): Promise<void> {
-  const url = new URL(portals[portal]);
-  const child = vite(['preview', '--outDir', join(buildDir, portal), '--host', url.hostname, '--port', url.port, '--strictPort'], { PORTAL: portal });
-  servers.push(child);
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  await eventually(`vite preview of the ${portal} portal at ${url.origin}`, async () => (await fetch(url.origin)).ok, {
-    timeoutMs: 30_000,
-    describe: () => output,
-  });
-}
 
 /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
 async function screenshot(name: string, on: Page = page): Promise<void> {
@@ -79,31 +41,19 @@ describe('signing in across origins and starting a FREE session', () => {
   beforeAll(async () => {
     rmSync(ARTIFACTS, { recursive: true, force: true });
     mkdirSync(ARTIFACTS, { recursive: true });
-    buildDir = mkdtempSync(join(tmpdir(), 'hc-portals-'));
-    userDataDir = mkdtempSync(join(tmpdir(), 'hc-chromium-'));
-    await Promise.all([build('public'), build('client')]);
-    await Promise.all([serve('public'), serve('client')]);
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [
-        ...CHROMIUM_FLAGS,
-        `--user-data-dir=${userDataDir}`,
-        // The call room asks for the microphone and plays the coach's voice: no prompt, no click first.
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    workDir = mkdtempSync(join(tmpdir(), 'hc-portals-'));
+    await Promise.all([buildPortal('public', join(workDir, 'public')), buildPortal('client', join(workDir, 'client'))]);
+    stops.push(...(await Promise.all([servePortal('public', join(workDir, 'public')), servePortal('client', join(workDir, 'client'))])));
+    // The call room asks for the microphone and plays the coach's voice: no prompt, no click first.
+    browser = await launchChromium(join(workDir, 'chromium'), { media: true });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 800 });
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    for (const server of servers) server.kill('SIGTERM');
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    for (const stop of stops) await stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('shows what Hybrid Coach is and the three plans from the tier table', async () => {

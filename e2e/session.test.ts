@@ -6,21 +6,14 @@
  */
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type Packet, TestParticipant, apiOk, eventually, isRecord, login } from './helpers';
+import { type Packet, TestParticipant, apiOk, eventually, isRecord, login, skipAfterFirstFailure, type RoomTicket } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
 
-interface RoomTicket {
-  sessionId: string;
-  roomName: string;
-  token: string;
-  livekitUrl: string;
-  capMinutes: number | null;
-}
 interface RoomState {
   sessionId: string;
   status: 'WAITING' | 'ACTIVE' | 'COMPLETED';
@@ -114,13 +107,7 @@ describe('a session through the real livekit-server', () => {
   });
 
   // Each step builds on the one before: after a failure, the rest would only time out, so they are skipped.
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   afterAll(async () => {
     await Promise.all(participants.map((p) => p.disconnect()));

@@ -6,16 +6,15 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import initialize from '@phi-ag/argon2/node';
 import { unstable_startWorker } from 'wrangler';
 import { DEMO_PASSWORD, seedSql } from '../d1/seed-dev.mjs';
 import { ensureLivekitServer, startLivekitServer } from '../scripts/livekit.mjs';
+import { isPortFree } from '../scripts/ports.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -28,16 +27,16 @@ const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1, hashLength: 32
 export interface StackOptions {
   /** Prefix of messages and of the state directory (.wrangler/<label>-<random>), e.g. 'e2e'. */
   label: string;
-  /** Worker ports tried in order; `workerPortEnv` (if set in the environment) pins one. */
+  /**
+   * Prefix of the environment variables that tune this stack, e.g. 'HC_E2E': <prefix>_WORKER_PORT and
+   * <prefix>_LIVEKIT_PORT pin a port; <prefix>_KEEP_STATE=1 leaves the D1 directory in place after
+   * stop() (to inspect it); <prefix>_VERBOSE=1 prints the Worker's own logs (wrangler log level 'log').
+   */
+  envPrefix: string;
+  /** Worker ports tried in order, unless <envPrefix>_WORKER_PORT pins one. */
   workerPorts: number[];
-  workerPortEnv?: string;
-  /** livekit-server ports tried in order (each also takes port+1 tcp and port+2 udp); `livekitPortEnv` pins one. */
+  /** livekit-server ports tried in order (each also takes port+1 tcp and port+2 udp), unless <envPrefix>_LIVEKIT_PORT pins one. */
   livekitPorts: number[];
-  livekitPortEnv?: string;
-  /** Leave the D1 directory in place after stop() (to inspect it). */
-  keepState?: boolean;
-  /** Print the Worker's own logs (wrangler log level 'log' instead of 'warn'). */
-  verbose?: boolean;
   /** Where the Worker finds the agent-host (its AGENT_HOST_URL); the wrangler.toml default otherwise. */
   agentHostUrl?: string;
   /**
@@ -72,7 +71,9 @@ export interface Stack {
 
 /** Starts livekit-server and the Worker on a fresh, migrated and seeded local D1; resolves once the Worker answers. */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { label } = options;
+  const { label, envPrefix } = options;
+  const keepState = process.env[`${envPrefix}_KEEP_STATE`] === '1';
+  const verbose = process.env[`${envPrefix}_VERBOSE`] === '1';
   const cleanups: (() => Promise<void> | void)[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -88,8 +89,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     })());
 
   try {
-    const workerPort = await pickPort(label, options.workerPortEnv, options.workerPorts, (p) => [{ tcp: p }]);
-    const livekitPort = await pickPort(label, options.livekitPortEnv, options.livekitPorts, (p) => [
+    const workerPort = await pickPort(label, `${envPrefix}_WORKER_PORT`, options.workerPorts, (p) => [{ tcp: p }]);
+    const livekitPort = await pickPort(label, `${envPrefix}_LIVEKIT_PORT`, options.livekitPorts, (p) => [
       { tcp: p },
       { tcp: p + 1 },
       { udp: p + 2 },
@@ -98,7 +99,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const persistDir = join(ROOT, '.wrangler', `${label}-${randomBytes(6).toString('hex')}`);
     mkdirSync(persistDir, { recursive: true });
-    if (!options.keepState) cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
+    if (!keepState) cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
     const d1: D1Command = (command, args, what) =>
       wrangler(label, ['d1', ...command.split(' '), 'DB', '--local', '--persist-to', persistDir, ...args], what);
 
@@ -159,7 +160,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         inspector: false,
         watch: false,
         liveReload: false,
-        logLevel: options.verbose ? 'log' : 'warn',
+        logLevel: verbose ? 'log' : 'warn',
       },
     });
     cleanups.push(() => worker.dispose());
@@ -280,41 +281,17 @@ async function wrangler(label: string, args: string[], what: string): Promise<st
 type Probe = { tcp: number } | { udp: number };
 
 /** The first candidate whose ports are all free, or the one pinned by the environment variable `envName`. */
-async function pickPort(label: string, envName: string | undefined, candidates: number[], ports: (p: number) => Probe[]): Promise<number> {
-  const pinned = envName ? process.env[envName] : undefined;
+async function pickPort(label: string, envName: string, candidates: number[], ports: (p: number) => Probe[]): Promise<number> {
+  const pinned = process.env[envName];
   const list = pinned ? [Number(pinned)] : candidates;
   for (const candidate of list) {
-    const free = await Promise.all(ports(candidate).map(isFree));
+    const free = await Promise.all(ports(candidate).map(isPortFree));
     if (free.every(Boolean)) return candidate;
   }
   throw new Error(
-    `${label}: no free port among ${list.join(', ')} (each needs ${ports(0).map((p) => ('tcp' in p ? `tcp +${p.tcp}` : `udp +${p.udp}`)).join(', ')})` +
-      (envName ? `; set ${envName} to a free one` : ''),
+    `${label}: no free port among ${list.join(', ')} (each needs ${ports(0).map((p) => ('tcp' in p ? `tcp +${p.tcp}` : `udp +${p.udp}`)).join(', ')}); ` +
+      `set ${envName} to a free one`,
   );
-}
-
-/** Free on loopback and on all interfaces (livekit-server binds RTC ports on every interface). */
-async function isFree(probe: Probe): Promise<boolean> {
-  const hosts = ['127.0.0.1', '0.0.0.0'];
-  for (const host of hosts) {
-    const ok =
-      'tcp' in probe
-        ? await new Promise<boolean>((done) => {
-            const server = createServer();
-            server.once('error', () => done(false));
-            server.listen({ port: probe.tcp, host, exclusive: true }, () => server.close(() => done(true)));
-          })
-        : await new Promise<boolean>((done) => {
-            const socket = createSocket('udp4');
-            socket.once('error', () => {
-              socket.close();
-              done(false);
-            });
-            socket.bind({ port: probe.udp, address: host, exclusive: true }, () => socket.close(() => done(true)));
-          });
-    if (!ok) return false;
-  }
-  return true;
 }
 
 async function waitHealthy(label: string, url: string, timeoutMs = 30_000): Promise<void> {

@@ -10,20 +10,19 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
-  CHROMIUM_FLAGS,
   apiOk,
-  buildCoachPortal,
   buildPortal,
   coachPortalUrl,
   createCoach,
   eventually,
-  serveCoachPortal,
   servePortal,
   totpCode,
   totpStep,
+  skipAfterFirstFailure,
+  launchChromium,
 } from './helpers';
 import { queryLocalD1 } from './stack';
 
@@ -69,6 +68,15 @@ describe('two-step sign-in for a coach', () => {
     expect(page.url()).toBe(`${portals.public}/login`);
   }
 
+  /** Signs out, then in with the password, and switches the second step to a recovery code. */
+  async function signOutAndInToRecoveryCode(): Promise<void> {
+    await signOut();
+    await password();
+    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
+    await page.locator('::-p-text(Use a recovery code instead)').click();
+    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+  }
+
   /**
    * A code the Worker has not seen yet: codes are accepted once, so after one was used in this 30-second
    * step, wait for the next step to begin (a computed instant, at most 30 s away) and use its code.
@@ -92,15 +100,11 @@ describe('two-step sign-in for a coach', () => {
     rmSync(ARTIFACTS, { recursive: true, force: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     workDir = mkdtempSync(join(tmpdir(), 'hc-staff-mfa-'));
-    await Promise.all([createCoach(COACH_EMAIL, 'Morgan Mfa'), createCoach(ADMIN_EMAIL, 'Ada Admin'), buildPortal('public', join(workDir, 'public')), buildCoachPortal(join(workDir, 'coach'))]);
+    await Promise.all([createCoach(COACH_EMAIL, 'Morgan Mfa'), createCoach(ADMIN_EMAIL, 'Ada Admin'), buildPortal('public', join(workDir, 'public')), buildPortal('coach', join(workDir, 'coach'))]);
     await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = '${ADMIN_EMAIL}'`);
     stops.push(await servePortal('public', join(workDir, 'public')));
-    stops.push(await serveCoachPortal(join(workDir, 'coach')));
-    browser = await puppeteer.launch({
-      executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...CHROMIUM_FLAGS, `--user-data-dir=${join(workDir, 'chromium')}`],
-    });
+    stops.push(await servePortal('coach', join(workDir, 'coach')));
+    browser = await launchChromium(join(workDir, 'chromium'));
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('pageerror', (e) => console.error(`staff-mfa page error: ${e instanceof Error ? e.message : String(e)}`));
@@ -112,13 +116,7 @@ describe('two-step sign-in for a coach', () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  let failedStep: string | undefined;
-  beforeEach((ctx) => {
-    if (failedStep) ctx.skip(`an earlier step failed: ${failedStep}`);
-    ctx.onTestFailed(() => {
-      failedStep ??= ctx.task.name;
-    });
-  });
+  skipAfterFirstFailure();
 
   it('sets up two-step sign-in in the settings: QR code and key, confirmed by a first code, recovery codes shown once', async () => {
     await password();
@@ -177,21 +175,13 @@ describe('two-step sign-in for a coach', () => {
 
   it('signs in with a recovery code once; the same code is refused the second time', async () => {
     const [first = '', second = ''] = mfa.recoveryCodes;
-    await signOut();
-    await password();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
-    await page.locator('::-p-text(Use a recovery code instead)').click();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+    await signOutAndInToRecoveryCode();
     await page.type('input[name=recoveryCode]', first);
     await screenshot('public-login-recovery-code');
     await page.click('[data-testid=mfa-proof] button[type=submit]');
     await onCoachDashboard();
 
-    await signOut();
-    await password();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=code]', { timeout: 15_000 });
-    await page.locator('::-p-text(Use a recovery code instead)').click();
-    await page.waitForSelector('[data-testid=mfa-proof] input[name=recoveryCode]');
+    await signOutAndInToRecoveryCode();
     await page.type('input[name=recoveryCode]', first);
     await page.click('[data-testid=mfa-proof] button[type=submit]');
     await page.waitForSelector('[data-testid=mfa-proof] [role=alert]', { timeout: 15_000 });

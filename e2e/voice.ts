@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import type { Standins } from '../agent-host/dev/standins';
 import { speak } from '../agent-host/dev/standins/audio';
-import { eventually } from './helpers';
+import { type RoomTicket, TestParticipant, apiOk, eventually, login } from './helpers';
 import type { Stack } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -93,6 +93,26 @@ export class Microphone {
       }
     }
   }
+}
+
+/** A client talking in a session room of their own: a participant in it and its microphone. */
+export interface LiveSession {
+  email: string;
+  /** The client's API token. */
+  token: string;
+  sessionId: string;
+  roomName: string;
+  participant: TestParticipant;
+  mic: Microphone;
+}
+
+/** Signs `email` in, starts a session room and joins it with a microphone that speaks when told. */
+export async function joinWithMicrophone(email: string): Promise<LiveSession> {
+  const token = await login(email);
+  const ticket = await apiOk<RoomTicket>('POST', '/api/rooms', { token }, 201);
+  const participant = await new TestParticipant(email).connect(ticket.livekitUrl, ticket.token);
+  const mic = await Microphone.publish(participant.room);
+  return { email, token, sessionId: ticket.sessionId, roomName: ticket.roomName, participant, mic };
 }
 
 /** The agent-host's AI coach worker as its own process (tsx), with its output kept for the error message. */

@@ -14,8 +14,9 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { seedDev } from '../d1/seed-dev.mjs';
+import { runAsScript } from './cli.mjs';
 import { ensureLivekitServer } from './livekit.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -341,12 +342,4 @@ export async function main(argv) {
   return runServices(services);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`dev: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'dev', main);

@@ -24,7 +24,8 @@ import {
 } from 'node:fs';
 import { constants as os } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { runAsScript } from './cli.mjs';
 
 /** The pinned server version: the one the agents and SDKs here are tested against. */
 export const LIVEKIT_SERVER_VERSION = '1.13.5';
@@ -410,12 +411,4 @@ export async function main(argv) {
   return signalled ?? (code === 0 ? 1 : code); // exiting by itself is a failure
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(`livekit: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'livekit', main);
