@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
-import { db } from './db/client';
+import { db, withDb } from './db/client';
 import { portalOrigins } from './lib/config';
 import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
@@ -48,6 +48,7 @@ function fromHttpException(err: HTTPException): AppError {
 const app = new OpenAPIHono<AppEnv>();
 
 app.use('*', requestId());
+app.use('*', withDb);
 app.use('*', async (c, next) => {
   const started = Date.now();
   await next();

@@ -1,8 +1,16 @@
 import { drizzle } from 'drizzle-orm/d1';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env';
 import * as schema from './schema';
 
 export const db = (env: Pick<Env, 'DB'>) => drizzle(env.DB, { schema });
 export type Db = ReturnType<typeof db>;
+
+/** Puts the database on the context once, for every handler and middleware after it: `c.var.db`. */
+export const withDb: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('db', db(c.env));
+  await next();
+};
 
 /** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
 export function isUniqueViolation(err: unknown): boolean {

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { desc } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
 import { skoolSyncRuns } from '../db/schema';
 import { errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
@@ -56,11 +55,11 @@ const runsRoute = createRoute({
 
 export const admin = createApp()
   .openapi(startRoute, async (c) => {
-    const { runId, startedAt } = await startSkoolSync(c.env, openDb(c.env), 'admin', new URL(c.req.url).origin);
+    const { runId, startedAt } = await startSkoolSync(c.env, c.var.db, 'admin', new URL(c.req.url).origin);
     return c.json(ok({ runId, startedAt: startedAt.toISOString() }), 202);
   })
   .openapi(runsRoute, async (c) => {
-    const rows = await openDb(c.env)
+    const rows = await c.var.db
       .select()
       .from(skoolSyncRuns)
       .orderBy(desc(skoolSyncRuns.startedAt))

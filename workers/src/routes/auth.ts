@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
 import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
@@ -155,7 +154,7 @@ export const auth = createApp()
     const meta = clientMeta(c);
     const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
 
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = await db
       .select({ id: users.id, role: users.role, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
       .from(users)
@@ -193,7 +192,7 @@ export const auth = createApp()
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
     const binding = presentedBinding(c);
-    const db = openDb(c.env);
+    const db = c.var.db;
     const now = new Date();
     const grantHash = await sha256Hex(grant);
     const live = and(eq(authGrants.grantHash, grantHash), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now));
@@ -252,7 +251,7 @@ export const auth = createApp()
     // Per address too, counted for every address, known or not: past the limit nothing more is
     // queued for it, and the answer stays the same, so the limit reveals nothing about accounts.
     const perEmail = await rateLimit(c.env, `claim:email:${email}`, CLAIM_REQUESTS_PER_EMAIL, CLAIM_EMAIL_WINDOW_MS);
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = await db
       .select({ id: users.id, displayName: users.displayName })
       .from(users)
@@ -281,7 +280,7 @@ export const auth = createApp()
   })
   .openapi(claimRoute, async (c) => {
     const { token, password } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const now = new Date();
     const tokenHash = await sha256Hex(token);
     const pending = await db
@@ -312,7 +311,7 @@ export const auth = createApp()
     return c.json(ok({ claimed: true as const, email: pending.email }), 200);
   })
   .openapi(logoutRoute, async (c) => {
-    await revokeSession(openDb(c.env), c.get('user').sessionId);
+    await revokeSession(c.var.db, c.get('user').sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
     return c.json(ok({ signedOut: true as const }), 200);
   });

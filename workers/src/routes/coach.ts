@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -187,12 +187,12 @@ const coachUsers = alias(users, 'coach_user');
 
 export const coach = createApp()
   .openapi(listClientsRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     return c.json(ok(await clientItems(db, user, await clientIdsOf(db, user, c.req.valid('query').limit), new Date())), 200);
   })
   .openapi(clientRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     // Someone the coach has never coached is as unknown as no one (404).
@@ -242,7 +242,7 @@ export const coach = createApp()
     );
   })
   .openapi(liveRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     const clientUsers = alias(users, 'client_user');
     const rows = await db

@@ -11,7 +11,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { staffMfa, users } from '../db/schema';
 import { mfaRequiredFor } from '@hybrid-coach/shared/mfa';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -134,7 +134,7 @@ async function userOf(db: Db, userId: string) {
 export const signInMfa = createApp()
   .openapi(verifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const challenge = await openChallenge(c, db, body.challenge, 'verify');
     const attempt = await startCodeAttempt(c.env, challenge.userId);
     const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
@@ -154,7 +154,7 @@ export const signInMfa = createApp()
     return c.json(ok(grantAnswer(c.env, user.role, grant.value)), 200);
   })
   .openapi(enrolAtSignInRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const challenge = await openChallenge(c, db, c.req.valid('json').challenge, 'enrol');
     const user = await userOf(db, challenge.userId);
     // Set up in another browser meanwhile: this sign-in must then give a code like any other.
@@ -165,7 +165,7 @@ export const signInMfa = createApp()
   })
   .openapi(confirmAtSignInRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const challenge = await openChallenge(c, db, body.challenge, 'enrol');
     const attempt = await startCodeAttempt(c.env, challenge.userId);
     const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
@@ -278,11 +278,11 @@ async function requireProof(c: Context<AppEnv>, db: Db, proof: Proof): Promise<v
 const mfaIsOff = () => new AppError('CONFLICT', 'Two-step sign-in is off. Set it up first.');
 
 export const myMfa = createApp()
-  .openapi(statusRoute, async (c) => c.json(ok(await statusOf(c, openDb(c.env))), 200))
+  .openapi(statusRoute, async (c) => c.json(ok(await statusOf(c, c.var.db)), 200))
   .openapi(enrolRoute, async (c) => {
     const body = c.req.valid('json');
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (await mfaEnabled(db, user.id)) {
       // A stolen session alone must not move the second factor to someone else's phone.
       if (body.code === undefined && body.recoveryCode === undefined) {
@@ -297,7 +297,7 @@ export const myMfa = createApp()
   })
   .openapi(confirmRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const attempt = await startCodeAttempt(c.env, user.id);
     const confirmed = await confirmEnrolment(c.env, db, user.id, c.req.valid('json').code);
     if (confirmed.outcome === 'none') throw new AppError('CONFLICT', 'Start setting up the app first (or again).');
@@ -312,7 +312,7 @@ export const myMfa = createApp()
   })
   .openapi(recoveryRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (!(await mfaEnabled(db, user.id))) throw mfaIsOff();
     await requireProof(c, db, proofOf(c.req.valid('json')));
     const recoveryCodes = await regenerateRecoveryCodes(db, user.id);
@@ -322,7 +322,7 @@ export const myMfa = createApp()
   })
   .openapi(disableRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (mfaRequiredFor(user.role, requiredForCoaches(c.env))) {
       throw new AppError('FORBIDDEN', 'Two-step sign-in is required for your account and cannot be turned off. You can move it to a new app instead.');
     }

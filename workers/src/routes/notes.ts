@@ -7,7 +7,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
@@ -159,7 +159,7 @@ export const notes = createApp()
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     const { sessionId, limit } = c.req.valid('query');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await assertCoaches(db, user, clientId);
     const rows = await db
       .select()
@@ -174,7 +174,7 @@ export const notes = createApp()
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     const { text, sessionId, shareableWithAi } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await assertCoaches(db, user, clientId);
     if (sessionId) {
       const session = await db
@@ -193,7 +193,7 @@ export const notes = createApp()
   })
   .openapi(patchNoteRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const note = await ownNote(db, user, c.req.valid('param').id);
     const patch = c.req.valid('json');
     const row = await db
@@ -206,7 +206,7 @@ export const notes = createApp()
   })
   .openapi(deleteNoteRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const note = await ownNote(db, user, c.req.valid('param').id);
     await db.delete(clientNotes).where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)));
     return c.json(ok({ id: note.id }), 200);

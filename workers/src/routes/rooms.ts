@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
 import { and, eq, isNull } from 'drizzle-orm';
-import { isUniqueViolation, db as openDb } from '../db/client';
+import { isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -212,7 +212,7 @@ const wsTicketRoute = createRoute({
  */
 async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appointmentId?: string }) {
   const user = c.get('user');
-  const db = openDb(c.env);
+  const db = c.var.db;
   const now = new Date();
   // Before the tier check: a client who has a session under way is sent back to it, whatever the month says.
   await assertNoLiveSession(c.env, db, user.id);
@@ -271,7 +271,7 @@ export const rooms = createApp()
   .openapi(createRoomRoute, async (c) => c.json(ok(await startSession(c, {})), 201))
   .openapi(appointmentRoomRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const appointment = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
     if (!appointment || appointment.clientId !== user.id) throw new AppError('NOT_FOUND', 'No such appointment');
     const now = Date.now();
@@ -300,7 +300,7 @@ export const rooms = createApp()
   })
   .openapi(joinRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await loadSession(db, c.req.valid('param').sessionId);
     let role: 'client' | 'coach';
     if (user.id === session.clientId) {
@@ -335,7 +335,7 @@ export const rooms = createApp()
   })
   .openapi(muteRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (!isCoachLike(user) || session.coachId !== user.id) {
       throw new AppError('FORBIDDEN', 'Only the coach in this session can change what the AI hears');
     }
@@ -345,7 +345,7 @@ export const rooms = createApp()
   })
   .openapi(whisperRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await loadSession(db, c.req.valid('param').sessionId);
     if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', 'Only the coach in this session can whisper to the AI');
     if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
@@ -370,7 +370,7 @@ export const rooms = createApp()
   })
   .openapi(endRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     const role = assertMember(user, session);
     const state = await sessionRoom(c.env, session.id).end(role);
     log('info', 'session ended', { requestId: c.get('requestId'), userId: user.id, sessionId: session.id, by: role });
@@ -378,7 +378,7 @@ export const rooms = createApp()
   })
   .openapi(stateRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (user.role !== 'ADMIN') assertMember(user, session);
     const state = await sessionRoom(c.env, session.id).getState();
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
@@ -386,7 +386,7 @@ export const rooms = createApp()
   })
   .openapi(wsTicketRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (user.role !== 'ADMIN') assertMember(user, session);
     const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
     return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
@@ -402,7 +402,7 @@ export const rooms = createApp()
     const ticket = c.req.query('ticket');
     const refused = () => new AppError('UNAUTHORIZED', 'Open the live events with a fresh ticket from POST /api/rooms/{sessionId}/ws-ticket');
     if (!ticket || ticket.length > 64) throw refused();
-    const session = await loadSession(openDb(c.env), c.req.param('sessionId'));
+    const session = await loadSession(c.var.db, c.req.param('sessionId'));
     const room = sessionRoom(c.env, session.id);
     const holder = await room.redeemWsTicket(ticket);
     if (!holder) throw refused();

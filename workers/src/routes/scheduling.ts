@@ -8,7 +8,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { SQLWrapper } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, isUniqueViolation, db as openDb, readInChunks } from '../db/client';
+import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '@hybrid-coach/shared/slots';
 import { TIERS, UPGRADE_URL } from '@hybrid-coach/shared/tiers';
@@ -136,7 +136,7 @@ export const scheduling = createApp()
       responses: { 200: { description: 'Windows', ...json(okSchema(z.array(Availability))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN') },
     }),
     async (c) => {
-      const rows = await openDb(c.env)
+      const rows = await c.var.db
         .select()
         .from(coachAvailability)
         .where(eq(coachAvailability.coachId, c.get('user').id))
@@ -159,7 +159,7 @@ export const scheduling = createApp()
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
+      const db = c.var.db;
       const coachId = c.get('user').id;
       const id = crypto.randomUUID();
       const windows = db.select({ n: count() }).from(coachAvailability).where(eq(coachAvailability.coachId, coachId));
@@ -186,7 +186,7 @@ export const scheduling = createApp()
       responses: { 200: { description: 'Changed', ...json(okSchema(Availability)) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
     }),
     async (c) => {
-      const row = await openDb(c.env)
+      const row = await c.var.db
         .update(coachAvailability)
         .set(windowOf(c.req.valid('json')))
         .where(and(eq(coachAvailability.id, c.req.valid('param').id), eq(coachAvailability.coachId, c.get('user').id)))
@@ -207,7 +207,7 @@ export const scheduling = createApp()
       responses: { 200: { description: 'Removed', ...json(okSchema(z.object({ id: z.string() }))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
     }),
     async (c) => {
-      const gone = await openDb(c.env)
+      const gone = await c.var.db
         .delete(coachAvailability)
         .where(and(eq(coachAvailability.id, c.req.valid('param').id), eq(coachAvailability.coachId, c.get('user').id)))
         .returning({ id: coachAvailability.id });
@@ -232,7 +232,7 @@ export const scheduling = createApp()
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
+      const db = c.var.db;
       await assertPremium(db, c.get('user'));
       const now = new Date();
       const q = c.req.valid('query');
@@ -287,7 +287,7 @@ export const scheduling = createApp()
     }),
     async (c) => {
       const user = c.get('user');
-      const db = openDb(c.env);
+      const db = c.var.db;
       await assertPremium(db, user);
       const { coachId, scheduledFor } = c.req.valid('json');
       const at = new Date(scheduledFor);
@@ -341,7 +341,7 @@ export const scheduling = createApp()
     }),
     async (c) => {
       const user = c.get('user');
-      const db = openDb(c.env);
+      const db = c.var.db;
       const whose = user.role === 'CLIENT' ? eq(appointments.clientId, user.id) : eq(appointments.coachId, user.id);
       const upcoming = c.req.valid('query').include === 'upcoming';
       const rows = await db
@@ -366,7 +366,7 @@ export const scheduling = createApp()
     }),
     async (c) => {
       const user = c.get('user');
-      const db = openDb(c.env);
+      const db = c.var.db;
       const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
       // Someone else's appointment is as invisible as one that does not exist.
       if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
@@ -395,7 +395,7 @@ export const scheduling = createApp()
     }),
     async (c) => {
       const user = c.get('user');
-      const db = openDb(c.env);
+      const db = c.var.db;
       const { coachId } = c.req.valid('json');
       const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
       if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
@@ -434,7 +434,7 @@ export const scheduling = createApp()
     }),
     async (c) => {
       const user = c.get('user');
-      const db = openDb(c.env);
+      const db = c.var.db;
       const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
       if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
       const coaches = await db

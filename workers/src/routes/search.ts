@@ -4,7 +4,6 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { bearerSecurity, createApp, json } from '../lib/openapi';
 import { requireAuth, requireRole } from '../lib/session';
@@ -80,7 +79,7 @@ export const search = createApp().openapi(searchRoute, async (c) => {
   const match = ftsQuery(q);
   if (!match) throw new AppError('VALIDATION_ERROR', 'Give at least one word to search for', { fields: { q: 'no words' } });
   const everyone = user.role === 'ADMIN' ? 1 : 0;
-  const rows = await openDb(c.env).all<Row>(sql`
+  const rows = await c.var.db.all<Row>(sql`
     SELECT m.id, m.session_id, s.client_id, u.display_name AS client_name, m.speaker_role, m.kind, m.spoken_at,
            snippet(messages_fts, 0, ${OPEN}, ${CLOSE}, '…', 24) AS marked
     FROM messages_fts

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
@@ -200,7 +200,7 @@ const ratingRoute = createRoute({
 
 const coachUsers = alias(users, 'coach_user');
 /** A session with its rating and the names of its client and coach. */
-const withNames = (db: ReturnType<typeof openDb>) =>
+const withNames = (db: Db) =>
   db
     .select({ session: coachingSessions, rating: sessionRatings, clientName: users.displayName, coachName: coachUsers.displayName })
     .from(coachingSessions)
@@ -224,7 +224,7 @@ export const sessions = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const query = c.req.valid('query');
-    const rows = await withNames(openDb(c.env))
+    const rows = await withNames(c.var.db)
       .where(and(visibleTo(user), query.flagged ? isNotNull(coachingSessions.flaggedAt) : undefined))
       .orderBy(desc(coachingSessions.createdAt))
       .limit(query.limit)
@@ -233,7 +233,7 @@ export const sessions = createApp()
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const row = await withNames(db)
       .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
       .get();
@@ -268,7 +268,7 @@ export const sessions = createApp()
   .openapi(ratingRoute, async (c) => {
     const user = c.get('user');
     const { rating, tip, comment } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await db
       .select()
       .from(coachingSessions)

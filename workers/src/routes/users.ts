@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
 import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
@@ -140,13 +140,13 @@ const profileOut = (p: ProfileRow | undefined) => ({
 
 export const usersApp = createApp()
   .openapi(profileRoute, async (c) => {
-    const row = await openDb(c.env).select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
+    const row = await c.var.db.select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
     return c.json(ok(profileOut(row)), 200);
   })
   .openapi(patchProfileRoute, async (c) => {
     const userId = c.get('user').id;
     const patch = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const before = await db.select().from(profiles).where(eq(profiles.userId, userId)).get();
     const next = {
       coachingGoals: patch.coachingGoals !== undefined ? patch.coachingGoals : (before?.coachingGoals ?? null),
@@ -176,12 +176,12 @@ export const usersApp = createApp()
       .get();
     return c.json(ok(profileOut(row)), 200);
   })
-  .openapi(meRoute, async (c) => c.json(ok(await meOf(openDb(c.env), c.get('user').id)), 200))
+  .openapi(meRoute, async (c) => c.json(ok(await meOf(c.var.db, c.get('user').id)), 200))
   .openapi(patchMeRoute, async (c) => {
     const user = c.get('user');
     const patch = c.req.valid('json');
     if (patch.isAvailable !== undefined && user.role === 'CLIENT') throw new AppError('FORBIDDEN', 'Only coaches take bookings');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await db
       .update(users)
       .set({
