@@ -12,11 +12,11 @@ import { outboxRow } from '../lib/email-outbox';
 import { log } from '@hybrid-coach/shared/log';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
-import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, revokeSession } from '../lib/session';
 import { GrantResult, clientMeta, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -94,16 +94,11 @@ const exchangeRoute = createRoute({
   },
 });
 
-const logoutRoute = createRoute({
+const logoutRoute = authRoute({
   method: 'post',
   path: '/logout',
   summary: 'Revoke the current session',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) } },
 });
 
 const ClaimRequestBody = z.object({ email: z.string().trim().max(254).email() }).openapi('ClaimRequest');

@@ -32,8 +32,7 @@ import {
   useChallenge,
   wrongCode,
 } from '../lib/mfa';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 const Challenge = z.string().min(1).max(128).openapi({ description: 'From the login answer: single-use, bound to this browser' });
@@ -188,62 +187,55 @@ export const signInMfa = createApp()
 
 // ---- Settings --------------------------------------------------------------------------------------
 
-const statusRoute = createRoute({
+const statusRoute = authRoute({
   method: 'get',
   path: '/',
   summary: 'Staff: whether two-step sign-in is on, whether it is required, recovery codes left',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN') },
+  roles: ['COACH', 'ADMIN'],
+  responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) } },
 });
 
-const settingsErrors = (...more: Parameters<typeof errorResponses>) =>
-  errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', ...more);
+/** Every settings change reads a body (413 past the limit) and may try a code (429 past the account's limit). */
+const SETTINGS_ERRORS = ['PAYLOAD_TOO_LARGE', 'RATE_LIMITED'] as const;
 
-const enrolRoute = createRoute({
+const enrolRoute = authRoute({
   method: 'post',
   path: '/enrol',
   summary: 'Staff: start setting up an authenticator app (with MFA on already, a current code or a recovery code moves it to a new app)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: [...SETTINGS_ERRORS],
   request: { body: { ...json(EnrolBody), required: true } },
-  responses: { 200: { description: 'A new secret, pending until confirmed', ...json(okSchema(Enrolment)) }, ...settingsErrors() },
+  responses: { 200: { description: 'A new secret, pending until confirmed', ...json(okSchema(Enrolment)) } },
 });
 
-const confirmRoute = createRoute({
+const confirmRoute = authRoute({
   method: 'post',
   path: '/confirm',
   summary: 'Staff: the first code from the new app turns two-step sign-in on (or completes the move); answers new recovery codes, shown once',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
   request: { body: { ...json(ConfirmBody), required: true } },
-  responses: {
-    200: { description: 'On, with new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) },
-    ...settingsErrors('CONFLICT'),
-  },
+  responses: { 200: { description: 'On, with new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) } },
 });
 
-const recoveryRoute = createRoute({
+const recoveryRoute = authRoute({
   method: 'post',
   path: '/recovery-codes',
   summary: 'Staff: a new set of recovery codes replacing all the old ones (needs a current code or a recovery code)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
   request: { body: { ...json(ProofBody), required: true } },
-  responses: {
-    200: { description: 'The new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) },
-    ...settingsErrors('CONFLICT'),
-  },
+  responses: { 200: { description: 'The new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) } },
 });
 
-const disableRoute = createRoute({
+const disableRoute = authRoute({
   method: 'post',
   path: '/disable',
   summary: 'Staff: turn two-step sign-in off (needs a current code or a recovery code; refused where it is required)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
   request: { body: { ...json(ProofBody), required: true } },
-  responses: { 200: { description: 'Off', ...json(okSchema(MfaStatus)) }, ...settingsErrors('CONFLICT') },
+  responses: { 200: { description: 'Off', ...json(okSchema(MfaStatus)) } },
 });
 
 async function statusOf(c: Context<AppEnv>, db: Db) {

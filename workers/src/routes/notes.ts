@@ -4,14 +4,13 @@
  * have coached (a session or an appointment together). Clients never see notes; the AI is given only
  * the ones marked shareable (lib/agent-context.ts).
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 
 const Note = z
   .object({
@@ -46,12 +45,12 @@ export const MAX_NOTES = 200;
 const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 
-const listRoute = createRoute({
+const listRoute = authRoute({
   method: 'get',
   path: '/clients/{clientId}/notes',
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: {
     params: ClientParams,
     query: z.object({
@@ -59,46 +58,34 @@ const listRoute = createRoute({
       limit: z.coerce.number().int().min(1).max(MAX_NOTES).default(MAX_NOTES).openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
     }),
   },
-  responses: {
-    200: { description: 'Notes', ...json(okSchema(z.array(Note))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'Notes', ...json(okSchema(z.array(Note))) } },
 });
-const createNoteRoute = createRoute({
+const createNoteRoute = authRoute({
   method: 'post',
   path: '/clients/{clientId}/notes',
   summary: 'A private note on a client the coach coaches (optionally on one of their sessions)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: ClientParams, body: { ...json(NewNote), required: true } },
-  responses: {
-    201: { description: 'Saved', ...json(okSchema(Note)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 201: { description: 'Saved', ...json(okSchema(Note)) } },
 });
-const patchNoteRoute = createRoute({
+const patchNoteRoute = authRoute({
   method: 'patch',
   path: '/notes/{id}',
   summary: 'Change one of the coach’s own notes (text, or whether the AI may see it)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: NoteParams, body: { ...json(NotePatch), required: true } },
-  responses: {
-    200: { description: 'The note after the change', ...json(okSchema(Note)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The note after the change', ...json(okSchema(Note)) } },
 });
-const deleteNoteRoute = createRoute({
+const deleteNoteRoute = authRoute({
   method: 'delete',
   path: '/notes/{id}',
   summary: 'Delete one of the coach’s own notes',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: NoteParams },
-  responses: {
-    200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) } },
 });
 
 type NoteRow = typeof clientNotes.$inferSelect;

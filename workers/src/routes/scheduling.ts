@@ -4,7 +4,7 @@
  * portals show them in the viewer's time zone. No double booking of a coach or a client: the
  * database's partial unique indexes decide, also for two requests at the same moment (409).
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { SQLWrapper } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
@@ -12,9 +12,8 @@ import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { BOOKING_HORIZON_DAYS, MAX_AVAILABILITY_WINDOWS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, freeSlots, isSlot } from '@hybrid-coach/shared/slots';
 import { TIERS, UPGRADE_URL } from '@hybrid-coach/shared/tiers';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00 (UTC)');
 const ymd = z.string().date();
@@ -127,13 +126,12 @@ async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[
 
 export const scheduling = createApp()
   .openapi(
-    createRoute({
+    authRoute({
       method: 'get',
       path: '/availability',
       summary: 'The signed-in coach’s availability windows',
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-      responses: { 200: { description: 'Windows', ...json(okSchema(z.array(Availability))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN') },
+      roles: ['COACH', 'ADMIN'],
+      responses: { 200: { description: 'Windows', ...json(okSchema(z.array(Availability))) } },
     }),
     async (c) => {
       const rows = await c.var.db
@@ -146,17 +144,14 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'post',
       path: '/availability',
       summary: `Add a weekly or one-off availability window (UTC); a coach keeps at most ${MAX_AVAILABILITY_WINDOWS}`,
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      roles: ['COACH', 'ADMIN'],
+      errors: ['CONFLICT'],
       request: { body: { ...json(AvailabilityInput), required: true } },
-      responses: {
-        201: { description: 'Added', ...json(okSchema(Availability)) },
-        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT'),
-      },
+      responses: { 201: { description: 'Added', ...json(okSchema(Availability)) } },
     }),
     async (c) => {
       const db = c.var.db;
@@ -176,14 +171,14 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'put',
       path: '/availability/{id}',
       summary: 'Replace one of the coach’s windows',
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND'],
       request: { params: IdParams, body: { ...json(AvailabilityInput), required: true } },
-      responses: { 200: { description: 'Changed', ...json(okSchema(Availability)) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
+      responses: { 200: { description: 'Changed', ...json(okSchema(Availability)) } },
     }),
     async (c) => {
       const row = await c.var.db
@@ -197,14 +192,14 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'delete',
       path: '/availability/{id}',
       summary: 'Remove one of the coach’s windows (booked appointments stay)',
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND'],
       request: { params: IdParams },
-      responses: { 200: { description: 'Removed', ...json(okSchema(z.object({ id: z.string() }))) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND') },
+      responses: { 200: { description: 'Removed', ...json(okSchema(z.object({ id: z.string() }))) } },
     }),
     async (c) => {
       const gone = await c.var.db
@@ -216,19 +211,17 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'get',
       path: '/coaches/slots',
       summary: `PREMIUM clients: the free slots of each coach open for bookings, in the coming days (up to ${BOOKING_HORIZON_DAYS} days ahead)`,
-      security: bearerSecurity,
-      middleware: [requireAuth] as const,
+      errors: ['FORBIDDEN', 'TIER_LIMIT_REACHED'],
       request: { query: z.object({ from: z.string().datetime().optional(), days: z.coerce.number().int().min(1).max(28).default(7) }) },
       responses: {
         200: {
           description: 'Coaches with their free slot starts (UTC)',
           ...json(okSchema(z.array(z.object({ coach: z.object({ id: z.string(), displayName: z.string() }), slots: z.array(z.string().datetime()) })))),
-        },
-        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED'),
+        }
       },
     }),
     async (c) => {
@@ -273,17 +266,13 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'post',
       path: '/appointments',
       summary: `PREMIUM clients book a coach’s free slot (30 minutes), up to ${BOOKING_HORIZON_DAYS} days ahead; at most ${MAX_UPCOMING_APPOINTMENTS} scheduled at once`,
-      security: bearerSecurity,
-      middleware: [requireAuth] as const,
+      errors: ['FORBIDDEN', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'],
       request: { body: { ...json(Booking), required: true } },
-      responses: {
-        201: { description: 'Booked', ...json(okSchema(Appointment)) },
-        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'),
-      },
+      responses: { 201: { description: 'Booked', ...json(okSchema(Appointment)) } },
     }),
     async (c) => {
       const user = c.get('user');
@@ -330,14 +319,12 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'get',
       path: '/appointments',
       summary: 'The signed-in client’s or coach’s appointments, soonest first (upcoming by default)',
-      security: bearerSecurity,
-      middleware: [requireAuth] as const,
       request: { query: z.object({ include: z.enum(['upcoming', 'all']).default('upcoming') }) },
-      responses: { 200: { description: 'Appointments', ...json(okSchema(z.array(Appointment))) }, ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED') },
+      responses: { 200: { description: 'Appointments', ...json(okSchema(z.array(Appointment))) } },
     }),
     async (c) => {
       const user = c.get('user');
@@ -355,14 +342,13 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'post',
       path: '/appointments/{id}/cancel',
       summary: 'The client or the coach cancels a scheduled appointment (who and when are recorded)',
-      security: bearerSecurity,
-      middleware: [requireAuth] as const,
+      errors: ['NOT_FOUND', 'CONFLICT'],
       request: { params: IdParams },
-      responses: { 200: { description: 'Cancelled', ...json(okSchema(Appointment)) }, ...errorResponses('UNAUTHORIZED', 'NOT_FOUND', 'CONFLICT') },
+      responses: { 200: { description: 'Cancelled', ...json(okSchema(Appointment)) } },
     }),
     async (c) => {
       const user = c.get('user');
@@ -381,17 +367,14 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'post',
       path: '/appointments/{id}/reassign',
       summary: 'The appointment’s coach (or an admin) hands a scheduled appointment to another coach',
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND', 'CONFLICT'],
       request: { params: IdParams, body: { ...json(z.object({ coachId: z.string().min(1).max(64) }).strict().openapi('ReassignRequest')), required: true } },
-      responses: {
-        200: { description: 'Reassigned', ...json(okSchema(Appointment)) },
-        ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-      },
+      responses: { 200: { description: 'Reassigned', ...json(okSchema(Appointment)) } },
     }),
     async (c) => {
       const user = c.get('user');
@@ -420,17 +403,14 @@ export const scheduling = createApp()
     },
   )
   .openapi(
-    createRoute({
+    authRoute({
       method: 'get',
       path: '/appointments/{id}/reassign-options',
       summary: 'The coaches a scheduled appointment could go to: each says whether that time is free for them and open in their availability',
-      security: bearerSecurity,
-      middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND'],
       request: { params: IdParams },
-      responses: {
-        200: { description: 'Other coaches, those free at that time first, then by name', ...json(okSchema(z.array(ReassignOption))) },
-        ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-      },
+      responses: { 200: { description: 'Other coaches, those free at that time first, then by name', ...json(okSchema(z.array(ReassignOption))) } },
     }),
     async (c) => {
       const user = c.get('user');

@@ -2,11 +2,10 @@
  * Transcript search for coaches: SQLite full-text search (FTS5, d1/migrations/0006) over the lines of
  * the coach's own sessions (admins: all), best matches first, each with its matches marked.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 
 /** Where a match starts and ends inside snippet(): control characters no transcript line contains. */
 const OPEN = '\u0002';
@@ -27,22 +26,18 @@ const Hit = z
   })
   .openapi('TranscriptSearchHit');
 
-const searchRoute = createRoute({
+const searchRoute = authRoute({
   method: 'get',
   path: '/transcripts',
   summary: 'Full-text search over the transcripts of the coach’s own sessions',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
   request: {
     query: z.object({
       q: z.string().trim().min(1).max(200).openapi({ description: 'Words to find (all of them; the last may be the start of a word)' }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
     }),
   },
-  responses: {
-    200: { description: 'Best matches first', ...json(okSchema(z.array(Hit))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'Best matches first', ...json(okSchema(z.array(Hit))) } },
 });
 
 /**

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
@@ -6,10 +6,9 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import type { AuthUser } from '../app-env';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
-import { requireAuth } from '../lib/session';
 
 const iso = z.string().datetime().nullable();
 
@@ -150,12 +149,10 @@ const summary = (user: AuthUser, { session: s, rating, clientName, coachName }: 
   flag: isCoachLike(user) && s.flaggedAt ? { at: s.flaggedAt.toISOString(), reason: s.flagReason ?? '' } : null,
 });
 
-const listRoute = createRoute({
+const listRoute = authRoute({
   method: 'get',
   path: '/',
   summary: 'Session history: a client’s own sessions, a coach’s own sessions (admins: all)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -166,36 +163,25 @@ const listRoute = createRoute({
         .openapi({ description: 'true: only sessions flagged for follow-up (a coach sees their own; admins all)' }),
     }),
   },
-  responses: {
-    200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) } },
 });
 
-const detailRoute = createRoute({
+const detailRoute = authRoute({
   method: 'get',
   path: '/{id}',
   summary: 'One session with its transcript lines',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['NOT_FOUND'],
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: {
-    200: { description: 'The session', ...json(okSchema(SessionDetail)) },
-    ...errorResponses('UNAUTHORIZED', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The session', ...json(okSchema(SessionDetail)) } },
 });
 
-const ratingRoute = createRoute({
+const ratingRoute = authRoute({
   method: 'post',
   path: '/{id}/rating',
   summary: 'The session’s client rates a completed session (1–5), with an optional tip and comment; once',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: z.object({ id: z.string().min(1).max(64) }), body: { ...json(RatingBody), required: true } },
-  responses: {
-    201: { description: 'Saved', ...json(okSchema(SessionRating)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-  },
+  responses: { 201: { description: 'Saved', ...json(okSchema(SessionRating)) } },
 });
 
 const coachUsers = alias(users, 'coach_user');

@@ -1,12 +1,11 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
 import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { usageOf } from '../lib/usage';
 
 const Me = z
@@ -33,16 +32,11 @@ const Me = z
   })
   .openapi('Me');
 
-const meRoute = createRoute({
+const meRoute = authRoute({
   method: 'get',
   path: '/me',
   summary: 'The signed-in user, tier limits and this month’s usage (read from D1 at each call)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } } },
 });
 
 const MePatch = z
@@ -54,17 +48,13 @@ const MePatch = z
   .refine((p) => p.displayName !== undefined || p.isAvailable !== undefined, { message: 'Give displayName or isAvailable' })
   .openapi('MePatch');
 
-const patchMeRoute = createRoute({
+const patchMeRoute = authRoute({
   method: 'patch',
   path: '/me',
   summary: 'Settings: the display name; for coaches, whether they take bookings',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN'],
   request: { body: { ...json(MePatch), required: true } },
-  responses: {
-    200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) } },
 });
 
 const Profile = z
@@ -99,29 +89,19 @@ const ProfilePatch = z
   .refine((p) => Object.keys(p).length > 0, { message: 'Give at least one field to change' })
   .openapi('ProfilePatch');
 
-const profileRoute = createRoute({
+const profileRoute = authRoute({
   method: 'get',
   path: '/me/profile',
   summary: 'The signed-in user’s coaching profile (onboarding answers, favourite track)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) } },
 });
 
-const patchProfileRoute = createRoute({
+const patchProfileRoute = authRoute({
   method: 'patch',
   path: '/me/profile',
   summary: 'Onboarding and settings: change some of the profile; onboarding completes when goals and mood are given',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
   request: { body: { ...json(ProfilePatch), required: true } },
-  responses: {
-    200: { description: 'The profile after the change', ...json(okSchema(Profile)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The profile after the change', ...json(okSchema(Profile)) } },
 });
 
 const trackOf = (p: ProfileRow | undefined) => {
