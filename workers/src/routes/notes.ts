@@ -47,7 +47,7 @@ const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 const listRoute = authRoute({
   method: 'get',
-  path: '/clients/{clientId}/notes',
+  path: '/{clientId}/notes',
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
   roles: ['COACH', 'ADMIN'],
   errors: ['NOT_FOUND'],
@@ -62,7 +62,7 @@ const listRoute = authRoute({
 });
 const createNoteRoute = authRoute({
   method: 'post',
-  path: '/clients/{clientId}/notes',
+  path: '/{clientId}/notes',
   summary: 'A private note on a client the coach coaches (optionally on one of their sessions)',
   roles: ['COACH', 'ADMIN'],
   errors: ['NOT_FOUND'],
@@ -71,7 +71,7 @@ const createNoteRoute = authRoute({
 });
 const patchNoteRoute = authRoute({
   method: 'patch',
-  path: '/notes/{id}',
+  path: '/{id}',
   summary: 'Change one of the coach’s own notes (text, or whether the AI may see it)',
   roles: ['COACH', 'ADMIN'],
   errors: ['NOT_FOUND'],
@@ -80,7 +80,7 @@ const patchNoteRoute = authRoute({
 });
 const deleteNoteRoute = authRoute({
   method: 'delete',
-  path: '/notes/{id}',
+  path: '/{id}',
   summary: 'Delete one of the coach’s own notes',
   roles: ['COACH', 'ADMIN'],
   errors: ['NOT_FOUND'],
@@ -141,7 +141,8 @@ async function ownNote(db: Db, user: AuthUser, id: string): Promise<NoteRow> {
   return note;
 }
 
-export const notes = createApp()
+/** Mounted at /api/clients: the notes on one client. */
+export const notesOfClient = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
@@ -177,7 +178,10 @@ export const notes = createApp()
       .returning()
       .get();
     return c.json(ok(noteOut(row)), 201);
-  })
+  });
+
+/** Mounted at /api/notes: one note. */
+export const notes = createApp()
   .openapi(patchNoteRoute, async (c) => {
     const user = c.get('user');
     const db = c.var.db;
