@@ -21,9 +21,16 @@ export function isUniqueViolation(err: unknown): boolean {
 /** D1 binds at most 100 parameters a statement: ids for an `IN (…)` go this many at a time. */
 export const IN_LIST_CHUNK = 90;
 
+/** `items` cut into lists of at most `size` (the last one shorter; none for no items). */
+export function chunked<T>(items: readonly T[], size = IN_LIST_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Runs `read` over `ids` in chunks of IN_LIST_CHUNK and joins the rows (an empty list reads nothing). */
 export async function readInChunks<T>(ids: readonly string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) out.push(...(await read(ids.slice(i, i + IN_LIST_CHUNK))));
+  for (const chunk of chunked(ids)) out.push(...(await read(chunk)));
   return out;
 }

@@ -29,8 +29,8 @@ export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCEL
 export const SKOOL_COMMUNITIES = ['ultra', 'vagus'] as const;
 export const SKOOL_STATUSES = ['active', 'cancelled', 'expired'] as const;
 
-const inList = (column: string, values: readonly string[]) =>
-  sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
+/** `column IN ('A', 'B')` for a CHECK: DDL takes no parameters, so drizzle writes the values in (quoting them itself). */
+const inList = (column: string, values: readonly string[]) => sql`${sql.raw(column)} IN ${values}`.inlineParams();
 
 export const users = sqliteTable(
   'users',

@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
-import type { Db } from '../db/client';
+import { type Db, chunked } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, ok, okSchema } from '../lib/errors';
@@ -140,8 +140,7 @@ async function clientIdsOf(db: Db, user: AuthUser, limit: number): Promise<strin
 /** The list items for these clients (D1 binds at most 100 parameters a query: chunked). */
 async function clientItems(db: Db, user: AuthUser, ids: string[], now: Date): Promise<z.infer<typeof ClientListItem>[]> {
   const items: z.infer<typeof ClientListItem>[] = [];
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
+  for (const chunk of chunked(ids)) {
     const [people, sessions, upcoming] = await Promise.all([
       db
         .select({ id: users.id, displayName: users.displayName, email: users.email, tier: users.membershipTier })
