@@ -4,6 +4,7 @@
  * indexes decide, also for two requests at the same moment (409).
  */
 import { z } from '@hono/zod-openapi';
+import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
@@ -44,22 +45,24 @@ const upcomingOf = (db: Db, clientId: string, now: Date) =>
     .where(and(eq(appointments.clientId, clientId), eq(appointments.status, 'SCHEDULED'), gt(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000))));
 
 
-async function appointmentsOut(db: Db, rows: (typeof appointments.$inferSelect)[]) {
-  const ids = [...new Set(rows.flatMap((r) => [r.clientId, r.coachId]))];
-  const people = await readInChunks(ids, (chunk) => db.select({ id: users.id, displayName: users.displayName }).from(users).where(inArray(users.id, chunk)).all());
-  const byId = new Map(people.map((p) => [p.id, p]));
-  const person = (id: string) => byId.get(id) ?? { id, displayName: 'Unknown' };
+/** Appointments with their client and coach (the schema's relations), soonest first. */
+async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
+  const person = { columns: { id: true, displayName: true } } as const;
+  const rows = await db.query.appointments.findMany({ where, with: { client: person, coach: person }, orderBy: asc(appointments.scheduledFor), limit });
   return rows.map((r) => ({
     id: r.id,
     scheduledFor: r.scheduledFor.toISOString(),
     durationMinutes: r.durationMinutes,
     status: r.status,
-    client: person(r.clientId),
-    coach: person(r.coachId),
+    client: r.client,
+    coach: r.coach,
     cancelledAt: r.cancelledAt?.toISOString() ?? null,
     cancelledBy: r.cancelledBy,
   }));
 }
+
+/** One appointment, as appointmentsOut answers it. */
+const appointmentOut = async (db: Db, id: string) => (await appointmentsOut(db, eq(appointments.id, id)))[0]!;
 
 export const appointmentsApp = createApp()
   .openapi(
@@ -112,7 +115,7 @@ export const appointmentsApp = createApp()
           .get();
         throw new AppError('CONFLICT', mine ? 'You already have an appointment at that time' : 'That slot has just been booked');
       }
-      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 201);
+      return c.json(ok(await appointmentOut(db, row.id)), 201);
     },
   )
   .openapi(
@@ -128,14 +131,8 @@ export const appointmentsApp = createApp()
       const db = c.var.db;
       const whose = user.role === 'CLIENT' ? eq(appointments.clientId, user.id) : eq(appointments.coachId, user.id);
       const upcoming = c.req.valid('query').include === 'upcoming';
-      const rows = await db
-        .select()
-        .from(appointments)
-        .where(and(whose, upcoming ? inArray(appointments.status, [...ACTIVE]) : undefined, upcoming ? gte(appointments.scheduledFor, new Date(Date.now() - SLOT_MINUTES * 60_000)) : undefined))
-        .orderBy(asc(appointments.scheduledFor))
-        .limit(200)
-        .all();
-      return c.json(ok(await appointmentsOut(db, rows)), 200);
+      const when = upcoming ? [inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, new Date(Date.now() - SLOT_MINUTES * 60_000))] : [];
+      return c.json(ok(await appointmentsOut(db, and(whose, ...when), 200)), 200);
     },
   )
   .openapi(
@@ -160,7 +157,7 @@ export const appointmentsApp = createApp()
         .returning()
         .get();
       if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
-      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
+      return c.json(ok(await appointmentOut(db, row.id)), 200);
     },
   )
   .openapi(
@@ -196,7 +193,7 @@ export const appointmentsApp = createApp()
         throw err;
       }
       if (!row) throw new AppError('CONFLICT', 'This appointment changed meanwhile');
-      return c.json(ok((await appointmentsOut(db, [row]))[0]!), 200);
+      return c.json(ok(await appointmentOut(db, row.id)), 200);
     },
   )
   .openapi(

@@ -54,15 +54,16 @@ const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).o
 
 const ExchangeBody = z.object({ grant: z.string().min(1).max(128) }).openapi('ExchangeRequest');
 
-export const PublicUser = z
-  .object({
-    id: z.string(),
-    email: z.string(),
-    displayName: z.string(),
-    role: z.enum(USER_ROLES),
-    tier: z.enum(MEMBERSHIP_TIERS),
-  })
-  .openapi('User');
+/** Who a user is, as every answer about one says it (also the start of GET /api/users/me). */
+export const publicUserFields = {
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.enum(USER_ROLES),
+  tier: z.enum(MEMBERSHIP_TIERS),
+};
+
+export const PublicUser = z.object(publicUserFields).openapi('User');
 
 const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
 

@@ -130,27 +130,39 @@ async function userOf(db: Db, userId: string) {
   return user;
 }
 
+/** A code tried through the login's challenge: it counts against the challenge and the account (lib/mfa.ts). */
+async function challengeAttempt(c: Context<AppEnv>, value: string, purpose: 'verify' | 'enrol') {
+  const challenge = await openChallenge(c, c.var.db, value, purpose);
+  const attempt = await startCodeAttempt(c.env, challenge.userId);
+  const attemptsLeft = await spendChallengeAttempt(c.var.db, challenge.id);
+  return { challenge, attempt, attemptsLeft };
+}
+
+/** The code was right: the challenge is used up, the attempt does not count, and the grant is written. */
+async function grantAfter(c: Context<AppEnv>, { challenge, attempt }: Awaited<ReturnType<typeof challengeAttempt>>) {
+  await useChallenge(c.var.db, challenge.id);
+  await attempt.succeeded();
+  const user = await userOf(c.var.db, challenge.userId);
+  const grant = await prepareGrant(c, c.var.db, user.id);
+  await grant.write;
+  return { user, answer: grantAnswer(c.env, user.role, grant.value) };
+}
+
 export const signInMfa = createApp()
   .openapi(verifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = c.var.db;
-    const challenge = await openChallenge(c, db, body.challenge, 'verify');
-    const attempt = await startCodeAttempt(c.env, challenge.userId);
-    const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
-    const { outcome, recoveryCodesLeft: left } = await checkProof(c.env, db, challenge.userId, proofOf(body));
+    const tried = await challengeAttempt(c, body.challenge, 'verify');
+    const { challenge, attemptsLeft } = tried;
+    const { outcome, recoveryCodesLeft: left } = await checkProof(c.env, c.var.db, challenge.userId, proofOf(body));
     const requestId = c.get('requestId');
     if (outcome !== 'ok') {
       log('info', 'mfa code refused', { requestId, userId: challenge.userId, outcome, attemptsLeft });
       throw wrongCode(outcome, attemptsLeft);
     }
-    await useChallenge(db, challenge.id);
-    await attempt.succeeded();
-    const user = await userOf(db, challenge.userId);
+    const { user, answer } = await grantAfter(c, tried);
     if (left !== undefined) log('warn', 'mfa recovery code used', { requestId, userId: user.id, recoveryCodesLeft: left });
-    const grant = await prepareGrant(c, db, user.id);
-    await grant.write;
     log('info', 'login granted', { requestId, userId: user.id, mfa: left !== undefined ? 'recovery-code' : 'totp' });
-    return c.json(ok(grantAnswer(c.env, user.role, grant.value)), 200);
+    return c.json(ok(answer), 200);
   })
   .openapi(enrolAtSignInRoute, async (c) => {
     const db = c.var.db;
@@ -164,25 +176,19 @@ export const signInMfa = createApp()
   })
   .openapi(confirmAtSignInRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = c.var.db;
-    const challenge = await openChallenge(c, db, body.challenge, 'enrol');
-    const attempt = await startCodeAttempt(c.env, challenge.userId);
-    const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
-    const confirmed = await confirmEnrolment(c.env, db, challenge.userId, body.code);
+    const tried = await challengeAttempt(c, body.challenge, 'enrol');
+    const { challenge, attemptsLeft } = tried;
+    const confirmed = await confirmEnrolment(c.env, c.var.db, challenge.userId, body.code);
     const requestId = c.get('requestId');
     if (confirmed.outcome === 'none') throw new AppError('CONFLICT', 'Start setting up the app first (or again).');
     if (confirmed.outcome === 'wrong') {
       log('info', 'mfa code refused', { requestId, userId: challenge.userId, outcome: 'wrong', attemptsLeft, at: 'sign-in setup' });
       throw wrongCode('wrong', attemptsLeft);
     }
-    await useChallenge(db, challenge.id);
-    await attempt.succeeded();
-    const user = await userOf(db, challenge.userId);
+    const { user, answer } = await grantAfter(c, tried);
     log('info', 'mfa enabled', { requestId, userId: user.id, at: 'sign-in' });
-    const grant = await prepareGrant(c, db, user.id);
-    await grant.write;
     log('info', 'login granted', { requestId, userId: user.id, mfa: 'enrolled' });
-    return c.json(ok({ ...grantAnswer(c.env, user.role, grant.value), recoveryCodes: confirmed.recoveryCodes }), 200);
+    return c.json(ok({ ...answer, recoveryCodes: confirmed.recoveryCodes }), 200);
   });
 
 // ---- Settings --------------------------------------------------------------------------------------
@@ -195,48 +201,50 @@ const statusRoute = authRoute({
   responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) } },
 });
 
-/** Every settings change reads a body (413 past the limit) and may try a code (429 past the account's limit). */
-const SETTINGS_ERRORS = ['PAYLOAD_TOO_LARGE', 'RATE_LIMITED'] as const;
+/** The recovery codes a change answers, with the status after it. */
+const NewRecoveryCodes = z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus });
 
-const enrolRoute = authRoute({
-  method: 'post',
-  path: '/enrol',
-  summary: 'Staff: start setting up an authenticator app (with MFA on already, a current code or a recovery code moves it to a new app)',
-  roles: ['COACH', 'ADMIN'],
-  errors: [...SETTINGS_ERRORS],
-  request: { body: { ...json(EnrolBody), required: true } },
-  responses: { 200: { description: 'A new secret, pending until confirmed', ...json(okSchema(Enrolment)) } },
-});
+/** A settings change: staff only; it reads a body (413 past the limit) and may try a code (429 past the account's limit). */
+const settingsPost = <P extends string, B extends z.ZodType, R extends z.ZodType>(path: P, summary: string, body: B, description: string, result: R, conflict = true) =>
+  authRoute({
+    method: 'post',
+    path,
+    summary,
+    roles: ['COACH', 'ADMIN'],
+    errors: ['PAYLOAD_TOO_LARGE', 'RATE_LIMITED', ...(conflict ? (['CONFLICT'] as const) : [])],
+    request: { body: { ...json(body), required: true } },
+    responses: { 200: { description, ...json(okSchema(result)) } },
+  });
 
-const confirmRoute = authRoute({
-  method: 'post',
-  path: '/confirm',
-  summary: 'Staff: the first code from the new app turns two-step sign-in on (or completes the move); answers new recovery codes, shown once',
-  roles: ['COACH', 'ADMIN'],
-  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
-  request: { body: { ...json(ConfirmBody), required: true } },
-  responses: { 200: { description: 'On, with new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) } },
-});
-
-const recoveryRoute = authRoute({
-  method: 'post',
-  path: '/recovery-codes',
-  summary: 'Staff: a new set of recovery codes replacing all the old ones (needs a current code or a recovery code)',
-  roles: ['COACH', 'ADMIN'],
-  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
-  request: { body: { ...json(ProofBody), required: true } },
-  responses: { 200: { description: 'The new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) } },
-});
-
-const disableRoute = authRoute({
-  method: 'post',
-  path: '/disable',
-  summary: 'Staff: turn two-step sign-in off (needs a current code or a recovery code; refused where it is required)',
-  roles: ['COACH', 'ADMIN'],
-  errors: [...SETTINGS_ERRORS, 'CONFLICT'],
-  request: { body: { ...json(ProofBody), required: true } },
-  responses: { 200: { description: 'Off', ...json(okSchema(MfaStatus)) } },
-});
+const enrolRoute = settingsPost(
+  '/enrol',
+  'Staff: start setting up an authenticator app (with MFA on already, a current code or a recovery code moves it to a new app)',
+  EnrolBody,
+  'A new secret, pending until confirmed',
+  Enrolment,
+  false,
+);
+const confirmRoute = settingsPost(
+  '/confirm',
+  'Staff: the first code from the new app turns two-step sign-in on (or completes the move); answers new recovery codes, shown once',
+  ConfirmBody,
+  'On, with new recovery codes',
+  NewRecoveryCodes,
+);
+const recoveryRoute = settingsPost(
+  '/recovery-codes',
+  'Staff: a new set of recovery codes replacing all the old ones (needs a current code or a recovery code)',
+  ProofBody,
+  'The new recovery codes',
+  NewRecoveryCodes,
+);
+const disableRoute = settingsPost(
+  '/disable',
+  'Staff: turn two-step sign-in off (needs a current code or a recovery code; refused where it is required)',
+  ProofBody,
+  'Off',
+  MfaStatus,
+);
 
 async function statusOf(c: Context<AppEnv>, db: Db) {
   const user = c.get('user');

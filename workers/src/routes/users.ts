@@ -3,18 +3,15 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
-import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, ok, okSchema } from '../lib/errors';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { usageOf } from '../lib/usage';
+import { publicUserFields } from './auth';
 
 const Me = z
   .object({
-    id: z.string(),
-    email: z.string(),
-    displayName: z.string(),
-    role: z.enum(USER_ROLES),
-    tier: z.enum(MEMBERSHIP_TIERS),
+    ...publicUserFields,
     isAvailable: z.boolean().openapi({ description: 'Coaches: open for bookings by Premium clients' }),
     limits: z.object({
       sessionsPerMonth: z.number().int().nullable(),
