@@ -1,4 +1,5 @@
 import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
+import type { Db } from './db/client';
 
 /** Who is asking, as read from D1 for this request (never from the token alone). */
 export interface AuthUser {
@@ -13,6 +14,8 @@ export interface AuthUser {
 
 export interface AppVariables {
   requestId: string;
+  /** The request's D1 through drizzle (db/client.ts `withDb`): `c.var.db`. */
+  db: Db;
   user: AuthUser;
 }
 

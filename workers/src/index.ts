@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
-import { db } from './db/client';
+import { db, withDb } from './db/client';
 import { portalOrigins } from './lib/config';
 import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
@@ -19,8 +19,10 @@ import { myMfa, signInMfa } from './routes/mfa';
 import { rooms } from './routes/rooms';
 import { sessions } from './routes/sessions';
 import { admin } from './routes/admin';
-import { notes } from './routes/notes';
-import { scheduling } from './routes/scheduling';
+import { notes, notesOfClient } from './routes/notes';
+import { appointmentsApp } from './routes/appointments';
+import { availability } from './routes/availability';
+import { slots } from './routes/slots';
 import { coach } from './routes/coach';
 import { search } from './routes/search';
 import { usersApp } from './routes/users';
@@ -48,6 +50,7 @@ function fromHttpException(err: HTTPException): AppError {
 const app = new OpenAPIHono<AppEnv>();
 
 app.use('*', requestId());
+app.use('*', withDb);
 app.use('*', async (c, next) => {
   const started = Date.now();
   await next();
@@ -91,10 +94,13 @@ const routes = app
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
   .route('/api/admin', admin)
-  .route('/api', notes)
+  .route('/api/clients', notesOfClient)
+  .route('/api/notes', notes)
   .route('/api/search', search)
   .route('/api/coach', coach)
-  .route('/api', scheduling)
+  .route('/api/availability', availability)
+  .route('/api/coaches', slots)
+  .route('/api/appointments', appointmentsApp)
   .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -69,26 +69,23 @@ export const LOGIN_LIMITS = {
 
 export type LoginLimits = { [K in keyof typeof LOGIN_LIMITS]: number };
 
-/** Optional overrides, for a harness that signs in far more often than a person could (the e2e stack). */
-type LimitVars = Partial<Record<'LOGIN_LIMIT_PER_IP' | 'LOGIN_LIMIT_PER_ACCOUNT', string>>;
-
 /**
- * LOGIN_LIMITS, with overrides when set to a whole number from 1 to 100000: LOGIN_LIMIT_PER_IP for
- * the per-IP limit, LOGIN_LIMIT_PER_ACCOUNT for the per-account-and-IP failures (and the account
- * ceiling, if that is lower).
+ * LOGIN_LIMITS, as the wrangler.toml vars set them (the same values; the e2e stack raises them, for it
+ * signs in far more often than a person could), when a whole number from 1 to 100000:
+ * LOGIN_LIMIT_PER_IP for the per-IP limit, LOGIN_LIMIT_PER_ACCOUNT for the per-account-and-IP failures
+ * (and the account ceiling, if that is lower).
  */
-export function loginLimits(env: Env): LoginLimits {
-  const vars = env as unknown as LimitVars;
+export function loginLimits(env: Pick<Env, 'LOGIN_LIMIT_PER_IP' | 'LOGIN_LIMIT_PER_ACCOUNT'>): LoginLimits {
   const read = (v: string | undefined, fallback: number) => {
     const n = Number(v);
     return v && Number.isInteger(n) && n >= 1 && n <= 100_000 ? n : fallback;
   };
-  const perAccountIp = read(vars.LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMITS.perAccountIp);
+  const perAccountIp = read(env.LOGIN_LIMIT_PER_ACCOUNT, LOGIN_LIMITS.perAccountIp);
   return {
     windowMs: LOGIN_LIMITS.windowMs,
     perAccountIp,
     perAccount: Math.max(LOGIN_LIMITS.perAccount, perAccountIp),
-    perIp: read(vars.LOGIN_LIMIT_PER_IP, LOGIN_LIMITS.perIp),
+    perIp: read(env.LOGIN_LIMIT_PER_IP, LOGIN_LIMITS.perIp),
   };
 }
 

@@ -1,8 +1,16 @@
 import { drizzle } from 'drizzle-orm/d1';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env';
 import * as schema from './schema';
 
 export const db = (env: Pick<Env, 'DB'>) => drizzle(env.DB, { schema });
 export type Db = ReturnType<typeof db>;
+
+/** Puts the database on the context once, for every handler and middleware after it: `c.var.db`. */
+export const withDb: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set('db', db(c.env));
+  await next();
+};
 
 /** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
 export function isUniqueViolation(err: unknown): boolean {
@@ -13,9 +21,16 @@ export function isUniqueViolation(err: unknown): boolean {
 /** D1 binds at most 100 parameters a statement: ids for an `IN (…)` go this many at a time. */
 export const IN_LIST_CHUNK = 90;
 
+/** `items` cut into lists of at most `size` (the last one shorter; none for no items). */
+export function chunked<T>(items: readonly T[], size = IN_LIST_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** Runs `read` over `ids` in chunks of IN_LIST_CHUNK and joins the rows (an empty list reads nothing). */
 export async function readInChunks<T>(ids: readonly string[], read: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < ids.length; i += IN_LIST_CHUNK) out.push(...(await read(ids.slice(i, i + IN_LIST_CHUNK))));
+  for (const chunk of chunked(ids)) out.push(...(await read(chunk)));
   return out;
 }

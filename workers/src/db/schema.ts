@@ -6,7 +6,7 @@
  * Conventions: camelCase TS keys over snake_case columns; instants are integer milliseconds since
  * the epoch (`mode: 'timestamp_ms'` gives `Date` in TS); ids are random UUIDs made by the app.
  */
-import { sql } from 'drizzle-orm';
+import { relations, sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 
@@ -20,6 +20,11 @@ const createdAt = () =>
     .notNull()
     .$defaultFn(() => new Date());
 const bool = (name: string) => integer(name, { mode: 'boolean' });
+/** A required reference to a user: the row goes when the user does. */
+const userRef = (name: string) =>
+  text(name)
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' });
 
 export const SESSION_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
 export const SPEAKER_ROLES = ['client', 'coach', 'ai'] as const;
@@ -29,8 +34,8 @@ export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCEL
 export const SKOOL_COMMUNITIES = ['ultra', 'vagus'] as const;
 export const SKOOL_STATUSES = ['active', 'cancelled', 'expired'] as const;
 
-const inList = (column: string, values: readonly string[]) =>
-  sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
+/** `column IN ('A', 'B')` for a CHECK: DDL takes no parameters, so drizzle writes the values in (quoting them itself). */
+const inList = (column: string, values: readonly string[]) => sql`${sql.raw(column)} IN ${values}`.inlineParams();
 
 export const users = sqliteTable(
   'users',
@@ -125,9 +130,7 @@ export const authGrants = sqliteTable(
      * holding that value in its cookie, can exchange the grant. Null only on grants made before it.
      */
     bindingHash: text('binding_hash'),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     expiresAt: instant('expires_at').notNull(),
     usedAt: instant('used_at'),
     ip: text('ip'),
@@ -144,9 +147,7 @@ export const claimTokens = sqliteTable(
     id: id(),
     /** SHA-256 (hex) of the token; the token itself is only in the emailed link. */
     tokenHash: text('token_hash').notNull().unique(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     expiresAt: instant('expires_at').notNull(),
     usedAt: instant('used_at'),
     createdAt: createdAt(),
@@ -208,9 +209,7 @@ export const mfaRecoveryCodes = sqliteTable(
   'mfa_recovery_codes',
   {
     id: id(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     /** SHA-256 (hex) of the user id and the code. */
     codeHash: text('code_hash').notNull().unique(),
     usedAt: instant('used_at'),
@@ -234,9 +233,7 @@ export const mfaChallenges = sqliteTable(
     challengeHash: text('challenge_hash').notNull().unique(),
     /** SHA-256 (hex) of the browser binding (lib/login-binding.ts). */
     bindingHash: text('binding_hash').notNull(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     purpose: text('purpose', { enum: MFA_CHALLENGE_PURPOSES }).notNull(),
     /** Codes tried with it; at the limit (shared/src/mfa.ts) the challenge is dead. */
     attempts: integer('attempts').notNull().default(0),
@@ -256,9 +253,7 @@ export const loginSessions = sqliteTable(
   'login_sessions',
   {
     id: text('id').primaryKey(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     expiresAt: instant('expires_at').notNull(),
     revokedAt: instant('revoked_at'),
     ip: text('ip'),
@@ -274,12 +269,8 @@ export const appointments = sqliteTable(
     id: id(),
     scheduledFor: instant('scheduled_for').notNull(),
     durationMinutes: integer('duration_minutes').notNull().default(30),
-    clientId: text('client_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    coachId: text('coach_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: userRef('client_id'),
+    coachId: userRef('coach_id'),
     status: text('status', { enum: APPOINTMENT_STATUSES }).notNull().default('SCHEDULED'),
     cancelledAt: instant('cancelled_at'),
     cancelledBy: text('cancelled_by').references(() => users.id, { onDelete: 'set null' }),
@@ -297,14 +288,18 @@ export const appointments = sqliteTable(
   ],
 );
 
+/** An appointment's client and coach, for reads that answer them with it (`db.query.appointments`). */
+export const appointmentsRelations = relations(appointments, ({ one }) => ({
+  client: one(users, { fields: [appointments.clientId], references: [users.id], relationName: 'appointment_client' }),
+  coach: one(users, { fields: [appointments.coachId], references: [users.id], relationName: 'appointment_coach' }),
+}));
+
 export const coachingSessions = sqliteTable(
   'coaching_sessions',
   {
     id: id(),
     roomName: text('room_name').notNull().unique(),
-    clientId: text('client_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    clientId: userRef('client_id'),
     coachId: text('coach_id').references(() => users.id, { onDelete: 'set null' }),
     appointmentId: text('appointment_id').references(() => appointments.id, { onDelete: 'set null' }),
     status: text('status', { enum: SESSION_STATUSES }).notNull().default('WAITING'),
@@ -395,9 +390,7 @@ export const coachAvailability = sqliteTable(
   'coach_availability',
   {
     id: id(),
-    coachId: text('coach_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    coachId: userRef('coach_id'),
     dayOfWeek: integer('day_of_week').notNull(),
     startTime: text('start_time').notNull(),
     endTime: text('end_time').notNull(),
@@ -421,12 +414,8 @@ export const clientNotes = sqliteTable(
   'client_notes',
   {
     id: id(),
-    coachId: text('coach_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
-    clientId: text('client_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    coachId: userRef('coach_id'),
+    clientId: userRef('client_id'),
     sessionId: text('session_id').references(() => coachingSessions.id, { onDelete: 'cascade' }),
     text: text('text').notNull(),
     /** Off by default: a note reaches the AI only when the coach says so. */
@@ -514,9 +503,7 @@ export const membershipStatusHistory = sqliteTable(
   'membership_status_history',
   {
     id: id(),
-    userId: text('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: userRef('user_id'),
     syncRunId: text('sync_run_id').references(() => skoolSyncRuns.id, { onDelete: 'set null' }),
     community: text('community', { enum: SKOOL_COMMUNITIES }),
     field: text('field', { enum: ['status', 'role', 'tier'] }).notNull(),

@@ -32,6 +32,23 @@ async function breakTable(table: string, event: 'INSERT' | 'UPDATE') {
   };
 }
 
+/** Sends `request` while every `event` on `table` fails: its status, its body, and the log lines it caused. */
+async function withBrokenTable(table: string, event: 'INSERT' | 'UPDATE', request: () => Promise<Response>) {
+  const repair = await breakTable(table, event);
+  let status = 0;
+  let text = '';
+  const lines = await captureLogs(async () => {
+    try {
+      const res = await request();
+      status = res.status;
+      text = await res.text();
+    } finally {
+      await repair();
+    }
+  });
+  return { status, text, lines };
+}
+
 const unhandled = (lines: string[]) =>
   lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'unhandled error');
 
@@ -50,21 +67,14 @@ describe('a failed D1 write in the logs', () => {
       roomName: `session-${sessionId}`,
       lines: [{ idempotencyKey: `${sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: said, startedAt: 1_000, endedAt: 2_000, heardByAi: true }],
     });
-    const repair = await breakTable('messages', 'INSERT');
-    let status = 0;
-    const lines = await captureLogs(async () => {
-      try {
-        const res = await SELF.fetch(`${API}/api/webhooks/agent/transcript`, {
-          method: 'POST',
-          headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, `${sessionId}:batch:1`),
-          body: raw,
-        });
-        status = res.status;
-        expect(await res.text()).not.toContain('Margot');
-      } finally {
-        await repair();
-      }
-    });
+    const { status, text, lines } = await withBrokenTable('messages', 'INSERT', async () =>
+      SELF.fetch(`${API}/api/webhooks/agent/transcript`, {
+        method: 'POST',
+        headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, `${sessionId}:batch:1`),
+        body: raw,
+      }),
+    );
+    expect(text).not.toContain('Margot');
     expect(status).toBe(500);
     for (const line of lines) {
       expect(line).not.toContain('Margot');
@@ -88,21 +98,13 @@ describe('a failed D1 write in the logs', () => {
     const client = await createUser();
     const token = await signIn(client.email);
     const symptoms = 'Panic attacks on the Northern line since the divorce';
-    const repair = await breakTable('profiles', 'INSERT');
-    let status = 0;
-    const lines = await captureLogs(async () => {
-      try {
-        const res = await SELF.fetch(`${API}/api/users/me/profile`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', ...bearer(token) },
-          body: JSON.stringify({ symptoms }),
-        });
-        status = res.status;
-        await res.body?.cancel();
-      } finally {
-        await repair();
-      }
-    });
+    const { status, lines } = await withBrokenTable('profiles', 'INSERT', () =>
+      SELF.fetch(`${API}/api/users/me/profile`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json', ...bearer(token) },
+        body: JSON.stringify({ symptoms }),
+      }),
+    );
     expect(status).toBe(500);
     for (const line of lines) expect(line).not.toMatch(/Northern line|divorce/);
     expect(unhandled(lines)[0]).toMatchObject({ errorName: 'DrizzleQueryError', errorCode: 'SQLITE_CONSTRAINT' });
@@ -115,17 +117,7 @@ describe('a failed D1 write in the logs', () => {
     const mail = await testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, user.email)).all();
     const opened = mail.at(-1) ? (await openOutboxRow(env, mail.at(-1)!)).bodyText : '';
     const claimToken = decodeURIComponent(/claim\?token=([A-Za-z0-9_-]+)/.exec(opened)?.[1] ?? '');
-    const repair = await breakTable('users', 'UPDATE');
-    let status = 0;
-    const lines = await captureLogs(async () => {
-      try {
-        const res = await post('/api/auth/claim', { token: claimToken, password });
-        status = res.status;
-        await res.body?.cancel();
-      } finally {
-        await repair();
-      }
-    });
+    const { status, lines } = await withBrokenTable('users', 'UPDATE', () => post('/api/auth/claim', { token: claimToken, password }));
     expect(status).toBe(500);
     for (const line of lines) {
       expect(line).not.toContain(password);

@@ -1,7 +1,10 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Hook, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import type { UserRole } from '@hybrid-coach/shared/tiers';
 import type { AppEnv } from '../app-env';
-import { AppError, errorResponses } from './errors';
+import { AppError, type ErrorCode, errorResponses } from './errors';
+import { requireAuth, requireRole } from './session';
 
 /** Names each invalid field (dotted path; `body` when the whole body is wrong). */
 export function fieldsOf(issues: readonly { path: readonly PropertyKey[]; message: string }[]): Record<string, string> {
@@ -56,6 +59,27 @@ export const createApp = () => {
 };
 
 export const bearerSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+
+interface Access {
+  /** Only these roles (403 for the others); none named: anyone signed in. */
+  roles?: readonly UserRole[];
+  /** The errors the handler itself answers, besides 401 (and 403 with roles) and what createApp adds. */
+  errors?: readonly ErrorCode[];
+}
+
+/**
+ * A route for signed-in users: documented as bearer or cookie, behind requireAuth (then requireRole
+ * with `roles`), its 401 (and 403) and `errors` in the document with the route's own responses.
+ */
+export const authRoute = <P extends string, R extends Omit<RouteConfig, 'path' | 'security' | 'middleware'> & { path: P } & Access>({
+  roles,
+  errors = [],
+  ...route
+}: R) => {
+  const middleware: MiddlewareHandler<AppEnv>[] = roles ? [requireAuth, requireRole(...roles)] : [requireAuth];
+  const codes = new Set<ErrorCode>(['UNAUTHORIZED', ...(roles ? (['FORBIDDEN'] as const) : []), ...errors]);
+  return createRoute({ ...route, security: bearerSecurity, middleware, responses: { ...route.responses, ...errorResponses(...codes) } });
+};
 
 /** An OpenAPI JSON body or response entry for `schema`. */
 export const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });

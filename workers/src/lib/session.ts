@@ -8,7 +8,6 @@ import { getCookie } from 'hono/cookie';
 import { SignJWT, jwtVerify } from 'jose';
 import type { AppEnv, AuthUser } from '../app-env';
 import type { Db } from '../db/client';
-import { db as openDb } from '../db/client';
 import { loginSessions, users } from '../db/schema';
 import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { requireSecret } from './config';
@@ -88,7 +87,7 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = presentedToken(c);
   if (!token) throw unauthorized();
   const claims = await verifyToken(c.env, token);
-  const row = await openDb(c.env)
+  const row = await c.var.db
     .select({ id: users.id, email: users.email, displayName: users.displayName, role: users.role, tier: users.membershipTier })
     .from(loginSessions)
     .innerJoin(users, eq(users.id, loginSessions.userId))

@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { Db } from '../db/client';
+import { type Db, chunked, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
 import { planSync } from '@hybrid-coach/shared/skool-sync';
@@ -39,9 +39,7 @@ export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin'
   try {
     await db.insert(skoolSyncRuns).values({ id: runId, trigger, startedAt: now });
   } catch (err) {
-    if (/UNIQUE/i.test(String((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message))) {
-      throw new AppError('CONFLICT', 'A Skool sync is already running');
-    }
+    if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'A Skool sync is already running');
     throw err;
   }
   const body = JSON.stringify({ runId, trigger, resultUrl: `${apiOrigin}/api/webhooks/skool-sync` });
@@ -236,8 +234,8 @@ export async function applyFinal(db: Db, runId: string, final: FinalIn, now = ne
   for (const part of chunked(history, Math.floor(MAX_PARAMS / 8))) statements.push(db.insert(membershipStatusHistory).values(part));
 
   // Everyone seen: last sync and Skool emails, in one set-based statement.
-  const memberOf = (c: Community, col: string) =>
-    sql.raw(`(SELECT m.${col} FROM skool_sync_members m WHERE m.run_id = '${runId.replace(/'/g, "''")}' AND m.community = '${c}' AND m.email = users.email)`);
+  const memberOf = (c: Community, col: 'email' | 'joined_at') =>
+    sql`(SELECT m.${sql.identifier(col)} FROM skool_sync_members m WHERE m.run_id = ${runId} AND m.community = ${c} AND m.email = users.email)`;
   statements.push(
     db
       .update(users)
@@ -293,8 +291,3 @@ export function endOf(value: string | null): Date | null {
   return new Date(value);
 }
 
-function chunked<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

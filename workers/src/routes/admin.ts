@@ -1,10 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { desc } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
 import { skoolSyncRuns } from '../db/schema';
-import { errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { startSkoolSync } from '../lib/skool-sync';
 
 const iso = z.string().datetime().nullable();
@@ -29,38 +27,31 @@ const Run = z
   })
   .openapi('SkoolSyncRun');
 
-const startRoute = createRoute({
+const startRoute = authRoute({
   method: 'post',
   path: '/skool-sync',
   summary: 'Start a Skool membership sync now (admins)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('ADMIN')] as const,
-  responses: {
-    202: { description: 'Started', ...json(okSchema(z.object({ runId: z.string(), startedAt: z.string().datetime() }))) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'SERVICE_UNAVAILABLE'),
-  },
+  roles: ['ADMIN'],
+  errors: ['CONFLICT', 'SERVICE_UNAVAILABLE'],
+  responses: { 202: { description: 'Started', ...json(okSchema(z.object({ runId: z.string(), startedAt: z.string().datetime() }))) } },
 });
 
-const runsRoute = createRoute({
+const runsRoute = authRoute({
   method: 'get',
   path: '/skool-sync/runs',
   summary: 'Recent Skool sync runs with their counts (admins)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('ADMIN')] as const,
+  roles: ['ADMIN'],
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }) },
-  responses: {
-    200: { description: 'Newest first', ...json(okSchema(z.array(Run))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'Newest first', ...json(okSchema(z.array(Run))) } },
 });
 
 export const admin = createApp()
   .openapi(startRoute, async (c) => {
-    const { runId, startedAt } = await startSkoolSync(c.env, openDb(c.env), 'admin', new URL(c.req.url).origin);
+    const { runId, startedAt } = await startSkoolSync(c.env, c.var.db, 'admin', new URL(c.req.url).origin);
     return c.json(ok({ runId, startedAt: startedAt.toISOString() }), 202);
   })
   .openapi(runsRoute, async (c) => {
-    const rows = await openDb(c.env)
+    const rows = await c.var.db
       .select()
       .from(skoolSyncRuns)
       .orderBy(desc(skoolSyncRuns.startedAt))

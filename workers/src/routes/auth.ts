@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { db as openDb } from '../db/client';
 import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
 import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
@@ -13,11 +12,11 @@ import { outboxRow } from '../lib/email-outbox';
 import { log } from '@hybrid-coach/shared/log';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
-import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, requireAuth, revokeSession } from '../lib/session';
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, revokeSession } from '../lib/session';
 import { GrantResult, clientMeta, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -55,15 +54,16 @@ const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).o
 
 const ExchangeBody = z.object({ grant: z.string().min(1).max(128) }).openapi('ExchangeRequest');
 
-export const PublicUser = z
-  .object({
-    id: z.string(),
-    email: z.string(),
-    displayName: z.string(),
-    role: z.enum(USER_ROLES),
-    tier: z.enum(MEMBERSHIP_TIERS),
-  })
-  .openapi('User');
+/** Who a user is, as every answer about one says it (also the start of GET /api/users/me). */
+export const publicUserFields = {
+  id: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.enum(USER_ROLES),
+  tier: z.enum(MEMBERSHIP_TIERS),
+};
+
+export const PublicUser = z.object(publicUserFields).openapi('User');
 
 const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
 
@@ -95,16 +95,11 @@ const exchangeRoute = createRoute({
   },
 });
 
-const logoutRoute = createRoute({
+const logoutRoute = authRoute({
   method: 'post',
   path: '/logout',
   summary: 'Revoke the current session',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) } },
 });
 
 const ClaimRequestBody = z.object({ email: z.string().trim().max(254).email() }).openapi('ClaimRequest');
@@ -155,7 +150,7 @@ export const auth = createApp()
     const meta = clientMeta(c);
     const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
 
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = await db
       .select({ id: users.id, role: users.role, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
       .from(users)
@@ -193,7 +188,7 @@ export const auth = createApp()
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
     const binding = presentedBinding(c);
-    const db = openDb(c.env);
+    const db = c.var.db;
     const now = new Date();
     const grantHash = await sha256Hex(grant);
     const live = and(eq(authGrants.grantHash, grantHash), isNull(authGrants.usedAt), gt(authGrants.expiresAt, now));
@@ -252,7 +247,7 @@ export const auth = createApp()
     // Per address too, counted for every address, known or not: past the limit nothing more is
     // queued for it, and the answer stays the same, so the limit reveals nothing about accounts.
     const perEmail = await rateLimit(c.env, `claim:email:${email}`, CLAIM_REQUESTS_PER_EMAIL, CLAIM_EMAIL_WINDOW_MS);
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = await db
       .select({ id: users.id, displayName: users.displayName })
       .from(users)
@@ -281,7 +276,7 @@ export const auth = createApp()
   })
   .openapi(claimRoute, async (c) => {
     const { token, password } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const now = new Date();
     const tokenHash = await sha256Hex(token);
     const pending = await db
@@ -312,7 +307,7 @@ export const auth = createApp()
     return c.json(ok({ claimed: true as const, email: pending.email }), 200);
   })
   .openapi(logoutRoute, async (c) => {
-    await revokeSession(openDb(c.env), c.get('user').sessionId);
+    await revokeSession(c.var.db, c.get('user').sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
     return c.json(ok({ signedOut: true as const }), 200);
   });

@@ -3,18 +3,17 @@
  * data sidebar: profile, session history with summaries) and the sessions live now that they can
  * join. Coaches and admins only.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import { type Db, chunked } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { AppError, ok, okSchema } from '../lib/errors';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
-import { requireAuth, requireRole } from '../lib/session';
 import { assertCoaches } from './notes';
 
 const iso = z.string().datetime().nullable();
@@ -84,46 +83,35 @@ const LiveSession = z
 /** Clients one list answers with (each costs a look at their sessions and appointments). */
 export const MAX_CLIENTS = 500;
 
-const listClientsRoute = createRoute({
+const listClientsRoute = authRoute({
   method: 'get',
   path: '/clients',
   summary: 'The clients the signed-in coach has had a session or an appointment with (admins: every client with a session)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(MAX_CLIENTS).default(MAX_CLIENTS).openapi({ description: `The first this many by name (at most ${MAX_CLIENTS})` }),
     }),
   },
-  responses: {
-    200: { description: 'By name', ...json(okSchema(z.array(ClientListItem))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'By name', ...json(okSchema(z.array(ClientListItem))) } },
 });
 
-const clientRoute = createRoute({
+const clientRoute = authRoute({
   method: 'get',
   path: '/clients/{clientId}',
   summary: 'One of the coach’s clients: profile and session history with summaries (the client data sidebar)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: z.object({ clientId: z.string().min(1).max(64) }) },
-  responses: {
-    200: { description: 'The client', ...json(okSchema(ClientDetail)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The client', ...json(okSchema(ClientDetail)) } },
 });
 
-const liveRoute = createRoute({
+const liveRoute = authRoute({
   method: 'get',
   path: '/live',
   summary: 'Sessions live now that the coach can join: their own, and Premium clients’ sessions no coach has taken',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  responses: {
-    200: { description: 'Oldest first (who has waited longest), at most 50', ...json(okSchema(z.array(LiveSession))) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  roles: ['COACH', 'ADMIN'],
+  responses: { 200: { description: 'Oldest first (who has waited longest), at most 50', ...json(okSchema(z.array(LiveSession))) } },
 });
 
 const toIso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -152,8 +140,7 @@ async function clientIdsOf(db: Db, user: AuthUser, limit: number): Promise<strin
 /** The list items for these clients (D1 binds at most 100 parameters a query: chunked). */
 async function clientItems(db: Db, user: AuthUser, ids: string[], now: Date): Promise<z.infer<typeof ClientListItem>[]> {
   const items: z.infer<typeof ClientListItem>[] = [];
-  for (let i = 0; i < ids.length; i += 90) {
-    const chunk = ids.slice(i, i + 90);
+  for (const chunk of chunked(ids)) {
     const [people, sessions, upcoming] = await Promise.all([
       db
         .select({ id: users.id, displayName: users.displayName, email: users.email, tier: users.membershipTier })
@@ -187,12 +174,12 @@ const coachUsers = alias(users, 'coach_user');
 
 export const coach = createApp()
   .openapi(listClientsRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     return c.json(ok(await clientItems(db, user, await clientIdsOf(db, user, c.req.valid('query').limit), new Date())), 200);
   })
   .openapi(clientRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     // Someone the coach has never coached is as unknown as no one (404).
@@ -242,7 +229,7 @@ export const coach = createApp()
     );
   })
   .openapi(liveRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const user = c.get('user');
     const clientUsers = alias(users, 'client_user');
     const rows = await db

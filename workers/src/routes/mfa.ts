@@ -11,7 +11,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { staffMfa, users } from '../db/schema';
 import { mfaRequiredFor } from '@hybrid-coach/shared/mfa';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
@@ -32,8 +32,7 @@ import {
   useChallenge,
   wrongCode,
 } from '../lib/mfa';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 const Challenge = z.string().min(1).max(128).openapi({ description: 'From the login answer: single-use, bound to this browser' });
@@ -131,30 +130,42 @@ async function userOf(db: Db, userId: string) {
   return user;
 }
 
+/** A code tried through the login's challenge: it counts against the challenge and the account (lib/mfa.ts). */
+async function challengeAttempt(c: Context<AppEnv>, value: string, purpose: 'verify' | 'enrol') {
+  const challenge = await openChallenge(c, c.var.db, value, purpose);
+  const attempt = await startCodeAttempt(c.env, challenge.userId);
+  const attemptsLeft = await spendChallengeAttempt(c.var.db, challenge.id);
+  return { challenge, attempt, attemptsLeft };
+}
+
+/** The code was right: the challenge is used up, the attempt does not count, and the grant is written. */
+async function grantAfter(c: Context<AppEnv>, { challenge, attempt }: Awaited<ReturnType<typeof challengeAttempt>>) {
+  await useChallenge(c.var.db, challenge.id);
+  await attempt.succeeded();
+  const user = await userOf(c.var.db, challenge.userId);
+  const grant = await prepareGrant(c, c.var.db, user.id);
+  await grant.write;
+  return { user, answer: grantAnswer(c.env, user.role, grant.value) };
+}
+
 export const signInMfa = createApp()
   .openapi(verifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = openDb(c.env);
-    const challenge = await openChallenge(c, db, body.challenge, 'verify');
-    const attempt = await startCodeAttempt(c.env, challenge.userId);
-    const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
-    const { outcome, recoveryCodesLeft: left } = await checkProof(c.env, db, challenge.userId, proofOf(body));
+    const tried = await challengeAttempt(c, body.challenge, 'verify');
+    const { challenge, attemptsLeft } = tried;
+    const { outcome, recoveryCodesLeft: left } = await checkProof(c.env, c.var.db, challenge.userId, proofOf(body));
     const requestId = c.get('requestId');
     if (outcome !== 'ok') {
       log('info', 'mfa code refused', { requestId, userId: challenge.userId, outcome, attemptsLeft });
       throw wrongCode(outcome, attemptsLeft);
     }
-    await useChallenge(db, challenge.id);
-    await attempt.succeeded();
-    const user = await userOf(db, challenge.userId);
+    const { user, answer } = await grantAfter(c, tried);
     if (left !== undefined) log('warn', 'mfa recovery code used', { requestId, userId: user.id, recoveryCodesLeft: left });
-    const grant = await prepareGrant(c, db, user.id);
-    await grant.write;
     log('info', 'login granted', { requestId, userId: user.id, mfa: left !== undefined ? 'recovery-code' : 'totp' });
-    return c.json(ok(grantAnswer(c.env, user.role, grant.value)), 200);
+    return c.json(ok(answer), 200);
   })
   .openapi(enrolAtSignInRoute, async (c) => {
-    const db = openDb(c.env);
+    const db = c.var.db;
     const challenge = await openChallenge(c, db, c.req.valid('json').challenge, 'enrol');
     const user = await userOf(db, challenge.userId);
     // Set up in another browser meanwhile: this sign-in must then give a code like any other.
@@ -165,86 +176,75 @@ export const signInMfa = createApp()
   })
   .openapi(confirmAtSignInRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = openDb(c.env);
-    const challenge = await openChallenge(c, db, body.challenge, 'enrol');
-    const attempt = await startCodeAttempt(c.env, challenge.userId);
-    const attemptsLeft = await spendChallengeAttempt(db, challenge.id);
-    const confirmed = await confirmEnrolment(c.env, db, challenge.userId, body.code);
+    const tried = await challengeAttempt(c, body.challenge, 'enrol');
+    const { challenge, attemptsLeft } = tried;
+    const confirmed = await confirmEnrolment(c.env, c.var.db, challenge.userId, body.code);
     const requestId = c.get('requestId');
     if (confirmed.outcome === 'none') throw new AppError('CONFLICT', 'Start setting up the app first (or again).');
     if (confirmed.outcome === 'wrong') {
       log('info', 'mfa code refused', { requestId, userId: challenge.userId, outcome: 'wrong', attemptsLeft, at: 'sign-in setup' });
       throw wrongCode('wrong', attemptsLeft);
     }
-    await useChallenge(db, challenge.id);
-    await attempt.succeeded();
-    const user = await userOf(db, challenge.userId);
+    const { user, answer } = await grantAfter(c, tried);
     log('info', 'mfa enabled', { requestId, userId: user.id, at: 'sign-in' });
-    const grant = await prepareGrant(c, db, user.id);
-    await grant.write;
     log('info', 'login granted', { requestId, userId: user.id, mfa: 'enrolled' });
-    return c.json(ok({ ...grantAnswer(c.env, user.role, grant.value), recoveryCodes: confirmed.recoveryCodes }), 200);
+    return c.json(ok({ ...answer, recoveryCodes: confirmed.recoveryCodes }), 200);
   });
 
 // ---- Settings --------------------------------------------------------------------------------------
 
-const statusRoute = createRoute({
+const statusRoute = authRoute({
   method: 'get',
   path: '/',
   summary: 'Staff: whether two-step sign-in is on, whether it is required, recovery codes left',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) }, ...errorResponses('UNAUTHORIZED', 'FORBIDDEN') },
+  roles: ['COACH', 'ADMIN'],
+  responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) } },
 });
 
-const settingsErrors = (...more: Parameters<typeof errorResponses>) =>
-  errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', ...more);
+/** The recovery codes a change answers, with the status after it. */
+const NewRecoveryCodes = z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus });
 
-const enrolRoute = createRoute({
-  method: 'post',
-  path: '/enrol',
-  summary: 'Staff: start setting up an authenticator app (with MFA on already, a current code or a recovery code moves it to a new app)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { body: { ...json(EnrolBody), required: true } },
-  responses: { 200: { description: 'A new secret, pending until confirmed', ...json(okSchema(Enrolment)) }, ...settingsErrors() },
-});
+/** A settings change: staff only; it reads a body (413 past the limit) and may try a code (429 past the account's limit). */
+const settingsPost = <P extends string, B extends z.ZodType, R extends z.ZodType>(path: P, summary: string, body: B, description: string, result: R, conflict = true) =>
+  authRoute({
+    method: 'post',
+    path,
+    summary,
+    roles: ['COACH', 'ADMIN'],
+    errors: ['PAYLOAD_TOO_LARGE', 'RATE_LIMITED', ...(conflict ? (['CONFLICT'] as const) : [])],
+    request: { body: { ...json(body), required: true } },
+    responses: { 200: { description, ...json(okSchema(result)) } },
+  });
 
-const confirmRoute = createRoute({
-  method: 'post',
-  path: '/confirm',
-  summary: 'Staff: the first code from the new app turns two-step sign-in on (or completes the move); answers new recovery codes, shown once',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { body: { ...json(ConfirmBody), required: true } },
-  responses: {
-    200: { description: 'On, with new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) },
-    ...settingsErrors('CONFLICT'),
-  },
-});
-
-const recoveryRoute = createRoute({
-  method: 'post',
-  path: '/recovery-codes',
-  summary: 'Staff: a new set of recovery codes replacing all the old ones (needs a current code or a recovery code)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { body: { ...json(ProofBody), required: true } },
-  responses: {
-    200: { description: 'The new recovery codes', ...json(okSchema(z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus }))) },
-    ...settingsErrors('CONFLICT'),
-  },
-});
-
-const disableRoute = createRoute({
-  method: 'post',
-  path: '/disable',
-  summary: 'Staff: turn two-step sign-in off (needs a current code or a recovery code; refused where it is required)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
-  request: { body: { ...json(ProofBody), required: true } },
-  responses: { 200: { description: 'Off', ...json(okSchema(MfaStatus)) }, ...settingsErrors('CONFLICT') },
-});
+const enrolRoute = settingsPost(
+  '/enrol',
+  'Staff: start setting up an authenticator app (with MFA on already, a current code or a recovery code moves it to a new app)',
+  EnrolBody,
+  'A new secret, pending until confirmed',
+  Enrolment,
+  false,
+);
+const confirmRoute = settingsPost(
+  '/confirm',
+  'Staff: the first code from the new app turns two-step sign-in on (or completes the move); answers new recovery codes, shown once',
+  ConfirmBody,
+  'On, with new recovery codes',
+  NewRecoveryCodes,
+);
+const recoveryRoute = settingsPost(
+  '/recovery-codes',
+  'Staff: a new set of recovery codes replacing all the old ones (needs a current code or a recovery code)',
+  ProofBody,
+  'The new recovery codes',
+  NewRecoveryCodes,
+);
+const disableRoute = settingsPost(
+  '/disable',
+  'Staff: turn two-step sign-in off (needs a current code or a recovery code; refused where it is required)',
+  ProofBody,
+  'Off',
+  MfaStatus,
+);
 
 async function statusOf(c: Context<AppEnv>, db: Db) {
   const user = c.get('user');
@@ -278,11 +278,11 @@ async function requireProof(c: Context<AppEnv>, db: Db, proof: Proof): Promise<v
 const mfaIsOff = () => new AppError('CONFLICT', 'Two-step sign-in is off. Set it up first.');
 
 export const myMfa = createApp()
-  .openapi(statusRoute, async (c) => c.json(ok(await statusOf(c, openDb(c.env))), 200))
+  .openapi(statusRoute, async (c) => c.json(ok(await statusOf(c, c.var.db)), 200))
   .openapi(enrolRoute, async (c) => {
     const body = c.req.valid('json');
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (await mfaEnabled(db, user.id)) {
       // A stolen session alone must not move the second factor to someone else's phone.
       if (body.code === undefined && body.recoveryCode === undefined) {
@@ -297,7 +297,7 @@ export const myMfa = createApp()
   })
   .openapi(confirmRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const attempt = await startCodeAttempt(c.env, user.id);
     const confirmed = await confirmEnrolment(c.env, db, user.id, c.req.valid('json').code);
     if (confirmed.outcome === 'none') throw new AppError('CONFLICT', 'Start setting up the app first (or again).');
@@ -312,7 +312,7 @@ export const myMfa = createApp()
   })
   .openapi(recoveryRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (!(await mfaEnabled(db, user.id))) throw mfaIsOff();
     await requireProof(c, db, proofOf(c.req.valid('json')));
     const recoveryCodes = await regenerateRecoveryCodes(db, user.id);
@@ -322,7 +322,7 @@ export const myMfa = createApp()
   })
   .openapi(disableRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     if (mfaRequiredFor(user.role, requiredForCoaches(c.env))) {
       throw new AppError('FORBIDDEN', 'Two-step sign-in is required for your account and cannot be turned off. You can move it to a new app instead.');
     }

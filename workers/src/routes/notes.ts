@@ -4,14 +4,13 @@
  * have coached (a session or an appointment together). Clients never see notes; the AI is given only
  * the ones marked shareable (lib/agent-context.ts).
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 
 const Note = z
   .object({
@@ -46,12 +45,12 @@ export const MAX_NOTES = 200;
 const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 
-const listRoute = createRoute({
+const listRoute = authRoute({
   method: 'get',
-  path: '/clients/{clientId}/notes',
+  path: '/{clientId}/notes',
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: {
     params: ClientParams,
     query: z.object({
@@ -59,46 +58,34 @@ const listRoute = createRoute({
       limit: z.coerce.number().int().min(1).max(MAX_NOTES).default(MAX_NOTES).openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
     }),
   },
-  responses: {
-    200: { description: 'Notes', ...json(okSchema(z.array(Note))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'Notes', ...json(okSchema(z.array(Note))) } },
 });
-const createNoteRoute = createRoute({
+const createNoteRoute = authRoute({
   method: 'post',
-  path: '/clients/{clientId}/notes',
+  path: '/{clientId}/notes',
   summary: 'A private note on a client the coach coaches (optionally on one of their sessions)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: ClientParams, body: { ...json(NewNote), required: true } },
-  responses: {
-    201: { description: 'Saved', ...json(okSchema(Note)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 201: { description: 'Saved', ...json(okSchema(Note)) } },
 });
-const patchNoteRoute = createRoute({
+const patchNoteRoute = authRoute({
   method: 'patch',
-  path: '/notes/{id}',
+  path: '/{id}',
   summary: 'Change one of the coach’s own notes (text, or whether the AI may see it)',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: NoteParams, body: { ...json(NotePatch), required: true } },
-  responses: {
-    200: { description: 'The note after the change', ...json(okSchema(Note)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The note after the change', ...json(okSchema(Note)) } },
 });
-const deleteNoteRoute = createRoute({
+const deleteNoteRoute = authRoute({
   method: 'delete',
-  path: '/notes/{id}',
+  path: '/{id}',
   summary: 'Delete one of the coach’s own notes',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
+  errors: ['NOT_FOUND'],
   request: { params: NoteParams },
-  responses: {
-    200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) } },
 });
 
 type NoteRow = typeof clientNotes.$inferSelect;
@@ -154,12 +141,13 @@ async function ownNote(db: Db, user: AuthUser, id: string): Promise<NoteRow> {
   return note;
 }
 
-export const notes = createApp()
+/** Mounted at /api/clients: the notes on one client. */
+export const notesOfClient = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     const { sessionId, limit } = c.req.valid('query');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await assertCoaches(db, user, clientId);
     const rows = await db
       .select()
@@ -174,7 +162,7 @@ export const notes = createApp()
     const user = c.get('user');
     const { clientId } = c.req.valid('param');
     const { text, sessionId, shareableWithAi } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await assertCoaches(db, user, clientId);
     if (sessionId) {
       const session = await db
@@ -190,10 +178,13 @@ export const notes = createApp()
       .returning()
       .get();
     return c.json(ok(noteOut(row)), 201);
-  })
+  });
+
+/** Mounted at /api/notes: one note. */
+export const notes = createApp()
   .openapi(patchNoteRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const note = await ownNote(db, user, c.req.valid('param').id);
     const patch = c.req.valid('json');
     const row = await db
@@ -206,7 +197,7 @@ export const notes = createApp()
   })
   .openapi(deleteNoteRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const note = await ownNote(db, user, c.req.valid('param').id);
     await db.delete(clientNotes).where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)));
     return c.json(ok({ id: note.id }), 200);

@@ -31,6 +31,13 @@ async function startSession(token: string) {
   if (res.status !== 201) throw new Error(`start failed: ${res.status} ${await res.text()}`);
   return (await body<Ticket>(res)).data;
 }
+/** A Premium client's session with a coach in it; `outsider` is another coach and `otherClient` another client, both outside it. */
+async function coachedSession() {
+  const [a, otherClient, c, outsider] = await Promise.all([client(), client(), coach(), coach()]);
+  const t = await startSession(a.token);
+  await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+  return { a, otherClient, c, outsider, t };
+}
 
 describe('POST /api/rooms', () => {
   it('creates the session row, the LiveKit room and the AI dispatch, and answers a client token', async () => {
@@ -212,11 +219,7 @@ describe('POST /api/rooms/:id/join', () => {
 
 describe('POST /api/rooms/:id/mute-ai', () => {
   it('lets the session’s coach mute and unmute themself from the AI; nobody else', async () => {
-    const a = await client();
-    const c = await coach();
-    const other = await coach();
-    const t = await startSession(a.token);
-    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    const { a, c, outsider: other, t } = await coachedSession();
     const muted = await post(`/api/rooms/${t.sessionId}/mute-ai`, { muted: true }, bearer(c.token));
     expect(muted.status).toBe(200);
     expect((await body<{ coachMutedFromAi: boolean }>(muted)).data.coachMutedFromAi).toBe(true);
@@ -233,11 +236,7 @@ describe('POST /api/rooms/:id/mute-ai', () => {
 
 describe('POST /api/rooms/:id/whisper', () => {
   it('lets the session’s coach steer the AI privately: stored as a whisper, shown to coaches, never to the client', async () => {
-    const a = await client();
-    const c = await coach();
-    const other = await coach();
-    const t = await startSession(a.token);
-    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    const { a, c, outsider: other, t } = await coachedSession();
 
     // Who may whisper, and what a bad body gets: nothing is written by any of these.
     expect((await post(`/api/rooms/${t.sessionId}/whisper`, { text: 'Slow down' }, bearer(other.token))).status).toBe(403);
@@ -307,11 +306,7 @@ describe('POST /api/rooms/:id/end', () => {
 
 describe('GET /api/rooms/:id', () => {
   it('shows participants with roles, the timer and the status to the client and the coach', async () => {
-    const a = await client();
-    const b = await client();
-    const c = await coach();
-    const t = await startSession(a.token);
-    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    const { a, otherClient: b, c, t } = await coachedSession();
     await hook('participant_joined', t.roomName, { sid: 'PA_client', identity: a.user.id, role: 'client' });
     await hook('participant_joined', t.roomName, { sid: 'PA_agent', identity: 'agent-1', agent: true });
     for (const who of [a, c]) {
@@ -391,11 +386,7 @@ describe('GET /api/rooms/:id/ws', () => {
     });
 
   it('streams state changes to the session’s client as they happen; others are refused', async () => {
-    const a = await client();
-    const b = await client();
-    const c = await coach();
-    const t = await startSession(a.token);
-    await post(`/api/rooms/${t.sessionId}/join`, {}, bearer(c.token));
+    const { a, otherClient: b, c, t } = await coachedSession();
 
     const res = await openRoomSocket(t.sessionId, a.token);
     expect(res.status).toBe(101);

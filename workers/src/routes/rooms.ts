@@ -1,12 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
 import { and, eq, isNull } from 'drizzle-orm';
-import { isUniqueViolation, db as openDb } from '../db/client';
+import { isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { AppError, ok, okSchema } from '../lib/errors';
 import {
   ROOM_DEPARTURE_TIMEOUT_S,
   ROOM_EMPTY_TIMEOUT_S,
@@ -17,9 +17,8 @@ import {
 } from '../lib/livekit';
 import { assertNoLiveSession } from '../lib/live-session';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
-import { requireAuth, requireRole } from '../lib/session';
 import { assertCanStartSession } from '../lib/usage';
 
 const Params = z.object({ sessionId: z.string().min(1).max(64) });
@@ -84,103 +83,77 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const ROOM_STATE_MATCHES_SNAPSHOT: Same<z.infer<typeof RoomState>, RoomSnapshot> = true;
 
 
-const createRoomRoute = createRoute({
+const createRoomRoute = authRoute({
   method: 'post',
   path: '/',
   summary: 'Start a coaching session (clients): tier check, LiveKit room, AI dispatched, client token',
   description:
     'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('CLIENT')] as const,
-  responses: {
-    201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
-  },
+  roles: ['CLIENT'],
+  errors: ['CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
+  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
 });
 
 /** How long before an appointment its room opens. */
 export const APPOINTMENT_ROOM_OPENS_MS = 10 * 60_000;
 
-const appointmentRoomRoute = createRoute({
+const appointmentRoomRoute = authRoute({
   method: 'post',
   path: '/appointment/{id}',
   summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
   description: 'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('CLIENT')] as const,
+  roles: ['CLIENT'],
+  errors: ['NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: {
-    201: { description: 'Session created', ...json(okSchema(RoomTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'),
-  },
+  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
 });
 
-const joinRoute = createRoute({
+const joinRoute = authRoute({
   method: 'post',
   path: '/{sessionId}/join',
   summary: 'A token to (re)join: the session’s client, or a coach',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: Params },
-  responses: {
-    200: { description: 'Join ticket', ...json(okSchema(JoinTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-  },
+  responses: { 200: { description: 'Join ticket', ...json(okSchema(JoinTicket)) } },
 });
 
-const muteRoute = createRoute({
+const muteRoute = authRoute({
   method: 'post',
   path: '/{sessionId}/mute-ai',
   summary: 'The coach of the session mutes or unmutes themself from the AI',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: Params, body: { ...json(z.object({ muted: z.boolean() }).openapi('MuteRequest')), required: true } },
-  responses: {
-    200: { description: 'The new state', ...json(okSchema(RoomState)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-  },
+  responses: { 200: { description: 'The new state', ...json(okSchema(RoomState)) } },
 });
 
 const Whisper = z.object({ text: z.string().trim().min(1).max(1000) }).openapi('WhisperRequest');
 const WhisperAnswer = z.object({ id: z.string(), text: z.string(), sentAt: z.string().datetime(), deliveredToAi: z.boolean() }).openapi('Whisper');
 
-const whisperRoute = createRoute({
+const whisperRoute = authRoute({
   method: 'post',
   path: '/{sessionId}/whisper',
   summary: 'The coach of the session steers the AI privately: never spoken, shown only to coaches',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: Params, body: { ...json(Whisper), required: true } },
-  responses: {
-    201: { description: 'Stored, and on its way to the AI', ...json(okSchema(WhisperAnswer)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-  },
+  responses: { 201: { description: 'Stored, and on its way to the AI', ...json(okSchema(WhisperAnswer)) } },
 });
 
-const endRoute = createRoute({
+const endRoute = authRoute({
   method: 'post',
   path: '/{sessionId}/end',
   summary: 'End the session for everyone (its client or coach)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: {
-    200: { description: 'The final state', ...json(okSchema(RoomState)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The final state', ...json(okSchema(RoomState)) } },
 });
 
-const stateRoute = createRoute({
+const stateRoute = authRoute({
   method: 'get',
   path: '/{sessionId}',
   summary: 'Live state: participants, coach mute, timer, status',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: {
-    200: { description: 'Live state', ...json(okSchema(RoomState)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'Live state', ...json(okSchema(RoomState)) } },
 });
 
 /** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
@@ -193,17 +166,13 @@ const WsTicket = z
   })
   .openapi('WsTicket');
 
-const wsTicketRoute = createRoute({
+const wsTicketRoute = authRoute({
   method: 'post',
   path: '/{sessionId}/ws-ticket',
   summary: 'A single-use ticket, valid 30 seconds, to open the session’s live events WebSocket (its client, its coach, or an admin)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: {
-    201: { description: 'The ticket', ...json(okSchema(WsTicket)) },
-    ...errorResponses('UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND'),
-  },
+  responses: { 201: { description: 'The ticket', ...json(okSchema(WsTicket)) } },
 });
 
 /**
@@ -212,7 +181,7 @@ const wsTicketRoute = createRoute({
  */
 async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appointmentId?: string }) {
   const user = c.get('user');
-  const db = openDb(c.env);
+  const db = c.var.db;
   const now = new Date();
   // Before the tier check: a client who has a session under way is sent back to it, whatever the month says.
   await assertNoLiveSession(c.env, db, user.id);
@@ -271,7 +240,7 @@ export const rooms = createApp()
   .openapi(createRoomRoute, async (c) => c.json(ok(await startSession(c, {})), 201))
   .openapi(appointmentRoomRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const appointment = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
     if (!appointment || appointment.clientId !== user.id) throw new AppError('NOT_FOUND', 'No such appointment');
     const now = Date.now();
@@ -300,7 +269,7 @@ export const rooms = createApp()
   })
   .openapi(joinRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await loadSession(db, c.req.valid('param').sessionId);
     let role: 'client' | 'coach';
     if (user.id === session.clientId) {
@@ -335,7 +304,7 @@ export const rooms = createApp()
   })
   .openapi(muteRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (!isCoachLike(user) || session.coachId !== user.id) {
       throw new AppError('FORBIDDEN', 'Only the coach in this session can change what the AI hears');
     }
@@ -345,7 +314,7 @@ export const rooms = createApp()
   })
   .openapi(whisperRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await loadSession(db, c.req.valid('param').sessionId);
     if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', 'Only the coach in this session can whisper to the AI');
     if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
@@ -370,7 +339,7 @@ export const rooms = createApp()
   })
   .openapi(endRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     const role = assertMember(user, session);
     const state = await sessionRoom(c.env, session.id).end(role);
     log('info', 'session ended', { requestId: c.get('requestId'), userId: user.id, sessionId: session.id, by: role });
@@ -378,7 +347,7 @@ export const rooms = createApp()
   })
   .openapi(stateRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (user.role !== 'ADMIN') assertMember(user, session);
     const state = await sessionRoom(c.env, session.id).getState();
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
@@ -386,7 +355,7 @@ export const rooms = createApp()
   })
   .openapi(wsTicketRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(openDb(c.env), c.req.valid('param').sessionId);
+    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
     if (user.role !== 'ADMIN') assertMember(user, session);
     const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
     return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
@@ -402,7 +371,7 @@ export const rooms = createApp()
     const ticket = c.req.query('ticket');
     const refused = () => new AppError('UNAUTHORIZED', 'Open the live events with a fresh ticket from POST /api/rooms/{sessionId}/ws-ticket');
     if (!ticket || ticket.length > 64) throw refused();
-    const session = await loadSession(openDb(c.env), c.req.param('sessionId'));
+    const session = await loadSession(c.var.db, c.req.param('sessionId'));
     const room = sessionRoom(c.env, session.id);
     const holder = await room.redeemWsTicket(ticket);
     if (!holder) throw refused();

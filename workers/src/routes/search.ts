@@ -2,12 +2,10 @@
  * Transcript search for coaches: SQLite full-text search (FTS5, d1/migrations/0006) over the lines of
  * the coach's own sessions (admins: all), best matches first, each with its matches marked.
  */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth, requireRole } from '../lib/session';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 
 /** Where a match starts and ends inside snippet(): control characters no transcript line contains. */
 const OPEN = '\u0002';
@@ -28,22 +26,18 @@ const Hit = z
   })
   .openapi('TranscriptSearchHit');
 
-const searchRoute = createRoute({
+const searchRoute = authRoute({
   method: 'get',
   path: '/transcripts',
   summary: 'Full-text search over the transcripts of the coach’s own sessions',
-  security: bearerSecurity,
-  middleware: [requireAuth, requireRole('COACH', 'ADMIN')] as const,
+  roles: ['COACH', 'ADMIN'],
   request: {
     query: z.object({
       q: z.string().trim().min(1).max(200).openapi({ description: 'Words to find (all of them; the last may be the start of a word)' }),
       limit: z.coerce.number().int().min(1).max(100).default(20),
     }),
   },
-  responses: {
-    200: { description: 'Best matches first', ...json(okSchema(z.array(Hit))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'Best matches first', ...json(okSchema(z.array(Hit))) } },
 });
 
 /**
@@ -80,7 +74,7 @@ export const search = createApp().openapi(searchRoute, async (c) => {
   const match = ftsQuery(q);
   if (!match) throw new AppError('VALIDATION_ERROR', 'Give at least one word to search for', { fields: { q: 'no words' } });
   const everyone = user.role === 'ADMIN' ? 1 : 0;
-  const rows = await openDb(c.env).all<Row>(sql`
+  const rows = await c.var.db.all<Row>(sql`
     SELECT m.id, m.session_id, s.client_id, u.display_name AS client_name, m.speaker_role, m.kind, m.spoken_at,
            snippet(messages_fts, 0, ${OPEN}, ${CLOSE}, '…', 24) AS marked
     FROM messages_fts

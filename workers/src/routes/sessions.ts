@@ -1,15 +1,14 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { alias } from 'drizzle-orm/sqlite-core';
 import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import type { AuthUser } from '../app-env';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
-import { requireAuth } from '../lib/session';
 
 const iso = z.string().datetime().nullable();
 
@@ -150,12 +149,10 @@ const summary = (user: AuthUser, { session: s, rating, clientName, coachName }: 
   flag: isCoachLike(user) && s.flaggedAt ? { at: s.flaggedAt.toISOString(), reason: s.flagReason ?? '' } : null,
 });
 
-const listRoute = createRoute({
+const listRoute = authRoute({
   method: 'get',
   path: '/',
   summary: 'Session history: a client’s own sessions, a coach’s own sessions (admins: all)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
   request: {
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -166,41 +163,30 @@ const listRoute = createRoute({
         .openapi({ description: 'true: only sessions flagged for follow-up (a coach sees their own; admins all)' }),
     }),
   },
-  responses: {
-    200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) } },
 });
 
-const detailRoute = createRoute({
+const detailRoute = authRoute({
   method: 'get',
   path: '/{id}',
   summary: 'One session with its transcript lines',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['NOT_FOUND'],
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: {
-    200: { description: 'The session', ...json(okSchema(SessionDetail)) },
-    ...errorResponses('UNAUTHORIZED', 'NOT_FOUND'),
-  },
+  responses: { 200: { description: 'The session', ...json(okSchema(SessionDetail)) } },
 });
 
-const ratingRoute = createRoute({
+const ratingRoute = authRoute({
   method: 'post',
   path: '/{id}/rating',
   summary: 'The session’s client rates a completed session (1–5), with an optional tip and comment; once',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: z.object({ id: z.string().min(1).max(64) }), body: { ...json(RatingBody), required: true } },
-  responses: {
-    201: { description: 'Saved', ...json(okSchema(SessionRating)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT'),
-  },
+  responses: { 201: { description: 'Saved', ...json(okSchema(SessionRating)) } },
 });
 
 const coachUsers = alias(users, 'coach_user');
 /** A session with its rating and the names of its client and coach. */
-const withNames = (db: ReturnType<typeof openDb>) =>
+const withNames = (db: Db) =>
   db
     .select({ session: coachingSessions, rating: sessionRatings, clientName: users.displayName, coachName: coachUsers.displayName })
     .from(coachingSessions)
@@ -224,7 +210,7 @@ export const sessions = createApp()
   .openapi(listRoute, async (c) => {
     const user = c.get('user');
     const query = c.req.valid('query');
-    const rows = await withNames(openDb(c.env))
+    const rows = await withNames(c.var.db)
       .where(and(visibleTo(user), query.flagged ? isNotNull(coachingSessions.flaggedAt) : undefined))
       .orderBy(desc(coachingSessions.createdAt))
       .limit(query.limit)
@@ -233,7 +219,7 @@ export const sessions = createApp()
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const row = await withNames(db)
       .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
       .get();
@@ -268,7 +254,7 @@ export const sessions = createApp()
   .openapi(ratingRoute, async (c) => {
     const user = c.get('user');
     const { rating, tip, comment } = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await db
       .select()
       .from(coachingSessions)

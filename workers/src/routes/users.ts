@@ -1,21 +1,17 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { eq, sql } from 'drizzle-orm';
-import { type Db, db as openDb } from '../db/client';
+import type { Db } from '../db/client';
 import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
-import { MEMBERSHIP_TIERS, TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { bearerSecurity, createApp, json } from '../lib/openapi';
-import { requireAuth } from '../lib/session';
+import { TIERS } from '@hybrid-coach/shared/tiers';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
 import { usageOf } from '../lib/usage';
+import { publicUserFields } from './auth';
 
 const Me = z
   .object({
-    id: z.string(),
-    email: z.string(),
-    displayName: z.string(),
-    role: z.enum(USER_ROLES),
-    tier: z.enum(MEMBERSHIP_TIERS),
+    ...publicUserFields,
     isAvailable: z.boolean().openapi({ description: 'Coaches: open for bookings by Premium clients' }),
     limits: z.object({
       sessionsPerMonth: z.number().int().nullable(),
@@ -33,16 +29,11 @@ const Me = z
   })
   .openapi('Me');
 
-const meRoute = createRoute({
+const meRoute = authRoute({
   method: 'get',
   path: '/me',
   summary: 'The signed-in user, tier limits and this month’s usage (read from D1 at each call)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } } },
 });
 
 const MePatch = z
@@ -54,17 +45,13 @@ const MePatch = z
   .refine((p) => p.displayName !== undefined || p.isAvailable !== undefined, { message: 'Give displayName or isAvailable' })
   .openapi('MePatch');
 
-const patchMeRoute = createRoute({
+const patchMeRoute = authRoute({
   method: 'patch',
   path: '/me',
   summary: 'Settings: the display name; for coaches, whether they take bookings',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  errors: ['FORBIDDEN'],
   request: { body: { ...json(MePatch), required: true } },
-  responses: {
-    200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'FORBIDDEN'),
-  },
+  responses: { 200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) } },
 });
 
 const Profile = z
@@ -99,29 +86,19 @@ const ProfilePatch = z
   .refine((p) => Object.keys(p).length > 0, { message: 'Give at least one field to change' })
   .openapi('ProfilePatch');
 
-const profileRoute = createRoute({
+const profileRoute = authRoute({
   method: 'get',
   path: '/me/profile',
   summary: 'The signed-in user’s coaching profile (onboarding answers, favourite track)',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
-  responses: {
-    200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) },
-    ...errorResponses('UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) } },
 });
 
-const patchProfileRoute = createRoute({
+const patchProfileRoute = authRoute({
   method: 'patch',
   path: '/me/profile',
   summary: 'Onboarding and settings: change some of the profile; onboarding completes when goals and mood are given',
-  security: bearerSecurity,
-  middleware: [requireAuth] as const,
   request: { body: { ...json(ProfilePatch), required: true } },
-  responses: {
-    200: { description: 'The profile after the change', ...json(okSchema(Profile)) },
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
-  },
+  responses: { 200: { description: 'The profile after the change', ...json(okSchema(Profile)) } },
 });
 
 const trackOf = (p: ProfileRow | undefined) => {
@@ -140,13 +117,13 @@ const profileOut = (p: ProfileRow | undefined) => ({
 
 export const usersApp = createApp()
   .openapi(profileRoute, async (c) => {
-    const row = await openDb(c.env).select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
+    const row = await c.var.db.select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
     return c.json(ok(profileOut(row)), 200);
   })
   .openapi(patchProfileRoute, async (c) => {
     const userId = c.get('user').id;
     const patch = c.req.valid('json');
-    const db = openDb(c.env);
+    const db = c.var.db;
     const before = await db.select().from(profiles).where(eq(profiles.userId, userId)).get();
     const next = {
       coachingGoals: patch.coachingGoals !== undefined ? patch.coachingGoals : (before?.coachingGoals ?? null),
@@ -176,12 +153,12 @@ export const usersApp = createApp()
       .get();
     return c.json(ok(profileOut(row)), 200);
   })
-  .openapi(meRoute, async (c) => c.json(ok(await meOf(openDb(c.env), c.get('user').id)), 200))
+  .openapi(meRoute, async (c) => c.json(ok(await meOf(c.var.db, c.get('user').id)), 200))
   .openapi(patchMeRoute, async (c) => {
     const user = c.get('user');
     const patch = c.req.valid('json');
     if (patch.isAvailable !== undefined && user.role === 'CLIENT') throw new AppError('FORBIDDEN', 'Only coaches take bookings');
-    const db = openDb(c.env);
+    const db = c.var.db;
     await db
       .update(users)
       .set({

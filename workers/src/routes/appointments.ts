@@ -1,0 +1,244 @@
+/**
+ * Appointments: PREMIUM clients book a coach's free slot; either side cancels; the coach (or an admin)
+ * hands one to another coach. No double booking of a coach or a client: the database's partial unique
+ * indexes decide, also for two requests at the same moment (409).
+ */
+import { z } from '@hono/zod-openapi';
+import type { SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
+import { type Db, isUniqueViolation, readInChunks } from '../db/client';
+import { appointments, coachAvailability, users } from '../db/schema';
+import { BOOKING_HORIZON_DAYS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, isSlot } from '@hybrid-coach/shared/slots';
+import { ACTIVE, assertPremium, passes } from '../lib/booking';
+import { AppError, ok, okSchema } from '../lib/errors';
+import { authRoute, createApp, json } from '../lib/openapi';
+
+const Appointment = z
+  .object({
+    id: z.string(),
+    scheduledFor: z.string().datetime(),
+    durationMinutes: z.number().int(),
+    status: z.enum(['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED']),
+    client: z.object({ id: z.string(), displayName: z.string() }),
+    coach: z.object({ id: z.string(), displayName: z.string() }),
+    cancelledAt: z.string().datetime().nullable(),
+    cancelledBy: z.string().nullable(),
+  })
+  .openapi('Appointment');
+
+const ReassignOption = z
+  .object({
+    id: z.string(),
+    displayName: z.string(),
+    free: z.boolean().openapi({ description: 'No appointment of theirs at that time (reassigning to a busy coach answers 409)' }),
+    offersThisTime: z.boolean().openapi({ description: 'They take bookings and the time is inside one of their availability windows' }),
+  })
+  .openapi('ReassignOption');
+const Booking = z.object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+
+/** The client's scheduled appointments not over yet (those the cap counts). */
+const upcomingOf = (db: Db, clientId: string, now: Date) =>
+  db
+    .select({ n: count() })
+    .from(appointments)
+    .where(and(eq(appointments.clientId, clientId), eq(appointments.status, 'SCHEDULED'), gt(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000))));
+
+
+/** Appointments with their client and coach (the schema's relations), soonest first. */
+async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
+  const person = { columns: { id: true, displayName: true } } as const;
+  const rows = await db.query.appointments.findMany({ where, with: { client: person, coach: person }, orderBy: asc(appointments.scheduledFor), limit });
+  return rows.map((r) => ({
+    id: r.id,
+    scheduledFor: r.scheduledFor.toISOString(),
+    durationMinutes: r.durationMinutes,
+    status: r.status,
+    client: r.client,
+    coach: r.coach,
+    cancelledAt: r.cancelledAt?.toISOString() ?? null,
+    cancelledBy: r.cancelledBy,
+  }));
+}
+
+/** One appointment, as appointmentsOut answers it. */
+const appointmentOut = async (db: Db, id: string) => (await appointmentsOut(db, eq(appointments.id, id)))[0]!;
+
+export const appointmentsApp = createApp()
+  .openapi(
+    authRoute({
+      method: 'post',
+      path: '/',
+      summary: `PREMIUM clients book a coach’s free slot (30 minutes), up to ${BOOKING_HORIZON_DAYS} days ahead; at most ${MAX_UPCOMING_APPOINTMENTS} scheduled at once`,
+      errors: ['FORBIDDEN', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'],
+      request: { body: { ...json(Booking), required: true } },
+      responses: { 201: { description: 'Booked', ...json(okSchema(Appointment)) } },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      await assertPremium(db, user);
+      const { coachId, scheduledFor } = c.req.valid('json');
+      const at = new Date(scheduledFor);
+      const now = new Date();
+      if (at >= bookingHorizon(now)) {
+        throw new AppError('VALIDATION_ERROR', `Appointments can be booked up to ${BOOKING_HORIZON_DAYS} days ahead`, {
+          fields: { scheduledFor: `more than ${BOOKING_HORIZON_DAYS} days ahead` },
+        });
+      }
+      const coach = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true)))
+        .get();
+      if (!coach) throw new AppError('NOT_FOUND', 'No such coach taking bookings');
+      const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
+      if (!isSlot(windows, at, now)) {
+        throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
+      }
+      const id = crypto.randomUUID();
+      const [booked, undone] = await db.batch([
+        db.insert(appointments).values({ id, clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES }).onConflictDoNothing().returning(),
+        db.delete(appointments).where(and(eq(appointments.id, id), passes(upcomingOf(db, user.id, now), MAX_UPCOMING_APPOINTMENTS))).returning({ id: appointments.id }),
+      ]);
+      if (undone.length > 0) {
+        throw new AppError('CONFLICT', `You have ${MAX_UPCOMING_APPOINTMENTS} appointments coming up, the most at once. Cancel one to book another.`, {
+          details: { limit: MAX_UPCOMING_APPOINTMENTS },
+        });
+      }
+      const row = booked[0];
+      if (!row) {
+        const mine = await db
+          .select({ id: appointments.id })
+          .from(appointments)
+          .where(and(eq(appointments.clientId, user.id), eq(appointments.scheduledFor, at), inArray(appointments.status, [...ACTIVE])))
+          .get();
+        throw new AppError('CONFLICT', mine ? 'You already have an appointment at that time' : 'That slot has just been booked');
+      }
+      return c.json(ok(await appointmentOut(db, row.id)), 201);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'get',
+      path: '/',
+      summary: 'The signed-in client’s or coach’s appointments, soonest first (upcoming by default)',
+      request: { query: z.object({ include: z.enum(['upcoming', 'all']).default('upcoming') }) },
+      responses: { 200: { description: 'Appointments', ...json(okSchema(z.array(Appointment))) } },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      const whose = user.role === 'CLIENT' ? eq(appointments.clientId, user.id) : eq(appointments.coachId, user.id);
+      const upcoming = c.req.valid('query').include === 'upcoming';
+      const when = upcoming ? [inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, new Date(Date.now() - SLOT_MINUTES * 60_000))] : [];
+      return c.json(ok(await appointmentsOut(db, and(whose, ...when), 200)), 200);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'post',
+      path: '/{id}/cancel',
+      summary: 'The client or the coach cancels a scheduled appointment (who and when are recorded)',
+      errors: ['NOT_FOUND', 'CONFLICT'],
+      request: { params: IdParams },
+      responses: { 200: { description: 'Cancelled', ...json(okSchema(Appointment)) } },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      // Someone else's appointment is as invisible as one that does not exist.
+      if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const row = await db
+        .update(appointments)
+        .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
+        .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+        .returning()
+        .get();
+      if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
+      return c.json(ok(await appointmentOut(db, row.id)), 200);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'post',
+      path: '/{id}/reassign',
+      summary: 'The appointment’s coach (or an admin) hands a scheduled appointment to another coach',
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND', 'CONFLICT'],
+      request: { params: IdParams, body: { ...json(z.object({ coachId: z.string().min(1).max(64) }).strict().openapi('ReassignRequest')), required: true } },
+      responses: { 200: { description: 'Reassigned', ...json(okSchema(Appointment)) } },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      const { coachId } = c.req.valid('json');
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const target = await db.select({ id: users.id }).from(users).where(and(eq(users.id, coachId), eq(users.role, 'COACH'), isNull(users.deletedAt))).get();
+      if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
+      if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
+      let row: typeof appointments.$inferSelect | undefined;
+      try {
+        row = await db
+          .update(appointments)
+          .set({ coachId })
+          .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+          .returning()
+          .get();
+      } catch (err) {
+        // The new coach's slot is taken (the partial unique index).
+        if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'That coach has an appointment at that time');
+        throw err;
+      }
+      if (!row) throw new AppError('CONFLICT', 'This appointment changed meanwhile');
+      return c.json(ok(await appointmentOut(db, row.id)), 200);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'get',
+      path: '/{id}/reassign-options',
+      summary: 'The coaches a scheduled appointment could go to: each says whether that time is free for them and open in their availability',
+      roles: ['COACH', 'ADMIN'],
+      errors: ['NOT_FOUND'],
+      request: { params: IdParams },
+      responses: { 200: { description: 'Other coaches, those free at that time first, then by name', ...json(okSchema(z.array(ReassignOption))) } },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const coaches = await db
+        .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
+        .from(users)
+        .where(and(eq(users.role, 'COACH'), isNull(users.deletedAt)))
+        .all();
+      const others = coaches.filter((x) => x.id !== found.coachId);
+      const ids = others.map((x) => x.id);
+      const [windows, busy] = ids.length
+        ? await Promise.all([
+            readInChunks(ids, (chunk) => db.select().from(coachAvailability).where(inArray(coachAvailability.coachId, chunk)).all()),
+            readInChunks(ids, (chunk) =>
+              db
+                .select({ coachId: appointments.coachId })
+                .from(appointments)
+                .where(and(inArray(appointments.coachId, chunk), eq(appointments.scheduledFor, found.scheduledFor), inArray(appointments.status, [...ACTIVE])))
+                .all(),
+            ),
+          ])
+        : [[], []];
+      const busyIds = new Set(busy.map((b) => b.coachId));
+      const options = others.map((x) => ({
+        id: x.id,
+        displayName: x.displayName,
+        free: !busyIds.has(x.id),
+        // Inside one of their windows and taking bookings: the time is one they offer.
+        offersThisTime: x.isAvailable && isSlot(windows.filter((w) => w.coachId === x.id), found.scheduledFor, new Date(found.scheduledFor.getTime() - 1)),
+      }));
+      options.sort((a, b) => Number(b.free) - Number(a.free) || Number(b.offersThisTime) - Number(a.offersThisTime) || a.displayName.localeCompare(b.displayName));
+      return c.json(ok(options), 200);
+    },
+  );
