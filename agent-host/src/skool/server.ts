@@ -12,6 +12,7 @@ import { contractIssues } from '@hybrid-coach/shared/agent-contract';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
 import { sandboxMode } from './chromium';
+import type { Env } from '../lib/env';
 import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
 import { StartRequest } from './contract';
 import { Outbox } from '../lib/outbox';
@@ -168,15 +169,18 @@ export interface SkoolSyncHost {
  * Wires the Skool sync from the environment: config (fails fast), the outbox (replaying what an
  * earlier process left), the scraper, and the server listening on AGENT_HOST_PORT.
  */
-export async function startSkoolSyncHost(
-  env: Record<string, string | undefined> = process.env,
-  options: {
-    host?: string;
-    config?: Partial<SkoolSyncConfig>;
-    timeouts?: Partial<ScrapeTimeouts>;
-  } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
+export function startSkoolSyncHost(
+  env: Env = process.env,
+  options: Parameters<typeof openSkoolSyncHost>[1] & { config?: Partial<SkoolSyncConfig> } = {},
 ): Promise<SkoolSyncHost> {
-  const config = { ...loadSkoolSyncConfig(env), ...options.config };
+  return openSkoolSyncHost({ ...loadSkoolSyncConfig(env), ...options.config }, options);
+}
+
+/** The same from a configuration already read (the host reads it once, for both sides). */
+export async function openSkoolSyncHost(
+  config: SkoolSyncConfig,
+  options: { host?: string; timeouts?: Partial<ScrapeTimeouts> } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
+): Promise<SkoolSyncHost> {
   const outbox = await Outbox.open({ dir: config.outboxDir, secret: config.secret });
   const sync = createSkoolSyncServer({
     secret: config.secret,
