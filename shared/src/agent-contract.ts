@@ -110,6 +110,15 @@ export const SessionSummaryMessage = SessionRef.extend({
 export type SessionSummaryMessage = z.input<typeof SessionSummaryMessage>;
 export const SummaryReply = replyOf(z.object({ transcriptLines: z.number(), facts: z.number() }));
 
+/** `text` as JSON, or undefined if it is not JSON (no JSON text parses to undefined). */
+export function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Where a message broke the contract, for a log line: the paths and zod's messages, never the
  * values (a transcript line or a secret must not reach the logs).

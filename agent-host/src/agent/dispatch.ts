@@ -1,5 +1,5 @@
 /** What a job is for: the session its dispatch names, checked against the room it is in. */
-import { DispatchMetadata, type SessionRef, roomNameFor } from '@hybrid-coach/shared/agent-contract';
+import { DispatchMetadata, type SessionRef, jsonOf, roomNameFor } from '@hybrid-coach/shared/agent-contract';
 
 /**
  * The job's session, from its dispatch metadata, if the metadata names the very room the job is in
@@ -7,13 +7,7 @@ import { DispatchMetadata, type SessionRef, roomNameFor } from '@hybrid-coach/sh
  * another session would load that client's context and file this room's words under it: refused.
  */
 export function sessionOfJob(roomName: string | undefined, rawMetadata: string): (DispatchMetadata & SessionRef) | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(rawMetadata);
-  } catch {
-    return null;
-  }
-  const m = DispatchMetadata.safeParse(json);
+  const m = DispatchMetadata.safeParse(jsonOf(rawMetadata));
   if (!m.success || !roomName || roomName !== roomNameFor(m.data.sessionId)) return null;
   return { sessionId: m.data.sessionId, clientId: m.data.clientId, roomName };
 }

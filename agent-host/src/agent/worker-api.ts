@@ -7,7 +7,7 @@
 import type { z } from 'zod';
 import { log } from '@hybrid-coach/shared/log';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type AgentContext, AgentContextReply, ControlAckReply, type SessionRef, contractIssues } from '@hybrid-coach/shared/agent-contract';
+import { type AgentContext, AgentContextReply, ControlAckReply, type SessionRef, contractIssues, jsonOf } from '@hybrid-coach/shared/agent-contract';
 
 export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';
@@ -80,12 +80,7 @@ export class WorkerApi {
 
 /** The Worker's 2xx answer, checked against the contract: a mismatch is not retried (the Worker would answer the same). */
 function parseReply<R>(path: string, status: number, text: string, reply: Reply<R>): R {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOf(text);
   const parsed = reply.safeParse(json);
   if (parsed.success) return parsed.data.data;
   const fields = json === undefined ? { body: 'not JSON' } : contractIssues(parsed.error);

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { contractIssues } from '@hybrid-coach/shared/agent-contract';
+import { contractIssues, jsonOf } from '@hybrid-coach/shared/agent-contract';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
 import { sandboxMode } from './chromium';
@@ -141,12 +141,8 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
 
 /** Validates the start body against the contract; the idempotency key must be the run id it starts. */
 function parseStart(body: string, idempotencyKey: string | null): StartRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new HttpError('VALIDATION_ERROR', 'body is not JSON');
-  }
+  const value = jsonOf(body);
+  if (value === undefined) throw new HttpError('VALIDATION_ERROR', 'body is not JSON');
   const parsed = StartRequest.safeParse(value);
   if (!parsed.success) {
     const fields = contractIssues(parsed.error);
