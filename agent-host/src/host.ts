@@ -5,13 +5,14 @@
  * grace period, then delivers what every outbox holds before it closes. Once an hour (and at start) it
  * deletes what the outboxes set aside in dropped/ longer ago than the retention.
  */
+import { z } from 'zod';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { loadAgentConfig } from './agent/config';
 import { type AgentWorker, startAgentServer } from './agent/main';
+import { type Env, parseEnv, wholeNumber } from './lib/env';
 import { deleteOldDropped, droppedCount } from './lib/outbox';
 import { deleteOldSessionDropped, flushSessionOutboxes, sessionDroppedCount, sessionOutboxDepth } from './lib/session-outboxes';
 import { loadSkoolSyncConfig } from './skool/config';
-import { type SkoolSyncHost, startSkoolSyncHost } from './skool/server';
+import { type SkoolSyncHost, openSkoolSyncHost } from './skool/server';
 
 export interface HostConfig {
   /** How long live sessions (and a sync run) may go on after SIGTERM: AGENT_HOST_DRAIN_MS, default 10 minutes. */
@@ -34,27 +35,25 @@ const DAY_MS = 24 * 60 * 60_000;
 /** How often dropped/ is swept for what is older than the retention. */
 const RETENTION_SWEEP_MS = 60 * 60_000;
 
-export function loadHostConfig(env: Record<string, string | undefined> = process.env): HostConfig {
-  const ms = (name: string, fallback: number) => {
-    const text = env[name]?.trim();
-    if (!text) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a number of milliseconds (got "${text}")`);
-    return value;
-  };
-  const days = (name: string, fallback: number) => {
-    const text = env[name]?.trim();
-    if (!text) return fallback * DAY_MS;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of days, at least 1 (got "${text}")`);
-    return value * DAY_MS;
-  };
-  return {
-    drainMs: ms('AGENT_HOST_DRAIN_MS', 10 * 60_000),
-    flushMs: ms('AGENT_HOST_FLUSH_MS', 60_000),
-    sweepMs: ms('AGENT_HOST_SWEEP_MS', 60_000),
-    droppedRetentionMs: days('AGENT_HOST_DROPPED_RETENTION_DAYS', 30),
-  };
+/** The host's own variables, with their defaults. */
+const HostEnv = z
+  .object({
+    AGENT_HOST_DRAIN_MS: wholeNumber('AGENT_HOST_DRAIN_MS', 'a number of milliseconds', 10 * 60_000),
+    AGENT_HOST_FLUSH_MS: wholeNumber('AGENT_HOST_FLUSH_MS', 'a number of milliseconds', 60_000),
+    AGENT_HOST_SWEEP_MS: wholeNumber('AGENT_HOST_SWEEP_MS', 'a number of milliseconds', 60_000),
+    AGENT_HOST_DROPPED_RETENTION_DAYS: wholeNumber('AGENT_HOST_DROPPED_RETENTION_DAYS', 'a whole number of days, at least 1', 30, 1),
+  })
+  .transform(
+    (e): HostConfig => ({
+      drainMs: e.AGENT_HOST_DRAIN_MS,
+      flushMs: e.AGENT_HOST_FLUSH_MS,
+      sweepMs: e.AGENT_HOST_SWEEP_MS,
+      droppedRetentionMs: e.AGENT_HOST_DROPPED_RETENTION_DAYS * DAY_MS,
+    }),
+  );
+
+export function loadHostConfig(env: Env = process.env): HostConfig {
+  return parseEnv(HostEnv, env, 'the agent-host');
 }
 
 /** What `GET /health` answers (503 when `ok` is false). */
@@ -115,12 +114,12 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> => {
 };
 
 /** Starts both sides from the environment; fails fast, naming what is missing, before either starts. */
-export async function startAgentHost(env: Record<string, string | undefined> = process.env, options: { host?: string } = {}): Promise<AgentHost> {
+export async function startAgentHost(env: Env = process.env, options: { host?: string } = {}): Promise<AgentHost> {
   const config = loadHostConfig(env);
   const skoolConfig = loadSkoolSyncConfig(env);
   const worker = await startAgentServer(env);
-  // After startAgentServer: offline, it has put the stand-ins' URLs into env.
-  const agentConfig = loadAgentConfig(env);
+  // Read by startAgentServer after it started the stand-ins (offline), whose URLs it needs.
+  const agentConfig = worker.config;
   let draining = false;
   let sync: SkoolSyncHost;
 
@@ -160,7 +159,7 @@ export async function startAgentHost(env: Record<string, string | undefined> = p
   await deleteExpiredDropped();
 
   try {
-    sync = await startSkoolSyncHost(env, { ...(options.host ? { host: options.host } : {}), health, accepting: () => !draining });
+    sync = await openSkoolSyncHost(skoolConfig, { ...(options.host ? { host: options.host } : {}), health, accepting: () => !draining });
   } catch (err) {
     await worker.server.close();
     throw err;

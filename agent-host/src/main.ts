@@ -2,8 +2,8 @@
  * The agent-host in production (the Docker image's command): the AI coach's agent worker and the
  * Skool sync in one process (host.ts). `node --import tsx agent-host/src/main.ts`.
  *
- * Configuration: agent/config.ts (LIVEKIT_*, API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the
- * provider keys, AGENT_OUTBOX_DIR), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
+ * Configuration, each part one zod schema read once at start (lib/env.ts): agent/config.ts (LIVEKIT_*,
+ * API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the provider keys, AGENT_OUTBOX_DIR), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
  * CHROMIUM_PATH, SKOOL_CHROMIUM_SANDBOX), host.ts (AGENT_HOST_DRAIN_MS, AGENT_HOST_FLUSH_MS,
  * AGENT_HOST_SWEEP_MS, AGENT_HOST_DROPPED_RETENTION_DAYS). deploy/agent-host.env.example lists them all.
  *

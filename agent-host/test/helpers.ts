@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type LivekitServer, ensureLivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
-import { TEST_SECRET } from './skool/helpers';
+import { type Receiver, TEST_SECRET, startReceiver, tempDir } from './skool/helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -167,4 +167,54 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${JSON.stringify(describe())}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A host process (main.ts) with its own livekit-server, a stand-in Worker and outboxes under a temp folder. */
+export interface HostRig {
+  /** Replaceable: a test may stop it and start another on its port. */
+  livekit: LivekitServer;
+  receiver: Receiver;
+  dir: { path: string; remove: () => Promise<void> };
+  host: HostProcess;
+  /** Kills the host, stops livekit-server and the receiver, removes the folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a HostRig: `prepare` fills the outboxes (`<dir>/skool`, `<dir>/agent/<session>`) before the
+ * host opens them; `answer` is the stand-in Worker's status; `env` adds to hostEnv. Waits for a healthy
+ * host unless `waitHealthy` is false.
+ */
+export async function startHostRig(options: {
+  name: string;
+  port: number;
+  answer: () => number;
+  prepare?: (dir: string, receiverUrl: string) => Promise<void>;
+  env?: Record<string, string>;
+  waitHealthy?: boolean;
+}): Promise<HostRig> {
+  const [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: options.answer }), tempDir(options.name)]);
+  const rig: HostRig = {
+    livekit,
+    receiver,
+    dir,
+    host: undefined as unknown as HostProcess,
+    close: async () => {
+      await rig.host?.kill();
+      await Promise.all([rig.livekit.stop(), receiver.close()]);
+      await dir.remove();
+    },
+  };
+  try {
+    await options.prepare?.(dir.path, receiver.url);
+    rig.host = HostProcess.start({
+      ...hostEnv({ livekitUrl: livekit.url, port: options.port, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }),
+      ...options.env,
+    });
+    if (options.waitHealthy !== false) await until('a healthy agent-host', async () => (await rig.host.health())?.status === 200, 60_000, () => rig.host.output.slice(-10));
+  } catch (err) {
+    await rig.close();
+    throw err;
+  }
+  return rig;
 }

@@ -1,37 +1,37 @@
 import { readdir } from 'node:fs/promises';
-import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver, tempDir } from './skool/helpers';
-import { HostProcess, hostEnv, leaveDropped, leaveInOutbox, startTestLivekit, until } from './helpers';
+import { type HostProcess, type HostRig, leaveDropped, leaveInOutbox, startHostRig, startTestLivekit, until } from './helpers';
 
 const PORT = 18791;
 const DAY = 24 * 60 * 60_000;
 
 describe('GET /health of the whole agent-host (agent worker and Skool sync in one process)', () => {
-  let livekit: LivekitServer;
-  let receiver: Receiver;
-  let dir: { path: string; remove: () => Promise<void> };
+  let rig: HostRig;
+  let dir: HostRig['dir'];
   let host: HostProcess;
 
   beforeAll(async () => {
-    [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: () => 503 }), tempDir('host-health')]);
-    // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
-    // first, as an outbox opened on a folder sends what waits there.
-    await leaveDropped(`${dir.path}/skool`, receiver.url, ['run-0:final'], DAY);
-    await leaveDropped(`${dir.path}/skool`, receiver.url, ['run-old:final'], 40 * DAY);
-    await leaveDropped(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-0'], DAY);
-    await leaveDropped(`${dir.path}/agent/session-old`, receiver.url, ['session-old:line-1'], 40 * DAY);
-    // And what an earlier run left undelivered: a Skool sync message, and two lines of one session.
-    await leaveInOutbox(`${dir.path}/skool`, receiver.url, ['run-1:final']);
-    await leaveInOutbox(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-1', 'session-a:line-2']);
-    host = HostProcess.start(hostEnv({ livekitUrl: livekit.url, port: PORT, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }));
+    rig = await startHostRig({
+      name: 'host-health',
+      port: PORT,
+      answer: () => 503,
+      waitHealthy: false,
+      prepare: async (dir, url) => {
+        // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
+        // first, as an outbox opened on a folder sends what waits there.
+        await leaveDropped(`${dir}/skool`, url, ['run-0:final'], DAY);
+        await leaveDropped(`${dir}/skool`, url, ['run-old:final'], 40 * DAY);
+        await leaveDropped(`${dir}/agent/session-a`, url, ['session-a:line-0'], DAY);
+        await leaveDropped(`${dir}/agent/session-old`, url, ['session-old:line-1'], 40 * DAY);
+        // And what an earlier run left undelivered: a Skool sync message, and two lines of one session.
+        await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
+        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
+      },
+    });
+    ({ dir, host } = rig);
   });
 
-  afterAll(async () => {
-    await host?.kill();
-    await Promise.all([livekit?.stop(), receiver?.close()]);
-    await dir?.remove();
-  });
+  afterAll(() => rig?.close());
 
   it('reports the worker registered with livekit-server, the sync server up, every outbox depth and what was dropped within the retention', async () => {
     const healthy = await until('a healthy agent-host', async () => ((await host.health())?.status === 200 ? host.health() : false), 60_000, () => host.output.slice(-10));
@@ -54,7 +54,7 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
   });
 
   it('answers 503 while the worker is not registered, and 200 again once it is', async () => {
-    await livekit.stop();
+    await rig.livekit.stop();
     const down = await until('the worker to lose livekit-server', async () => {
       const h = await host.health();
       return h?.status === 503 ? h : false;
@@ -62,8 +62,8 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     expect(down.body).toMatchObject({ ok: false, agent: { registered: false }, sync: { up: true } });
 
     // The same server back on the same port: the worker registers again by itself.
-    const port = Number(new URL(livekit.url).port);
-    livekit = await startTestLivekit([port]);
+    const port = Number(new URL(rig.livekit.url).port);
+    rig.livekit = await startTestLivekit([port]);
     const up = await until('the worker to register again', async () => {
       const h = await host.health();
       return h?.status === 200 ? h : false;

@@ -1,9 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { TEST_SECRET, type Receiver, startReceiver, tempDir } from './skool/helpers';
-import { HostProcess, hostEnv, leaveInOutbox, startTestLivekit, until } from './helpers';
+import { TEST_SECRET, type Receiver } from './skool/helpers';
+import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
 
 const PORT = 18792;
 const KEYS = ['run-1:final', 'session-a:line-1', 'session-a:line-2', 'session-b:summary'];
@@ -17,30 +16,29 @@ async function pendingFiles(dir: string): Promise<string[]> {
 }
 
 describe('SIGTERM with messages still in the outboxes', () => {
-  let livekit: LivekitServer;
+  let rig: HostRig;
   let receiver: Receiver;
-  let dir: { path: string; remove: () => Promise<void> };
+  let dir: HostRig['dir'];
   let host: HostProcess;
   // The Worker is down until the test says otherwise.
   let workerUp = false;
 
   beforeAll(async () => {
-    [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: () => (workerUp ? 200 : 503) }), tempDir('host-sigterm')]);
-    await leaveInOutbox(`${dir.path}/skool`, receiver.url, ['run-1:final']);
-    await leaveInOutbox(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-1', 'session-a:line-2']);
-    await leaveInOutbox(`${dir.path}/agent/session-b`, receiver.url, ['session-b:summary']);
-    host = HostProcess.start({
-      ...hostEnv({ livekitUrl: livekit.url, port: PORT, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }),
-      AGENT_HOST_FLUSH_MS: '60000',
+    rig = await startHostRig({
+      name: 'host-sigterm',
+      port: PORT,
+      answer: () => (workerUp ? 200 : 503),
+      env: { AGENT_HOST_FLUSH_MS: '60000' },
+      prepare: async (dir, url) => {
+        await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
+        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
+        await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:summary']);
+      },
     });
-    await until('a healthy agent-host', async () => (await host.health())?.status === 200, 60_000, () => host.output.slice(-10));
+    ({ receiver, dir, host } = rig);
   });
 
-  afterAll(async () => {
-    await host?.kill();
-    await Promise.all([livekit?.stop(), receiver?.close()]);
-    await dir?.remove();
-  });
+  afterAll(() => rig?.close());
 
   it('takes no new sync run, delivers every outbox once the Worker answers, and exits 0', async () => {
     host.signal('SIGTERM');

@@ -1,32 +1,28 @@
 import { readdir } from 'node:fs/promises';
-import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver, tempDir } from './skool/helpers';
-import { HostProcess, hostEnv, leaveInOutbox, startTestLivekit, until } from './helpers';
+import type { Receiver } from './skool/helpers';
+import { type HostProcess, type HostRig, leaveInOutbox, startHostRig } from './helpers';
 
 const PORT = 18793;
 
 describe('SIGTERM while the Worker stays down', () => {
-  let livekit: LivekitServer;
+  let rig: HostRig;
   let receiver: Receiver;
-  let dir: { path: string; remove: () => Promise<void> };
+  let dir: HostRig['dir'];
   let host: HostProcess;
 
   beforeAll(async () => {
-    [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: () => 503 }), tempDir('host-keeps')]);
-    await leaveInOutbox(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-1', 'session-a:line-2']);
-    host = HostProcess.start({
-      ...hostEnv({ livekitUrl: livekit.url, port: PORT, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }),
-      AGENT_HOST_FLUSH_MS: '3000',
+    rig = await startHostRig({
+      name: 'host-keeps',
+      port: PORT,
+      answer: () => 503,
+      env: { AGENT_HOST_FLUSH_MS: '3000' },
+      prepare: (dir, url) => leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']),
     });
-    await until('a healthy agent-host', async () => (await host.health())?.status === 200, 60_000, () => host.output.slice(-10));
+    ({ receiver, dir, host } = rig);
   });
 
-  afterAll(async () => {
-    await host?.kill();
-    await Promise.all([livekit?.stop(), receiver?.close()]);
-    await dir?.remove();
-  });
+  afterAll(() => rig?.close());
 
   it('gives the outboxes their flush time, keeps what is undelivered on disk for the next start, and exits 0', async () => {
     const signalled = Date.now();

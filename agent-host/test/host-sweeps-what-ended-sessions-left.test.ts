@@ -1,35 +1,33 @@
 import { readdir } from 'node:fs/promises';
-import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver, tempDir } from './skool/helpers';
-import { HostProcess, hostEnv, leaveInOutbox, startTestLivekit, until } from './helpers';
+import type { Receiver } from './skool/helpers';
+import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
 
 const PORT = 18794;
 const KEYS = ['session-a:line-1', 'session-a:summary', 'session-b:line-1'];
 
 describe('lines an ended session left behind (the Worker was down as it ended)', () => {
-  let livekit: LivekitServer;
+  let rig: HostRig;
   let receiver: Receiver;
-  let dir: { path: string; remove: () => Promise<void> };
+  let dir: HostRig['dir'];
   let host: HostProcess;
   let workerUp = false;
 
   beforeAll(async () => {
-    [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: () => (workerUp ? 200 : 503) }), tempDir('host-sweep')]);
-    await leaveInOutbox(`${dir.path}/agent/session-a`, receiver.url, ['session-a:line-1', 'session-a:summary']);
-    await leaveInOutbox(`${dir.path}/agent/session-b`, receiver.url, ['session-b:line-1']);
-    host = HostProcess.start({
-      ...hostEnv({ livekitUrl: livekit.url, port: PORT, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }),
-      AGENT_HOST_SWEEP_MS: '1000',
+    rig = await startHostRig({
+      name: 'host-sweep',
+      port: PORT,
+      answer: () => (workerUp ? 200 : 503),
+      env: { AGENT_HOST_SWEEP_MS: '1000' },
+      prepare: async (dir, url) => {
+        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:summary']);
+        await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:line-1']);
+      },
     });
-    await until('a healthy agent-host', async () => (await host.health())?.status === 200, 60_000, () => host.output.slice(-10));
+    ({ receiver, dir, host } = rig);
   });
 
-  afterAll(async () => {
-    await host?.kill();
-    await Promise.all([livekit?.stop(), receiver?.close()]);
-    await dir?.remove();
-  });
+  afterAll(() => rig?.close());
 
   it('are delivered while the host runs, once the Worker answers: not only at the next shutdown', async () => {
     // Tried (the Worker is down), kept.

@@ -1,68 +1,130 @@
 /**
- * What the Worker and the agent-host say to each other about a live session (the agent-host imports
- * these types; nothing here may import Worker runtime code).
+ * What the Worker and the agent-host say to each other about a live session: one zod schema per
+ * message, parsed by whichever side receives it (the Worker's webhooks, the agent-host's Worker API
+ * client). Nothing here may import Worker runtime code.
  */
+import { z } from 'zod';
 
 /** Every session's LiveKit room is `session-<sessionId>`. */
 export const ROOM_PREFIX = 'session-';
 export const roomNameFor = (sessionId: string) => `${ROOM_PREFIX}${sessionId}`;
 export const sessionIdOf = (roomName: string) => (roomName.startsWith(ROOM_PREFIX) ? roomName.slice(ROOM_PREFIX.length) : null);
 
+/** The AI participant's attribute in the room: 'offline' (local stand-ins) or 'live' (Deepgram and OpenAI). */
+export const AI_MODE_ATTRIBUTE = 'hc.ai_mode';
+
+/** A 2xx answer of the Worker (and of the agent-host): `{ success: true, data }`. */
+export const replyOf = <T extends z.ZodType>(data: T) => z.object({ success: z.literal(true), data });
+
 /**
  * What the agent-host tells the Worker about the session it speaks of in every call (context, transcript,
  * control acknowledgement, summary): the session id from the dispatch and the room its job is really in.
  * The Worker refuses a session id that is not that room's, so a dispatch that names another session
- * cannot read or write it.
+ * cannot read or write it. Also the body of POST /api/webhooks/agent/context.
  */
-export interface SessionRef {
-  sessionId: string;
-  roomName: string;
-}
+export const SessionRef = z.object({ sessionId: z.string().min(1).max(64), roomName: z.string().min(1).max(128) });
+export type SessionRef = z.infer<typeof SessionRef>;
 
 /** The dispatch metadata the Worker gives each agent job (session-room.ts). */
-export interface DispatchMetadata {
-  sessionId: string;
-  clientId: string;
-}
+export const DispatchMetadata = z.object({ sessionId: z.string(), clientId: z.string() });
+export type DispatchMetadata = z.infer<typeof DispatchMetadata>;
 
-/** The AI participant's attribute in the room: 'offline' (local stand-ins) or 'live' (Deepgram and OpenAI). */
-export const AI_MODE_ATTRIBUTE = 'hc.ai_mode';
+const SESSION_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
 
 /** The answer of POST /api/webhooks/agent/context: what the AI coach is told when it (re)joins. */
-export interface AgentContext {
-  sessionId: string;
-  status: 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'CANCELLED';
-  client: {
-    id: string;
-    displayName: string;
-    coachingGoals: string | null;
-    symptoms: string | null;
-    initialMood: number | null;
-    facts: string[];
-    challenges: string[];
-    lastSummary: string | null;
+export const AgentContext = z.object({
+  sessionId: z.string(),
+  status: z.enum(SESSION_STATUSES),
+  client: z.object({
+    id: z.string(),
+    displayName: z.string(),
+    coachingGoals: z.string().nullable(),
+    symptoms: z.string().nullable(),
+    initialMood: z.number().nullable(),
+    facts: z.array(z.string()),
+    challenges: z.array(z.string()),
+    lastSummary: z.string().nullable(),
     /** Notes coaches marked shareable with the AI, newest first (private notes never come here). */
-    coachNotes: string[];
-  };
-  coach: { id: string; displayName: string } | null;
+    coachNotes: z.array(z.string()),
+  }),
+  coach: z.object({ id: z.string(), displayName: z.string() }).nullable(),
   /** The coach's mute-from-AI as the hc.control packet carries it; the agent acknowledges `version`. */
-  control: { muted: boolean; version: number };
-  capMinutes: number | null;
+  control: z.object({ muted: z.boolean(), version: z.number() }),
+  capMinutes: z.number().nullable(),
   /**
    * What the AI has heard so far in this session, oldest first (lines it did not hear, such as a
    * muted coach's, are left out), coach whispers included: a rejoining agent carries on from here;
    * the summary is made of the speech.
    */
-  history: { role: 'client' | 'coach' | 'ai'; kind: 'speech' | 'whisper'; speakerName: string; text: string; at: number }[];
-}
+  history: z.array(
+    z.object({
+      role: z.enum(['client', 'coach', 'ai']),
+      kind: z.enum(['speech', 'whisper']),
+      speakerName: z.string(),
+      text: z.string(),
+      at: z.number(),
+    }),
+  ),
+});
+export type AgentContext = z.infer<typeof AgentContext>;
+export const AgentContextReply = replyOf(AgentContext);
+
+/** POST /api/webhooks/agent/control-ack: the agent applied the coach's mute state of `version`. */
+export const ControlAckMessage = SessionRef.extend({ version: z.number().int().min(0) });
+export type ControlAckMessage = z.infer<typeof ControlAckMessage>;
+export const ControlAckReply = replyOf(z.object({ acked: z.number().nullable(), current: z.number() }));
+
+/** POST /api/webhooks/agent/transcript: final lines (every human and the AI), stored once per idempotency key. */
+export const TranscriptBatch = SessionRef.extend({
+  lines: z
+    .array(
+      z.object({
+        idempotencyKey: z.string().min(8).max(200),
+        speakerIdentity: z.string().min(1).max(200),
+        role: z.enum(['client', 'coach', 'ai']),
+        text: z.string().min(1).max(10_000),
+        startedAt: z.number().int().min(0),
+        endedAt: z.number().int().min(0).nullable(),
+        heardByAi: z.boolean(),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+export type TranscriptBatch = z.infer<typeof TranscriptBatch>;
+export const TranscriptReply = replyOf(z.object({ stored: z.number(), duplicates: z.number() }));
+
+const ShortList = z.array(z.string().trim().min(1).max(500)).max(20);
 
 /** POST /api/webhooks/agent/summary: what the model made of a finished session. */
-export interface SessionSummaryMessage extends SessionRef {
-  summary: string;
-  keyInsights: string[];
-  nextSteps: string[];
+export const SessionSummaryMessage = SessionRef.extend({
+  summary: z.string().trim().min(1).max(10_000),
+  keyInsights: ShortList,
+  nextSteps: ShortList,
   /** New facts about the client, added to their profile. */
-  newFacts: string[];
-  /** What the client is working through now (stress at work, poor sleep, ...), added to their profile's challenges. */
-  challenges?: string[];
+  newFacts: ShortList,
+  /** What the client is working through now (stress at work, poor sleep, ...), added to their profile's challenges. Absent from summaries queued by an agent-host older than this field. */
+  challenges: ShortList.default([]),
+});
+/** As sent: `challenges` may be absent. */
+export type SessionSummaryMessage = z.input<typeof SessionSummaryMessage>;
+export const SummaryReply = replyOf(z.object({ transcriptLines: z.number(), facts: z.number() }));
+
+/** `text` as JSON, or undefined if it is not JSON (no JSON text parses to undefined). */
+export function jsonOf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where a message broke the contract, for a log line: the paths and zod's messages, never the
+ * values (a transcript line or a secret must not reach the logs).
+ */
+export function contractIssues(error: z.ZodError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[issue.path.map(String).join('.') || 'body'] ??= issue.message;
+  return fields;
 }

@@ -5,6 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { type Env, oneOf, optional, parseEnv, required, wholeNumber } from '../lib/env';
+
+export { ConfigError } from '../lib/env';
 
 const AGENT_HOST_DIR = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,46 +33,73 @@ export interface AgentConfig {
   ttsVoice: string;
   /** Undelivered transcript lines, one folder per session. */
   outboxDir: string;
+  /** The SDK's log level (AGENT_LOG_LEVEL). */
+  logLevel: string;
+  /** Pins the SDK's health server (AGENT_WORKER_HEALTH_PORT); by default any free loopback port. */
+  healthPort: number | undefined;
+  /** NODE_ENV=production: the SDK's production mode. */
+  production: boolean;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+const OFFLINE = ' (or set AI_PROVIDERS=standin to run offline)';
+const STANDIN = ' with AI_PROVIDERS=standin (the stand-ins print it)';
 
-function required(env: Record<string, string | undefined>, name: string, why = ''): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(`${name} is required${why}`);
-  return value;
-}
+/** Every variable the AI coach reads, with its default. */
+const AgentEnv = z
+  .object({
+    AI_PROVIDERS: oneOf('AI_PROVIDERS', ['real', 'standin'], 'real'),
+    DEEPGRAM_API_KEY: optional(),
+    OPENAI_API_KEY: optional(),
+    DEEPGRAM_BASE_URL: optional(),
+    OPENAI_BASE_URL: optional(),
+    LIVEKIT_URL: required('LIVEKIT_URL'),
+    LIVEKIT_API_KEY: required('LIVEKIT_API_KEY'),
+    LIVEKIT_API_SECRET: required('LIVEKIT_API_SECRET'),
+    AGENT_NAME: optional('hybrid-coach-agent'),
+    API_URL: required('API_URL', ' (the Worker, e.g. http://127.0.0.1:8787)'),
+    AGENT_HOST_SECRET: required('AGENT_HOST_SECRET'),
+    OPENAI_MODEL: optional('gpt-4o-mini'),
+    DEEPGRAM_STT_MODEL: optional('nova-3'),
+    DEEPGRAM_VOICE: optional('aura-2-andromeda-en'),
+    AGENT_OUTBOX_DIR: optional(resolve(AGENT_HOST_DIR, '.outbox-agent')),
+    AGENT_LOG_LEVEL: optional('info'),
+    AGENT_WORKER_HEALTH_PORT: wholeNumber('AGENT_WORKER_HEALTH_PORT', 'a port number', undefined, 0, 65535),
+    NODE_ENV: optional(),
+  })
+  .transform((e, ctx): AgentConfig => {
+    const need = (name: 'DEEPGRAM_API_KEY' | 'OPENAI_API_KEY' | 'DEEPGRAM_BASE_URL' | 'OPENAI_BASE_URL', why: string): string => {
+      const value = e[name];
+      if (!value) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is required${why}` });
+      return value ?? '';
+    };
+    const providers: Providers =
+      e.AI_PROVIDERS === 'standin'
+        ? { mode: 'standin', deepgramBaseUrl: need('DEEPGRAM_BASE_URL', STANDIN), openaiBaseUrl: need('OPENAI_BASE_URL', STANDIN) }
+        : {
+            mode: 'real',
+            deepgramApiKey: need('DEEPGRAM_API_KEY', OFFLINE),
+            openaiApiKey: need('OPENAI_API_KEY', OFFLINE),
+            ...(e.DEEPGRAM_BASE_URL ? { deepgramBaseUrl: e.DEEPGRAM_BASE_URL } : {}),
+            ...(e.OPENAI_BASE_URL ? { openaiBaseUrl: e.OPENAI_BASE_URL } : {}),
+          };
+    return {
+      livekitUrl: e.LIVEKIT_URL,
+      livekitApiKey: e.LIVEKIT_API_KEY,
+      livekitApiSecret: e.LIVEKIT_API_SECRET,
+      agentName: e.AGENT_NAME,
+      apiUrl: e.API_URL.replace(/\/+$/, ''),
+      secret: e.AGENT_HOST_SECRET,
+      providers,
+      llmModel: e.OPENAI_MODEL,
+      sttModel: e.DEEPGRAM_STT_MODEL,
+      ttsVoice: e.DEEPGRAM_VOICE,
+      outboxDir: resolve(e.AGENT_OUTBOX_DIR),
+      logLevel: e.AGENT_LOG_LEVEL,
+      healthPort: e.AGENT_WORKER_HEALTH_PORT,
+      production: e.NODE_ENV === 'production',
+    };
+  });
 
-export function loadAgentConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
-  const mode = env.AI_PROVIDERS?.trim() || 'real';
-  if (mode !== 'real' && mode !== 'standin') throw new ConfigError(`AI_PROVIDERS must be "real" or "standin", not "${mode}"`);
-  const providers: Providers =
-    mode === 'standin'
-      ? {
-          mode,
-          deepgramBaseUrl: required(env, 'DEEPGRAM_BASE_URL', ' with AI_PROVIDERS=standin (the stand-ins print it)'),
-          openaiBaseUrl: required(env, 'OPENAI_BASE_URL', ' with AI_PROVIDERS=standin (the stand-ins print it)'),
-        }
-      : {
-          mode,
-          deepgramApiKey: required(env, 'DEEPGRAM_API_KEY', ' (or set AI_PROVIDERS=standin to run offline)'),
-          openaiApiKey: required(env, 'OPENAI_API_KEY', ' (or set AI_PROVIDERS=standin to run offline)'),
-          ...(env.DEEPGRAM_BASE_URL ? { deepgramBaseUrl: env.DEEPGRAM_BASE_URL } : {}),
-          ...(env.OPENAI_BASE_URL ? { openaiBaseUrl: env.OPENAI_BASE_URL } : {}),
-        };
-  return {
-    livekitUrl: required(env, 'LIVEKIT_URL'),
-    livekitApiKey: required(env, 'LIVEKIT_API_KEY'),
-    livekitApiSecret: required(env, 'LIVEKIT_API_SECRET'),
-    agentName: env.AGENT_NAME?.trim() || 'hybrid-coach-agent',
-    apiUrl: required(env, 'API_URL', ' (the Worker, e.g. http://127.0.0.1:8787)').replace(/\/+$/, ''),
-    secret: required(env, 'AGENT_HOST_SECRET'),
-    providers,
-    llmModel: env.OPENAI_MODEL?.trim() || 'gpt-4o-mini',
-    sttModel: env.DEEPGRAM_STT_MODEL?.trim() || 'nova-3',
-    ttsVoice: env.DEEPGRAM_VOICE?.trim() || 'aura-2-andromeda-en',
-    outboxDir: resolve(env.AGENT_OUTBOX_DIR?.trim() || resolve(AGENT_HOST_DIR, '.outbox-agent')),
-  };
+export function loadAgentConfig(env: Env = process.env): AgentConfig {
+  return parseEnv(AgentEnv, env, 'the AI coach');
 }

@@ -5,11 +5,10 @@
  */
 import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { loadAgentConfig } from './config';
+import { freePort } from '../lib/free-port';
+import { type AgentConfig, loadAgentConfig } from './config';
 
 export const JOB_FILE = fileURLToPath(new URL('./job.ts', import.meta.url));
 
@@ -53,26 +52,15 @@ export interface AgentWorker {
   healthUrl: string;
   /** Settles when the worker stops: resolves after close(), rejects if it gave up on livekit-server. */
   running: Promise<void>;
-}
-
-/** A TCP port free on loopback right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+  /** The configuration it started with (offline, with the stand-ins' URLs it started). */
+  config: AgentConfig;
 }
 
 export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentWorker> {
   await ensureStandins(env);
   const config = loadAgentConfig(env);
-  initializeLogger({ pretty: false, level: env.AGENT_LOG_LEVEL ?? 'info' });
-  // AGENT_WORKER_HEALTH_PORT pins the SDK's health server; by default any free loopback port.
-  const healthPort = env.AGENT_WORKER_HEALTH_PORT?.trim() ? Number(env.AGENT_WORKER_HEALTH_PORT) : await freePort();
+  initializeLogger({ pretty: false, level: config.logLevel });
+  const healthPort = config.healthPort ?? (await freePort());
   const server = new AgentServer(
     new ServerOptions({
       agent: JOB_FILE,
@@ -80,7 +68,7 @@ export async function startAgentServer(env: Record<string, string | undefined> =
       wsURL: config.livekitUrl,
       apiKey: config.livekitApiKey,
       apiSecret: config.livekitApiSecret,
-      production: env.NODE_ENV === 'production',
+      production: config.production,
       host: '127.0.0.1',
       port: healthPort,
     }),
@@ -95,7 +83,7 @@ export async function startAgentServer(env: Record<string, string | undefined> =
     livekitUrl: config.livekitUrl,
     providers: config.providers.mode === 'standin' ? 'standin (offline: the AI speaks with local stand-ins, not Deepgram and OpenAI)' : 'real',
   });
-  return { server, healthUrl: `http://127.0.0.1:${healthPort}`, running };
+  return { server, healthUrl: `http://127.0.0.1:${healthPort}`, running, config };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

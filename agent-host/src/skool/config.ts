@@ -1,6 +1,8 @@
 /** The Skool sync's configuration, read once from the environment; fails fast naming what is missing. */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { type Env, oneOf, optional, parseEnv, required, wholeNumber } from '../lib/env';
 import { DEFAULT_CHROMIUM_PATH, type SandboxSetting } from './chromium';
 import type { ScraperConfig } from './scraper';
 
@@ -25,52 +27,62 @@ const REQUIRED = {
   SKOOL_ULTRA_URL: "the Ultra community's members page, e.g. https://www.skool.com/<ultra-group>/-/members",
   SKOOL_VAGUS_URL: "the Vagus community's members page, e.g. https://www.skool.com/<vagus-group>/-/members",
 } as const;
+const need = (name: keyof typeof REQUIRED) => required(name, ` (${REQUIRED[name]})`);
 
-export function loadSkoolSyncConfig(env: Record<string, string | undefined> = process.env): SkoolSyncConfig {
-  const problems: string[] = [];
-  for (const [name, what] of Object.entries(REQUIRED)) {
-    if (!env[name]?.trim()) problems.push(`${name} is required (${what})`);
+/** An http(s) URL, resolved against `base` if relative; '' (with an issue naming `name`) otherwise. */
+function httpUrl(name: string, value: string, base: string | undefined, ctx: z.RefinementCtx): string {
+  try {
+    const parsed = new URL(value, base);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return parsed.href;
+  } catch {
+    // reported below
   }
-  const secret = env.AGENT_HOST_SECRET ?? '';
-  if (secret && secret.length < MIN_SECRET_LENGTH) problems.push(`AGENT_HOST_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  ctx.addIssue({ code: 'custom', path: [name], message: `${name} must be an http(s) URL (got "${value}")` });
+  return '';
+}
 
-  const baseUrl = env.SKOOL_BASE_URL?.trim() || 'https://www.skool.com';
-  const url = (name: string, value: string | undefined, base?: string): string => {
-    try {
-      const parsed = new URL(value ?? '', base);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-      return parsed.href;
-    } catch {
-      problems.push(`${name} must be an http(s) URL (got "${value}")`);
-      return '';
-    }
-  };
-  const base = url('SKOOL_BASE_URL', baseUrl);
-  const ultra = env.SKOOL_ULTRA_URL?.trim() ? url('SKOOL_ULTRA_URL', env.SKOOL_ULTRA_URL.trim(), base || undefined) : '';
-  const vagus = env.SKOOL_VAGUS_URL?.trim() ? url('SKOOL_VAGUS_URL', env.SKOOL_VAGUS_URL.trim(), base || undefined) : '';
+const dir = (fallback: string) => optional(fallback).transform((v) => (isAbsolute(v) ? v : resolve(v)));
 
-  const sandbox = env.SKOOL_CHROMIUM_SANDBOX?.trim() || 'on';
-  if (sandbox !== 'on' && sandbox !== 'off') problems.push(`SKOOL_CHROMIUM_SANDBOX must be "on" or "off" (got "${sandbox}")`);
+/** Every variable the Skool sync reads, with its default. */
+const SkoolSyncEnv = z
+  .object({
+    // Used as set (not trimmed): the Worker signs with the very same string.
+    AGENT_HOST_SECRET: z
+      .string({ error: `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})` })
+      .refine((v) => v.trim() !== '', `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})`)
+      .refine((v) => v.trim() === '' || v.length >= MIN_SECRET_LENGTH, `AGENT_HOST_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
+    SKOOL_EMAIL: need('SKOOL_EMAIL'),
+    SKOOL_PASSWORD: z.string({ error: `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})` }).refine((v) => v.trim() !== '', `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})`),
+    SKOOL_ULTRA_URL: need('SKOOL_ULTRA_URL'),
+    SKOOL_VAGUS_URL: need('SKOOL_VAGUS_URL'),
+    SKOOL_BASE_URL: optional('https://www.skool.com'),
+    SKOOL_CHROMIUM_SANDBOX: oneOf('SKOOL_CHROMIUM_SANDBOX', ['on', 'off'], 'on'),
+    AGENT_HOST_PORT: wholeNumber('AGENT_HOST_PORT', 'a port number', DEFAULT_PORT, 0, 65535),
+    AGENT_HOST_OUTBOX_DIR: dir(DEFAULT_OUTBOX_DIR),
+    SKOOL_DIAGNOSTICS_DIR: dir(DEFAULT_DIAGNOSTICS_DIR),
+    CHROMIUM_PATH: optional(DEFAULT_CHROMIUM_PATH),
+  })
+  .transform((e, ctx): SkoolSyncConfig => {
+    const base = httpUrl('SKOOL_BASE_URL', e.SKOOL_BASE_URL, undefined, ctx);
+    return {
+      secret: e.AGENT_HOST_SECRET,
+      port: e.AGENT_HOST_PORT,
+      outboxDir: e.AGENT_HOST_OUTBOX_DIR,
+      scraper: {
+        baseUrl: base,
+        email: e.SKOOL_EMAIL,
+        password: e.SKOOL_PASSWORD,
+        membersUrls: {
+          ultra: httpUrl('SKOOL_ULTRA_URL', e.SKOOL_ULTRA_URL, base || undefined, ctx),
+          vagus: httpUrl('SKOOL_VAGUS_URL', e.SKOOL_VAGUS_URL, base || undefined, ctx),
+        },
+        chromiumPath: e.CHROMIUM_PATH,
+        chromiumSandbox: e.SKOOL_CHROMIUM_SANDBOX satisfies SandboxSetting,
+        diagnosticsDir: e.SKOOL_DIAGNOSTICS_DIR,
+      },
+    };
+  });
 
-  const portText = env.AGENT_HOST_PORT?.trim() || String(DEFAULT_PORT);
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`AGENT_HOST_PORT must be a port number (got "${portText}")`);
-
-  if (problems.length > 0) throw new Error(`agent-host Skool sync is misconfigured:\n  ${problems.join('\n  ')}`);
-
-  const dir = (value: string | undefined, fallback: string) => (value?.trim() ? (isAbsolute(value) ? value : resolve(value)) : fallback);
-  return {
-    secret,
-    port,
-    outboxDir: dir(env.AGENT_HOST_OUTBOX_DIR, DEFAULT_OUTBOX_DIR),
-    scraper: {
-      baseUrl: base,
-      email: (env.SKOOL_EMAIL ?? '').trim(),
-      password: env.SKOOL_PASSWORD ?? '',
-      membersUrls: { ultra, vagus },
-      chromiumPath: env.CHROMIUM_PATH?.trim() || DEFAULT_CHROMIUM_PATH,
-      chromiumSandbox: sandbox as SandboxSetting,
-      diagnosticsDir: dir(env.SKOOL_DIAGNOSTICS_DIR, DEFAULT_DIAGNOSTICS_DIR),
-    },
-  };
+export function loadSkoolSyncConfig(env: Env = process.env): SkoolSyncConfig {
+  return parseEnv(SkoolSyncEnv, env, 'agent-host Skool sync');
 }

@@ -3,17 +3,23 @@
  * a run in the background, one at a time, idempotent per run id) and `GET /health` (the whole
  * agent-host's, when it runs with the agent worker: see ../host.ts).
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { contractIssues, jsonOf } from '@hybrid-coach/shared/agent-contract';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
 import { sandboxMode } from './chromium';
+import type { Env } from '../lib/env';
 import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
-import type { StartRequest } from './contract';
+import { StartRequest } from './contract';
 import { Outbox } from '../lib/outbox';
 import { type ScrapeTimeouts, scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';
 
+/** The Worker's error codes (workers/src/lib/errors.ts) that this server answers, with their status. */
 const STATUS = {
   VALIDATION_ERROR: 400,
   UNAUTHORIZED: 401,
@@ -24,11 +30,12 @@ const STATUS = {
   SERVICE_UNAVAILABLE: 503,
 } as const;
 
-/** The one error the server throws; answered as `{ success: false, error: { code, message } }`. */
+/** The one error the server throws; answered as `{ success: false, error: { code, message, fields? } }`. */
 export class HttpError extends Error {
   constructor(
     readonly code: keyof typeof STATUS,
     message: string,
+    readonly fields?: Record<string, string>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -57,7 +64,8 @@ export interface SkoolSyncServerDeps {
 }
 
 export interface SkoolSyncServer {
-  server: Server;
+  /** The HTTP side (served by @hono/node-server in startSkoolSyncHost; tests call `app.request`). */
+  app: Hono;
   /** The run in progress, if any. */
   running(): string | null;
   /** Resolves when the run in progress (if any) has finished. */
@@ -87,38 +95,43 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
     return { runId: request.runId, accepted: true };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://agent-host').pathname;
-    if (req.method === 'GET' && path === '/health') {
+  const app = new Hono()
+    .get('/health', async (c) => {
       const report = { ok: true, syncRunning: current !== null, outboxDepth: deps.outbox.depth, ...(await deps.health?.()) };
-      return json(res, report.ok === false ? 503 : 200, report);
-    }
-    if (req.method === 'POST' && path === '/skool-sync/start') {
-      const body = await readBody(req, MAX_BODY_BYTES);
-      const failure = await verifySigned(deps.secret, body, { get: (name) => header(req, name) });
-      if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
-      const request = parseStart(body, header(req, IDEMPOTENCY_HEADER));
-      const answer = start(request);
-      log('info', answer.accepted ? 'skool sync: start accepted' : 'skool sync: start repeated; ignored', {
-        runId: request.runId,
-        trigger: request.trigger,
-      });
-      return json(res, 202, { success: true, data: answer });
-    }
-    throw new HttpError('NOT_FOUND', `no route for ${req.method} ${path}`);
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!(err instanceof HttpError)) log('error', 'agent-host: unhandled error', { path: req.url, ...describeError(err) });
-      const known = err instanceof HttpError ? err : new HttpError('INTERNAL_ERROR', 'internal error');
-      if (res.headersSent) return void res.destroy();
-      json(res, STATUS[known.code], { success: false, error: { code: known.code, message: known.message } });
-    });
+      return c.json(report, report.ok === false ? 503 : 200);
+    })
+    .post(
+      '/skool-sync/start',
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new HttpError('PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
+        },
+      }),
+      async (c) => {
+        const body = await c.req.text();
+        const failure = await verifySigned(deps.secret, body, c.req.raw.headers);
+        if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
+        const request = parseStart(body, c.req.header(IDEMPOTENCY_HEADER) ?? null);
+        const answer = start(request);
+        log('info', answer.accepted ? 'skool sync: start accepted' : 'skool sync: start repeated; ignored', {
+          runId: request.runId,
+          trigger: request.trigger,
+        });
+        return c.json({ success: true, data: answer }, 202);
+      },
+    );
+  const refuse = (c: Context, err: HttpError) =>
+    c.json({ success: false, error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, STATUS[err.code]);
+  app.notFound((c) => refuse(c, new HttpError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return refuse(c, err);
+    log('error', 'agent-host: unhandled error', { path: c.req.path, ...describeError(err) });
+    return refuse(c, new HttpError('INTERNAL_ERROR', 'internal error'));
   });
 
   return {
-    server,
+    app,
     running: () => current?.runId ?? null,
     idle: async () => {
       await current?.done;
@@ -126,55 +139,25 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
   };
 }
 
-/** Validates the start body; the idempotency key must be the run id it starts. */
+/** Validates the start body against the contract; the idempotency key must be the run id it starts. */
 function parseStart(body: string, idempotencyKey: string | null): StartRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new HttpError('VALIDATION_ERROR', 'body is not JSON');
+  const value = jsonOf(body);
+  if (value === undefined) throw new HttpError('VALIDATION_ERROR', 'body is not JSON');
+  const parsed = StartRequest.safeParse(value);
+  if (!parsed.success) {
+    const fields = contractIssues(parsed.error);
+    log('warn', 'skool sync: start refused: it does not match the contract', { fields });
+    throw new HttpError('VALIDATION_ERROR', parsed.error.issues[0]?.message ?? 'invalid start request', fields);
   }
-  const v = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-  const { runId, trigger, resultUrl } = v;
-  if (typeof runId !== 'string' || !/^[\w.:-]{1,128}$/.test(runId)) throw new HttpError('VALIDATION_ERROR', 'runId must be 1-128 characters of [A-Za-z0-9_.:-]');
-  if (trigger !== 'cron' && trigger !== 'admin') throw new HttpError('VALIDATION_ERROR', 'trigger must be "cron" or "admin"');
-  if (typeof resultUrl !== 'string' || !/^https?:\/\//.test(resultUrl) || !URL.canParse(resultUrl)) {
-    throw new HttpError('VALIDATION_ERROR', 'resultUrl must be an http(s) URL');
-  }
-  if (idempotencyKey !== runId) throw new HttpError('VALIDATION_ERROR', 'Idempotency-Key must equal runId');
-  return { runId, trigger, resultUrl };
-}
-
-function header(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name.toLowerCase()];
-  return (Array.isArray(value) ? value[0] : value) ?? null;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' });
-  res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new HttpError('PAYLOAD_TOO_LARGE', `body over ${limit} bytes`));
-        req.resume();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  if (idempotencyKey !== parsed.data.runId) throw new HttpError('VALIDATION_ERROR', 'Idempotency-Key must equal runId');
+  return parsed.data;
 }
 
 export interface SkoolSyncHost {
   url: string;
   outbox: Outbox;
   sync: SkoolSyncServer;
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -182,15 +165,18 @@ export interface SkoolSyncHost {
  * Wires the Skool sync from the environment: config (fails fast), the outbox (replaying what an
  * earlier process left), the scraper, and the server listening on AGENT_HOST_PORT.
  */
-export async function startSkoolSyncHost(
-  env: Record<string, string | undefined> = process.env,
-  options: {
-    host?: string;
-    config?: Partial<SkoolSyncConfig>;
-    timeouts?: Partial<ScrapeTimeouts>;
-  } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
+export function startSkoolSyncHost(
+  env: Env = process.env,
+  options: Parameters<typeof openSkoolSyncHost>[1] & { config?: Partial<SkoolSyncConfig> } = {},
 ): Promise<SkoolSyncHost> {
-  const config = { ...loadSkoolSyncConfig(env), ...options.config };
+  return openSkoolSyncHost({ ...loadSkoolSyncConfig(env), ...options.config }, options);
+}
+
+/** The same from a configuration already read (the host reads it once, for both sides). */
+export async function openSkoolSyncHost(
+  config: SkoolSyncConfig,
+  options: { host?: string; timeouts?: Partial<ScrapeTimeouts> } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
+): Promise<SkoolSyncHost> {
   const outbox = await Outbox.open({ dir: config.outboxDir, secret: config.secret });
   const sync = createSkoolSyncServer({
     secret: config.secret,
@@ -200,11 +186,13 @@ export async function startSkoolSyncHost(
     runSync: (request) =>
       runSkoolSync(request, { outbox, scrape: () => scrapeSkool({ ...config.scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }) }),
   });
+  // Global Request/Response stay Node's own: the agent worker's SDK shares this process.
+  const server = createAdaptorServer({ fetch: sync.app.fetch, overrideGlobalObjects: false }) as Server;
   await new Promise<void>((resolve, reject) => {
-    sync.server.once('error', reject);
-    sync.server.listen(config.port, options.host, () => resolve());
+    server.once('error', reject);
+    server.listen(config.port, options.host, () => resolve());
   });
-  const address = sync.server.address() as AddressInfo;
+  const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
   const sandbox = sandboxMode(config.scraper.chromiumSandbox);
   log('info', 'agent-host: skool sync listening', {
@@ -217,10 +205,11 @@ export async function startSkoolSyncHost(
     url,
     outbox,
     sync,
+    server,
     close: async () => {
       await new Promise<void>((resolve) => {
-        sync.server.closeAllConnections();
-        sync.server.close(() => resolve());
+        server.closeAllConnections();
+        server.close(() => resolve());
       });
       await outbox.close();
     },

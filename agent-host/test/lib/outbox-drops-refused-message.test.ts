@@ -1,25 +1,21 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
 import { TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
 
 describe('the outbox when the receiver refuses a message for good', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  afterEach(() => vi.restoreAllMocks());
 
   it('logs and drops a message answered 400 or 422, never logging what it held, and carries on with the next', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const refusals: Record<string, number> = { 'run-3:bad': 400, 'run-3:unprocessable': 422 };
     const receiver = await startReceiver({ answer: (key) => refusals[key] ?? 200 });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
     const outbox = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, baseBackoffMs: 20, maxBackoffMs: 200 });
-    cleanups.push(() => outbox.close());
+    onTestFinished(() => outbox.close());
 
     await outbox.enqueue(receiver.url, 'run-3:bad', { text: 'words only the transcript may hold' });
     await outbox.enqueue(receiver.url, 'run-3:unprocessable', { text: 'words only the transcript may hold' });
@@ -53,11 +49,11 @@ describe('the outbox when the receiver refuses a message for good', () => {
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const script = [408, 429, 500, 502, 200];
     const receiver = await startReceiver({ answer: (_key, attempt) => script[attempt - 1] ?? 200 });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
     const outbox = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, baseBackoffMs: 10, maxBackoffMs: 50 });
-    cleanups.push(() => outbox.close());
+    onTestFinished(() => outbox.close());
 
     await outbox.enqueue(receiver.url, 'run-4:final', { ok: true });
     await outbox.drained();

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
 import { TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
 
@@ -9,20 +9,16 @@ const fast = { baseBackoffMs: 10, maxBackoffMs: 50, requestTimeoutMs: 5_000 };
 const NEW_SECRET = 'test-only-rotated-agent-host-secret-abcdef0123456789';
 
 describe('the outbox when the receiver refuses for a while (a secret rotation, a deploy)', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  afterEach(() => vi.restoreAllMocks());
 
   it('keeps a line the Worker refuses with 401 during a secret rotation, and delivers it once the agent-host has the new secret', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     // The Worker already has the new secret; the agent-host still signs with the old one.
     const worker = await startReceiver({ secret: NEW_SECRET });
-    cleanups.push(worker.close);
+    onTestFinished(worker.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
 
     const before = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast });
     await before.enqueue(worker.url, 'session-1:line-1', { text: 'a line said during the rotation' });
@@ -32,7 +28,7 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
 
     // The agent-host restarts with the new secret: the same folder, delivered.
     const after = await Outbox.open({ dir: dir.path, secret: NEW_SECRET, ...fast });
-    cleanups.push(() => after.close());
+    onTestFinished(() => after.close());
     await after.drained();
     expect(worker.accepted.get('session-1:line-1')).toEqual({ text: 'a line said during the rotation' });
     expect(existsSync(join(dir.path, 'dropped'))).toBe(false);
@@ -43,11 +39,11 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const script = [401, 403, 404, 409, 503, 200];
     const receiver = await startReceiver({ answer: (_key, attempt) => script[attempt - 1] ?? 200 });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
     const outbox = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast });
-    cleanups.push(() => outbox.close());
+    onTestFinished(() => outbox.close());
 
     await outbox.enqueue(receiver.url, 'session-2:line-1', { n: 1 });
     await outbox.enqueue(receiver.url, 'session-2:line-2', { n: 2 });
@@ -61,9 +57,9 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
     vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const receiver = await startReceiver({ answer: (key) => (key === 'session-3:poison' ? 500 : 200) });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
 
     // The first process sees two refusals (well inside its wait), then stops.
     const first = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast, giveUpAfterMs: 60_000 });
@@ -79,7 +75,7 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
     // The next one waits 200 ms, and the first refusal was over 300 ms ago: one more refusal sets it aside.
     const attemptsBefore = receiver.deliveries.length;
     const second = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast, giveUpAfterMs: 200 });
-    cleanups.push(() => second.close());
+    onTestFinished(() => second.close());
     await second.drained();
     expect(receiver.deliveries.slice(attemptsBefore).map((d) => [d.key, d.status])).toEqual([
       ['session-3:poison', 500],
@@ -97,15 +93,15 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
     const gone = await startReceiver();
     await gone.close();
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
     const outbox = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast, giveUpAfterMs: 50 });
-    cleanups.push(() => outbox.close());
+    onTestFinished(() => outbox.close());
 
     await outbox.enqueue(gone.url, 'session-4:line-1', { n: 1 });
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(outbox.depth).toBe(1);
     const receiver = await startReceiver({ port: gone.port });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     await outbox.drained();
     expect([...receiver.accepted.keys()]).toEqual(['session-4:line-1']);
     expect(existsSync(join(dir.path, 'dropped'))).toBe(false);

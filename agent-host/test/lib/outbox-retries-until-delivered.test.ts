@@ -1,22 +1,18 @@
 import { readdir } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
 import { type Receiver, TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
 
 const fast = { baseBackoffMs: 20, maxBackoffMs: 200, requestTimeoutMs: 5_000 };
 
 describe('the outbox against a receiver that is down for a while', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
 
   it('delivers every message exactly once per Idempotency-Key, in order, across a restart of the sender', async () => {
     let down = true;
     const receiver: Receiver = await startReceiver({ answer: () => (down ? 503 : 200) });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
 
     // The first sender stores three messages while the receiver answers 503, then dies.
     const first = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast });
@@ -29,7 +25,7 @@ describe('the outbox against a receiver that is down for a while', () => {
 
     // A new sender over the same folder replays them, and takes a new one behind them.
     const second = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast });
-    cleanups.push(() => second.close());
+    onTestFinished(() => second.close());
     expect(second.depth).toBe(3);
     await second.enqueue(receiver.url, 'run-1:final', { n: 4 });
     await expect.poll(() => receiver.deliveries.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
@@ -48,19 +44,19 @@ describe('the outbox against a receiver that is down for a while', () => {
 
   it('retries a receiver that cannot be reached at all, then delivers once it is up', async () => {
     const dir = await tempDir('outbox');
-    cleanups.push(dir.remove);
+    onTestFinished(dir.remove);
     // The Worker's address, with nobody listening yet: connection refused.
     const gone = await startReceiver();
     await gone.close();
 
     const outbox = await Outbox.open({ dir: dir.path, secret: TEST_SECRET, ...fast });
-    cleanups.push(() => outbox.close());
+    onTestFinished(() => outbox.close());
     await outbox.enqueue(gone.url, 'run-2:final', { ok: true });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(outbox.depth).toBe(1);
 
     const receiver = await startReceiver({ port: gone.port });
-    cleanups.push(receiver.close);
+    onTestFinished(receiver.close);
     await outbox.drained();
     expect([...receiver.accepted.keys()]).toEqual(['run-2:final']);
     expect(receiver.acceptedCount('run-2:final')).toBe(1);

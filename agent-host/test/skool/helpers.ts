@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
+import { Outbox } from '../../src/lib/outbox';
 import { DEFAULT_CHROMIUM_PATH } from '../../src/skool/chromium';
 import type { FinalMessage, MembersMessage } from '../../src/skool/contract';
 import type { SkoolReplica } from '../../dev/skool-replica/server';
@@ -145,4 +146,31 @@ export function replicaScraperConfig(replica: SkoolReplica, diagnosticsDir: stri
     timeouts: TEST_TIMEOUTS,
     ...overrides,
   };
+}
+
+/** What a sync test runs against: a stand-in Worker, an open outbox, a diagnostics folder; `close` removes it all. */
+export interface SyncRig {
+  receiver: Receiver;
+  outbox: Outbox;
+  diagnosticsDir: string;
+  close(): Promise<void>;
+}
+
+export async function openSyncRig(): Promise<SyncRig> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+  try {
+    const receiver = await startReceiver();
+    closers.push(receiver.close);
+    const [outboxDir, diagnostics] = await Promise.all([tempDir('outbox'), tempDir('diagnostics')]);
+    closers.push(outboxDir.remove, diagnostics.remove);
+    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
+    closers.push(() => outbox.close());
+    return { receiver, outbox, diagnosticsDir: diagnostics.path, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

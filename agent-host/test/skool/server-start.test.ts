@@ -1,5 +1,4 @@
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import type { StartRequest } from '../../src/skool/contract';
 import { startReplica } from '../../dev/skool-replica/server';
@@ -11,21 +10,26 @@ interface Answer {
   body: { success: boolean; data?: { runId: string; accepted: boolean }; error?: { code: string; message: string } };
 }
 
-async function post(origin: string, body: string, headers: Record<string, string>): Promise<Answer> {
-  const res = await fetch(`${origin}/skool-sync/start`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+/** Where a request goes: the app itself (`app.request`) or a real origin over HTTP. */
+type Target = SkoolSyncServer['app'] | string;
+const send = (target: Target, path: string, init?: RequestInit) =>
+  typeof target === 'string' ? fetch(`${target}${path}`, { ...init, signal: AbortSignal.timeout(10_000) }) : target.request(path, init);
+
+async function post(target: Target, body: string, headers: Record<string, string>): Promise<Answer> {
+  const res = await send(target, '/skool-sync/start', { method: 'POST', headers, body });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
-async function start(origin: string, request: StartRequest, options: { secret?: string; now?: number } = {}): Promise<Answer> {
+async function start(target: Target, request: StartRequest, options: { secret?: string; now?: number } = {}): Promise<Answer> {
   const body = JSON.stringify(request);
-  return post(origin, body, await signedHeaders(options.secret ?? TEST_SECRET, body, request.runId, options.now));
+  return post(target, body, await signedHeaders(options.secret ?? TEST_SECRET, body, request.runId, options.now));
 }
 
 const request = (runId: string): StartRequest => ({ runId, trigger: 'cron', resultUrl: 'http://127.0.0.1:9/api/webhooks/skool-sync' });
 
 describe('POST /skool-sync/start with a stand-in sync', () => {
   let sync: SkoolSyncServer;
-  let origin: string;
+  let origin: SkoolSyncServer['app'];
   let finishRun: () => void = () => undefined;
   const runs: string[] = [];
 
@@ -40,13 +44,10 @@ describe('POST /skool-sync/start with a stand-in sync', () => {
         });
       },
     });
-    await new Promise<void>((resolve) => sync.server.listen(0, '127.0.0.1', () => resolve()));
-    origin = `http://127.0.0.1:${(sync.server.address() as AddressInfo).port}`;
+    origin = sync.app;
   });
-  afterAll(async () => {
-    finishRun();
-    await new Promise<void>((resolve) => sync.server.close(() => resolve()));
-  });
+  afterAll(() => finishRun());
+  afterEach(() => vi.restoreAllMocks());
 
   it('refuses an unsigned, a forged, a tampered and a stale start with 401 and starts nothing', async () => {
     const body = JSON.stringify(request('run-a'));
@@ -70,9 +71,31 @@ describe('POST /skool-sync/start with a stand-in sync', () => {
     expect(runs).toEqual([]);
   });
 
+  it('refuses a start with a wrong field with 400, naming the field in the log and the answer, and takes the next', async () => {
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const wrong = await start(origin, { ...request('run-w'), trigger: 'nightly' as 'cron' });
+    expect(wrong).toMatchObject({ status: 400, body: { success: false, error: { code: 'VALIDATION_ERROR', message: 'trigger must be "cron" or "admin"', fields: { trigger: expect.any(String) } } } });
+    expect(warnings.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: 'skool sync: start refused: it does not match the contract', fields: { trigger: expect.any(String) } }),
+    );
+    const notJson = await post(origin, '{', await signedHeaders(TEST_SECRET, '{', 'run-w'));
+    expect(notJson).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_ERROR', message: 'body is not JSON' } } });
+    expect(runs).toEqual([]);
+  });
+
+  it('answers a body over 16 KiB with 413 and an unknown route with 404, in the one error shape', async () => {
+    const big = JSON.stringify({ ...request('run-big'), pad: 'x'.repeat(17 * 1024) });
+    const tooLarge = await post(origin, big, await signedHeaders(TEST_SECRET, big, 'run-big'));
+    expect(tooLarge).toMatchObject({ status: 413, body: { success: false, error: { code: 'PAYLOAD_TOO_LARGE' } } });
+    const nowhere = await send(origin, '/skool-sync/stop', { method: 'POST' });
+    expect(nowhere.status).toBe(404);
+    expect(await nowhere.json()).toEqual({ success: false, error: { code: 'NOT_FOUND', message: 'no route for POST /skool-sync/stop' } });
+    expect(runs).toEqual([]);
+  });
+
   it('starts one run at a time: 409 for another run, accepted:false for the same run id, during and after', async () => {
     expect(await start(origin, request('run-1'))).toEqual({ status: 202, body: { success: true, data: { runId: 'run-1', accepted: true } } });
-    const health = await (await fetch(`${origin}/health`)).json();
+    const health = await (await origin.request('/health')).json();
     expect(health).toEqual({ ok: true, syncRunning: true, outboxDepth: 0 });
 
     const second = await start(origin, request('run-2'));
@@ -141,5 +164,31 @@ describe('a full start, from the signed request to the results at the stand-in W
     });
     await host.outbox.drained();
     expect(await (await fetch(`${host.url}/health`)).json()).toEqual({ ok: true, syncRunning: false, outboxDepth: 0 });
+  });
+});
+
+describe('the sync server while the host shuts down or fails', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('refuses new runs with 503 once not accepting, and answers an unexpected failure with a logged 500', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    let healthy = true;
+    const sync = createSkoolSyncServer({
+      secret: TEST_SECRET,
+      outbox: { depth: 0 },
+      runSync: async () => undefined,
+      accepting: () => false,
+      health: async () => {
+        if (!healthy) throw new Error('disk gone');
+        return { ok: false };
+      },
+    });
+    expect(await start(sync.app, request('run-late'))).toMatchObject({ status: 503, body: { success: false, error: { code: 'SERVICE_UNAVAILABLE' } } });
+    expect((await sync.app.request('/health')).status).toBe(503);
+    healthy = false;
+    const failed = await sync.app.request('/health');
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ success: false, error: { code: 'INTERNAL_ERROR', message: 'internal error' } });
+    expect(errors.mock.calls.map((args) => String(args[0])).join('\n')).toContain('agent-host: unhandled error');
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/lib/outbox';
 import { runSkoolSync } from '../../src/skool/sync';
-import { TEST_SECRET, startReceiver, tempDir } from './helpers';
+import { openSyncRig } from './helpers';
 
 describe('a sync whose scrape failed with a very long error (a browser that printed pages of stderr)', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -10,12 +9,9 @@ describe('a sync whose scrape failed with a very long error (a browser that prin
   });
 
   it('sends errors the Worker accepts (at most 2,000 characters each), so the final message is not refused for good', async () => {
-    const receiver = await startReceiver();
-    cleanups.push(receiver.close);
-    const outboxDir = await tempDir('outbox');
-    cleanups.push(outboxDir.remove);
-    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
-    cleanups.push(() => outbox.close());
+    const rig = await openSyncRig();
+    cleanups.push(rig.close);
+    const { receiver, outbox } = rig;
 
     const long = (community: string) => `${community}: Chromium failed to start: ${'stderr line\n'.repeat(400)}`;
     await runSkoolSync(

@@ -1,10 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/lib/outbox';
 import { startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { TEST_SECRET, replicaScraperConfig, startReceiver, tempDir } from './helpers';
+import { replicaScraperConfig, openSyncRig } from './helpers';
 
 describe('a sync in which one community cannot be scraped', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -15,18 +14,13 @@ describe('a sync in which one community cannot be scraped', () => {
   it('still delivers the other community in 500-member chunks, names the failed step and keeps its page', async () => {
     const replica = await startReplica({ brokenCommunities: ['ultra'] });
     cleanups.push(replica.close);
-    const receiver = await startReceiver();
-    cleanups.push(receiver.close);
-    const outboxDir = await tempDir('outbox');
-    cleanups.push(outboxDir.remove);
-    const diagnostics = await tempDir('diagnostics');
-    cleanups.push(diagnostics.remove);
-    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
-    cleanups.push(() => outbox.close());
+    const rig = await openSyncRig();
+    cleanups.push(rig.close);
+    const { receiver, outbox } = rig;
 
     await runSkoolSync(
       { runId: 'run-half', trigger: 'cron', resultUrl: receiver.url },
-      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, diagnostics.path)) },
+      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir)) },
     );
     await outbox.drained();
 
@@ -47,7 +41,7 @@ describe('a sync in which one community cannot be scraped', () => {
       communities: { ultra: { ok: false, membersFound: 0, error: ultraError }, vagus: { ok: true, membersFound: 560, error: null } },
     });
 
-    const files = await readdir(diagnostics.path);
+    const files = await readdir(rig.diagnosticsDir);
     expect(files.filter((f) => f.includes('ultra-open-members-page')).map((f) => f.split('.').pop()).sort()).toEqual(['html', 'png']);
   });
 });

@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/lib/outbox';
 import { startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { TEST_SECRET, replicaScraperConfig, startReceiver, tempDir } from './helpers';
+import { replicaScraperConfig, openSyncRig } from './helpers';
 
 describe('a sync when Skool shows a short members list', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -14,18 +13,13 @@ describe('a sync when Skool shows a short members list', () => {
   it('delivers the short list as it is, with its real counts (the Worker decides about downgrades)', async () => {
     const replica = await startReplica({ servedFraction: { vagus: 0.3 } });
     cleanups.push(replica.close);
-    const receiver = await startReceiver();
-    cleanups.push(receiver.close);
-    const outboxDir = await tempDir('outbox');
-    cleanups.push(outboxDir.remove);
-    const diagnostics = await tempDir('diagnostics');
-    cleanups.push(diagnostics.remove);
-    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
-    cleanups.push(() => outbox.close());
+    const rig = await openSyncRig();
+    cleanups.push(rig.close);
+    const { receiver, outbox } = rig;
 
     await runSkoolSync(
       { runId: 'run-short', trigger: 'admin', resultUrl: receiver.url },
-      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, diagnostics.path)) },
+      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir)) },
     );
     await outbox.drained();
 

@@ -1,10 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Outbox } from '../../src/lib/outbox';
 import { REPLICA_CREDENTIALS, startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { TEST_SECRET, replicaScraperConfig, startReceiver, tempDir } from './helpers';
+import { replicaScraperConfig, openSyncRig } from './helpers';
 
 describe('a sync whose Skool credentials are refused', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -16,18 +15,13 @@ describe('a sync whose Skool credentials are refused', () => {
     // Someone changed the Skool password; the agent-host still has the old one.
     const replica = await startReplica({ password: 'the-password-changed-yesterday' });
     cleanups.push(replica.close);
-    const receiver = await startReceiver();
-    cleanups.push(receiver.close);
-    const outboxDir = await tempDir('outbox');
-    cleanups.push(outboxDir.remove);
-    const diagnostics = await tempDir('diagnostics');
-    cleanups.push(diagnostics.remove);
-    const outbox = await Outbox.open({ dir: outboxDir.path, secret: TEST_SECRET });
-    cleanups.push(() => outbox.close());
+    const rig = await openSyncRig();
+    cleanups.push(rig.close);
+    const { receiver, outbox } = rig;
 
     const final = await runSkoolSync(
       { runId: 'run-wrong-credentials', trigger: 'cron', resultUrl: receiver.url },
-      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, diagnostics.path, { password: REPLICA_CREDENTIALS.password })) },
+      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir, { password: REPLICA_CREDENTIALS.password })) },
     );
     await outbox.drained();
 
@@ -48,7 +42,7 @@ describe('a sync whose Skool credentials are refused', () => {
     });
     expect(delivered?.durationMs).toBeGreaterThan(0);
     // The refused login page is kept for diagnosis.
-    const files = await readdir(diagnostics.path);
+    const files = await readdir(rig.diagnosticsDir);
     expect(files.some((f) => /login-submit-login\.png$/.test(f))).toBe(true);
     expect(files.some((f) => /login-submit-login\.html$/.test(f))).toBe(true);
   });

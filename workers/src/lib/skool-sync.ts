@@ -8,7 +8,7 @@ import { type Db, chunked, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
 import { planSync } from '@hybrid-coach/shared/skool-sync';
-import type { FinalMessage, Member } from '@hybrid-coach/shared/skool-sync-contract';
+import { type FinalMessage, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
@@ -51,6 +51,9 @@ export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin'
       signal: AbortSignal.timeout(15_000),
     });
     if (!res.ok) throw new Error(`agent-host answered ${res.status}`);
+    // A reply off the contract is an agent-host we do not understand: the run is not taken to be running.
+    const reply = StartReply.safeParse(await res.json().catch(() => null));
+    if (!reply.success) throw new Error(`agent-host's reply does not match the contract (${reply.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`);
   } catch (err) {
     const { errorMessage } = describeError(err);
     await db

@@ -1,4 +1,4 @@
-import { z } from '@hono/zod-openapi';
+import type { z } from 'zod';
 import { and, eq, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
@@ -7,7 +7,8 @@ import type { AppEnv } from '../app-env';
 import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
 import { crisisMatch } from '@hybrid-coach/shared/crisis';
-import type { FinalMessage, MembersMessage } from '@hybrid-coach/shared/skool-sync-contract';
+import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch } from '@hybrid-coach/shared/agent-contract';
+import { SyncMessage } from '@hybrid-coach/shared/skool-sync-contract';
 import { fieldsOf } from '../lib/openapi';
 import { applyFinal, stageChunk } from '../lib/skool-sync';
 import { agentHostSecret } from '../lib/config';
@@ -25,66 +26,6 @@ const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
 /** A chunk of 500 members is ~200 KiB: this route alone takes bodies up to 1 MiB. */
 export const SKOOL_SYNC_MAX_BODY = 1024 * 1024;
 
-const Member = z.object({
-  email: z.string().max(320).nullable(),
-  name: z.string().max(300),
-  paid: z.boolean(),
-  status: z.enum(['active', 'cancelled']),
-  joinedAt: z.string().datetime({ offset: true }).or(z.string().date()).nullable(),
-  membershipEndsAt: z.string().datetime({ offset: true }).or(z.string().date()).nullable(),
-  profileUrl: z.string().max(2048).nullable(),
-  photoUrl: z.string().max(2048).nullable(),
-  bio: z.string().max(5000).nullable(),
-});
-const CommunityOutcome = z.object({ ok: z.boolean(), membersFound: z.number().int().min(0), error: z.string().max(2000).nullable() });
-const SyncMessage: z.ZodType<MembersMessage | FinalMessage> = z.discriminatedUnion('kind', [
-  z.object({
-    runId: z.string().uuid(),
-    kind: z.literal('members'),
-    community: z.enum(['ultra', 'vagus']),
-    chunk: z.object({ index: z.number().int().min(0), count: z.number().int().min(1) }),
-    members: z.array(Member).max(1000),
-  }),
-  z.object({
-    runId: z.string().uuid(),
-    kind: z.literal('final'),
-    ok: z.boolean(),
-    error: z.string().max(2000).nullable(),
-    durationMs: z.number().int().min(0),
-    communities: z.object({ ultra: CommunityOutcome, vagus: CommunityOutcome }),
-  }),
-]);
-
-/** Every agent-host call names the session and the room its job is in (shared/src/agent-contract.ts SessionRef). */
-const SessionRef = z.object({ sessionId: z.string().min(1).max(64), roomName: z.string().min(1).max(128) });
-const ShortList = z.array(z.string().trim().min(1).max(500)).max(20);
-const SummaryMessage = SessionRef.extend({
-  summary: z.string().trim().min(1).max(10_000),
-  keyInsights: ShortList,
-  nextSteps: ShortList,
-  newFacts: ShortList,
-  // Absent from summaries queued by an agent-host older than this field.
-  challenges: ShortList.default([]),
-});
-const ControlAck = SessionRef.extend({ version: z.number().int().min(0) });
-
-const TranscriptBatch = SessionRef.extend({
-  lines: z
-    .array(
-      z.object({
-        idempotencyKey: z.string().min(8).max(200),
-        speakerIdentity: z.string().min(1).max(200),
-        role: z.enum(['client', 'coach', 'ai']),
-        text: z.string().min(1).max(10_000),
-        startedAt: z.number().int().min(0),
-        endedAt: z.number().int().min(0).nullable(),
-        heardByAi: z.boolean(),
-      }),
-    )
-    .min(1)
-    .max(100),
-});
-
 /** Reads a body signed by the agent-host (401 if not), parsed and validated (400 if not). */
 async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
   const raw = await c.req.text();
@@ -97,7 +38,12 @@ async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): P
     throw new AppError('VALIDATION_ERROR', 'Malformed JSON', { fields: { body: 'not JSON' } });
   }
   const result = schema.safeParse(parsed);
-  if (!result.success) throw new AppError('VALIDATION_ERROR', 'Invalid message', { fields: fieldsOf(result.error.issues) });
+  if (!result.success) {
+    const fields = fieldsOf(result.error.issues);
+    // Which fields broke the contract, never their values (transcript text).
+    log('warn', 'agent-host message refused: it does not match the contract', { requestId: c.get('requestId'), path: c.req.path, fields });
+    throw new AppError('VALIDATION_ERROR', 'Invalid message', { fields });
+  }
   return result.data;
 }
 
@@ -173,7 +119,7 @@ export const webhooks = new Hono<AppEnv>()
   })
   /** The agent applied a coach-mute state (hc.control version): the room stops resending it. */
   .post('/agent/control-ack', async (c) => {
-    const ack = await signedJson(c, ControlAck);
+    const ack = await signedJson(c, ControlAckMessage);
     assertOwnRoom(c, ack);
     const { sessionId, version } = ack;
     const session = await openDb(c.env).select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
@@ -192,7 +138,7 @@ export const webhooks = new Hono<AppEnv>()
   })
   /** The model's summary of a finished session: stored with the assembled transcript; the profile learns from it. */
   .post('/agent/summary', async (c) => {
-    const m = await signedJson(c, SummaryMessage);
+    const m = await signedJson(c, SessionSummaryMessage);
     assertOwnRoom(c, m);
     const stored = await storeSessionSummary(openDb(c.env), m);
     log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
