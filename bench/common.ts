@@ -3,7 +3,7 @@
  * client, workerd's CPU time, percentiles, the printed table and the results file.
  */
 import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { type Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,7 +4,7 @@
  * local stand-ins. Participants speak espeak-ng recordings through published microphone tracks.
  * The tests run in order and share one PREMIUM session with a coach.
  */
-import { RemoteAudioTrack, RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -515,7 +515,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     const local = (iso: string) => {
       const parts = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
         .formatToParts(new Date(iso))
-        .reduce<Record<string, string>>((all, p) => ({ ...all, [p.type]: p.value }), {});
+        .reduce<Record<string, string>>((all, p) => Object.assign(all, { [p.type]: p.value }), {});
       return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
     };
     /** Where a span lands on the local days' columns: one piece, or two when it crosses local midnight. */

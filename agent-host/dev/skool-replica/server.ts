@@ -189,7 +189,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<SkoolR
 
 /** Only a local path: never an open redirect. */
 function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {

@@ -161,7 +161,10 @@ export class ListenSession {
   #idle(): void {
     if (this.#closing) return;
     const quiet = Date.now() - this.#lastAudioAt;
-    if (quiet < this.opts.idleEndMs) return this.#armIdle(this.opts.idleEndMs - quiet);
+    if (quiet < this.opts.idleEndMs) {
+      this.#armIdle(this.opts.idleEndMs - quiet);
+      return;
+    }
     const end = this.#detector.finish();
     if (end?.type === 'end') this.#final(end.samples, end.startSample, this.#detector.position, 'idle');
     this.#maybeUtteranceEnd(true);

@@ -43,7 +43,11 @@ describe('Deepgram text-to-speech stand-in with the real plugin', () => {
       sawFinal ||= audio.final;
     }
     const samples = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
-    frames.reduce((at, f) => (samples.set(f, at), at + f.length), 0);
+    let at = 0;
+    for (const f of frames) {
+      samples.set(f, at);
+      at += f.length;
+    }
 
     expect(sawFinal).toBe(true);
     expect(rms(samples)).toBeGreaterThan(0.02);

@@ -3,7 +3,7 @@
  * (lib/encryption.ts, purpose 'email-outbox', the row id as context), and opened only by the sender
  * at the moment it sends. Rows go once sent or once what they offer has expired (lib/retention.ts).
  */
-import { emailOutbox } from '../db/schema';
+import type { emailOutbox } from '../db/schema';
 import { decryptText, encryptText } from './encryption';
 
 type OutboxRow = typeof emailOutbox.$inferSelect;

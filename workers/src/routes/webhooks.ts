@@ -4,7 +4,6 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from '../app-env';
-import { db as openDb } from '../db/client';
 import { coachingSessions, messages } from '../db/schema';
 import { crisisMatch } from '@hybrid-coach/shared/crisis';
 import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch } from '@hybrid-coach/shared/agent-contract';
@@ -69,7 +68,7 @@ export const webhooks = new Hono<AppEnv>()
     const batch = await signedJson(c, TranscriptBatch);
     assertOwnRoom(c, batch);
     const { sessionId, lines } = batch;
-    const db = openDb(c.env);
+    const db = c.var.db;
     const session = await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
     if (!session) throw new AppError('NOT_FOUND', 'No such session');
     const inserted = await db
@@ -122,7 +121,7 @@ export const webhooks = new Hono<AppEnv>()
     const ack = await signedJson(c, ControlAckMessage);
     assertOwnRoom(c, ack);
     const { sessionId, version } = ack;
-    const session = await openDb(c.env).select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
+    const session = await c.var.db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
     if (!session) throw new AppError('NOT_FOUND', 'No such session');
     return c.json(ok(await sessionRoom(c.env, sessionId).ackControl(version)), 200);
   })
@@ -134,13 +133,13 @@ export const webhooks = new Hono<AppEnv>()
     const ref = await signedJson(c, SessionRef);
     assertOwnRoom(c, ref);
     const { sessionId } = ref;
-    return c.json(ok(await agentContext(openDb(c.env), sessionRoom(c.env, sessionId), sessionId)), 200);
+    return c.json(ok(await agentContext(c.var.db, sessionRoom(c.env, sessionId), sessionId)), 200);
   })
   /** The model's summary of a finished session: stored with the assembled transcript; the profile learns from it. */
   .post('/agent/summary', async (c) => {
     const m = await signedJson(c, SessionSummaryMessage);
     assertOwnRoom(c, m);
-    const stored = await storeSessionSummary(openDb(c.env), m);
+    const stored = await storeSessionSummary(c.var.db, m);
     log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
     return c.json(ok(stored), 200);
   })
@@ -154,7 +153,7 @@ export const webhooks = new Hono<AppEnv>()
     }),
     async (c) => {
       const m = await signedJson(c, SyncMessage);
-      const db = openDb(c.env);
+      const db = c.var.db;
       if (m.kind === 'members') {
         const r = await stageChunk(db, { runId: m.runId, community: m.community, index: m.chunk.index, count: m.chunk.count, members: m.members });
         return c.json(ok(r), 200);
@@ -165,7 +164,7 @@ export const webhooks = new Hono<AppEnv>()
   )
   .post('/livekit', async (c) => {
   const raw = await c.req.text();
-  let event;
+  let event: Awaited<ReturnType<ReturnType<typeof webhookReceiver>['receive']>>;
   try {
     event = await webhookReceiver(c.env).receive(raw, c.req.header('Authorization'));
   } catch {
