@@ -21,11 +21,12 @@
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (with AGENT_LOG_LEVEL=debug for its turn timings).
  */
-import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { speak } from '../agent-host/dev/standins/audio';
 import { eventually, TestParticipant } from '../e2e/helpers';
@@ -78,7 +79,10 @@ class Ear {
   }
   /** Resolves once the AI has been silent for `ms` (after having spoken since `since`). */
   quiet(since: number, ms = 1200): Promise<boolean> {
-    return eventually('the AI to finish speaking', () => this.lastAudibleAt > since && Date.now() - this.lastAudibleAt > ms, { timeoutMs: 60_000, intervalMs: 50 });
+    return eventually('the AI to finish speaking', () => this.lastAudibleAt > since && Date.now() - this.lastAudibleAt > ms, {
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
   }
 }
 
@@ -143,7 +147,10 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
     return timings.map(({ end, first }) => {
       // The final and the reply's first audio that fall between this turn's speech end and its answer
       // (with rooms at once, each room's are the nearest ones before its answer).
-      const final = finals.filter((h) => h.finalAt! > end && h.finalAt! < first).map((h) => h.finalAt!).sort((a, b) => a - b)[0];
+      const final = finals
+        .filter((h) => h.finalAt! > end && h.finalAt! < first)
+        .map((h) => h.finalAt!)
+        .sort((a, b) => a - b)[0];
       const tts = ttsFirst.filter((x) => x.at > end && x.at < first).sort((a, b) => b.at - a.at)[0];
       if (final === undefined || tts === undefined) throw new Error('no stand-in timings for a turn (was the phrase recognised?)');
       const request = standins.chat.requests.filter((r) => r.at > end && r.at < first).sort((a, b) => b.at - a.at)[0];
@@ -192,9 +199,11 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => x.toFixed(0);
 
 await runBench(async (stack) => {
-  console.log('The AI coach: end of the client\'s speech → first AI audio in the room, stand-ins at fixed latencies');
+  console.log("The AI coach: end of the client's speech → first AI audio in the room, stand-ins at fixed latencies");
   console.log(`${machineLine()}`);
-  console.log(`stand-in latencies: STT final +${LATENCY.sttFinalMs} ms (after its 600 ms endpoint), model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`);
+  console.log(
+    `stand-in latencies: STT final +${LATENCY.sttFinalMs} ms (after its 600 ms endpoint), model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
+  );
   const standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: PHRASES, chatScript: { rules: [], defaultReply: REPLY }, latencyMs: LATENCY });
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack);

@@ -2,7 +2,7 @@
  * Shared by the benches that run against the real stack (e2e/stack.ts): ports, a keep-alive HTTP
  * client, workerd's CPU time, percentiles, the printed table and the results file.
  */
-import { readFileSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Agent, request } from 'node:http';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,12 +57,14 @@ export function call(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({
+        res.on('end', () =>
+          resolve({
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString('utf8'),
             ms: performance.now() - t0,
             setCookies: res.headers['set-cookie'] ?? [],
-          }));
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -90,8 +92,14 @@ export function dataOf<T>(what: string, answer: Answer, expected = 200): T {
 /** Signs in the way the portals do (password → MFA setup for an admin → grant → session token). Costs one attempt against the per-IP login limit. */
 export async function login(agent: Agent, stack: Stack, email: string): Promise<string> {
   const json = { 'Content-Type': 'application/json' };
-  const answer = await call(agent, stack.apiOrigin, 'POST', '/api/auth/login', { headers: json, body: JSON.stringify({ email, password: stack.demoPassword }) });
-  const step = dataOf<{ grant: string } | { mfaEnrollmentRequired: true; challenge: string } | { mfaRequired: true; challenge: string }>(`login ${email}`, answer);
+  const answer = await call(agent, stack.apiOrigin, 'POST', '/api/auth/login', {
+    headers: json,
+    body: JSON.stringify({ email, password: stack.demoPassword }),
+  });
+  const step = dataOf<{ grant: string } | { mfaEnrollmentRequired: true; challenge: string } | { mfaRequired: true; challenge: string }>(
+    `login ${email}`,
+    answer,
+  );
   // The grant is bound to the browser that signed in: send its binding cookie back, as a browser would.
   const binding = answer.setCookies.find((c) => c.startsWith('__Host-hc_login='))?.split(';')[0] ?? '';
   const bound = { ...json, Cookie: binding };
@@ -190,7 +198,10 @@ export function quantile(xs: readonly number[], q: number): number {
 export function printTable(header: string[], rows: string[][], numeric: ReadonlySet<number>): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));

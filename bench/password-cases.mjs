@@ -3,7 +3,7 @@
  * file with esbuild): the production password check from workers/src/lib/password.ts, and the
  * baseline, WebCrypto PBKDF2-SHA256 at 100,000 iterations (the most production Workers allow).
  */
-import { PASSWORD_PARAMS, hashPassword, verifyPassword } from '../workers/src/lib/password.ts';
+import { hashPassword, PASSWORD_PARAMS, verifyPassword } from '../workers/src/lib/password.ts';
 
 export { PASSWORD_PARAMS };
 export const PBKDF2_ITERATIONS = 100_000;

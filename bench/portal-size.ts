@@ -11,12 +11,12 @@
  * ships), so a change that pulls LiveKit into the first load shows at once. Writes
  * bench/results/portal-size.json. Numbers are reported, never asserted.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
-import { ROOT, machineLine, printTable, writeResults } from './common';
+import { machineLine, printTable, ROOT, writeResults } from './common';
 
 const PORTALS = ['public', 'client', 'coach'] as const;
 type Portal = (typeof PORTALS)[number];

@@ -141,8 +141,7 @@ await runBench(async (stack) => {
     ]),
     new Set([0, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
   );
-  const perCase = (f: (m: Measurement) => number | null) =>
-    measurements.map((m) => `${m.endpoint}@${m.concurrency} ${f(m)?.toFixed(2) ?? 'n/a'}`).join(', ');
+  const perCase = (f: (m: Measurement) => number | null) => measurements.map((m) => `${m.endpoint}@${m.concurrency} ${f(m)?.toFixed(2) ?? 'n/a'}`).join(', ');
   console.log(
     `\nLatency: from sending the request to its last byte, at the client; ${WARMUP} untimed requests per case first.` +
       `\nWorker CPU: the workerd process running the Worker with its local D1 and DOs (10 ms ticks from /proc;` +

@@ -11,7 +11,7 @@
  *            against workerd's own CPU time from /proc where there is one)
  * Prints a table and writes bench/results/password.json. Numbers are reported, never asserted.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -189,8 +189,7 @@ function workerdCpuMs() {
  */
 async function benchWorkerd(dir) {
   const { code, wasm } = await bundle(join(HERE, 'password-worker.mjs'), 'workerd');
-  const compatibilityDate =
-    /^\s*compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))?.[1] ?? '2026-04-01';
+  const compatibilityDate = /^\s*compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, 'wrangler.toml'), 'utf8'))?.[1] ?? '2026-04-01';
   const mf = new Miniflare({
     modulesRoot: dir,
     modules: [
@@ -265,7 +264,10 @@ function printTable(measurements) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = new Set([2, 3, 5]);
   const line = (/** @type {string[]} */ cells) =>
-    cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));

@@ -16,8 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
-import { type FinalMessage, MAX_MEMBERS_PER_CHUNK, type Member, type MembersMessage } from '../agent-host/src/skool/contract';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
+import { type FinalMessage, MAX_MEMBERS_PER_CHUNK, type Member, type MembersMessage } from '../agent-host/src/skool/contract';
 import { call, cpuSince, dataOf, login, machine, machineLine, printTable, runBench, workerdCpu, writeResults } from './common';
 import { members } from './skool-members';
 
@@ -161,7 +161,22 @@ await runBench(async (stack) => {
 
   const x = (v: number | undefined) => (v === undefined ? '' : `${v.toFixed(2)}×`);
   printTable(
-    ['run', 'members', 'chunks', 'staging ms', 'apply ms', 'total ms', 'total ms/1k', 'round trips', 'trips/1k', 'apply CPU ms', 'ms/member vs base', 'apply/member vs base', 'trips/member vs base', 'new/up/down/cancelled'],
+    [
+      'run',
+      'members',
+      'chunks',
+      'staging ms',
+      'apply ms',
+      'total ms',
+      'total ms/1k',
+      'round trips',
+      'trips/1k',
+      'apply CPU ms',
+      'ms/member vs base',
+      'apply/member vs base',
+      'trips/member vs base',
+      'new/up/down/cancelled',
+    ],
     runs.map((r) => [
       r.run,
       r.members.toLocaleString('en-US'),

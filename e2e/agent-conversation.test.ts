@@ -4,17 +4,18 @@
  * local stand-ins. Participants speak espeak-ng recordings through published microphone tracks.
  * The tests run in order and share one PREMIUM session with a coach.
  */
-import { RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AI_MODE_ATTRIBUTE } from '@hybrid-coach/shared/agent-contract';
+import { RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { messageText, type Standins, startStandins } from '../agent-host/dev/standins';
 import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
-import { AI_MODE_ATTRIBUTE } from '@hybrid-coach/shared/agent-contract';
-import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure, type TranscriptLine, type RoomTicket } from './helpers';
+import { apiOk, eventually, login, type RoomTicket, skipAfterFirstFailure, TestParticipant, type TranscriptLine } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
@@ -91,7 +92,18 @@ describe('the AI coach in a live session', () => {
   beforeAll(async () => {
     standins = await startStandins({
       stt: DISTINCT_PHRASES,
-      sttPhrases: [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, CLIENT_ASKS_LONG, CLIENT_INTERRUPTS, COACH_HEARD, COACH_MUTED],
+      sttPhrases: [
+        CLIENT_FIRST,
+        CLIENT_SECOND,
+        CLIENT_THIRD,
+        CLIENT_FOURTH,
+        CLIENT_CRISIS,
+        CLIENT_FIFTH,
+        CLIENT_ASKS_LONG,
+        CLIENT_INTERRUPTS,
+        COACH_HEARD,
+        COACH_MUTED,
+      ],
       chatScript: {
         rules: [
           { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
@@ -160,7 +172,14 @@ describe('the AI coach in a live session', () => {
     expect(request!.body.model).toBe('gpt-4o-mini');
     expect(messageText(request!.body.messages[0]!)).toContain('Parker Premium');
     // The reply was spoken: the speech stand-in synthesised it.
-    expect(standins.tts.sessions.some((s) => s.received.map((m) => m.text ?? '').join('').includes('breathe together'))).toBe(true);
+    expect(
+      standins.tts.sessions.some((s) =>
+        s.received
+          .map((m) => m.text ?? '')
+          .join('')
+          .includes('breathe together'),
+      ),
+    ).toBe(true);
   });
 
   it('hears a coach who is not muted, labelled as the coach', async () => {
@@ -178,7 +197,7 @@ describe('the AI coach in a live session', () => {
     const stored = await lineSaying(COACH_HEARD);
     expect(stored).toMatchObject({ speakerRole: 'coach', heardByAi: true });
     // Published live in the room too, in the coach's name, as the client's and the AI's lines are.
-    const live = await eventually('the coach\'s line on the room\'s transcription stream', () => roomLines.find((l) => l.text.trim() === COACH_HEARD));
+    const live = await eventually("the coach's line on the room's transcription stream", () => roomLines.find((l) => l.text.trim() === COACH_HEARD));
     expect(live.identity).toBe(stored.speakerIdentity);
     expect(live.attributes['lk.transcription_final']).toBe('true');
     expect(roomLines.some((l) => l.text.trim() === CLIENT_FIRST && l.identity === 'seed-premium')).toBe(true);
@@ -186,7 +205,7 @@ describe('the AI coach in a live session', () => {
     // The next reply to the client is made with the coach's words in view, labelled as the coach.
     await clientMic!.say(CLIENT_SECOND);
     await lineSaying(CLIENT_SECOND);
-    await eventually('a model request carrying the client\'s second line', () => modelSaw().some((t) => t.includes(CLIENT_SECOND)));
+    await eventually("a model request carrying the client's second line", () => modelSaw().some((t) => t.includes(CLIENT_SECOND)));
     const coachLines = modelSaw().filter((t) => t.includes(COACH_HEARD));
     expect(coachLines.length).toBeGreaterThan(0);
     expect(coachLines[0]).toMatch(/^\[Coach [^\]]+\]: /);
@@ -202,16 +221,21 @@ describe('the AI coach in a live session', () => {
     expect(await lineSaying(COACH_MUTED)).toMatchObject({ speakerRole: 'coach', heardByAi: false });
     await clientMic!.say(CLIENT_THIRD);
     await lineSaying(CLIENT_THIRD);
-    await eventually('a model request carrying the client\'s third line', () => modelSaw().some((t) => t.includes(CLIENT_THIRD)));
+    await eventually("a model request carrying the client's third line", () => modelSaw().some((t) => t.includes(CLIENT_THIRD)));
     expect(modelSaw().some((t) => t.includes(COACH_MUTED) || t.includes('breakthrough'))).toBe(false);
   });
 
   it('follows a coach whisper it never speaks, which the client never sees', async () => {
-    const sent = await apiOk<{ deliveredToAi: boolean }>('POST', `/api/rooms/${mustTicket().sessionId}/whisper`, { token: coachToken, body: { text: WHISPER } }, 201);
+    const sent = await apiOk<{ deliveredToAi: boolean }>(
+      'POST',
+      `/api/rooms/${mustTicket().sessionId}/whisper`,
+      { token: coachToken, body: { text: WHISPER } },
+      201,
+    );
     expect(sent.deliveredToAi).toBe(true);
     await clientMic!.say(CLIENT_FOURTH);
     await lineSaying(CLIENT_FOURTH);
-    const request = await eventually('a model request carrying the client\'s fourth line', () =>
+    const request = await eventually("a model request carrying the client's fourth line", () =>
       standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FOURTH))),
     );
     // The model was steered by it, as an instruction rather than as something said in the call.
@@ -219,7 +243,14 @@ describe('the AI coach in a live session', () => {
     expect(steer).toMatchObject({ role: 'system' });
     expect(messageText(steer!)).toBe(phrases.whisper(WHISPER));
     // Never spoken, never in the client's transcript; in the coach's, marked as a whisper.
-    expect(standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('evenings'))).toBe(false);
+    expect(
+      standins.tts.sessions.some((x) =>
+        x.received
+          .map((m) => m.text ?? '')
+          .join('')
+          .includes('evenings'),
+      ),
+    ).toBe(false);
     expect((await transcript()).some((l) => l.text.includes(WHISPER))).toBe(false);
     const forCoach = await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: coachToken });
     expect(forCoach.transcript.filter((l) => l.text === WHISPER).map((l) => l.kind)).toEqual(['whisper']);
@@ -245,7 +276,14 @@ describe('the AI coach in a live session', () => {
     await clientMic!.say(CLIENT_FIFTH);
     await lineSaying(CLIENT_FIFTH);
     expect(await lineSaying(phrases.apology)).toMatchObject({ speakerRole: 'ai' });
-    expect(standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('lost my train of thought'))).toBe(true);
+    expect(
+      standins.tts.sessions.some((x) =>
+        x.received
+          .map((m) => m.text ?? '')
+          .join('')
+          .includes('lost my train of thought'),
+      ),
+    ).toBe(true);
     // The turn was tried four times (a first try and the plugin's retries) before the apology.
     const tries = standins.chat.requests.slice(before).filter((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FIFTH)));
     expect(tries.length).toBeGreaterThanOrEqual(4);
@@ -258,7 +296,12 @@ describe('the AI coach in a live session', () => {
     await lineSaying(CLIENT_ASKS_LONG);
     // The long answer is being spoken (about 20 s of speech): the client cuts in a few seconds into it.
     await eventually('the long answer on its way to the voice', () =>
-      standins.tts.sessions.some((x) => x.received.map((m) => m.text ?? '').join('').includes('longest nerve')),
+      standins.tts.sessions.some((x) =>
+        x.received
+          .map((m) => m.text ?? '')
+          .join('')
+          .includes('longest nerve'),
+      ),
     );
     await new Promise((r) => setTimeout(r, 3_000));
     await clientMic!.say(CLIENT_INTERRUPTS);
@@ -273,8 +316,25 @@ describe('the AI coach in a live session', () => {
 
   it('stores each utterance once', async () => {
     const lines = await transcript();
-    for (const text of [CLIENT_FIRST, CLIENT_SECOND, CLIENT_THIRD, CLIENT_FOURTH, CLIENT_CRISIS, CLIENT_FIFTH, CLIENT_ASKS_LONG, CLIENT_INTERRUPTS, COACH_HEARD, COACH_MUTED, AI_FIRST, AI_CRISIS, AI_STOPPED]) {
-      expect(lines.filter((l) => l.text === text), text).toHaveLength(1);
+    for (const text of [
+      CLIENT_FIRST,
+      CLIENT_SECOND,
+      CLIENT_THIRD,
+      CLIENT_FOURTH,
+      CLIENT_CRISIS,
+      CLIENT_FIFTH,
+      CLIENT_ASKS_LONG,
+      CLIENT_INTERRUPTS,
+      COACH_HEARD,
+      COACH_MUTED,
+      AI_FIRST,
+      AI_CRISIS,
+      AI_STOPPED,
+    ]) {
+      expect(
+        lines.filter((l) => l.text === text),
+        text,
+      ).toHaveLength(1);
     }
   });
 

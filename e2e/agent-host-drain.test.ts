@@ -4,16 +4,17 @@
  * live one goes on (what is said after the signal still lands in D1), and once that session ends
  * the process delivers its outboxes and exits 0.
  */
-import { RoomServiceClient } from 'livekit-server-sdk';
+
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { HostProcess, hostEnv } from '../agent-host/test/helpers';
 import { freePort } from '../scripts/ports.mjs';
 import { api, apiOk, createClient, eventually, transcriptOf } from './helpers';
-import { DISTINCT_PHRASES, type LiveSession, joinWithMicrophone } from './voice';
+import { DISTINCT_PHRASES, joinWithMicrophone, type LiveSession } from './voice';
 
 const SAID_AFTER_SIGTERM = 'My shoulders are always tense.';
 const REPLY = 'Tell me more about that.';
@@ -93,11 +94,15 @@ describe('SIGTERM to the agent-host during a live session', () => {
 
     // The live session goes on: what the client says now is heard, answered and stored.
     await a.mic.say(SAID_AFTER_SIGTERM);
-    await eventually('the line said after SIGTERM and the AI\'s answer in D1', async () => {
-      const now = await lines(a);
-      const said = now.findIndex((l) => l.speakerRole === 'client' && l.text === SAID_AFTER_SIGTERM);
-      return said >= 0 && now.slice(said + 1).some((l) => l.speakerRole === 'ai' && l.text === REPLY);
-    }, { timeoutMs: 60_000, describe: async () => lines(a) });
+    await eventually(
+      "the line said after SIGTERM and the AI's answer in D1",
+      async () => {
+        const now = await lines(a);
+        const said = now.findIndex((l) => l.speakerRole === 'client' && l.text === SAID_AFTER_SIGTERM);
+        return said >= 0 && now.slice(said + 1).some((l) => l.speakerRole === 'ai' && l.text === REPLY);
+      },
+      { timeoutMs: 60_000, describe: async () => lines(a) },
+    );
     expect((await host!.health())?.body.draining).toBe(true);
 
     // The session ends: the job stores what is left and exits, then the agent-host does.

@@ -3,15 +3,16 @@
  * Two clients talk with the AI at once; room A's job process is killed. Room B's conversation goes on
  * untouched, and room A gets an AI again (the Worker's room re-dispatches a lost agent).
  */
-import { RoomServiceClient } from 'livekit-server-sdk';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { phrases } from '../agent-host/src/agent/persona';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
+import { phrases } from '../agent-host/src/agent/persona';
 import { eventually, transcriptOf } from './helpers';
-import { AgentProcess, DISTINCT_PHRASES, type LiveSession, joinWithMicrophone } from './voice';
+import { AgentProcess, DISTINCT_PHRASES, joinWithMicrophone, type LiveSession } from './voice';
 
 const SAID_IN_B = 'My shoulders are always tense.';
 const REPLY = 'Tell me more about that.';
@@ -60,7 +61,7 @@ describe('rooms are isolated from each other', () => {
     rmSync(outboxDir, { recursive: true, force: true });
   });
 
-  it('keeps room B talking when room A\'s agent dies, and brings room A an AI again', { timeout: 150_000 }, async () => {
+  it("keeps room B talking when room A's agent dies, and brings room A an AI again", { timeout: 150_000 }, async () => {
     const a = await open('premium@example.com');
     const b = await open('member@example.com');
     for (const s of [a, b]) {
@@ -75,20 +76,28 @@ describe('rooms are isolated from each other', () => {
 
     process.kill(pidA, 'SIGKILL');
     await b.mic.say(SAID_IN_B);
-    await eventually('room B\'s line and the AI\'s answer in D1', async () => {
-      const inB = await lines(b);
-      const said = inB.findIndex((l) => l.text === SAID_IN_B);
-      return said >= 0 && inB.slice(said + 1).some((l) => l.speakerRole === 'ai' && l.text === REPLY);
-    }, { timeoutMs: 45_000, describe: async () => lines(b) });
+    await eventually(
+      "room B's line and the AI's answer in D1",
+      async () => {
+        const inB = await lines(b);
+        const said = inB.findIndex((l) => l.text === SAID_IN_B);
+        return said >= 0 && inB.slice(said + 1).some((l) => l.speakerRole === 'ai' && l.text === REPLY);
+      },
+      { timeoutMs: 45_000, describe: async () => lines(b) },
+    );
     // Room B's agent is the same job as before: nothing restarted it.
     expect(jobPid(b.sessionId)).toBe(pidB);
     expect(agent!.exited).toBe(false);
 
     // Room A: a new job joins and says it is back.
-    await eventually('a new AI in room A saying it is back', async () => (await lines(a)).some((l) => l.speakerRole === 'ai' && l.text === phrases.welcomeBack), {
-      timeoutMs: 60_000,
-      describe: () => agent!.output.slice(-10).join(''),
-    });
+    await eventually(
+      'a new AI in room A saying it is back',
+      async () => (await lines(a)).some((l) => l.speakerRole === 'ai' && l.text === phrases.welcomeBack),
+      {
+        timeoutMs: 60_000,
+        describe: () => agent!.output.slice(-10).join(''),
+      },
+    );
     expect(jobPids(a.sessionId)).toContain(pidA);
     expect(jobPids(a.sessionId).filter((p) => p !== pidA).length).toBeGreaterThan(0);
   });

@@ -3,13 +3,14 @@
  * process killed and a new one started. Every line lands in D1 exactly once, and the conversation
  * carries on. The agent reaches the Worker through a proxy the test can cut.
  */
-import { RoomServiceClient } from 'livekit-server-sdk';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { TestParticipant, apiOk, eventually, login, skipAfterFirstFailure, transcriptOf, type RoomTicket } from './helpers';
+import { messageText, type Standins, startStandins } from '../agent-host/dev/standins';
+import { apiOk, eventually, login, type RoomTicket, skipAfterFirstFailure, TestParticipant, transcriptOf } from './helpers';
 import { SwitchableProxy } from './outage';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -105,11 +106,11 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
     await agent!.stop('SIGKILL');
     agent = await AgentProcess.startOffline(standins, outboxDir, proxy.url);
     // The room asks for an agent again; the new one says it is back (it knows there was a conversation).
-    await eventually(
-      'the new agent to speak in the room',
-      async () => (await lines()).some((l) => l.speakerRole === 'ai' && l.text.includes("I'm back")),
-      { timeoutMs: 90_000, intervalMs: 500, describe: () => agent!.output.slice(-10).join('') },
-    );
+    await eventually('the new agent to speak in the room', async () => (await lines()).some((l) => l.speakerRole === 'ai' && l.text.includes("I'm back")), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+      describe: () => agent!.output.slice(-10).join(''),
+    });
     await mic!.say(AFTER_RESTART);
     await stored(AFTER_RESTART);
     // The new agent's model saw the conversation from before the restart.
@@ -118,7 +119,14 @@ describe('the AI coach through a Worker outage and an agent restart', () => {
 
     const after = await lines();
     // Everything from before is still there, once.
-    for (const l of before) expect(after.filter((x) => x.text === l.text && x.speakerRole === l.speakerRole).length, l.text).toBe(before.filter((x) => x.text === l.text && x.speakerRole === l.speakerRole).length);
-    for (const text of [BEFORE, DURING_1, DURING_2, AFTER_RESTART]) expect(after.filter((l) => l.text === text), text).toHaveLength(1);
+    for (const l of before)
+      expect(after.filter((x) => x.text === l.text && x.speakerRole === l.speakerRole).length, l.text).toBe(
+        before.filter((x) => x.text === l.text && x.speakerRole === l.speakerRole).length,
+      );
+    for (const text of [BEFORE, DURING_1, DURING_2, AFTER_RESTART])
+      expect(
+        after.filter((l) => l.text === text),
+        text,
+      ).toHaveLength(1);
   });
 });

@@ -90,7 +90,10 @@ describe('the API holds to its OpenAPI document under generated requests', () =>
   afterAll(async () => {
     if (!stamp) return;
     const fuzzers = `SELECT id FROM users WHERE email LIKE 'fuzz-%-${stamp}@example.com'`;
-    await queryLocalD1(inject('persistDir'), `DELETE FROM coach_availability WHERE coach_id IN (${fuzzers}); UPDATE users SET is_available = 0 WHERE id IN (${fuzzers});`);
+    await queryLocalD1(
+      inject('persistDir'),
+      `DELETE FROM coach_availability WHERE coach_id IN (${fuzzers}); UPDATE users SET is_available = 0 WHERE id IN (${fuzzers});`,
+    );
   });
 
   for (const [i, role] of ['anonymous', 'client', 'coach', 'admin'].entries()) {

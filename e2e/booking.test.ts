@@ -17,7 +17,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal, skipAfterFirstFailure, launchChromium } from './helpers';
+import {
+  api,
+  apiOk,
+  buildPortal,
+  createClient,
+  endSessionInCall,
+  eventually,
+  launchChromium,
+  login,
+  loginGrant,
+  servePortal,
+  skipAfterFirstFailure,
+} from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,7 +85,8 @@ describe('a PREMIUM client books a human coach', () => {
   };
   const textOf = async (selector: string, on: Page = page) => squash(await on.$eval(selector, (el) => el.textContent ?? ''));
   /** How the portal should show an instant in New York, formatted here (not by the page). */
-  const shown = (iso: string, options: Intl.DateTimeFormatOptions) => squash(new Intl.DateTimeFormat(locale, { ...options, timeZone: ZONE }).format(new Date(iso)));
+  const shown = (iso: string, options: Intl.DateTimeFormatOptions) =>
+    squash(new Intl.DateTimeFormat(locale, { ...options, timeZone: ZONE }).format(new Date(iso)));
   const time = (iso: string) => shown(iso, { hour: 'numeric', minute: '2-digit' });
   const day = (iso: string) => shown(iso, { weekday: 'long', day: 'numeric', month: 'long' });
   const slot = (iso: string) => `[data-testid=free-slots] [data-testid=slot][data-slot="${iso}"]`;
@@ -104,7 +117,11 @@ describe('a PREMIUM client books a human coach', () => {
     await listsLoaded(p);
     const firstRange = await textOf('[data-testid=slots-range]', p);
     await p.click('[data-testid=free-slots] ::-p-text(Later)');
-    await p.waitForFunction((before) => document.querySelector('[data-testid=slots-range]')?.textContent?.replace(/\s+/g, ' ').trim() !== before, { timeout: 15_000 }, firstRange);
+    await p.waitForFunction(
+      (before) => document.querySelector('[data-testid=slots-range]')?.textContent?.replace(/\s+/g, ' ').trim() !== before,
+      { timeout: 15_000 },
+      firstRange,
+    );
     await p.waitForSelector(slot(SLOT), { timeout: 15_000 });
   }
 
@@ -157,7 +174,9 @@ describe('a PREMIUM client books a human coach', () => {
       await queryLocalD1(inject('persistDir'), `UPDATE appointments SET status = 'COMPLETED' WHERE id = '${joinedAppointment}';`).catch(() => undefined);
     }
     if (windowId) {
-      await fetch(`${inject('apiOrigin')}/api/availability/${windowId}`, { method: 'DELETE', headers: { Authorization: `Bearer ${coachToken}` } }).catch(() => undefined);
+      await fetch(`${inject('apiOrigin')}/api/availability/${windowId}`, { method: 'DELETE', headers: { Authorization: `Bearer ${coachToken}` } }).catch(
+        () => undefined,
+      );
     }
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
@@ -174,7 +193,9 @@ describe('a PREMIUM client books a human coach', () => {
     windowId = added.id;
     expect(added).toMatchObject({ specificDate: DATE, isRecurring: false });
     const from = new Date(Date.parse(`${DATE}T00:00:00Z`)).toISOString();
-    const offers = await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', `/api/coaches/slots?from=${encodeURIComponent(from)}&days=1`, { token: clientToken });
+    const offers = await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', `/api/coaches/slots?from=${encodeURIComponent(from)}&days=1`, {
+      token: clientToken,
+    });
     expect(offers.find((o) => o.coach.id === COACH.id)?.slots).toEqual([SLOT, NEXT_SLOT]);
   });
 
@@ -253,7 +274,11 @@ describe('a PREMIUM client books a human coach', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ scheduledFor: SLOT, status: 'SCHEDULED', coach: { id: COACH.id } });
     const coachSees = await apiOk<Appointment[]>('GET', '/api/appointments', { token: coachToken });
-    expect(coachSees.find((a) => a.id === mine[0]!.id)).toMatchObject({ scheduledFor: SLOT, status: 'SCHEDULED', client: { id: clientId, displayName: PREMIUM.name } });
+    expect(coachSees.find((a) => a.id === mine[0]!.id)).toMatchObject({
+      scheduledFor: SLOT,
+      status: 'SCHEDULED',
+      client: { id: clientId, displayName: PREMIUM.name },
+    });
   });
 
   it('refuses the same slot again, to another PREMIUM client and to the same client (409), and the portal says so', async () => {

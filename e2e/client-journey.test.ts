@@ -11,14 +11,27 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PACKET_TOPICS, packetKey, sealPacket, type TimerPacket } from '@hybrid-coach/shared/room-packets';
 import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
-import { PACKET_TOPICS, type TimerPacket, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
-import { TestParticipant, api, apiOk, buildPortal, createClient, endSessionInCall, eventually, login, loginGrant, servePortal, skipAfterFirstFailure, launchChromium } from './helpers';
+import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
+import {
+  api,
+  apiOk,
+  buildPortal,
+  createClient,
+  endSessionInCall,
+  eventually,
+  launchChromium,
+  login,
+  loginGrant,
+  servePortal,
+  skipAfterFirstFailure,
+  TestParticipant,
+} from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
@@ -188,10 +201,14 @@ describe('a FREE client from onboarding to the rating', () => {
       });
     // The call room's layout can still be settling (the tile grid, the transcript): the canvas follows
     // its box at devicePixelRatio 2 once it has one.
-    const orb = await eventually('the orb to be drawn at devicePixelRatio', async () => {
-      const o = await measureOrb();
-      return o.cssWidth > 100 && o.width === Math.round(o.cssWidth * 2) ? o : undefined;
-    }, { timeoutMs: 5_000, describe: measureOrb });
+    const orb = await eventually(
+      'the orb to be drawn at devicePixelRatio',
+      async () => {
+        const o = await measureOrb();
+        return o.cssWidth > 100 && o.width === Math.round(o.cssWidth * 2) ? o : undefined;
+      },
+      { timeoutMs: 5_000, describe: measureOrb },
+    );
     expect(orb.cssWidth).toBeGreaterThan(100);
     expect(orb.width).toBe(Math.round(orb.cssWidth * 2)); // devicePixelRatio 2
     expect(orb.label).toMatch(/^AI coach/);
@@ -222,20 +239,21 @@ describe('a FREE client from onboarding to the rating', () => {
     // Under prefers-reduced-motion the orb keeps still: a plain circle that only glows with the voice.
     await page.emulateMediaFeatures([{ name: 'prefers-reduced-motion', value: 'reduce' }]);
     // Read again until a frame drawn under the new setting is there (a loaded machine may take a while to draw one).
-    const radiiNow = () => page.$eval('[data-testid=orb]', (c) => {
-      const canvas = c as HTMLCanvasElement;
-      const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-      // The body is opaque, the halo around it is not: walk out from the centre to the first see-through pixel.
-      return Array.from({ length: 16 }, (_, i) => {
-        const a = (i / 16) * 2 * Math.PI;
-        for (let r = 1; r < Math.min(width, height) / 2; r++) {
-          const x = Math.round(width / 2 + Math.cos(a) * r);
-          const y = Math.round(height / 2 + Math.sin(a) * r);
-          if ((data[(y * width + x) * 4 + 3] ?? 0) < 250) return r;
-        }
-        return -1;
+    const radiiNow = () =>
+      page.$eval('[data-testid=orb]', (c) => {
+        const canvas = c as HTMLCanvasElement;
+        const { data, width, height } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        // The body is opaque, the halo around it is not: walk out from the centre to the first see-through pixel.
+        return Array.from({ length: 16 }, (_, i) => {
+          const a = (i / 16) * 2 * Math.PI;
+          for (let r = 1; r < Math.min(width, height) / 2; r++) {
+            const x = Math.round(width / 2 + Math.cos(a) * r);
+            const y = Math.round(height / 2 + Math.sin(a) * r);
+            if ((data[(y * width + x) * 4 + 3] ?? 0) < 250) return r;
+          }
+          return -1;
+        });
       });
-    });
     const spread = (r: number[]) => Math.max(...r) - Math.min(...r);
     let lastRadii: number[] = [];
     const radii = await eventually(
@@ -255,10 +273,14 @@ describe('a FREE client from onboarding to the rating', () => {
       timeoutMs: 45_000,
       describe: transcript,
     });
-    await eventually('the client’s words and the AI’s answer in the transcript', async () => {
-      const text = await transcript();
-      return text.includes(CLIENT_SAYS) && text.includes(AI_ANSWERS);
-    }, { timeoutMs: 60_000, describe: transcript });
+    await eventually(
+      'the client’s words and the AI’s answer in the transcript',
+      async () => {
+        const text = await transcript();
+        return text.includes(CLIENT_SAYS) && text.includes(AI_ANSWERS);
+      },
+      { timeoutMs: 60_000, describe: transcript },
+    );
     await screenshot('call-transcript');
     // On a phone the transcript goes under the orb.
     await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2 });
@@ -322,10 +344,14 @@ describe('a FREE client from onboarding to the rating', () => {
     expect(row).toContain('Your rating');
     expect(row).toContain('4 of 5');
     // The AI's summary of the call arrives after it ends; the dashboard shows it.
-    await eventually('the AI summary on the dashboard', async () => {
-      await page.reload({ waitUntil: 'networkidle0' });
-      return (await page.$eval(`[data-testid=past-session][data-session-id="${sessionId}"]`, (el) => el.textContent ?? '')).includes(SUMMARY.summary);
-    }, { timeoutMs: 30_000, intervalMs: 1000 });
+    await eventually(
+      'the AI summary on the dashboard',
+      async () => {
+        await page.reload({ waitUntil: 'networkidle0' });
+        return (await page.$eval(`[data-testid=past-session][data-session-id="${sessionId}"]`, (el) => el.textContent ?? '')).includes(SUMMARY.summary);
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
     await screenshot('dashboard-rated');
   });
 

@@ -18,12 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
-import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
-import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { messageText, type Standins, startStandins } from '../agent-host/dev/standins';
+import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
+import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import {
-  TestParticipant,
   agentPost,
   api,
   apiOk,
@@ -32,11 +31,12 @@ import {
   createClient,
   createCoach,
   eventually,
+  launchChromium,
   login,
   loginGrant,
   servePortal,
   skipAfterFirstFailure,
-  launchChromium,
+  TestParticipant,
 } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
@@ -146,7 +146,14 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/rooms/${sessionId}/end`, { token: clientToken });
     await agentPost(
       '/api/webhooks/agent/summary',
-      { sessionId, summary: SUMMARY, keyInsights: ['Deadlines bring dark thoughts'], nextSteps: ['Six-count exhale'], newFacts: [FACT], challenges: [CHALLENGE] },
+      {
+        sessionId,
+        summary: SUMMARY,
+        keyInsights: ['Deadlines bring dark thoughts'],
+        nextSteps: ['Six-count exhale'],
+        newFacts: [FACT],
+        challenges: [CHALLENGE],
+      },
       `${sessionId}:e2e-coach-portal:summary`,
     );
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
@@ -294,10 +301,15 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(await textOf('[data-testid=client-notes] [data-testid=note]')).toContain('on the session of');
     await page.type('[data-testid=client-notes] textarea[name=note]', 'Prefers sessions in the morning.');
     await page.click('[data-testid=client-notes] button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=client-notes] [data-testid=note] p')?.textContent === 'Prefers sessions in the morning.', {
-      timeout: 15_000,
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid=client-notes] [data-testid=note] p')?.textContent === 'Prefers sessions in the morning.',
+      {
+        timeout: 15_000,
+      },
+    );
+    const saved = await apiOk<{ text: string; sessionId: string | null; shareableWithAi: boolean }[]>('GET', `/api/clients/${clientId}/notes`, {
+      token: coachToken,
     });
-    const saved = await apiOk<{ text: string; sessionId: string | null; shareableWithAi: boolean }[]>('GET', `/api/clients/${clientId}/notes`, { token: coachToken });
     expect(saved[0]).toMatchObject({ text: 'Prefers sessions in the morning.', sessionId: null, shareableWithAi: false });
     await page.reload({ waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=client-notes] [data-testid=note]', { timeout: 15_000 });
@@ -330,7 +342,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect(page.url()).toBe(`${COACH_PORTAL_URL}/search?q=breathing`);
     // Other files' sessions with this coach may match too: the lines of this file's session are checked.
     const hits = await page.$$eval(`[data-testid=search-hit][data-session-id="${sessionId}"]`, (els) =>
-      els.map((el) => ({ text: el.querySelector('p')?.textContent, marks: Array.from(el.querySelectorAll("p mark"), (m) => m.textContent) })),
+      els.map((el) => ({ text: el.querySelector('p')?.textContent, marks: Array.from(el.querySelectorAll('p mark'), (m) => m.textContent) })),
     );
     // Both lines that say it (not the whisper, not the client's line), each match marked.
     expect(hits.map((h) => h.text).sort()).toEqual([AI_SAYS, COACH_ASIDE].sort());
@@ -362,7 +374,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   });
 
   it('joins a live session: the client sidebar, the hear / not-hear switch, the mark on a line the AI did not hear, a whisper, leave, end', async () => {
-    const roomState = () => apiOk<{ status: string; coachMutedFromAi: boolean; muteAppliedByAi: boolean }>('GET', `/api/rooms/${liveId}`, { token: coachToken });
+    const roomState = () =>
+      apiOk<{ status: string; coachMutedFromAi: boolean; muteAppliedByAi: boolean }>('GET', `/api/rooms/${liveId}`, { token: coachToken });
     const toggle = '[data-testid=ai-hear-toggle]';
 
     await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] a`);
@@ -395,7 +408,9 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     expect((await roomState()).coachMutedFromAi).toBe(true);
     // The agent acknowledges the mute (version 1: the first change), as agent-host does: the panel says it applied.
     await agentPost('/api/webhooks/agent/control-ack', { sessionId: liveId, version: 1 }, `${liveId}:control:1`);
-    await page.waitForFunction(() => document.querySelector('[data-testid=mute-applied]')?.textContent?.includes('it no longer hears you'), { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=mute-applied]')?.textContent?.includes('it no longer hears you'), {
+      timeout: 15_000,
+    });
     expect((await roomState()).muteAppliedByAi).toBe(true);
 
     // What the coach says while muted arrives (as the agent stores it) marked as not heard, live.
@@ -405,15 +420,35 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       {
         sessionId: liveId,
         lines: [
-          { idempotencyKey: `${liveId}:live:1`, speakerIdentity: clientId, role: 'client', text: 'Can we talk about my week?', startedAt: Date.now() - 2000, endedAt: null, heardByAi: true },
-          { idempotencyKey: `${liveId}:live:2`, speakerIdentity: coachId, role: 'coach', text: 'Just between us, how did the meeting go?', startedAt: Date.now() - 1000, endedAt: null, heardByAi: false },
+          {
+            idempotencyKey: `${liveId}:live:1`,
+            speakerIdentity: clientId,
+            role: 'client',
+            text: 'Can we talk about my week?',
+            startedAt: Date.now() - 2000,
+            endedAt: null,
+            heardByAi: true,
+          },
+          {
+            idempotencyKey: `${liveId}:live:2`,
+            speakerIdentity: coachId,
+            role: 'coach',
+            text: 'Just between us, how did the meeting go?',
+            startedAt: Date.now() - 1000,
+            endedAt: null,
+            heardByAi: false,
+          },
         ],
       },
       `${liveId}:live:batch`,
     );
     await page.waitForSelector('[data-testid=live-transcript] [data-heard=false] [data-testid=not-heard-mark]', { timeout: 15_000 });
     const live = await page.$$eval('[data-testid=live-transcript] [data-testid=transcript-line]', (els) =>
-      els.map((el) => [el.querySelector('.hc-speaker')?.textContent, el.querySelector('p')?.textContent, el.querySelector('[data-testid=not-heard-mark]') !== null]),
+      els.map((el) => [
+        el.querySelector('.hc-speaker')?.textContent,
+        el.querySelector('p')?.textContent,
+        el.querySelector('[data-testid=not-heard-mark]') !== null,
+      ]),
     );
     expect(live).toEqual([
       ['Client', 'Can we talk about my week?', false],
@@ -447,13 +482,12 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await screenshot('coach-dashboard-live-now');
 
     await page.waitForSelector(`[data-testid=live-sessions] [data-session-id="${liveId}"]`, { timeout: 15_000 });
-    expect(await textOf(`[data-testid=live-sessions] [data-session-id="${liveId}"] [data-field=coach]`)).toMatch(/^(You are in the room|Your session \(you are not in the room\))$/);
+    expect(await textOf(`[data-testid=live-sessions] [data-session-id="${liveId}"] [data-field=coach]`)).toMatch(
+      /^(You are in the room|Your session \(you are not in the room\))$/,
+    );
     await page.click(`[data-testid=live-sessions] [data-session-id="${liveId}"] a`);
     await page.waitForSelector(`${toggle}[aria-checked=false]`, { timeout: 20_000 });
-    await Promise.all([
-      page.waitForSelector('[data-testid=session-transcript]', { timeout: 15_000 }),
-      page.click('::-p-text(End session for everyone)'),
-    ]);
+    await Promise.all([page.waitForSelector('[data-testid=session-transcript]', { timeout: 15_000 }), page.click('::-p-text(End session for everyone)')]);
     expect(page.url()).toBe(`${COACH_PORTAL_URL}/sessions/${liveId}`);
     expect((await roomState()).status).toBe('COMPLETED');
     expect(await page.$$eval('[data-testid=whisper-mark]', (els) => els.length)).toBe(1);
@@ -473,13 +507,17 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       { timeout: 15_000 },
       `Every ${dayName}, 09:00–12:00 UTC`,
     );
-    const windows = await apiOk<{ id: string; dayOfWeek: number; startTime: string; endTime: string; isRecurring: boolean }[]>('GET', '/api/availability', { token: coachToken });
+    const windows = await apiOk<{ id: string; dayOfWeek: number; startTime: string; endTime: string; isRecurring: boolean }[]>('GET', '/api/availability', {
+      token: coachToken,
+    });
     const added = windows.find((w) => w.dayOfWeek === tomorrow.getUTCDay() && w.startTime === '09:00' && w.endTime === '12:00' && w.isRecurring);
     expect(added).toBeDefined();
 
     // The client books a slot in it, through the API (their portal's booking screen is another piece of the issue).
     const offers = await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', '/api/coaches/slots?days=7', { token: clientToken });
-    const slot = offers.find((o) => o.coach.id === 'seed-coach')?.slots.find((t) => t.startsWith(`${ymd}T09:`) || t.startsWith(`${ymd}T10:`) || t.startsWith(`${ymd}T11:`));
+    const slot = offers
+      .find((o) => o.coach.id === 'seed-coach')
+      ?.slots.find((t) => t.startsWith(`${ymd}T09:`) || t.startsWith(`${ymd}T10:`) || t.startsWith(`${ymd}T11:`));
     expect(slot).toBeDefined();
     const booked = await apiOk<{ id: string }>('POST', '/api/appointments', { token: clientToken, body: { coachId: 'seed-coach', scheduledFor: slot } }, 201);
 
@@ -513,7 +551,15 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     const at = `${day}T22:30:00.000Z`;
     /** An instant's local date and 24-hour clock in ZONE, as the grid's data attributes give them. */
     const local = (iso: string) => {
-      const parts = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      const parts = new Intl.DateTimeFormat('en-CA', {
+        timeZone: ZONE,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      })
         .formatToParts(new Date(iso))
         .reduce<Record<string, string>>((all, p) => Object.assign(all, { [p.type]: p.value }), {});
       return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}` };
@@ -552,7 +598,12 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       createClient('coach-portal-late-client@example.com', 'Lee Late', 'PREMIUM'),
     ]);
     const [targetToken, busyToken, busyClientToken, lateClientToken] = await Promise.all(
-      ['coach-portal-reassign@example.com', 'coach-portal-busy@example.com', 'coach-portal-busy-client@example.com', 'coach-portal-late-client@example.com'].map((e) => login(e)),
+      [
+        'coach-portal-reassign@example.com',
+        'coach-portal-busy@example.com',
+        'coach-portal-busy-client@example.com',
+        'coach-portal-late-client@example.com',
+      ].map((e) => login(e)),
     );
     for (const token of [targetToken!, busyToken!]) {
       await openForBookings(token);
@@ -567,7 +618,9 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       expect(await textOf('[data-testid=week-zone]')).toContain(ZONE);
       // This week first, today marked.
       const today = local(new Date().toISOString()).date;
-      expect(await page.$eval('[data-testid=week-day][data-today]', (el) => [el.getAttribute('data-date'), el.querySelector('h3')?.getAttribute('aria-current')])).toEqual([today, 'date']);
+      expect(
+        await page.$eval('[data-testid=week-day][data-today]', (el) => [el.getAttribute('data-date'), el.querySelector('h3')?.getAttribute('aria-current')]),
+      ).toEqual([today, 'date']);
       expect(await page.$$eval('[data-testid=week-day]', (els) => els.length)).toBe(7);
       await screenshot('coach-calendar-week-now');
 
@@ -579,7 +632,11 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
 
       // The window as bands in Berlin time (23:00–01:00 in winter: across midnight), the appointment as a block.
       const bands = await page.$$eval(`[data-testid=week-window][data-window-id="${windowId}"]`, (els) =>
-        els.map((el) => ({ date: el.closest('[data-testid=week-day]')?.getAttribute('data-date'), from: el.getAttribute('data-from'), to: el.getAttribute('data-to') })),
+        els.map((el) => ({
+          date: el.closest('[data-testid=week-day]')?.getAttribute('data-date'),
+          from: el.getAttribute('data-from'),
+          to: el.getAttribute('data-to'),
+        })),
       );
       expect(bands).toEqual(pieces(`${day}T22:00:00.000Z`, `${dayAfter}T00:00:00.000Z`));
       const block = `[data-testid=week-appointment][data-appointment-id="${booked}"]`;
@@ -651,7 +708,11 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
 
       const mine = await apiOk<{ id: string }[]>('GET', '/api/appointments?include=all', { token: coachToken });
       expect(mine.some((a) => a.id === booked)).toBe(false);
-      const theirs = await apiOk<{ id: string; scheduledFor: string; status: string; client: { id: string; displayName: string } }[]>('GET', '/api/appointments', { token: targetToken! });
+      const theirs = await apiOk<{ id: string; scheduledFor: string; status: string; client: { id: string; displayName: string } }[]>(
+        'GET',
+        '/api/appointments',
+        { token: targetToken! },
+      );
       expect(theirs.find((a) => a.id === booked)).toMatchObject({ scheduledFor: at, status: 'SCHEDULED', client: { id: clientId, displayName: CLIENT_NAME } });
     } finally {
       await page.emulateTimezone(undefined);
@@ -662,7 +723,12 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   it('renames the coach and turns bookings off and back on in settings (the greeting follows; a PREMIUM client sees no slots while off)', async () => {
     // A one-off window three days ahead, so the coach has free slots to offer (removed at the end).
     const day = new Date(Date.now() + 3 * 24 * 3600_000).toISOString().slice(0, 10);
-    const window = await apiOk<{ id: string }>('POST', '/api/availability', { token: coachToken, body: { specificDate: day, startTime: '13:00', endTime: '14:00' } }, 201);
+    const window = await apiOk<{ id: string }>(
+      'POST',
+      '/api/availability',
+      { token: coachToken, body: { specificDate: day, startTime: '13:00', endTime: '14:00' } },
+      201,
+    );
     const offered = async () =>
       (await apiOk<{ coach: { id: string }; slots: string[] }[]>('GET', '/api/coaches/slots?days=7', { token: clientToken })).some(
         (o) => o.coach.id === SEED_COACH.id && o.slots.some((t) => t.startsWith(`${day}T13:`)),
@@ -724,7 +790,9 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     try {
       await clientPage.setViewport({ width: 1200, height: 860 });
       // Signed in at their own portal first...
-      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`, { waitUntil: 'networkidle0' });
+      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`, {
+        waitUntil: 'networkidle0',
+      });
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
       await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`);
@@ -844,15 +912,21 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
   /** The client says `text` and waits for the model request it triggers; answers that request's texts. */
   const clientSays = async (text: string) => {
     await clientMic!.say(text);
-    const request = await eventually(`a model request carrying "${text}"`, () => standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(text))), {
-      timeoutMs: 45_000,
-    });
+    const request = await eventually(
+      `a model request carrying "${text}"`,
+      () => standins.chat.requests.find((r) => r.body.messages.some((m) => messageText(m).includes(text))),
+      {
+        timeoutMs: 45_000,
+      },
+    );
     return request.body.messages.map((m) => messageText(m));
   };
   const coachLines = async () =>
-    (await apiOk<{ transcript: { speakerRole: string; text: string; heardByAi: boolean; kind: string }[] }>('GET', `/api/sessions/${sessionId}`, { token: coachToken })).transcript.filter(
-      (l) => l.speakerRole === 'coach' && l.kind === 'speech',
-    );
+    (
+      await apiOk<{ transcript: { speakerRole: string; text: string; heardByAi: boolean; kind: string }[] }>('GET', `/api/sessions/${sessionId}`, {
+        token: coachToken,
+      })
+    ).transcript.filter((l) => l.speakerRole === 'coach' && l.kind === 'speech');
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'hc-coach-voice-'));
@@ -863,7 +937,10 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     standins = await startStandins({
       stt: DISTINCT_PHRASES,
       sttPhrases: [COACH_SAYS, CLIENT_ONE, CLIENT_TWO, CLIENT_THREE],
-      chatScript: { rules: [{ when: SUMMARY_MARKER, reply: JSON.stringify({ summary: 'A short session.', keyInsights: [], nextSteps: [], newFacts: [] }) }], defaultReply: 'Tell me more about that.' },
+      chatScript: {
+        rules: [{ when: SUMMARY_MARKER, reply: JSON.stringify({ summary: 'A short session.', keyInsights: [], nextSteps: [], newFacts: [] }) }],
+        defaultReply: 'Tell me more about that.',
+      },
     });
     agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
     await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), buildPortal('coach', join(workDir, 'coach'))]);
@@ -875,11 +952,15 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     sessionId = ticket.sessionId;
     client = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
     clientMic = await Microphone.publish(client.room);
-    await eventually('the AI in the room', async () =>
-      (await apiOk<{ participants: { role: string }[] }>('GET', `/api/rooms/${sessionId}`, { token: clientToken })).participants.some((p) => p.role === 'ai'), {
-      timeoutMs: 45_000,
-      describe: () => agent?.output.slice(-10).join(''),
-    });
+    await eventually(
+      'the AI in the room',
+      async () =>
+        (await apiOk<{ participants: { role: string }[] }>('GET', `/api/rooms/${sessionId}`, { token: clientToken })).participants.some((p) => p.role === 'ai'),
+      {
+        timeoutMs: 45_000,
+        describe: () => agent?.output.slice(-10).join(''),
+      },
+    );
 
     browser = await launchChromium(join(workDir, 'chromium'), { media: { micFile } });
     page = await browser.newPage();
@@ -925,10 +1006,14 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     await page.click(toggle);
     await page.waitForSelector(`${toggle}[aria-checked=true]`, { timeout: 15_000 });
     await applied('it hears you');
-    const heard = await eventually('the coach’s next line, heard by the AI', async () => (await coachLines()).find((l) => l.text === COACH_SAYS && l.heardByAi), {
-      timeoutMs: 60_000,
-      describe: async () => await coachLines(),
-    });
+    const heard = await eventually(
+      'the coach’s next line, heard by the AI',
+      async () => (await coachLines()).find((l) => l.text === COACH_SAYS && l.heardByAi),
+      {
+        timeoutMs: 60_000,
+        describe: async () => await coachLines(),
+      },
+    );
     expect(heard.heardByAi).toBe(true);
     // Unmuted, the next reply is made with the coach's words in view, labelled as the coach.
     const seen = await clientSays(CLIENT_TWO);
@@ -939,7 +1024,9 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     // A whisper from the box reaches the model with the next reply, and is never spoken or shown to the client.
     await page.type('[data-testid=whisper-box] textarea[name=whisper]', WHISPER_TEXT);
     await page.click('[data-testid=whisper-box] button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=whisper-box]')?.textContent?.includes('Sent to the AI privately.'), { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=whisper-box]')?.textContent?.includes('Sent to the AI privately.'), {
+      timeout: 15_000,
+    });
     const steered = await clientSays(CLIENT_THREE);
     expect(steered.some((t) => t.includes(WHISPER_TEXT))).toBe(true);
     const clientView = await apiOk<{ transcript: { text: string }[] }>('GET', `/api/sessions/${sessionId}`, { token: clientToken });

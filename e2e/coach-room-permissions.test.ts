@@ -9,13 +9,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PACKET_TOPICS, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
 import { decodeJwt } from 'jose';
 import { AgentDispatchClient, DataPacket_Kind, EgressClient, EncodedFileOutput, RoomServiceClient, TrackSource } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Standins, messageText, startStandins } from '../agent-host/dev/standins';
-import { PACKET_TOPICS, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
+import { messageText, type Standins, startStandins } from '../agent-host/dev/standins';
 import { sealAnyBody } from '../shared/test/seal-any-body';
-import { TestParticipant, agentPost, apiOk, createClient, eventually, login, skipAfterFirstFailure, transcriptOf, type RoomTicket } from './helpers';
+import { agentPost, apiOk, createClient, eventually, login, type RoomTicket, skipAfterFirstFailure, TestParticipant, transcriptOf } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const AGENT_NAME = 'hybrid-coach-agent';
@@ -101,7 +101,10 @@ describe('a coach cannot take over a room or another session', () => {
     people.push(coach);
     await coach.connect(coachTicket.livekitUrl, coachTicket.token);
 
-    for (const [t, token] of [[a, a.clientToken], [b, b.clientToken]] as const) {
+    for (const [t, token] of [
+      [a, a.clientToken],
+      [b, b.clientToken],
+    ] as const) {
       await eventually(`the AI's greeting in ${t.roomName}`, async () => (await transcript(t, token)).some((l) => l.speakerRole === 'ai'), {
         timeoutMs: 60_000,
         describe: () => agent!.output.slice(-10).join(''),
@@ -135,9 +138,9 @@ describe('a coach cannot take over a room or another session', () => {
     const [ai] = await aiInRoom(a.roomName);
     expect(ai, 'the AI is in room A').toBeDefined();
     const dispatchesBefore = (await server.dispatch.listDispatch(a.roomName)).length;
-    const clientTrack = (await server.rooms.getParticipant(a.roomName, (await apiOk<{ id: string }>('GET', '/api/users/me', { token: a.clientToken })).id)).tracks.find(
-      (t) => t.source === TrackSource.MICROPHONE,
-    );
+    const clientTrack = (
+      await server.rooms.getParticipant(a.roomName, (await apiOk<{ id: string }>('GET', '/api/users/me', { token: a.clientToken })).id)
+    ).tracks.find((t) => t.source === TrackSource.MICROPHONE);
     const packetsBefore = a.client.packets.length;
     const bare = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
@@ -172,16 +175,27 @@ describe('a coach cannot take over a room or another session', () => {
   it('ignores packets the coach publishes as a participant, and unsealed ones even from the server', async () => {
     // As a participant (arrives with the coach's identity): the data channel is open to every participant.
     const bare = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-    await coach.room.localParticipant!.publishData(bare({ type: 'whisper', id: 'w-p', text: FORGED_WHISPER }), { reliable: true, topic: PACKET_TOPICS.whisper });
-    await coach.room.localParticipant!.publishData(bare({ type: 'coach-mute', muted: true, version: 99, coachId: null, changedAt: null }), { reliable: true, topic: PACKET_TOPICS.control });
+    await coach.room.localParticipant!.publishData(bare({ type: 'whisper', id: 'w-p', text: FORGED_WHISPER }), {
+      reliable: true,
+      topic: PACKET_TOPICS.whisper,
+    });
+    await coach.room.localParticipant!.publishData(bare({ type: 'coach-mute', muted: true, version: 99, coachId: null, changedAt: null }), {
+      reliable: true,
+      topic: PACKET_TOPICS.control,
+    });
     // From the server, but not sealed for this session (a leaked API key, a packet from another session).
     const otherKey = await packetKey(inject('agentHostSecret'), b.sessionId);
     const sealedForB = await sealPacket(otherKey, PACKET_TOPICS.whisper, { type: 'whisper', id: 'w-b', text: FORGED_WHISPER });
     const seen = agent!.output.join('').split('not sealed for this session').length;
     await server.rooms.sendData(a.roomName, sealedForB, DataPacket_Kind.RELIABLE, { topic: PACKET_TOPICS.whisper });
-    await server.rooms.sendData(a.roomName, bare({ v: 1, body: { type: 'whisper', id: 'w-u', text: FORGED_WHISPER }, mac: 'f'.repeat(64) }), DataPacket_Kind.RELIABLE, {
-      topic: PACKET_TOPICS.whisper,
-    });
+    await server.rooms.sendData(
+      a.roomName,
+      bare({ v: 1, body: { type: 'whisper', id: 'w-u', text: FORGED_WHISPER }, mac: 'f'.repeat(64) }),
+      DataPacket_Kind.RELIABLE,
+      {
+        topic: PACKET_TOPICS.whisper,
+      },
+    );
     await eventually('the agent to turn both server packets away', () => agent!.output.join('').split('not sealed for this session').length >= seen + 2, {
       describe: () => agent!.output.slice(-10).join(''),
     });
@@ -190,25 +204,48 @@ describe('a coach cannot take over a room or another session', () => {
     // line, and the room goes on: the real whisper below still applies and the model still answers the client.
     const malformedBefore = agent!.output.join('').split('a malformed packet was ignored').length;
     const drifted = { type: 'coach-mute', muted: 'yes', version: 98, coachId: null, changedAt: null };
-    await server.rooms.sendData(a.roomName, await sealAnyBody(await packetKey(inject('agentHostSecret'), a.sessionId), PACKET_TOPICS.control, drifted), DataPacket_Kind.RELIABLE, {
-      topic: PACKET_TOPICS.control,
-    });
-    await eventually('the agent to turn the malformed packet away', () => agent!.output.join('').split('a malformed packet was ignored').length > malformedBefore, {
-      describe: () => agent!.output.slice(-10).join(''),
-    });
+    await server.rooms.sendData(
+      a.roomName,
+      await sealAnyBody(await packetKey(inject('agentHostSecret'), a.sessionId), PACKET_TOPICS.control, drifted),
+      DataPacket_Kind.RELIABLE,
+      {
+        topic: PACKET_TOPICS.control,
+      },
+    );
+    await eventually(
+      'the agent to turn the malformed packet away',
+      () => agent!.output.join('').split('a malformed packet was ignored').length > malformedBefore,
+      {
+        describe: () => agent!.output.slice(-10).join(''),
+      },
+    );
 
     // A real whisper, through the Worker, reaches the AI.
-    const whisper = await apiOk<{ deliveredToAi: boolean }>('POST', `/api/rooms/${a.sessionId}/whisper`, { token: coachToken, body: { text: REAL_WHISPER } }, 201);
+    const whisper = await apiOk<{ deliveredToAi: boolean }>(
+      'POST',
+      `/api/rooms/${a.sessionId}/whisper`,
+      { token: coachToken, body: { text: REAL_WHISPER } },
+      201,
+    );
     expect(whisper.deliveredToAi).toBe(true);
-    await eventually('the agent to apply the real whisper', () => agent!.mentions('coach whisper applied'), { describe: () => agent!.output.slice(-10).join('') });
+    await eventually('the agent to apply the real whisper', () => agent!.mentions('coach whisper applied'), {
+      describe: () => agent!.output.slice(-10).join(''),
+    });
 
     // The client speaks: the model is shown the real whisper and never the forged one; the coach is still heard.
     const since = standins.chat.requests.length;
     await a.mic.say(SAID_IN_A);
-    const shown = await eventually('the model to be asked for a reply in room A', () => modelSaw().slice(since).find((t) => t.includes(SAID_IN_A)), {
-      timeoutMs: 45_000,
-      describe: () => modelSaw().slice(since),
-    });
+    const shown = await eventually(
+      'the model to be asked for a reply in room A',
+      () =>
+        modelSaw()
+          .slice(since)
+          .find((t) => t.includes(SAID_IN_A)),
+      {
+        timeoutMs: 45_000,
+        describe: () => modelSaw().slice(since),
+      },
+    );
     expect(shown).toContain(REAL_WHISPER);
     expect(modelSaw().join('\n')).not.toContain(FORGED_WHISPER);
   });
@@ -234,7 +271,9 @@ describe('a coach cannot take over a room or another session', () => {
 
     // And the Worker refuses a job that speaks of a session other than its room's, whatever the agent did.
     for (const roomName of [a.roomName, elsewhere]) {
-      await expect(agentPost('/api/webhooks/agent/context', { sessionId: b.sessionId, roomName }, `ctx-${crypto.randomUUID()}`)).rejects.toThrow(/answered 403/);
+      await expect(agentPost('/api/webhooks/agent/context', { sessionId: b.sessionId, roomName }, `ctx-${crypto.randomUUID()}`)).rejects.toThrow(
+        /answered 403/,
+      );
     }
   });
 });

@@ -55,8 +55,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   for (const key of FROM_STACK) project.provide(key, stack[key]);
   project.provide('agentHostPort', agentHostPort);
   project.provide('portalUrls', portalUrls);
-  console.log(
-    `e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}; ready in ${Date.now() - startedAt} ms`,
-  );
+  console.log(`e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}; ready in ${Date.now() - startedAt} ms`);
   return stack.stop;
 }

@@ -1,6 +1,7 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
-import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
+
 import type { ChildProcess } from 'node:child_process';
+import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { beforeEach, inject } from 'vitest';
@@ -461,7 +462,11 @@ export const coachPortalUrl = (): string => inject('portalUrls').coach;
  * run's AGENT_HOST_SECRET as the agent-host signs it, as a job in the session's own room (the body's
  * `roomName`, unless given); resolves with `data`, throws on any other status.
  */
-export async function agentPost<T = unknown>(path: string, payload: { sessionId: string; roomName?: string; [field: string]: unknown }, idempotencyKey: string): Promise<T> {
+export async function agentPost<T = unknown>(
+  path: string,
+  payload: { sessionId: string; roomName?: string; [field: string]: unknown },
+  idempotencyKey: string,
+): Promise<T> {
   const { signedHeaders } = await import('@hybrid-coach/shared/signing');
   const body = JSON.stringify({ roomName: `session-${payload.sessionId}`, ...payload });
   const res = await fetch(`${inject('apiOrigin')}${path}`, {

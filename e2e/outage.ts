@@ -1,5 +1,5 @@
 /** A path to the Worker that a test can cut and restore: while down, connections are refused, as with a Worker outage. */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export class SwitchableProxy {

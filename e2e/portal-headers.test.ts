@@ -5,13 +5,14 @@
  * in, the dashboard and a call room connected to livekit-server raise no policy violation, while a
  * request the policy does not allow is refused (so the policy is really in force).
  */
-import type { Browser, Page } from 'puppeteer-core';
-import { RoomServiceClient } from 'livekit-server-sdk';
+
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, apiOk, buildPortal, createClient, eventually, servePortal, launchChromium } from './helpers';
+import { api, apiOk, buildPortal, createClient, eventually, launchChromium, servePortal } from './helpers';
 
 const EMAIL = 'csp-premium@example.com';
 const apiOrigin = inject('apiOrigin');
@@ -152,8 +153,9 @@ describe("the portals' security headers", () => {
       (await rooms.listParticipants(ticket.roomName)).some((p) => p.identity === me.id),
     );
     // The microphone is allowed on the portal's own pages: the level meter gets a stream.
-    await eventually('the microphone meter to get a level', async () =>
-      Number(await page.$eval('[data-testid=mic-meter]', (m) => m.getAttribute('aria-valuenow'))) > 0,
+    await eventually(
+      'the microphone meter to get a level',
+      async () => Number(await page.$eval('[data-testid=mic-meter]', (m) => m.getAttribute('aria-valuenow'))) > 0,
     );
     // The room's live events (GET /api/rooms/:id/ws, on the API's ws: origin) are open, and LiveKit is connected.
     await page.waitForSelector('[data-testid=call-room][data-events=open]', { timeout: 20_000 });

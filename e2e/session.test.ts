@@ -4,12 +4,13 @@
  * server-sent data packets, and closes the room and charges the minutes when the session ends.
  * The tests run in order and share one session.
  */
+
+import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { DisconnectReason } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openPacket, packetKey } from '@hybrid-coach/shared/room-packets';
-import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type Packet, TestParticipant, apiOk, eventually, isRecord, login, skipAfterFirstFailure, type RoomTicket } from './helpers';
+import { apiOk, eventually, isRecord, login, type Packet, type RoomTicket, skipAfterFirstFailure, TestParticipant } from './helpers';
 
 const CONTROL_TOPIC = 'hc.control';
 const AGENT_IDENTITY = 'agent-standin';
@@ -127,10 +128,14 @@ describe('a session through the real livekit-server', () => {
     acknowledgeControl(standIn, ticket.sessionId);
     agent = await standIn.connect(livekitUrl, await agentToken(ticket.roomName));
 
-    const active = await eventually('the Worker to see client and AI, and start the timer', async () => {
-      const s = await state();
-      return s.status === 'ACTIVE' && s.timer.startedAt !== null && roles(s) === 'ai,client' ? s : undefined;
-    }, { describe: state });
+    const active = await eventually(
+      'the Worker to see client and AI, and start the timer',
+      async () => {
+        const s = await state();
+        return s.status === 'ACTIVE' && s.timer.startedAt !== null && roles(s) === 'ai,client' ? s : undefined;
+      },
+      { describe: state },
+    );
     expect(active.participants).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ identity: 'seed-premium', role: 'client' }),

@@ -82,22 +82,18 @@ describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
     };
     const rows = await queryLocalD1<{ email: string; role: string; membership_tier: string; password_hash: string | null }>(
       inject('persistDir'),
-      "SELECT email, role, membership_tier, password_hash FROM users WHERE last_skool_sync IS NOT NULL",
+      'SELECT email, role, membership_tier, password_hash FROM users WHERE last_skool_sync IS NOT NULL',
     );
     const byEmail = new Map(rows.map((r) => [r.email, r]));
     const allEmails = new Set([...expected.ultra, ...expected.vagus].map((m) => m.email!.toLowerCase()));
     expect(byEmail.size).toBe(allEmails.size);
-    expect(run.skipped).toBe(
-      replica.expectedMembers('ultra').filter((m) => !m.email).length + replica.expectedMembers('vagus').filter((m) => !m.email).length,
-    );
+    expect(run.skipped).toBe(replica.expectedMembers('ultra').filter((m) => !m.email).length + replica.expectedMembers('vagus').filter((m) => !m.email).length);
 
     const now = Date.now();
     const throughDay = (d: string | null) => d !== null && Date.parse(`${d}T00:00:00Z`) + 86_400_000 > now;
     for (const m of expected.ultra) {
       const coach = m.status === 'active' || throughDay(m.membershipEndsAt);
-      expect(byEmail.get(m.email!.toLowerCase())?.role, `${m.email} (${m.status}, ends ${m.membershipEndsAt})`).toBe(
-        coach ? 'COACH' : 'CLIENT',
-      );
+      expect(byEmail.get(m.email!.toLowerCase())?.role, `${m.email} (${m.status}, ends ${m.membershipEndsAt})`).toBe(coach ? 'COACH' : 'CLIENT');
     }
     const ultraEmails = new Set(expected.ultra.map((m) => m.email!.toLowerCase()));
     for (const m of expected.vagus) {

@@ -90,18 +90,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   try {
     const workerPort = await pickPort(label, `${envPrefix}_WORKER_PORT`, options.workerPorts, (p) => [{ tcp: p }]);
-    const livekitPort = await pickPort(label, `${envPrefix}_LIVEKIT_PORT`, options.livekitPorts, (p) => [
-      { tcp: p },
-      { tcp: p + 1 },
-      { udp: p + 2 },
-    ]);
+    const livekitPort = await pickPort(label, `${envPrefix}_LIVEKIT_PORT`, options.livekitPorts, (p) => [{ tcp: p }, { tcp: p + 1 }, { udp: p + 2 }]);
     const apiOrigin = `http://127.0.0.1:${workerPort}`;
 
     const persistDir = join(ROOT, '.wrangler', `${label}-${randomBytes(6).toString('hex')}`);
     mkdirSync(persistDir, { recursive: true });
     if (!keepState) cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
-    const d1: D1Command = (command, args, what) =>
-      wrangler(label, ['d1', ...command.split(' '), 'DB', '--local', '--persist-to', persistDir, ...args], what);
+    const d1: D1Command = (command, args, what) => wrangler(label, ['d1', ...command.split(' '), 'DB', '--local', '--persist-to', persistDir, ...args], what);
 
     // The database and livekit-server do not depend on each other: prepare both at once.
     const livekitStarting = ensureLivekitServer().then(() =>
@@ -183,7 +178,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       executeSql: async (sql) => {
         await d1('execute', ['--command', sql], 'run SQL on the D1');
       },
-      querySql: <T,>(sql: string) => queryLocalD1<T>(persistDir, sql, label),
+      querySql: <T>(sql: string) => queryLocalD1<T>(persistDir, sql, label),
       stop,
     };
   } catch (err) {
@@ -241,8 +236,7 @@ async function prepareDatabase(persistDir: string, d1: D1Command): Promise<void>
   // d1/seed-dev.mjs runs wrangler without --persist-to (it always seeds the dev database), so its SQL
   // runs here against the test database instead, with the demo password hashed the way it does.
   const argon2 = await initialize();
-  const passwordHash = () =>
-    argon2.hash(DEMO_PASSWORD, { ...ARGON2, salt: new Uint8Array(randomBytes(16)) }).encoded;
+  const passwordHash = () => argon2.hash(DEMO_PASSWORD, { ...ARGON2, salt: new Uint8Array(randomBytes(16)) }).encoded;
   const file = join(persistDir, 'seed.sql');
   writeFileSync(file, seedSql({ passwordHash }));
   try {
@@ -289,8 +283,9 @@ async function pickPort(label: string, envName: string, candidates: number[], po
     if (free.every(Boolean)) return candidate;
   }
   throw new Error(
-    `${label}: no free port among ${list.join(', ')} (each needs ${ports(0).map((p) => ('tcp' in p ? `tcp +${p.tcp}` : `udp +${p.udp}`)).join(', ')}); ` +
-      `set ${envName} to a free one`,
+    `${label}: no free port among ${list.join(', ')} (each needs ${ports(0)
+      .map((p) => ('tcp' in p ? `tcp +${p.tcp}` : `udp +${p.udp}`))
+      .join(', ')}); ` + `set ${envName} to a free one`,
   );
 }
 

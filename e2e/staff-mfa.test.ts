@@ -12,18 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  apiOk,
-  buildPortal,
-  coachPortalUrl,
-  createCoach,
-  eventually,
-  servePortal,
-  totpCode,
-  totpStep,
-  skipAfterFirstFailure,
-  launchChromium,
-} from './helpers';
+import { apiOk, buildPortal, coachPortalUrl, createCoach, eventually, launchChromium, servePortal, skipAfterFirstFailure, totpCode, totpStep } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -100,7 +89,12 @@ describe('two-step sign-in for a coach', () => {
     rmSync(ARTIFACTS, { recursive: true, force: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     workDir = mkdtempSync(join(tmpdir(), 'hc-staff-mfa-'));
-    await Promise.all([createCoach(COACH_EMAIL, 'Morgan Mfa'), createCoach(ADMIN_EMAIL, 'Ada Admin'), buildPortal('public', join(workDir, 'public')), buildPortal('coach', join(workDir, 'coach'))]);
+    await Promise.all([
+      createCoach(COACH_EMAIL, 'Morgan Mfa'),
+      createCoach(ADMIN_EMAIL, 'Ada Admin'),
+      buildPortal('public', join(workDir, 'public')),
+      buildPortal('coach', join(workDir, 'coach')),
+    ]);
     await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = '${ADMIN_EMAIL}'`);
     stops.push(await servePortal('public', join(workDir, 'public')));
     stops.push(await servePortal('coach', join(workDir, 'coach')));

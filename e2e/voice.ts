@@ -1,12 +1,13 @@
 /** Voices for the end-to-end tests: a participant's microphone playing espeak-ng speech, and the AI agent process. */
-import { AudioFrame, AudioSource, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AudioFrame, AudioSource, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { inject } from 'vitest';
 import type { Standins } from '../agent-host/dev/standins';
 import { speak } from '../agent-host/dev/standins/audio';
-import { type RoomTicket, TestParticipant, apiOk, eventually, login } from './helpers';
+import { apiOk, eventually, login, type RoomTicket, TestParticipant } from './helpers';
 import type { Stack } from './stack';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

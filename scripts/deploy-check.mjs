@@ -8,7 +8,7 @@
 //      with one of its keys and goes to the Worker's receiver.
 // Runs first in `npm test`. Nothing here reaches the network: no metrics, no update check, no API call.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,31 +53,44 @@ function checkEnvironments(config) {
   const secrets = secretNames();
   const problems = [];
   const notes = [];
-  const names = (list) => list.map((b) => b.name ?? b.binding).sort().join(', ');
+  const names = (list) =>
+    list
+      .map((b) => b.name ?? b.binding)
+      .sort()
+      .join(', ');
   const databases = new Map();
 
   for (const env of envs) {
     const c = read(env);
     const where = `[env.${env}]`;
     for (const name of Object.keys(top.vars)) if (!(name in c.vars)) problems.push(`${where} lacks the var ${name}`);
-    for (const name of Object.keys(c.vars)) if (!(name in top.vars)) problems.push(`${where} has the var ${name}, which the top level (local dev, the Env type) lacks`);
+    for (const name of Object.keys(c.vars))
+      if (!(name in top.vars)) problems.push(`${where} has the var ${name}, which the top level (local dev, the Env type) lacks`);
     for (const [name, value] of Object.entries(c.vars)) {
       if (secrets.includes(name)) problems.push(`${where} puts the secret ${name} in vars: use \`wrangler secret put ${name} --env ${env}\``);
       if (/localhost|127\.0\.0\.1|\bdevkey\b/.test(String(value))) problems.push(`${where} var ${name} = "${value}" is a local development value`);
     }
-    if (names(c.d1_databases) !== names(top.d1_databases)) problems.push(`${where} D1 bindings are [${names(c.d1_databases)}], not [${names(top.d1_databases)}]`);
+    if (names(c.d1_databases) !== names(top.d1_databases))
+      problems.push(`${where} D1 bindings are [${names(c.d1_databases)}], not [${names(top.d1_databases)}]`);
     for (const db of c.d1_databases) {
       const local = top.d1_databases.find((d) => d.binding === db.binding);
       if (db.database_id === local?.database_id) problems.push(`${where} D1 ${db.binding} uses the local development database id`);
-      if (db.migrations_dir !== local?.migrations_dir) problems.push(`${where} D1 ${db.binding} has migrations_dir ${db.migrations_dir}, not ${local?.migrations_dir}`);
+      if (db.migrations_dir !== local?.migrations_dir)
+        problems.push(`${where} D1 ${db.binding} has migrations_dir ${db.migrations_dir}, not ${local?.migrations_dir}`);
       const other = databases.get(db.database_id);
       if (other) problems.push(`${where} D1 ${db.binding} shares its database with ${other}`);
       databases.set(db.database_id, where);
       if (/^([0-9a-f])\1{7}-\1{4}-4\1{3}-8\1{3}-\1{12}$/.test(db.database_id ?? '')) {
-        notes.push(`${where} D1 ${db.binding} (${db.database_name}) still has a placeholder database_id: fill it in before its first deploy (docs/operations.md)`);
+        notes.push(
+          `${where} D1 ${db.binding} (${db.database_name}) still has a placeholder database_id: fill it in before its first deploy (docs/operations.md)`,
+        );
       }
     }
-    const dos = (cfg) => cfg.durable_objects.bindings.map((b) => `${b.name}=${b.class_name}`).sort().join(', ');
+    const dos = (cfg) =>
+      cfg.durable_objects.bindings
+        .map((b) => `${b.name}=${b.class_name}`)
+        .sort()
+        .join(', ');
     if (dos(c) !== dos(top)) problems.push(`${where} Durable Objects are [${dos(c)}], not [${dos(top)}]`);
     const crons = (cfg) => (cfg.triggers.crons ?? []).join(', ');
     if (crons(c) !== crons(top)) problems.push(`${where} crons are [${crons(c)}], not [${crons(top)}]`);

@@ -11,8 +11,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedDev } from '../d1/seed-dev.mjs';
@@ -75,14 +75,7 @@ export const SERVICES = [
     name: 'livekit',
     // A Node wrapper that writes the config and stops the server on SIGINT/SIGTERM (scripts/livekit.mjs).
     command: process.execPath,
-    args: [
-      join(ROOT, 'scripts/livekit.mjs'),
-      'start',
-      '--port',
-      String(LIVEKIT_PORT),
-      '--webhook',
-      `${API_ORIGIN}/api/webhooks/livekit`,
-    ],
+    args: [join(ROOT, 'scripts/livekit.mjs'), 'start', '--port', String(LIVEKIT_PORT), '--webhook', `${API_ORIGIN}/api/webhooks/livekit`],
     api: false,
     // Built once with go install (~2.5 min the first time): done before anything starts, not during.
     prepare: ensureLivekitServer,
@@ -200,20 +193,14 @@ export function ensureDevVars(root = ROOT) {
   const file = join(root, '.dev.vars');
   if (!existsSync(file)) {
     const lines = Object.entries(GENERATED_SECRETS).map(([name, make]) => `${name}=${make()}`);
-    writeFileSync(
-      file,
-      `# Written by npm run dev (scripts/dev.mjs) with random values. Local only: never commit.\n${lines.join('\n')}\n`,
-      { mode: 0o600 },
-    );
+    writeFileSync(file, `# Written by npm run dev (scripts/dev.mjs) with random values. Local only: never commit.\n${lines.join('\n')}\n`, { mode: 0o600 });
     console.log(`dev: wrote .dev.vars with a fresh random ${Object.keys(GENERATED_SECRETS).join(', ')}`);
   }
   const text = readFileSync(file, 'utf8');
   const match = /^\s*JWT_SECRET\s*=\s*"?([^"\n]*)"?\s*$/m.exec(text);
   const secret = match?.[1]?.trim() ?? '';
   if (secret.length < 32) {
-    throw new Error(
-      'JWT_SECRET in .dev.vars is missing or shorter than 32 characters (delete .dev.vars and npm run dev writes a new one)',
-    );
+    throw new Error('JWT_SECRET in .dev.vars is missing or shorter than 32 characters (delete .dev.vars and npm run dev writes a new one)');
   }
   const missing = DEV_VALUES.filter(({ name }) => !new RegExp(`^\\s*${name}\\s*=`, 'm').test(text));
   if (missing.length > 0) {

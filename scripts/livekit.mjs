@@ -15,8 +15,8 @@ import {
   constants as fs,
   mkdirSync,
   mkdtempSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -262,7 +262,10 @@ async function assertPortFree(httpUrl, configFile) {
     headers: { 'content-type': 'application/json' },
     body: '{}',
     signal: AbortSignal.timeout(2_000),
-  }).then((r) => r.text(), () => '');
+  }).then(
+    (r) => r.text(),
+    () => '',
+  );
   const port = new URL(httpUrl).port;
   throw new Error(
     twirp.includes('unauthenticated')

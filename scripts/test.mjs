@@ -40,11 +40,9 @@ for (const [name, [cmd, ...args]] of checks) {
 for (const [name, config] of suites) {
   console.log(`\n▶ ${name}`);
   const report = `${results}/${config.replace(/[^a-z0-9]+/gi, '-')}.json`;
-  const r = spawnSync(
-    'npx',
-    ['vitest', 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
-    { stdio: 'inherit' },
-  );
+  const r = spawnSync('npx', ['vitest', 'run', '--config', config, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], {
+    stdio: 'inherit',
+  });
   if (existsSync(report)) {
     const json = JSON.parse(readFileSync(report, 'utf8'));
     passed += json.numPassedTests;

@@ -5,14 +5,15 @@
  * grace period, then delivers what every outbox holds before it closes. Once an hour (and at start) it
  * deletes what the outboxes set aside in dropped/ longer ago than the retention.
  */
-import { z } from 'zod';
+
 import { describeError, log } from '@hybrid-coach/shared/log';
+import { z } from 'zod';
 import { type AgentWorker, startAgentServer } from './agent/main';
 import { type Env, parseEnv, wholeNumber } from './lib/env';
 import { deleteOldDropped, droppedCount } from './lib/outbox';
 import { deleteOldSessionDropped, flushSessionOutboxes, sessionDroppedCount, sessionOutboxDepth } from './lib/session-outboxes';
 import { loadSkoolSyncConfig } from './skool/config';
-import { type SkoolSyncHost, openSkoolSyncHost } from './skool/server';
+import { openSkoolSyncHost, type SkoolSyncHost } from './skool/server';
 
 export interface HostConfig {
   /** How long live sessions (and a sync run) may go on after SIGTERM: AGENT_HOST_DRAIN_MS, default 10 minutes. */
@@ -149,7 +150,8 @@ export async function startAgentHost(env: Env = process.env, options: { host?: s
   const deleteExpiredDropped = async () => {
     try {
       const deleted =
-        (await deleteOldDropped(skoolConfig.outboxDir, config.droppedRetentionMs)) + (await deleteOldSessionDropped(agentConfig.outboxDir, config.droppedRetentionMs));
+        (await deleteOldDropped(skoolConfig.outboxDir, config.droppedRetentionMs)) +
+        (await deleteOldSessionDropped(agentConfig.outboxDir, config.droppedRetentionMs));
       if (deleted > 0) log('info', 'agent-host: retention: dropped outbox messages deleted', { deleted, retentionDays: config.droppedRetentionMs / DAY_MS });
     } catch (err) {
       log('warn', 'agent-host: retention of dropped outbox messages failed; next time', describeError(err));
@@ -183,7 +185,12 @@ export async function startAgentHost(env: Env = process.env, options: { host?: s
       .then(async () => {
         if (draining) return;
         const live = liveSessions();
-        const left = await flushSessionOutboxes(agentConfig.outboxDir, agentConfig.secret, Math.min(config.flushMs, Math.max(1_000, config.sweepMs)), (s) => !live.has(s));
+        const left = await flushSessionOutboxes(
+          agentConfig.outboxDir,
+          agentConfig.secret,
+          Math.min(config.flushMs, Math.max(1_000, config.sweepMs)),
+          (s) => !live.has(s),
+        );
         if (left > 0) log('info', 'agent-host: session outboxes still hold messages', { outboxDepth: left });
       })
       .catch((err: unknown) => log('warn', 'agent-host: outbox sweep failed; next time', describeError(err)));
@@ -222,7 +229,8 @@ export async function startAgentHost(env: Env = process.env, options: { host?: s
           activeJobs: worker.server.activeJobs.length,
         });
       }
-      if (syncDone === 'timeout') log('warn', 'agent-host: grace period over with a Skool sync still running; the Worker times it out', { runId: sync.sync.running() });
+      if (syncDone === 'timeout')
+        log('warn', 'agent-host: grace period over with a Skool sync still running; the Worker times it out', { runId: sync.sync.running() });
       // Jobs still running are told to shut down: each stores what it heard before it exits.
       await worker.server.close().catch((err: unknown) => log('error', 'agent-host: the agent worker did not close cleanly', describeError(err)));
       const [skoolLeft, sessionsLeft] = await Promise.all([

@@ -24,19 +24,19 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, rmdir, stat, symlink } from 'node:fs/promises';
+import { chmod, chown, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, stat, symlink } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import type { FinalMessage, MembersMessage } from '@hybrid-coach/shared/skool-sync-contract';
-import { BASE_ENV, ensureBaseRootfs, execIn, firstProcess, inRootfs, rootfsMissing, userIn } from './rootfs-helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { type SkoolReplica, startReplica } from '../dev/skool-replica/server';
 import { type Standins, startStandins } from '../dev/standins';
-import { type Receiver, TEST_SECRET, startReceiver } from './skool/helpers';
 import { HostProcess, hostEnv, startTestLivekit, until } from './helpers';
+import { BASE_ENV, ensureBaseRootfs, execIn, firstProcess, inRootfs, rootfsMissing, userIn } from './rootfs-helpers';
+import { type Receiver, startReceiver, TEST_SECRET } from './skool/helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DOCKERFILE = process.env.REHEARSE_DOCKERFILE ?? join(ROOT, 'agent-host/Dockerfile');
@@ -130,7 +130,14 @@ function parseDockerignore(text: string): (path: string) => boolean {
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((line) => {
       const negate = line.startsWith('!');
-      const pattern = posix.normalize(line.slice(negate ? 1 : 0).trim().replace(/^\/+/, '')).replace(/\/+$/, '');
+      const pattern = posix
+        .normalize(
+          line
+            .slice(negate ? 1 : 0)
+            .trim()
+            .replace(/^\/+/, ''),
+        )
+        .replace(/\/+$/, '');
       if (/[[\]\\{}]/.test(pattern) || pattern.startsWith('..')) throw new Error(`.dockerignore: "${line}" uses syntax the rehearsal does not implement`);
       const segments = pattern.split('/');
       const source = segments
@@ -138,7 +145,10 @@ function parseDockerignore(text: string): (path: string) => boolean {
           const last = i === segments.length - 1;
           if (seg === '**') return last ? '.*' : '(?:[^/]+/)*';
           if (seg.includes('**')) throw new Error(`.dockerignore: "${line}": ** only as a whole path segment`);
-          const re = seg.replace(/[.+^$()|]/g, '\\$&').replaceAll('*', '[^/]*').replaceAll('?', '[^/]');
+          const re = seg
+            .replace(/[.+^$()|]/g, '\\$&')
+            .replaceAll('*', '[^/]*')
+            .replaceAll('?', '[^/]');
           return last ? re : `${re}/`;
         })
         .join('');
@@ -192,7 +202,10 @@ function stagesOf(instructions: Instruction[]): Stage[] {
 const running = new Set<ChildProcess>();
 
 /** Runs `argv` in its own process group (ended in afterAll if the test is cut short); resolves with its exit code and output. */
-function run(argv: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number; timeoutMs?: number }): Promise<{ code: number | null; output: string }> {
+function run(
+  argv: string[],
+  options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number; timeoutMs?: number },
+): Promise<{ code: number | null; output: string }> {
   const [command, ...args] = argv as [string, ...string[]];
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true, timeout: options.timeoutMs });
   running.add(child);
@@ -255,7 +268,8 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
   if (IN_ROOTFS) await copyTree(`${await ensureBaseRootfs(stage.base)}/.`, root);
   for (const step of stage.steps) {
     const where = `Dockerfile line ${step.line} (${step.keyword})`;
-    if (['WORKDIR', 'ENV', 'COPY'].includes(step.keyword) && step.args.includes('$')) throw new Error(`${where}: variable substitution is not supported by the rehearsal`);
+    if (['WORKDIR', 'ENV', 'COPY'].includes(step.keyword) && step.args.includes('$'))
+      throw new Error(`${where}: variable substitution is not supported by the rehearsal`);
     switch (step.keyword) {
       case 'WORKDIR':
         out.workdir = posix.resolve(out.workdir, step.args);
@@ -285,7 +299,10 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
           const path = f.from === undefined ? posix.normalize(source).replace(/\/+$/, '') : posix.resolve('/', source);
           if (path.startsWith('..')) throw new Error(`${where}: ${source} is outside the context`);
           const stat = await lstat(join(fromRoot, path)).catch(() => undefined);
-          if (!stat) throw new Error(`${where}: ${source} is not in the ${f.from === undefined ? 'build context (.dockerignore leaves it out, or git does not track it)' : `stage ${f.from}`}`);
+          if (!stat)
+            throw new Error(
+              `${where}: ${source} is not in the ${f.from === undefined ? 'build context (.dockerignore leaves it out, or git does not track it)' : `stage ${f.from}`}`,
+            );
           if (stat.isDirectory()) {
             await mkdir(at(target), { recursive: true });
             await copyTree(`${join(fromRoot, path)}/.`, at(target));
@@ -300,7 +317,9 @@ async function replay(stage: Stage, roots: Record<string, string>, context: stri
           throw new Error(`${where}: the rehearsal does not know how to stand in for "${step.args}" in stage ${stage.name}; teach it`);
         }
         if (step.args.startsWith('[') || step.args.startsWith('--')) throw new Error(`${where}: only a plain shell-form RUN is supported by the rehearsal`);
-        const { code, output } = IN_ROOTFS ? await runInRoot(root, out, step.args) : await run(['/bin/sh', '-c', step.args], { cwd: at(out.workdir), env: buildEnv(root, out.env), timeoutMs: 8 * 60_000 });
+        const { code, output } = IN_ROOTFS
+          ? await runInRoot(root, out, step.args)
+          : await run(['/bin/sh', '-c', step.args], { cwd: at(out.workdir), env: buildEnv(root, out.env), timeoutMs: 8 * 60_000 });
         if (code !== 0) throw new Error(`${where}: \`${step.args}\` exited ${code}:\n${output.split('\n').slice(-40).join('\n')}`);
         break;
       }
@@ -424,7 +443,11 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     // What deploy/agent-host.env gives in production (livekit-server, the Worker, Skool, the AI
     // providers), less the outbox folders, which the image's ENV sets.
     const { url: livekitUrl } = await livekit;
-    const { AGENT_OUTBOX_DIR: _agent, AGENT_HOST_OUTBOX_DIR: _skool, ...deployEnv } = hostEnv({ livekitUrl, port: PORT, agentOutboxDir: '', skoolOutboxDir: '' });
+    const {
+      AGENT_OUTBOX_DIR: _agent,
+      AGENT_HOST_OUTBOX_DIR: _skool,
+      ...deployEnv
+    } = hostEnv({ livekitUrl, port: PORT, agentOutboxDir: '', skoolOutboxDir: '' });
     const settings = {
       ...deployEnv,
       AI_PROVIDERS: 'real',
@@ -474,7 +497,10 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
         // already gone
       }
     }
-    await livekit?.then((server) => server.stop(), () => undefined);
+    await livekit?.then(
+      (server) => server.stop(),
+      () => undefined,
+    );
     await Promise.all([replica?.close(), receiver?.close(), standins?.close()]);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -500,7 +526,18 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
       ['@types/node', 'typescript'],
     );
     // The other workspaces' dependencies (the portals', the Worker's) and the test tools stay out.
-    const others = ['react', 'react-dom', 'react-router', 'livekit-client', '@livekit/components-react', '@tanstack/react-query', 'drizzle-orm', '@hono/zod-openapi', 'jose', 'otpauth'];
+    const others = [
+      'react',
+      'react-dom',
+      'react-router',
+      'livekit-client',
+      '@livekit/components-react',
+      '@tanstack/react-query',
+      'drizzle-orm',
+      '@hono/zod-openapi',
+      'jose',
+      'otpauth',
+    ];
     const tools = ['vitest', 'wrangler', 'vite', 'drizzle-kit', '@biomejs/biome', 'puppeteer'];
     expect([...others, ...tools].filter((name) => existsSync(join(app, 'node_modules', name)))).toEqual([]);
   });
@@ -509,16 +546,28 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     const files = await listFiles(app, (path) => !path.startsWith('node_modules/'));
     expect(files.filter((path) => /(^|\/)(test|dev)\/|standins|replica|rehearsal|\.test\.ts$|helpers\.ts$/.test(path))).toEqual([]);
     // What is there: the two packages' sources and manifests, the lockfile, the TypeScript settings.
-    expect(files.filter((path) => !/^(agent-host|shared)\/src\/.+\.ts$/.test(path)).sort()).toEqual(
-      ['.npmrc', 'agent-host/package.json', 'agent-host/tsconfig.build.json', 'agent-host/tsconfig.json', 'package-lock.json', 'package.json', 'shared/package.json', 'tsconfig.json'],
-    );
+    expect(files.filter((path) => !/^(agent-host|shared)\/src\/.+\.ts$/.test(path)).sort()).toEqual([
+      '.npmrc',
+      'agent-host/package.json',
+      'agent-host/tsconfig.build.json',
+      'agent-host/tsconfig.json',
+      'package-lock.json',
+      'package.json',
+      'shared/package.json',
+      'tsconfig.json',
+    ]);
     expect(files).toContain('agent-host/src/main.ts');
     expect(files).toContain('shared/src/room-packets.ts');
   });
 
   it('starts with the image command and answers GET /health 200 with the agent registered', async () => {
     expect(runtimeEnv.NODE_ENV).toBe('production');
-    const healthy = await until('a healthy agent-host from the rehearsed image', async () => ((await host.health())?.status === 200 ? host.health() : false), 60_000, () => host.output.slice(-10));
+    const healthy = await until(
+      'a healthy agent-host from the rehearsed image',
+      async () => ((await host.health())?.status === 200 ? host.health() : false),
+      60_000,
+      () => host.output.slice(-10),
+    );
     expect(healthy).toMatchObject({ status: 200, body: { ok: true, draining: false, agent: { registered: true }, sync: { up: true } } });
     if (IN_ROOTFS) {
       // The container as Docker would make it: the ENTRYPOINT (tini) is PID 1 of its own PID namespace,
@@ -544,9 +593,19 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
   it('prewarms its session processes: job.ts and Silero VAD (onnxruntime-node) load from the pruned tree', async () => {
     // In production agents-js keeps min(cores, 4) job processes ready, each past its prewarm.
     const expected = Math.min(availableParallelism(), 4);
-    await until(`${expected} prewarmed job processes`, () => host.logged('job runner initialized').length >= expected, 60_000, () => host.output.slice(-10));
+    await until(
+      `${expected} prewarmed job processes`,
+      () => host.logged('job runner initialized').length >= expected,
+      60_000,
+      () => host.output.slice(-10),
+    );
     expect(host.logged('all inference runners initialized')).toHaveLength(1);
-    expect(host.output.join('').split('\n').filter((l) => /"level":(50|60|"error"|"fatal")/.test(l))).toEqual([]);
+    expect(
+      host.output
+        .join('')
+        .split('\n')
+        .filter((l) => /"level":(50|60|"error"|"fatal")/.test(l)),
+    ).toEqual([]);
   });
 
   it('passes its own HEALTHCHECK command, which fails where nothing answers', async () => {
@@ -582,8 +641,18 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
         .filter((m: MembersMessage) => m.runId === runId && m.community === community)
         .flatMap((m) => m.members.map((x) => x.email))
         .sort();
-    expect(emails('ultra')).toEqual(replica.expectedMembers('ultra').map((m) => m.email).sort());
-    expect(emails('vagus')).toEqual(replica.expectedMembers('vagus').map((m) => m.email).sort());
+    expect(emails('ultra')).toEqual(
+      replica
+        .expectedMembers('ultra')
+        .map((m) => m.email)
+        .sort(),
+    );
+    expect(emails('vagus')).toEqual(
+      replica
+        .expectedMembers('vagus')
+        .map((m) => m.email)
+        .sort(),
+    );
     // Skool's pages were rendered in Chromium's sandbox: the image's user is not root, and the container allows user namespaces.
     expect(host.logged('skool scraper: Chromium runs in its sandbox')).toHaveLength(1);
     expect(host.logged('skool scraper: Chromium runs WITHOUT its sandbox')).toEqual([]);

@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LivekitServer, ensureLivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
+import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
-import { type Receiver, TEST_SECRET, startReceiver, tempDir } from './skool/helpers';
+import { type Receiver, startReceiver, TEST_SECRET, tempDir } from './skool/helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,7 +40,8 @@ export async function leaveInOutbox(dir: string, url: string, keys: string[]): P
  * Whatever already waits in `dir` is refused too: call it before leaveInOutbox on the same folder.
  */
 export async function leaveDropped(dir: string, url: string, keys: string[], ageMs = 0): Promise<string[]> {
-  const refuse = () => Promise.resolve(new Response(JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid message' } }), { status: 400 }));
+  const refuse = () =>
+    Promise.resolve(new Response(JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message: 'Invalid message' } }), { status: 400 }));
   const before = new Set(await readdir(join(dir, 'dropped')).catch(() => [] as string[]));
   const outbox = await Outbox.open({ dir, secret: TEST_SECRET, fetch: refuse });
   const quiet = console.error;
@@ -59,7 +60,13 @@ export async function leaveDropped(dir: string, url: string, keys: string[], age
 }
 
 /** The environment of a whole agent-host: offline AI (it starts its own stand-ins), Skool settings that are never used. */
-export function hostEnv(options: { livekitUrl: string; port: number; agentOutboxDir: string; skoolOutboxDir: string; apiUrl?: string }): Record<string, string> {
+export function hostEnv(options: {
+  livekitUrl: string;
+  port: number;
+  agentOutboxDir: string;
+  skoolOutboxDir: string;
+  apiUrl?: string;
+}): Record<string, string> {
   return {
     AI_PROVIDERS: 'standin',
     LIVEKIT_URL: options.livekitUrl,
@@ -112,7 +119,14 @@ export class HostProcess {
   static startCommand(argv: string[], options: { cwd: string; env: Record<string, string>; uid?: number; gid?: number }): HostProcess {
     const [command, ...args] = argv;
     if (command === undefined) throw new Error('startCommand needs a command');
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, uid: options.uid, gid: options.gid, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      uid: options.uid,
+      gid: options.gid,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     return new HostProcess(child, `http://127.0.0.1:${options.env.AGENT_HOST_PORT}`);
   }
 
@@ -159,7 +173,12 @@ export class HostProcess {
 }
 
 /** Polls `probe` until it answers something other than undefined/false; throws with `describe()` after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, describe?: () => unknown): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  describe?: () => unknown,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -211,7 +230,13 @@ export async function startHostRig(options: {
       ...hostEnv({ livekitUrl: livekit.url, port: options.port, agentOutboxDir: `${dir.path}/agent`, skoolOutboxDir: `${dir.path}/skool` }),
       ...options.env,
     });
-    if (options.waitHealthy !== false) await until('a healthy agent-host', async () => (await rig.host.health())?.status === 200, 60_000, () => rig.host.output.slice(-10));
+    if (options.waitHealthy !== false)
+      await until(
+        'a healthy agent-host',
+        async () => (await rig.host.health())?.status === 200,
+        60_000,
+        () => rig.host.output.slice(-10),
+      );
   } catch (err) {
     await rig.close();
     throw err;

@@ -34,7 +34,12 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
   afterAll(() => rig?.close());
 
   it('reports the worker registered with livekit-server, the sync server up, every outbox depth and what was dropped within the retention', async () => {
-    const healthy = await until('a healthy agent-host', async () => ((await host.health())?.status === 200 ? host.health() : false), 60_000, () => host.output.slice(-10));
+    const healthy = await until(
+      'a healthy agent-host',
+      async () => ((await host.health())?.status === 200 ? host.health() : false),
+      60_000,
+      () => host.output.slice(-10),
+    );
     expect(healthy).toEqual({
       status: 200,
       body: {
@@ -64,10 +69,14 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     // The same server back on the same port: the worker registers again by itself.
     const port = Number(new URL(rig.livekit.url).port);
     rig.livekit = await startTestLivekit([port]);
-    const up = await until('the worker to register again', async () => {
-      const h = await host.health();
-      return h?.status === 200 ? h : false;
-    }, 60_000);
+    const up = await until(
+      'the worker to register again',
+      async () => {
+        const h = await host.health();
+        return h?.status === 200 ? h : false;
+      },
+      60_000,
+    );
     expect(up.body).toMatchObject({ ok: true, agent: { registered: true } });
   });
 });

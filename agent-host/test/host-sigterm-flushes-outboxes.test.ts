@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { TEST_SECRET, type Receiver } from './skool/helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
+import { type Receiver, TEST_SECRET } from './skool/helpers';
 
 const PORT = 18792;
 const KEYS = ['run-1:final', 'session-a:line-1', 'session-a:line-2', 'session-b:summary'];

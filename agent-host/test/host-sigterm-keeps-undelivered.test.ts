@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Receiver } from './skool/helpers';
 import { type HostProcess, type HostRig, leaveInOutbox, startHostRig } from './helpers';
+import type { Receiver } from './skool/helpers';
 
 const PORT = 18793;
 

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Receiver } from './skool/helpers';
 import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
+import type { Receiver } from './skool/helpers';
 
 const PORT = 18794;
 const KEYS = ['session-a:line-1', 'session-a:summary', 'session-b:line-1'];
@@ -36,10 +36,18 @@ describe('lines an ended session left behind (the Worker was down as it ended)',
     expect((await host.health())?.body).toMatchObject({ outbox: { sessions: 3 } });
 
     workerUp = true;
-    await until('every line delivered', () => receiver.accepted.size === KEYS.length, 30_000, () => [...receiver.accepted.keys()]);
+    await until(
+      'every line delivered',
+      () => receiver.accepted.size === KEYS.length,
+      30_000,
+      () => [...receiver.accepted.keys()],
+    );
     expect([...receiver.accepted.keys()].sort()).toEqual([...KEYS].sort());
     for (const session of ['session-a', 'session-b']) {
-      expect((await readdir(`${dir.path}/agent/${session}`)).filter((n) => n.endsWith('.json')), session).toEqual([]);
+      expect(
+        (await readdir(`${dir.path}/agent/${session}`)).filter((n) => n.endsWith('.json')),
+        session,
+      ).toEqual([]);
     }
     // Still running, and still healthy.
     expect((await host.health())?.body).toMatchObject({ ok: true, outbox: { sessions: 0 } });

@@ -44,7 +44,10 @@ export async function rootfsMissing(): Promise<string[]> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (chroot, mounts)');
   for (const tool of ['debootstrap', 'unshare', 'nsenter', 'pivot_root', 'chroot']) {
-    const found = await run('sh', ['-c', `command -v ${tool}`]).then(() => true, () => false);
+    const found = await run('sh', ['-c', `command -v ${tool}`]).then(
+      () => true,
+      () => false,
+    );
     if (!found) missing.push(tool);
   }
   return missing;
@@ -155,7 +158,24 @@ export function inRootfs(
  */
 export function execIn(pid: number, argv: string[], options: { env: Record<string, string>; uid?: number; gid?: number }): string[] {
   const env = Object.entries(options.env).map(([k, v]) => `${k}=${v}`);
-  return ['nsenter', '-t', String(pid), '-m', '-p', '-r', '-w', '-S', String(options.uid ?? 0), '-G', String(options.gid ?? 0), '--', '/usr/bin/env', '-i', ...env, ...argv];
+  return [
+    'nsenter',
+    '-t',
+    String(pid),
+    '-m',
+    '-p',
+    '-r',
+    '-w',
+    '-S',
+    String(options.uid ?? 0),
+    '-G',
+    String(options.gid ?? 0),
+    '--',
+    '/usr/bin/env',
+    '-i',
+    ...env,
+    ...argv,
+  ];
 }
 
 /** The host pid of the container's first process: the one child of the `unshare` that started it. */

@@ -2,9 +2,9 @@ import { queryOptions, useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
+import { Alert, Button, ConfirmDialog } from '../ui';
 import { loadProfile } from './profile';
 import { type CallEntry, callPath, liveSessionIn } from './start-call';
-import { Alert, Button, ConfirmDialog } from '../ui';
 
 /** The client's upcoming appointments (scheduled or under way), soonest first. */
 const loadAppointments = () => call(api.api.appointments.$get({ query: {} }));
@@ -127,7 +127,9 @@ export async function appointmentCall(a: Pick<Appointment, 'id' | 'status'>): Pr
       const live = liveSessionIn(err);
       if (live?.appointmentId === a.id) return { sessionId: live.sessionId };
       if (live) {
-        throw new ApiError('CONFLICT', 'Your other session is still under way. Return to it and end it, then join this appointment.', 409, { sessionId: live.sessionId });
+        throw new ApiError('CONFLICT', 'Your other session is still under way. Return to it and end it, then join this appointment.', 409, {
+          sessionId: live.sessionId,
+        });
       }
     }
   }
@@ -172,7 +174,10 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
       navigate(...callPath(await appointmentCall(a)));
     } catch (err) {
       setBusy(null);
-      setError({ text: messageOf(err), otherSession: err instanceof ApiError && typeof err.details.sessionId === 'string' ? err.details.sessionId : undefined });
+      setError({
+        text: messageOf(err),
+        otherSession: err instanceof ApiError && typeof err.details.sessionId === 'string' ? err.details.sessionId : undefined,
+      });
     }
   }
 
@@ -197,7 +202,12 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
             <span className="hc-muted hc-small">The room opens 10 minutes before</span>
           )}
           {a.status === 'SCHEDULED' && (
-            <Button variant="secondary" onClick={() => setConfirming(true)} disabled={busy !== null} aria-label={`Cancel your appointment with ${a.coach.displayName}, ${when}`}>
+            <Button
+              variant="secondary"
+              onClick={() => setConfirming(true)}
+              disabled={busy !== null}
+              aria-label={`Cancel your appointment with ${a.coach.displayName}, ${when}`}
+            >
               Cancel
             </Button>
           )}

@@ -1,12 +1,22 @@
+import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '@hybrid-coach/shared/tiers';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { MEMBERSHIP_TIERS, type MembershipTier, TIERS } from '@hybrid-coach/shared/tiers';
 import { meQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
 import { Alert, Button, ConfirmDialog, EmptyState } from '../ui';
-import { AppointmentRow, type Appointment, CancelledByCoach, appointmentsQuery, formatDay, formatDayTime, formatTime, useNow, viewerTimeZone } from './appointments';
+import {
+  type Appointment,
+  AppointmentRow,
+  appointmentsQuery,
+  CancelledByCoach,
+  formatDay,
+  formatDayTime,
+  formatTime,
+  useNow,
+  viewerTimeZone,
+} from './appointments';
 import './booking.css';
 
 /** How many days one page of free slots covers, and how many pages ahead a client may look. */
@@ -121,7 +131,12 @@ function PremiumBooking() {
 
   function cancelled(a: Appointment) {
     queries.setQueryData(appointmentsQuery.queryKey, (list) => list?.filter((x) => x.id !== a.id));
-    setNotice({ where: 'appointments', tone: 'info', title: 'Cancelled', text: `Your appointment with ${a.coach.displayName}, ${formatDayTime(a.scheduledFor)}, is cancelled.` });
+    setNotice({
+      where: 'appointments',
+      tone: 'info',
+      title: 'Cancelled',
+      text: `Your appointment with ${a.coach.displayName}, ${formatDayTime(a.scheduledFor)}, is cancelled.`,
+    });
     // Its time is free again.
     reloadSlots();
   }
@@ -153,14 +168,14 @@ function PremiumBooking() {
         {appointments.data === undefined ? (
           <Pending query={appointments} label="Loading your appointments…" what="your appointments" />
         ) : appointments.data.length === 0 ? (
-            <p className="hc-muted">Nothing booked yet. Choose a free time below.</p>
-          ) : (
-            <ul className="hc-list" aria-label="Your appointments">
-              {appointments.data.map((a) => (
-                <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} />
-              ))}
-            </ul>
-          )}
+          <p className="hc-muted">Nothing booked yet. Choose a free time below.</p>
+        ) : (
+          <ul className="hc-list" aria-label="Your appointments">
+            {appointments.data.map((a) => (
+              <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} />
+            ))}
+          </ul>
+        )}
       </section>
       <section className="hc-card hc-stack" aria-labelledby="slots-title" data-testid="free-slots">
         <div className="hc-row hc-row-between">
@@ -181,10 +196,10 @@ function PremiumBooking() {
         {slots.data === undefined ? (
           <Pending query={slots} label="Finding free times…" what="the free times" />
         ) : slots.data.length === 0 ? (
-            <EmptyState title={page === 0 ? 'No free slots in the next two weeks' : 'No free slots in these two weeks'}>
-              <p>{page < LAST_PAGE ? 'Try later dates, or come back soon: coaches add times every week.' : 'Come back soon: coaches add times every week.'}</p>
-            </EmptyState>
-          ) : (
+          <EmptyState title={page === 0 ? 'No free slots in the next two weeks' : 'No free slots in these two weeks'}>
+            <p>{page < LAST_PAGE ? 'Try later dates, or come back soon: coaches add times every week.' : 'Come back soon: coaches add times every week.'}</p>
+          </EmptyState>
+        ) : (
           slots.data.map((c) => <CoachSlotList key={c.coach.id} offer={c} onChoose={(slot) => setPending({ coach: c.coach, slot })} />)
         )}
       </section>

@@ -1,16 +1,16 @@
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { TIERS } from '@hybrid-coach/shared/tiers';
 import { type Me, meQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
 import { Alert, Button, EmptyState, formatDate, formatDuration } from '../ui';
 import { CancelledByCoach, NextAppointment } from './appointments';
 import { type Profile, profileQuery } from './profile';
-import { callPath, startOrRejoin } from './start-call';
 import { Stars } from './rating-form';
+import { callPath, startOrRejoin } from './start-call';
 
 const loadSessions = () => call(api.api.sessions.$get({ query: {} }));
 type SessionList = Awaited<ReturnType<typeof loadSessions>>;

@@ -1,14 +1,14 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { ApiError, messageOf } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { useQuery } from '@tanstack/react-query';
 import { Pending } from '../shared/query';
 import { Alert } from '../ui';
 import { type Appointment, appointmentCall } from './appointments';
 import { profileQuery } from './profile';
-import { callPath, startOrRejoin } from './start-call';
 import { ProfileForm } from './profile-form';
+import { callPath, startOrRejoin } from './start-call';
 
 /** Where onboarding goes once saved: the dashboard, a new session, or an appointment's call. */
 type After = { after?: 'start' } | { after: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };

@@ -1,9 +1,9 @@
-import { useState } from 'react';
 import type { FormEvent } from 'react';
+import { useState } from 'react';
 import { ApiError, messageOf } from '../api/client';
 import { Alert, Button, ChoiceGroup, TextArea, TextField } from '../ui';
-import { MOODS, saveProfile } from './profile';
 import type { Profile, ProfilePatch } from './profile';
+import { MOODS, saveProfile } from './profile';
 
 /**
  * The coaching profile as a form: goals, symptoms and mood (onboarding and settings), plus the

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useLocation, useParams } from 'react-router';
 import { sessionQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
-import { Alert, Loading, formatDate, formatDuration } from '../ui';
+import { Alert, formatDate, formatDuration, Loading } from '../ui';
 import { RatingForm } from './rating-form';
 
 const ENDED_BY: Record<string, string> = {
@@ -30,9 +30,7 @@ export function RatePage() {
       <h1 id="rate-title">{ended?.justEnded ? 'Session ended' : 'Rate your session'}</h1>
       {ended?.justEnded && (
         <Alert tone="info">
-          <p>
-            {(ended.reason && ENDED_BY[ended.reason]) ?? 'Thank you for your session.'} How was it? Your rating helps us coach you better.
-          </p>
+          <p>{(ended.reason && ENDED_BY[ended.reason]) ?? 'Thank you for your session.'} How was it? Your rating helps us coach you better.</p>
         </Alert>
       )}
       <p className="hc-muted">

@@ -1,5 +1,5 @@
-import { useState } from 'react';
 import type { FormEvent } from 'react';
+import { useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { Alert, Button, ChoiceGroup, TextArea } from '../ui';
 
@@ -95,7 +95,13 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
         onChange={setTip}
         hint="Tips go to the Hybrid Coach team; nothing is charged until billing is set up."
       />
-      <TextArea label="Anything you would like to tell us? (optional)" name="comment" maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
+      <TextArea
+        label="Anything you would like to tell us? (optional)"
+        name="comment"
+        maxLength={2000}
+        value={comment}
+        onChange={(e) => setComment(e.target.value)}
+      />
       <div>
         <Button type="submit" busy={busy}>
           {busy ? 'Saving…' : 'Save my rating'}

@@ -2,8 +2,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { api, call } from '../api/client';
 import { publicPricingUrl } from '../api/config';
-import { Pending } from '../shared/query';
 import { sessionQuery } from '../shared/queries';
+import { Pending } from '../shared/query';
 import { Alert, EmptyState, formatDate, formatDuration } from '../ui';
 
 const loadSessions = async () => (await call(api.api.sessions.$get({ query: {} }))).filter((s) => s.status === 'COMPLETED' && s.startedAt !== null);

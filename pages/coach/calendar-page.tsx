@@ -1,6 +1,6 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Pending } from '../shared/query';
 import { Alert, Button, TextField } from '../ui';
 import { ReassignDialog } from './reassign-dialog';
@@ -25,7 +25,13 @@ const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 
 function describeWindow(w: Window): string {
   const hours = `${w.startTime}–${w.endTime} UTC`;
   if (w.isRecurring || !w.specificDate) return `Every ${DAYS[w.dayOfWeek]}, ${hours}`;
-  const date = new Date(`${w.specificDate}T00:00:00Z`).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const date = new Date(`${w.specificDate}T00:00:00Z`).toLocaleDateString(undefined, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
   return `${date}, ${hours}`;
 }
 
@@ -51,7 +57,9 @@ export function CalendarPage() {
   if (load.data === undefined) return <Pending query={load} label="Loading your calendar…" what="your calendar" />;
   const { windows, appointments } = load.data;
   const now = Date.now();
-  const upcoming = appointments.filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now).sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+  const upcoming = appointments
+    .filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now)
+    .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
   function openAppointment(id: string) {

@@ -1,9 +1,9 @@
+import { useQuery } from '@tanstack/react-query';
 import { type ReactNode, useId, useState } from 'react';
 import { Link } from 'react-router';
-import { useQuery } from '@tanstack/react-query';
 import { Pending } from '../shared/query';
 import { Alert, formatDuration } from '../ui';
-import { type ClientDetail, type ClientSession, MOOD_LABELS, TIER_LABELS, loadClient } from './clients';
+import { type ClientDetail, type ClientSession, loadClient, MOOD_LABELS, TIER_LABELS } from './clients';
 import { useCoach } from './coach-only';
 import { NotesPanel } from './notes-panel';
 import { formatWhen, reviewPath } from './sessions';
@@ -32,7 +32,14 @@ export function ClientSidebar({ clientId, variant, liveSessionId }: { clientId: 
   const Title = variant === 'page' ? 'h1' : 'h2';
   const Frame = variant === 'page' ? 'div' : 'aside';
   return (
-    <Frame className="hc-client-sidebar hc-stack" data-variant={variant} data-open={String(open)} aria-labelledby={titleId} data-testid="client-sidebar" data-client-id={client.id}>
+    <Frame
+      className="hc-client-sidebar hc-stack"
+      data-variant={variant}
+      data-open={String(open)}
+      aria-labelledby={titleId}
+      data-testid="client-sidebar"
+      data-client-id={client.id}
+    >
       <div className={variant === 'call' ? 'hc-card hc-client-head' : 'hc-client-head'}>
         <Title id={titleId}>
           {variant === 'call' && <span className="hc-muted hc-client-kicker">Client · </span>}
@@ -47,7 +54,13 @@ export function ClientSidebar({ clientId, variant, liveSessionId }: { clientId: 
           {client.nextAppointmentAt && <span className="hc-muted">Next appointment {formatWhen(client.nextAppointmentAt)}</span>}
         </p>
         {variant === 'call' && (
-          <button type="button" className="hc-button hc-button-secondary hc-sidebar-toggle" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen(!open)}>
+          <button
+            type="button"
+            className="hc-button hc-button-secondary hc-sidebar-toggle"
+            aria-expanded={open}
+            aria-controls={bodyId}
+            onClick={() => setOpen(!open)}
+          >
             {open ? 'Hide client details' : 'Show client details'}
           </button>
         )}
@@ -101,7 +114,9 @@ function ProfileCard({ profile }: { profile: ClientDetail['profile'] }) {
         <dt>Challenges</dt>
         <dd data-field="challenges">{list(profile.challenges, 'None recorded')}</dd>
         <dt>Last summary</dt>
-        <dd data-field="last-summary">{profile.lastSummary ? <p className="hc-pre">{profile.lastSummary}</p> : <span className="hc-muted">No session summarised yet</span>}</dd>
+        <dd data-field="last-summary">
+          {profile.lastSummary ? <p className="hc-pre">{profile.lastSummary}</p> : <span className="hc-muted">No session summarised yet</span>}
+        </dd>
       </dl>
     </section>
   );
@@ -129,7 +144,9 @@ function SessionHistory({ sessions, variant, liveSessionId }: { sessions: Client
                     {live && <span className="hc-badge hc-badge-live">This session</span>}
                     {s.flagged && <span className="hc-badge hc-badge-danger">Flagged</span>}
                     {s.status !== 'COMPLETED' && !live && <span className="hc-badge">{s.status.toLowerCase()}</span>}
-                    {s.status === 'COMPLETED' && <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>}
+                    {s.status === 'COMPLETED' && (
+                      <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>
+                    )}
                     {s.rating !== null && <span className="hc-muted">Rated {s.rating}/5</span>}
                   </span>
                 </div>

@@ -1,10 +1,10 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { useQuery } from '@tanstack/react-query';
 import { Pending } from '../shared/query';
 import { EmptyState, TextField } from '../ui';
 import { ClientSidebar } from './client-sidebar';
-import { TIER_LABELS, clientPath, loadClients } from './clients';
+import { clientPath, loadClients, TIER_LABELS } from './clients';
 import { formatWhen } from './sessions';
 
 /** `/clients`: everyone the coach has had a session or an appointment with, by name. */

@@ -5,7 +5,7 @@ import { clientDashboardUrl } from '../api/config';
 import { meQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
 import { RedirectAway } from '../shared/redirect-away';
-import { type Me, isCoachLike } from './me';
+import { isCoachLike, type Me } from './me';
 
 /** What CoachOnly hands the pages below: the coach, and a way to replace it after a change (settings). */
 interface CoachContext {

@@ -1,10 +1,10 @@
-import { Link } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
+import { Link } from 'react-router';
 import { Pending } from '../shared/query';
 import { EmptyState, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
 import { LiveNow } from './live-now';
-import { type Appointment, type SessionSummary, formatWhen, loadAppointments, loadSessions, reviewPath } from './sessions';
+import { type Appointment, formatWhen, loadAppointments, loadSessions, reviewPath, type SessionSummary } from './sessions';
 
 const loadDashboard = async () => {
   const [flagged, recent, appointments] = await Promise.all([loadSessions(true), loadSessions(), loadAppointments()]);

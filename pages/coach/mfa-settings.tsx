@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
-import { MfaSetup, ProofForm, RecoveryCodes, codeErrorMessage } from '../shared/mfa';
+import { codeErrorMessage, MfaSetup, ProofForm, RecoveryCodes } from '../shared/mfa';
 import { Pending } from '../shared/query';
 import { Alert, Button, formatDate } from '../ui';
 
@@ -139,8 +139,8 @@ function StatusLine({ status }: { status: Status }) {
   if (!status.enabled) {
     return (
       <p data-testid="mfa-status">
-        <strong>Off.</strong> With it on, signing in also needs a 6-digit code from an authenticator app on your phone, so a stolen password alone
-        is not enough.
+        <strong>Off.</strong> With it on, signing in also needs a 6-digit code from an authenticator app on your phone, so a stolen password alone is not
+        enough.
       </p>
     );
   }

@@ -1,6 +1,6 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import { api, call, messageOf } from '../api/client';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Pending } from '../shared/query';
 import { Alert, Button, TextArea } from '../ui';
 import { formatWhen } from './sessions';

@@ -67,7 +67,15 @@ export function ReassignDialog({
   }
 
   return (
-    <ConfirmDialog open={open} title="Reassign the appointment" confirmLabel="Reassign" cancelLabel="Keep it" busy={busy} onConfirm={() => void confirm()} onClose={close}>
+    <ConfirmDialog
+      open={open}
+      title="Reassign the appointment"
+      confirmLabel="Reassign"
+      cancelLabel="Keep it"
+      busy={busy}
+      onConfirm={() => void confirm()}
+      onClose={close}
+    >
       <p>
         {a.client.displayName}, {formatWhen(a.scheduledFor)}. The client keeps the time; the coach you choose takes the appointment.
       </p>
@@ -82,7 +90,14 @@ export function ReassignDialog({
             const note = !o.free ? 'has an appointment then' : !o.offersThisTime ? 'outside their availability' : null;
             const noteId = `${legendId}-${o.id}`;
             return (
-              <label key={o.id} className="hc-reassign-option" data-testid="reassign-option" data-coach-id={o.id} data-free={o.free} data-offers={o.offersThisTime}>
+              <label
+                key={o.id}
+                className="hc-reassign-option"
+                data-testid="reassign-option"
+                data-coach-id={o.id}
+                data-free={o.free}
+                data-offers={o.offersThisTime}
+              >
                 <input
                   type="radio"
                   name="coachId"

@@ -1,13 +1,13 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { useQuery } from '@tanstack/react-query';
-import { Pending } from '../shared/query';
 import { type SessionDetail, sessionQuery } from '../shared/queries';
-import { EmptyState, TextField, formatDuration } from '../ui';
-import { useCoach } from './coach-only';
+import { Pending } from '../shared/query';
+import { EmptyState, formatDuration, TextField } from '../ui';
 import { clientPath } from './clients';
+import { useCoach } from './coach-only';
 import { NotesPanel } from './notes-panel';
-import { type TranscriptLine, formatWhen } from './sessions';
+import { formatWhen, type TranscriptLine } from './sessions';
 
 /**
  * A session's review: the whole transcript (speaker labels, a mark on every line the AI did not hear,
@@ -119,14 +119,7 @@ function Transcript({ session }: { session: SessionDetail }) {
           </div>
           <ol className="hc-lines" aria-label="Transcript lines">
             {lines.map((l) => (
-              <li
-                key={l.id}
-                className="hc-line"
-                data-testid="transcript-line"
-                data-role={l.speakerRole}
-                data-kind={l.kind}
-                data-heard={String(l.heardByAi)}
-              >
+              <li key={l.id} className="hc-line" data-testid="transcript-line" data-role={l.speakerRole} data-kind={l.kind} data-heard={String(l.heardByAi)}>
                 <div className="hc-line-head">
                   <span className="hc-speaker">{label(l)}</span>
                   <time className="hc-muted" dateTime={l.spokenAt}>

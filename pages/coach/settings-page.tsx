@@ -60,9 +60,7 @@ export function SettingsPage() {
               setResult(null);
             }}
             hint={
-              available
-                ? 'Premium clients can book you in the windows of your calendar.'
-                : 'Nobody can book you. Appointments already booked stay as they are.'
+              available ? 'Premium clients can book you in the windows of your calendar.' : 'Nobody can book you. Appointments already booked stay as they are.'
             }
           />
           {result && 'saved' in result && (

@@ -1,6 +1,19 @@
 import { type CSSProperties, useId, useMemo, useState } from 'react';
 import { Button } from '../ui';
-import { DAY_MINUTES, type Span, type UtcWindow, addDays, clockOf, dayKey, describeZone, formatSpan, pieceOnDay, sameDay, weekStartOf, windowSpans } from './calendar-time';
+import {
+  addDays,
+  clockOf,
+  DAY_MINUTES,
+  dayKey,
+  describeZone,
+  formatSpan,
+  pieceOnDay,
+  type Span,
+  sameDay,
+  type UtcWindow,
+  weekStartOf,
+  windowSpans,
+} from './calendar-time';
 import './calendar.css';
 
 /** What the grid needs of an appointment (the API's shape). */
@@ -110,7 +123,15 @@ export function WeekGrid({
           </div>
         </div>
         {days.map((day, i) => (
-          <Day key={dayKey(day)} day={day} today={sameDay(day, now)} items={byDay[i]!} firstHour={firstHour} listed={listed} onOpenAppointment={onOpenAppointment} />
+          <Day
+            key={dayKey(day)}
+            day={day}
+            today={sameDay(day, now)}
+            items={byDay[i]!}
+            firstHour={firstHour}
+            listed={listed}
+            onOpenAppointment={onOpenAppointment}
+          />
         ))}
       </div>
     </section>

@@ -6,8 +6,8 @@ export function HomePage() {
       <section className="hc-hero" aria-labelledby="home-title">
         <h1 id="home-title">Voice coaching for a calmer nervous system</h1>
         <p>
-          Hybrid Coach pairs you with an AI coach you can talk to any time, trained on vagus-nerve and stress practices, and
-          with human coaches who can join your sessions when you want more.
+          Hybrid Coach pairs you with an AI coach you can talk to any time, trained on vagus-nerve and stress practices, and with human coaches who can join
+          your sessions when you want more.
         </p>
         <div className="hc-row">
           <Link className="hc-button hc-button-primary" to="/login">

@@ -1,8 +1,8 @@
-import { useState } from 'react';
 import type { FormEvent } from 'react';
+import { useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { MfaSetup, ProofForm, RecoveryCodes, codeErrorMessage } from '../shared/mfa';
-import { Alert, Button, Loading, TextField, formatWait } from '../ui';
+import { codeErrorMessage, MfaSetup, ProofForm, RecoveryCodes } from '../shared/mfa';
+import { Alert, Button, formatWait, Loading, TextField } from '../ui';
 
 /**
  * Where a sign-in stands: the password; for staff with two-step sign-in, a code; for staff who must
@@ -58,7 +58,9 @@ export function LoginPage() {
       setBusy(false);
       setStage({ step: 'password' });
       if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
-        const wait = err.retryAfterSeconds ? `Please wait ${formatWait(err.retryAfterSeconds)} before trying again.` : 'Please wait a while before trying again.';
+        const wait = err.retryAfterSeconds
+          ? `Please wait ${formatWait(err.retryAfterSeconds)} before trying again.`
+          : 'Please wait a while before trying again.';
         setError({ title: 'Too many sign-in attempts', message: wait });
       } else if (err instanceof ApiError && err.code === 'UNAUTHORIZED') {
         setError({ title: 'We could not sign you in', message: err.message });

@@ -1,5 +1,5 @@
-import { Link } from 'react-router';
 import { MEMBERSHIP_TIERS, TIERS } from '@hybrid-coach/shared/tiers';
+import { Link } from 'react-router';
 
 /** The plans, from the one tier table the Worker enforces: the page and the server cannot disagree. */
 export function PricingPage() {

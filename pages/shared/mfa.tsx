@@ -6,7 +6,7 @@
 import { type FormEvent, useMemo, useState } from 'react';
 import { encode } from 'uqr';
 import { ApiError, messageOf } from '../api/client';
-import { Alert, Button, TextField, formatWait } from '../ui';
+import { Alert, Button, formatWait, TextField } from '../ui';
 
 /** The QR code of `text` as an SVG drawn from uqr's modules (no markup injected into the page). */
 export function QrCode({ text, label }: { text: string; label: string }) {
@@ -56,7 +56,15 @@ export function codeErrorMessage(err: unknown): string {
  * Setting up an authenticator app: the QR code and the secret (shown this once), then the first code,
  * which turns two-step sign-in on. `onConfirm` throws an ApiError to show.
  */
-export function MfaSetup({ enrolment, onConfirm, onCancel }: { enrolment: { secret: string; otpauthUri: string }; onConfirm: (code: string) => Promise<void>; onCancel?: () => void }) {
+export function MfaSetup({
+  enrolment,
+  onConfirm,
+  onCancel,
+}: {
+  enrolment: { secret: string; otpauthUri: string };
+  onConfirm: (code: string) => Promise<void>;
+  onCancel?: () => void;
+}) {
   const [code, setCode] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -112,8 +120,7 @@ export function RecoveryCodes({ codes, onDone, doneLabel = 'I have saved them' }
     <div className="hc-stack" data-testid="recovery-codes">
       <Alert tone="warn" title="Save your recovery codes now">
         <p>
-          If you lose your phone, each of these codes signs you in once instead of a code from the app. Keep them somewhere safe: you will not see
-          them again.
+          If you lose your phone, each of these codes signs you in once instead of a code from the app. Keep them somewhere safe: you will not see them again.
         </p>
       </Alert>
       <ul className="hc-recovery-codes">

@@ -1,5 +1,5 @@
-import { useMultibandTrackVolume } from '@livekit/components-react';
 import type { TrackReferenceOrPlaceholder } from '@livekit/components-react';
+import { useMultibandTrackVolume } from '@livekit/components-react';
 import { useEffect, useRef } from 'react';
 
 const BANDS = 6;
@@ -98,13 +98,5 @@ export function Orb({ trackRef, label }: { trackRef: TrackReferenceOrPlaceholder
     };
   }, []);
 
-  return (
-    <canvas
-      ref={canvasRef}
-      className="hc-orb"
-      role="img"
-      aria-label={`AI coach: ${label}`}
-      data-testid="orb"
-    />
-  );
+  return <canvas ref={canvasRef} className="hc-orb" role="img" aria-label={`AI coach: ${label}`} data-testid="orb" />;
 }

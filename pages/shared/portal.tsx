@@ -1,7 +1,7 @@
 import { QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Link, Navigate, type RouteObject, RouterProvider, createBrowserRouter, useRouteError } from 'react-router';
+import { createBrowserRouter, Link, Navigate, type RouteObject, RouterProvider, useRouteError } from 'react-router';
 import { Button, EmptyState, ErrorState, Layout, type NavItem } from '../ui';
 import { AuthCallbackPage, type SignInRule } from './auth-callback-page';
 import { queryClient } from './query';

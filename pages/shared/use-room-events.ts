@@ -1,7 +1,7 @@
+import { type RoomEvent, readRoomEvent } from '@hybrid-coach/shared/room-events';
 import { useEffect, useRef, useState } from 'react';
 import { ApiError, api, call } from '../api/client';
 import { API_URL } from '../api/config';
-import { type RoomEvent, readRoomEvent } from '@hybrid-coach/shared/room-events';
 
 /** The Worker's live events for a session: one schema with the Durable Object that sends them. */
 export type { RoomEvent };

@@ -19,6 +19,11 @@ export function Button({
 }
 
 /** A link that looks like a button (for navigation to another site or page). */
-export function ButtonLink({ variant = 'primary', block, className, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { variant?: Variant; block?: boolean }) {
+export function ButtonLink({
+  variant = 'primary',
+  block,
+  className,
+  ...rest
+}: AnchorHTMLAttributes<HTMLAnchorElement> & { variant?: Variant; block?: boolean }) {
   return <a className={classes(variant, block, className)} {...rest} />;
 }

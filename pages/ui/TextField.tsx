@@ -1,5 +1,5 @@
-import { useId } from 'react';
 import type { InputHTMLAttributes, TextareaHTMLAttributes } from 'react';
+import { useId } from 'react';
 
 /** A labelled input with an optional hint and error, both tied to it for screen readers. */
 export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string; error?: string }) {

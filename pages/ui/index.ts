@@ -1,11 +1,11 @@
 import './styles.css';
 
 export { Button, ButtonLink } from './Button';
-export { Layout } from './Layout';
-export type { NavItem } from './Layout';
-export { TextArea, TextField } from './TextField';
-export { ChoiceGroup } from './ChoiceGroup';
 export type { Choice } from './ChoiceGroup';
-export { Alert, EmptyState, ErrorState, Loading } from './states';
+export { ChoiceGroup } from './ChoiceGroup';
 export { ConfirmDialog } from './ConfirmDialog';
 export { formatClock, formatDate, formatDuration, formatWait } from './format';
+export type { NavItem } from './Layout';
+export { Layout } from './Layout';
+export { Alert, EmptyState, ErrorState, Loading } from './states';
+export { TextArea, TextField } from './TextField';

@@ -18,12 +18,7 @@ async function hmacHex(secret: string, message: string): Promise<string> {
 }
 
 /** Headers for a signed request carrying `body`. */
-export async function signedHeaders(
-  secret: string,
-  body: string,
-  idempotencyKey: string,
-  now = Date.now(),
-): Promise<Record<string, string>> {
+export async function signedHeaders(secret: string, body: string, idempotencyKey: string, now = Date.now()): Promise<Record<string, string>> {
   const timestamp = String(now);
   return {
     'Content-Type': 'application/json',

@@ -95,9 +95,7 @@ export function roleFor(ultra: SkoolStatus | null, endDate: Date | null, now: Da
 
 /** Paid Vagus → VAGUS_MEMBER (through a cancelled member's paid period); free Vagus → FREE. */
 export function tierForVagus(member: FoundMember, now: Date): 'VAGUS_MEMBER' | 'FREE' {
-  const paidUp =
-    member.status === 'active' ||
-    (member.membershipEndsAt !== null && member.membershipEndsAt.getTime() > now.getTime());
+  const paidUp = member.status === 'active' || (member.membershipEndsAt !== null && member.membershipEndsAt.getTime() > now.getTime());
   return member.paid && paidUp ? 'VAGUS_MEMBER' : 'FREE';
 }
 
@@ -127,8 +125,7 @@ export function planSync(
     const prev: AccountState = k ? stateOf(k) : { ...NEW_ACCOUNT_STATE };
 
     // Absent from a complete list: the member has left that community.
-    const absent = (c: CommunityResult, s: SkoolStatus | null): SkoolStatus | null =>
-      c.members && c.complete && s !== null ? 'expired' : s;
+    const absent = (c: CommunityResult, s: SkoolStatus | null): SkoolStatus | null => (c.members && c.complete && s !== null ? 'expired' : s);
     const ultraStatus = u ? u.status : absent(ultra, prev.ultraStatus);
     const vagusStatus = v ? v.status : absent(vagus, prev.vagusStatus);
     const membershipEndDate = u ? u.membershipEndsAt : prev.membershipEndDate;

@@ -59,12 +59,7 @@ export const TIERS: Record<MembershipTier, TierInfo> = {
     tier: 'PREMIUM',
     name: 'Premium',
     summary: 'Everything in Vagus Member, plus human coaches.',
-    features: [
-      'Everything in Vagus Member',
-      'Book sessions with human coaches',
-      'A human coach can join your AI sessions',
-      'Priority support',
-    ],
+    features: ['Everything in Vagus Member', 'Book sessions with human coaches', 'A human coach can join your AI sessions', 'Priority support'],
     limits: {
       sessionsPerMonth: null,
       minutesPerMonth: null,

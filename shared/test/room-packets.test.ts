@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { inspectPacket, openPacket, PACKET_TOPICS, packetKey, readPacket, sealPacket } from '../src/room-packets';
 import { sealAnyBody } from './seal-any-body';
-import { PACKET_TOPICS, inspectPacket, openPacket, packetKey, readPacket, sealPacket } from '../src/room-packets';
 
 const SECRET = 'test-only-agent-host-secret-0123456789abcdef';
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -37,7 +37,9 @@ describe('server packets into a session room', () => {
     expect(await inspectPacket(key, 'hc.control', new TextEncoder().encode('not json'))).toEqual({ refused: 'malformed' });
     expect(await inspectPacket(key, 'lk.chat', drifted)).toEqual({ refused: 'unknown' });
     const good = await sealAnyBody(key, PACKET_TOPICS.control, { type: 'coach-mute', muted: true, version: 4, coachId: 'c1', changedAt: 1 });
-    expect(await inspectPacket(key, 'hc.control', good)).toEqual({ packet: { topic: 'hc.control', body: { type: 'coach-mute', muted: true, version: 4, coachId: 'c1', changedAt: 1 } } });
+    expect(await inspectPacket(key, 'hc.control', good)).toEqual({
+      packet: { topic: 'hc.control', body: { type: 'coach-mute', muted: true, version: 4, coachId: 'c1', changedAt: 1 } },
+    });
   });
 
   it('refuses to seal a body that does not match its topic', async () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FoundMember, type KnownAccount, NEW_ACCOUNT_STATE } from '../src/skool-sync';
-import { planSync, roleFor } from '../src/skool-sync';
+import { type FoundMember, type KnownAccount, NEW_ACCOUNT_STATE, planSync, roleFor } from '../src/skool-sync';
 
 const now = new Date('2026-11-22T03:00:00Z');
 const found = (email: string, over: Partial<FoundMember> = {}): FoundMember => ({
@@ -36,7 +35,11 @@ describe('Skool membership rules', () => {
 
   it('never changes an ADMIN role or a PREMIUM tier, and leaves accounts Skool never knew alone', () => {
     const plan = planSync(
-      [account('admin@x.io', { role: 'ADMIN', ultraStatus: 'active' }), account('p@x.io', { tier: 'PREMIUM', vagusStatus: 'active' }), account('hand@x.io', { role: 'COACH' })],
+      [
+        account('admin@x.io', { role: 'ADMIN', ultraStatus: 'active' }),
+        account('p@x.io', { tier: 'PREMIUM', vagusStatus: 'active' }),
+        account('hand@x.io', { role: 'COACH' }),
+      ],
       list(),
       list(found('p@x.io', { paid: false, status: 'cancelled' })),
       now,
@@ -48,7 +51,11 @@ describe('Skool membership rules', () => {
   });
 
   it('withholds downgrades when a list cannot be trusted, but still takes upgrades', () => {
-    const known = [account('c@x.io', { role: 'COACH', ultraStatus: 'active' }), account('v@x.io', { tier: 'VAGUS_MEMBER', vagusStatus: 'active' }), account('up@x.io', { vagusStatus: 'active' })];
+    const known = [
+      account('c@x.io', { role: 'COACH', ultraStatus: 'active' }),
+      account('v@x.io', { tier: 'VAGUS_MEMBER', vagusStatus: 'active' }),
+      account('up@x.io', { vagusStatus: 'active' }),
+    ];
     const plan = planSync(known, { members: null, complete: false }, { ...list(found('up@x.io')), complete: false }, now);
     expect(plan.withholdDowngrades).toBe(true);
     expect(plan.counts.downgraded).toBe(0);

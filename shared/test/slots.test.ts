@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type AvailabilityWindow, freeSlots, isSlot } from '../src/slots';
 
-const weekly = (dayOfWeek: number, startTime: string, endTime: string): AvailabilityWindow => ({ dayOfWeek, startTime, endTime, isRecurring: true, specificDate: null });
+const weekly = (dayOfWeek: number, startTime: string, endTime: string): AvailabilityWindow => ({
+  dayOfWeek,
+  startTime,
+  endTime,
+  isRecurring: true,
+  specificDate: null,
+});
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString().slice(0, 16));
 
 describe('freeSlots', () => {

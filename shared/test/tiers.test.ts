@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MEMBERSHIP_TIERS, TIERS, monthlyUsage, nextMonthStart, portalForRole, sessionAllowance } from '../src/tiers';
+import { MEMBERSHIP_TIERS, monthlyUsage, nextMonthStart, portalForRole, sessionAllowance, TIERS } from '../src/tiers';
 
 describe('tier rules', () => {
   it('has the three tiers of the product, FREE limited to 1 session and 20 minutes', () => {
@@ -20,7 +20,11 @@ describe('tier rules', () => {
   });
 
   it('never reports negative remaining minutes', () => {
-    const s = sessionAllowance('FREE', { monthlySessionsUsed: 0, monthlyMinutesUsed: 25, usageResetsAt: new Date('2026-04-01T00:00:00Z') }, new Date('2026-03-03T00:00:00Z'));
+    const s = sessionAllowance(
+      'FREE',
+      { monthlySessionsUsed: 0, monthlyMinutesUsed: 25, usageResetsAt: new Date('2026-04-01T00:00:00Z') },
+      new Date('2026-03-03T00:00:00Z'),
+    );
     expect(s.allowed).toBe(false);
     expect(s.usage.remainingMinutes).toBe(0);
   });

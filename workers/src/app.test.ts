@@ -1,6 +1,6 @@
 import { SELF } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PASSWORD, bindingCookie, body, createUser, get, ipHeader, post } from '../test/helpers';
+import { bindingCookie, body, createUser, get, ipHeader, PASSWORD, post } from '../test/helpers';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -130,7 +130,14 @@ describe('logs', () => {
 
     expect(lines.length).toBeGreaterThan(3);
     const all = lines.join('\n');
-    for (const secret of [PASSWORD, 'a wrong one', login.data.grant, binding.Cookie.split('=')[1] ?? '', exchange.data.token, user.passwordHash ?? '$argon2id']) {
+    for (const secret of [
+      PASSWORD,
+      'a wrong one',
+      login.data.grant,
+      binding.Cookie.split('=')[1] ?? '',
+      exchange.data.token,
+      user.passwordHash ?? '$argon2id',
+    ]) {
       expect(all).not.toContain(secret);
     }
     for (const line of lines) {

@@ -1,14 +1,13 @@
-import { runDurableObjectAlarm, runInDurableObject, env } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PASSWORD, body, createUser, post } from '../test/helpers';
+import { body, createUser, PASSWORD, post } from '../test/helpers';
 import { loginLimitKeys, loginLimits } from './rate-limiter';
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-const attempt = (email: string, ip: string, password = 'wrong password') =>
-  post('/api/auth/login', { email, password }, { 'CF-Connecting-IP': ip });
+const attempt = (email: string, ip: string, password = 'wrong password') => post('/api/auth/login', { email, password }, { 'CF-Connecting-IP': ip });
 
 describe('login rate limits', () => {
   it('refuses an 11th failure for one account from one IP, while the owner still signs in from another', async () => {

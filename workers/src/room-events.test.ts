@@ -1,6 +1,6 @@
+import { readRoomEvent } from '@hybrid-coach/shared/room-events';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, openRoomSocket, post, signIn } from '../test/helpers';
-import { readRoomEvent } from '@hybrid-coach/shared/room-events';
 
 describe('the live events portals read', () => {
   it('are what the session’s object sends: every event of a session that starts and ends parses, and "ended" says when, as the packet does', async () => {

@@ -1,13 +1,13 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, post, signIn, testDb } from '../test/helpers';
 import { deliver, hook, sign, webhookBody } from '../test/livekit';
 import { coachingSessions, users } from './db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
+import { agentDispatch, roomService } from './lib/livekit';
 import type { RoomSnapshot } from './session-room';
 import { AGENT_JOIN_WAIT_MS, EMPTY_GRACE_MS, MUTE_HISTORY_KEPT, PARTICIPANTS_KEPT, SessionRoom } from './session-room';
-import { agentDispatch, roomService } from './lib/livekit';
 
 const MIN = 60_000;
 
@@ -187,7 +187,10 @@ describe('the object’s storage', () => {
     await hook('participant_joined', s.roomName, s.agentP);
     const before = await snapshot(s.stub);
     const after = await runInDurableObject(s.stub, async (_i, state) => new SessionRoom(state, env).getState());
-    expect(after).toEqual({ ...before, timer: { ...before.timer, elapsedSeconds: after!.timer.elapsedSeconds, remainingSeconds: after!.timer.remainingSeconds } });
+    expect(after).toEqual({
+      ...before,
+      timer: { ...before.timer, elapsedSeconds: after!.timer.elapsedSeconds, remainingSeconds: after!.timer.remainingSeconds },
+    });
     // And the new instance finishes the job: its alarm ends the session at the cap.
     await backdate(s.stub, 20 * MIN);
     await runInDurableObject(s.stub, async (_i, state) => new SessionRoom(state, env).alarm());
@@ -216,7 +219,10 @@ describe('the object’s storage', () => {
     }
     await s.stub.setCoach('coach-flaky');
     for (let i = 0; i < MUTE_HISTORY_KEPT + 20; i++) await s.stub.setCoachMute('coach-flaky', i % 2 === 0);
-    const stored = await runInDurableObject(s.stub, async (_i, state) => (await state.storage.get<StoredState & { participants: Record<string, unknown> }>('state'))!);
+    const stored = await runInDurableObject(
+      s.stub,
+      async (_i, state) => (await state.storage.get<StoredState & { participants: Record<string, unknown> }>('state'))!,
+    );
     expect(Object.keys(stored.participants).length).toBeLessThanOrEqual(PARTICIPANTS_KEPT);
     expect(stored.mute.history).toHaveLength(MUTE_HISTORY_KEPT);
     // Whoever is still in the room is kept, and the state still says so.

@@ -1,17 +1,25 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { DispatchMetadata } from '@hybrid-coach/shared/agent-contract';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import type { RoomEvent, RoomSnapshot } from '@hybrid-coach/shared/room-events';
+import {
+  type ControlPacket,
+  PACKET_TOPICS,
+  type PacketBodies,
+  type PacketTopic,
+  packetKey,
+  sealPacket,
+  type TimerPacket,
+} from '@hybrid-coach/shared/room-packets';
+import type { ParticipantRole, WarningKind } from '@hybrid-coach/shared/session-timer';
+import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from '@hybrid-coach/shared/session-timer';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
+import { nextMonthStart } from '@hybrid-coach/shared/tiers';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { db as openDb } from './db/client';
 import { appointments, coachingSessions, users } from './db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
-import { nextMonthStart } from '@hybrid-coach/shared/tiers';
-import type { ParticipantRole, WarningKind } from '@hybrid-coach/shared/session-timer';
-import { chargedMinutes, durationSeconds, timerSchedule, timerShouldStart } from '@hybrid-coach/shared/session-timer';
-import type { DispatchMetadata } from '@hybrid-coach/shared/agent-contract';
-import type { RoomEvent, RoomSnapshot } from '@hybrid-coach/shared/room-events';
-import { type ControlPacket, PACKET_TOPICS, type PacketBodies, type PacketTopic, type TimerPacket, packetKey, sealPacket } from '@hybrid-coach/shared/room-packets';
-import { agentDispatch, roomService, sendPacket } from './lib/livekit';
-import { describeError, log } from '@hybrid-coach/shared/log';
 import { agentHostSecret } from './lib/config';
+import { agentDispatch, roomService, sendPacket } from './lib/livekit';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
 export const EMPTY_GRACE_MS = 3 * 60_000;
@@ -187,9 +195,7 @@ export class SessionRoom extends DurableObject<Env> {
   }
 
   /** Passes stored transcript lines to the session's live portals. */
-  async publishTranscript(
-    lines: Extract<RoomEvent, { type: 'transcript' }>['line'][],
-  ): Promise<void> {
+  async publishTranscript(lines: Extract<RoomEvent, { type: 'transcript' }>['line'][]): Promise<void> {
     for (const line of lines) this.broadcast({ type: 'transcript', line });
   }
 
@@ -207,7 +213,12 @@ export class SessionRoom extends DurableObject<Env> {
     const state = await this.mustLoad();
     this.broadcast({ type: 'transcript', line: { ...line, speakerRole: 'coach', kind: 'whisper', heardByAi: true } }, 'coach');
     if (state.status === 'COMPLETED' || !state.agentIdentity || !this.aiPresent(state)) return false;
-    this.enqueue(state, { type: 'packet', topic: PACKET_TOPICS.whisper, payload: { type: 'whisper', id: line.id, text: line.text }, to: [state.agentIdentity] });
+    this.enqueue(state, {
+      type: 'packet',
+      topic: PACKET_TOPICS.whisper,
+      payload: { type: 'whisper', id: line.id, text: line.text },
+      to: [state.agentIdentity],
+    });
     await this.save(state);
     await this.runEffects();
     return true;
@@ -340,7 +351,10 @@ export class SessionRoom extends DurableObject<Env> {
     const held = await this.ctx.storage.list<{ expiresAt: number }>({ prefix: WS_TICKET_PREFIX, limit: 128 });
     const expired = [...held].filter(([, t]) => t.expiresAt <= now).map(([key]) => key);
     if (expired.length > 0) await this.ctx.storage.delete(expired);
-    const ticket = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const ticket = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
     const expiresAt = now + ttlMs;
     await this.ctx.storage.put(`${WS_TICKET_PREFIX}${ticket}`, { ...holder, expiresAt });
     return { ticket, expiresAt };

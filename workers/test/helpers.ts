@@ -1,8 +1,8 @@
 import { env, SELF } from 'cloudflare:test';
+import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { drizzle } from 'drizzle-orm/d1';
 import { TOTP } from 'otpauth';
 import * as schema from '../src/db/schema';
-import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { hashPassword } from '../src/lib/password';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -15,15 +15,7 @@ let passwordHash: Promise<string> | undefined;
 export const knownHash = () => (passwordHash ??= hashPassword(PASSWORD));
 
 let counter = 0;
-export async function createUser(
-  opts: {
-    email?: string;
-    role?: UserRole;
-    tier?: MembershipTier;
-    passwordHash?: string | null;
-    displayName?: string;
-  } = {},
-) {
+export async function createUser(opts: { email?: string; role?: UserRole; tier?: MembershipTier; passwordHash?: string | null; displayName?: string } = {}) {
   counter += 1;
   const email = opts.email ?? `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const [user] = await testDb()

@@ -1,5 +1,5 @@
 import { env, SELF } from 'cloudflare:test';
-import { AccessToken, RoomServiceClient, AgentDispatchClient } from 'livekit-server-sdk';
+import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { httpUrl } from '../src/lib/livekit';
 
 export const roomService = () => new RoomServiceClient(httpUrl(env.LIVEKIT_URL), env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET);
@@ -63,12 +63,7 @@ export async function deliver(body: string, authorization?: string): Promise<Res
 }
 
 /** Sends a signed event about `roomName` and returns the Worker's answer. */
-export async function hook(
-  event: Parameters<typeof webhookBody>[0],
-  roomName: string,
-  p?: FakeParticipant,
-  opts?: { id?: string; createdAt?: number },
-) {
+export async function hook(event: Parameters<typeof webhookBody>[0], roomName: string, p?: FakeParticipant, opts?: { id?: string; createdAt?: number }) {
   const res = await deliver(webhookBody(event, roomName, p, opts));
   if (res.status !== 200) throw new Error(`webhook refused: ${res.status} ${await res.text()}`);
   return res;

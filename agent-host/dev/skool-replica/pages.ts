@@ -206,7 +206,10 @@ export function membersPage(options: { community: Community; cards: string; page
 }
 
 export function errorPage(status: number): string {
-  return layout('Skool', `${header(null, null)}<div class="${C.content}"><div class="${C.main}"><h1><span>Something went wrong (${status})</span></h1></div></div>`);
+  return layout(
+    'Skool',
+    `${header(null, null)}<div class="${C.content}"><div class="${C.main}"><h1><span>Something went wrong (${status})</span></h1></div></div>`,
+  );
 }
 
 export function avatarSvg(name: string): string {

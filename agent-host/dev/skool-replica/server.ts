@@ -5,10 +5,10 @@
  * a broken community, other accepted credentials).
  */
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { COMMUNITIES, type Community, type Member } from '../../src/skool/contract';
-import { DEFAULT_COUNTS, type ReplicaMember, generateMembers, isoDay } from './data';
+import { DEFAULT_COUNTS, generateMembers, isoDay, type ReplicaMember } from './data';
 import { avatarSvg, errorPage, escapeHtml, homePage, loginPage, memberCard, membersPage } from './pages';
 
 export interface ReplicaOptions {
@@ -60,9 +60,10 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<SkoolR
   const pageSize = options.pageSize ?? 30;
   const delayMs = options.delayMs ?? 0;
   const broken = new Set(options.brokenCommunities ?? []);
-  const members = Object.fromEntries(
-    COMMUNITIES.map((c) => [c, generateMembers(c, options.counts?.[c] ?? DEFAULT_COUNTS[c], today)]),
-  ) as Record<Community, ReplicaMember[]>;
+  const members = Object.fromEntries(COMMUNITIES.map((c) => [c, generateMembers(c, options.counts?.[c] ?? DEFAULT_COUNTS[c], today)])) as Record<
+    Community,
+    ReplicaMember[]
+  >;
   const served = (c: Community): ReplicaMember[] => {
     const fraction = options.servedFraction?.[c] ?? 1;
     return members[c].slice(0, Math.ceil(members[c].length * fraction));

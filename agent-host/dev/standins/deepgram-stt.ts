@@ -9,28 +9,19 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseWav } from './audio';
-import {
-  type Json,
-  ListenSession,
-  MODEL_UUID,
-  type SttSession,
-  isTrue,
-  modelInfo,
-  transcriptOf,
-  wordsOf,
-} from './listen-session';
+import { isTrue, type Json, ListenSession, MODEL_UUID, modelInfo, type SttSession, transcriptOf, wordsOf } from './listen-session';
 import { type MatchOptions, PhraseBook } from './phrase-book';
 import {
-  type RunningServer,
-  type Route,
-  type WebSocketLike,
   deepgramAuth,
   deepgramError,
   listenLoopback,
   queryRecord,
+  type Route,
+  type RunningServer,
   readBody,
   requestId,
   sendJson,
+  type WebSocketLike,
 } from './server';
 import { UtteranceDetector, type VadOptions } from './utterances';
 
@@ -61,8 +52,7 @@ export class DeepgramSttStandin implements Route {
   readonly phrases: PhraseBook;
   readonly sessions: SttSession[] = [];
   readonly prerecorded: Array<{ params: Record<string, string | string[]>; transcript: string }> = [];
-  readonly #opts: Required<Omit<DeepgramSttOptions, 'phrases' | 'apiKey' | 'vad' | 'match'>> &
-    Pick<DeepgramSttOptions, 'apiKey'>;
+  readonly #opts: Required<Omit<DeepgramSttOptions, 'phrases' | 'apiKey' | 'vad' | 'match'>> & Pick<DeepgramSttOptions, 'apiKey'>;
   readonly #live = new Set<ListenSession>();
   #refusals: number[] = [];
 
@@ -181,11 +171,8 @@ export class DeepgramSttStandin implements Route {
 }
 
 /** Starts the speech-to-text stand-in alone on a free loopback port. */
-export async function startDeepgramStt(
-  opts: DeepgramSttOptions = {},
-): Promise<RunningServer & { baseUrl: string; stt: DeepgramSttStandin }> {
+export async function startDeepgramStt(opts: DeepgramSttOptions = {}): Promise<RunningServer & { baseUrl: string; stt: DeepgramSttStandin }> {
   const stt = new DeepgramSttStandin(opts);
   const server = await listenLoopback([stt]);
   return { ...server, baseUrl: server.url, stt };
 }
-

@@ -12,19 +12,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeWav, espeak, pcmBytes, resample } from './audio';
 import {
-  type RunningServer,
-  type Route,
-  type WebSocketLike,
-  WS_OPEN,
   deepgramAuth,
   deepgramError,
   delay,
   listenLoopback,
   queryRecord,
+  type Route,
+  type RunningServer,
   readBody,
   requestId,
   sendJson,
   toBuffer,
+  type WebSocketLike,
+  WS_OPEN,
 } from './server';
 
 export interface DeepgramTtsOptions {
@@ -267,16 +267,13 @@ class SpeakSession {
 
 /** espeak-ng speech for `text` at `sampleRate`, linear16. */
 async function synthesise(text: string, sampleRate: number, opts: DeepgramTtsOptions, speed: number): Promise<Int16Array> {
-  const wordsPerMinute =
-    speed === 1 && opts.wordsPerMinute === undefined ? undefined : (opts.wordsPerMinute ?? DEFAULT_SPEAK_RATE) * speed;
+  const wordsPerMinute = speed === 1 && opts.wordsPerMinute === undefined ? undefined : (opts.wordsPerMinute ?? DEFAULT_SPEAK_RATE) * speed;
   const native = await espeak(text.trim(), opts.voice ?? 'en-us', wordsPerMinute);
   return resample(native.samples, native.sampleRate, sampleRate);
 }
 
 /** Starts the text-to-speech stand-in alone on a free loopback port. */
-export async function startDeepgramTts(
-  opts: DeepgramTtsOptions = {},
-): Promise<RunningServer & { baseUrl: string; tts: DeepgramTtsStandin }> {
+export async function startDeepgramTts(opts: DeepgramTtsOptions = {}): Promise<RunningServer & { baseUrl: string; tts: DeepgramTtsStandin }> {
   const tts = new DeepgramTtsStandin(opts);
   const server = await listenLoopback([tts]);
   return { ...server, baseUrl: server.url, tts };
@@ -287,10 +284,8 @@ function speedOf(url: URL): number {
   return Number.isFinite(speed) && speed > 0 ? speed : 1;
 }
 
-
 function checkEncoding(url: URL): { status: number; body: string } | undefined {
   const encoding = url.searchParams.get('encoding') ?? 'linear16';
   if (encoding === 'linear16') return undefined;
   return deepgramError(400, 'UNSUPPORTED_AUDIO_FORMAT', `the stand-in only produces linear16, not ${encoding}`);
 }
-

@@ -96,15 +96,15 @@ export async function startStandins(opts: StandinsOptions = {}): Promise<Standin
   };
 }
 
-export { concatPcm, encodeWav, espeak, parseWav, resample, silence, speak, writeWav } from './audio';
 export type { Pcm, SpeakOptions } from './audio';
-export { DeepgramSttStandin, startDeepgramStt } from './deepgram-stt';
+export { concatPcm, encodeWav, espeak, parseWav, resample, silence, speak, writeWav } from './audio';
 export type { DeepgramSttOptions, HeardUtterance, SttSession } from './deepgram-stt';
-export { DeepgramTtsStandin, startDeepgramTts } from './deepgram-tts';
+export { DeepgramSttStandin, startDeepgramStt } from './deepgram-stt';
 export type { DeepgramTtsOptions, TtsSession } from './deepgram-tts';
-export { OpenAiChatStandin, messageText, startOpenAiChat } from './openai-chat';
-export type { ChatMessage, ChatRequestBody, ChatRule, ChatScript, OpenAiChatOptions, RecordedChatRequest } from './openai-chat';
+export { DeepgramTtsStandin, startDeepgramTts } from './deepgram-tts';
 export { audioFrames, framesToPcm } from './frames';
-export { PhraseBook } from './phrase-book';
+export type { ChatMessage, ChatRequestBody, ChatRule, ChatScript, OpenAiChatOptions, RecordedChatRequest } from './openai-chat';
+export { messageText, OpenAiChatStandin, startOpenAiChat } from './openai-chat';
 export type { MatchOptions, PhraseMatch, PhraseScore } from './phrase-book';
+export { PhraseBook } from './phrase-book';
 export type { VadOptions } from './utterances';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PhraseBook, PhraseMatch, PhraseScore } from './phrase-book';
-import { type WebSocketLike, WS_OPEN, delay, toBuffer } from './server';
+import { delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 import { UtteranceDetector } from './utterances';
 
 export type Json = Record<string, unknown>;
@@ -265,14 +265,7 @@ export class ListenSession {
     });
   }
 
-  #results(r: {
-    isFinal: boolean;
-    speechFinal: boolean;
-    fromFinalize?: boolean;
-    match?: PhraseMatch;
-    utteranceStart: number;
-    end: number;
-  }): Json {
+  #results(r: { isFinal: boolean; speechFinal: boolean; fromFinalize?: boolean; match?: PhraseMatch; utteranceStart: number; end: number }): Json {
     const start = this.#cursor;
     if (r.isFinal) this.#cursor = r.end;
     const words = r.match ? wordsOf(r.match, seconds(r.utteranceStart, this.#rate)) : [];
@@ -327,7 +320,12 @@ export class ListenSession {
 }
 
 export function transcriptOf(match: PhraseMatch, punctuate: boolean): string {
-  return punctuate ? match.text.trim() : match.words.map((w) => w.word).filter(Boolean).join(' ');
+  return punctuate
+    ? match.text.trim()
+    : match.words
+        .map((w) => w.word)
+        .filter(Boolean)
+        .join(' ');
 }
 
 export function wordsOf(match: PhraseMatch, offsetSeconds: number): Json[] {

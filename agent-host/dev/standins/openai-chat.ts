@@ -6,7 +6,7 @@
  * so a test can see exactly what the model was shown. `GET /v1/models` answers the plugin's prewarm.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type RunningServer, type Route, delay, listenLoopback, readBody, sendJson } from './server';
+import { delay, listenLoopback, type Route, type RunningServer, readBody, sendJson } from './server';
 
 /** A chat message as the plugin sends it (content may be a string or a list of parts). */
 export interface ChatMessage {
@@ -141,11 +141,7 @@ export class OpenAiChatStandin implements Route {
     }
     const lastUser = lastUserText(body.messages);
     const rule = (this.script.rules ?? []).find((r) => matches(r, lastUser, body));
-    const reply = !rule
-      ? (this.script.defaultReply ?? DEFAULT_REPLY)
-      : typeof rule.reply === 'function'
-        ? rule.reply(lastUser, body)
-        : (rule.reply ?? '');
+    const reply = !rule ? (this.script.defaultReply ?? DEFAULT_REPLY) : typeof rule.reply === 'function' ? rule.reply(lastUser, body) : (rule.reply ?? '');
     const toolCalls = rule?.toolCalls ?? [];
     this.requests.push({
       at: Date.now(),
@@ -245,9 +241,7 @@ export class OpenAiChatStandin implements Route {
 }
 
 /** Starts the chat stand-in alone on a free loopback port; `baseURL` ends in `/v1`, as the SDK wants. */
-export async function startOpenAiChat(
-  opts: OpenAiChatOptions = {},
-): Promise<RunningServer & { baseURL: string; chat: OpenAiChatStandin }> {
+export async function startOpenAiChat(opts: OpenAiChatOptions = {}): Promise<RunningServer & { baseURL: string; chat: OpenAiChatStandin }> {
   const chat = new OpenAiChatStandin(opts);
   const server = await listenLoopback([chat]);
   return { ...server, baseURL: `${server.url}/v1`, chat };

@@ -222,15 +222,7 @@ function zscore(f: Features): Features {
  * difference) / 4, clamped to 0..1. Over a whole span this is (1 + r) / 2 for correlation r, so 0.5
  * means unrelated and 1 identical. `errors` is scratch space of at least refTo - refFrom + 1.
  */
-function similarity(
-  a: Features,
-  refFrom: number,
-  refTo: number,
-  b: Features,
-  heardFrom: number,
-  heardTo: number,
-  errors: Float64Array,
-): number {
+function similarity(a: Features, refFrom: number, refTo: number, b: Features, heardFrom: number, heardTo: number, errors: Float64Array): number {
   const frames = refTo - refFrom;
   const scale = frames > 1 ? (heardTo - heardFrom - 1) / (frames - 1) : 0;
   const bands = a.tracks.length;

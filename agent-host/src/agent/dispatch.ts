@@ -1,5 +1,5 @@
 /** What a job is for: the session its dispatch names, checked against the room it is in. */
-import { DispatchMetadata, type SessionRef, jsonOf, roomNameFor } from '@hybrid-coach/shared/agent-contract';
+import { DispatchMetadata, jsonOf, roomNameFor, type SessionRef } from '@hybrid-coach/shared/agent-contract';
 
 /**
  * The job's session, from its dispatch metadata, if the metadata names the very room the job is in

@@ -4,18 +4,19 @@
  * listener transcribes the coach (coach-listener.ts); every final line goes to the Worker through the
  * session's durable outbox; the coach's mute state and the timer arrive as server-sent data packets.
  */
-import { type JobContext, type JobProcess, AutoSubscribe, defineAgent, llm, voice } from '@livekit/agents';
+
+import { join } from 'node:path';
+import { type AgentContext, AI_MODE_ATTRIBUTE, type SessionRef } from '@hybrid-coach/shared/agent-contract';
+import { crisisMatch } from '@hybrid-coach/shared/crisis';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { inspectPacket, packetKey } from '@hybrid-coach/shared/room-packets';
+import { AutoSubscribe, defineAgent, type JobContext, type JobProcess, llm, voice } from '@livekit/agents';
 import * as silero from '@livekit/agents-plugin-silero';
 import { ParticipantKind, type RemoteParticipant, type RemoteTrack, type RemoteTrackPublication, RoomEvent, TrackKind } from '@livekit/rtc-node';
-import { join } from 'node:path';
-import { AI_MODE_ATTRIBUTE, type AgentContext, type SessionRef } from '@hybrid-coach/shared/agent-contract';
-import { crisisMatch } from '@hybrid-coach/shared/crisis';
-import { inspectPacket, packetKey } from '@hybrid-coach/shared/room-packets';
-import { describeError, log } from '@hybrid-coach/shared/log';
 import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
-import { sessionOfJob } from './dispatch';
 import { loadAgentConfig } from './config';
+import { sessionOfJob } from './dispatch';
 import { instructionsFor, phrases } from './persona';
 import { createEngines } from './providers';
 import { summarise } from './summary';
@@ -104,7 +105,9 @@ export default defineAgent({
       await outbox.close();
     });
     const record = (line: Parameters<TranscriptSink['add']>[0]) =>
-      transcript.add(line).catch((err: unknown) => log('error', 'agent: could not store a transcript line', { ...fields, error: describeError(err).errorMessage }));
+      transcript
+        .add(line)
+        .catch((err: unknown) => log('error', 'agent: could not store a transcript line', { ...fields, error: describeError(err).errorMessage }));
 
     // ---- the coach's mute-from-AI ------------------------------------------------------------
     let control = context.control;
@@ -113,7 +116,9 @@ export default defineAgent({
         control = next;
         for (const l of listeners.values()) l.setMuted(next.muted);
       }
-      api.ackControl(ref, next.version).catch((err: unknown) => log('warn', 'agent: control ack failed (the Worker resends)', { ...fields, error: describeError(err).errorMessage }));
+      api
+        .ackControl(ref, next.version)
+        .catch((err: unknown) => log('warn', 'agent: control ack failed (the Worker resends)', { ...fields, error: describeError(err).errorMessage }));
     };
     applyControl(control);
 
@@ -154,7 +159,14 @@ export default defineAgent({
     });
     session.on(voice.AgentSessionEventTypes.UserInputTranscribed, (ev) => {
       if (!ev.isFinal || !ev.transcript.trim()) return;
-      void record({ speakerIdentity: clientId, role: 'client', text: ev.transcript, startedAt: clientSpeechStart ?? ev.createdAt, endedAt: ev.createdAt, heardByAi: true });
+      void record({
+        speakerIdentity: clientId,
+        role: 'client',
+        text: ev.transcript,
+        startedAt: clientSpeechStart ?? ev.createdAt,
+        endedAt: ev.createdAt,
+        heardByAi: true,
+      });
       clientSpeechStart = null;
     });
     session.on(voice.AgentSessionEventTypes.AgentStateChanged, (ev) => {
@@ -169,7 +181,12 @@ export default defineAgent({
     });
     session.on(voice.AgentSessionEventTypes.Error, (ev) => {
       const { type, recoverable } = ev.error;
-      log('warn', 'agent: provider error', { ...fields, type, recoverable, error: describeError('error' in ev.error ? ev.error.error : ev.error).errorMessage });
+      log('warn', 'agent: provider error', {
+        ...fields,
+        type,
+        recoverable,
+        error: describeError('error' in ev.error ? ev.error.error : ev.error).errorMessage,
+      });
       // The model failed even after its retries: say so, rather than leave the client in silence.
       // (Speaking also resets the session's count of failures, so one bad turn does not end the call.)
       if (type === 'llm_error' && !recoverable && !ending) session.say(phrases.apology);
@@ -184,7 +201,13 @@ export default defineAgent({
 
     // ---- the coach: transcribed always, heard only when not muted ----------------------------
     const listenToCoach = (track: RemoteTrack, participant: RemoteParticipant) => {
-      log('debug', 'agent: track subscribed', { ...fields, identity: participant.identity, attributes: participant.attributes, kind: track.kind, sid: track.sid });
+      log('debug', 'agent: track subscribed', {
+        ...fields,
+        identity: participant.identity,
+        attributes: participant.attributes,
+        kind: track.kind,
+        sid: track.sid,
+      });
       if (participant.attributes.role !== 'coach' || track.kind !== TrackKind.KIND_AUDIO || !track.sid) return;
       listeners.get(track.sid)?.close();
       const name = participant.name || 'Coach';
@@ -196,7 +219,14 @@ export default defineAgent({
           track,
           control.muted,
           (u) => {
-            void record({ speakerIdentity: participant.identity, role: 'coach', text: u.text, startedAt: u.startedAt, endedAt: u.endedAt, heardByAi: u.heardByAi });
+            void record({
+              speakerIdentity: participant.identity,
+              role: 'coach',
+              text: u.text,
+              startedAt: u.startedAt,
+              endedAt: u.endedAt,
+              heardByAi: u.heardByAi,
+            });
             void publishCoachTranscript(participant.identity, track.sid ?? '', u.text);
             if (u.heardByAi) void tellModel('user', phrases.coachLine(name, u.text));
           },
@@ -218,7 +248,9 @@ export default defineAgent({
         log('warn', 'agent: could not publish a coach line to the room', { ...fields, error: describeError(err).errorMessage });
       }
     };
-    ctx.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub: RemoteTrackPublication, participant: RemoteParticipant) => listenToCoach(track, participant));
+    ctx.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub: RemoteTrackPublication, participant: RemoteParticipant) =>
+      listenToCoach(track, participant),
+    );
     ctx.room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
       if (!track.sid) return;
       listeners.get(track.sid)?.close();
@@ -256,7 +288,9 @@ export default defineAgent({
     ctx.room.on(RoomEvent.DataReceived, (payload: Uint8Array, participant?: RemoteParticipant, _kind?: unknown, topic?: string) => {
       // Only the server (the Worker through RoomService) may steer the agent, and only with a sealed packet.
       if (participant !== undefined) return;
-      onServerPacket(payload, topic).catch((err: unknown) => log('warn', 'agent: a server packet could not be read', { ...fields, error: describeError(err).errorMessage }));
+      onServerPacket(payload, topic).catch((err: unknown) =>
+        log('warn', 'agent: a server packet could not be read', { ...fields, error: describeError(err).errorMessage }),
+      );
     });
 
     await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });
@@ -268,4 +302,3 @@ export default defineAgent({
     session.say(context.history.length === 0 ? phrases.greeting(context.client.displayName) : phrases.welcomeBack);
   },
 });
-

@@ -3,10 +3,11 @@
  * dispatched session (job.ts). `npx tsx agent-host/src/agent/main.ts` runs it alone (development);
  * in production agent-host/src/main.ts runs it beside the Skool sync. Configuration in config.ts.
  */
-import { AgentServer, ServerOptions, initializeLogger } from '@livekit/agents';
+
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError, log } from '@hybrid-coach/shared/log';
+import { AgentServer, initializeLogger, ServerOptions } from '@livekit/agents';
 import { freePort } from '../lib/free-port';
 import { type AgentConfig, loadAgentConfig } from './config';
 
@@ -30,7 +31,9 @@ const OFFLINE_SCRIPT = new URL('../../dev/offline-script.ts', import.meta.url);
 async function ensureStandins(env: Record<string, string | undefined>): Promise<OfflineStandins | null> {
   if (env.AI_PROVIDERS?.trim() !== 'standin' || env.DEEPGRAM_BASE_URL || env.OPENAI_BASE_URL) return null;
   if (!existsSync(OFFLINE_SCRIPT)) {
-    throw new Error('AI_PROVIDERS=standin: the offline stand-ins are development code (agent-host/dev), not in this build; set DEEPGRAM_BASE_URL and OPENAI_BASE_URL, or real API keys');
+    throw new Error(
+      'AI_PROVIDERS=standin: the offline stand-ins are development code (agent-host/dev), not in this build; set DEEPGRAM_BASE_URL and OPENAI_BASE_URL, or real API keys',
+    );
   }
   const offline = (await import(OFFLINE_SCRIPT.href)) as { startOfflineStandins(): Promise<OfflineStandins> };
   const standins = await offline.startOfflineStandins();

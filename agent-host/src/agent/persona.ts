@@ -48,8 +48,7 @@ export function instructionsFor(ctx: AgentContext): string {
 const firstName = (displayName: string) => displayName.trim().split(/\s+/)[0] || displayName;
 
 export const phrases = {
-  greeting: (displayName: string) =>
-    `Hi ${firstName(displayName)}, it's good to hear you. I'm your Hybrid Coach. How are you feeling right now?`,
+  greeting: (displayName: string) => `Hi ${firstName(displayName)}, it's good to hear you. I'm your Hybrid Coach. How are you feeling right now?`,
   warning: (minutesLeft: number) =>
     minutesLeft <= 1
       ? 'We have about a minute left together, so let us start to gently wind down.'
@@ -62,7 +61,7 @@ export const phrases = {
   whisper: (text: string) => `[Private instruction from the coach] ${text}`,
   /** Added to the model's context for a reply to a turn that talks of self-harm or crisis. */
   crisisReminder:
-    'Safety first: the client\'s last words may mean they are thinking of self-harm or are in crisis. ' +
+    "Safety first: the client's last words may mean they are thinking of self-harm or are in crisis. " +
     'Answer with care and without judgement. Say plainly that they deserve support right now and point them to ' +
     'their local emergency number or a crisis line (in the US call or text 988; in the UK and Ireland Samaritans on 116 123). ' +
     'You may say their coach will be told so a person can follow up. Do not go on with any exercise, and give no medical advice.',

@@ -2,8 +2,9 @@
  * The end-of-session summary: the model reads what it heard (never a muted coach's words) and answers
  * a summary, key insights, next steps and new facts about the client, as JSON.
  */
-import { llm } from '@livekit/agents';
+
 import type { AgentContext, SessionRef, SessionSummaryMessage } from '@hybrid-coach/shared/agent-contract';
+import { llm } from '@livekit/agents';
 
 /** What the model made of the session (the job adds which session and room it speaks of). */
 export type SummaryContent = Omit<SessionSummaryMessage, keyof SessionRef>;
@@ -20,7 +21,12 @@ Answer with one JSON object and nothing else:
 Never give medical advice. If the client spoke of self-harm or crisis, say so plainly in the summary.`;
 
 const list = (v: unknown): string[] =>
-  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.trim().length > 0).map((x) => x.trim().slice(0, 500)).slice(0, 20) : [];
+  Array.isArray(v)
+    ? v
+        .filter((x): x is string => typeof x === 'string' && x.trim().length > 0)
+        .map((x) => x.trim().slice(0, 500))
+        .slice(0, 20)
+    : [];
 
 /** Reads the model's answer: the JSON object in it, or (if there is none) the whole text as the summary. */
 export function parseSummary(text: string): SummaryContent {
@@ -30,7 +36,13 @@ export function parseSummary(text: string): SummaryContent {
     try {
       const o = JSON.parse(text.slice(start, end + 1)) as Record<string, unknown>;
       if (typeof o.summary === 'string' && o.summary.trim()) {
-        return { summary: o.summary.trim().slice(0, 10_000), keyInsights: list(o.keyInsights), nextSteps: list(o.nextSteps), newFacts: list(o.newFacts), challenges: list(o.challenges) };
+        return {
+          summary: o.summary.trim().slice(0, 10_000),
+          keyInsights: list(o.keyInsights),
+          nextSteps: list(o.nextSteps),
+          newFacts: list(o.newFacts),
+          challenges: list(o.challenges),
+        };
       }
     } catch {
       // Not JSON after all: fall through.

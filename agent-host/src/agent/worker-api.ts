@@ -4,10 +4,11 @@
  * now (the session's context) or re-sent by the Worker anyway (control acknowledgements) is called
  * directly with a few quick retries.
  */
-import type { z } from 'zod';
+
+import { type AgentContext, AgentContextReply, ControlAckReply, contractIssues, jsonOf, type SessionRef } from '@hybrid-coach/shared/agent-contract';
 import { log } from '@hybrid-coach/shared/log';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { type AgentContext, AgentContextReply, ControlAckReply, type SessionRef, contractIssues, jsonOf } from '@hybrid-coach/shared/agent-contract';
+import type { z } from 'zod';
 
 export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';

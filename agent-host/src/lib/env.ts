@@ -12,7 +12,10 @@ export class ConfigError extends Error {
 }
 
 /** A variable as set: trimmed; empty counts as unset. */
-const trimmed = z.string().optional().transform((v) => v?.trim() || undefined);
+const trimmed = z
+  .string()
+  .optional()
+  .transform((v) => v?.trim() || undefined);
 
 /** A variable that must be set (and not blank); `why` says what it is or how to do without it. */
 export const required = (name: string, why = '') =>
@@ -27,9 +30,7 @@ export const optional = <F extends string | undefined = undefined>(fallback?: F)
 /** One of `values`, `fallback` when unset. */
 export const oneOf = <const T extends readonly [string, ...string[]]>(name: string, values: T, fallback: T[number]) =>
   trimmed.pipe(
-    z
-      .enum(values, { error: (issue) => `${name} must be ${values.map((v) => `"${v}"`).join(' or ')} (got "${String(issue.input)}")` })
-      .default(fallback),
+    z.enum(values, { error: (issue) => `${name} must be ${values.map((v) => `"${v}"`).join(' or ')} (got "${String(issue.input)}")` }).default(fallback),
   );
 
 /** A whole number at least `min`, `fallback` when unset; `unit` names what it counts, for the message. */
@@ -46,6 +47,8 @@ export const wholeNumber = <F extends number | undefined>(name: string, unit: st
 export function parseEnv<T extends z.ZodType>(schema: T, env: Env, what: string): z.infer<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => (i.path.length > 0 && !i.message.startsWith(String(i.path[0])) ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const problems = result.error.issues.map((i) =>
+    i.path.length > 0 && !i.message.startsWith(String(i.path[0])) ? `${i.path.join('.')}: ${i.message}` : i.message,
+  );
   throw new ConfigError(`${what} is misconfigured:\n  ${[...new Set(problems)].join('\n  ')}`);
 }

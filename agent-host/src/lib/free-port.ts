@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 
 /** A TCP port free on loopback right now (for a server that must be told its port before it listens). */
 export async function freePort(): Promise<number> {

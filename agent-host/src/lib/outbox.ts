@@ -13,7 +13,7 @@
  * Knows nothing of what it carries.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
@@ -160,7 +160,8 @@ export class Outbox {
         await this.deliver(message);
         await rm(join(this.options.dir, name), { force: true });
         this.done(name);
-        if (attempt > 0) log('info', 'outbox: delivered after retries', { outbox: this.options.dir, idempotencyKey: message.idempotencyKey, attempts: attempt + 1 });
+        if (attempt > 0)
+          log('info', 'outbox: delivered after retries', { outbox: this.options.dir, idempotencyKey: message.idempotencyKey, attempts: attempt + 1 });
         attempt = 0;
       } catch (err) {
         if (this.closed) break;
@@ -175,7 +176,9 @@ export class Outbox {
             idempotencyKey: message.idempotencyKey,
             status: failure.status,
             attempts: attempt,
-            why: failure.retryable ? `refused for ${Math.round(refusedForMs / 60_000)} minutes, longer than the outbox waits` : 'the receiver will never accept it',
+            why: failure.retryable
+              ? `refused for ${Math.round(refusedForMs / 60_000)} minutes, longer than the outbox waits`
+              : 'the receiver will never accept it',
             reason: failure.message,
             ...(refusedSince === null ? {} : { firstRefusedAt: refusedSince }),
           });
@@ -232,7 +235,12 @@ export class Outbox {
       }
       const text = await res.text().catch(() => '');
       if (res.status >= 200 && res.status < 300) return;
-      throw new DeliveryError(`HTTP ${res.status}: ${answerOf(text)}`, !NEVER_ACCEPTED.has(res.status), res.status, retryAfterMs(res.headers.get('Retry-After')));
+      throw new DeliveryError(
+        `HTTP ${res.status}: ${answerOf(text)}`,
+        !NEVER_ACCEPTED.has(res.status),
+        res.status,
+        retryAfterMs(res.headers.get('Retry-After')),
+      );
     } finally {
       clearTimeout(timer);
       this.inFlight = null;

@@ -7,7 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { log } from '@hybrid-coach/shared/log';
-import { Outbox, deleteOldDropped, droppedCount } from './outbox';
+import { deleteOldDropped, droppedCount, Outbox } from './outbox';
 
 /** The session folders under `dir` (none before a session has written anything). */
 async function sessionFolders(dir: string): Promise<string[]> {
@@ -64,7 +64,10 @@ export async function flushSessionOutboxes(
 ): Promise<number> {
   const pending = new Map([...(await pendingBySession(dir))].filter(([session]) => include(session)));
   if (pending.size === 0) return sessionOutboxDepth(dir);
-  log('info', 'agent-host: delivering what the sessions left in their outboxes', { sessions: pending.size, outboxDepth: [...pending.values()].reduce((a, b) => a + b, 0) });
+  log('info', 'agent-host: delivering what the sessions left in their outboxes', {
+    sessions: pending.size,
+    outboxDepth: [...pending.values()].reduce((a, b) => a + b, 0),
+  });
   const outboxes = await Promise.all([...pending.keys()].map((session) => Outbox.open({ dir: join(dir, session), secret })));
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([

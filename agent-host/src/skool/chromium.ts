@@ -12,8 +12,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
 import { describeError, log } from '@hybrid-coach/shared/log';
+import puppeteer, { type Browser } from 'puppeteer-core';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -76,7 +76,10 @@ export async function launchChromium(executablePath: string, options: LaunchOpti
     sandboxed: mode.sandboxed,
     close: async () => {
       const closed = await Promise.race([
-        browser.close().then(() => true, () => false),
+        browser.close().then(
+          () => true,
+          () => false,
+        ),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000).unref()),
       ]);
       if (!closed) browser.process()?.kill('SIGKILL');
@@ -94,7 +97,7 @@ function launchFailure(err: unknown, sandboxed: boolean): Error {
   if (sandboxed && NO_SANDBOX.test(message)) {
     return new Error(
       "Chromium's sandbox cannot start here: it needs user namespaces, which this container or host refuses " +
-        "(Docker's default seccomp profile does). Allow them (docs/operations.md, \"Chromium's sandbox\"), " +
+        '(Docker\'s default seccomp profile does). Allow them (docs/operations.md, "Chromium\'s sandbox"), ' +
         'or set SKOOL_CHROMIUM_SANDBOX=off to run Chromium without it.',
     );
   }

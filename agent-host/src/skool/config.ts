@@ -52,7 +52,9 @@ const SkoolSyncEnv = z
       .refine((v) => v.trim() !== '', `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})`)
       .refine((v) => v.trim() === '' || v.length >= MIN_SECRET_LENGTH, `AGENT_HOST_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
     SKOOL_EMAIL: need('SKOOL_EMAIL'),
-    SKOOL_PASSWORD: z.string({ error: `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})` }).refine((v) => v.trim() !== '', `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})`),
+    SKOOL_PASSWORD: z
+      .string({ error: `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})` })
+      .refine((v) => v.trim() !== '', `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})`),
     SKOOL_ULTRA_URL: need('SKOOL_ULTRA_URL'),
     SKOOL_VAGUS_URL: need('SKOOL_VAGUS_URL'),
     SKOOL_BASE_URL: optional('https://www.skool.com'),

@@ -6,9 +6,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Page, TimeoutError } from 'puppeteer-core';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { type Chromium, type SandboxSetting, launchChromium } from './chromium';
+import { type Page, TimeoutError } from 'puppeteer-core';
+import { type Chromium, launchChromium, type SandboxSetting } from './chromium';
 import { COMMUNITIES, type Community, type Member } from './contract';
 import { type RawCard, toMembers } from './member-cards';
 import { selectors } from './selectors';
@@ -85,7 +85,10 @@ export async function scrapeSkool(config: ScraperConfig): Promise<ScrapeResult> 
 
   let chromium: Chromium;
   try {
-    chromium = await launchChromium(config.chromiumPath, { launchTimeoutMs: timeouts.navigationMs, ...(config.chromiumSandbox ? { sandbox: config.chromiumSandbox } : {}) });
+    chromium = await launchChromium(config.chromiumPath, {
+      launchTimeoutMs: timeouts.navigationMs,
+      ...(config.chromiumSandbox ? { sandbox: config.chromiumSandbox } : {}),
+    });
   } catch (err) {
     const error = `Chromium failed to start (${config.chromiumPath}): ${describeError(err).errorMessage}`;
     log('error', 'skool scraper: chromium failed to start', { error });
@@ -320,7 +323,8 @@ async function saveDiagnostics(page: Page, dir: string, label: string): Promise<
     await page.screenshot({ path: `${base}.png` });
   });
   await attempt('html', async () => writeFile(`${base}.html`, await page.content()), 3);
-  if (saved.length > 0) log('info', 'skool scraper: diagnostics saved', { files: saved.map((p) => `${base}.${p === 'html' ? 'html' : 'png'}`), url: page.url() });
+  if (saved.length > 0)
+    log('info', 'skool scraper: diagnostics saved', { files: saved.map((p) => `${base}.${p === 'html' ? 'html' : 'png'}`), url: page.url() });
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -6,16 +6,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { contractIssues, jsonOf } from '@hybrid-coach/shared/agent-contract';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
-import { sandboxMode } from './chromium';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Env } from '../lib/env';
-import { type SkoolSyncConfig, loadSkoolSyncConfig } from './config';
-import { StartRequest } from './contract';
 import { Outbox } from '../lib/outbox';
+import { sandboxMode } from './chromium';
+import { loadSkoolSyncConfig, type SkoolSyncConfig } from './config';
+import { StartRequest } from './contract';
 import { type ScrapeTimeouts, scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';
 

@@ -4,6 +4,7 @@
  * reported in the final message; the Worker decides what the results may change.
  */
 import { describeError, log } from '@hybrid-coach/shared/log';
+import type { Outbox } from '../lib/outbox';
 import {
   COMMUNITIES,
   type Community,
@@ -13,7 +14,6 @@ import {
   type MembersMessage,
   type StartRequest,
 } from './contract';
-import type { Outbox } from '../lib/outbox';
 import type { ScrapeResult } from './scraper';
 
 export interface SyncDeps {
@@ -70,7 +70,12 @@ export async function runSkoolSync(request: StartRequest, deps: SyncDeps): Promi
     kind: 'final',
     ok: failed.length === 0,
     // The same error for both (a failed login) is said once; otherwise each names its community.
-    error: failed.length === 0 ? null : clamp(errors.length === 1 && failed.length === COMMUNITIES.length ? (errors[0] ?? '') : failed.map((c) => `${c}: ${communities[c].error}`).join('; ')),
+    error:
+      failed.length === 0
+        ? null
+        : clamp(
+            errors.length === 1 && failed.length === COMMUNITIES.length ? (errors[0] ?? '') : failed.map((c) => `${c}: ${communities[c].error}`).join('; '),
+          ),
     durationMs: Date.now() - started,
     communities,
   };

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadAgentConfig } from '../../src/agent/config';
 
-const base = { LIVEKIT_URL: 'ws://127.0.0.1:7880', LIVEKIT_API_KEY: 'devkey', LIVEKIT_API_SECRET: 'secret', API_URL: 'http://127.0.0.1:8787/', AGENT_HOST_SECRET: 's'.repeat(32) };
+const base = {
+  LIVEKIT_URL: 'ws://127.0.0.1:7880',
+  LIVEKIT_API_KEY: 'devkey',
+  LIVEKIT_API_SECRET: 'secret',
+  API_URL: 'http://127.0.0.1:8787/',
+  AGENT_HOST_SECRET: 's'.repeat(32),
+};
 
 describe('the AI coach configuration', () => {
   it('refuses to start without provider keys unless told to run offline, naming the variable', () => {

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkerApi, WorkerApiError } from '../../src/agent/worker-api';
 
 const SECRET = 'test-only-agent-host-secret-0123456789abcdef';
@@ -39,10 +39,7 @@ describe("the agent reads the Worker's answers through the contract", () => {
 
   it('refuses a context with a wrong field, logs where (never the transcript), and takes the next good one', async () => {
     const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const { api, calls } = workerAnswering(
-      { success: true, data: { ...CONTEXT, status: 'FINISHED' } },
-      { success: true, data: CONTEXT },
-    );
+    const { api, calls } = workerAnswering({ success: true, data: { ...CONTEXT, status: 'FINISHED' } }, { success: true, data: CONTEXT });
 
     const refused = api.context(REF);
     await expect(refused).rejects.toBeInstanceOf(WorkerApiError);
@@ -51,7 +48,12 @@ describe("the agent reads the Worker's answers through the contract", () => {
     expect(calls).toHaveLength(1);
     const lines = warnings.mock.calls.map((args) => String(args[0]));
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
-      expect.objectContaining({ level: 'warn', msg: "agent: the Worker's answer does not match the contract; refused", path: '/api/webhooks/agent/context', fields: { 'data.status': expect.any(String) } }),
+      expect.objectContaining({
+        level: 'warn',
+        msg: "agent: the Worker's answer does not match the contract; refused",
+        path: '/api/webhooks/agent/context',
+        fields: { 'data.status': expect.any(String) },
+      }),
     );
     expect(lines.join('\n')).not.toContain('words only the transcript may hold');
 

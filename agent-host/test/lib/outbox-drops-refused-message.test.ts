@@ -1,8 +1,8 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
-import { TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
+import { startReceiver, TEST_SECRET, tempDir } from '../skool/helpers';
 
 describe('the outbox when the receiver refuses a message for good', () => {
   afterEach(() => vi.restoreAllMocks());

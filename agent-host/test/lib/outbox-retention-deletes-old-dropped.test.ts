@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteOldDropped, droppedCount } from '../../src/lib/outbox';
 import { deleteOldSessionDropped, sessionDroppedCount, sessionOutboxDepth } from '../../src/lib/session-outboxes';
-import { tempDir } from '../skool/helpers';
 import { leaveDropped, leaveInOutbox } from '../helpers';
+import { tempDir } from '../skool/helpers';
 
 const DAY = 24 * 60 * 60_000;
 const URL = 'http://127.0.0.1:9/api/webhooks/agent/transcript';

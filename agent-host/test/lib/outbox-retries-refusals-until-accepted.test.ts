@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
-import { TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
+import { startReceiver, TEST_SECRET, tempDir } from '../skool/helpers';
 
 const fast = { baseBackoffMs: 10, maxBackoffMs: 50, requestTimeoutMs: 5_000 };
 const NEW_SECRET = 'test-only-rotated-agent-host-secret-abcdef0123456789';
@@ -82,7 +82,9 @@ describe('the outbox when the receiver refuses for a while (a secret rotation, a
       ['session-3:next', 200],
     ]);
     const drops = errors.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>).filter((l) => l.msg === 'outbox: message dropped');
-    expect(drops).toEqual([expect.objectContaining({ level: 'error', outbox: dir.path, idempotencyKey: 'session-3:poison', status: 500, attempts: 1, firstRefusedAt })]);
+    expect(drops).toEqual([
+      expect.objectContaining({ level: 'error', outbox: dir.path, idempotencyKey: 'session-3:poison', status: 500, attempts: 1, firstRefusedAt }),
+    ]);
     // Kept as enqueued: moved back, it is tried afresh.
     const aside = JSON.parse(await readFile(join(dir.path, 'dropped', stored as string), 'utf8')) as Record<string, unknown>;
     expect(aside).not.toHaveProperty('firstRefusedAt');

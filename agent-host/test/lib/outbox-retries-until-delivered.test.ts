@@ -1,12 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Outbox } from '../../src/lib/outbox';
-import { type Receiver, TEST_SECRET, startReceiver, tempDir } from '../skool/helpers';
+import { type Receiver, startReceiver, TEST_SECRET, tempDir } from '../skool/helpers';
 
 const fast = { baseBackoffMs: 20, maxBackoffMs: 200, requestTimeoutMs: 5_000 };
 
 describe('the outbox against a receiver that is down for a while', () => {
-
   it('delivers every message exactly once per Idempotency-Key, in order, across a restart of the sender', async () => {
     let down = true;
     const receiver: Receiver = await startReceiver({ answer: () => (down ? 503 : 200) });

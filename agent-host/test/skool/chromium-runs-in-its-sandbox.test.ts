@@ -80,9 +80,26 @@ describe("the Skool scraper's Chromium and its sandbox", () => {
    * a container, so Chromium's sandbox cannot start there.
    */
   const inJail = (sandbox: string) =>
-    run(['unshare', '--mount', '--', '/bin/sh', '-c', 'mount --rbind / "$1" && shift && exec chroot --userspec=65534:65534 "$@"', 'jail', jail as string, jail as string, '/usr/bin/env', '-C', ROOT, ...node], {
-      env: env(sandbox),
-    });
+    run(
+      [
+        'unshare',
+        '--mount',
+        '--',
+        '/bin/sh',
+        '-c',
+        'mount --rbind / "$1" && shift && exec chroot --userspec=65534:65534 "$@"',
+        'jail',
+        jail as string,
+        jail as string,
+        '/usr/bin/env',
+        '-C',
+        ROOT,
+        ...node,
+      ],
+      {
+        env: env(sandbox),
+      },
+    );
 
   beforeAll(async () => {
     home = await tempDir('chromium-home');
@@ -111,7 +128,9 @@ describe("the Skool scraper's Chromium and its sandbox", () => {
   it.skipIf(!AS_ROOT)('runs without its sandbox there when SKOOL_CHROMIUM_SANDBOX=off, and says so', async () => {
     const probe = await inJail('off');
     expect(probe, probe.error).toMatchObject({ launched: true, sandboxed: false, verdict: 'You are NOT adequately sandboxed', layer1: 'None' });
-    expect(probe.logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'skool scraper: Chromium runs WITHOUT its sandbox', why: 'SKOOL_CHROMIUM_SANDBOX=off' }));
+    expect(probe.logs).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: 'skool scraper: Chromium runs WITHOUT its sandbox', why: 'SKOOL_CHROMIUM_SANDBOX=off' }),
+    );
   });
 
   it('runs without its sandbox as root, where Chromium refuses one', () => {

@@ -4,16 +4,16 @@
  * settings pointed at a replica.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type IncomingMessage, createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
+import type { SkoolReplica } from '../../dev/skool-replica/server';
 import { Outbox } from '../../src/lib/outbox';
 import { DEFAULT_CHROMIUM_PATH } from '../../src/skool/chromium';
 import type { FinalMessage, MembersMessage } from '../../src/skool/contract';
-import type { SkoolReplica } from '../../dev/skool-replica/server';
-import type { ScrapeTimeouts, ScraperConfig } from '../../src/skool/scraper';
+import type { ScraperConfig, ScrapeTimeouts } from '../../src/skool/scraper';
 
 export const TEST_SECRET = 'test-only-agent-host-secret-0123456789abcdef';
 
@@ -48,9 +48,7 @@ export interface Receiver {
  * A stand-in for `POST /api/webhooks/skool-sync`. `answer` picks the status for each attempt
  * (default 200); a repeated key that was already accepted is answered 200 and not recorded again.
  */
-export async function startReceiver(
-  options: { secret?: string; answer?: (key: string, attempt: number) => number; port?: number } = {},
-): Promise<Receiver> {
+export async function startReceiver(options: { secret?: string; answer?: (key: string, attempt: number) => number; port?: number } = {}): Promise<Receiver> {
   const secret = options.secret ?? TEST_SECRET;
   const deliveries: Delivery[] = [];
   const accepted = new Map<string, unknown>();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RawCard, parseShownDate, toMembers } from '../../src/skool/member-cards';
+import { parseShownDate, type RawCard, toMembers } from '../../src/skool/member-cards';
 import { patterns } from '../../src/skool/selectors';
 
 const card = (over: Partial<RawCard> = {}): RawCard => ({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Member } from '../../src/skool/contract';
 import { type SkoolReplica, startReplica } from '../../dev/skool-replica/server';
+import type { Member } from '../../src/skool/contract';
 import { type ScrapeResult, scrapeSkool } from '../../src/skool/scraper';
 import { replicaScraperConfig, tempDir } from './helpers';
 

@@ -34,6 +34,11 @@ describe('the scraper on a slow Skool', () => {
     const error = expect.stringMatching(/^Skool login failed at step "open login page": Navigation timeout of 1000 ms exceeded/);
     expect(result.communities).toEqual({ ultra: { ok: false, error }, vagus: { ok: false, error } });
     const files = await readdir(diagnostics.path);
-    expect(files.filter((f) => f.includes('login-open-login-page')).map((f) => f.split('.').pop()).sort()).toEqual(['html', 'png']);
+    expect(
+      files
+        .filter((f) => f.includes('login-open-login-page'))
+        .map((f) => f.split('.').pop())
+        .sort(),
+    ).toEqual(['html', 'png']);
   });
 });

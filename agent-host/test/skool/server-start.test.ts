@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import type { StartRequest } from '../../src/skool/contract';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startReplica } from '../../dev/skool-replica/server';
-import { type SkoolSyncServer, createSkoolSyncServer, startSkoolSyncHost } from '../../src/skool/server';
-import { TEST_SECRET, TEST_TIMEOUTS, startReceiver, tempDir } from './helpers';
+import type { StartRequest } from '../../src/skool/contract';
+import { createSkoolSyncServer, type SkoolSyncServer, startSkoolSyncHost } from '../../src/skool/server';
+import { startReceiver, TEST_SECRET, TEST_TIMEOUTS, tempDir } from './helpers';
 
 interface Answer {
   status: number;
@@ -74,7 +74,10 @@ describe('POST /skool-sync/start with a stand-in sync', () => {
   it('refuses a start with a wrong field with 400, naming the field in the log and the answer, and takes the next', async () => {
     const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     const wrong = await start(origin, { ...request('run-w'), trigger: 'nightly' as 'cron' });
-    expect(wrong).toMatchObject({ status: 400, body: { success: false, error: { code: 'VALIDATION_ERROR', message: 'trigger must be "cron" or "admin"', fields: { trigger: expect.any(String) } } } });
+    expect(wrong).toMatchObject({
+      status: 400,
+      body: { success: false, error: { code: 'VALIDATION_ERROR', message: 'trigger must be "cron" or "admin"', fields: { trigger: expect.any(String) } } },
+    });
     expect(warnings.mock.calls.map((args) => JSON.parse(String(args[0])) as Record<string, unknown>)).toContainEqual(
       expect.objectContaining({ level: 'warn', msg: 'skool sync: start refused: it does not match the contract', fields: { trigger: expect.any(String) } }),
     );
@@ -152,7 +155,11 @@ describe('a full start, from the signed request to the results at the stand-in W
     expect([...receiver.accepted.keys()]).toEqual(['run-full:ultra:0', 'run-full:vagus:0', 'run-full:vagus:1', 'run-full:final']);
     for (const key of receiver.accepted.keys()) expect(receiver.acceptedCount(key)).toBe(1);
     expect(receiver.badSignatures).toBe(0);
-    const byCommunity = (c: 'ultra' | 'vagus') => receiver.members().filter((m) => m.community === c).flatMap((m) => m.members);
+    const byCommunity = (c: 'ultra' | 'vagus') =>
+      receiver
+        .members()
+        .filter((m) => m.community === c)
+        .flatMap((m) => m.members);
     expect(byCommunity('ultra')).toEqual(replica.expectedMembers('ultra'));
     expect(byCommunity('vagus')).toEqual(replica.expectedMembers('vagus'));
     expect(receiver.final()).toMatchObject({

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { replicaScraperConfig, openSyncRig } from './helpers';
+import { openSyncRig, replicaScraperConfig } from './helpers';
 
 describe('a sync in which one community cannot be scraped', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -42,6 +42,11 @@ describe('a sync in which one community cannot be scraped', () => {
     });
 
     const files = await readdir(rig.diagnosticsDir);
-    expect(files.filter((f) => f.includes('ultra-open-members-page')).map((f) => f.split('.').pop()).sort()).toEqual(['html', 'png']);
+    expect(
+      files
+        .filter((f) => f.includes('ultra-open-members-page'))
+        .map((f) => f.split('.').pop())
+        .sort(),
+    ).toEqual(['html', 'png']);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { replicaScraperConfig, openSyncRig } from './helpers';
+import { openSyncRig, replicaScraperConfig } from './helpers';
 
 describe('a sync when Skool shows a short members list', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPLICA_CREDENTIALS, startReplica } from '../../dev/skool-replica/server';
 import { scrapeSkool } from '../../src/skool/scraper';
 import { runSkoolSync } from '../../src/skool/sync';
-import { replicaScraperConfig, openSyncRig } from './helpers';
+import { openSyncRig, replicaScraperConfig } from './helpers';
 
 describe('a sync whose Skool credentials are refused', () => {
   const cleanups: (() => Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import { initializeLogger, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standins, audioFrames, concatPcm, silence, speak, startStandins } from '../../dev/standins/index';
+import { audioFrames, concatPcm, type Standins, silence, speak, startStandins } from '../../dev/standins/index';
 
 /** The real Deepgram plugin, streaming espeak-ng recordings at 48 kHz (as a room delivers them). */
 
@@ -44,8 +44,7 @@ async function transcribe(audio: Int16Array, opts: Partial<deepgram.STTOptions> 
   return events;
 }
 
-const finals = (events: stt.SpeechEvent[]) =>
-  events.filter((e) => e.type === stt.SpeechEventType.FINAL_TRANSCRIPT).map((e) => e.alternatives?.[0]?.text ?? '');
+const finals = (events: stt.SpeechEvent[]) => events.filter((e) => e.type === stt.SpeechEventType.FINAL_TRANSCRIPT).map((e) => e.alternatives?.[0]?.text ?? '');
 
 describe('Deepgram speech-to-text stand-in with the real plugin', () => {
   it('gives the final transcript of a registered phrase, with interim results before it', async () => {
@@ -56,9 +55,7 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
     const types = events.map((e) => e.type).filter((t) => t !== stt.SpeechEventType.RECOGNITION_USAGE);
     expect(types[0]).toBe(stt.SpeechEventType.START_OF_SPEECH);
     expect(types.at(-1)).toBe(stt.SpeechEventType.END_OF_SPEECH);
-    const interims = events
-      .filter((e) => e.type === stt.SpeechEventType.INTERIM_TRANSCRIPT)
-      .map((e) => e.alternatives?.[0]?.text ?? '');
+    const interims = events.filter((e) => e.type === stt.SpeechEventType.INTERIM_TRANSCRIPT).map((e) => e.alternatives?.[0]?.text ?? '');
     expect(interims.length).toBeGreaterThan(0);
     for (const text of interims) expect(KNOWN[0]!.startsWith(text)).toBe(true);
 

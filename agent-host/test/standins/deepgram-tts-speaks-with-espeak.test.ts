@@ -1,7 +1,7 @@
 import { initializeLogger, tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type Standins, parseWav, speak, startDeepgramTts, startStandins } from '../../dev/standins/index';
+import { parseWav, type Standins, speak, startDeepgramTts, startStandins } from '../../dev/standins/index';
 import { openWebSocket, toBuffer } from '../../dev/standins/server';
 
 /** The real Deepgram plugin's streaming synthesis against the espeak-ng stand-in. */

@@ -4,17 +4,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { concatPcm, silence, speak, writeWav } from '../../dev/standins/audio';
 import { PhraseBook } from '../../dev/standins/phrase-book';
-import { UtteranceDetector, trimToSpeech } from '../../dev/standins/utterances';
+import { trimToSpeech, UtteranceDetector } from '../../dev/standins/utterances';
 
 /** Matching is what makes the speech-to-text stand-in useful: right phrase, or nothing. */
 
-const PHRASES = [
-  'I have been feeling anxious all week.',
-  'I have been feeling tired all week.',
-  'Can we try a breathing exercise?',
-  'Yes.',
-  'No.',
-];
+const PHRASES = ['I have been feeling anxious all week.', 'I have been feeling tired all week.', 'Can we try a breathing exercise?', 'Yes.', 'No.'];
 const book = new PhraseBook();
 
 beforeAll(async () => {
@@ -35,12 +29,7 @@ describe('phrase book', () => {
   });
 
   it('refuses phrases it does not know, even one word away from one it does', async () => {
-    const others = [
-      'I have been feeling sad all week.',
-      'Can we try a stretching exercise?',
-      'Maybe.',
-      'Thank you so much for your help today.',
-    ];
+    const others = ['I have been feeling sad all week.', 'Can we try a stretching exercise?', 'Maybe.', 'Thank you so much for your help today.'];
     for (const other of others) {
       expect(book.matchUtterance(await heard(other), 16_000)).toBeUndefined();
     }

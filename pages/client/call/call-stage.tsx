@@ -1,20 +1,20 @@
 import { useConnectionState, useIsSpeaking, useLocalParticipant, useRemoteParticipants, useTracks } from '@livekit/components-react';
-import { ConnectionState, Track } from 'livekit-client';
 import type { Participant } from 'livekit-client';
+import { ConnectionState, Track } from 'livekit-client';
 import { useCallback, useEffect, useId, useState } from 'react';
 import { Link } from 'react-router';
-import { Alert, Button, formatClock } from '../../ui';
 import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
-import type { MicProblem } from '../../shared/use-call-connection';
 import { Orb } from '../../shared/orb';
+import type { MicProblem } from '../../shared/use-call-connection';
+import type { RoomEvent } from '../../shared/use-room-events';
+import { useRoomEvents } from '../../shared/use-room-events';
+import { Alert, Button, formatClock } from '../../ui';
 import { TranscriptPanel } from './transcript-panel';
 import { useParticipantAttribute } from './use-attribute';
-import { useRoomEvents } from '../../shared/use-room-events';
-import type { RoomEvent } from '../../shared/use-room-events';
-import { useSessionTimer } from './use-session-timer';
 import type { SessionTimer } from './use-session-timer';
-import { useTranscript } from './use-transcript';
+import { useSessionTimer } from './use-session-timer';
 import type { TranscriptEntry } from './use-transcript';
+import { useTranscript } from './use-transcript';
 import { WaitingRoom } from './waiting-room';
 
 /** What the AI is doing, from its `lk.agent.state` attribute (set by LiveKit agents), in words. */
@@ -93,13 +93,14 @@ export function CallStage(props: {
   const micAlert = props.micProblem && <MicAlert problem={props.micProblem} listener="your coach" onRetry={props.onRetryMicrophone} />;
 
   return (
-    <div className="hc-stack" data-testid="call-room" data-phase={inCall ? 'call' : 'waiting'} data-connection={connection} data-events={eventsOpen ? 'open' : 'closed'}>
-      <ConnectionAlert
-        state={connection}
-        lost={props.lostConnection}
-        rejoining={props.reconnectingAfterLoss}
-        onRejoin={props.onRejoin}
-      />
+    <div
+      className="hc-stack"
+      data-testid="call-room"
+      data-phase={inCall ? 'call' : 'waiting'}
+      data-connection={connection}
+      data-events={eventsOpen ? 'open' : 'closed'}
+    >
+      <ConnectionAlert state={connection} lost={props.lostConnection} rejoining={props.reconnectingAfterLoss} onRejoin={props.onRejoin} />
       {inCall && micAlert}
       {props.endError && (
         <Alert title="We could not end the session">

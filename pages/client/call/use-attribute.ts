@@ -1,5 +1,5 @@
-import { ParticipantEvent } from 'livekit-client';
 import type { Participant } from 'livekit-client';
+import { ParticipantEvent } from 'livekit-client';
 import { useEffect, useState } from 'react';
 
 /** One attribute of a participant (e.g. the agent's `lk.agent.state`), kept current as it changes. */

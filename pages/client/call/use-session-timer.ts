@@ -1,7 +1,7 @@
+import { PACKET_TOPICS, readPacket, type TimerPacket } from '@hybrid-coach/shared/room-packets';
 import { useDataChannel } from '@livekit/components-react';
 import { useQuery } from '@tanstack/react-query';
 import { useCallback, useEffect, useReducer, useState } from 'react';
-import { PACKET_TOPICS, type TimerPacket, readPacket } from '@hybrid-coach/shared/room-packets';
 import { loadRoomState } from '../../shared/queries';
 import type { RoomEvent } from '../../shared/use-room-events';
 

@@ -58,13 +58,13 @@ export function useTranscript(sessionId: string, roleOf: (identity: string) => T
   /** A line the Worker stored, pushed over its WebSocket (useRoomEvents). */
   const addStored = useCallback((line: { id: string; speakerRole: TranscriptEntry['role']; text: string; spokenAt: number; kind?: string }) => {
     if (line.kind === 'whisper') return;
-    setPushed((prev) => (prev.some((l) => l.key === line.id) ? prev : [...prev, { key: line.id, role: line.speakerRole, text: line.text, final: true, at: line.spokenAt }]));
+    setPushed((prev) =>
+      prev.some((l) => l.key === line.id) ? prev : [...prev, { key: line.id, role: line.speakerRole, text: line.text, final: true, at: line.spokenAt }],
+    );
   }, []);
   const loaded = (session?.transcript ?? []).map((l) => ({ key: l.id, role: l.speakerRole, text: l.text, final: true, at: Date.parse(l.spokenAt) }));
   const stored = [...loaded, ...pushed.filter((p) => !loaded.some((l) => l.key === p.key))];
   const seen = new Set(stored.map((l) => `${l.role}:${normal(l.text)}`));
-  const entries = [...stored, ...[...live.values()].filter((l) => l.text.trim() && !seen.has(`${l.role}:${normal(l.text)}`))].sort(
-    (a, b) => a.at - b.at,
-  );
+  const entries = [...stored, ...[...live.values()].filter((l) => l.text.trim() && !seen.has(`${l.role}:${normal(l.text)}`))].sort((a, b) => a.at - b.at);
   return { entries, addStored };
 }

@@ -1,5 +1,5 @@
-import { useState } from 'react';
 import type { ReactNode } from 'react';
+import { useState } from 'react';
 import { Alert, Button } from '../../ui';
 import { MicMeter } from './mic-meter';
 

@@ -1,7 +1,7 @@
 import { useConnectionState, useLocalParticipant, useTracks } from '@livekit/components-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { ConnectionState, Track } from 'livekit-client';
 import type { Room } from 'livekit-client';
+import { ConnectionState, Track } from 'livekit-client';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
@@ -10,7 +10,7 @@ import { Orb } from '../../shared/orb';
 import { type RoomState, roomStateQuery, sessionQuery } from '../../shared/queries';
 import type { MicProblem } from '../../shared/use-call-connection';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
-import { Alert, Button, TextArea, formatClock } from '../../ui';
+import { Alert, Button, formatClock, TextArea } from '../../ui';
 import { ClientSidebar } from '../client-sidebar';
 import { useCoach } from '../coach-only';
 import { reviewPath } from '../sessions';
@@ -237,7 +237,15 @@ function WhisperBox({ sessionId, onSent }: { sessionId: string; onSent: (line: L
     setNote(null);
     try {
       const sent = await call(api.api.rooms[':sessionId'].whisper.$post({ param: { sessionId }, json: { text } }));
-      onSent({ id: sent.id, speakerRole: 'coach', speakerIdentity: coach.id, text: sent.text, heardByAi: true, whisper: true, spokenAt: Date.parse(sent.sentAt) });
+      onSent({
+        id: sent.id,
+        speakerRole: 'coach',
+        speakerIdentity: coach.id,
+        text: sent.text,
+        heardByAi: true,
+        whisper: true,
+        spokenAt: Date.parse(sent.sentAt),
+      });
       setText('');
       setNote({
         tone: 'info',

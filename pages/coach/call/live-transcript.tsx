@@ -28,7 +28,14 @@ export function LiveTranscript({ lines, coachId }: { lines: LiveLine[]; coachId:
       ) : (
         <ol className="hc-lines hc-transcript" aria-label="Transcript lines" aria-live="polite">
           {lines.map((l) => (
-            <li key={l.id} className="hc-line" data-testid="transcript-line" data-role={l.speakerRole} data-kind={l.whisper ? 'whisper' : 'speech'} data-heard={String(l.heardByAi)}>
+            <li
+              key={l.id}
+              className="hc-line"
+              data-testid="transcript-line"
+              data-role={l.speakerRole}
+              data-kind={l.whisper ? 'whisper' : 'speech'}
+              data-heard={String(l.heardByAi)}
+            >
               <div className="hc-line-head">
                 <span className="hc-speaker">{l.speakerRole === 'coach' && l.speakerIdentity === coachId ? 'You' : LABELS[l.speakerRole]}</span>
                 {l.whisper && (

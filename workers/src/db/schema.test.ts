@@ -38,8 +38,16 @@ describe('the database itself refuses bad rows', () => {
     const client = await createUser();
     const coach = await createUser({ role: 'COACH' });
     const appt = { scheduledFor: new Date(), clientId: client.id, coachId: coach.id };
-    expect(await refused(testDb().insert(t.appointments).values({ ...appt, durationMinutes: 0 }))).toMatch(/CHECK/);
-    await testDb().insert(t.appointments).values({ ...appt, durationMinutes: 30 });
+    expect(
+      await refused(
+        testDb()
+          .insert(t.appointments)
+          .values({ ...appt, durationMinutes: 0 }),
+      ),
+    ).toMatch(/CHECK/);
+    await testDb()
+      .insert(t.appointments)
+      .values({ ...appt, durationMinutes: 30 });
   });
 
   it('refuses a dangling foreign key', async () => {
@@ -60,30 +68,50 @@ describe('the database itself refuses bad rows', () => {
   });
 
   it('refuses an upper-case email, an unknown role or tier, a mood of 6, a weekday of 7', async () => {
-    expect(await refused(env.DB.prepare(
-      "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x1', 'Pat@Example.com', 'Pat', 'CLIENT', 'FREE', 0, 0)",
-    ).run())).toMatch(/CHECK/);
-    expect(await refused(env.DB.prepare(
-      "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x2', 'x2@example.com', 'X', 'OWNER', 'FREE', 0, 0)",
-    ).run())).toMatch(/CHECK/);
-    expect(await refused(env.DB.prepare(
-      "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x3', 'x3@example.com', 'X', 'CLIENT', 'GOLD', 0, 0)",
-    ).run())).toMatch(/CHECK/);
+    expect(
+      await refused(
+        env.DB.prepare(
+          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x1', 'Pat@Example.com', 'Pat', 'CLIENT', 'FREE', 0, 0)",
+        ).run(),
+      ),
+    ).toMatch(/CHECK/);
+    expect(
+      await refused(
+        env.DB.prepare(
+          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x2', 'x2@example.com', 'X', 'OWNER', 'FREE', 0, 0)",
+        ).run(),
+      ),
+    ).toMatch(/CHECK/);
+    expect(
+      await refused(
+        env.DB.prepare(
+          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x3', 'x3@example.com', 'X', 'CLIENT', 'GOLD', 0, 0)",
+        ).run(),
+      ),
+    ).toMatch(/CHECK/);
     const user = await createUser();
     expect(await refused(testDb().insert(t.profiles).values({ userId: user.id, initialMood: 6 }))).toMatch(/CHECK/);
     const coach = await createUser({ role: 'COACH' });
-    expect(
-      await refused(testDb().insert(t.coachAvailability).values({ coachId: coach.id, dayOfWeek: 7, startTime: '09:00', endTime: '10:00' })),
-    ).toMatch(/CHECK/);
-    expect(
-      await refused(testDb().insert(t.coachAvailability).values({ coachId: coach.id, dayOfWeek: 1, startTime: '11:00', endTime: '10:00' })),
-    ).toMatch(/CHECK/);
+    expect(await refused(testDb().insert(t.coachAvailability).values({ coachId: coach.id, dayOfWeek: 7, startTime: '09:00', endTime: '10:00' }))).toMatch(
+      /CHECK/,
+    );
+    expect(await refused(testDb().insert(t.coachAvailability).values({ coachId: coach.id, dayOfWeek: 1, startTime: '11:00', endTime: '10:00' }))).toMatch(
+      /CHECK/,
+    );
   });
 
   it('refuses a second message with the same idempotency key', async () => {
     const client = await createUser();
     const s = await sessionFor(client.id);
-    const line = { sessionId: s.id, speakerIdentity: client.id, speakerRole: 'client' as const, text: 'hi', heardByAi: true, spokenAt: new Date(), idempotencyKey: `k-${s.id}` };
+    const line = {
+      sessionId: s.id,
+      speakerIdentity: client.id,
+      speakerRole: 'client' as const,
+      text: 'hi',
+      heardByAi: true,
+      spokenAt: new Date(),
+      idempotencyKey: `k-${s.id}`,
+    };
     await testDb().insert(t.messages).values(line);
     expect(await refused(testDb().insert(t.messages).values(line))).toMatch(/UNIQUE/);
   });
@@ -99,7 +127,15 @@ describe('cascades', () => {
     await db.insert(t.authGrants).values({ grantHash: crypto.randomUUID(), userId: client.id, expiresAt: new Date() });
     const s = await sessionFor(client.id);
     await db.update(t.coachingSessions).set({ coachId: coach.id }).where(eq(t.coachingSessions.id, s.id));
-    await db.insert(t.messages).values({ sessionId: s.id, speakerIdentity: client.id, speakerRole: 'client', text: 'x', heardByAi: true, spokenAt: new Date(), idempotencyKey: crypto.randomUUID() });
+    await db.insert(t.messages).values({
+      sessionId: s.id,
+      speakerIdentity: client.id,
+      speakerRole: 'client',
+      text: 'x',
+      heardByAi: true,
+      spokenAt: new Date(),
+      idempotencyKey: crypto.randomUUID(),
+    });
     await db.insert(t.sessionRatings).values({ sessionId: s.id, rating: 4 });
     await db.insert(t.clientNotes).values({ coachId: coach.id, clientId: client.id, sessionId: s.id, text: 'note' });
 

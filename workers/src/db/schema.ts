@@ -6,9 +6,10 @@
  * Conventions: camelCase TS keys over snake_case columns; instants are integer milliseconds since
  * the epoch (`mode: 'timestamp_ms'` gives `Date` in TS); ids are random UUIDs made by the app.
  */
+
+import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { relations, sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 
 const id = () =>
   text('id')
@@ -359,10 +360,7 @@ export const messages = sqliteTable(
     idempotencyKey: text('idempotency_key').notNull().unique(),
     createdAt: createdAt(),
   },
-  (t) => [
-    index('messages_session_time_idx').on(t.sessionId, t.spokenAt),
-    check('messages_role_valid', inList('speaker_role', SPEAKER_ROLES)),
-  ],
+  (t) => [index('messages_session_time_idx').on(t.sessionId, t.spokenAt), check('messages_role_valid', inList('speaker_role', SPEAKER_ROLES))],
 );
 
 export const sessionRatings = sqliteTable(
@@ -435,7 +433,9 @@ export const skoolSyncRuns = sqliteTable(
   {
     id: text('id').primaryKey(),
     trigger: text('trigger', { enum: ['cron', 'admin'] }).notNull(),
-    status: text('status', { enum: ['RUNNING', 'SUCCEEDED', 'FAILED'] }).notNull().default('RUNNING'),
+    status: text('status', { enum: ['RUNNING', 'SUCCEEDED', 'FAILED'] })
+      .notNull()
+      .default('RUNNING'),
     ultraMembersFound: integer('ultra_members_found'),
     vagusMembersFound: integer('vagus_members_found'),
     newMembers: integer('new_members').notNull().default(0),

@@ -3,13 +3,13 @@
  * what earlier sessions learned, the coach, and the coach's mute state. Of the coaches' notes on the
  * client, only those marked shareable with the AI are part of it.
  */
+
+import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { clientNotes, coachingSessions, messages, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
-import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
-
 
 /** Lines of history sent at most (a 20-minute session has well under a hundred). */
 const HISTORY_LINES = 500;
@@ -18,7 +18,13 @@ const COACH_NOTES = 20;
 
 export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
   const session = await db
-    .select({ id: coachingSessions.id, status: coachingSessions.status, clientId: coachingSessions.clientId, coachId: coachingSessions.coachId, capMinutes: coachingSessions.capMinutes })
+    .select({
+      id: coachingSessions.id,
+      status: coachingSessions.status,
+      clientId: coachingSessions.clientId,
+      coachId: coachingSessions.coachId,
+      capMinutes: coachingSessions.capMinutes,
+    })
     .from(coachingSessions)
     .where(eq(coachingSessions.id, sessionId))
     .get();

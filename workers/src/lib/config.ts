@@ -5,9 +5,7 @@ import { portalForRole } from '@hybrid-coach/shared/tiers';
 export function requireSecret(env: Env, name: 'JWT_SECRET' | 'DATA_ENCRYPTION_KEY', minLength = 32): string {
   const value = env[name];
   if (!value || value.length < minLength) {
-    throw new Error(
-      `${name} is required (at least ${minLength} characters): set it with \`wrangler secret put ${name}\`, or in .dev.vars locally`,
-    );
+    throw new Error(`${name} is required (at least ${minLength} characters): set it with \`wrangler secret put ${name}\`, or in .dev.vars locally`);
   }
   return value;
 }

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { DecryptionError, currentKeyId, decryptText, encryptText } from './encryption';
+import { currentKeyId, DecryptionError, decryptText, encryptText } from './encryption';
 
 const withKeys = (current: string, previous?: string) =>
   ({ ...env, DATA_ENCRYPTION_KEY: current, ...(previous ? { DATA_ENCRYPTION_KEY_PREVIOUS: previous } : {}) }) as unknown as Env;

@@ -51,10 +51,7 @@ function deriveKey(secret: string, purpose: EncryptionPurpose): Promise<Key> {
       const hkdf = (info: string) => ({ name: 'HKDF', hash: 'SHA-256', salt: SALT, info: utf8(info) });
       // The key id: 6 bytes derived apart from any key, so it says which secret without revealing it.
       const idBits = await crypto.subtle.deriveBits(hkdf('key-id'), base, 48);
-      const material = await crypto.subtle.deriveKey(hkdf(`purpose:${purpose}`), base, { name: 'AES-GCM', length: 256 }, false, [
-        'encrypt',
-        'decrypt',
-      ]);
+      const material = await crypto.subtle.deriveKey(hkdf(`purpose:${purpose}`), base, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
       return { id: b64url(new Uint8Array(idBits)), material };
     })();
     derived.set(cacheKey, key);
@@ -70,19 +67,14 @@ function secrets(env: Env): string[] {
   return [requireSecret(env, 'DATA_ENCRYPTION_KEY'), ...(previous && previous.length >= 32 ? [previous] : [])];
 }
 
-const associatedData = (purpose: EncryptionPurpose, context: string | undefined) =>
-  utf8(`hybrid-coach/${VERSION}/${purpose}/${context ?? ''}`);
+const associatedData = (purpose: EncryptionPurpose, context: string | undefined) => utf8(`hybrid-coach/${VERSION}/${purpose}/${context ?? ''}`);
 
 /** Seals `plaintext` for `purpose` (and `context`, if given) under the current DATA_ENCRYPTION_KEY. */
 export async function encryptText(env: Env, purpose: EncryptionPurpose, plaintext: string, context?: string): Promise<string> {
   const [current = ''] = secrets(env);
   const key = await deriveKey(current, purpose);
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
-  const sealed = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: associatedData(purpose, context) },
-    key.material,
-    utf8(plaintext),
-  );
+  const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: associatedData(purpose, context) }, key.material, utf8(plaintext));
   return [VERSION, key.id, b64url(iv), b64url(new Uint8Array(sealed))].join('.');
 }
 

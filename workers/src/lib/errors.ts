@@ -1,5 +1,5 @@
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from '@hono/zod-openapi';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
@@ -62,8 +62,7 @@ export function errorBody(err: AppError): ErrorBody {
 
 /** OpenAPI response entries for the errors a route can answer. */
 export function errorResponses(...codes: ErrorCode[]) {
-  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorBody } } }> =
-    {};
+  const out: Record<number, { description: string; content: { 'application/json': { schema: typeof ErrorBody } } }> = {};
   for (const code of codes) {
     const status = ERROR_STATUS[code];
     const prior = out[status]?.description;

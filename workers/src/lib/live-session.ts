@@ -4,13 +4,14 @@
  * start that finds one with 409 and the session to rejoin, after making sure that session is truly
  * live: a session whose room died must not block its client for ever.
  */
+
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { CoachingSession } from '../db/schema';
 import { coachingSessions } from '../db/schema';
 import { AppError } from './errors';
 import { roomService } from './livekit';
-import { describeError, log } from '@hybrid-coach/shared/log';
 import { sessionRoom } from './rooms';
 
 export const LIVE_STATUSES = ['WAITING', 'ACTIVE'] as const;
@@ -46,7 +47,10 @@ async function endIfDead(env: Env, db: Db, s: CoachingSession, now: number): Pro
   }
   if (now - s.createdAt.getTime() < SETTING_UP_MS) return false;
   if (!state) {
-    await db.update(coachingSessions).set({ status: 'CANCELLED', endedAt: new Date(now) }).where(stillLive);
+    await db
+      .update(coachingSessions)
+      .set({ status: 'CANCELLED', endedAt: new Date(now) })
+      .where(stillLive);
     log('warn', 'live session without a room object cancelled', { sessionId: s.id, userId: s.clientId });
     return true;
   }

@@ -23,8 +23,7 @@ function secret(env: LiveKitEnv): string {
 export const httpUrl = (url: string) => url.replace(/^ws(s?):\/\//, 'http$1://');
 
 export const roomService = (env: LiveKitEnv) => new RoomServiceClient(httpUrl(env.LIVEKIT_URL), env.LIVEKIT_API_KEY, secret(env));
-export const agentDispatch = (env: LiveKitEnv) =>
-  new AgentDispatchClient(httpUrl(env.LIVEKIT_URL), env.LIVEKIT_API_KEY, secret(env));
+export const agentDispatch = (env: LiveKitEnv) => new AgentDispatchClient(httpUrl(env.LIVEKIT_URL), env.LIVEKIT_API_KEY, secret(env));
 export const webhookReceiver = (env: LiveKitEnv) => new WebhookReceiver(env.LIVEKIT_API_KEY, secret(env));
 
 /**
@@ -33,10 +32,7 @@ export const webhookReceiver = (env: LiveKitEnv) => new WebhookReceiver(env.LIVE
  * token remove the AI, dispatch agents and send packets that arrive as the server's, and roomRecord is
  * not even scoped to the room. Every coach action goes through the Worker (mute, whisper, end).
  */
-export async function mintRoomToken(
-  env: LiveKitEnv,
-  p: { roomName: string; identity: string; name: string; role: 'client' | 'coach' },
-): Promise<string> {
+export async function mintRoomToken(env: LiveKitEnv, p: { roomName: string; identity: string; name: string; role: 'client' | 'coach' }): Promise<string> {
   const token = new AccessToken(env.LIVEKIT_API_KEY, secret(env), {
     identity: p.identity,
     name: p.name,
@@ -57,13 +53,7 @@ export async function mintRoomToken(
 }
 
 /** Sends a reliable, server-originated data packet (already sealed: shared/src/room-packets.ts). */
-export async function sendPacket(
-  env: LiveKitEnv,
-  roomName: string,
-  topic: string,
-  sealed: Uint8Array,
-  destinationIdentities?: string[],
-): Promise<void> {
+export async function sendPacket(env: LiveKitEnv, roomName: string, topic: string, sealed: Uint8Array, destinationIdentities?: string[]): Promise<void> {
   await roomService(env).sendData(roomName, sealed, DataPacket_Kind.RELIABLE, {
     topic,
     ...(destinationIdentities ? { destinationIdentities } : {}),

@@ -1,12 +1,12 @@
 import { env, SELF } from 'cloudflare:test';
+import { describeError } from '@hybrid-coach/shared/log';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { eq } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { API, bearer, body, createUser, ipHeader, post, signIn, testDb } from '../../test/helpers';
 import { emailOutbox } from '../db/schema';
 import { openOutboxRow } from './email-outbox';
-import { describeError } from '@hybrid-coach/shared/log';
-import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 /** Every line the Worker writes to the console while `run` runs (the tests share its isolate). */
 async function captureLogs(run: () => Promise<void>): Promise<string[]> {
@@ -49,8 +49,7 @@ async function withBrokenTable(table: string, event: 'INSERT' | 'UPDATE', reques
   return { status, text, lines };
 }
 
-const unhandled = (lines: string[]) =>
-  lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'unhandled error');
+const unhandled = (lines: string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'unhandled error');
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -65,7 +64,9 @@ describe('a failed D1 write in the logs', () => {
     const raw = JSON.stringify({
       sessionId,
       roomName: `session-${sessionId}`,
-      lines: [{ idempotencyKey: `${sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: said, startedAt: 1_000, endedAt: 2_000, heardByAi: true }],
+      lines: [
+        { idempotencyKey: `${sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: said, startedAt: 1_000, endedAt: 2_000, heardByAi: true },
+      ],
     });
     const { status, text, lines } = await withBrokenTable('messages', 'INSERT', async () =>
       SELF.fetch(`${API}/api/webhooks/agent/transcript`, {
@@ -130,7 +131,11 @@ describe('a failed D1 write in the logs', () => {
 
 describe('describeError', () => {
   const cause = Object.assign(new Error('D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT'), { name: 'Error' });
-  const err = new DrizzleQueryError('insert into "users" ("email", "password_hash", "role") values (?, ?, \'CLIENT\')', ['ada@example.com', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'], cause);
+  const err = new DrizzleQueryError(
+    'insert into "users" ("email", "password_hash", "role") values (?, ?, \'CLIENT\')',
+    ['ada@example.com', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'],
+    cause,
+  );
 
   it('keeps a drizzle error’s name, code, query shape and parameter sizes, never the values', () => {
     const out = describeError(err);

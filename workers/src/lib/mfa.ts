@@ -3,13 +3,14 @@
  * codes accepted once each, recovery codes kept only as hashes, the per-account limit on wrong codes,
  * and the challenge that stands between a right password and a grant. The rules are in shared/src/mfa.ts.
  */
+
+import { MFA_LIMITS, normalizeRecoveryCode, normalizeTotpCode, RECOVERY_CODE_COUNT, TOTP } from '@hybrid-coach/shared/mfa';
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Secret, TOTP as Totp } from 'otpauth';
 import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { mfaChallenges, mfaRecoveryCodes, staffMfa } from '../db/schema';
-import { MFA_LIMITS, RECOVERY_CODE_COUNT, TOTP, normalizeRecoveryCode, normalizeTotpCode } from '@hybrid-coach/shared/mfa';
 import { rateLimit } from '../rate-limiter';
 import { randomToken, sha256Hex } from './crypto';
 import { decryptText, encryptText } from './encryption';
@@ -197,13 +198,7 @@ async function spendRecoveryCode(db: Db, userId: string, code: string): Promise<
   const spent = await db
     .update(mfaRecoveryCodes)
     .set({ usedAt: new Date() })
-    .where(
-      and(
-        eq(mfaRecoveryCodes.userId, userId),
-        eq(mfaRecoveryCodes.codeHash, await recoveryCodeHash(userId, normalized)),
-        isNull(mfaRecoveryCodes.usedAt),
-      ),
-    )
+    .where(and(eq(mfaRecoveryCodes.userId, userId), eq(mfaRecoveryCodes.codeHash, await recoveryCodeHash(userId, normalized)), isNull(mfaRecoveryCodes.usedAt)))
     .returning({ id: mfaRecoveryCodes.id })
     .get();
   return spent ? recoveryCodesLeft(db, userId) : null;

@@ -121,7 +121,8 @@ describe('a malformed or unknown path parameter, from a caller the operation let
     const wrong: string[] = [];
     for (const { path, method, op } of withPathParams()) {
       const { status, text } = await call(path, method, op, 'x'.repeat(300));
-      if (status !== 400 || !text.includes('VALIDATION_ERROR') || !op.responses[String(status)]) wrong.push(`${method} ${path}: ${status} ${text.slice(0, 120)}`);
+      if (status !== 400 || !text.includes('VALIDATION_ERROR') || !op.responses[String(status)])
+        wrong.push(`${method} ${path}: ${status} ${text.slice(0, 120)}`);
     }
     expect(wrong).toEqual([]);
   });

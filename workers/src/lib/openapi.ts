@@ -1,7 +1,7 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { Hook, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { UserRole } from '@hybrid-coach/shared/tiers';
+import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { AppError, type ErrorCode, errorResponses } from './errors';
 import { requireAuth, requireRole } from './session';

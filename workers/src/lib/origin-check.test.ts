@@ -1,4 +1,4 @@
-import { SELF, env } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn } from '../../test/helpers';
 import { portalOrigins } from './config';
@@ -27,8 +27,12 @@ describe('the Origin check on changes and WebSocket upgrades', () => {
     const coach = await signedIn('COACH');
     const evil = { ...bearer(coach), Origin: 'https://evil.example.com' };
     expect((await send('DELETE', '/api/availability/some-window', evil)).status).toBe(403);
-    expect((await SELF.fetch(`${API}/api/availability/some-window`, { method: 'PUT', headers: { ...evil, 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(403);
-    expect((await SELF.fetch(`${API}/api/users/me`, { method: 'PATCH', headers: { ...evil, 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(403);
+    expect(
+      (await SELF.fetch(`${API}/api/availability/some-window`, { method: 'PUT', headers: { ...evil, 'Content-Type': 'application/json' }, body: '{}' })).status,
+    ).toBe(403);
+    expect((await SELF.fetch(`${API}/api/users/me`, { method: 'PATCH', headers: { ...evil, 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(
+      403,
+    );
     expect((await post('/api/availability', { dayOfWeek: 1, startTime: '09:00', endTime: '10:00' }, evil)).status).toBe(403);
     expect((await get('/api/availability', bearer(coach))).status).toBe(200);
     expect((await body<unknown[]>(await get('/api/availability', bearer(coach)))).data).toEqual([]);

@@ -53,5 +53,4 @@ export function needsRehash(encoded: string): boolean {
  * A hash of a random throw-away password at today's parameters. Verified against when the email
  * is unknown or has no password, so those answers take as long as a wrong password does.
  */
-export const DUMMY_HASH =
-  '$argon2id$v=19$m=19456,t=2,p=1$lqGSBpaMpqYxLylzax8h6Q$DLR5dgvq0opFYxovgQ+y47NCBk6seNXlEO+DJ+D0D9Y';
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$lqGSBpaMpqYxLylzax8h6Q$DLR5dgvq0opFYxovgQ+y47NCBk6seNXlEO+DJ+D0D9Y';

@@ -19,11 +19,27 @@ describe('retention', () => {
     const [oldSession, newSession] = await db
       .insert(coachingSessions)
       .values([
-        { roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', endedAt: old, transcript: 'old words', aiSummary: 'kept' },
+        {
+          roomName: `r-${crypto.randomUUID()}`,
+          clientId: client.id,
+          status: 'COMPLETED',
+          tierAtStart: 'PREMIUM',
+          endedAt: old,
+          transcript: 'old words',
+          aiSummary: 'kept',
+        },
         { roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', endedAt: recent, transcript: 'new words' },
       ])
       .returning();
-    const line = (sessionId: string, at: Date, text: string) => ({ sessionId, speakerIdentity: client.id, speakerRole: 'client' as const, text, heardByAi: true, spokenAt: at, idempotencyKey: crypto.randomUUID() });
+    const line = (sessionId: string, at: Date, text: string) => ({
+      sessionId,
+      speakerIdentity: client.id,
+      speakerRole: 'client' as const,
+      text,
+      heardByAi: true,
+      spokenAt: at,
+      idempotencyKey: crypto.randomUUID(),
+    });
     await db.insert(messages).values([line(oldSession!.id, old, 'a year ago'), line(newSession!.id, recent, 'last month')]);
     const hash = () => crypto.randomUUID();
     await db.insert(authGrants).values([
@@ -40,7 +56,12 @@ describe('retention', () => {
     expect(counts).toMatchObject({ transcriptLines: 1, assembledTranscripts: 1, expiredGrants: 1, expiredClaimTokens: 1, expiredLoginSessions: 1 });
     expect((await db.select().from(messages).all()).map((m) => m.text)).toEqual(['last month']);
     const sessions = await db.select().from(coachingSessions).where(eq(coachingSessions.clientId, client.id)).all();
-    expect(sessions.map((s) => [s.transcript, s.aiSummary]).sort()).toEqual([[null, 'kept'], ['new words', null]].sort());
+    expect(sessions.map((s) => [s.transcript, s.aiSummary]).sort()).toEqual(
+      [
+        [null, 'kept'],
+        ['new words', null],
+      ].sort(),
+    );
     expect(await db.select().from(authGrants).all()).toHaveLength(1);
     expect(await db.select().from(loginSessions).all()).toHaveLength(1);
     // Run again: nothing more to do.
@@ -53,11 +74,13 @@ describe('retention', () => {
     await db.delete(emailOutbox);
     const mail = (to: string, expiresAt: Date) =>
       outboxRow(env, { toEmail: to, template: 'claim-account', subject: 's', bodyText: `link for ${to}`, expiresAt });
-    await db.insert(emailOutbox).values([
-      await mail('expired@example.com', new Date(now.getTime() - 1000)),
-      { ...(await mail('sent@example.com', new Date(now.getTime() + 6 * DAY))), sentAt: new Date(now.getTime() - 60_000) },
-      await mail('waiting@example.com', new Date(now.getTime() + 6 * DAY)),
-    ]);
+    await db
+      .insert(emailOutbox)
+      .values([
+        await mail('expired@example.com', new Date(now.getTime() - 1000)),
+        { ...(await mail('sent@example.com', new Date(now.getTime() + 6 * DAY))), sentAt: new Date(now.getTime() - 60_000) },
+        await mail('waiting@example.com', new Date(now.getTime() + 6 * DAY)),
+      ]);
     expect(await runRetention(db, 12, now)).toMatchObject({ sentOrExpiredMail: 2 });
     expect((await db.select().from(emailOutbox).all()).map((m) => m.toEmail)).toEqual(['waiting@example.com']);
   });
@@ -66,9 +89,25 @@ describe('retention', () => {
     const client = await createUser();
     const [s] = await testDb()
       .insert(coachingSessions)
-      .values({ roomName: `r-${crypto.randomUUID()}`, clientId: client.id, status: 'COMPLETED', tierAtStart: 'FREE', endedAt: new Date(Date.now() - 800 * DAY) })
+      .values({
+        roomName: `r-${crypto.randomUUID()}`,
+        clientId: client.id,
+        status: 'COMPLETED',
+        tierAtStart: 'FREE',
+        endedAt: new Date(Date.now() - 800 * DAY),
+      })
       .returning();
-    await testDb().insert(messages).values({ sessionId: s!.id, speakerIdentity: client.id, speakerRole: 'client', text: 'ancient', heardByAi: true, spokenAt: new Date(Date.now() - 800 * DAY), idempotencyKey: crypto.randomUUID() });
+    await testDb()
+      .insert(messages)
+      .values({
+        sessionId: s!.id,
+        speakerIdentity: client.id,
+        speakerRole: 'client',
+        text: 'ancient',
+        heardByAi: true,
+        spokenAt: new Date(Date.now() - 800 * DAY),
+        idempotencyKey: crypto.randomUUID(),
+      });
     await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env);
     expect(await testDb().select().from(messages).where(eq(messages.sessionId, s!.id)).all()).toEqual([]);
     expect(retentionMonths('6')).toBe(6);

@@ -4,10 +4,11 @@
  * tokens and login sessions, and queued mail once sent or once its link has expired. Summaries, ratings and usage
  * stay. One log line counts what went.
  */
+
+import { log } from '@hybrid-coach/shared/log';
 import { and, isNotNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { authGrants, claimTokens, coachingSessions, emailOutbox, loginSessions, messages, mfaChallenges } from '../db/schema';
-import { log } from '@hybrid-coach/shared/log';
 
 export const DEFAULT_RETENTION_MONTHS = 12;
 

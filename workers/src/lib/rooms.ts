@@ -1,9 +1,9 @@
+import { nextMonthStart, TIERS } from '@hybrid-coach/shared/tiers';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
-import { coachingSessions, users } from '../db/schema';
 import type { CoachingSession } from '../db/schema';
-import { TIERS, nextMonthStart } from '@hybrid-coach/shared/tiers';
+import { coachingSessions, users } from '../db/schema';
 import { AppError } from './errors';
 
 /** The session's Durable Object. */

@@ -3,10 +3,11 @@
  * summary (with key insights and next steps), and the client's profile brought up to date. A summary
  * delivered again (the agent-host retries until it lands) writes the same rows again.
  */
+
+import type { SessionSummaryMessage } from '@hybrid-coach/shared/agent-contract';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { coachingSessions, messages, profiles } from '../db/schema';
-import type { SessionSummaryMessage } from '@hybrid-coach/shared/agent-contract';
 import { AppError } from './errors';
 
 /** Facts kept on a profile: the newest win. */
@@ -75,7 +76,10 @@ export async function storeSessionSummary(db: Db, m: SessionSummaryMessage): Pro
   const challenges = mergeNewest(profile?.challenges ?? [], m.challenges ?? [], MAX_PROFILE_CHALLENGES);
   const summary = formatSummary(m);
   await db.batch([
-    db.update(coachingSessions).set({ aiSummary: summary, transcript: assembleTranscript(lines) }).where(eq(coachingSessions.id, m.sessionId)),
+    db
+      .update(coachingSessions)
+      .set({ aiSummary: summary, transcript: assembleTranscript(lines) })
+      .where(eq(coachingSessions.id, m.sessionId)),
     db
       .insert(profiles)
       .values({ userId: session.clientId, lastSummary: summary, clientFacts: facts, challenges })

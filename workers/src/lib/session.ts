@@ -2,14 +2,15 @@
  * Login sessions: a JWT (HS256, jose) whose jti names a `login_sessions` row, so that logout can
  * revoke it. Accepted as `Authorization: Bearer` or as the `hc_session` cookie.
  */
+
+import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { SignJWT, jwtVerify } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import type { AppEnv, AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { loginSessions, users } from '../db/schema';
-import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { requireSecret } from './config';
 import { AppError } from './errors';
 

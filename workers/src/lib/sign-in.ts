@@ -4,12 +4,12 @@
  * before `prepareGrant`; it is the one place a grant is made.
  */
 import { z } from '@hono/zod-openapi';
+import type { UserRole } from '@hybrid-coach/shared/tiers';
+import { USER_ROLES } from '@hybrid-coach/shared/tiers';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { authGrants } from '../db/schema';
-import type { UserRole } from '@hybrid-coach/shared/tiers';
-import { USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { portalUrl } from './config';
 import { randomToken, sha256Hex } from './crypto';
 import { bindBrowser } from './login-binding';

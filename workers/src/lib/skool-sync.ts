@@ -2,18 +2,19 @@
  * The nightly Skool sync, Worker side: start a run at the agent-host, stage the members it sends
  * back in chunks, and apply them to D1 in batched writes when its final message arrives.
  */
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { type Db, chunked, isUniqueViolation } from '../db/client';
-import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
+
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
 import { planSync } from '@hybrid-coach/shared/skool-sync';
 import { type FinalMessage, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { chunked, type Db, isUniqueViolation } from '../db/client';
+import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
-import { describeError, log } from '@hybrid-coach/shared/log';
-import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 /** A run still RUNNING after this long is given up, so one lost run cannot block the next night. */
 export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;
@@ -26,7 +27,6 @@ const MAX_PARAMS = 100;
 
 export type MemberIn = Member;
 export type FinalIn = Pick<FinalMessage, 'ok' | 'error' | 'durationMs' | 'communities'>;
-
 
 /** Records a new run and asks the agent-host to start it. One run at a time (409 otherwise). */
 export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin', apiOrigin: string) {
@@ -53,7 +53,8 @@ export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin'
     if (!res.ok) throw new Error(`agent-host answered ${res.status}`);
     // A reply off the contract is an agent-host we do not understand: the run is not taken to be running.
     const reply = StartReply.safeParse(await res.json().catch(() => null));
-    if (!reply.success) throw new Error(`agent-host's reply does not match the contract (${reply.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`);
+    if (!reply.success)
+      throw new Error(`agent-host's reply does not match the contract (${reply.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`);
   } catch (err) {
     const { errorMessage } = describeError(err);
     await db
@@ -293,4 +294,3 @@ export function endOf(value: string | null): Date | null {
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return new Date(Date.parse(`${value}T00:00:00Z`) + 24 * 60 * 60 * 1000);
   return new Date(value);
 }
-

@@ -1,8 +1,8 @@
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createUser, testDb } from '../../test/helpers';
 import { users } from '../db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { AppError, errorBody } from './errors';
 import { assertCanStartSession } from './usage';
 

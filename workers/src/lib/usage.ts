@@ -1,8 +1,8 @@
+import type { MembershipTier, MonthlyUsage } from '@hybrid-coach/shared/tiers';
+import { monthlyUsage, sessionAllowance, TIERS, UPGRADE_URL } from '@hybrid-coach/shared/tiers';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { users } from '../db/schema';
-import type { MembershipTier, MonthlyUsage } from '@hybrid-coach/shared/tiers';
-import { TIERS, UPGRADE_URL, monthlyUsage, sessionAllowance } from '@hybrid-coach/shared/tiers';
 import { AppError } from './errors';
 
 async function loadUser(db: Db, userId: string) {

@@ -84,7 +84,10 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
     .insert(schema.appointments)
     .values({ clientId: users.client.id, coachId: users.coach.id, scheduledFor: new Date(Math.ceil((Date.now() + 5 * 60_000) / 60_000) * 60_000) })
     .returning();
-  const [note] = await db.insert(schema.clientNotes).values({ coachId: users.coach.id, clientId: users.client.id, text: 'Breathes better after humming' }).returning();
+  const [note] = await db
+    .insert(schema.clientNotes)
+    .values({ coachId: users.coach.id, clientId: users.client.id, text: 'Breathes better after humming' })
+    .returning();
   const [window] = await db
     .insert(schema.coachAvailability)
     .values({ coachId: users.coach.id, dayOfWeek: tomorrowAt(9).getUTCDay(), startTime: '09:00', endTime: '12:00' })
@@ -110,7 +113,6 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
   };
 }
 
-
 /** How to call each operation in a given world, with a valid body: so what is tested is who may, not what is valid. */
 const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<Call>; live?: boolean }> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }) },
@@ -118,7 +120,11 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/auth/login': { call: (w) => ({ path: '/api/auth/login', body: { email: w.users.client.email, password: 'correct horse battery staple' } }) },
   'POST /api/auth/exchange': {
     call: async (w) => {
-      const res = await post('/api/auth/login', { email: w.users.client.email, password: 'correct horse battery staple' }, { 'CF-Connecting-IP': '203.0.113.9' });
+      const res = await post(
+        '/api/auth/login',
+        { email: w.users.client.email, password: 'correct horse battery staple' },
+        { 'CF-Connecting-IP': '203.0.113.9' },
+      );
       const cookie = (res.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
       return { path: '/api/auth/exchange', body: { grant: (await body<{ grant: string }>(res)).data.grant }, headers: { Cookie: cookie } };
     },
@@ -128,7 +134,9 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
     call: async () => {
       const placeholder = await createUser({ passwordHash: null });
       const token = crypto.randomUUID();
-      await testDb().insert(schema.claimTokens).values({ tokenHash: await sha256Hex(token), userId: placeholder.id, expiresAt: new Date(Date.now() + 3600_000) });
+      await testDb()
+        .insert(schema.claimTokens)
+        .values({ tokenHash: await sha256Hex(token), userId: placeholder.id, expiresAt: new Date(Date.now() + 3600_000) });
       return { path: '/api/auth/claim', body: { token, password: 'tidepools at low water, twice' } };
     },
   },

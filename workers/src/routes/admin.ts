@@ -51,12 +51,7 @@ export const admin = createApp()
     return c.json(ok({ runId, startedAt: startedAt.toISOString() }), 202);
   })
   .openapi(runsRoute, async (c) => {
-    const rows = await c.var.db
-      .select()
-      .from(skoolSyncRuns)
-      .orderBy(desc(skoolSyncRuns.startedAt))
-      .limit(c.req.valid('query').limit)
-      .all();
+    const rows = await c.var.db.select().from(skoolSyncRuns).orderBy(desc(skoolSyncRuns.startedAt)).limit(c.req.valid('query').limit).all();
     return c.json(
       ok(
         rows.map(({ applyingAt: _lease, ...r }) => ({

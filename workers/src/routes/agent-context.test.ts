@@ -1,9 +1,9 @@
 import { env, SELF } from 'cloudflare:test';
+import { REPLAY_WINDOW_MS, signedHeaders } from '@hybrid-coach/shared/signing';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import * as schema from '../db/schema';
 import { bearer, body, createUser, post, signIn, testDb } from '../../test/helpers';
-import { REPLAY_WINDOW_MS, signedHeaders } from '@hybrid-coach/shared/signing';
+import * as schema from '../db/schema';
 
 async function ask(payload: unknown, opts: { secret?: string; now?: number } = {}) {
   const raw = JSON.stringify(payload);
@@ -14,20 +14,24 @@ async function ask(payload: unknown, opts: { secret?: string; now?: number } = {
 describe('POST /api/webhooks/agent/context', () => {
   it("tells the agent the client's name, onboarding answers, what earlier sessions learned, and the mute state", async () => {
     const client = await createUser({ tier: 'VAGUS_MEMBER', displayName: 'Robin Calm' });
-    await testDb().insert(schema.profiles).values({
-      userId: client.id,
-      coachingGoals: 'Sleep through the night',
-      symptoms: 'Racing heart at bedtime',
-      initialMood: 2,
-      clientFacts: ['Works night shifts'],
-      challenges: ['Caffeine after noon'],
-      lastSummary: 'Practised the 4-7-8 breath.',
-    });
+    await testDb()
+      .insert(schema.profiles)
+      .values({
+        userId: client.id,
+        coachingGoals: 'Sleep through the night',
+        symptoms: 'Racing heart at bedtime',
+        initialMood: 2,
+        clientFacts: ['Works night shifts'],
+        challenges: ['Caffeine after noon'],
+        lastSummary: 'Practised the 4-7-8 breath.',
+      });
     const coach = await createUser({ role: 'COACH' });
-    await testDb().insert(schema.clientNotes).values([
-      { coachId: coach.id, clientId: client.id, text: 'Responds well to humming', shareableWithAi: true },
-      { coachId: coach.id, clientId: client.id, text: 'Private: going through a divorce' },
-    ]);
+    await testDb()
+      .insert(schema.clientNotes)
+      .values([
+        { coachId: coach.id, clientId: client.id, text: 'Responds well to humming', shareableWithAi: true },
+        { coachId: coach.id, clientId: client.id, text: 'Private: going through a divorce' },
+      ]);
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
 
     const res = await ask({ sessionId: t.sessionId, roomName: `session-${t.sessionId}` });
@@ -86,7 +90,15 @@ describe('an agent speaks only of its own room’s session', () => {
     const context = await ask(forged);
     expect(context.status).toBe(403);
     expect(JSON.stringify(await body(context))).not.toContain('A goal only my coach may read');
-    const line = { idempotencyKey: `${b.sessionId}:forged:1`, speakerIdentity: 'agent', role: 'ai', text: 'Filed under the wrong session', startedAt: 1, endedAt: null, heardByAi: true };
+    const line = {
+      idempotencyKey: `${b.sessionId}:forged:1`,
+      speakerIdentity: 'agent',
+      role: 'ai',
+      text: 'Filed under the wrong session',
+      startedAt: 1,
+      endedAt: null,
+      heardByAi: true,
+    };
     expect((await signedPost('/api/webhooks/agent/transcript', { ...forged, lines: [line] })).status).toBe(403);
     expect((await signedPost('/api/webhooks/agent/control-ack', { ...forged, version: 0 })).status).toBe(403);
     const summary = { ...forged, summary: 'Made up', keyInsights: [], nextSteps: [], newFacts: [], challenges: [] };
@@ -106,7 +118,9 @@ describe('an agent speaks only of its own room’s session', () => {
 describe('POST /api/webhooks/agent/summary', () => {
   it('stores the summary with the assembled transcript, and the profile learns the new facts once', async () => {
     const client = await createUser({ tier: 'VAGUS_MEMBER', displayName: 'Sam Still' });
-    await testDb().insert(schema.profiles).values({ userId: client.id, clientFacts: ['Has two dogs'] });
+    await testDb()
+      .insert(schema.profiles)
+      .values({ userId: client.id, clientFacts: ['Has two dogs'] });
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
     const line = (n: number, role: string, text: string, heardByAi = true) => ({
       idempotencyKey: `${t.sessionId}:job:${n}`,
@@ -128,7 +142,11 @@ describe('POST /api/webhooks/agent/summary', () => {
     ).toBe(200);
 
     // The history the agent gets back leaves out what it did not hear.
-    const ctx = (await body<{ history: { role: string; kind: string; text: string; speakerName: string }[] }>(await ask({ sessionId: t.sessionId, roomName: `session-${t.sessionId}` }))).data;
+    const ctx = (
+      await body<{ history: { role: string; kind: string; text: string; speakerName: string }[] }>(
+        await ask({ sessionId: t.sessionId, roomName: `session-${t.sessionId}` }),
+      )
+    ).data;
     expect(ctx.history.map((h) => [h.role, h.kind, h.speakerName, h.text])).toEqual([
       ['ai', 'speech', 'AI coach', 'How are you?'],
       ['client', 'speech', 'Sam Still', 'Tired.'],
@@ -173,7 +191,14 @@ describe('POST /api/webhooks/agent/summary', () => {
     const bad = await signedPost('/api/webhooks/agent/summary', { sessionId: 'x', summary: '', keyInsights: 'no', nextSteps: [], newFacts: [] });
     expect(bad.status).toBe(400);
     expect(Object.keys((await body(bad)).error.fields ?? {})).toEqual(expect.arrayContaining(['summary', 'keyInsights']));
-    const unknown = await signedPost('/api/webhooks/agent/summary', { sessionId: 'no-such', roomName: 'session-no-such', summary: 'x', keyInsights: [], nextSteps: [], newFacts: [] });
+    const unknown = await signedPost('/api/webhooks/agent/summary', {
+      sessionId: 'no-such',
+      roomName: 'session-no-such',
+      summary: 'x',
+      keyInsights: [],
+      nextSteps: [],
+      newFacts: [],
+    });
     expect(unknown.status).toBe(404);
   });
 });

@@ -1,12 +1,16 @@
 import { env, SELF } from 'cloudflare:test';
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentContextReply, ControlAckReply, TranscriptReply } from '@hybrid-coach/shared/agent-contract';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bearer, body, createUser, post, signIn } from '../../test/helpers';
 
 async function deliver(path: string, payload: unknown) {
   const raw = JSON.stringify(payload);
-  return SELF.fetch(`http://api.test/api/webhooks/agent/${path}`, { method: 'POST', headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, `k-${crypto.randomUUID()}`), body: raw });
+  return SELF.fetch(`http://api.test/api/webhooks/agent/${path}`, {
+    method: 'POST',
+    headers: await signedHeaders(env.AGENT_HOST_SECRET, raw, `k-${crypto.randomUUID()}`),
+    body: raw,
+  });
 }
 
 describe('the Worker reads the agent-host through the shared contract', () => {
@@ -18,13 +22,26 @@ describe('the Worker reads the agent-host through the shared contract', () => {
     const client = await createUser({ tier: 'PREMIUM' });
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(await signIn(client.email))))).data;
     const ref = { sessionId: t.sessionId, roomName: `session-${t.sessionId}` };
-    const line = { idempotencyKey: `${t.sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: 'words only the transcript may hold', startedAt: 1_000, endedAt: 2_000, heardByAi: true };
+    const line = {
+      idempotencyKey: `${t.sessionId}:client:1`,
+      speakerIdentity: client.id,
+      role: 'client',
+      text: 'words only the transcript may hold',
+      startedAt: 1_000,
+      endedAt: 2_000,
+      heardByAi: true,
+    };
 
     const wrong = await deliver('transcript', { ...ref, lines: [{ ...line, heardByAi: 'yes' }] });
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR', fields: { 'lines.0.heardByAi': expect.any(String) } } });
     expect(warnings.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
-      expect.objectContaining({ level: 'warn', msg: 'agent-host message refused: it does not match the contract', path: '/api/webhooks/agent/transcript', fields: { 'lines.0.heardByAi': expect.any(String) } }),
+      expect.objectContaining({
+        level: 'warn',
+        msg: 'agent-host message refused: it does not match the contract',
+        path: '/api/webhooks/agent/transcript',
+        fields: { 'lines.0.heardByAi': expect.any(String) },
+      }),
     );
     expect(warnings.join('\n')).not.toContain('words only the transcript may hold');
 

@@ -4,11 +4,11 @@
  * indexes decide, also for two requests at the same moment (409).
  */
 import { z } from '@hono/zod-openapi';
+import { BOOKING_HORIZON_DAYS, bookingHorizon, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
 import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
-import { BOOKING_HORIZON_DAYS, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES, bookingHorizon, isSlot } from '@hybrid-coach/shared/slots';
 import { ACTIVE, assertPremium, passes } from '../lib/booking';
 import { AppError, ok, okSchema } from '../lib/errors';
 import { authRoute, createApp, json } from '../lib/openapi';
@@ -34,7 +34,10 @@ const ReassignOption = z
     offersThisTime: z.boolean().openapi({ description: 'They take bookings and the time is inside one of their availability windows' }),
   })
   .openapi('ReassignOption');
-const Booking = z.object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
+const Booking = z
+  .object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() })
+  .strict()
+  .openapi('BookingRequest');
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 
 /** The client's scheduled appointments not over yet (those the cap counts). */
@@ -42,8 +45,13 @@ const upcomingOf = (db: Db, clientId: string, now: Date) =>
   db
     .select({ n: count() })
     .from(appointments)
-    .where(and(eq(appointments.clientId, clientId), eq(appointments.status, 'SCHEDULED'), gt(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000))));
-
+    .where(
+      and(
+        eq(appointments.clientId, clientId),
+        eq(appointments.status, 'SCHEDULED'),
+        gt(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000)),
+      ),
+    );
 
 /** Appointments with their client and coach (the schema's relations), soonest first. */
 async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
@@ -99,7 +107,10 @@ export const appointmentsApp = createApp()
       const id = crypto.randomUUID();
       const [booked, undone] = await db.batch([
         db.insert(appointments).values({ id, clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES }).onConflictDoNothing().returning(),
-        db.delete(appointments).where(and(eq(appointments.id, id), passes(upcomingOf(db, user.id, now), MAX_UPCOMING_APPOINTMENTS))).returning({ id: appointments.id }),
+        db
+          .delete(appointments)
+          .where(and(eq(appointments.id, id), passes(upcomingOf(db, user.id, now), MAX_UPCOMING_APPOINTMENTS)))
+          .returning({ id: appointments.id }),
       ]);
       if (undone.length > 0) {
         throw new AppError('CONFLICT', `You have ${MAX_UPCOMING_APPOINTMENTS} appointments coming up, the most at once. Cancel one to book another.`, {
@@ -147,7 +158,11 @@ export const appointmentsApp = createApp()
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      const found = await db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.id, c.req.valid('param').id))
+        .get();
       // Someone else's appointment is as invisible as one that does not exist.
       if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
       const row = await db
@@ -167,18 +182,38 @@ export const appointmentsApp = createApp()
       summary: 'The appointment’s coach (or an admin) hands a scheduled appointment to another coach',
       roles: ['COACH', 'ADMIN'],
       errors: ['NOT_FOUND', 'CONFLICT'],
-      request: { params: IdParams, body: { ...json(z.object({ coachId: z.string().min(1).max(64) }).strict().openapi('ReassignRequest')), required: true } },
+      request: {
+        params: IdParams,
+        body: {
+          ...json(
+            z
+              .object({ coachId: z.string().min(1).max(64) })
+              .strict()
+              .openapi('ReassignRequest'),
+          ),
+          required: true,
+        },
+      },
       responses: { 200: { description: 'Reassigned', ...json(okSchema(Appointment)) } },
     }),
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
       const { coachId } = c.req.valid('json');
-      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      const found = await db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.id, c.req.valid('param').id))
+        .get();
       if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
-      const target = await db.select({ id: users.id }).from(users).where(and(eq(users.id, coachId), eq(users.role, 'COACH'), isNull(users.deletedAt))).get();
+      const target = await db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), isNull(users.deletedAt)))
+        .get();
       if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
-      if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
+      if (found.status !== 'SCHEDULED')
+        throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
       let row: typeof appointments.$inferSelect | undefined;
       try {
         row = await db
@@ -209,7 +244,11 @@ export const appointmentsApp = createApp()
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+      const found = await db
+        .select()
+        .from(appointments)
+        .where(eq(appointments.id, c.req.valid('param').id))
+        .get();
       if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
       const coaches = await db
         .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
@@ -236,9 +275,17 @@ export const appointmentsApp = createApp()
         displayName: x.displayName,
         free: !busyIds.has(x.id),
         // Inside one of their windows and taking bookings: the time is one they offer.
-        offersThisTime: x.isAvailable && isSlot(windows.filter((w) => w.coachId === x.id), found.scheduledFor, new Date(found.scheduledFor.getTime() - 1)),
+        offersThisTime:
+          x.isAvailable &&
+          isSlot(
+            windows.filter((w) => w.coachId === x.id),
+            found.scheduledFor,
+            new Date(found.scheduledFor.getTime() - 1),
+          ),
       }));
-      options.sort((a, b) => Number(b.free) - Number(a.free) || Number(b.offersThisTime) - Number(a.offersThisTime) || a.displayName.localeCompare(b.displayName));
+      options.sort(
+        (a, b) => Number(b.free) - Number(a.free) || Number(b.offersThisTime) - Number(a.offersThisTime) || a.displayName.localeCompare(b.displayName),
+      );
       return c.json(ok(options), 200);
     },
   );

@@ -2,24 +2,10 @@ import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  PASSWORD,
-  bearer,
-  bindingCookie,
-  body,
-  completeSignIn,
-  createUser,
-  exchange,
-  get,
-  ipHeader,
-  login,
-  post,
-  signIn,
-  testDb,
-} from '../../test/helpers';
+import { bearer, bindingCookie, body, completeSignIn, createUser, exchange, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
 import { authGrants, loginSessions, users } from '../db/schema';
 import { sha256Hex } from '../lib/crypto';
-import { PASSWORD_PARAMS, needsRehash } from '../lib/password';
+import { needsRehash, PASSWORD_PARAMS } from '../lib/password';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -98,8 +84,7 @@ describe('POST /api/auth/login', () => {
     const { default: Argon2, Argon2Type } = await import('@phi-ag/argon2');
     const { default: wasm } = await import('@phi-ag/argon2/argon2.wasm');
     const a = new Argon2(await WebAssembly.instantiate(wasm));
-    const weak = a.hash(PASSWORD, { memoryCost: 4096, timeCost: 1, parallelism: 1, hashLength: 32, type: Argon2Type.Argon2id })
-      .encoded;
+    const weak = a.hash(PASSWORD, { memoryCost: 4096, timeCost: 1, parallelism: 1, hashLength: 32, type: Argon2Type.Argon2id }).encoded;
     const user = await createUser({ passwordHash: weak });
     expect((await login(user.email)).res.status).toBe(200);
     const stored = await testDb().select().from(users).where(eq(users.id, user.id)).get();
@@ -196,7 +181,11 @@ describe('grants are bound to the browser that signed in (login CSRF)', () => {
     expect(set).toMatch(/Max-Age=600/);
     const value = cookie.Cookie.split('=')[1] ?? '';
     expect(value.length).toBeGreaterThanOrEqual(43);
-    const row = await testDb().select().from(authGrants).where(eq(authGrants.grantHash, await sha256Hex(json.data.grant))).get();
+    const row = await testDb()
+      .select()
+      .from(authGrants)
+      .where(eq(authGrants.grantHash, await sha256Hex(json.data.grant)))
+      .get();
     expect(row?.bindingHash).toBe(await sha256Hex(value));
     expect(JSON.stringify(row)).not.toContain(value);
   });
@@ -306,7 +295,10 @@ describe('session tokens', () => {
     const token = await signIn(user.email);
     const [h, p, s] = token.split('.') as [string, string, string];
     const claims = JSON.parse(atob(p.replace(/-/g, '+').replace(/_/g, '/')));
-    const forged = btoa(JSON.stringify({ ...claims, role: 'ADMIN' })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const forged = btoa(JSON.stringify({ ...claims, role: 'ADMIN' }))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
     expect((await get('/api/users/me', bearer(`${h}.${forged}.${s}`))).status).toBe(401);
     const flipped = s.slice(0, -2) + (s.endsWith('AA') ? 'BB' : 'AA');
     expect((await get('/api/users/me', bearer(`${h}.${p}.${flipped}`))).status).toBe(401);

@@ -1,23 +1,23 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
+import { log } from '@hybrid-coach/shared/log';
+import { signInStep } from '@hybrid-coach/shared/mfa';
+import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
+import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
-import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
-import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
-import { signInStep } from '@hybrid-coach/shared/mfa';
-import { USER_ROLES, MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { outboxRow } from '../lib/email-outbox';
-import { log } from '@hybrid-coach/shared/log';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
+import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../lib/session';
+import { clientMeta, GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
-import { SESSION_COOKIE, SESSION_TTL_SECONDS, issueSession, revokeSession } from '../lib/session';
-import { GrantResult, clientMeta, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Claim emails a client IP may ask for in 15 minutes. */
@@ -67,7 +67,6 @@ export const PublicUser = z.object(publicUserFields).openapi('User');
 
 const ExchangeResult = z.object({ token: z.string(), user: PublicUser });
 
-
 const loginRoute = createRoute({
   method: 'post',
   path: '/login',
@@ -87,7 +86,7 @@ const exchangeRoute = createRoute({
   path: '/exchange',
   summary: 'Exchange a grant (once, within 5 minutes) for a session token and cookie',
   description:
-    'Only from the browser that signed in: the request must carry the `__Host-hc_login` cookie set by the login (a credentialed fetch). A grant presented without it, or with another browser\'s, is refused with 401 and spent, and the cookie is cleared. After a success the cookie stays (10 minutes), so a sign-in in a second tab works too.',
+    "Only from the browser that signed in: the request must carry the `__Host-hc_login` cookie set by the login (a credentialed fetch). A grant presented without it, or with another browser's, is refused with 401 and spent, and the cookie is cleared. After a success the cookie stays (10 minutes), so a sign-in in a second tab works too.",
   request: { body: { ...json(ExchangeBody), required: true } },
   responses: {
     200: { description: 'Session issued', ...json(okSchema(ExchangeResult)) },
@@ -103,9 +102,7 @@ const logoutRoute = authRoute({
 });
 
 const ClaimRequestBody = z.object({ email: z.string().trim().max(254).email() }).openapi('ClaimRequest');
-const ClaimBody = z
-  .object({ token: z.string().min(1).max(128), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) })
-  .openapi('Claim');
+const ClaimBody = z.object({ token: z.string().min(1).max(128), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) }).openapi('Claim');
 
 const claimRequestRoute = createRoute({
   method: 'post',
@@ -166,7 +163,12 @@ export const auth = createApp()
     // Only failures count towards the per-account limits: the owner is never locked out by signing in.
     await attempt.succeeded();
     const rehash = needsRehash(user.passwordHash)
-      ? [db.update(users).set({ passwordHash: await hashPassword(body.password) }).where(eq(users.id, user.id))]
+      ? [
+          db
+            .update(users)
+            .set({ passwordHash: await hashPassword(body.password) })
+            .where(eq(users.id, user.id)),
+        ]
       : [];
 
     // Staff MFA comes before any grant: password right → code (or enrolment) → grant (routes/mfa.ts).
@@ -265,10 +267,7 @@ export const auth = createApp()
         bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
         expiresAt,
       });
-      await db.batch([
-        db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt }),
-        db.insert(emailOutbox).values(mail),
-      ]);
+      await db.batch([db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt }), db.insert(emailOutbox).values(mail)]);
       // Local development has no mail provider: the link goes to the log there, and only there.
       if (c.env.ENVIRONMENT === 'development') log('info', 'claim link (development only)', { userId: user.id, link });
     }
@@ -301,7 +300,10 @@ export const auth = createApp()
     await db.batch([
       db.update(users).set({ passwordHash }).where(eq(users.id, consumed.userId)),
       // Any other outstanding link for the account stops working.
-      db.update(claimTokens).set({ usedAt: now }).where(and(eq(claimTokens.userId, consumed.userId), isNull(claimTokens.usedAt))),
+      db
+        .update(claimTokens)
+        .set({ usedAt: now })
+        .where(and(eq(claimTokens.userId, consumed.userId), isNull(claimTokens.usedAt))),
     ]);
     log('info', 'account claimed', { requestId: c.get('requestId'), userId: consumed.userId });
     return c.json(ok({ claimed: true as const, email: pending.email }), 200);

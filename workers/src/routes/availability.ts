@@ -3,9 +3,9 @@
  * (shared/src/slots.ts). Coaches and admins, each their own windows.
  */
 import { z } from '@hono/zod-openapi';
+import { MAX_AVAILABILITY_WINDOWS } from '@hybrid-coach/shared/slots';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { coachAvailability } from '../db/schema';
-import { MAX_AVAILABILITY_WINDOWS } from '@hybrid-coach/shared/slots';
 import { passes } from '../lib/booking';
 import { AppError, ok, okSchema } from '../lib/errors';
 import { authRoute, createApp, json } from '../lib/openapi';
@@ -32,7 +32,10 @@ const AvailabilityInput = z
     endTime: hhmm,
   })
   .strict()
-  .refine((a) => (a.dayOfWeek === undefined) !== (a.specificDate === undefined), { message: 'Give dayOfWeek (weekly) or specificDate (once), not both', path: ['dayOfWeek'] })
+  .refine((a) => (a.dayOfWeek === undefined) !== (a.specificDate === undefined), {
+    message: 'Give dayOfWeek (weekly) or specificDate (once), not both',
+    path: ['dayOfWeek'],
+  })
   .refine((a) => a.startTime < a.endTime, { message: 'The window must end after it starts', path: ['endTime'] })
   .openapi('AvailabilityInput');
 
@@ -90,8 +93,14 @@ export const availability = createApp()
       const id = crypto.randomUUID();
       const windows = db.select({ n: count() }).from(coachAvailability).where(eq(coachAvailability.coachId, coachId));
       const [added, undone] = await db.batch([
-        db.insert(coachAvailability).values({ id, coachId, ...windowOf(c.req.valid('json')) }).returning(),
-        db.delete(coachAvailability).where(and(eq(coachAvailability.id, id), passes(windows, MAX_AVAILABILITY_WINDOWS))).returning({ id: coachAvailability.id }),
+        db
+          .insert(coachAvailability)
+          .values({ id, coachId, ...windowOf(c.req.valid('json')) })
+          .returning(),
+        db
+          .delete(coachAvailability)
+          .where(and(eq(coachAvailability.id, id), passes(windows, MAX_AVAILABILITY_WINDOWS)))
+          .returning({ id: coachAvailability.id }),
       ]);
       if (undone.length > 0 || !added[0]) {
         throw new AppError('CONFLICT', `You have ${MAX_AVAILABILITY_WINDOWS} availability windows, the most you can keep. Remove or widen one first.`, {

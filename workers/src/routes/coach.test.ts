@@ -1,10 +1,10 @@
 import { SELF } from 'cloudflare:test';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { hook } from '../../test/livekit';
 import { appointments, coachingSessions, profiles, users } from '../db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { MAX_CLIENTS } from './coach';
 
 interface ClientItem {
@@ -48,15 +48,44 @@ describe('a coach’s clients', () => {
     const db = testDb();
     const day = 24 * 3600_000;
     await db.insert(coachingSessions).values([
-      { roomName: `session-${crypto.randomUUID()}`, clientId: robin.id, coachId: coach.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', aiSummary: 'Worked on slow breathing.', createdAt: new Date(Date.now() - 2 * day) },
-      { roomName: `session-${crypto.randomUUID()}`, clientId: robin.id, coachId: null, status: 'COMPLETED', tierAtStart: 'PREMIUM', aiSummary: 'Talked with the AI about sleep.', createdAt: new Date(Date.now() - day) },
-      { roomName: `session-${crypto.randomUUID()}`, clientId: robin.id, coachId: otherCoach.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', aiSummary: 'Humming practice.', createdAt: new Date(Date.now() - 3 * day), flaggedAt: new Date(), flagReason: 'crisis' },
+      {
+        roomName: `session-${crypto.randomUUID()}`,
+        clientId: robin.id,
+        coachId: coach.id,
+        status: 'COMPLETED',
+        tierAtStart: 'PREMIUM',
+        aiSummary: 'Worked on slow breathing.',
+        createdAt: new Date(Date.now() - 2 * day),
+      },
+      {
+        roomName: `session-${crypto.randomUUID()}`,
+        clientId: robin.id,
+        coachId: null,
+        status: 'COMPLETED',
+        tierAtStart: 'PREMIUM',
+        aiSummary: 'Talked with the AI about sleep.',
+        createdAt: new Date(Date.now() - day),
+      },
+      {
+        roomName: `session-${crypto.randomUUID()}`,
+        clientId: robin.id,
+        coachId: otherCoach.id,
+        status: 'COMPLETED',
+        tierAtStart: 'PREMIUM',
+        aiSummary: 'Humming practice.',
+        createdAt: new Date(Date.now() - 3 * day),
+        flaggedAt: new Date(),
+        flagReason: 'crisis',
+      },
       { roomName: `session-${crypto.randomUUID()}`, clientId: stranger.id, coachId: otherCoach.id, status: 'COMPLETED', tierAtStart: 'PREMIUM' },
     ]);
     const at = new Date(Math.ceil((Date.now() + 3 * day) / 1_800_000) * 1_800_000);
     await db.insert(appointments).values({ coachId: coach.id, clientId: booked.id, scheduledFor: at });
     const facts = { coachingGoals: 'Sleep through the night', clientFacts: ['Has two kids'], challenges: ['Exams'], lastSummary: 'Worked on slow breathing.' };
-    await db.insert(profiles).values({ userId: robin.id, ...facts }).onConflictDoUpdate({ target: profiles.userId, set: facts });
+    await db
+      .insert(profiles)
+      .values({ userId: robin.id, ...facts })
+      .onConflictDoUpdate({ target: profiles.userId, set: facts });
 
     const res = await get('/api/coach/clients', bearer(coach.token));
     expect(res.status).toBe(200);
@@ -83,8 +112,17 @@ describe('a coach’s clients', () => {
     const clients = await Promise.all(names.map((n) => createUser({ tier: 'PREMIUM', displayName: n })));
     await testDb()
       .insert(coachingSessions)
-      .values(clients.map((c) => ({ roomName: `session-${crypto.randomUUID()}`, clientId: c.id, coachId: coach.id, status: 'COMPLETED' as const, tierAtStart: 'PREMIUM' as const })));
-    const list = async (query: string) => (await body<ClientItem[]>(await get(`/api/coach/clients${query}`, bearer(coach.token)))).data.map((c) => c.displayName);
+      .values(
+        clients.map((c) => ({
+          roomName: `session-${crypto.randomUUID()}`,
+          clientId: c.id,
+          coachId: coach.id,
+          status: 'COMPLETED' as const,
+          tierAtStart: 'PREMIUM' as const,
+        })),
+      );
+    const list = async (query: string) =>
+      (await body<ClientItem[]>(await get(`/api/coach/clients${query}`, bearer(coach.token)))).data.map((c) => c.displayName);
     expect(await list('')).toEqual(['Ava First', 'Bea Second', 'cleo Third']);
     expect(await list('?limit=2')).toEqual(['Ava First', 'Bea Second']);
     for (const limit of [0, MAX_CLIENTS + 1]) expect((await get(`/api/coach/clients?limit=${limit}`, bearer(coach.token))).status).toBe(400);

@@ -4,14 +4,14 @@
  * join. Coaches and admins only.
  */
 import { z } from '@hono/zod-openapi';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
-import { type Db, chunked } from '../db/client';
+import { chunked, type Db } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
-import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, ok, okSchema } from '../lib/errors';
-import { describeError, log } from '@hybrid-coach/shared/log';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
 import { assertCoaches } from './notes';
@@ -90,7 +90,13 @@ const listClientsRoute = authRoute({
   roles: ['COACH', 'ADMIN'],
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(MAX_CLIENTS).default(MAX_CLIENTS).openapi({ description: `The first this many by name (at most ${MAX_CLIENTS})` }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_CLIENTS)
+        .default(MAX_CLIENTS)
+        .openapi({ description: `The first this many by name (at most ${MAX_CLIENTS})` }),
     }),
   },
   responses: { 200: { description: 'By name', ...json(okSchema(z.array(ClientListItem))) } },
@@ -122,7 +128,13 @@ const toIso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
  */
 async function clientIdsOf(db: Db, user: AuthUser, limit: number): Promise<string[]> {
   const withSession = (coachId?: string) =>
-    inArray(users.id, db.select({ id: coachingSessions.clientId }).from(coachingSessions).where(coachId ? eq(coachingSessions.coachId, coachId) : undefined));
+    inArray(
+      users.id,
+      db
+        .select({ id: coachingSessions.clientId })
+        .from(coachingSessions)
+        .where(coachId ? eq(coachingSessions.coachId, coachId) : undefined),
+    );
   const coached =
     user.role === 'ADMIN'
       ? withSession()

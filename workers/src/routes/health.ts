@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { describeError, log } from '@hybrid-coach/shared/log';
+import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { createApp } from '../lib/openapi';
 
 const Status = z.object({ status: z.literal('ok') });

@@ -1,22 +1,7 @@
 import { env } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  API,
-  bearer,
-  body,
-  createUser,
-  currentStep,
-  exchange,
-  get,
-  ipHeader,
-  login,
-  post,
-  knownMfa,
-  signIn,
-  testDb,
-  totpCode,
-} from '../../test/helpers';
+import { API, bearer, body, createUser, currentStep, exchange, get, ipHeader, knownMfa, login, post, signIn, testDb, totpCode } from '../../test/helpers';
 import { authGrants, mfaChallenges, mfaRecoveryCodes, staffMfa, users } from '../db/schema';
 import worker from '../index';
 import { DecryptionError, decryptText } from '../lib/encryption';
@@ -251,7 +236,9 @@ describe('recovery codes', () => {
 describe('what is stored', () => {
   it('keeps the TOTP secret sealed for its own user, and recovery codes only as hashes', async () => {
     const { coach, secret, otpauthUri, recoveryCodes } = await enrolledCoach();
-    expect(otpauthUri).toBe(`otpauth://totp/Hybrid%20Coach:${encodeURIComponent(coach.email)}?issuer=Hybrid%20Coach&secret=${secret}&algorithm=SHA1&digits=6&period=30`);
+    expect(otpauthUri).toBe(
+      `otpauth://totp/Hybrid%20Coach:${encodeURIComponent(coach.email)}?issuer=Hybrid%20Coach&secret=${secret}&algorithm=SHA1&digits=6&period=30`,
+    );
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     const row = await testDb().select().from(staffMfa).where(eq(staffMfa.userId, coach.id)).get();
     const rowText = JSON.stringify(row);
@@ -394,7 +381,13 @@ describe('coaches', () => {
     const data = (await body<Step>(strict)).data;
     expect(data).toMatchObject({ mfaEnrollmentRequired: true });
     expect(data.grant).toBeUndefined();
-    const cookie = { Cookie: strict.headers.getSetCookie().find((c) => c.startsWith('__Host-hc_login='))?.split(';')[0] ?? '' };
+    const cookie = {
+      Cookie:
+        strict.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('__Host-hc_login='))
+          ?.split(';')[0] ?? '',
+    };
     const started = (await body<{ secret: string }>(await strictPost('/api/auth/mfa/enrol', { challenge: data.challenge }, cookie))).data;
     const step = currentStep();
     const done = await strictPost('/api/auth/mfa/enrol/confirm', { challenge: data.challenge, code: totpCode(started.secret, step) }, cookie);

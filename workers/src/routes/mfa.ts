@@ -8,20 +8,20 @@
  * Every code attempt counts against the challenge (sign-in) and the account (lib/mfa.ts).
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import { log } from '@hybrid-coach/shared/log';
+import { mfaRequiredFor } from '@hybrid-coach/shared/mfa';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { staffMfa, users } from '../db/schema';
-import { mfaRequiredFor } from '@hybrid-coach/shared/mfa';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
-import { log } from '@hybrid-coach/shared/log';
 import {
-  type Proof,
   checkProof,
   confirmEnrolment,
   mfaEnabled,
   openChallenge,
+  type Proof,
   recoveryCodesLeft,
   regenerateRecoveryCodes,
   removeMfa,
@@ -36,18 +36,12 @@ import { authRoute, createApp, json } from '../lib/openapi';
 import { GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 const Challenge = z.string().min(1).max(128).openapi({ description: 'From the login answer: single-use, bound to this browser' });
-const Code = z
-  .string()
-  .trim()
-  .min(1, 'Enter the 6-digit code')
-  .max(16)
-  .openapi({ description: 'The 6-digit code the authenticator app shows now' });
+const Code = z.string().trim().min(1, 'Enter the 6-digit code').max(16).openapi({ description: 'The 6-digit code the authenticator app shows now' });
 const RecoveryCode = z.string().trim().min(1, 'Enter a recovery code').max(64).openapi({ description: 'One of the recovery codes (each works once)' });
 
 const oneProof = (p: { code?: string; recoveryCode?: string }) => (p.code === undefined) !== (p.recoveryCode === undefined);
 const ONE_PROOF = { message: 'Give either code or recoveryCode', path: ['code'] };
-const proofOf = (p: { code?: string; recoveryCode?: string }): Proof =>
-  p.code !== undefined ? { code: p.code } : { recoveryCode: p.recoveryCode ?? '' };
+const proofOf = (p: { code?: string; recoveryCode?: string }): Proof => (p.code !== undefined ? { code: p.code } : { recoveryCode: p.recoveryCode ?? '' });
 
 const VerifyBody = z
   .object({ challenge: Challenge, code: Code.optional(), recoveryCode: RecoveryCode.optional() })
@@ -57,11 +51,7 @@ const VerifyBody = z
 const ChallengeBody = z.object({ challenge: Challenge }).strict().openapi('MfaEnrolRequest');
 const ConfirmAtSignInBody = z.object({ challenge: Challenge, code: Code }).strict().openapi('MfaEnrolConfirmRequest');
 
-const ProofBody = z
-  .object({ code: Code.optional(), recoveryCode: RecoveryCode.optional() })
-  .strict()
-  .refine(oneProof, ONE_PROOF)
-  .openapi('MfaProof');
+const ProofBody = z.object({ code: Code.optional(), recoveryCode: RecoveryCode.optional() }).strict().refine(oneProof, ONE_PROOF).openapi('MfaProof');
 const EnrolBody = z
   .object({ code: Code.optional(), recoveryCode: RecoveryCode.optional() })
   .strict()
@@ -86,7 +76,13 @@ const MfaStatus = z
   })
   .openapi('MfaStatus');
 
-const post = <P extends string, B extends z.ZodType, R extends z.ZodType>(path: P, summary: string, body: B, result: R, errors: Parameters<typeof errorResponses>) =>
+const post = <P extends string, B extends z.ZodType, R extends z.ZodType>(
+  path: P,
+  summary: string,
+  body: B,
+  result: R,
+  errors: Parameters<typeof errorResponses>,
+) =>
   createRoute({
     method: 'post',
     path,
@@ -205,7 +201,14 @@ const statusRoute = authRoute({
 const NewRecoveryCodes = z.object({ recoveryCodes: RecoveryCodes, status: MfaStatus });
 
 /** A settings change: staff only; it reads a body (413 past the limit) and may try a code (429 past the account's limit). */
-const settingsPost = <P extends string, B extends z.ZodType, R extends z.ZodType>(path: P, summary: string, body: B, description: string, result: R, conflict = true) =>
+const settingsPost = <P extends string, B extends z.ZodType, R extends z.ZodType>(
+  path: P,
+  summary: string,
+  body: B,
+  description: string,
+  result: R,
+  conflict = true,
+) =>
   authRoute({
     method: 'post',
     path,

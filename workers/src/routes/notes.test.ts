@@ -84,7 +84,15 @@ describe('coach notes', () => {
     const t0 = Date.now() - 60_000;
     await testDb()
       .insert(clientNotes)
-      .values([1, 2, 3].map((n) => ({ coachId: coach.id, clientId: client.id, text: `Note ${n}`, createdAt: new Date(t0 + n * 1000), updatedAt: new Date(t0 + n * 1000) })));
+      .values(
+        [1, 2, 3].map((n) => ({
+          coachId: coach.id,
+          clientId: client.id,
+          text: `Note ${n}`,
+          createdAt: new Date(t0 + n * 1000),
+          updatedAt: new Date(t0 + n * 1000),
+        })),
+      );
     const page = await get(`/api/clients/${client.id}/notes?limit=2`, bearer(coach.token));
     expect((await body<Note[]>(page)).data.map((n) => n.text)).toEqual(['Note 3', 'Note 2']);
     expect((await body<Note[]>(await get(`/api/clients/${client.id}/notes`, bearer(coach.token)))).data).toHaveLength(3);
@@ -122,13 +130,21 @@ describe('GET /api/search/transcripts', () => {
       .values({ roomName: `session-${crypto.randomUUID()}`, clientId: client.id, coachId: other.id, status: 'COMPLETED', tierAtStart: 'PREMIUM' })
       .returning();
     const line = (sid: string, n: number, text: string) => ({
-      sessionId: sid, speakerIdentity: client.id, speakerRole: 'client' as const, text, heardByAi: true, spokenAt: new Date(n * 1000), idempotencyKey: `${sid}:${n}`,
+      sessionId: sid,
+      speakerIdentity: client.id,
+      speakerRole: 'client' as const,
+      text,
+      heardByAi: true,
+      spokenAt: new Date(n * 1000),
+      idempotencyKey: `${sid}:${n}`,
     });
-    await testDb().insert(messages).values([
-      line(sessionId, 1, 'My breathing gets shallow when I am anxious at work'),
-      line(sessionId, 2, 'I slept well after the humming exercise'),
-      line(elsewhere!.id, 3, 'Breathing is hard in the mornings'),
-    ]);
+    await testDb()
+      .insert(messages)
+      .values([
+        line(sessionId, 1, 'My breathing gets shallow when I am anxious at work'),
+        line(sessionId, 2, 'I slept well after the humming exercise'),
+        line(elsewhere!.id, 3, 'Breathing is hard in the mornings'),
+      ]);
 
     type Hit = { sessionId: string; clientName: string; snippet: { text: string; match: boolean }[] };
     const res = await get(`/api/search/transcripts?q=${encodeURIComponent('breathe')}`, bearer(coach.token));

@@ -44,7 +44,6 @@ const ClientParams = z.object({ clientId: z.string().min(1).max(64) });
 export const MAX_NOTES = 200;
 const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
-
 const listRoute = authRoute({
   method: 'get',
   path: '/{clientId}/notes',
@@ -55,7 +54,13 @@ const listRoute = authRoute({
     params: ClientParams,
     query: z.object({
       sessionId: z.string().min(1).max(64).optional(),
-      limit: z.coerce.number().int().min(1).max(MAX_NOTES).default(MAX_NOTES).openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_NOTES)
+        .default(MAX_NOTES)
+        .openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
     }),
   },
   responses: { 200: { description: 'Notes', ...json(okSchema(z.array(Note))) } },
@@ -189,7 +194,10 @@ export const notes = createApp()
     const patch = c.req.valid('json');
     const row = await db
       .update(clientNotes)
-      .set({ ...(patch.text !== undefined ? { text: patch.text } : {}), ...(patch.shareableWithAi !== undefined ? { shareableWithAi: patch.shareableWithAi } : {}) })
+      .set({
+        ...(patch.text !== undefined ? { text: patch.text } : {}),
+        ...(patch.shareableWithAi !== undefined ? { shareableWithAi: patch.shareableWithAi } : {}),
+      })
       .where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)))
       .returning()
       .get();
@@ -202,4 +210,3 @@ export const notes = createApp()
     await db.delete(clientNotes).where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)));
     return c.json(ok({ id: note.id }), 200);
   });
-

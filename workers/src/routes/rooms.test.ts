@@ -1,11 +1,11 @@
-import { SELF, env, runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, get, openRoomSocket, post, signIn, testDb } from '../../test/helpers';
 import { dispatchClient, hook, roomService } from '../../test/livekit';
 import { coachingSessions, messages, users } from '../db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 
 interface Ticket {
   sessionId: string;
@@ -131,7 +131,9 @@ describe('POST /api/rooms', () => {
     const longAgo = new Date(Date.now() - 5 * 60_000);
     // 1. A start that failed half way: a row, but no room object that would ever end it.
     const orphan = crypto.randomUUID();
-    await testDb().insert(coachingSessions).values({ id: orphan, roomName: `session-${orphan}`, clientId: a.user.id, tierAtStart: 'PREMIUM', createdAt: longAgo });
+    await testDb()
+      .insert(coachingSessions)
+      .values({ id: orphan, roomName: `session-${orphan}`, clientId: a.user.id, tierAtStart: 'PREMIUM', createdAt: longAgo });
     const first = await startSession(a.token);
     expect((await testDb().select().from(coachingSessions).where(eq(coachingSessions.id, orphan)).get())?.status).toBe('CANCELLED');
 
@@ -255,10 +257,17 @@ describe('POST /api/rooms/:id/whisper', () => {
     const sent = (await body<{ id: string; text: string; deliveredToAi: boolean }>(res)).data;
     // No agent has joined the room: it reads the whisper from the history when it does.
     expect(sent).toMatchObject({ text: 'Ask about her sleep', deliveredToAi: false });
-    await testDb().insert(messages).values({
-      sessionId: t.sessionId, speakerIdentity: a.user.id, speakerRole: 'client', text: 'I slept badly', heardByAi: true,
-      spokenAt: new Date(Date.now() + 1000), idempotencyKey: `${t.sessionId}-w1`,
-    });
+    await testDb()
+      .insert(messages)
+      .values({
+        sessionId: t.sessionId,
+        speakerIdentity: a.user.id,
+        speakerRole: 'client',
+        text: 'I slept badly',
+        heardByAi: true,
+        spokenAt: new Date(Date.now() + 1000),
+        idempotencyKey: `${t.sessionId}-w1`,
+      });
 
     type Detail = { transcript: { kind: string; text: string }[]; transcriptLineCount: number };
     const forCoach = (await body<Detail>(await get(`/api/sessions/${t.sessionId}`, bearer(c.token)))).data;
@@ -318,10 +327,12 @@ describe('GET /api/rooms/:id', () => {
         timer: { startedAt: number | null; capMinutes: number | null; remainingSeconds: number | null };
       }>(res);
       expect(data.status).toBe('ACTIVE');
-      expect(data.participants.map((p) => [p.identity, p.role]).sort()).toEqual([
-        [a.user.id, 'client'],
-        ['agent-1', 'ai'],
-      ].sort());
+      expect(data.participants.map((p) => [p.identity, p.role]).sort()).toEqual(
+        [
+          [a.user.id, 'client'],
+          ['agent-1', 'ai'],
+        ].sort(),
+      );
       expect(data.timer.startedAt).toBeTypeOf('number');
       expect(data.timer).toMatchObject({ capMinutes: null, remainingSeconds: null });
     }
@@ -340,10 +351,28 @@ describe('GET /api/sessions', () => {
     const t2 = await startSession(a.token);
     await startSession(b.token);
     await post(`/api/rooms/${t2.sessionId}/join`, {}, bearer(c.token));
-    await testDb().insert(messages).values([
-      { sessionId: t1.sessionId, speakerIdentity: a.user.id, speakerRole: 'client', text: 'I feel tense', heardByAi: true, spokenAt: new Date(1_000), idempotencyKey: `${t1.sessionId}-1` },
-      { sessionId: t1.sessionId, speakerIdentity: 'agent', speakerRole: 'ai', text: 'Let us breathe', heardByAi: true, spokenAt: new Date(2_000), idempotencyKey: `${t1.sessionId}-2` },
-    ]);
+    await testDb()
+      .insert(messages)
+      .values([
+        {
+          sessionId: t1.sessionId,
+          speakerIdentity: a.user.id,
+          speakerRole: 'client',
+          text: 'I feel tense',
+          heardByAi: true,
+          spokenAt: new Date(1_000),
+          idempotencyKey: `${t1.sessionId}-1`,
+        },
+        {
+          sessionId: t1.sessionId,
+          speakerIdentity: 'agent',
+          speakerRole: 'ai',
+          text: 'Let us breathe',
+          heardByAi: true,
+          spokenAt: new Date(2_000),
+          idempotencyKey: `${t1.sessionId}-2`,
+        },
+      ]);
 
     const mine = (await body<{ id: string }[]>(await get('/api/sessions', bearer(a.token)))).data.map((s) => s.id);
     expect(mine.sort()).toEqual([t1.sessionId, t2.sessionId].sort());

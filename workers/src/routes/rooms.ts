@@ -1,22 +1,15 @@
 import { z } from '@hono/zod-openapi';
+import { describeError, log } from '@hybrid-coach/shared/log';
+import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
+import { TIERS } from '@hybrid-coach/shared/tiers';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
-import { and, eq, isNull } from 'drizzle-orm';
 import { isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
-import { TIERS } from '@hybrid-coach/shared/tiers';
 import { AppError, ok, okSchema } from '../lib/errors';
-import {
-  ROOM_DEPARTURE_TIMEOUT_S,
-  ROOM_EMPTY_TIMEOUT_S,
-  ROOM_MAX_PARTICIPANTS,
-  mintRoomToken,
-  roomNameFor,
-  roomService,
-} from '../lib/livekit';
 import { assertNoLiveSession } from '../lib/live-session';
-import { describeError, log } from '@hybrid-coach/shared/log';
+import { mintRoomToken, ROOM_DEPARTURE_TIMEOUT_S, ROOM_EMPTY_TIMEOUT_S, ROOM_MAX_PARTICIPANTS, roomNameFor, roomService } from '../lib/livekit';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { assertCanStartSession } from '../lib/usage';
@@ -82,7 +75,6 @@ export const RoomState = z
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const ROOM_STATE_MATCHES_SNAPSHOT: Same<z.infer<typeof RoomState>, RoomSnapshot> = true;
 
-
 const createRoomRoute = authRoute({
   method: 'post',
   path: '/',
@@ -101,7 +93,8 @@ const appointmentRoomRoute = authRoute({
   method: 'post',
   path: '/appointment/{id}',
   summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
-  description: 'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
+  description:
+    'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
   roles: ['CLIENT'],
   errors: ['NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
@@ -195,7 +188,15 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   const roomName = roomNameFor(sessionId);
   // The row first, so that of two starts at once only one creates a room and dispatches an AI job.
   try {
-    await db.insert(coachingSessions).values({ id: sessionId, roomName, clientId: user.id, tierAtStart: tier, capMinutes, coachId: booked.coachId ?? null, appointmentId: booked.appointmentId ?? null });
+    await db.insert(coachingSessions).values({
+      id: sessionId,
+      roomName,
+      clientId: user.id,
+      tierAtStart: tier,
+      capMinutes,
+      coachId: booked.coachId ?? null,
+      appointmentId: booked.appointmentId ?? null,
+    });
   } catch (err) {
     await releaseMonthlySession(db, user.id);
     if (!isUniqueViolation(err)) throw err;
@@ -228,7 +229,9 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   } catch (err) {
     // Nothing would ever end a session whose object is not set up: it must not stay live.
     await undo();
-    await roomService(c.env).deleteRoom(roomName).catch(() => undefined);
+    await roomService(c.env)
+      .deleteRoom(roomName)
+      .catch(() => undefined);
     throw err;
   }
   const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
@@ -241,7 +244,11 @@ export const rooms = createApp()
   .openapi(appointmentRoomRoute, async (c) => {
     const user = c.get('user');
     const db = c.var.db;
-    const appointment = await db.select().from(appointments).where(eq(appointments.id, c.req.valid('param').id)).get();
+    const appointment = await db
+      .select()
+      .from(appointments)
+      .where(eq(appointments.id, c.req.valid('param').id))
+      .get();
     if (!appointment || appointment.clientId !== user.id) throw new AppError('NOT_FOUND', 'No such appointment');
     const now = Date.now();
     const opensAt = appointment.scheduledFor.getTime() - APPOINTMENT_ROOM_OPENS_MS;

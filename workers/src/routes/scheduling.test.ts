@@ -1,9 +1,9 @@
 import { SELF } from 'cloudflare:test';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { appointments, coachAvailability, users } from '../db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 
 const send = (method: 'PUT' | 'DELETE', path: string, payload: unknown, token: string) =>
   SELF.fetch(`${API}${path}`, {
@@ -42,7 +42,8 @@ describe('coach availability', () => {
     expect(weekly.status).toBe(201);
     const w = (await body<Window>(weekly)).data;
     expect(w).toMatchObject({ dayOfWeek: 1, isRecurring: true, specificDate: null });
-    const once = (await body<Window>(await post('/api/availability', { specificDate: '2027-01-06', startTime: '14:00', endTime: '15:00' }, bearer(c.token)))).data;
+    const once = (await body<Window>(await post('/api/availability', { specificDate: '2027-01-06', startTime: '14:00', endTime: '15:00' }, bearer(c.token))))
+      .data;
     expect(once).toMatchObject({ dayOfWeek: 3, isRecurring: false, specificDate: '2027-01-06' });
 
     expect((await body<Window[]>(await get('/api/availability', bearer(c.token)))).data.map((x) => x.id)).toEqual([w.id, once.id]);
@@ -110,7 +111,9 @@ describe('booking a human coach', () => {
     const { date, dayOfWeek } = dayAfterTomorrow();
     await post('/api/availability', { dayOfWeek, startTime: '16:00', endTime: '17:00' }, bearer(c.token));
     const clients = await Promise.all([client(), client(), client()]);
-    const answers = await Promise.all(clients.map((x) => post('/api/appointments', { coachId: c.user.id, scheduledFor: `${date}T16:00:00.000Z` }, bearer(x.token))));
+    const answers = await Promise.all(
+      clients.map((x) => post('/api/appointments', { coachId: c.user.id, scheduledFor: `${date}T16:00:00.000Z` }, bearer(x.token))),
+    );
     expect(answers.map((r) => r.status).sort()).toEqual([201, 409, 409]);
     expect(await testDb().select().from(appointments).where(eq(appointments.coachId, c.user.id)).all()).toHaveLength(1);
   });
@@ -180,7 +183,10 @@ describe('an appointment’s life', () => {
   it('starts only when the client has no other live session, and sends a second start back to its own session', async () => {
     const c = await coach();
     const a = await client();
-    const [appt] = await testDb().insert(appointments).values({ clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() + 5 * 60_000) }).returning();
+    const [appt] = await testDb()
+      .insert(appointments)
+      .values({ clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() + 5 * 60_000) })
+      .returning();
     const status = async () => (await testDb().select().from(appointments).where(eq(appointments.id, appt!.id)).get())?.status;
 
     const adHoc = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(a.token)))).data;
@@ -249,9 +255,14 @@ describe('caps', () => {
     const c = await coach(false);
     const rows = Array.from({ length: 47 }, (_, i) => ({ coachId: c.user.id, dayOfWeek: i % 7, startTime: '09:00', endTime: '10:00' }));
     // D1 binds at most 100 values a statement.
-    for (let i = 0; i < rows.length; i += 10) await testDb().insert(coachAvailability).values(rows.slice(i, i + 10));
+    for (let i = 0; i < rows.length; i += 10)
+      await testDb()
+        .insert(coachAvailability)
+        .values(rows.slice(i, i + 10));
     expect((await post('/api/availability', { dayOfWeek: 1, startTime: '11:00', endTime: '12:00' }, bearer(c.token))).status).toBe(201);
-    const answers = await Promise.all([1, 2, 3, 4].map((h) => post('/api/availability', { dayOfWeek: 2, startTime: `1${h}:00`, endTime: `1${h}:30` }, bearer(c.token))));
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((h) => post('/api/availability', { dayOfWeek: 2, startTime: `1${h}:00`, endTime: `1${h}:30` }, bearer(c.token))),
+    );
     expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409]);
     const refused = (await body(answers.find((r) => r.status === 409)!)).error;
     expect(refused).toMatchObject({ code: 'CONFLICT', details: { limit: 50 } });
@@ -271,10 +282,12 @@ describe('caps', () => {
     const at = (i: number) => new Date(Date.parse(`${date}T08:00:00.000Z`) + i * 30 * 60_000).toISOString();
     const book = (i: number) => post('/api/appointments', { coachId: c.user.id, scheduledFor: at(i) }, bearer(a.token));
     // Over and done with, or cancelled: not counted.
-    await testDb().insert(appointments).values([
-      { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() - 2 * 86_400_000) },
-      { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.parse(at(13))), status: 'CANCELLED' },
-    ]);
+    await testDb()
+      .insert(appointments)
+      .values([
+        { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.now() - 2 * 86_400_000) },
+        { clientId: a.user.id, coachId: c.user.id, scheduledFor: new Date(Date.parse(at(13))), status: 'CANCELLED' },
+      ]);
     for (let i = 0; i < 8; i++) expect((await book(i)).status, `booking ${i}`).toBe(201);
     const answers = await Promise.all([8, 9, 10, 11].map(book));
     expect(answers.map((r) => r.status).sort()).toEqual([201, 201, 409, 409]);
@@ -327,13 +340,22 @@ describe('many coaches', () => {
       expect(slots.filter((s) => many.some((m) => m.id === s.coach.id) && s.slots.includes(`${date}T09:00:00.000Z`))).toHaveLength(120);
 
       const c = await coach();
-      const [appt] = await testDb().insert(appointments).values({ clientId: cl.user.id, coachId: c.user.id, scheduledFor: new Date(`${date}T09:00:00.000Z`) }).returning();
+      const [appt] = await testDb()
+        .insert(appointments)
+        .values({ clientId: cl.user.id, coachId: c.user.id, scheduledFor: new Date(`${date}T09:00:00.000Z`) })
+        .returning();
       const options = await get(`/api/appointments/${appt!.id}/reassign-options`, bearer(c.token));
       expect(options.status).toBe(200);
       await stopBookings(c);
     } finally {
-      await testDb().update(users).set({ isAvailable: false }).where(inArray(users.id, many.map((m) => m.id).slice(0, 90)));
-      await testDb().update(users).set({ isAvailable: false }).where(inArray(users.id, many.map((m) => m.id).slice(90)));
+      await testDb()
+        .update(users)
+        .set({ isAvailable: false })
+        .where(inArray(users.id, many.map((m) => m.id).slice(0, 90)));
+      await testDb()
+        .update(users)
+        .set({ isAvailable: false })
+        .where(inArray(users.id, many.map((m) => m.id).slice(90)));
     }
   });
 });

@@ -1,9 +1,9 @@
 import { env, SELF } from 'cloudflare:test';
+import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { coachingSessions, messages, sessionRatings, users } from '../db/schema';
-import type { MembershipTier } from '@hybrid-coach/shared/tiers';
 import { MAX_TRANSCRIPT_LINES, TEASER_CHARS } from './sessions';
 
 const SUMMARY =
@@ -31,8 +31,24 @@ async function seedSession(clientId: string, opts: { status?: 'WAITING' | 'ACTIV
   await testDb()
     .insert(messages)
     .values([
-      { sessionId: id, speakerIdentity: clientId, speakerRole: 'client', text: 'My chest feels tight', heardByAi: true, spokenAt: t0, idempotencyKey: `${id}:1` },
-      { sessionId: id, speakerIdentity: 'agent', speakerRole: 'ai', text: 'Let us slow the exhale', heardByAi: true, spokenAt: new Date(t0.getTime() + 5000), idempotencyKey: `${id}:2` },
+      {
+        sessionId: id,
+        speakerIdentity: clientId,
+        speakerRole: 'client',
+        text: 'My chest feels tight',
+        heardByAi: true,
+        spokenAt: t0,
+        idempotencyKey: `${id}:1`,
+      },
+      {
+        sessionId: id,
+        speakerIdentity: 'agent',
+        speakerRole: 'ai',
+        text: 'Let us slow the exhale',
+        heardByAi: true,
+        spokenAt: new Date(t0.getTime() + 5000),
+        idempotencyKey: `${id}:2`,
+      },
     ]);
   return id;
 }
@@ -182,7 +198,8 @@ describe('flagged sessions', () => {
     // Flagged, with a whisper of the session's coach and the AI's words.
     const aiAlone = await seedSession(client.id);
     const db = testDb();
-    for (const id of [sessionId, aiAlone]) await db.update(coachingSessions).set({ flaggedAt: new Date(), flagReason: 'I want to hurt myself' }).where(eq(coachingSessions.id, id));
+    for (const id of [sessionId, aiAlone])
+      await db.update(coachingSessions).set({ flaggedAt: new Date(), flagReason: 'I want to hurt myself' }).where(eq(coachingSessions.id, id));
     await db.insert(messages).values({
       sessionId,
       speakerIdentity: coach.id,
@@ -213,7 +230,11 @@ describe('flagged sessions', () => {
     const own = await flaggedFor(coachToken);
     expect(own).toContain(sessionId);
     expect(own).not.toContain(aiAlone);
-    const detail = (await body<Omit<Detail, 'transcript'> & { flag: { reason: string } | null; transcript: { text: string; kind: string }[] }>(await get(`/api/sessions/${sessionId}`, bearer(coachToken)))).data;
+    const detail = (
+      await body<Omit<Detail, 'transcript'> & { flag: { reason: string } | null; transcript: { text: string; kind: string }[] }>(
+        await get(`/api/sessions/${sessionId}`, bearer(coachToken)),
+      )
+    ).data;
     expect(detail.flag?.reason).toBe('I want to hurt myself');
     expect(detail.transcript.filter((l) => l.kind === 'whisper').map((l) => l.text)).toEqual(['Ask about the sleep diary']);
     expect((await get(`/api/sessions/${aiAlone}`, bearer(coachToken))).status).toBe(404);

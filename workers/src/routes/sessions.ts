@@ -1,11 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
-import type { SQL } from 'drizzle-orm';
-import type { Db } from '../db/client';
-import { alias } from 'drizzle-orm/sqlite-core';
-import { MESSAGE_KINDS, coachingSessions, messages, sessionRatings, users } from '../db/schema';
 import { TIERS } from '@hybrid-coach/shared/tiers';
+import type { SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
+import type { Db } from '../db/client';
+import { coachingSessions, MESSAGE_KINDS, messages, sessionRatings, users } from '../db/schema';
 import { AppError, ok, okSchema } from '../lib/errors';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
@@ -15,7 +15,10 @@ const iso = z.string().datetime().nullable();
 const SessionRating = z
   .object({
     rating: z.number().int().min(1).max(5),
-    tip: z.union([z.literal(1), z.literal(3), z.literal(5)]).nullable().openapi({ description: 'Whole US dollars' }),
+    tip: z
+      .union([z.literal(1), z.literal(3), z.literal(5)])
+      .nullable()
+      .openapi({ description: 'Whole US dollars' }),
     comment: z.string().nullable(),
     createdAt: z.string().datetime(),
   })
@@ -200,11 +203,7 @@ const withNames = (db: Db) =>
  * clients they never met); clients their own.
  */
 const visibleTo = (user: AuthUser): SQL | undefined =>
-  user.role === 'ADMIN'
-    ? undefined
-    : user.role === 'COACH'
-      ? eq(coachingSessions.coachId, user.id)
-      : eq(coachingSessions.clientId, user.id);
+  user.role === 'ADMIN' ? undefined : user.role === 'COACH' ? eq(coachingSessions.coachId, user.id) : eq(coachingSessions.clientId, user.id);
 
 export const sessions = createApp()
   .openapi(listRoute, async (c) => {

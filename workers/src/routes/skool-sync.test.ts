@@ -1,11 +1,11 @@
 import { createScheduledController, env, SELF } from 'cloudflare:test';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { membershipStatusHistory, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
 import type { MemberIn } from '../lib/skool-sync';
-import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -31,11 +31,7 @@ async function send(payload: unknown, key: string, opts: { secret?: string; at?:
 }
 
 /** A run as the agent-host delivers it: chunks per community, then the final message. */
-async function deliverRun(
-  runId: string,
-  lists: { ultra: MemberIn[] | null; vagus: MemberIn[] | null },
-  chunkSize = 3,
-) {
+async function deliverRun(runId: string, lists: { ultra: MemberIn[] | null; vagus: MemberIn[] | null }, chunkSize = 3) {
   for (const c of ['ultra', 'vagus'] as const) {
     const list = lists[c];
     if (!list) continue;
@@ -51,7 +47,14 @@ async function deliverRun(
   const outcome = (c: 'ultra' | 'vagus') =>
     lists[c] ? { ok: true, membersFound: lists[c]!.length, error: null } : { ok: false, membersFound: 0, error: 'members page timed out' };
   return send(
-    { runId, kind: 'final', ok: !!lists.ultra && !!lists.vagus, error: null, durationMs: 1234, communities: { ultra: outcome('ultra'), vagus: outcome('vagus') } },
+    {
+      runId,
+      kind: 'final',
+      ok: !!lists.ultra && !!lists.vagus,
+      error: null,
+      durationMs: 1234,
+      communities: { ultra: outcome('ultra'), vagus: outcome('vagus') },
+    },
     `${runId}:final`,
   );
 }
@@ -91,7 +94,14 @@ describe('applying a sync', () => {
     expect(res.status).toBe(200);
     expect((await body<{ status: string }>(res)).data.status).toBe('SUCCEEDED');
 
-    expect(await user(`coach-${t}@example.com`)).toMatchObject({ role: 'COACH', membershipTier: 'FREE', passwordHash: null, ultraSubscriptionStatus: 'active', vagusSubscriptionStatus: 'active', skoolUltraEmail: `coach-${t}@example.com` });
+    expect(await user(`coach-${t}@example.com`)).toMatchObject({
+      role: 'COACH',
+      membershipTier: 'FREE',
+      passwordHash: null,
+      ultraSubscriptionStatus: 'active',
+      vagusSubscriptionStatus: 'active',
+      skoolUltraEmail: `coach-${t}@example.com`,
+    });
     expect(await user(`grace-${t}@example.com`)).toMatchObject({ role: 'COACH', ultraSubscriptionStatus: 'cancelled' });
     expect(await user(`lapsed-${t}@example.com`)).toMatchObject({ role: 'CLIENT' });
     expect(await user(`paid-${t}@example.com`)).toMatchObject({ role: 'CLIENT', membershipTier: 'VAGUS_MEMBER' });
@@ -154,14 +164,27 @@ describe('applying a sync', () => {
     expect((await body<{ status: string }>(again)).data.status).toBe('ALREADY_DONE');
     const after = await testDb().select().from(membershipStatusHistory).where(eq(membershipStatusHistory.syncRunId, runId)).all();
     expect(after).toHaveLength(before.length);
-    expect(await testDb().select().from(users).where(eq(users.email, `twice-c-${t}@example.com`)).all()).toHaveLength(1);
+    expect(
+      await testDb()
+        .select()
+        .from(users)
+        .where(eq(users.email, `twice-c-${t}@example.com`))
+        .all(),
+    ).toHaveLength(1);
   });
 
   it('waits (503) for missing chunks before applying', async () => {
     const runId = await newRun();
     await send({ runId, kind: 'members', community: 'vagus', chunk: { index: 0, count: 2 }, members: [member('w1@example.com')] }, `${runId}:vagus:0`);
     const early = await send(
-      { runId, kind: 'final', ok: true, error: null, durationMs: 5, communities: { ultra: { ok: true, membersFound: 0, error: null }, vagus: { ok: true, membersFound: 2, error: null } } },
+      {
+        runId,
+        kind: 'final',
+        ok: true,
+        error: null,
+        durationMs: 5,
+        communities: { ultra: { ok: true, membersFound: 0, error: null }, vagus: { ok: true, membersFound: 2, error: null } },
+      },
       `${runId}:final`,
     );
     expect(early.status).toBe(503);

@@ -1,7 +1,7 @@
 import { env, SELF } from 'cloudflare:test';
+import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, get, openRoomSocket, post, signIn } from '../../test/helpers';
-import { signedHeaders } from '@hybrid-coach/shared/signing';
 
 async function deliver(payload: unknown, key: string, secret = env.AGENT_HOST_SECRET) {
   const raw = JSON.stringify(payload);
@@ -20,9 +20,33 @@ describe('POST /api/webhooks/agent/transcript', () => {
     ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data))));
 
     const lines = [
-      { idempotencyKey: `${t.sessionId}:client:1`, speakerIdentity: client.id, role: 'client', text: 'My chest feels tight', startedAt: 1_000, endedAt: 2_500, heardByAi: true },
-      { idempotencyKey: `${t.sessionId}:coach:1`, speakerIdentity: 'coach-1', role: 'coach', text: 'Note the breath', startedAt: 3_000, endedAt: 3_900, heardByAi: false },
-      { idempotencyKey: `${t.sessionId}:ai:1`, speakerIdentity: 'agent', role: 'ai', text: 'Let us slow the exhale', startedAt: 4_000, endedAt: null, heardByAi: true },
+      {
+        idempotencyKey: `${t.sessionId}:client:1`,
+        speakerIdentity: client.id,
+        role: 'client',
+        text: 'My chest feels tight',
+        startedAt: 1_000,
+        endedAt: 2_500,
+        heardByAi: true,
+      },
+      {
+        idempotencyKey: `${t.sessionId}:coach:1`,
+        speakerIdentity: 'coach-1',
+        role: 'coach',
+        text: 'Note the breath',
+        startedAt: 3_000,
+        endedAt: 3_900,
+        heardByAi: false,
+      },
+      {
+        idempotencyKey: `${t.sessionId}:ai:1`,
+        speakerIdentity: 'agent',
+        role: 'ai',
+        text: 'Let us slow the exhale',
+        startedAt: 4_000,
+        endedAt: null,
+        heardByAi: true,
+      },
     ];
     const first = await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines }, `${t.sessionId}:batch:1`);
     expect(first.status).toBe(200);
@@ -60,15 +84,31 @@ describe('POST /api/webhooks/agent/transcript', () => {
     const [coachToken, adminToken] = await Promise.all([signIn(someCoach.email), signIn(admin.email)]);
     const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(token)))).data;
     const line = (n: number, role: string, text: string) => ({
-      idempotencyKey: `${t.sessionId}:${role}:${n}`, speakerIdentity: role === 'client' ? client.id : 'agent', role, text, startedAt: n * 1000, endedAt: null, heardByAi: true,
+      idempotencyKey: `${t.sessionId}:${role}:${n}`,
+      speakerIdentity: role === 'client' ? client.id : 'agent',
+      role,
+      text,
+      startedAt: n * 1000,
+      endedAt: null,
+      heardByAi: true,
     });
     type Summary = { id: string; flag: { at: string; reason: string } | null };
 
     // Ordinary talk, and the AI's own words about crisis lines, raise nothing.
-    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(1, 'client', 'Work was killing me today'), line(2, 'ai', 'If you ever want to hurt yourself, call 988')] }, `${t.sessionId}:b1`);
+    await deliver(
+      {
+        sessionId: t.sessionId,
+        roomName: `session-${t.sessionId}`,
+        lines: [line(1, 'client', 'Work was killing me today'), line(2, 'ai', 'If you ever want to hurt yourself, call 988')],
+      },
+      `${t.sessionId}:b1`,
+    );
     expect((await body<Summary[]>(await get('/api/sessions?flagged=true&limit=100', bearer(adminToken)))).data.map((s) => s.id)).not.toContain(t.sessionId);
 
-    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(3, 'client', 'Sometimes I want to hurt myself')] }, `${t.sessionId}:b2`);
+    await deliver(
+      { sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(3, 'client', 'Sometimes I want to hurt myself')] },
+      `${t.sessionId}:b2`,
+    );
     // An admin sees it among the flagged sessions, with the words that raised it (the AI was alone:
     // no coach's session); a coach who was never in the call sees nothing of it.
     const flagged = (await body<Summary[]>(await get('/api/sessions?flagged=true&limit=100', bearer(adminToken)))).data;
@@ -81,7 +121,10 @@ describe('POST /api/webhooks/agent/transcript', () => {
     const firstAt = (await body<Summary>(detail)).data.flag!.at;
 
     // A later line does not move the flag; the client's own view carries none.
-    await deliver({ sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(4, 'client', 'I have had suicidal thoughts')] }, `${t.sessionId}:b3`);
+    await deliver(
+      { sessionId: t.sessionId, roomName: `session-${t.sessionId}`, lines: [line(4, 'client', 'I have had suicidal thoughts')] },
+      `${t.sessionId}:b3`,
+    );
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(adminToken)))).data.flag!.at).toBe(firstAt);
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(token)))).data.flag).toBeNull();
     expect((await get('/api/sessions?flagged=maybe', bearer(coachToken))).status).toBe(400);

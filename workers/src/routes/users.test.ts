@@ -126,7 +126,12 @@ describe('/api/users/me/profile', () => {
 
     // Clearing the goals later does not undo onboarding; a null track means the bundled one.
     const cleared = (await body<Profile>(await patch(token, { coachingGoals: '', favouriteTrackUrl: null }))).data;
-    expect(cleared).toMatchObject({ coachingGoals: null, favouriteTrackUrl: null, onboardingCompleted: true, onboardingCompletedAt: first.onboardingCompletedAt });
+    expect(cleared).toMatchObject({
+      coachingGoals: null,
+      favouriteTrackUrl: null,
+      onboardingCompleted: true,
+      onboardingCompletedAt: first.onboardingCompletedAt,
+    });
     expect((await body<Profile>(await get('/api/users/me/profile', bearer(token)))).data).toEqual(cleared);
   });
 

@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
+import { TIERS } from '@hybrid-coach/shared/tiers';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { profiles, users } from '../db/schema';
 import type { Profile as ProfileRow } from '../db/schema';
-import { TIERS } from '@hybrid-coach/shared/tiers';
+import { profiles, users } from '../db/schema';
 import { AppError, ok, okSchema } from '../lib/errors';
 import { authRoute, createApp, json } from '../lib/openapi';
 import { usageOf } from '../lib/usage';
@@ -117,7 +117,11 @@ const profileOut = (p: ProfileRow | undefined) => ({
 
 export const usersApp = createApp()
   .openapi(profileRoute, async (c) => {
-    const row = await c.var.db.select().from(profiles).where(eq(profiles.userId, c.get('user').id)).get();
+    const row = await c.var.db
+      .select()
+      .from(profiles)
+      .where(eq(profiles.userId, c.get('user').id))
+      .get();
     return c.json(ok(profileOut(row)), 200);
   })
   .openapi(patchProfileRoute, async (c) => {
@@ -130,9 +134,7 @@ export const usersApp = createApp()
       symptoms: patch.symptoms !== undefined ? patch.symptoms : (before?.symptoms ?? null),
       initialMood: patch.initialMood ?? before?.initialMood ?? null,
       preferences:
-        patch.favouriteTrackUrl !== undefined
-          ? { ...(before?.preferences ?? {}), favouriteTrackUrl: patch.favouriteTrackUrl }
-          : (before?.preferences ?? null),
+        patch.favouriteTrackUrl !== undefined ? { ...(before?.preferences ?? {}), favouriteTrackUrl: patch.favouriteTrackUrl } : (before?.preferences ?? null),
     };
     const complete = next.coachingGoals !== null && next.initialMood !== null;
     const now = new Date();

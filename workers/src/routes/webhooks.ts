@@ -1,23 +1,23 @@
-import type { z } from 'zod';
+import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch } from '@hybrid-coach/shared/agent-contract';
+import { crisisMatch } from '@hybrid-coach/shared/crisis';
+import { log } from '@hybrid-coach/shared/log';
+import { verifySigned } from '@hybrid-coach/shared/signing';
+import { SyncMessage } from '@hybrid-coach/shared/skool-sync-contract';
 import { and, eq, isNull } from 'drizzle-orm';
-import { Hono } from 'hono';
 import type { Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
 import type { AppEnv } from '../app-env';
 import { coachingSessions, messages } from '../db/schema';
-import { crisisMatch } from '@hybrid-coach/shared/crisis';
-import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch } from '@hybrid-coach/shared/agent-contract';
-import { SyncMessage } from '@hybrid-coach/shared/skool-sync-contract';
-import { fieldsOf } from '../lib/openapi';
-import { applyFinal, stageChunk } from '../lib/skool-sync';
+import { agentContext } from '../lib/agent-context';
 import { agentHostSecret } from '../lib/config';
-import { verifySigned } from '@hybrid-coach/shared/signing';
 import { AppError, ok } from '../lib/errors';
 import { roomNameFor, sessionIdOf, webhookReceiver } from '../lib/livekit';
-import { log } from '@hybrid-coach/shared/log';
+import { fieldsOf } from '../lib/openapi';
 import { sessionRoom } from '../lib/rooms';
-import { agentContext } from '../lib/agent-context';
 import { storeSessionSummary } from '../lib/session-summary';
+import { applyFinal, stageChunk } from '../lib/skool-sync';
 
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
@@ -53,7 +53,11 @@ async function signedJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): P
  */
 function assertOwnRoom(c: Context<AppEnv>, ref: { sessionId: string; roomName: string }): void {
   if (ref.roomName !== roomNameFor(ref.sessionId)) {
-    log('warn', 'agent-host call refused: the session is not the room’s', { requestId: c.get('requestId'), sessionId: ref.sessionId, roomName: ref.roomName.slice(0, 128) });
+    log('warn', 'agent-host call refused: the session is not the room’s', {
+      requestId: c.get('requestId'),
+      sessionId: ref.sessionId,
+      roomName: ref.roomName.slice(0, 128),
+    });
     throw new AppError('FORBIDDEN', 'This session does not belong to the room the agent is in');
   }
 }
@@ -95,12 +99,13 @@ export const webhooks = new Hono<AppEnv>()
         spokenAt: messages.spokenAt,
       });
     if (inserted.length > 0) {
-      await sessionRoom(c.env, sessionId).publishTranscript(
-        inserted.map((m) => ({ ...m, spokenAt: m.spokenAt.getTime() })),
-      );
+      await sessionRoom(c.env, sessionId).publishTranscript(inserted.map((m) => ({ ...m, spokenAt: m.spokenAt.getTime() })));
     }
     // Talk of self-harm or crisis flags the session for a coach (the first time only).
-    const concern = inserted.filter((m) => m.speakerRole === 'client').map((m) => crisisMatch(m.text)).find((w) => w !== null);
+    const concern = inserted
+      .filter((m) => m.speakerRole === 'client')
+      .map((m) => crisisMatch(m.text))
+      .find((w) => w !== null);
     if (concern) {
       const flag = { flaggedAt: new Date(), flagReason: `The client said “${concern}”` };
       const raised = await db
@@ -163,34 +168,34 @@ export const webhooks = new Hono<AppEnv>()
     },
   )
   .post('/livekit', async (c) => {
-  const raw = await c.req.text();
-  let event: Awaited<ReturnType<ReturnType<typeof webhookReceiver>['receive']>>;
-  try {
-    event = await webhookReceiver(c.env).receive(raw, c.req.header('Authorization'));
-  } catch {
-    throw new AppError('UNAUTHORIZED', 'Webhook signature is missing or invalid');
-  }
-  const sessionId = event.room?.name ? sessionIdOf(event.room.name) : null;
-  if (!sessionId || !FORWARDED.has(event.event)) return c.json(ok({ applied: false }), 200);
+    const raw = await c.req.text();
+    let event: Awaited<ReturnType<ReturnType<typeof webhookReceiver>['receive']>>;
+    try {
+      event = await webhookReceiver(c.env).receive(raw, c.req.header('Authorization'));
+    } catch {
+      throw new AppError('UNAUTHORIZED', 'Webhook signature is missing or invalid');
+    }
+    const sessionId = event.room?.name ? sessionIdOf(event.room.name) : null;
+    if (!sessionId || !FORWARDED.has(event.event)) return c.json(ok({ applied: false }), 200);
 
-  const p = event.participant;
-  const state = await sessionRoom(c.env, sessionId).onLiveKitEvent({
-    id: event.id,
-    event: event.event,
-    createdAtMs: Number(event.createdAt) * 1000,
-    ...(p
-      ? {
-          participant: {
-            sid: p.sid,
-            identity: p.identity,
-            name: p.name,
-            isAgent: Number(p.kind) === AGENT_KIND,
-            attributes: { ...p.attributes },
-          },
-        }
-      : {}),
-    ...(event.track ? { trackSid: event.track.sid } : {}),
+    const p = event.participant;
+    const state = await sessionRoom(c.env, sessionId).onLiveKitEvent({
+      id: event.id,
+      event: event.event,
+      createdAtMs: Number(event.createdAt) * 1000,
+      ...(p
+        ? {
+            participant: {
+              sid: p.sid,
+              identity: p.identity,
+              name: p.name,
+              isAgent: Number(p.kind) === AGENT_KIND,
+              attributes: { ...p.attributes },
+            },
+          }
+        : {}),
+      ...(event.track ? { trackSid: event.track.sid } : {}),
+    });
+    log('info', 'livekit webhook', { requestId: c.get('requestId'), sessionId, event: event.event, known: state !== null });
+    return c.json(ok({ applied: state !== null }), 200);
   });
-  log('info', 'livekit webhook', { requestId: c.get('requestId'), sessionId, event: event.event, known: state !== null });
-  return c.json(ok({ applied: state !== null }), 200);
-});
