@@ -7,6 +7,7 @@ mkdirSync(results, { recursive: true });
 
 /** Checks that are not test suites: they pass or stop the run. */
 const checks = [
+  ['lint and format (Biome: `npm run lint`; `npm run format` fixes what it can)', ['npx', 'biome', 'check', '.']],
   ['dry-run deploy (wrangler.toml environments, production bundle size)', ['node', 'scripts/deploy-check.mjs']],
   ['typecheck (workers)', ['npx', 'tsc', '-p', 'tsconfig.json']],
   ['route types for the portals', ['npx', 'tsc', '-p', 'pages/tsconfig.api-types.json']],
