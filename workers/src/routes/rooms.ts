@@ -7,14 +7,14 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
+import { AppError, ok } from '../lib/errors';
 import { assertNoLiveSession } from '../lib/live-session';
 import { mintRoomToken, ROOM_DEPARTURE_TIMEOUT_S, ROOM_EMPTY_TIMEOUT_S, ROOM_MAX_PARTICIPANTS, roomNameFor, roomService } from '../lib/livekit';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { assertCanStartSession } from '../lib/usage';
 
-const Params = z.object({ sessionId: z.string().min(1).max(64) });
+const Params = z.object({ sessionId: Id });
 
 const RoomTicket = z
   .object({
@@ -83,7 +83,7 @@ const createRoomRoute = authRoute({
     'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
   roles: ['CLIENT'],
   errors: ['CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
-  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
+  responses: { 201: okBody('Session created', RoomTicket) },
 });
 
 /** How long before an appointment its room opens. */
@@ -97,8 +97,8 @@ const appointmentRoomRoute = authRoute({
     'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
   roles: ['CLIENT'],
   errors: ['NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
+  request: { params: IdParams },
+  responses: { 201: okBody('Session created', RoomTicket) },
 });
 
 const joinRoute = authRoute({
@@ -107,7 +107,7 @@ const joinRoute = authRoute({
   summary: 'A token to (re)join: the session’s client, or a coach',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: Params },
-  responses: { 200: { description: 'Join ticket', ...json(okSchema(JoinTicket)) } },
+  responses: { 200: okBody('Join ticket', JoinTicket) },
 });
 
 const muteRoute = authRoute({
@@ -115,8 +115,8 @@ const muteRoute = authRoute({
   path: '/{sessionId}/mute-ai',
   summary: 'The coach of the session mutes or unmutes themself from the AI',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
-  request: { params: Params, body: { ...json(z.object({ muted: z.boolean() }).openapi('MuteRequest')), required: true } },
-  responses: { 200: { description: 'The new state', ...json(okSchema(RoomState)) } },
+  request: { params: Params, body: jsonBody(z.object({ muted: z.boolean() }).openapi('MuteRequest')) },
+  responses: { 200: okBody('The new state', RoomState) },
 });
 
 const Whisper = z.object({ text: z.string().trim().min(1).max(1000) }).openapi('WhisperRequest');
@@ -127,8 +127,8 @@ const whisperRoute = authRoute({
   path: '/{sessionId}/whisper',
   summary: 'The coach of the session steers the AI privately: never spoken, shown only to coaches',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
-  request: { params: Params, body: { ...json(Whisper), required: true } },
-  responses: { 201: { description: 'Stored, and on its way to the AI', ...json(okSchema(WhisperAnswer)) } },
+  request: { params: Params, body: jsonBody(Whisper) },
+  responses: { 201: okBody('Stored, and on its way to the AI', WhisperAnswer) },
 });
 
 const endRoute = authRoute({
@@ -137,7 +137,7 @@ const endRoute = authRoute({
   summary: 'End the session for everyone (its client or coach)',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 200: { description: 'The final state', ...json(okSchema(RoomState)) } },
+  responses: { 200: okBody('The final state', RoomState) },
 });
 
 const stateRoute = authRoute({
@@ -146,7 +146,7 @@ const stateRoute = authRoute({
   summary: 'Live state: participants, coach mute, timer, status',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 200: { description: 'Live state', ...json(okSchema(RoomState)) } },
+  responses: { 200: okBody('Live state', RoomState) },
 });
 
 /** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
@@ -165,7 +165,7 @@ const wsTicketRoute = authRoute({
   summary: 'A single-use ticket, valid 30 seconds, to open the session’s live events WebSocket (its client, its coach, or an admin)',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 201: { description: 'The ticket', ...json(okSchema(WsTicket)) } },
+  responses: { 201: okBody('The ticket', WsTicket) },
 });
 
 /**
