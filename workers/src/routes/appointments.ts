@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { BOOKING_HORIZON_DAYS, bookingHorizon, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
 import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
+import type { AuthUser } from '../app-env';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { ACTIVE, assertPremium, passes } from '../lib/booking';
@@ -68,6 +69,17 @@ async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
 
 /** One appointment, as appointmentsOut answers it. */
 const appointmentOut = async (db: Db, id: string) => (await appointmentsOut(db, eq(appointments.id, id)))[0]!;
+
+/**
+ * The appointment, if `user` is its coach (or, with 'either', its client), or an admin; someone else's
+ * appointment is as invisible as one that does not exist (404).
+ */
+async function appointmentFor(db: Db, user: AuthUser, id: string, side: 'either' | 'coach') {
+  const found = await db.select().from(appointments).where(eq(appointments.id, id)).get();
+  const mine = found && (found.coachId === user.id || (side === 'either' && found.clientId === user.id));
+  if (!found || !(mine || user.role === 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+  return found;
+}
 
 export const appointmentsApp = createApp()
   .openapi(
@@ -155,13 +167,7 @@ export const appointmentsApp = createApp()
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      // Someone else's appointment is as invisible as one that does not exist.
-      if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'either');
       const row = await db
         .update(appointments)
         .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
@@ -186,12 +192,7 @@ export const appointmentsApp = createApp()
       const user = c.get('user');
       const db = c.var.db;
       const { coachId } = c.req.valid('json');
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const target = await db
         .select({ id: users.id })
         .from(users)
@@ -230,12 +231,7 @@ export const appointmentsApp = createApp()
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const coaches = await db
         .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
         .from(users)

@@ -33,21 +33,16 @@ const LoginBody = z
   })
   .openapi('LoginRequest');
 
-const MfaRequired = z
-  .object({
-    mfaRequired: z.literal(true),
-    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa with a code: single-use, bound to this browser' }),
+/** A step before the grant: `step: true`, and a challenge for the calls that `challengeFor` names. */
+const challengeStep = <K extends string>(step: K, challengeFor: string) =>
+  z.object({
+    ...({ [step]: z.literal(true) } as Record<K, z.ZodLiteral<true>>),
+    challenge: z.string().openapi({ description: `For ${challengeFor}: single-use, bound to this browser` }),
     expiresAt: z.string().datetime(),
-  })
-  .openapi('MfaRequired');
+  });
 
-const MfaEnrollmentRequired = z
-  .object({
-    mfaEnrollmentRequired: z.literal(true),
-    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa/enrol and /enrol/confirm only: single-use, bound to this browser' }),
-    expiresAt: z.string().datetime(),
-  })
-  .openapi('MfaEnrollmentRequired');
+const MfaRequired = challengeStep('mfaRequired', 'POST /api/auth/mfa with a code').openapi('MfaRequired');
+const MfaEnrollmentRequired = challengeStep('mfaEnrollmentRequired', 'POST /api/auth/mfa/enrol and /enrol/confirm only').openapi('MfaEnrollmentRequired');
 
 /** A grant; or, for staff, a code first (MFA on), or enrolment first (MFA required and not set up yet). */
 const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).openapi('LoginResult');

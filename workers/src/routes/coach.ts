@@ -11,6 +11,7 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import { chunked, type Db } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
+import { profileOf } from '../lib/agent-context';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, limitQuery, okBody } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
@@ -208,15 +209,7 @@ export const coach = createApp()
     return c.json(
       ok({
         client,
-        profile: {
-          coachingGoals: profile?.coachingGoals ?? null,
-          symptoms: profile?.symptoms ?? null,
-          initialMood: profile?.initialMood ?? null,
-          clientFacts: profile?.clientFacts ?? [],
-          challenges: profile?.challenges ?? [],
-          lastSummary: profile?.lastSummary ?? null,
-          onboardingCompleted: profile?.onboardingCompleted ?? false,
-        },
+        profile: profileOf(profile),
         sessions: rows.map(({ session: s, coachName, rating }) => ({
           id: s.id,
           status: s.status,

@@ -4,8 +4,8 @@ import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
-import { isUniqueViolation } from '../db/client';
+import type { AppEnv, AuthUser } from '../app-env';
+import { type Db, isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
 import { AppError, ok } from '../lib/errors';
 import { assertNoLiveSession } from '../lib/live-session';
@@ -239,6 +239,21 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   return { sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes };
 }
 
+/** The session, if `user` is the coach in it and it has not ended: 403 for anyone else, 409 once it has ended. */
+async function liveSessionOfCoach(db: Db, user: AuthUser, sessionId: string, toDo: string) {
+  const session = await loadSession(db, sessionId);
+  if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', `Only the coach in this session can ${toDo}`);
+  if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+  return session;
+}
+
+/** The session, for its client, its coach, or an admin (403 for anyone else). */
+async function sessionSeenBy(db: Db, user: AuthUser, sessionId: string) {
+  const session = await loadSession(db, sessionId);
+  if (user.role !== 'ADMIN') assertMember(user, session);
+  return session;
+}
+
 export const rooms = createApp()
   .openapi(createRoomRoute, async (c) => c.json(ok(await startSession(c, {})), 201))
   .openapi(appointmentRoomRoute, async (c) => {
@@ -311,20 +326,14 @@ export const rooms = createApp()
   })
   .openapi(muteRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (!isCoachLike(user) || session.coachId !== user.id) {
-      throw new AppError('FORBIDDEN', 'Only the coach in this session can change what the AI hears');
-    }
-    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const session = await liveSessionOfCoach(c.var.db, user, c.req.valid('param').sessionId, 'change what the AI hears');
     const state = await sessionRoom(c.env, session.id).setCoachMute(user.id, c.req.valid('json').muted);
     return c.json(ok(state), 200);
   })
   .openapi(whisperRoute, async (c) => {
     const user = c.get('user');
     const db = c.var.db;
-    const session = await loadSession(db, c.req.valid('param').sessionId);
-    if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', 'Only the coach in this session can whisper to the AI');
-    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const session = await liveSessionOfCoach(db, user, c.req.valid('param').sessionId, 'whisper to the AI');
     const text = c.req.valid('json').text;
     const sentAt = new Date();
     const [line] = await db
@@ -354,16 +363,14 @@ export const rooms = createApp()
   })
   .openapi(stateRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const session = await sessionSeenBy(c.var.db, user, c.req.valid('param').sessionId);
     const state = await sessionRoom(c.env, session.id).getState();
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
     return c.json(ok(state), 200);
   })
   .openapi(wsTicketRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const session = await sessionSeenBy(c.var.db, user, c.req.valid('param').sessionId);
     const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
     return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
   })

@@ -12,13 +12,14 @@ import { isCoachLike } from '../lib/rooms';
 
 const iso = z.string().datetime().nullable();
 
+/** A rating's tip: whole US dollars, 1, 3 or 5, or none. */
+const Tip = z.union([z.literal(1), z.literal(3), z.literal(5)]).nullable();
+const Stars = z.number().int().min(1).max(5);
+
 const SessionRating = z
   .object({
-    rating: z.number().int().min(1).max(5),
-    tip: z
-      .union([z.literal(1), z.literal(3), z.literal(5)])
-      .nullable()
-      .openapi({ description: 'Whole US dollars' }),
+    rating: Stars,
+    tip: Tip.openapi({ description: 'Whole US dollars' }),
     comment: z.string().nullable(),
     createdAt: z.string().datetime(),
   })
@@ -26,12 +27,8 @@ const SessionRating = z
 
 const RatingBody = z
   .object({
-    rating: z.number().int().min(1).max(5),
-    tip: z
-      .union([z.literal(1), z.literal(3), z.literal(5)])
-      .nullable()
-      .default(null)
-      .openapi({ description: 'An optional tip in whole US dollars: 1, 3 or 5' }),
+    rating: Stars,
+    tip: Tip.default(null).openapi({ description: 'An optional tip in whole US dollars: 1, 3 or 5' }),
     comment: z
       .string()
       .max(2000)
