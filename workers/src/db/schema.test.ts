@@ -68,27 +68,17 @@ describe('the database itself refuses bad rows', () => {
   });
 
   it('refuses an upper-case email, an unknown role or tier, a mood of 6, a weekday of 7', async () => {
-    expect(
-      await refused(
-        env.DB.prepare(
-          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x1', 'Pat@Example.com', 'Pat', 'CLIENT', 'FREE', 0, 0)",
-        ).run(),
-      ),
-    ).toMatch(/CHECK/);
-    expect(
-      await refused(
-        env.DB.prepare(
-          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x2', 'x2@example.com', 'X', 'OWNER', 'FREE', 0, 0)",
-        ).run(),
-      ),
-    ).toMatch(/CHECK/);
-    expect(
-      await refused(
-        env.DB.prepare(
-          "INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES ('x3', 'x3@example.com', 'X', 'CLIENT', 'GOLD', 0, 0)",
-        ).run(),
-      ),
-    ).toMatch(/CHECK/);
+    // An upper-case email, an unknown role, an unknown tier.
+    for (const [id, email, name, role, tier] of [
+      ['x1', 'Pat@Example.com', 'Pat', 'CLIENT', 'FREE'],
+      ['x2', 'x2@example.com', 'X', 'OWNER', 'FREE'],
+      ['x3', 'x3@example.com', 'X', 'CLIENT', 'GOLD'],
+    ]) {
+      const insert = env.DB.prepare(
+        'INSERT INTO users (id, email, display_name, role, membership_tier, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0)',
+      ).bind(id, email, name, role, tier);
+      expect(await refused(insert.run())).toMatch(/CHECK/);
+    }
     const user = await createUser();
     expect(await refused(testDb().insert(t.profiles).values({ userId: user.id, initialMood: 6 }))).toMatch(/CHECK/);
     const coach = await createUser({ role: 'COACH' });

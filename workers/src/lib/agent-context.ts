@@ -7,7 +7,7 @@
 import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
 import { and, asc, desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { clientNotes, coachingSessions, messages, profiles, users } from '../db/schema';
+import { clientNotes, coachingSessions, messages, type Profile, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
 
@@ -15,6 +15,17 @@ import { AppError } from './errors';
 const HISTORY_LINES = 500;
 /** Shareable coach notes sent at most, newest first. */
 const COACH_NOTES = 20;
+
+/** A client's profile as their coach and the AI read it: empty where onboarding has not filled it in. */
+export const profileOf = (profile: Profile | undefined) => ({
+  coachingGoals: profile?.coachingGoals ?? null,
+  symptoms: profile?.symptoms ?? null,
+  initialMood: profile?.initialMood ?? null,
+  clientFacts: profile?.clientFacts ?? [],
+  challenges: profile?.challenges ?? [],
+  lastSummary: profile?.lastSummary ?? null,
+  onboardingCompleted: profile?.onboardingCompleted ?? false,
+});
 
 export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
   const session = await db
@@ -52,6 +63,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       .all(),
   ]);
   if (!client) throw new AppError('NOT_FOUND', 'No such session');
+  const { clientFacts, onboardingCompleted, ...known } = profileOf(profile);
   return {
     sessionId,
     // The room's own status is ahead of D1's at the end of a session.
@@ -59,12 +71,8 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
     client: {
       id: client.id,
       displayName: client.displayName,
-      coachingGoals: profile?.coachingGoals ?? null,
-      symptoms: profile?.symptoms ?? null,
-      initialMood: profile?.initialMood ?? null,
-      facts: profile?.clientFacts ?? [],
-      challenges: profile?.challenges ?? [],
-      lastSummary: profile?.lastSummary ?? null,
+      ...known,
+      facts: clientFacts,
       coachNotes: notes.map((n) => n.text),
     },
     coach: coach ?? null,

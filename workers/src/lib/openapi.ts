@@ -1,9 +1,8 @@
-import type { Hook, z } from '@hono/zod-openapi';
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type Hook, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { UserRole } from '@hybrid-coach/shared/tiers';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
-import { AppError, type ErrorCode, errorResponses } from './errors';
+import { AppError, type ErrorCode, errorResponses, okSchema } from './errors';
 import { requireAuth, requireRole } from './session';
 
 /** Names each invalid field (dotted path; `body` when the whole body is wrong). */
@@ -83,3 +82,20 @@ export const authRoute = <P extends string, R extends Omit<RouteConfig, 'path' |
 
 /** An OpenAPI JSON body or response entry for `schema`. */
 export const json = <T extends z.ZodType>(schema: T) => ({ content: { 'application/json': { schema } } });
+/** A required JSON request body of `schema`. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ ...json(schema), required: true as const });
+/** A success response: `schema` inside the `{ success: true, data }` envelope. */
+export const okBody = <T extends z.ZodType>(description: string, schema: T) => ({ description, ...json(okSchema(schema)) });
+
+/** An id in a path or a body: what the API takes for any row's id. */
+export const Id = z.string().min(1).max(64);
+/** `{id}` in the path. */
+export const IdParams = z.object({ id: Id });
+/** Coaches and admins: who coach-side routes admit. */
+export const COACHES = ['COACH', 'ADMIN'] as const;
+
+/** `?limit=`: a whole number from 1 to `max`, `fallback` when not given. */
+export const limitQuery = (max: number, fallback: number, description?: string) => {
+  const limit = z.coerce.number().int().min(1).max(max).default(fallback);
+  return description ? limit.openapi({ description }) : limit;
+};

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { desc } from 'drizzle-orm';
 import { skoolSyncRuns } from '../db/schema';
-import { ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { ok } from '../lib/errors';
+import { authRoute, createApp, okBody } from '../lib/openapi';
 import { startSkoolSync } from '../lib/skool-sync';
 
 const iso = z.string().datetime().nullable();
@@ -33,7 +33,7 @@ const startRoute = authRoute({
   summary: 'Start a Skool membership sync now (admins)',
   roles: ['ADMIN'],
   errors: ['CONFLICT', 'SERVICE_UNAVAILABLE'],
-  responses: { 202: { description: 'Started', ...json(okSchema(z.object({ runId: z.string(), startedAt: z.string().datetime() }))) } },
+  responses: { 202: okBody('Started', z.object({ runId: z.string(), startedAt: z.string().datetime() })) },
 });
 
 const runsRoute = authRoute({
@@ -42,7 +42,7 @@ const runsRoute = authRoute({
   summary: 'Recent Skool sync runs with their counts (admins)',
   roles: ['ADMIN'],
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }) },
-  responses: { 200: { description: 'Newest first', ...json(okSchema(z.array(Run))) } },
+  responses: { 200: okBody('Newest first', z.array(Run)) },
 });
 
 export const admin = createApp()

@@ -7,11 +7,12 @@ import { z } from '@hono/zod-openapi';
 import { BOOKING_HORIZON_DAYS, bookingHorizon, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
 import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
+import type { AuthUser } from '../app-env';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { ACTIVE, assertPremium, passes } from '../lib/booking';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
 
 const Appointment = z
   .object({
@@ -34,11 +35,8 @@ const ReassignOption = z
     offersThisTime: z.boolean().openapi({ description: 'They take bookings and the time is inside one of their availability windows' }),
   })
   .openapi('ReassignOption');
-const Booking = z
-  .object({ coachId: z.string().min(1).max(64), scheduledFor: z.string().datetime() })
-  .strict()
-  .openapi('BookingRequest');
-const IdParams = z.object({ id: z.string().min(1).max(64) });
+const Booking = z.object({ coachId: Id, scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
+const ReassignRequest = z.object({ coachId: Id }).strict().openapi('ReassignRequest');
 
 /** The client's scheduled appointments not over yet (those the cap counts). */
 const upcomingOf = (db: Db, clientId: string, now: Date) =>
@@ -72,6 +70,17 @@ async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
 /** One appointment, as appointmentsOut answers it. */
 const appointmentOut = async (db: Db, id: string) => (await appointmentsOut(db, eq(appointments.id, id)))[0]!;
 
+/**
+ * The appointment, if `user` is its coach (or, with 'either', its client), or an admin; someone else's
+ * appointment is as invisible as one that does not exist (404).
+ */
+async function appointmentFor(db: Db, user: AuthUser, id: string, side: 'either' | 'coach') {
+  const found = await db.select().from(appointments).where(eq(appointments.id, id)).get();
+  const mine = found && (found.coachId === user.id || (side === 'either' && found.clientId === user.id));
+  if (!found || !(mine || user.role === 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+  return found;
+}
+
 export const appointmentsApp = createApp()
   .openapi(
     authRoute({
@@ -79,8 +88,8 @@ export const appointmentsApp = createApp()
       path: '/',
       summary: `PREMIUM clients book a coach’s free slot (30 minutes), up to ${BOOKING_HORIZON_DAYS} days ahead; at most ${MAX_UPCOMING_APPOINTMENTS} scheduled at once`,
       errors: ['FORBIDDEN', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'],
-      request: { body: { ...json(Booking), required: true } },
-      responses: { 201: { description: 'Booked', ...json(okSchema(Appointment)) } },
+      request: { body: jsonBody(Booking) },
+      responses: { 201: okBody('Booked', Appointment) },
     }),
     async (c) => {
       const user = c.get('user');
@@ -135,7 +144,7 @@ export const appointmentsApp = createApp()
       path: '/',
       summary: 'The signed-in client’s or coach’s appointments, soonest first (upcoming by default)',
       request: { query: z.object({ include: z.enum(['upcoming', 'all']).default('upcoming') }) },
-      responses: { 200: { description: 'Appointments', ...json(okSchema(z.array(Appointment))) } },
+      responses: { 200: okBody('Appointments', z.array(Appointment)) },
     }),
     async (c) => {
       const user = c.get('user');
@@ -153,18 +162,12 @@ export const appointmentsApp = createApp()
       summary: 'The client or the coach cancels a scheduled appointment (who and when are recorded)',
       errors: ['NOT_FOUND', 'CONFLICT'],
       request: { params: IdParams },
-      responses: { 200: { description: 'Cancelled', ...json(okSchema(Appointment)) } },
+      responses: { 200: okBody('Cancelled', Appointment) },
     }),
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      // Someone else's appointment is as invisible as one that does not exist.
-      if (!found || (found.clientId !== user.id && found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'either');
       const row = await db
         .update(appointments)
         .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
@@ -180,32 +183,16 @@ export const appointmentsApp = createApp()
       method: 'post',
       path: '/{id}/reassign',
       summary: 'The appointment’s coach (or an admin) hands a scheduled appointment to another coach',
-      roles: ['COACH', 'ADMIN'],
+      roles: COACHES,
       errors: ['NOT_FOUND', 'CONFLICT'],
-      request: {
-        params: IdParams,
-        body: {
-          ...json(
-            z
-              .object({ coachId: z.string().min(1).max(64) })
-              .strict()
-              .openapi('ReassignRequest'),
-          ),
-          required: true,
-        },
-      },
-      responses: { 200: { description: 'Reassigned', ...json(okSchema(Appointment)) } },
+      request: { params: IdParams, body: jsonBody(ReassignRequest) },
+      responses: { 200: okBody('Reassigned', Appointment) },
     }),
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
       const { coachId } = c.req.valid('json');
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const target = await db
         .select({ id: users.id })
         .from(users)
@@ -236,20 +223,15 @@ export const appointmentsApp = createApp()
       method: 'get',
       path: '/{id}/reassign-options',
       summary: 'The coaches a scheduled appointment could go to: each says whether that time is free for them and open in their availability',
-      roles: ['COACH', 'ADMIN'],
+      roles: COACHES,
       errors: ['NOT_FOUND'],
       request: { params: IdParams },
-      responses: { 200: { description: 'Other coaches, those free at that time first, then by name', ...json(okSchema(z.array(ReassignOption))) } },
+      responses: { 200: okBody('Other coaches, those free at that time first, then by name', z.array(ReassignOption)) },
     }),
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      const found = await db
-        .select()
-        .from(appointments)
-        .where(eq(appointments.id, c.req.valid('param').id))
-        .get();
-      if (!found || (found.coachId !== user.id && user.role !== 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const coaches = await db
         .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
         .from(users)

@@ -9,10 +9,10 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
 import { outboxRow } from '../lib/email-outbox';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { AppError, errorResponses, ok } from '../lib/errors';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../lib/session';
 import { clientMeta, GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
@@ -33,21 +33,16 @@ const LoginBody = z
   })
   .openapi('LoginRequest');
 
-const MfaRequired = z
-  .object({
-    mfaRequired: z.literal(true),
-    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa with a code: single-use, bound to this browser' }),
+/** A step before the grant: `step: true`, and a challenge for the calls that `challengeFor` names. */
+const challengeStep = <K extends string>(step: K, challengeFor: string) =>
+  z.object({
+    ...({ [step]: z.literal(true) } as Record<K, z.ZodLiteral<true>>),
+    challenge: z.string().openapi({ description: `For ${challengeFor}: single-use, bound to this browser` }),
     expiresAt: z.string().datetime(),
-  })
-  .openapi('MfaRequired');
+  });
 
-const MfaEnrollmentRequired = z
-  .object({
-    mfaEnrollmentRequired: z.literal(true),
-    challenge: z.string().openapi({ description: 'For POST /api/auth/mfa/enrol and /enrol/confirm only: single-use, bound to this browser' }),
-    expiresAt: z.string().datetime(),
-  })
-  .openapi('MfaEnrollmentRequired');
+const MfaRequired = challengeStep('mfaRequired', 'POST /api/auth/mfa with a code').openapi('MfaRequired');
+const MfaEnrollmentRequired = challengeStep('mfaEnrollmentRequired', 'POST /api/auth/mfa/enrol and /enrol/confirm only').openapi('MfaEnrollmentRequired');
 
 /** A grant; or, for staff, a code first (MFA on), or enrolment first (MFA required and not set up yet). */
 const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).openapi('LoginResult');
@@ -74,9 +69,9 @@ const loginRoute = createRoute({
   description:
     'Also sets the HttpOnly cookie `__Host-hc_login` (10 minutes) that binds the grant to this browser: only a request carrying it can exchange the grant. ' +
     'Staff with two-step sign-in on get `mfaRequired` and a challenge for POST /api/auth/mfa instead of a grant; admins (and coaches when MFA_REQUIRED_FOR_COACHES is on) without it get `mfaEnrollmentRequired` and a challenge for POST /api/auth/mfa/enrol. Clients never get an MFA step.',
-  request: { body: { ...json(LoginBody), required: true } },
+  request: { body: jsonBody(LoginBody) },
   responses: {
-    200: { description: 'Signed in', ...json(okSchema(LoginResult)) },
+    200: okBody('Signed in', LoginResult),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'),
   },
 });
@@ -87,9 +82,9 @@ const exchangeRoute = createRoute({
   summary: 'Exchange a grant (once, within 5 minutes) for a session token and cookie',
   description:
     "Only from the browser that signed in: the request must carry the `__Host-hc_login` cookie set by the login (a credentialed fetch). A grant presented without it, or with another browser's, is refused with 401 and spent, and the cookie is cleared. After a success the cookie stays (10 minutes), so a sign-in in a second tab works too.",
-  request: { body: { ...json(ExchangeBody), required: true } },
+  request: { body: jsonBody(ExchangeBody) },
   responses: {
-    200: { description: 'Session issued', ...json(okSchema(ExchangeResult)) },
+    200: okBody('Session issued', ExchangeResult),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
   },
 });
@@ -98,7 +93,7 @@ const logoutRoute = authRoute({
   method: 'post',
   path: '/logout',
   summary: 'Revoke the current session',
-  responses: { 200: { description: 'Signed out', ...json(okSchema(z.object({ signedOut: z.literal(true) }))) } },
+  responses: { 200: okBody('Signed out', z.object({ signedOut: z.literal(true) })) },
 });
 
 const ClaimRequestBody = z.object({ email: z.string().trim().max(254).email() }).openapi('ClaimRequest');
@@ -108,9 +103,9 @@ const claimRequestRoute = createRoute({
   method: 'post',
   path: '/claim/request',
   summary: 'Ask for a claim link for an account made by the Skool sync (same answer whether or not it exists)',
-  request: { body: { ...json(ClaimRequestBody), required: true } },
+  request: { body: jsonBody(ClaimRequestBody) },
   responses: {
-    200: { description: 'Accepted', ...json(okSchema(z.object({ message: z.string() }))) },
+    200: okBody('Accepted', z.object({ message: z.string() })),
     ...errorResponses('VALIDATION_ERROR', 'RATE_LIMITED'),
   },
 });
@@ -119,9 +114,9 @@ const claimRoute = createRoute({
   method: 'post',
   path: '/claim',
   summary: 'Set the password of a placeholder account with a claim token (single use, 7 days)',
-  request: { body: { ...json(ClaimBody), required: true } },
+  request: { body: jsonBody(ClaimBody) },
   responses: {
-    200: { description: 'Claimed: sign in as usual', ...json(okSchema(z.object({ claimed: z.literal(true), email: z.string() }))) },
+    200: okBody('Claimed: sign in as usual', z.object({ claimed: z.literal(true), email: z.string() })),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
   },
 });

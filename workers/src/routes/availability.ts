@@ -7,8 +7,8 @@ import { MAX_AVAILABILITY_WINDOWS } from '@hybrid-coach/shared/slots';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { coachAvailability } from '../db/schema';
 import { passes } from '../lib/booking';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, COACHES, createApp, IdParams, jsonBody, okBody } from '../lib/openapi';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'HH:MM, 00:00 to 24:00 (UTC)');
 const ymd = z.string().date();
@@ -39,8 +39,6 @@ const AvailabilityInput = z
   .refine((a) => a.startTime < a.endTime, { message: 'The window must end after it starts', path: ['endTime'] })
   .openapi('AvailabilityInput');
 
-const IdParams = z.object({ id: z.string().min(1).max(64) });
-
 type AvailabilityRow = typeof coachAvailability.$inferSelect;
 const availabilityOut = (a: AvailabilityRow) => ({
   id: a.id,
@@ -64,8 +62,8 @@ export const availability = createApp()
       method: 'get',
       path: '/',
       summary: 'The signed-in coach’s availability windows',
-      roles: ['COACH', 'ADMIN'],
-      responses: { 200: { description: 'Windows', ...json(okSchema(z.array(Availability))) } },
+      roles: COACHES,
+      responses: { 200: okBody('Windows', z.array(Availability)) },
     }),
     async (c) => {
       const rows = await c.var.db
@@ -82,10 +80,10 @@ export const availability = createApp()
       method: 'post',
       path: '/',
       summary: `Add a weekly or one-off availability window (UTC); a coach keeps at most ${MAX_AVAILABILITY_WINDOWS}`,
-      roles: ['COACH', 'ADMIN'],
+      roles: COACHES,
       errors: ['CONFLICT'],
-      request: { body: { ...json(AvailabilityInput), required: true } },
-      responses: { 201: { description: 'Added', ...json(okSchema(Availability)) } },
+      request: { body: jsonBody(AvailabilityInput) },
+      responses: { 201: okBody('Added', Availability) },
     }),
     async (c) => {
       const db = c.var.db;
@@ -115,10 +113,10 @@ export const availability = createApp()
       method: 'put',
       path: '/{id}',
       summary: 'Replace one of the coach’s windows',
-      roles: ['COACH', 'ADMIN'],
+      roles: COACHES,
       errors: ['NOT_FOUND'],
-      request: { params: IdParams, body: { ...json(AvailabilityInput), required: true } },
-      responses: { 200: { description: 'Changed', ...json(okSchema(Availability)) } },
+      request: { params: IdParams, body: jsonBody(AvailabilityInput) },
+      responses: { 200: okBody('Changed', Availability) },
     }),
     async (c) => {
       const row = await c.var.db
@@ -136,10 +134,10 @@ export const availability = createApp()
       method: 'delete',
       path: '/{id}',
       summary: 'Remove one of the coach’s windows (booked appointments stay)',
-      roles: ['COACH', 'ADMIN'],
+      roles: COACHES,
       errors: ['NOT_FOUND'],
       request: { params: IdParams },
-      responses: { 200: { description: 'Removed', ...json(okSchema(z.object({ id: z.string() }))) } },
+      responses: { 200: okBody('Removed', z.object({ id: z.string() })) },
     }),
     async (c) => {
       const gone = await c.var.db

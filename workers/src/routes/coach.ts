@@ -11,8 +11,9 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import { chunked, type Db } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { profileOf } from '../lib/agent-context';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, COACHES, createApp, Id, limitQuery, okBody } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
 import { assertCoaches } from './notes';
 
@@ -87,37 +88,31 @@ const listClientsRoute = authRoute({
   method: 'get',
   path: '/clients',
   summary: 'The clients the signed-in coach has had a session or an appointment with (admins: every client with a session)',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   request: {
     query: z.object({
-      limit: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(MAX_CLIENTS)
-        .default(MAX_CLIENTS)
-        .openapi({ description: `The first this many by name (at most ${MAX_CLIENTS})` }),
+      limit: limitQuery(MAX_CLIENTS, MAX_CLIENTS, `The first this many by name (at most ${MAX_CLIENTS})`),
     }),
   },
-  responses: { 200: { description: 'By name', ...json(okSchema(z.array(ClientListItem))) } },
+  responses: { 200: okBody('By name', z.array(ClientListItem)) },
 });
 
 const clientRoute = authRoute({
   method: 'get',
   path: '/clients/{clientId}',
   summary: 'One of the coach’s clients: profile and session history with summaries (the client data sidebar)',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   errors: ['NOT_FOUND'],
-  request: { params: z.object({ clientId: z.string().min(1).max(64) }) },
-  responses: { 200: { description: 'The client', ...json(okSchema(ClientDetail)) } },
+  request: { params: z.object({ clientId: Id }) },
+  responses: { 200: okBody('The client', ClientDetail) },
 });
 
 const liveRoute = authRoute({
   method: 'get',
   path: '/live',
   summary: 'Sessions live now that the coach can join: their own, and Premium clients’ sessions no coach has taken',
-  roles: ['COACH', 'ADMIN'],
-  responses: { 200: { description: 'Oldest first (who has waited longest), at most 50', ...json(okSchema(z.array(LiveSession))) } },
+  roles: COACHES,
+  responses: { 200: okBody('Oldest first (who has waited longest), at most 50', z.array(LiveSession)) },
 });
 
 const toIso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -214,15 +209,7 @@ export const coach = createApp()
     return c.json(
       ok({
         client,
-        profile: {
-          coachingGoals: profile?.coachingGoals ?? null,
-          symptoms: profile?.symptoms ?? null,
-          initialMood: profile?.initialMood ?? null,
-          clientFacts: profile?.clientFacts ?? [],
-          challenges: profile?.challenges ?? [],
-          lastSummary: profile?.lastSummary ?? null,
-          onboardingCompleted: profile?.onboardingCompleted ?? false,
-        },
+        profile: profileOf(profile),
         sessions: rows.map(({ session: s, coachName, rating }) => ({
           id: s.id,
           status: s.status,

@@ -15,7 +15,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { staffMfa, users } from '../db/schema';
-import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
+import { AppError, errorResponses, ok } from '../lib/errors';
 import {
   checkProof,
   confirmEnrolment,
@@ -32,7 +32,7 @@ import {
   useChallenge,
   wrongCode,
 } from '../lib/mfa';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { authRoute, COACHES, createApp, jsonBody, okBody } from '../lib/openapi';
 import { GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 
 const Challenge = z.string().min(1).max(128).openapi({ description: 'From the login answer: single-use, bound to this browser' });
@@ -87,8 +87,8 @@ const post = <P extends string, B extends z.ZodType, R extends z.ZodType>(
     method: 'post',
     path,
     summary,
-    request: { body: { ...json(body), required: true } },
-    responses: { 200: { description: 'Done', ...json(okSchema(result)) }, ...errorResponses('VALIDATION_ERROR', 'PAYLOAD_TOO_LARGE', ...errors) },
+    request: { body: jsonBody(body) },
+    responses: { 200: okBody('Done', result), ...errorResponses('VALIDATION_ERROR', 'PAYLOAD_TOO_LARGE', ...errors) },
   });
 
 // ---- At sign-in ----------------------------------------------------------------------------------
@@ -193,8 +193,8 @@ const statusRoute = authRoute({
   method: 'get',
   path: '/',
   summary: 'Staff: whether two-step sign-in is on, whether it is required, recovery codes left',
-  roles: ['COACH', 'ADMIN'],
-  responses: { 200: { description: 'MFA status', ...json(okSchema(MfaStatus)) } },
+  roles: COACHES,
+  responses: { 200: okBody('MFA status', MfaStatus) },
 });
 
 /** The recovery codes a change answers, with the status after it. */
@@ -213,10 +213,10 @@ const settingsPost = <P extends string, B extends z.ZodType, R extends z.ZodType
     method: 'post',
     path,
     summary,
-    roles: ['COACH', 'ADMIN'],
+    roles: COACHES,
     errors: ['PAYLOAD_TOO_LARGE', 'RATE_LIMITED', ...(conflict ? (['CONFLICT'] as const) : [])],
-    request: { body: { ...json(body), required: true } },
-    responses: { 200: { description, ...json(okSchema(result)) } },
+    request: { body: jsonBody(body) },
+    responses: { 200: okBody(description, result) },
   });
 
 const enrolRoute = settingsPost(

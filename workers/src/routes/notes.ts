@@ -9,8 +9,8 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
 
 const Note = z
   .object({
@@ -28,7 +28,7 @@ const noteText = z.string().trim().min(1).max(5000);
 const NewNote = z
   .object({
     text: noteText,
-    sessionId: z.string().min(1).max(64).optional().openapi({ description: 'A session of this client the note is about' }),
+    sessionId: Id.optional().openapi({ description: 'A session of this client the note is about' }),
     shareableWithAi: z.boolean().default(false).openapi({ description: 'Off by default: only shareable notes are given to the AI' }),
   })
   .strict()
@@ -39,58 +39,51 @@ const NotePatch = z
   .refine((p) => p.text !== undefined || p.shareableWithAi !== undefined, { message: 'Give text or shareableWithAi' })
   .openapi('CoachNotePatch');
 
-const ClientParams = z.object({ clientId: z.string().min(1).max(64) });
+const ClientParams = z.object({ clientId: Id });
 /** Notes one list answers with: a page a coach reads, not the whole history at once. */
 export const MAX_NOTES = 200;
-const NoteParams = z.object({ id: z.string().min(1).max(64) });
 
 const listRoute = authRoute({
   method: 'get',
   path: '/{clientId}/notes',
   summary: 'The signed-in coach’s own notes on a client they coach, newest first',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   errors: ['NOT_FOUND'],
   request: {
     params: ClientParams,
     query: z.object({
-      sessionId: z.string().min(1).max(64).optional(),
-      limit: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(MAX_NOTES)
-        .default(MAX_NOTES)
-        .openapi({ description: `The newest this many (at most ${MAX_NOTES})` }),
+      sessionId: Id.optional(),
+      limit: limitQuery(MAX_NOTES, MAX_NOTES, `The newest this many (at most ${MAX_NOTES})`),
     }),
   },
-  responses: { 200: { description: 'Notes', ...json(okSchema(z.array(Note))) } },
+  responses: { 200: okBody('Notes', z.array(Note)) },
 });
 const createNoteRoute = authRoute({
   method: 'post',
   path: '/{clientId}/notes',
   summary: 'A private note on a client the coach coaches (optionally on one of their sessions)',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   errors: ['NOT_FOUND'],
-  request: { params: ClientParams, body: { ...json(NewNote), required: true } },
-  responses: { 201: { description: 'Saved', ...json(okSchema(Note)) } },
+  request: { params: ClientParams, body: jsonBody(NewNote) },
+  responses: { 201: okBody('Saved', Note) },
 });
 const patchNoteRoute = authRoute({
   method: 'patch',
   path: '/{id}',
   summary: 'Change one of the coach’s own notes (text, or whether the AI may see it)',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   errors: ['NOT_FOUND'],
-  request: { params: NoteParams, body: { ...json(NotePatch), required: true } },
-  responses: { 200: { description: 'The note after the change', ...json(okSchema(Note)) } },
+  request: { params: IdParams, body: jsonBody(NotePatch) },
+  responses: { 200: okBody('The note after the change', Note) },
 });
 const deleteNoteRoute = authRoute({
   method: 'delete',
   path: '/{id}',
   summary: 'Delete one of the coach’s own notes',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   errors: ['NOT_FOUND'],
-  request: { params: NoteParams },
-  responses: { 200: { description: 'Deleted', ...json(okSchema(z.object({ id: z.string() }))) } },
+  request: { params: IdParams },
+  responses: { 200: okBody('Deleted', z.object({ id: z.string() })) },
 });
 
 type NoteRow = typeof clientNotes.$inferSelect;

@@ -4,17 +4,17 @@ import type { RoomSnapshot } from '@hybrid-coach/shared/room-events';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env';
-import { isUniqueViolation } from '../db/client';
+import type { AppEnv, AuthUser } from '../app-env';
+import { type Db, isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
+import { AppError, ok } from '../lib/errors';
 import { assertNoLiveSession } from '../lib/live-session';
 import { mintRoomToken, ROOM_DEPARTURE_TIMEOUT_S, ROOM_EMPTY_TIMEOUT_S, ROOM_MAX_PARTICIPANTS, roomNameFor, roomService } from '../lib/livekit';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { authRoute, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { assertCanStartSession } from '../lib/usage';
 
-const Params = z.object({ sessionId: z.string().min(1).max(64) });
+const Params = z.object({ sessionId: Id });
 
 const RoomTicket = z
   .object({
@@ -83,7 +83,7 @@ const createRoomRoute = authRoute({
     'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
   roles: ['CLIENT'],
   errors: ['CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
-  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
+  responses: { 201: okBody('Session created', RoomTicket) },
 });
 
 /** How long before an appointment its room opens. */
@@ -97,8 +97,8 @@ const appointmentRoomRoute = authRoute({
     'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
   roles: ['CLIENT'],
   errors: ['NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: { 201: { description: 'Session created', ...json(okSchema(RoomTicket)) } },
+  request: { params: IdParams },
+  responses: { 201: okBody('Session created', RoomTicket) },
 });
 
 const joinRoute = authRoute({
@@ -107,7 +107,7 @@ const joinRoute = authRoute({
   summary: 'A token to (re)join: the session’s client, or a coach',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
   request: { params: Params },
-  responses: { 200: { description: 'Join ticket', ...json(okSchema(JoinTicket)) } },
+  responses: { 200: okBody('Join ticket', JoinTicket) },
 });
 
 const muteRoute = authRoute({
@@ -115,8 +115,8 @@ const muteRoute = authRoute({
   path: '/{sessionId}/mute-ai',
   summary: 'The coach of the session mutes or unmutes themself from the AI',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
-  request: { params: Params, body: { ...json(z.object({ muted: z.boolean() }).openapi('MuteRequest')), required: true } },
-  responses: { 200: { description: 'The new state', ...json(okSchema(RoomState)) } },
+  request: { params: Params, body: jsonBody(z.object({ muted: z.boolean() }).openapi('MuteRequest')) },
+  responses: { 200: okBody('The new state', RoomState) },
 });
 
 const Whisper = z.object({ text: z.string().trim().min(1).max(1000) }).openapi('WhisperRequest');
@@ -127,8 +127,8 @@ const whisperRoute = authRoute({
   path: '/{sessionId}/whisper',
   summary: 'The coach of the session steers the AI privately: never spoken, shown only to coaches',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
-  request: { params: Params, body: { ...json(Whisper), required: true } },
-  responses: { 201: { description: 'Stored, and on its way to the AI', ...json(okSchema(WhisperAnswer)) } },
+  request: { params: Params, body: jsonBody(Whisper) },
+  responses: { 201: okBody('Stored, and on its way to the AI', WhisperAnswer) },
 });
 
 const endRoute = authRoute({
@@ -137,7 +137,7 @@ const endRoute = authRoute({
   summary: 'End the session for everyone (its client or coach)',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 200: { description: 'The final state', ...json(okSchema(RoomState)) } },
+  responses: { 200: okBody('The final state', RoomState) },
 });
 
 const stateRoute = authRoute({
@@ -146,7 +146,7 @@ const stateRoute = authRoute({
   summary: 'Live state: participants, coach mute, timer, status',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 200: { description: 'Live state', ...json(okSchema(RoomState)) } },
+  responses: { 200: okBody('Live state', RoomState) },
 });
 
 /** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
@@ -165,7 +165,7 @@ const wsTicketRoute = authRoute({
   summary: 'A single-use ticket, valid 30 seconds, to open the session’s live events WebSocket (its client, its coach, or an admin)',
   errors: ['FORBIDDEN', 'NOT_FOUND'],
   request: { params: Params },
-  responses: { 201: { description: 'The ticket', ...json(okSchema(WsTicket)) } },
+  responses: { 201: okBody('The ticket', WsTicket) },
 });
 
 /**
@@ -237,6 +237,21 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   const token = await mintRoomToken(c.env, { roomName, identity: user.id, name: user.displayName, role: 'client' });
   log('info', 'session created', { requestId: c.get('requestId'), userId: user.id, sessionId });
   return { sessionId, roomName, token, livekitUrl: c.env.LIVEKIT_URL, capMinutes, remainingMinutes: usage.remainingMinutes };
+}
+
+/** The session, if `user` is the coach in it and it has not ended: 403 for anyone else, 409 once it has ended. */
+async function liveSessionOfCoach(db: Db, user: AuthUser, sessionId: string, toDo: string) {
+  const session = await loadSession(db, sessionId);
+  if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', `Only the coach in this session can ${toDo}`);
+  if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+  return session;
+}
+
+/** The session, for its client, its coach, or an admin (403 for anyone else). */
+async function sessionSeenBy(db: Db, user: AuthUser, sessionId: string) {
+  const session = await loadSession(db, sessionId);
+  if (user.role !== 'ADMIN') assertMember(user, session);
+  return session;
 }
 
 export const rooms = createApp()
@@ -311,20 +326,14 @@ export const rooms = createApp()
   })
   .openapi(muteRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (!isCoachLike(user) || session.coachId !== user.id) {
-      throw new AppError('FORBIDDEN', 'Only the coach in this session can change what the AI hears');
-    }
-    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const session = await liveSessionOfCoach(c.var.db, user, c.req.valid('param').sessionId, 'change what the AI hears');
     const state = await sessionRoom(c.env, session.id).setCoachMute(user.id, c.req.valid('json').muted);
     return c.json(ok(state), 200);
   })
   .openapi(whisperRoute, async (c) => {
     const user = c.get('user');
     const db = c.var.db;
-    const session = await loadSession(db, c.req.valid('param').sessionId);
-    if (!isCoachLike(user) || session.coachId !== user.id) throw new AppError('FORBIDDEN', 'Only the coach in this session can whisper to the AI');
-    if (session.status === 'COMPLETED' || session.status === 'CANCELLED') throw new AppError('CONFLICT', 'This session has ended');
+    const session = await liveSessionOfCoach(db, user, c.req.valid('param').sessionId, 'whisper to the AI');
     const text = c.req.valid('json').text;
     const sentAt = new Date();
     const [line] = await db
@@ -354,16 +363,14 @@ export const rooms = createApp()
   })
   .openapi(stateRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const session = await sessionSeenBy(c.var.db, user, c.req.valid('param').sessionId);
     const state = await sessionRoom(c.env, session.id).getState();
     if (!state) throw new AppError('NOT_FOUND', 'No live state for this session');
     return c.json(ok(state), 200);
   })
   .openapi(wsTicketRoute, async (c) => {
     const user = c.get('user');
-    const session = await loadSession(c.var.db, c.req.valid('param').sessionId);
-    if (user.role !== 'ADMIN') assertMember(user, session);
+    const session = await sessionSeenBy(c.var.db, user, c.req.valid('param').sessionId);
     const { ticket, expiresAt } = await sessionRoom(c.env, session.id).mintWsTicket({ userId: user.id, role: user.role }, WS_TICKET_TTL_MS);
     return c.json(ok({ ticket, expiresAt: new Date(expiresAt).toISOString() }), 201);
   })

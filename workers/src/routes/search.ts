@@ -4,8 +4,8 @@
  */
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, COACHES, createApp, limitQuery, okBody } from '../lib/openapi';
 
 /** Where a match starts and ends inside snippet(): control characters no transcript line contains. */
 const OPEN = '\u0002';
@@ -30,14 +30,14 @@ const searchRoute = authRoute({
   method: 'get',
   path: '/transcripts',
   summary: 'Full-text search over the transcripts of the coach’s own sessions',
-  roles: ['COACH', 'ADMIN'],
+  roles: COACHES,
   request: {
     query: z.object({
       q: z.string().trim().min(1).max(200).openapi({ description: 'Words to find (all of them; the last may be the start of a word)' }),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
+      limit: limitQuery(100, 20),
     }),
   },
-  responses: { 200: { description: 'Best matches first', ...json(okSchema(z.array(Hit))) } },
+  responses: { 200: okBody('Best matches first', z.array(Hit)) },
 });
 
 /**

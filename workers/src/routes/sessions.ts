@@ -6,19 +6,20 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { coachingSessions, MESSAGE_KINDS, messages, sessionRatings, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
 
 const iso = z.string().datetime().nullable();
 
+/** A rating's tip: whole US dollars, 1, 3 or 5, or none. */
+const Tip = z.union([z.literal(1), z.literal(3), z.literal(5)]).nullable();
+const Stars = z.number().int().min(1).max(5);
+
 const SessionRating = z
   .object({
-    rating: z.number().int().min(1).max(5),
-    tip: z
-      .union([z.literal(1), z.literal(3), z.literal(5)])
-      .nullable()
-      .openapi({ description: 'Whole US dollars' }),
+    rating: Stars,
+    tip: Tip.openapi({ description: 'Whole US dollars' }),
     comment: z.string().nullable(),
     createdAt: z.string().datetime(),
   })
@@ -26,12 +27,8 @@ const SessionRating = z
 
 const RatingBody = z
   .object({
-    rating: z.number().int().min(1).max(5),
-    tip: z
-      .union([z.literal(1), z.literal(3), z.literal(5)])
-      .nullable()
-      .default(null)
-      .openapi({ description: 'An optional tip in whole US dollars: 1, 3 or 5' }),
+    rating: Stars,
+    tip: Tip.default(null).openapi({ description: 'An optional tip in whole US dollars: 1, 3 or 5' }),
     comment: z
       .string()
       .max(2000)
@@ -158,7 +155,7 @@ const listRoute = authRoute({
   summary: 'Session history: a client’s own sessions, a coach’s own sessions (admins: all)',
   request: {
     query: z.object({
-      limit: z.coerce.number().int().min(1).max(100).default(50),
+      limit: limitQuery(100, 50),
       flagged: z
         .enum(['true', 'false'])
         .optional()
@@ -166,7 +163,7 @@ const listRoute = authRoute({
         .openapi({ description: 'true: only sessions flagged for follow-up (a coach sees their own; admins all)' }),
     }),
   },
-  responses: { 200: { description: 'Newest first', ...json(okSchema(z.array(SessionSummary))) } },
+  responses: { 200: okBody('Newest first', z.array(SessionSummary)) },
 });
 
 const detailRoute = authRoute({
@@ -174,8 +171,8 @@ const detailRoute = authRoute({
   path: '/{id}',
   summary: 'One session with its transcript lines',
   errors: ['NOT_FOUND'],
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
-  responses: { 200: { description: 'The session', ...json(okSchema(SessionDetail)) } },
+  request: { params: IdParams },
+  responses: { 200: okBody('The session', SessionDetail) },
 });
 
 const ratingRoute = authRoute({
@@ -183,8 +180,8 @@ const ratingRoute = authRoute({
   path: '/{id}/rating',
   summary: 'The session’s client rates a completed session (1–5), with an optional tip and comment; once',
   errors: ['FORBIDDEN', 'NOT_FOUND', 'CONFLICT'],
-  request: { params: z.object({ id: z.string().min(1).max(64) }), body: { ...json(RatingBody), required: true } },
-  responses: { 201: { description: 'Saved', ...json(okSchema(SessionRating)) } },
+  request: { params: IdParams, body: jsonBody(RatingBody) },
+  responses: { 201: okBody('Saved', SessionRating) },
 });
 
 const coachUsers = alias(users, 'coach_user');

@@ -8,8 +8,8 @@ import { and, eq, gte, inArray, lt } from 'drizzle-orm';
 import { readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
 import { ACTIVE, assertPremium } from '../lib/booking';
-import { ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { ok } from '../lib/errors';
+import { authRoute, createApp, okBody } from '../lib/openapi';
 
 export const slots = createApp().openapi(
   authRoute({
@@ -19,10 +19,10 @@ export const slots = createApp().openapi(
     errors: ['FORBIDDEN', 'TIER_LIMIT_REACHED'],
     request: { query: z.object({ from: z.string().datetime().optional(), days: z.coerce.number().int().min(1).max(28).default(7) }) },
     responses: {
-      200: {
-        description: 'Coaches with their free slot starts (UTC)',
-        ...json(okSchema(z.array(z.object({ coach: z.object({ id: z.string(), displayName: z.string() }), slots: z.array(z.string().datetime()) })))),
-      },
+      200: okBody(
+        'Coaches with their free slot starts (UTC)',
+        z.array(z.object({ coach: z.object({ id: z.string(), displayName: z.string() }), slots: z.array(z.string().datetime()) })),
+      ),
     },
   }),
   async (c) => {

@@ -4,8 +4,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import type { Profile as ProfileRow } from '../db/schema';
 import { profiles, users } from '../db/schema';
-import { AppError, ok, okSchema } from '../lib/errors';
-import { authRoute, createApp, json } from '../lib/openapi';
+import { AppError, ok } from '../lib/errors';
+import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { usageOf } from '../lib/usage';
 import { publicUserFields } from './auth';
 
@@ -33,7 +33,7 @@ const meRoute = authRoute({
   method: 'get',
   path: '/me',
   summary: 'The signed-in user, tier limits and this month’s usage (read from D1 at each call)',
-  responses: { 200: { description: 'The signed-in user', content: { 'application/json': { schema: okSchema(Me) } } } },
+  responses: { 200: okBody('The signed-in user', Me) },
 });
 
 const MePatch = z
@@ -50,8 +50,8 @@ const patchMeRoute = authRoute({
   path: '/me',
   summary: 'Settings: the display name; for coaches, whether they take bookings',
   errors: ['FORBIDDEN'],
-  request: { body: { ...json(MePatch), required: true } },
-  responses: { 200: { description: 'The signed-in user after the change', ...json(okSchema(Me)) } },
+  request: { body: jsonBody(MePatch) },
+  responses: { 200: okBody('The signed-in user after the change', Me) },
 });
 
 const Profile = z
@@ -90,15 +90,15 @@ const profileRoute = authRoute({
   method: 'get',
   path: '/me/profile',
   summary: 'The signed-in user’s coaching profile (onboarding answers, favourite track)',
-  responses: { 200: { description: 'The profile (empty until onboarding)', ...json(okSchema(Profile)) } },
+  responses: { 200: okBody('The profile (empty until onboarding)', Profile) },
 });
 
 const patchProfileRoute = authRoute({
   method: 'patch',
   path: '/me/profile',
   summary: 'Onboarding and settings: change some of the profile; onboarding completes when goals and mood are given',
-  request: { body: { ...json(ProfilePatch), required: true } },
-  responses: { 200: { description: 'The profile after the change', ...json(okSchema(Profile)) } },
+  request: { body: jsonBody(ProfilePatch) },
+  responses: { 200: okBody('The profile after the change', Profile) },
 });
 
 const trackOf = (p: ProfileRow | undefined) => {
