@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { useAction } from '../shared/action';
 import { codeErrorMessage, MfaSetup, ProofForm, RecoveryCodes } from '../shared/mfa';
 import { Pending } from '../shared/query';
 import { Alert, Button, formatDate } from '../ui';
@@ -33,21 +34,10 @@ export function TwoStepSignIn() {
   const queries = useQueryClient();
   const setStatus = (next: Status) => queries.setQueryData(STATUS_KEY, next);
   const [mode, setMode] = useState<Mode>({ kind: 'idle' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  async function startSetup() {
-    setBusy(true);
-    setError(null);
-    try {
-      const enrolment = await call(api.api.users.me.mfa.enrol.$post({ json: {} }));
-      setMode({ kind: 'setup', enrolment, moving: false });
-    } catch (err) {
-      setError(codeErrorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const setup = useAction(async () => {
+    const enrolment = await call(api.api.users.me.mfa.enrol.$post({ json: {} }));
+    setMode({ kind: 'setup', enrolment, moving: false });
+  }, codeErrorMessage);
 
   async function prove(action: 'recovery-codes' | 'move' | 'disable', proof: Proof) {
     if (action === 'recovery-codes') {
@@ -78,9 +68,9 @@ export function TwoStepSignIn() {
                   <p>{mode.notice}</p>
                 </Alert>
               )}
-              {error && (
+              {setup.error && (
                 <Alert title="That did not work">
-                  <p>{error}</p>
+                  <p>{setup.error}</p>
                 </Alert>
               )}
               {status.data.enabled ? (
@@ -99,8 +89,8 @@ export function TwoStepSignIn() {
                 </div>
               ) : (
                 <div>
-                  <Button onClick={startSetup} busy={busy}>
-                    {busy ? 'Preparing…' : 'Set up two-step sign-in'}
+                  <Button onClick={() => setup.run()} busy={setup.busy}>
+                    {setup.busy ? 'Preparing…' : 'Set up two-step sign-in'}
                   </Button>
                 </div>
               )}

@@ -7,6 +7,7 @@ import { type FormEvent, useMemo, useState } from 'react';
 import { encode } from 'uqr';
 import { ApiError, messageOf } from '../api/client';
 import { Alert, Button, formatWait, TextField } from '../ui';
+import { useAction } from './action';
 
 /** The QR code of `text` as an SVG drawn from uqr's modules (no markup injected into the page). */
 export function QrCode({ text, label }: { text: string; label: string }) {
@@ -23,7 +24,6 @@ export function QrCode({ text, label }: { text: string; label: string }) {
   );
 }
 
-/** The secret as typed into an app by hand: groups of four. */
 /** The authenticator app's code: digits (spaces allowed), offered by the browser from an SMS or app. */
 function CodeField({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
   return (
@@ -41,6 +41,7 @@ function CodeField({ label, value, onChange }: { label: string; value: string; o
   );
 }
 
+/** The secret as typed into an app by hand: groups of four. */
 const grouped = (secret: string) => secret.match(/.{1,4}/g)?.join(' ') ?? secret;
 
 /** What an API error means to someone typing a code. */
@@ -66,19 +67,12 @@ export function MfaSetup({
   onCancel?: () => void;
 }) {
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const confirm = useAction(onConfirm, codeErrorMessage);
+  const { busy, error } = confirm;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onConfirm(code.trim());
-    } catch (err) {
-      setError(codeErrorMessage(err));
-      setBusy(false);
-    }
+    confirm.run(code.trim());
   }
 
   return (
@@ -154,19 +148,12 @@ export function ProofForm({
 }) {
   const [recovery, setRecovery] = useState(false);
   const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const prove = useAction(onSubmit, codeErrorMessage);
+  const { busy, error } = prove;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit(recovery ? { recoveryCode: value.trim() } : { code: value.trim() });
-    } catch (err) {
-      setError(codeErrorMessage(err));
-      setBusy(false);
-    }
+    prove.run(recovery ? { recoveryCode: value.trim() } : { code: value.trim() });
   }
 
   const shown = error ?? outerError ?? null;
@@ -208,7 +195,7 @@ export function ProofForm({
         onClick={() => {
           setRecovery(!recovery);
           setValue('');
-          setError(null);
+          prove.clear();
         }}
       >
         {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}
