@@ -5,7 +5,7 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
 import { Orb } from '../../shared/orb';
-import type { MicProblem } from '../../shared/use-call-connection';
+import type { CallConnection } from '../../shared/use-call-connection';
 import type { RoomEvent } from '../../shared/use-room-events';
 import { useRoomEvents } from '../../shared/use-room-events';
 import { Alert, Button, formatClock } from '../../ui';
@@ -34,12 +34,8 @@ const isCoach = (p: Participant) => p.attributes.role === 'coach';
  */
 export function CallStage(props: {
   sessionId: string;
+  link: CallConnection;
   trackUrl: string | null;
-  micProblem: MicProblem;
-  onRetryMicrophone: () => void;
-  lostConnection: boolean;
-  reconnectingAfterLoss: boolean;
-  onRejoin: () => void;
   onEnd: () => void;
   ending: boolean;
   endError: string | null;
@@ -90,7 +86,7 @@ export function CallStage(props: {
     }
   }
 
-  const micAlert = props.micProblem && <MicAlert problem={props.micProblem} listener="your coach" onRetry={props.onRetryMicrophone} />;
+  const micAlert = props.link.micProblem && <MicAlert link={props.link} listener="your coach" />;
 
   return (
     <div
@@ -100,7 +96,7 @@ export function CallStage(props: {
       data-connection={connection}
       data-events={eventsOpen ? 'open' : 'closed'}
     >
-      <ConnectionAlert state={connection} lost={props.lostConnection} rejoining={props.reconnectingAfterLoss} onRejoin={props.onRejoin} />
+      <ConnectionAlert state={connection} link={props.link} />
       {inCall && micAlert}
       {props.endError && (
         <Alert title="We could not end the session">
