@@ -2,7 +2,7 @@ import type { ChangeEvent, FormEvent } from 'react';
 import { useState } from 'react';
 import { ApiError } from '../api/client';
 import { useAction } from '../shared/action';
-import { Alert, Button, ChoiceGroup, TextArea, TextField } from '../ui';
+import { Alert, Button, ChoiceGroup, Notice, TextArea, TextField } from '../ui';
 import type { Profile, ProfilePatch } from './profile';
 import { MOODS, saveProfile } from './profile';
 
@@ -56,11 +56,7 @@ export function ProfileForm({
 
   return (
     <form className="hc-stack" onSubmit={submit} noValidate aria-label="Your coaching profile">
-      {save.error && (
-        <Alert title="Not saved yet">
-          <p>{save.error}</p>
-        </Alert>
-      )}
+      <Notice text={save.error} title="Not saved yet" />
       {save.done && (
         <Alert tone="info">
           <p>Saved.</p>
@@ -91,8 +87,8 @@ export function ProfileForm({
         />
       )}
       <div>
-        <Button type="submit" busy={save.busy}>
-          {save.busy ? 'Saving…' : submitLabel}
+        <Button type="submit" busy={save.busy} busyLabel={'Saving…'}>
+          {submitLabel}
         </Button>
       </div>
     </form>

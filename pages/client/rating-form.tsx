@@ -2,7 +2,7 @@ import type { FormEvent } from 'react';
 import { useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { useAction } from '../shared/action';
-import { Alert, Button, ChoiceGroup, TextArea } from '../ui';
+import { Alert, Button, ChoiceGroup, Notice, TextArea } from '../ui';
 
 const RATINGS = [1, 2, 3, 4, 5].map((n) => ({ value: n, label: `${n} ${'★'.repeat(n)}` }));
 const TIPS = [
@@ -72,11 +72,7 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
 
   return (
     <form className="hc-stack" onSubmit={submit} noValidate aria-label="Rate this session">
-      {save.error && (
-        <Alert title="Not saved">
-          <p>{save.error}</p>
-        </Alert>
-      )}
+      <Notice text={save.error} title="Not saved" />
       <ChoiceGroup legend="How was this session?" name="rating" choices={RATINGS} value={rating} onChange={setRating} required />
       <ChoiceGroup
         legend="Leave a tip (optional)"
@@ -94,8 +90,8 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
         onChange={(e) => setComment(e.target.value)}
       />
       <div>
-        <Button type="submit" busy={save.busy}>
-          {save.busy ? 'Saving…' : 'Save my rating'}
+        <Button type="submit" busy={save.busy} busyLabel={'Saving…'}>
+          Save my rating
         </Button>
       </div>
     </form>

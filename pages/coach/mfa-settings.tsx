@@ -4,7 +4,7 @@ import { api, call } from '../api/client';
 import { useAction } from '../shared/action';
 import { codeErrorMessage, MfaSetup, ProofForm, RecoveryCodes } from '../shared/mfa';
 import { Pending } from '../shared/query';
-import { Alert, Button, formatDate } from '../ui';
+import { Button, formatDate, Notice } from '../ui';
 
 const loadStatus = () => call(api.api.users.me.mfa.$get());
 const STATUS_KEY = ['mfa-status'];
@@ -63,16 +63,8 @@ export function TwoStepSignIn() {
           <StatusLine status={status.data} />
           {mode.kind === 'idle' && (
             <>
-              {mode.notice && (
-                <Alert tone="info">
-                  <p>{mode.notice}</p>
-                </Alert>
-              )}
-              {setup.error && (
-                <Alert title="That did not work">
-                  <p>{setup.error}</p>
-                </Alert>
-              )}
+              <Notice text={mode.notice} tone="info" />
+              <Notice text={setup.error} title="That did not work" />
               {status.data.enabled ? (
                 <div className="hc-row">
                   <Button variant="secondary" onClick={() => setMode({ kind: 'proof', action: 'recovery-codes' })}>
@@ -89,8 +81,8 @@ export function TwoStepSignIn() {
                 </div>
               ) : (
                 <div>
-                  <Button onClick={() => setup.run()} busy={setup.busy}>
-                    {setup.busy ? 'Preparing…' : 'Set up two-step sign-in'}
+                  <Button onClick={() => setup.run()} busy={setup.busy} busyLabel="Preparing…">
+                    Set up two-step sign-in
                   </Button>
                 </div>
               )}

@@ -78,8 +78,8 @@ export function NotesPanel({
         </label>
         {error && <Alert>{error}</Alert>}
         <div>
-          <Button type="submit" busy={create.busy}>
-            {create.busy ? 'Saving…' : 'Add note'}
+          <Button type="submit" busy={create.busy} busyLabel={'Saving…'}>
+            Add note
           </Button>
         </div>
       </form>

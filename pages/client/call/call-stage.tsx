@@ -8,7 +8,7 @@ import { Orb } from '../../shared/orb';
 import type { CallConnection } from '../../shared/use-call-connection';
 import type { RoomEvent } from '../../shared/use-room-events';
 import { useRoomEvents } from '../../shared/use-room-events';
-import { Alert, Button, formatClock } from '../../ui';
+import { Alert, Button, formatClock, Notice } from '../../ui';
 import { TranscriptPanel } from './transcript-panel';
 import { useParticipantAttribute } from './use-attribute';
 import type { SessionTimer } from './use-session-timer';
@@ -98,11 +98,7 @@ export function CallStage(props: {
     >
       <ConnectionAlert state={connection} link={props.link} />
       {inCall && micAlert}
-      {props.endError && (
-        <Alert title="We could not end the session">
-          <p>{props.endError}</p>
-        </Alert>
-      )}
+      <Notice text={props.endError} title="We could not end the session" />
       {inCall ? (
         <div className="hc-call">
           <section className="hc-card hc-call-stage" aria-labelledby="call-title">
@@ -130,8 +126,8 @@ export function CallStage(props: {
         <>
           <WaitingRoom trackUrl={props.trackUrl} onEnter={() => setEntered(true)} micProblem={micAlert || null} />
           <div className="hc-row">
-            <Button variant="secondary" onClick={props.onEnd} busy={props.ending}>
-              {props.ending ? 'Ending…' : 'End session'}
+            <Button variant="secondary" onClick={props.onEnd} busy={props.ending} busyLabel={'Ending…'}>
+              End session
             </Button>
             <Link to="/dashboard">Back to your dashboard</Link>
           </div>
@@ -246,8 +242,8 @@ function Controls(props: {
       <Button variant="secondary" onClick={props.onToggleTranscript} aria-expanded={props.showTranscript} aria-controls={props.transcriptId}>
         {props.showTranscript ? 'Hide transcript' : 'Show transcript'}
       </Button>
-      <Button onClick={props.onEnd} busy={props.ending}>
-        {props.ending ? 'Ending…' : 'End session'}
+      <Button onClick={props.onEnd} busy={props.ending} busyLabel={'Ending…'}>
+        End session
       </Button>
     </div>
   );

@@ -10,7 +10,7 @@ import { Orb } from '../../shared/orb';
 import { type RoomState, roomStateQuery, sessionQuery } from '../../shared/queries';
 import type { CallConnection } from '../../shared/use-call-connection';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
-import { Alert, Button, formatClock, TextArea } from '../../ui';
+import { Alert, Button, formatClock, Notice, TextArea } from '../../ui';
 import { ClientSidebar } from '../client-sidebar';
 import { useCoach } from '../coach-only';
 import { reviewPath } from '../sessions';
@@ -136,11 +136,7 @@ export function CoachCallStage(props: { sessionId: string; link: CallConnection;
       </div>
       <ConnectionAlert state={connection} link={link} />
       <MicAlert link={link} listener="the client" />
-      {flag && (
-        <Alert title="Flagged for follow-up">
-          <p>{flag}</p>
-        </Alert>
-      )}
+      <Notice text={flag} title="Flagged for follow-up" />
       {error && <Alert>{error}</Alert>}
       <div className="hc-call-room">
         <div className="hc-call-transcript">
@@ -199,8 +195,9 @@ export function CoachCallStage(props: { sessionId: string; link: CallConnection;
                   end.run();
                 }}
                 busy={end.busy}
+                busyLabel="Ending…"
               >
-                {end.busy ? 'Ending…' : 'End session for everyone'}
+                End session for everyone
               </Button>
             </div>
           </section>
