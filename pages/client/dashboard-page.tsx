@@ -140,8 +140,8 @@ function StartSession({ onboarded }: { onboarded: boolean }) {
         </Alert>
       )}
       <div>
-        <Button onClick={start} busy={busy}>
-          {busy ? 'Starting…' : 'Start a session'}
+        <Button onClick={start} busy={busy} busyLabel={'Starting…'}>
+          Start a session
         </Button>
       </div>
     </section>

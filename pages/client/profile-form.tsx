@@ -1,7 +1,8 @@
-import type { FormEvent } from 'react';
+import type { ChangeEvent, FormEvent } from 'react';
 import { useState } from 'react';
-import { ApiError, messageOf } from '../api/client';
-import { Alert, Button, ChoiceGroup, TextArea, TextField } from '../ui';
+import { ApiError } from '../api/client';
+import { useAction } from '../shared/action';
+import { Alert, Button, ChoiceGroup, Notice, TextArea, TextField } from '../ui';
 import type { Profile, ProfilePatch } from './profile';
 import { MOODS, saveProfile } from './profile';
 
@@ -20,90 +21,74 @@ export function ProfileForm({
   submitLabel: string;
   onSaved: (profile: Profile) => void;
 }) {
-  const [goals, setGoals] = useState(profile.coachingGoals ?? '');
-  const [symptoms, setSymptoms] = useState(profile.symptoms ?? '');
+  const [text, setText] = useState({
+    coachingGoals: profile.coachingGoals ?? '',
+    symptoms: profile.symptoms ?? '',
+    favouriteTrackUrl: profile.favouriteTrackUrl ?? '',
+  });
   const [mood, setMood] = useState<number | null>(profile.initialMood);
-  const [track, setTrack] = useState(profile.favouriteTrackUrl ?? '');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [saved, setSaved] = useState(false);
+  const [missing, setMissing] = useState<Record<string, string>>({});
+  const save = useAction(async (patch: ProfilePatch) => onSaved(await saveProfile(patch)));
+  const fields = save.failure instanceof ApiError ? save.failure.fields : missing;
+  /** A text field's value, its change and its error, by the profile field it edits. */
+  const bind = (name: keyof typeof text) => ({
+    name,
+    value: text[name],
+    onChange: (e: ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => setText((prev) => ({ ...prev, [name]: e.target.value })),
+    error: fields[name],
+  });
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
     const local: Record<string, string> = {};
-    if (!goals.trim()) local.coachingGoals = 'Tell us at least one thing you would like from coaching.';
+    if (!text.coachingGoals.trim()) local.coachingGoals = 'Tell us at least one thing you would like from coaching.';
     if (mood === null) local.initialMood = 'Choose how you feel today.';
-    setFields(local);
-    setSaved(false);
+    setMissing(local);
     if (Object.keys(local).length > 0) {
-      setError('Please fill in the fields marked below.');
+      save.refuse('Please fill in the fields marked below.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    const patch: ProfilePatch = { coachingGoals: goals, symptoms, ...(mood !== null ? { initialMood: mood } : {}) };
-    if (withTrack) patch.favouriteTrackUrl = track.trim() ? track.trim() : null;
-    try {
-      const next = await saveProfile(patch);
-      setSaved(true);
-      onSaved(next);
-    } catch (err) {
-      setError(messageOf(err));
-      if (err instanceof ApiError) setFields(err.fields);
-    } finally {
-      setBusy(false);
-    }
+    const patch: ProfilePatch = { coachingGoals: text.coachingGoals, symptoms: text.symptoms, ...(mood !== null ? { initialMood: mood } : {}) };
+    const track = text.favouriteTrackUrl.trim();
+    if (withTrack) patch.favouriteTrackUrl = track ? track : null;
+    save.run(patch);
   }
 
   return (
     <form className="hc-stack" onSubmit={submit} noValidate aria-label="Your coaching profile">
-      {error && (
-        <Alert title="Not saved yet">
-          <p>{error}</p>
-        </Alert>
-      )}
-      {saved && !error && (
+      <Notice text={save.error} title="Not saved yet" />
+      {save.done && (
         <Alert tone="info">
           <p>Saved.</p>
         </Alert>
       )}
       <TextArea
         label="What would you like from coaching?"
-        name="coachingGoals"
         hint="For example: sleep better, feel calmer at work, handle panic."
-        value={goals}
         maxLength={2000}
-        onChange={(e) => setGoals(e.target.value)}
-        error={fields.coachingGoals}
+        {...bind('coachingGoals')}
         required
       />
       <TextArea
         label="What do you notice in your body or mood? (optional)"
-        name="symptoms"
         hint="Anything you would like your coach to know: tension, racing heart, low energy…"
-        value={symptoms}
         maxLength={2000}
-        onChange={(e) => setSymptoms(e.target.value)}
-        error={fields.symptoms}
+        {...bind('symptoms')}
       />
       <ChoiceGroup legend="How do you feel today?" name="initialMood" choices={MOODS} value={mood} onChange={setMood} error={fields.initialMood} required />
       {withTrack && (
         <TextField
           label="Favourite calming track (optional)"
-          name="favouriteTrackUrl"
           type="url"
           inputMode="url"
           placeholder="https://…/track.mp3"
           hint="A link to an audio file, played in the waiting room. Leave empty for our calm track."
-          value={track}
-          onChange={(e) => setTrack(e.target.value)}
-          error={fields.favouriteTrackUrl}
+          {...bind('favouriteTrackUrl')}
         />
       )}
       <div>
-        <Button type="submit" busy={busy}>
-          {busy ? 'Saving…' : submitLabel}
+        <Button type="submit" busy={save.busy} busyLabel={'Saving…'}>
+          {submitLabel}
         </Button>
       </div>
     </form>

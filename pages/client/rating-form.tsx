@@ -1,7 +1,8 @@
 import type { FormEvent } from 'react';
 import { useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
-import { Alert, Button, ChoiceGroup, TextArea } from '../ui';
+import { useAction } from '../shared/action';
+import { Alert, Button, ChoiceGroup, Notice, TextArea } from '../ui';
 
 const RATINGS = [1, 2, 3, 4, 5].map((n) => ({ value: n, label: `${n} ${'★'.repeat(n)}` }));
 const TIPS = [
@@ -36,9 +37,15 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
   const [rating, setRating] = useState<number | null>(null);
   const [tip, setTip] = useState<TipChoice>('none');
   const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<SavedRating | null>(existing);
+  const save = useAction(
+    async (json: { rating: number; tip: 1 | 3 | 5 | null; comment?: string }) => {
+      const out = await call(api.api.sessions[':id'].rating.$post({ param: { id: sessionId }, json }));
+      setSaved(out);
+      onSaved?.(out);
+    },
+    (err) => (err instanceof ApiError && err.code === 'CONFLICT' ? `${err.message}.` : messageOf(err)),
+  );
 
   if (saved) {
     return (
@@ -54,38 +61,18 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
     );
   }
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
     if (rating === null) {
-      setError('Choose a rating from 1 to 5.');
+      save.refuse('Choose a rating from 1 to 5.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const out = await call(
-        api.api.sessions[':id'].rating.$post({
-          param: { id: sessionId },
-          json: { rating, tip: tip === 'none' ? null : (Number(tip) as 1 | 3 | 5), ...(comment.trim() ? { comment } : {}) },
-        }),
-      );
-      setSaved(out);
-      onSaved?.(out);
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'CONFLICT') setError(`${err.message}.`);
-      else setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    save.run({ rating, tip: tip === 'none' ? null : (Number(tip) as 1 | 3 | 5), ...(comment.trim() ? { comment } : {}) });
   }
 
   return (
     <form className="hc-stack" onSubmit={submit} noValidate aria-label="Rate this session">
-      {error && (
-        <Alert title="Not saved">
-          <p>{error}</p>
-        </Alert>
-      )}
+      <Notice text={save.error} title="Not saved" />
       <ChoiceGroup legend="How was this session?" name="rating" choices={RATINGS} value={rating} onChange={setRating} required />
       <ChoiceGroup
         legend="Leave a tip (optional)"
@@ -103,8 +90,8 @@ export function RatingForm({ sessionId, existing, onSaved }: { sessionId: string
         onChange={(e) => setComment(e.target.value)}
       />
       <div>
-        <Button type="submit" busy={busy}>
-          {busy ? 'Saving…' : 'Save my rating'}
+        <Button type="submit" busy={save.busy} busyLabel={'Saving…'}>
+          Save my rating
         </Button>
       </div>
     </form>

@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { ApiError, api, call, messageOf } from '../api/client';
+import { ApiError, api, call } from '../api/client';
+import { useAction } from '../shared/action';
 import { Pending } from '../shared/query';
 import { Alert, Button, TextField } from '../ui';
 import { ReassignDialog } from './reassign-dialog';
@@ -124,20 +125,8 @@ function AppointmentRow({
   onChange: (a: Appointment) => void;
   onReassigned: (a: Appointment) => void;
 }) {
-  const [busy, setBusy] = useState(false);
   const [reassigning, setReassigning] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function cancel() {
-    setBusy(true);
-    setError(null);
-    try {
-      onChange(await call(api.api.appointments[':id'].cancel.$post({ param: { id: a.id } })));
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const cancel = useAction(async () => onChange(await call(api.api.appointments[':id'].cancel.$post({ param: { id: a.id } }))));
   return (
     <li id={rowId(a.id)} tabIndex={-1} className="hc-appointment-row" data-testid="calendar-appointment" data-appointment-id={a.id} data-status={a.status}>
       <div className="hc-row hc-row-between">
@@ -150,45 +139,36 @@ function AppointmentRow({
         </span>
         {a.status === 'SCHEDULED' && (
           <span className="hc-row">
-            <Button variant="secondary" onClick={() => setReassigning(true)} disabled={busy}>
+            <Button variant="secondary" onClick={() => setReassigning(true)} disabled={cancel.busy}>
               Reassign
             </Button>
-            <Button variant="secondary" onClick={() => void cancel()} busy={busy}>
+            <Button variant="secondary" onClick={() => cancel.run()} busy={cancel.busy}>
               Cancel appointment
             </Button>
           </span>
         )}
         {a.status === 'CANCELLED' && a.cancelledAt && <span className="hc-muted hc-small">Cancelled {formatWhen(a.cancelledAt)}</span>}
       </div>
-      {error && <Alert>{error}</Alert>}
+      {cancel.error && <Alert>{cancel.error}</Alert>}
       {a.status === 'SCHEDULED' && <ReassignDialog appointment={a} open={reassigning} onClose={() => setReassigning(false)} onReassigned={onReassigned} />}
     </li>
   );
 }
 
 function WindowRow({ window: w, onRemoved }: { window: Window; onRemoved: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function remove() {
-    setBusy(true);
-    setError(null);
-    try {
-      await call(api.api.availability[':id'].$delete({ param: { id: w.id } }));
-      onRemoved();
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  }
+  const remove = useAction(async () => {
+    await call(api.api.availability[':id'].$delete({ param: { id: w.id } }));
+    onRemoved();
+  });
   return (
     <li data-testid="availability-window" data-window-id={w.id}>
       <div className="hc-row hc-row-between">
         <span>{describeWindow(w)}</span>
-        <Button variant="secondary" onClick={() => void remove()} busy={busy} aria-label={`Remove ${describeWindow(w)}`}>
+        <Button variant="secondary" onClick={() => remove.run()} busy={remove.busy} aria-label={`Remove ${describeWindow(w)}`}>
           Remove
         </Button>
       </div>
-      {error && <Alert>{error}</Alert>}
+      {remove.error && <Alert>{remove.error}</Alert>}
     </li>
   );
 }
@@ -199,28 +179,17 @@ function AddWindow({ onAdded }: { onAdded: (w: Window) => void }) {
   const [date, setDate] = useState('');
   const [start, setStart] = useState('09:00');
   const [end, setEnd] = useState('12:00');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | string | null>(null);
+  const save = useAction(async (json: { dayOfWeek: number } | { specificDate: string }) =>
+    onAdded(await call(api.api.availability.$post({ json: { ...json, startTime: start, endTime: end } }))),
+  );
 
-  async function add(e: FormEvent) {
+  function add(e: FormEvent) {
     e.preventDefault();
-    if (kind === 'once' && !date) {
-      setError('Choose the date.');
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const json = kind === 'weekly' ? { dayOfWeek: day, startTime: start, endTime: end } : { specificDate: date, startTime: start, endTime: end };
-      onAdded(await call(api.api.availability.$post({ json })));
-    } catch (err) {
-      setError(err instanceof ApiError ? err : messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    if (kind === 'once' && !date) save.refuse('Choose the date.');
+    else save.run(kind === 'weekly' ? { dayOfWeek: day } : { specificDate: date });
   }
 
-  const fields = error instanceof ApiError ? error.fields : {};
+  const fields = save.failure instanceof ApiError ? save.failure.fields : {};
   return (
     <form className="hc-stack" onSubmit={add} aria-label="Add a window" data-testid="add-window">
       <h3>Add a window (UTC)</h3>
@@ -249,9 +218,9 @@ function AddWindow({ onAdded }: { onAdded: (w: Window) => void }) {
         <TextField label="From" name="startTime" type="time" value={start} onChange={(e) => setStart(e.target.value)} error={fields.startTime} />
         <TextField label="To" name="endTime" type="time" value={end} onChange={(e) => setEnd(e.target.value)} error={fields.endTime} />
       </div>
-      {error && <Alert>{typeof error === 'string' ? error : error.message}</Alert>}
+      {save.error && <Alert>{save.error}</Alert>}
       <div>
-        <Button type="submit" busy={busy}>
+        <Button type="submit" busy={save.busy}>
           Add window
         </Button>
       </div>

@@ -1,9 +1,10 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { useAction } from '../shared/action';
 import { codeErrorMessage, MfaSetup, ProofForm, RecoveryCodes } from '../shared/mfa';
 import { Pending } from '../shared/query';
-import { Alert, Button, formatDate } from '../ui';
+import { Button, formatDate, Notice } from '../ui';
 
 const loadStatus = () => call(api.api.users.me.mfa.$get());
 const STATUS_KEY = ['mfa-status'];
@@ -33,21 +34,10 @@ export function TwoStepSignIn() {
   const queries = useQueryClient();
   const setStatus = (next: Status) => queries.setQueryData(STATUS_KEY, next);
   const [mode, setMode] = useState<Mode>({ kind: 'idle' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  async function startSetup() {
-    setBusy(true);
-    setError(null);
-    try {
-      const enrolment = await call(api.api.users.me.mfa.enrol.$post({ json: {} }));
-      setMode({ kind: 'setup', enrolment, moving: false });
-    } catch (err) {
-      setError(codeErrorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const setup = useAction(async () => {
+    const enrolment = await call(api.api.users.me.mfa.enrol.$post({ json: {} }));
+    setMode({ kind: 'setup', enrolment, moving: false });
+  }, codeErrorMessage);
 
   async function prove(action: 'recovery-codes' | 'move' | 'disable', proof: Proof) {
     if (action === 'recovery-codes') {
@@ -73,16 +63,8 @@ export function TwoStepSignIn() {
           <StatusLine status={status.data} />
           {mode.kind === 'idle' && (
             <>
-              {mode.notice && (
-                <Alert tone="info">
-                  <p>{mode.notice}</p>
-                </Alert>
-              )}
-              {error && (
-                <Alert title="That did not work">
-                  <p>{error}</p>
-                </Alert>
-              )}
+              <Notice text={mode.notice} tone="info" />
+              <Notice text={setup.error} title="That did not work" />
               {status.data.enabled ? (
                 <div className="hc-row">
                   <Button variant="secondary" onClick={() => setMode({ kind: 'proof', action: 'recovery-codes' })}>
@@ -99,8 +81,8 @@ export function TwoStepSignIn() {
                 </div>
               ) : (
                 <div>
-                  <Button onClick={startSetup} busy={busy}>
-                    {busy ? 'Preparing…' : 'Set up two-step sign-in'}
+                  <Button onClick={() => setup.run()} busy={setup.busy} busyLabel="Preparing…">
+                    Set up two-step sign-in
                   </Button>
                 </div>
               )}

@@ -1,6 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
-import { api, call, messageOf } from '../api/client';
+import { api, call } from '../api/client';
+import { useAction } from '../shared/action';
 import { Pending } from '../shared/query';
 import { Alert, Button, TextArea } from '../ui';
 import { formatWhen } from './sessions';
@@ -30,46 +31,38 @@ export function NotesPanel({
   const queryKey = ['notes', clientId, onSession ?? null];
   const load = useQuery({ queryKey, queryFn: () => loadNotes(clientId, onSession) });
   const queries = useQueryClient();
-  const setNotes = (next: Note[]) => queries.setQueryData(queryKey, next);
+  const setNotes = (change: (notes: Note[]) => Note[]) => queries.setQueryData<Note[]>(queryKey, (prev) => prev && change(prev));
   const [text, setText] = useState('');
   const [shareable, setShareable] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const titleId = useId();
+  const create = useAction(async () => {
+    const note = await call(
+      api.api.clients[':clientId'].notes.$post({ param: { clientId }, json: { text, shareableWithAi: shareable, ...(sessionId ? { sessionId } : {}) } }),
+    );
+    setNotes((notes) => [note, ...notes]);
+    setText('');
+    setShareable(false);
+  });
+  const share = useAction(async ({ note, shareableWithAi }: { note: Note; shareableWithAi: boolean }) => {
+    const saved = await call(api.api.notes[':id'].$patch({ param: { id: note.id }, json: { shareableWithAi } }));
+    setNotes((notes) => notes.map((n) => (n.id === saved.id ? saved : n)));
+  });
+  // One line of trouble for the panel: whichever change was tried last.
+  const error = create.error ?? share.error;
 
   if (load.data === undefined) return <Pending query={load} label="Loading your notes…" what="your notes" />;
   const notes = load.data;
 
-  async function add(e: FormEvent) {
+  function add(e: FormEvent) {
     e.preventDefault();
-    if (!text.trim()) {
-      setError('Write the note first.');
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      const note = await call(
-        api.api.clients[':clientId'].notes.$post({ param: { clientId }, json: { text, shareableWithAi: shareable, ...(sessionId ? { sessionId } : {}) } }),
-      );
-      setNotes([note, ...notes]);
-      setText('');
-      setShareable(false);
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    share.clear();
+    if (!text.trim()) create.refuse('Write the note first.');
+    else create.run();
   }
 
-  async function setShare(note: Note, shareableWithAi: boolean) {
-    setError(null);
-    try {
-      const saved = await call(api.api.notes[':id'].$patch({ param: { id: note.id }, json: { shareableWithAi } }));
-      setNotes(notes.map((n) => (n.id === saved.id ? saved : n)));
-    } catch (err) {
-      setError(messageOf(err));
-    }
+  function setShare(note: Note, shareableWithAi: boolean) {
+    create.clear();
+    share.run({ note, shareableWithAi });
   }
 
   const newLabel = scope === 'session' ? 'New note on this session' : sessionId ? 'New note (on this session)' : 'New note on this client';
@@ -85,8 +78,8 @@ export function NotesPanel({
         </label>
         {error && <Alert>{error}</Alert>}
         <div>
-          <Button type="submit" busy={busy}>
-            {busy ? 'Saving…' : 'Add note'}
+          <Button type="submit" busy={create.busy} busyLabel={'Saving…'}>
+            Add note
           </Button>
         </div>
       </form>
@@ -103,7 +96,7 @@ export function NotesPanel({
                   {scope === 'client' && n.sessionId && sessionLabel && <> · {sessionLabel(n.sessionId)}</>}
                 </span>
                 <label className="hc-check">
-                  <input type="checkbox" checked={n.shareableWithAi} onChange={(e) => void setShare(n, e.target.checked)} />
+                  <input type="checkbox" checked={n.shareableWithAi} onChange={(e) => setShare(n, e.target.checked)} />
                   {n.shareableWithAi ? 'Shared with the AI' : 'Share with the AI'}
                 </label>
               </div>

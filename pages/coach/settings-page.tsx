@@ -74,8 +74,8 @@ export function SettingsPage() {
             </Alert>
           )}
           <div>
-            <Button type="submit" busy={busy} disabled={!changed && !busy}>
-              {busy ? 'Saving…' : 'Save changes'}
+            <Button type="submit" busy={busy} busyLabel={'Saving…'} disabled={!changed && !busy}>
+              Save changes
             </Button>
           </div>
         </form>

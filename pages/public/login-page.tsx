@@ -154,8 +154,8 @@ export function LoginPage() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        <Button type="submit" block busy={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+        <Button type="submit" block busy={busy} busyLabel={'Signing in…'}>
+          Sign in
         </Button>
         <p className="hc-muted">Coach or client, you sign in here: your membership decides where you land.</p>
       </form>

@@ -1,7 +1,7 @@
 import { ConnectionState } from 'livekit-client';
 import { Link } from 'react-router';
 import { Alert, Button } from '../ui';
-import type { MicProblem } from './use-call-connection';
+import type { CallConnection } from './use-call-connection';
 
 /** "Your call moved": the same user joined from another tab or device, which has the call now. */
 export function CallMoved({ onContinueHere }: { onContinueHere: () => void }) {
@@ -19,8 +19,10 @@ export function CallMoved({ onContinueHere }: { onContinueHere: () => void }) {
   );
 }
 
-/** What is wrong with the microphone, in words, and a way to try it again; `listener` is who cannot hear. */
-export function MicAlert({ problem, listener, onRetry }: { problem: NonNullable<MicProblem>; listener: string; onRetry: () => void }) {
+/** What is wrong with the microphone (if anything), in words, and a way to try it again; `listener` is who cannot hear. */
+export function MicAlert({ link, listener }: { link: Pick<CallConnection, 'micProblem' | 'retryMicrophone'>; listener: string }) {
+  const problem = link.micProblem;
+  if (!problem) return null;
   const text =
     problem === 'denied'
       ? `Your browser is blocking the microphone, so ${listener} cannot hear you. Allow microphone access for this site (the icon in the address bar), then try again.`
@@ -31,7 +33,7 @@ export function MicAlert({ problem, listener, onRetry }: { problem: NonNullable<
     <div data-testid="mic-problem" data-problem={problem}>
       <Alert title="We cannot hear you">
         <p>{text}</p>
-        <Button variant="secondary" onClick={onRetry}>
+        <Button variant="secondary" onClick={link.retryMicrophone}>
           Try the microphone again
         </Button>
       </Alert>
@@ -40,18 +42,24 @@ export function MicAlert({ problem, listener, onRetry }: { problem: NonNullable<
 }
 
 /** The connection's trouble: lost for good (rejoin), being reconnected, or still connecting. */
-export function ConnectionAlert({ state, lost, rejoining, onRejoin }: { state: ConnectionState; lost: boolean; rejoining: boolean; onRejoin: () => void }) {
-  if (lost) {
+export function ConnectionAlert({
+  state,
+  link,
+}: {
+  state: ConnectionState;
+  link: Pick<CallConnection, 'lostConnection' | 'reconnectingAfterLoss' | 'rejoin'>;
+}) {
+  if (link.lostConnection) {
     return (
       <div data-testid="connection-lost">
         <Alert title="The call was disconnected">
           <p>We could not get you back into the room. Check your connection, then rejoin: your session is still open.</p>
-          <Button onClick={onRejoin}>Rejoin the call</Button>
+          <Button onClick={link.rejoin}>Rejoin the call</Button>
         </Alert>
       </div>
     );
   }
-  if (state === ConnectionState.Reconnecting || state === ConnectionState.SignalReconnecting || rejoining) {
+  if (state === ConnectionState.Reconnecting || state === ConnectionState.SignalReconnecting || link.reconnectingAfterLoss) {
     return (
       <div data-testid="reconnecting">
         <Alert tone="warn" title="Connection lost">

@@ -6,7 +6,8 @@
 import { type FormEvent, useMemo, useState } from 'react';
 import { encode } from 'uqr';
 import { ApiError, messageOf } from '../api/client';
-import { Alert, Button, formatWait, TextField } from '../ui';
+import { Alert, Button, formatWait, Notice, TextField } from '../ui';
+import { useAction } from './action';
 
 /** The QR code of `text` as an SVG drawn from uqr's modules (no markup injected into the page). */
 export function QrCode({ text, label }: { text: string; label: string }) {
@@ -23,7 +24,6 @@ export function QrCode({ text, label }: { text: string; label: string }) {
   );
 }
 
-/** The secret as typed into an app by hand: groups of four. */
 /** The authenticator app's code: digits (spaces allowed), offered by the browser from an SMS or app. */
 function CodeField({ label, value, onChange }: { label: string; value: string; onChange: (value: string) => void }) {
   return (
@@ -41,7 +41,36 @@ function CodeField({ label, value, onChange }: { label: string; value: string; o
   );
 }
 
+/** The secret as typed into an app by hand: groups of four. */
 const grouped = (secret: string) => secret.match(/.{1,4}/g)?.join(' ') ?? secret;
+
+/** A code form's buttons: send (once something is typed), and Cancel where the form may be left. */
+function CodeFormButtons({
+  busy,
+  ready,
+  label,
+  busyLabel,
+  onCancel,
+}: {
+  busy: boolean;
+  ready: boolean;
+  label: string;
+  busyLabel: string;
+  onCancel: (() => void) | undefined;
+}) {
+  return (
+    <div className="hc-row">
+      <Button type="submit" busy={busy} busyLabel={busyLabel} disabled={!ready}>
+        {label}
+      </Button>
+      {onCancel && (
+        <Button variant="secondary" onClick={onCancel} disabled={busy}>
+          Cancel
+        </Button>
+      )}
+    </div>
+  );
+}
 
 /** What an API error means to someone typing a code. */
 export function codeErrorMessage(err: unknown): string {
@@ -66,19 +95,12 @@ export function MfaSetup({
   onCancel?: () => void;
 }) {
   const [code, setCode] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const confirm = useAction(onConfirm, codeErrorMessage);
+  const { busy, error } = confirm;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onConfirm(code.trim());
-    } catch (err) {
-      setError(codeErrorMessage(err));
-      setBusy(false);
-    }
+    confirm.run(code.trim());
   }
 
   return (
@@ -94,22 +116,9 @@ export function MfaSetup({
           {grouped(enrolment.secret)}
         </code>
       </p>
-      {error && (
-        <Alert title="Not set up yet">
-          <p>{error}</p>
-        </Alert>
-      )}
+      <Notice text={error} title="Not set up yet" />
       <CodeField label="The 6-digit code the app shows" value={code} onChange={setCode} />
-      <div className="hc-row">
-        <Button type="submit" busy={busy} disabled={!code.trim()}>
-          {busy ? 'Checking…' : 'Turn on two-step sign-in'}
-        </Button>
-        {onCancel && (
-          <Button variant="secondary" onClick={onCancel} disabled={busy}>
-            Cancel
-          </Button>
-        )}
-      </div>
+      <CodeFormButtons busy={busy} ready={code.trim() !== ''} label="Turn on two-step sign-in" busyLabel="Checking…" onCancel={onCancel} />
     </form>
   );
 }
@@ -154,29 +163,18 @@ export function ProofForm({
 }) {
   const [recovery, setRecovery] = useState(false);
   const [value, setValue] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const prove = useAction(onSubmit, codeErrorMessage);
+  const { busy, error } = prove;
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit(recovery ? { recoveryCode: value.trim() } : { code: value.trim() });
-    } catch (err) {
-      setError(codeErrorMessage(err));
-      setBusy(false);
-    }
+    prove.run(recovery ? { recoveryCode: value.trim() } : { code: value.trim() });
   }
 
   const shown = error ?? outerError ?? null;
   return (
     <form className="hc-stack" onSubmit={submit} data-testid="mfa-proof">
-      {shown && (
-        <Alert title="That did not work">
-          <p>{shown}</p>
-        </Alert>
-      )}
+      <Notice text={shown} title="That did not work" />
       {recovery ? (
         <TextField
           key="recoveryCode"
@@ -192,23 +190,14 @@ export function ProofForm({
       ) : (
         <CodeField key="code" label="Code from your authenticator app" value={value} onChange={setValue} />
       )}
-      <div className="hc-row">
-        <Button type="submit" busy={busy} disabled={!value.trim()}>
-          {busy ? busyLabel : submitLabel}
-        </Button>
-        {onCancel && (
-          <Button variant="secondary" onClick={onCancel} disabled={busy}>
-            Cancel
-          </Button>
-        )}
-      </div>
+      <CodeFormButtons busy={busy} ready={value.trim() !== ''} label={submitLabel} busyLabel={busyLabel} onCancel={onCancel} />
       <button
         type="button"
         className="hc-link-button"
         onClick={() => {
           setRecovery(!recovery);
           setValue('');
-          setError(null);
+          prove.clear();
         }}
       >
         {recovery ? 'Use a code from the app instead' : 'Use a recovery code instead'}

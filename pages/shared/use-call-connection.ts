@@ -32,8 +32,7 @@ function micProblemOf(failure: MediaDeviceFailure | undefined): MicProblem {
  * takes the call over (`elsewhere`); a room closed by the server ends it (`onClosed`). The
  * microphone's failure is kept for the page to explain, with a way to try again.
  *
- * Render `<LiveKitRoom key={connection} room={room} token={ticket.token} …
- * onMediaDeviceFailure={onMediaDeviceFailure}>` once `ticket` is there.
+ * Render `<CallLiveKitRoom link={…} ticket={ticket}>` (call-livekit-room.tsx) once `ticket` is there.
  */
 export function useCallConnection(sessionId: string, initialTicket: Ticket | undefined, onClosed: () => void) {
   /** One per (re)join: a new number fetches a new ticket and connects LiveKitRoom afresh. */
@@ -145,3 +144,6 @@ export function useCallConnection(sessionId: string, initialTicket: Ticket | und
     onMediaDeviceFailure,
   };
 }
+
+/** A call room's connection as useCallConnection gives it, for the room and the notices about it. */
+export type CallConnection = ReturnType<typeof useCallConnection>;

@@ -1,8 +1,22 @@
-import type { InputHTMLAttributes, TextareaHTMLAttributes } from 'react';
+import type { InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from 'react';
 import { useId } from 'react';
 
-/** A labelled input with an optional hint and error, both tied to it for screen readers. */
-export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string; error?: string }) {
+/** What a field says around its control. */
+interface FieldText {
+  label: string;
+  hint?: string;
+  error?: string;
+}
+
+/** What ties a control to its label, hint and error for screen readers. */
+interface ControlLinks {
+  id: string;
+  'aria-invalid': true | undefined;
+  'aria-describedby': string | undefined;
+}
+
+/** The label, the optional hint and the optional error around one control (`control` gets the ids). */
+function Field({ label, hint, error, control }: FieldText & { control: (links: ControlLinks) => ReactNode }) {
   const id = useId();
   const hintId = hint ? `${id}-hint` : undefined;
   const errorId = error ? `${id}-error` : undefined;
@@ -10,7 +24,7 @@ export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<
   return (
     <div className="hc-field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
+      {control({ id, 'aria-invalid': error ? true : undefined, 'aria-describedby': describedBy })}
       {hint && (
         <span id={hintId} className="hc-field-hint">
           {hint}
@@ -25,26 +39,12 @@ export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<
   );
 }
 
+/** A labelled input with an optional hint and error, both tied to it for screen readers. */
+export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<HTMLInputElement> & FieldText) {
+  return <Field label={label} hint={hint} error={error} control={(links) => <input {...links} {...input} />} />;
+}
+
 /** A labelled multi-line input with an optional hint and error, tied to it like TextField's. */
-export function TextArea({ label, hint, error, ...input }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; hint?: string; error?: string }) {
-  const id = useId();
-  const hintId = hint ? `${id}-hint` : undefined;
-  const errorId = error ? `${id}-error` : undefined;
-  const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
-  return (
-    <div className="hc-field">
-      <label htmlFor={id}>{label}</label>
-      <textarea id={id} rows={3} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
-      {hint && (
-        <span id={hintId} className="hc-field-hint">
-          {hint}
-        </span>
-      )}
-      {error && (
-        <span id={errorId} className="hc-field-error">
-          {error}
-        </span>
-      )}
-    </div>
-  );
+export function TextArea({ label, hint, error, ...input }: TextareaHTMLAttributes<HTMLTextAreaElement> & FieldText) {
+  return <Field label={label} hint={hint} error={error} control={(links) => <textarea rows={3} {...links} {...input} />} />;
 }

@@ -36,6 +36,16 @@ export function Alert({ tone = 'error', title, children }: { tone?: 'error' | 'i
   );
 }
 
+/** An Alert of one paragraph, shown only when there is something to say (a form's problem, a notice). */
+export function Notice({ text, tone, title }: { text: string | null | undefined; tone?: 'error' | 'info' | 'warn'; title?: string }) {
+  if (!text) return null;
+  return (
+    <Alert tone={tone} title={title}>
+      <p>{text}</p>
+    </Alert>
+  );
+}
+
 /** A whole screen that failed, with a way on. */
 export function ErrorState({ title = 'Something went wrong', message, action }: { title?: string; message: string; action?: ReactNode }) {
   return (

@@ -1,8 +1,9 @@
-import { LiveKitRoom, RoomAudioRenderer, StartAudio } from '@livekit/components-react';
 import { useQuery } from '@tanstack/react-query';
-import { useCallback, useState } from 'react';
+import { useCallback } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { ApiError, api, call, messageOf } from '../../api/client';
+import { ApiError, api, call } from '../../api/client';
+import { useAction } from '../../shared/action';
+import { CallLiveKitRoom } from '../../shared/call-livekit-room';
 import { CallMoved } from '../../shared/call-notices';
 import type { CallRoomProps } from '../../shared/call-route';
 import { LoadFailed } from '../../shared/load-failed';
@@ -11,9 +12,6 @@ import { Alert, Loading } from '../../ui';
 import { profileQuery } from '../profile';
 import { CallStage, SessionReference } from './call-stage';
 
-/** Connection problems are shown from the room's state (CallStage), not from LiveKitRoom's errors. */
-const ignoreError = () => undefined;
-
 /**
  * The LiveKit side of the client's call route (loaded on its own, see shared/call-route.tsx): the
  * connection (useCallConnection: ticket, rejoin, another tab, the microphone), the favourite track
@@ -21,8 +19,6 @@ const ignoreError = () => undefined;
  */
 export default function CallRoom({ sessionId, initialTicket }: CallRoomProps) {
   const navigate = useNavigate();
-  const [ending, setEnding] = useState(false);
-  const [endError, setEndError] = useState<string | null>(null);
   // The calm track plays when there is no favourite (or the profile does not load).
   const trackUrl = useQuery(profileQuery).data?.favouriteTrackUrl ?? null;
 
@@ -40,21 +36,15 @@ export default function CallRoom({ sessionId, initialTicket }: CallRoomProps) {
     [room, finished],
   );
 
-  async function end() {
-    setEnding(true);
-    setEndError(null);
+  const end = useAction(async () => {
     try {
       await call(api.api.rooms[':sessionId'].end.$post({ param: { sessionId } }));
     } catch (err) {
       // Already over (by the timer or the coach) is as good as ended.
-      if (!(err instanceof ApiError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND'))) {
-        setEndError(messageOf(err));
-        setEnding(false);
-        return;
-      }
+      if (!(err instanceof ApiError && (err.code === 'CONFLICT' || err.code === 'NOT_FOUND'))) throw err;
     }
     leave('client');
-  }
+  });
 
   if (link.elsewhere) return <CallMoved onContinueHere={link.rejoin} />;
   if (link.joinError) {
@@ -80,32 +70,8 @@ export default function CallRoom({ sessionId, initialTicket }: CallRoomProps) {
   if (!link.ticket) return <Loading label={link.connection > 0 ? 'Reconnecting to your session…' : 'Opening your call room…'} />;
 
   return (
-    <LiveKitRoom
-      key={link.connection}
-      room={room}
-      serverUrl={link.ticket.livekitUrl}
-      token={link.ticket.token}
-      connect
-      audio
-      video={false}
-      onMediaDeviceFailure={link.onMediaDeviceFailure}
-      onError={ignoreError}
-    >
-      <RoomAudioRenderer />
-      <StartAudio label="Turn on your coach’s voice" className="hc-button hc-button-primary hc-start-audio" />
-      <CallStage
-        sessionId={sessionId}
-        trackUrl={trackUrl}
-        micProblem={link.micProblem}
-        onRetryMicrophone={link.retryMicrophone}
-        lostConnection={link.lostConnection}
-        reconnectingAfterLoss={link.reconnectingAfterLoss}
-        onRejoin={link.rejoin}
-        onEnd={end}
-        ending={ending}
-        endError={endError}
-        onEnded={leave}
-      />
-    </LiveKitRoom>
+    <CallLiveKitRoom link={link} ticket={link.ticket} startAudioLabel="Turn on your coach’s voice">
+      <CallStage sessionId={sessionId} link={link} trackUrl={trackUrl} onEnd={() => end.run()} ending={end.busy} endError={end.error} onEnded={leave} />
+    </CallLiveKitRoom>
   );
 }

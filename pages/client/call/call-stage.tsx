@@ -5,10 +5,10 @@ import { useCallback, useEffect, useId, useState } from 'react';
 import { Link } from 'react-router';
 import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
 import { Orb } from '../../shared/orb';
-import type { MicProblem } from '../../shared/use-call-connection';
+import type { CallConnection } from '../../shared/use-call-connection';
 import type { RoomEvent } from '../../shared/use-room-events';
 import { useRoomEvents } from '../../shared/use-room-events';
-import { Alert, Button, formatClock } from '../../ui';
+import { Alert, Button, formatClock, Notice } from '../../ui';
 import { TranscriptPanel } from './transcript-panel';
 import { useParticipantAttribute } from './use-attribute';
 import type { SessionTimer } from './use-session-timer';
@@ -34,12 +34,8 @@ const isCoach = (p: Participant) => p.attributes.role === 'coach';
  */
 export function CallStage(props: {
   sessionId: string;
+  link: CallConnection;
   trackUrl: string | null;
-  micProblem: MicProblem;
-  onRetryMicrophone: () => void;
-  lostConnection: boolean;
-  reconnectingAfterLoss: boolean;
-  onRejoin: () => void;
   onEnd: () => void;
   ending: boolean;
   endError: string | null;
@@ -90,7 +86,7 @@ export function CallStage(props: {
     }
   }
 
-  const micAlert = props.micProblem && <MicAlert problem={props.micProblem} listener="your coach" onRetry={props.onRetryMicrophone} />;
+  const micAlert = props.link.micProblem && <MicAlert link={props.link} listener="your coach" />;
 
   return (
     <div
@@ -100,13 +96,9 @@ export function CallStage(props: {
       data-connection={connection}
       data-events={eventsOpen ? 'open' : 'closed'}
     >
-      <ConnectionAlert state={connection} lost={props.lostConnection} rejoining={props.reconnectingAfterLoss} onRejoin={props.onRejoin} />
+      <ConnectionAlert state={connection} link={props.link} />
       {inCall && micAlert}
-      {props.endError && (
-        <Alert title="We could not end the session">
-          <p>{props.endError}</p>
-        </Alert>
-      )}
+      <Notice text={props.endError} title="We could not end the session" />
       {inCall ? (
         <div className="hc-call">
           <section className="hc-card hc-call-stage" aria-labelledby="call-title">
@@ -134,8 +126,8 @@ export function CallStage(props: {
         <>
           <WaitingRoom trackUrl={props.trackUrl} onEnter={() => setEntered(true)} micProblem={micAlert || null} />
           <div className="hc-row">
-            <Button variant="secondary" onClick={props.onEnd} busy={props.ending}>
-              {props.ending ? 'Ending…' : 'End session'}
+            <Button variant="secondary" onClick={props.onEnd} busy={props.ending} busyLabel={'Ending…'}>
+              End session
             </Button>
             <Link to="/dashboard">Back to your dashboard</Link>
           </div>
@@ -250,8 +242,8 @@ function Controls(props: {
       <Button variant="secondary" onClick={props.onToggleTranscript} aria-expanded={props.showTranscript} aria-controls={props.transcriptId}>
         {props.showTranscript ? 'Hide transcript' : 'Show transcript'}
       </Button>
-      <Button onClick={props.onEnd} busy={props.ending}>
-        {props.ending ? 'Ending…' : 'End session'}
+      <Button onClick={props.onEnd} busy={props.ending} busyLabel={'Ending…'}>
+        End session
       </Button>
     </div>
   );

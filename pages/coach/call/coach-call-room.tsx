@@ -1,7 +1,7 @@
-import { LiveKitRoom, RoomAudioRenderer, StartAudio } from '@livekit/components-react';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { ApiError } from '../../api/client';
+import { CallLiveKitRoom } from '../../shared/call-livekit-room';
 import { CallMoved } from '../../shared/call-notices';
 import type { CallRoomProps } from '../../shared/call-route';
 import { LoadFailed } from '../../shared/load-failed';
@@ -9,9 +9,6 @@ import { useCallConnection } from '../../shared/use-call-connection';
 import { Alert, Loading } from '../../ui';
 import { reviewPath } from '../sessions';
 import { CoachCallStage } from './coach-call-stage';
-
-/** Connection problems are shown from the room's state, not from LiveKitRoom's errors. */
-const ignoreError = () => undefined;
 
 /**
  * The coach's side of a live session (loaded on its own, see shared/call-route.tsx): joins through
@@ -43,29 +40,8 @@ export default function CoachCallRoom({ sessionId, initialTicket }: CallRoomProp
   if (link.joinError) return <LoadFailed error={link.joinError} what="the call room" retry={link.rejoin} />;
   if (!link.ticket) return <Loading label={link.connection > 0 ? 'Reconnecting to the session…' : 'Joining the session…'} />;
   return (
-    <LiveKitRoom
-      key={link.connection}
-      room={link.room}
-      serverUrl={link.ticket.livekitUrl}
-      token={link.ticket.token}
-      connect
-      audio
-      video={false}
-      onMediaDeviceFailure={link.onMediaDeviceFailure}
-      onError={ignoreError}
-    >
-      <RoomAudioRenderer />
-      <StartAudio label="Turn on the call’s sound" className="hc-button hc-button-primary hc-start-audio" />
-      <CoachCallStage
-        sessionId={sessionId}
-        room={link.room}
-        micProblem={link.micProblem}
-        onRetryMicrophone={link.retryMicrophone}
-        lostConnection={link.lostConnection}
-        reconnectingAfterLoss={link.reconnectingAfterLoss}
-        onRejoin={link.rejoin}
-        onEnded={() => setEnded(true)}
-      />
-    </LiveKitRoom>
+    <CallLiveKitRoom link={link} ticket={link.ticket} startAudioLabel="Turn on the call’s sound">
+      <CoachCallStage sessionId={sessionId} link={link} onEnded={() => setEnded(true)} />
+    </CallLiveKitRoom>
   );
 }

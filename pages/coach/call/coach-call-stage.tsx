@@ -1,16 +1,16 @@
 import { useConnectionState, useLocalParticipant, useTracks } from '@livekit/components-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import type { Room } from 'livekit-client';
 import { ConnectionState, Track } from 'livekit-client';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../../api/client';
+import { useAction } from '../../shared/action';
 import { ConnectionAlert, MicAlert } from '../../shared/call-notices';
 import { Orb } from '../../shared/orb';
 import { type RoomState, roomStateQuery, sessionQuery } from '../../shared/queries';
-import type { MicProblem } from '../../shared/use-call-connection';
+import type { CallConnection } from '../../shared/use-call-connection';
 import { type RoomEvent, useRoomEvents } from '../../shared/use-room-events';
-import { Alert, Button, formatClock, TextArea } from '../../ui';
+import { Alert, Button, formatClock, Notice, TextArea } from '../../ui';
 import { ClientSidebar } from '../client-sidebar';
 import { useCoach } from '../coach-only';
 import { reviewPath } from '../sessions';
@@ -31,17 +31,9 @@ function merged(...parts: LiveLine[][]): LiveLine[] {
  * the time left; leave without ending, or end the session for everyone. Connection and microphone
  * problems are shown above it all (from useCallConnection, as in the client's room).
  */
-export function CoachCallStage(props: {
-  sessionId: string;
-  room: Room;
-  micProblem: MicProblem;
-  onRetryMicrophone: () => void;
-  lostConnection: boolean;
-  reconnectingAfterLoss: boolean;
-  onRejoin: () => void;
-  onEnded: () => void;
-}) {
-  const { sessionId, room, onEnded } = props;
+export function CoachCallStage(props: { sessionId: string; link: CallConnection; onEnded: () => void }) {
+  const { sessionId, link, onEnded } = props;
+  const { room } = link;
   const coach = useCoach();
   const navigate = useNavigate();
   const queries = useQueryClient();
@@ -56,9 +48,6 @@ export function CoachCallStage(props: {
   );
   const [pushed, setPushed] = useState<LiveLine[]>([]);
   const [pushedFlag, setFlag] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [muteBusy, setMuteBusy] = useState(false);
-  const [ending, setEnding] = useState(false);
   const agentTrack = useTracks([Track.Source.Microphone, Track.Source.Unknown], { onlySubscribed: true }).find(
     (t) => t.participant.isAgent && t.publication.kind === Track.Kind.Audio,
   );
@@ -109,38 +98,25 @@ export function CoachCallStage(props: {
   );
   useRoomEvents(sessionId, onEvent);
 
-  async function setMuted(muted: boolean) {
-    setMuteBusy(true);
-    setError(null);
+  const mute = useAction(async (muted: boolean) => {
+    const next = await call(api.api.rooms[':sessionId']['mute-ai'].$post({ param: { sessionId }, json: { muted } }));
+    setState(() => next);
+  });
+  const end = useAction(async () => {
     try {
-      const next = await call(api.api.rooms[':sessionId']['mute-ai'].$post({ param: { sessionId }, json: { muted } }));
-      setState(() => next);
+      await call(api.api.rooms[':sessionId'].end.$post({ param: { sessionId } }));
     } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setMuteBusy(false);
+      if (!(err instanceof ApiError && err.code === 'CONFLICT')) throw err;
     }
-  }
+    void room.disconnect();
+    navigate(reviewPath(sessionId), { replace: true });
+  });
+  // One line of trouble: whichever change was tried last.
+  const error = mute.error ?? end.error;
 
   function leave() {
     void room.disconnect();
     navigate('/dashboard');
-  }
-
-  async function end() {
-    setEnding(true);
-    setError(null);
-    try {
-      await call(api.api.rooms[':sessionId'].end.$post({ param: { sessionId } }));
-    } catch (err) {
-      if (!(err instanceof ApiError && err.code === 'CONFLICT')) {
-        setError(messageOf(err));
-        setEnding(false);
-        return;
-      }
-    }
-    void room.disconnect();
-    navigate(reviewPath(sessionId), { replace: true });
   }
 
   const muted = state?.coachMutedFromAi ?? false;
@@ -158,13 +134,9 @@ export function CoachCallStage(props: {
           {state?.timer.remainingSeconds != null && <span className="hc-timer-small">· {formatClock(state.timer.remainingSeconds)} left</span>}
         </span>
       </div>
-      <ConnectionAlert state={connection} lost={props.lostConnection} rejoining={props.reconnectingAfterLoss} onRejoin={props.onRejoin} />
-      {props.micProblem && <MicAlert problem={props.micProblem} listener="the client" onRetry={props.onRetryMicrophone} />}
-      {flag && (
-        <Alert title="Flagged for follow-up">
-          <p>{flag}</p>
-        </Alert>
-      )}
+      <ConnectionAlert state={connection} link={link} />
+      <MicAlert link={link} listener="the client" />
+      <Notice text={flag} title="Flagged for follow-up" />
       {error && <Alert>{error}</Alert>}
       <div className="hc-call-room">
         <div className="hc-call-transcript">
@@ -182,8 +154,11 @@ export function CoachCallStage(props: {
               role="switch"
               aria-checked={!muted}
               className={`hc-hear-toggle ${muted ? 'hc-hear-off' : 'hc-hear-on'}`}
-              onClick={() => void setMuted(!muted)}
-              disabled={muteBusy || !state}
+              onClick={() => {
+                end.clear();
+                mute.run(!muted);
+              }}
+              disabled={mute.busy || !state}
               data-testid="ai-hear-toggle"
             >
               <span className="hc-hear-icon" aria-hidden="true">
@@ -213,8 +188,16 @@ export function CoachCallStage(props: {
               <Button variant="secondary" onClick={leave}>
                 Leave (session continues)
               </Button>
-              <Button className="hc-button-danger" onClick={() => void end()} busy={ending}>
-                {ending ? 'Ending…' : 'End session for everyone'}
+              <Button
+                className="hc-button-danger"
+                onClick={() => {
+                  mute.clear();
+                  end.run();
+                }}
+                busy={end.busy}
+                busyLabel="Ending…"
+              >
+                End session for everyone
               </Button>
             </div>
           </section>
