@@ -5,6 +5,7 @@ import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '
 import { TOTP } from 'otpauth';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { beforeEach, inject } from 'vitest';
+import { DEFAULT_CHROMIUM_PATH, HEADLESS_FLAGS } from '../agent-host/src/skool/chromium';
 import { isPortFree } from '../scripts/ports.mjs';
 
 /** The answer of an API call: status and the parsed envelope. */
@@ -328,16 +329,7 @@ export async function loginGrant(email: string, page: Page): Promise<string> {
 }
 
 /** Headless Chromium flags that work on this project's machines (shared/TOOLCHAIN.md). */
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', ...HEADLESS_FLAGS];
 
 /**
  * Debian's Chromium (PUPPETEER_EXECUTABLE_PATH overrides it), headless with CHROMIUM_FLAGS and its
@@ -350,7 +342,7 @@ export function launchChromium(
 ): Promise<Browser> {
   const { media = false, lang, autoplay = Boolean(media) } = options;
   return puppeteer.launch({
-    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? DEFAULT_CHROMIUM_PATH,
     headless: true,
     args: [
       ...CHROMIUM_FLAGS,
