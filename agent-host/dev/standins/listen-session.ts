@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PhraseBook, PhraseMatch, PhraseScore } from './phrase-book';
-import { delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
+import { type DeepgramSession, delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 import { UtteranceDetector } from './utterances';
 
 export type Json = Record<string, unknown>;
@@ -25,14 +25,7 @@ export interface HeardUtterance {
 }
 
 /** One `/v1/listen` WebSocket session, as the stand-in saw it. */
-export interface SttSession {
-  id: string;
-  requestId: string;
-  openedAt: number;
-  closedAt?: number;
-  /** Query parameters exactly as received (repeated keys as arrays). */
-  params: Record<string, string | string[]>;
-  authorization?: string;
+export interface SttSession extends DeepgramSession {
   sampleRate: number;
   channels: number;
   audioBytes: number;
