@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
@@ -241,5 +242,20 @@ export async function startHostRig(options: {
     await rig.close();
     throw err;
   }
+  return rig;
+}
+
+/**
+ * A HostRig for the tests of one `describe`: started before them, closed after them. Its parts
+ * (`host`, `receiver`, `dir`, `livekit`) are there from the first test on.
+ */
+export function hostRigForTests(options: Parameters<typeof startHostRig>[0]): HostRig {
+  const rig = {} as HostRig;
+  let started: HostRig | undefined;
+  beforeAll(async () => {
+    started = await startHostRig(options);
+    Object.assign(rig, started);
+  });
+  afterAll(() => started?.close());
   return rig;
 }
