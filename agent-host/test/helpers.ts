@@ -5,14 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
+import { spawnSource } from '../dev/spawn-source';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
 import { type Receiver, startReceiver, TEST_SECRET, tempDir } from './skool/helpers';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A livekit-server on the first free trio of ports among `candidates` (port, +1 tcp, +2 udp). */
 export async function startTestLivekit(candidates = [7910, 7920, 7930, 7950]): Promise<LivekitServer> {
@@ -104,13 +102,7 @@ export class HostProcess {
   }
 
   static start(env: Record<string, string>): HostProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent-host/src/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    return new HostProcess(child, `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
+    return new HostProcess(spawnSource('agent-host/src/main.ts', env), `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
   }
 
   /**
