@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import { spawnSource } from '../dev/spawn-source';
 import type { HostHealth } from '../src/host';
@@ -140,12 +140,7 @@ export class HostProcess {
 
   /** Log lines (JSON) whose msg is `msg`. */
   logged(msg: string): Record<string, unknown>[] {
-    return this.output
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes(`"${msg}"`))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l.msg === msg);
+    return loggedAs(this.output.join('').split('\n'), msg);
   }
 
   /** A signal to the main process alone, as `docker stop` (through tini) sends it. */
@@ -250,4 +245,19 @@ export function hostRigForTests(options: Parameters<typeof startHostRig>[0]): Ho
   });
   afterAll(() => started?.close());
   return rig;
+}
+
+/** The JSON log records among `lines` whose msg is `msg`. */
+export function loggedAs(lines: readonly string[], msg: string): Record<string, unknown>[] {
+  return lines
+    .filter((l) => l.startsWith('{') && l.includes(`"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === msg);
+}
+
+/** `console[method]` silenced (restored by vi.restoreAllMocks); `lines` is what it was given, `logged(msg)` its records with that msg. */
+export function captureConsole(method: 'info' | 'warn' | 'error') {
+  const spy = vi.spyOn(console, method).mockImplementation(() => undefined);
+  const lines = () => spy.mock.calls.map((args) => String(args[0]));
+  return { lines, logged: (msg: string) => loggedAs(lines(), msg) };
 }
