@@ -9,23 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseWav } from './audio';
+import { deepgramAuth, deepgramError, deepgramPost, openDeepgramSession, Refusals } from './deepgram-wire';
 import { isTrue, type Json, ListenSession, MODEL_UUID, modelInfo, type SttSession, transcriptOf, wordsOf } from './listen-session';
 import { type MatchOptions, PhraseBook } from './phrase-book';
-import {
-  deepgramAuth,
-  deepgramError,
-  deepgramPost,
-  listenLoopback,
-  openDeepgramSession,
-  queryRecord,
-  Refusals,
-  type Route,
-  type RunningServer,
-  readBody,
-  requestId,
-  sendJson,
-  type WebSocketLike,
-} from './server';
+import { listenLoopback, queryRecord, type Route, type RunningServer, readBody, requestId, sendJson, type WebSocketLike } from './server';
 import { UtteranceDetector, type VadOptions } from './utterances';
 
 export type { HeardUtterance, SttSession } from './listen-session';

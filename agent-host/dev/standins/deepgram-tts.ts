@@ -11,24 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeWav, espeak, pcmBytes, resample } from './audio';
-import {
-  type DeepgramSession,
-  deepgramAuth,
-  deepgramError,
-  deepgramPost,
-  delay,
-  listenLoopback,
-  openDeepgramSession,
-  queryRecord,
-  Refusals,
-  type Route,
-  type RunningServer,
-  readBody,
-  requestId,
-  toBuffer,
-  type WebSocketLike,
-  WS_OPEN,
-} from './server';
+import { type DeepgramSession, deepgramAuth, deepgramError, deepgramPost, openDeepgramSession, Refusals } from './deepgram-wire';
+import { delay, listenLoopback, queryRecord, type Route, type RunningServer, readBody, requestId, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 
 export interface DeepgramTtsOptions {
   /** Fixed wait from a segment's first `Speak` to its first audio byte, for benches. Default 0. */

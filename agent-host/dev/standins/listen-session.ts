@@ -3,8 +3,9 @@
  * messages out, in order (a configured final-result latency delays without reordering).
  */
 import { createHash } from 'node:crypto';
+import type { DeepgramSession } from './deepgram-wire';
 import type { PhraseBook, PhraseMatch, PhraseScore } from './phrase-book';
-import { type DeepgramSession, delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
+import { delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 import { UtteranceDetector } from './utterances';
 
 export type Json = Record<string, unknown>;
