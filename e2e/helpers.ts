@@ -1,6 +1,10 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -380,6 +384,40 @@ export async function endSessionInCall(page: Page): Promise<void> {
 }
 
 type Portal = 'public' | 'client' | 'coach';
+
+/**
+ * The files of a browser test: a fresh work folder (portal builds, the browser's profile, recordings)
+ * and its screenshots in e2e/artifacts/<name>/, emptied first unless `keepScreenshots` (a second
+ * describe adding to the first's), numbered in the order taken after `firstShot`; the portals it
+ * builds there and serves. `close()` stops the portals and removes the work folder.
+ */
+export function browserTestFiles(name: string, options: { keepScreenshots?: boolean; firstShot?: number } = {}) {
+  const artifacts = fileURLToPath(new URL(`artifacts/${name}`, import.meta.url));
+  if (!options.keepScreenshots) rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `hc-${name}-`));
+  let shot = options.firstShot ?? 0;
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    /** A path inside the work folder. */
+    path: (...parts: string[]) => join(dir, ...parts),
+    /** Saves a full-page screenshot of `page` named after the screen. */
+    screenshot: async (page: Page, screen: string) => {
+      shot += 1;
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}.png`) as `${string}.png`, fullPage: true });
+    },
+    /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
+    portals: async (...names: Portal[]) => {
+      await Promise.all(names.map((name) => buildPortal(name, join(dir, name))));
+      for (const name of names) stops.push(await servePortal(name, join(dir, name)));
+    },
+    close: async () => {
+      for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+export type BrowserTestFiles = ReturnType<typeof browserTestFiles>;
 
 /** Runs the project's Vite with this Node; resolves with the child and its output so far (kept as it comes). */
 async function vite(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {
