@@ -13,19 +13,7 @@
  */
 import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  api,
-  apiOk,
-  type BrowserTestFiles,
-  browserTestFiles,
-  createClient,
-  endSessionInCall,
-  eventually,
-  launchChromium,
-  login,
-  loginGrant,
-  skipAfterFirstFailure,
-} from './helpers';
+import { api, apiOk, browserTestFiles, createClient, endSessionInCall, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const ZONE = 'America/New_York';
@@ -57,7 +45,7 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 describe('a PREMIUM client books a human coach', () => {
   let browser: Browser;
   let page: Page;
-  let files: BrowserTestFiles;
+  const files = browserTestFiles('booking');
   let coachToken = '';
   let clientToken = '';
   let otherToken = '';
@@ -85,8 +73,7 @@ describe('a PREMIUM client books a human coach', () => {
     const p = await on.newPage();
     await p.emulateTimezone(ZONE);
     await p.setViewport({ width: 1100, height: 860 });
-    const grant = await loginGrant(email, p);
-    await p.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(p, portals.client, email, { waitUntil: 'networkidle0' });
     await p.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     return p;
   }
@@ -125,7 +112,6 @@ describe('a PREMIUM client books a human coach', () => {
   }
 
   beforeAll(async () => {
-    files = browserTestFiles('booking');
     const accounts = async () => {
       // One at a time: two wrangler processes writing the local D1 at once find it locked.
       for (const [who, tier] of [
@@ -141,7 +127,7 @@ describe('a PREMIUM client books a human coach', () => {
     [coachToken, clientToken, otherToken] = await Promise.all([login(COACH.email), login(PREMIUM.email), login(OTHER.email)]);
     clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: clientToken })).id;
     // The appointment's call room asks for the microphone.
-    browser = await launchChromium(files.path('chromium'), { lang: 'en-US', media: true });
+    browser = await files.chromium({ lang: 'en-US', media: true });
     page = await signedInPage(PREMIUM.email);
     locale = await page.evaluate(() => navigator.language);
   }, 180_000);
@@ -163,7 +149,6 @@ describe('a PREMIUM client books a human coach', () => {
         () => undefined,
       );
     }
-    await files?.close();
   });
 
   skipAfterFirstFailure();

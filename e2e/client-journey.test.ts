@@ -17,14 +17,12 @@ import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import {
   api,
   apiOk,
-  type BrowserTestFiles,
   browserTestFiles,
   createClient,
   endSessionInCall,
   eventually,
-  launchChromium,
   login,
-  loginGrant,
+  openWithGrant,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
@@ -57,7 +55,7 @@ describe('a FREE client from onboarding to the rating', () => {
   let agent: AgentProcess | undefined;
   let browser: Browser;
   let page: Page;
-  let files: BrowserTestFiles;
+  const files = browserTestFiles('client-journey');
   let token = '';
   let sessionId = '';
   const consoleLines: string[] = [];
@@ -68,7 +66,6 @@ describe('a FREE client from onboarding to the rating', () => {
   const sessions = () => apiOk<SessionSummary[]>('GET', '/api/sessions', { token });
 
   beforeAll(async () => {
-    files = browserTestFiles('client-journey');
     // The fake microphone loops this file: a pause, the sentence, a longer pause for the AI's answer.
     const phrase = await speak(CLIENT_SAYS, { sampleRate: MIC_RATE });
     const micFile = files.path('mic.wav');
@@ -90,13 +87,12 @@ describe('a FREE client from onboarding to the rating', () => {
     ]);
     standins = standinsReady;
     // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
-    browser = await launchChromium(files.path('chromium'), { media: { micFile } });
+    browser = await files.chromium({ media: { micFile } });
     page = await browser.newPage();
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     // A high-DPI screen: the orb must draw at twice its CSS size.
     await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
-    const grant = await loginGrant(EMAIL, page);
-    await page.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(page, portals.client, EMAIL, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';
   }, 180_000);
@@ -106,7 +102,6 @@ describe('a FREE client from onboarding to the rating', () => {
     await agent?.stop();
     await standins?.close();
     if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token }).catch(() => undefined);
-    await files?.close();
   });
 
   skipAfterFirstFailure();

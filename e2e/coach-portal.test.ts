@@ -22,15 +22,13 @@ import {
   agentPost,
   api,
   apiOk,
-  type BrowserTestFiles,
   browserTestFiles,
   coachPortalUrl,
   createClient,
   createCoach,
   eventually,
-  launchChromium,
   login,
-  loginGrant,
+  openWithGrant,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
@@ -67,7 +65,7 @@ async function send(method: 'PATCH' | 'DELETE', path: string, token: string, bod
 describe('the coach portal: dashboard, session review, notes and search', () => {
   let browser: Browser;
   let page: Page;
-  let files: BrowserTestFiles;
+  const files = browserTestFiles('coach-portal');
   let clientToken = '';
   let coachToken = '';
   let clientId = '';
@@ -85,7 +83,6 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   const textOf = (selector: string, on: Page = page) => on.$eval(selector, (el) => el.textContent ?? '');
 
   beforeAll(async () => {
-    files = browserTestFiles('coach-portal');
     await Promise.all([createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'), files.portals('public', 'client', 'coach')]);
 
     // A session the coach joined, as it would have gone live (the lines come as the agent posts them).
@@ -138,7 +135,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
 
     // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
-    browser = await launchChromium(files.path('chromium'), { media: true, autoplay: false });
+    browser = await files.chromium({ media: true, autoplay: false });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
     // A crash on a page shows in the test's output.
@@ -152,7 +149,6 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     if (coachToken) await send('PATCH', '/api/users/me', coachToken, coachBefore).catch(() => undefined);
     for (const step of undo.reverse()) await step().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    await files?.close();
   });
 
   skipAfterFirstFailure();
@@ -768,12 +764,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     try {
       await clientPage.setViewport({ width: 1200, height: 860 });
       // Signed in at their own portal first...
-      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`, {
-        waitUntil: 'networkidle0',
-      });
+      await openWithGrant(clientPage, portals.client, CLIENT_EMAIL, { waitUntil: 'networkidle0' });
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
-      await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`);
+      await openWithGrant(clientPage, COACH_PORTAL_URL, CLIENT_EMAIL);
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
       expect(await clientPage.evaluate(() => sessionStorage.getItem('hc_token'))).toBeTruthy();
@@ -874,7 +868,7 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
   let agent: AgentProcess | undefined;
   let browser: Browser;
   let page: Page;
-  let files: BrowserTestFiles;
+  const files = browserTestFiles('coach-portal', { keepScreenshots: true, firstShot: 50 });
   let clientToken = '';
   let coachToken = '';
   let sessionId = '';
@@ -902,7 +896,6 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     ).transcript.filter((l) => l.speakerRole === 'coach' && l.kind === 'speech');
 
   beforeAll(async () => {
-    files = browserTestFiles('coach-portal', { keepScreenshots: true, firstShot: 50 });
     // 12 s of quiet (time to join and mute), the sentence, 16 s of quiet (time to unmute); then it loops.
     const phrase = await speak(COACH_SAYS, { sampleRate: MIC_RATE });
     const micFile = files.path('coach-mic.wav');
@@ -934,10 +927,10 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
       },
     );
 
-    browser = await launchChromium(files.path('chromium'), { media: { micFile } });
+    browser = await files.chromium({ media: { micFile } });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
-    await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL, page))}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
   }, 240_000);
 
@@ -948,7 +941,6 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     await browser?.close().catch(() => undefined);
     await agent?.stop();
     await standins?.close();
-    await files?.close();
   });
 
   it('stores what the muted coach says as not heard and keeps it from the model; unmuted, the model hears it; a whisper reaches it', async () => {

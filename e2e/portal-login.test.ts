@@ -7,14 +7,14 @@
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { apiOk, type BrowserTestFiles, browserTestFiles, endSessionInCall, eventually, launchChromium } from './helpers';
+import { apiOk, browserTestFiles, endSessionInCall, eventually } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const apiOrigin = inject('apiOrigin');
 const portals = inject('portalUrls');
 const password = inject('demoPassword');
 
-let files: BrowserTestFiles;
+const files = browserTestFiles('portal-login');
 let browser: Browser;
 let page: Page;
 /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
@@ -26,17 +26,15 @@ describe('signing in across origins and starting a FREE session', () => {
   let grantUrl = '';
 
   beforeAll(async () => {
-    files = browserTestFiles('portal-login');
     await files.portals('public', 'client');
     // The call room asks for the microphone and plays the coach's voice: no prompt, no click first.
-    browser = await launchChromium(files.path('chromium'), { media: true });
+    browser = await files.chromium({ media: true });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 800 });
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await files?.close();
   });
 
   it('shows what Hybrid Coach is and the three plans from the tier table', async () => {

@@ -8,18 +8,7 @@
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  apiOk,
-  type BrowserTestFiles,
-  browserTestFiles,
-  coachPortalUrl,
-  createCoach,
-  eventually,
-  launchChromium,
-  skipAfterFirstFailure,
-  totpCode,
-  totpStep,
-} from './helpers';
+import { apiOk, browserTestFiles, coachPortalUrl, createCoach, eventually, skipAfterFirstFailure, totpCode, totpStep } from './helpers';
 import { queryLocalD1 } from './stack';
 
 const COACH_EMAIL = `mfa-coach-${Date.now().toString(36)}@example.com`;
@@ -30,7 +19,7 @@ const COACH_PORTAL_URL = coachPortalUrl();
 describe('two-step sign-in for a coach', () => {
   let browser: Browser;
   let page: Page;
-  let files: BrowserTestFiles;
+  const files = browserTestFiles('staff-mfa');
   /** What the coach set up: the key read from the page, the recovery codes shown, the last TOTP step used. */
   const mfa = { secret: '', recoveryCodes: [] as string[], lastStep: 0 };
 
@@ -86,10 +75,9 @@ describe('two-step sign-in for a coach', () => {
   }
 
   beforeAll(async () => {
-    files = browserTestFiles('staff-mfa');
     await Promise.all([createCoach(COACH_EMAIL, 'Morgan Mfa'), createCoach(ADMIN_EMAIL, 'Ada Admin'), files.portals('public', 'coach')]);
     await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = '${ADMIN_EMAIL}'`);
-    browser = await launchChromium(files.path('chromium'));
+    browser = await files.chromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('pageerror', (e) => console.error(`staff-mfa page error: ${e instanceof Error ? e.message : String(e)}`));
@@ -97,7 +85,6 @@ describe('two-step sign-in for a coach', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await files?.close();
   });
 
   skipAfterFirstFailure();
