@@ -194,18 +194,7 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? Number.NaN;
 }
 
-/** Prints a compact table; columns listed in `numeric` are right-aligned. */
-export function printTable(header: string[], rows: string[][], numeric: ReadonlySet<number>): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
-}
+export { printTable } from './table.mjs';
 
 export const machine = () => ({
   cpu: cpus()[0]?.model ?? null,

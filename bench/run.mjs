@@ -18,6 +18,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { printTable } from './table.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -251,7 +252,7 @@ function addRatios(measurements) {
 }
 
 /** @param {Measurement[]} measurements */
-function printTable(measurements) {
+function printMeasurements(measurements) {
   const rows = measurements.map((m) => [
     m.runtime,
     m.label,
@@ -261,16 +262,7 @@ function printTable(measurements) {
     m.ratioToBaseline === undefined ? '' : `${m.ratioToBaseline.toFixed(2)}×`,
   ]);
   const header = ['runtime', 'verification', 'ops', 'ms/op', 'measured as', 'vs PBKDF2-100k'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const numeric = new Set([2, 3, 5]);
-  const line = (/** @type {string[]} */ cells) =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
+  printTable(header, rows, new Set([2, 3, 5]));
 }
 
 async function main() {
@@ -283,7 +275,7 @@ async function main() {
     const workerd = await benchWorkerd(dir);
     const measurements = [...node.measurements, ...workerd.measurements];
     addRatios(measurements);
-    printTable(measurements);
+    printMeasurements(measurements);
 
     const cpuNote = workerd.measurements
       .filter((m) => m.cpuMsPerOp !== null)

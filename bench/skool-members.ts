@@ -4,6 +4,7 @@
  * photo URLs, bios of varied length or none. Deterministic: member i of a community is the same
  * every call, so a second run can send exactly the same list.
  */
+import { random } from '../agent-host/dev/skool-replica/data';
 import type { Member } from '../agent-host/src/skool/contract';
 
 const FIRST = ['Ava', 'Liam', 'Maya', 'Noah', 'Zoe', 'Ethan', 'Isla', 'Lucas', 'Mia', 'Omar', 'Priya', 'Sven', 'Chloé', 'Diego', 'Hana', 'Kofi'];
@@ -16,18 +17,6 @@ const WORDS =
 const DAY = 24 * 3600 * 1000;
 /** One fixed "today" per process, so that end dates relative to it repeat exactly. */
 const TODAY = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const ascii = (s: string) => s.normalize('NFD').replace(/[^A-Za-z]/g, '');

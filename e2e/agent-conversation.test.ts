@@ -29,6 +29,19 @@ const CLIENT_ASKS_LONG = 'Can you explain the vagus nerve to me?';
 const CLIENT_INTERRUPTS = 'Sorry, can we stop there?';
 const COACH_HEARD = 'Let us try a slow breathing exercise together.';
 const COACH_MUTED = 'I think she is close to a breakthrough today.';
+/** Everything the client and the coach say aloud: the speech stand-in knows each recording. */
+const SPOKEN = [
+  CLIENT_FIRST,
+  CLIENT_SECOND,
+  CLIENT_THIRD,
+  CLIENT_FOURTH,
+  CLIENT_CRISIS,
+  CLIENT_FIFTH,
+  CLIENT_ASKS_LONG,
+  CLIENT_INTERRUPTS,
+  COACH_HEARD,
+  COACH_MUTED,
+];
 const AI_FIRST = 'That sounds hard. Shall we breathe together for a moment?';
 const AI_DEFAULT = 'Tell me more about that.';
 const AI_CRISIS = 'Thank you for telling me. You deserve support right now. Please call or text 988.';
@@ -86,24 +99,21 @@ describe('the AI coach in a live session', () => {
         stt: standins.stt.sessions.map((x) => ({ audioBytes: x.audioBytes, closed: x.closedAt !== undefined, heard: x.heard })),
       }),
     });
+  /** Whether the speech stand-in was given `text` to say, in one session's text run together. */
+  const speechSaid = (text: string) =>
+    standins.tts.sessions.some((x) =>
+      x.received
+        .map((m) => m.text ?? '')
+        .join('')
+        .includes(text),
+    );
   /** Every text the model was shown, in every request so far. */
   const modelSaw = () => standins.chat.requests.flatMap((r) => r.body.messages.map((m) => messageText(m)));
 
   beforeAll(async () => {
     standins = await startStandins({
       stt: DISTINCT_PHRASES,
-      sttPhrases: [
-        CLIENT_FIRST,
-        CLIENT_SECOND,
-        CLIENT_THIRD,
-        CLIENT_FOURTH,
-        CLIENT_CRISIS,
-        CLIENT_FIFTH,
-        CLIENT_ASKS_LONG,
-        CLIENT_INTERRUPTS,
-        COACH_HEARD,
-        COACH_MUTED,
-      ],
+      sttPhrases: SPOKEN,
       chatScript: {
         rules: [
           { when: SUMMARY_MARKER, reply: JSON.stringify(SUMMARY) },
@@ -172,14 +182,7 @@ describe('the AI coach in a live session', () => {
     expect(request!.body.model).toBe('gpt-4o-mini');
     expect(messageText(request!.body.messages[0]!)).toContain('Parker Premium');
     // The reply was spoken: the speech stand-in synthesised it.
-    expect(
-      standins.tts.sessions.some((s) =>
-        s.received
-          .map((m) => m.text ?? '')
-          .join('')
-          .includes('breathe together'),
-      ),
-    ).toBe(true);
+    expect(speechSaid('breathe together')).toBe(true);
   });
 
   it('hears a coach who is not muted, labelled as the coach', async () => {
@@ -243,14 +246,7 @@ describe('the AI coach in a live session', () => {
     expect(steer).toMatchObject({ role: 'system' });
     expect(messageText(steer!)).toBe(phrases.whisper(WHISPER));
     // Never spoken, never in the client's transcript; in the coach's, marked as a whisper.
-    expect(
-      standins.tts.sessions.some((x) =>
-        x.received
-          .map((m) => m.text ?? '')
-          .join('')
-          .includes('evenings'),
-      ),
-    ).toBe(false);
+    expect(speechSaid('evenings')).toBe(false);
     expect((await transcript()).some((l) => l.text.includes(WHISPER))).toBe(false);
     const forCoach = await apiOk<Detail>('GET', `/api/sessions/${mustTicket().sessionId}`, { token: coachToken });
     expect(forCoach.transcript.filter((l) => l.text === WHISPER).map((l) => l.kind)).toEqual(['whisper']);
@@ -276,14 +272,7 @@ describe('the AI coach in a live session', () => {
     await clientMic!.say(CLIENT_FIFTH);
     await lineSaying(CLIENT_FIFTH);
     expect(await lineSaying(phrases.apology)).toMatchObject({ speakerRole: 'ai' });
-    expect(
-      standins.tts.sessions.some((x) =>
-        x.received
-          .map((m) => m.text ?? '')
-          .join('')
-          .includes('lost my train of thought'),
-      ),
-    ).toBe(true);
+    expect(speechSaid('lost my train of thought')).toBe(true);
     // The turn was tried four times (a first try and the plugin's retries) before the apology.
     const tries = standins.chat.requests.slice(before).filter((r) => r.body.messages.some((m) => messageText(m).includes(CLIENT_FIFTH)));
     expect(tries.length).toBeGreaterThanOrEqual(4);
@@ -295,14 +284,7 @@ describe('the AI coach in a live session', () => {
     await clientMic!.say(CLIENT_ASKS_LONG);
     await lineSaying(CLIENT_ASKS_LONG);
     // The long answer is being spoken (about 20 s of speech): the client cuts in a few seconds into it.
-    await eventually('the long answer on its way to the voice', () =>
-      standins.tts.sessions.some((x) =>
-        x.received
-          .map((m) => m.text ?? '')
-          .join('')
-          .includes('longest nerve'),
-      ),
-    );
+    await eventually('the long answer on its way to the voice', () => speechSaid('longest nerve'));
     await new Promise((r) => setTimeout(r, 3_000));
     await clientMic!.say(CLIENT_INTERRUPTS);
     expect(await lineSaying(AI_STOPPED)).toMatchObject({ speakerRole: 'ai' });
@@ -316,21 +298,7 @@ describe('the AI coach in a live session', () => {
 
   it('stores each utterance once', async () => {
     const lines = await transcript();
-    for (const text of [
-      CLIENT_FIRST,
-      CLIENT_SECOND,
-      CLIENT_THIRD,
-      CLIENT_FOURTH,
-      CLIENT_CRISIS,
-      CLIENT_FIFTH,
-      CLIENT_ASKS_LONG,
-      CLIENT_INTERRUPTS,
-      COACH_HEARD,
-      COACH_MUTED,
-      AI_FIRST,
-      AI_CRISIS,
-      AI_STOPPED,
-    ]) {
+    for (const text of [...SPOKEN, AI_FIRST, AI_CRISIS, AI_STOPPED]) {
       expect(
         lines.filter((l) => l.text === text),
         text,

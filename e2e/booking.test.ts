@@ -11,29 +11,11 @@
  * 09:00–12:00 UTC); everything booked here is cancelled and the window removed in afterAll.
  * A screenshot of every screen goes to e2e/artifacts/booking/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  api,
-  apiOk,
-  buildPortal,
-  createClient,
-  endSessionInCall,
-  eventually,
-  launchChromium,
-  login,
-  loginGrant,
-  servePortal,
-  skipAfterFirstFailure,
-} from './helpers';
+import { api, apiOk, browserTestFiles, createClient, endSessionInCall, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
 import { queryLocalD1 } from './stack';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = join(ROOT, 'e2e/artifacts/booking');
 const ZONE = 'America/New_York';
 const COACH = { email: 'coach@example.com', id: 'seed-coach', name: 'Casey Coach' };
 const PREMIUM = { email: 'booking-premium@example.com', name: 'Parker Premium' };
@@ -63,8 +45,7 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 describe('a PREMIUM client books a human coach', () => {
   let browser: Browser;
   let page: Page;
-  let workDir = '';
-  let stopPortal: (() => Promise<void>) | undefined;
+  const files = browserTestFiles('booking');
   let coachToken = '';
   let clientToken = '';
   let otherToken = '';
@@ -74,15 +55,11 @@ describe('a PREMIUM client books a human coach', () => {
   let joinedSession = '';
   /** The appointment written into D1 for the room-open step. */
   let joinedAppointment = '';
-  let shot = 0;
   /** Pages that keep showing the slot as free while it is booked elsewhere: another PREMIUM client's, the client's second tab. */
   let otherPage: Page;
   let secondTab: Page;
 
-  const screenshot = async (name: string, on: Page = page) => {
-    shot += 1;
-    await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
-  };
+  const screenshot = (name: string, on: Page = page) => files.screenshot(on, name);
   const textOf = async (selector: string, on: Page = page) => squash(await on.$eval(selector, (el) => el.textContent ?? ''));
   /** How the portal should show an instant in New York, formatted here (not by the page). */
   const shown = (iso: string, options: Intl.DateTimeFormatOptions) =>
@@ -96,8 +73,7 @@ describe('a PREMIUM client books a human coach', () => {
     const p = await on.newPage();
     await p.emulateTimezone(ZONE);
     await p.setViewport({ width: 1100, height: 860 });
-    const grant = await loginGrant(email, p);
-    await p.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(p, portals.client, email, { waitUntil: 'networkidle0' });
     await p.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     return p;
   }
@@ -136,9 +112,6 @@ describe('a PREMIUM client books a human coach', () => {
   }
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    workDir = mkdtempSync(join(tmpdir(), 'hc-booking-'));
     const accounts = async () => {
       // One at a time: two wrangler processes writing the local D1 at once find it locked.
       for (const [who, tier] of [
@@ -150,19 +123,17 @@ describe('a PREMIUM client books a human coach', () => {
         await createClient(who.email, who.name, tier);
       }
     };
-    await Promise.all([accounts(), buildPortal('client', join(workDir, 'client'))]);
-    stopPortal = await servePortal('client', join(workDir, 'client'));
+    await Promise.all([accounts(), files.portals('client')]);
     [coachToken, clientToken, otherToken] = await Promise.all([login(COACH.email), login(PREMIUM.email), login(OTHER.email)]);
     clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: clientToken })).id;
     // The appointment's call room asks for the microphone.
-    browser = await launchChromium(join(workDir, 'chromium'), { lang: 'en-US', media: true });
+    browser = await files.chromium({ lang: 'en-US', media: true });
     page = await signedInPage(PREMIUM.email);
     locale = await page.evaluate(() => navigator.language);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await stopPortal?.();
     if (joinedSession) await api('POST', `/api/rooms/${joinedSession}/end`, { token: clientToken }).catch(() => undefined);
     // Whatever is still booked here is cancelled, and the window goes.
     for (const token of [clientToken, otherToken].filter(Boolean)) {
@@ -178,7 +149,6 @@ describe('a PREMIUM client books a human coach', () => {
         () => undefined,
       );
     }
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   skipAfterFirstFailure();

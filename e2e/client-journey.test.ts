@@ -7,10 +7,6 @@
  * is an account of this file's own, so the FREE month is not shared with other files.
  * A screenshot of every screen goes to e2e/artifacts/client-journey/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PACKET_TOPICS, packetKey, sealPacket, type TimerPacket } from '@hybrid-coach/shared/room-packets';
 import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
 import type { Browser, Page } from 'puppeteer-core';
@@ -21,22 +17,18 @@ import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import {
   api,
   apiOk,
-  buildPortal,
+  browserTestFiles,
   createClient,
   endSessionInCall,
   eventually,
-  launchChromium,
   login,
-  loginGrant,
-  servePortal,
+  openWithGrant,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = join(ROOT, 'e2e/artifacts/client-journey');
 const EMAIL = 'journey-free@example.com';
 const NAME = 'Jordan Journey';
 const CLIENT_SAYS = 'I have been feeling anxious all week.';
@@ -61,31 +53,22 @@ interface SessionSummary {
 describe('a FREE client from onboarding to the rating', () => {
   let standins: Standins;
   let agent: AgentProcess | undefined;
-  let stopPortal: (() => Promise<void>) | undefined;
   let browser: Browser;
   let page: Page;
-  let workDir = '';
+  const files = browserTestFiles('client-journey');
   let token = '';
   let sessionId = '';
-  let shot = 0;
   const consoleLines: string[] = [];
 
-  /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
-  const screenshot = async (name: string, on: Page = page) => {
-    shot += 1;
-    await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
-  };
+  const screenshot = (name: string, on: Page = page) => files.screenshot(on, name);
   const textOf = (selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
   const attr = (selector: string, name: string) => page.$eval(selector, (el, n) => el.getAttribute(n), name);
   const sessions = () => apiOk<SessionSummary[]>('GET', '/api/sessions', { token });
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    workDir = mkdtempSync(join(tmpdir(), 'hc-journey-'));
     // The fake microphone loops this file: a pause, the sentence, a longer pause for the AI's answer.
     const phrase = await speak(CLIENT_SAYS, { sampleRate: MIC_RATE });
-    const micFile = join(workDir, 'mic.wav');
+    const micFile = files.path('mic.wav');
     await writeWav(micFile, concatPcm(silence(1500, MIC_RATE), phrase, silence(7000, MIC_RATE)), MIC_RATE);
 
     const [standinsReady] = await Promise.all([
@@ -100,18 +83,16 @@ describe('a FREE client from onboarding to the rating', () => {
         },
       }),
       createClient(EMAIL, NAME),
-      buildPortal('client', join(workDir, 'client')),
+      files.portals('client'),
     ]);
     standins = standinsReady;
-    stopPortal = await servePortal('client', join(workDir, 'client'));
     // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
-    browser = await launchChromium(join(workDir, 'chromium'), { media: { micFile } });
+    browser = await files.chromium({ media: { micFile } });
     page = await browser.newPage();
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     // A high-DPI screen: the orb must draw at twice its CSS size.
     await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
-    const grant = await loginGrant(EMAIL, page);
-    await page.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(grant)}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(page, portals.client, EMAIL, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
     token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';
   }, 180_000);
@@ -120,9 +101,7 @@ describe('a FREE client from onboarding to the rating', () => {
     await browser?.close().catch(() => undefined);
     await agent?.stop();
     await standins?.close();
-    await stopPortal?.();
     if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token }).catch(() => undefined);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   skipAfterFirstFailure();
@@ -182,7 +161,7 @@ describe('a FREE client from onboarding to the rating', () => {
   });
 
   it('connects the room when the AI joins: the orb renders sharp, the AI speaks, the timer runs', async () => {
-    agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
+    agent = await AgentProcess.startOffline(standins, files.path('outbox'));
     await page.click('::-p-text(Start a session)');
     await page.waitForSelector('[data-testid=call-room]', { timeout: 20_000 });
     sessionId = await textOf('[data-testid=session-id]');

@@ -13,10 +13,6 @@
  * notes.
  * A screenshot of every coach screen goes to e2e/artifacts/coach-portal/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { messageText, type Standins, startStandins } from '../agent-host/dev/standins';
@@ -26,22 +22,18 @@ import {
   agentPost,
   api,
   apiOk,
-  buildPortal,
+  browserTestFiles,
   coachPortalUrl,
   createClient,
   createCoach,
   eventually,
-  launchChromium,
   login,
-  loginGrant,
-  servePortal,
+  openWithGrant,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = join(ROOT, 'e2e/artifacts/coach-portal');
 const CLIENT_EMAIL = 'coach-review-premium@example.com';
 const CLIENT_NAME = 'Riley Review';
 const COACH_EMAIL = 'coach@example.com';
@@ -73,7 +65,7 @@ async function send(method: 'PATCH' | 'DELETE', path: string, token: string, bod
 describe('the coach portal: dashboard, session review, notes and search', () => {
   let browser: Browser;
   let page: Page;
-  let workDir = '';
+  const files = browserTestFiles('coach-portal');
   let clientToken = '';
   let coachToken = '';
   let clientId = '';
@@ -84,30 +76,14 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   let liveClient: TestParticipant | undefined;
   /** The seeded coach's settings before this file changed them (put back in afterAll). */
   let coachBefore = { displayName: SEED_COACH.name, isAvailable: true };
-  let shot = 0;
-  const stops: (() => Promise<void>)[] = [];
   /** What a step made (windows, appointments, coaches open for bookings), taken back in afterAll whatever failed. */
   const undo: (() => Promise<unknown>)[] = [];
 
-  const screenshot = async (name: string, on: Page = page) => {
-    shot += 1;
-    await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
-  };
+  const screenshot = (name: string, on: Page = page) => files.screenshot(on, name);
   const textOf = (selector: string, on: Page = page) => on.$eval(selector, (el) => el.textContent ?? '');
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    workDir = mkdtempSync(join(tmpdir(), 'hc-coach-portal-'));
-    await Promise.all([
-      createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'),
-      buildPortal('public', join(workDir, 'public')),
-      buildPortal('client', join(workDir, 'client')),
-      buildPortal('coach', join(workDir, 'coach')),
-    ]);
-    stops.push(await servePortal('public', join(workDir, 'public')));
-    stops.push(await servePortal('client', join(workDir, 'client')));
-    stops.push(await servePortal('coach', join(workDir, 'coach')));
+    await Promise.all([createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'), files.portals('public', 'client', 'coach')]);
 
     // A session the coach joined, as it would have gone live (the lines come as the agent posts them).
     [clientToken, coachToken] = await Promise.all([login(CLIENT_EMAIL), login(COACH_EMAIL)]);
@@ -159,7 +135,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
 
     // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
-    browser = await launchChromium(join(workDir, 'chromium'), { media: true, autoplay: false });
+    browser = await files.chromium({ media: true, autoplay: false });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
     // A crash on a page shows in the test's output.
@@ -173,8 +149,6 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     if (coachToken) await send('PATCH', '/api/users/me', coachToken, coachBefore).catch(() => undefined);
     for (const step of undo.reverse()) await step().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   skipAfterFirstFailure();
@@ -790,12 +764,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     try {
       await clientPage.setViewport({ width: 1200, height: 860 });
       // Signed in at their own portal first...
-      await clientPage.goto(`${portals.client}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`, {
-        waitUntil: 'networkidle0',
-      });
+      await openWithGrant(clientPage, portals.client, CLIENT_EMAIL, { waitUntil: 'networkidle0' });
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
-      await clientPage.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(CLIENT_EMAIL, clientPage))}`);
+      await openWithGrant(clientPage, COACH_PORTAL_URL, CLIENT_EMAIL);
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
       expect(clientPage.url()).toBe(`${portals.client}/dashboard`);
       expect(await clientPage.evaluate(() => sessionStorage.getItem('hc_token'))).toBeTruthy();
@@ -896,18 +868,13 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
   let agent: AgentProcess | undefined;
   let browser: Browser;
   let page: Page;
-  let workDir = '';
+  const files = browserTestFiles('coach-portal', { keepScreenshots: true, firstShot: 50 });
   let clientToken = '';
   let coachToken = '';
   let sessionId = '';
   let client: TestParticipant | undefined;
   let clientMic: Microphone | undefined;
-  const stops: (() => Promise<void>)[] = [];
-  let shot = 50;
-  const screenshot = async (name: string, on: Page) => {
-    shot += 1;
-    await on.screenshot({ path: join(ARTIFACTS, `${shot}-${name}.png`) as `${string}.png`, fullPage: true });
-  };
+  const screenshot = (name: string, on: Page) => files.screenshot(on, name);
   const modelSaw = () => standins.chat.requests.flatMap((r) => r.body.messages.map((m) => messageText(m)));
   /** The client says `text` and waits for the model request it triggers; answers that request's texts. */
   const clientSays = async (text: string) => {
@@ -929,10 +896,9 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     ).transcript.filter((l) => l.speakerRole === 'coach' && l.kind === 'speech');
 
   beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'hc-coach-voice-'));
     // 12 s of quiet (time to join and mute), the sentence, 16 s of quiet (time to unmute); then it loops.
     const phrase = await speak(COACH_SAYS, { sampleRate: MIC_RATE });
-    const micFile = join(workDir, 'coach-mic.wav');
+    const micFile = files.path('coach-mic.wav');
     await writeWav(micFile, concatPcm(silence(12_000, MIC_RATE), phrase, silence(16_000, MIC_RATE)), MIC_RATE);
     standins = await startStandins({
       stt: DISTINCT_PHRASES,
@@ -942,9 +908,8 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
         defaultReply: 'Tell me more about that.',
       },
     });
-    agent = await AgentProcess.startOffline(standins, join(workDir, 'outbox'));
-    await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), buildPortal('coach', join(workDir, 'coach'))]);
-    stops.push(await servePortal('coach', join(workDir, 'coach')));
+    agent = await AgentProcess.startOffline(standins, files.path('outbox'));
+    await Promise.all([createClient('coach-voice-premium@example.com', 'Vic Voice', 'PREMIUM'), files.portals('coach')]);
     [clientToken, coachToken] = await Promise.all([login('coach-voice-premium@example.com'), login(COACH_EMAIL)]);
 
     // The client in the room (rtc-node, a silent microphone), and the AI with them.
@@ -962,10 +927,10 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
       },
     );
 
-    browser = await launchChromium(join(workDir, 'chromium'), { media: { micFile } });
+    browser = await files.chromium({ media: { micFile } });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 860 });
-    await page.goto(`${COACH_PORTAL_URL}/auth/callback?grant=${encodeURIComponent(await loginGrant(COACH_EMAIL, page))}`, { waitUntil: 'networkidle0' });
+    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
     await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
   }, 240_000);
 
@@ -976,8 +941,6 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
     await browser?.close().catch(() => undefined);
     await agent?.stop();
     await standins?.close();
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('stores what the muted coach says as not heard and keeps it from the model; unmuted, the model hears it; a whisper reaches it', async () => {

@@ -1,10 +1,15 @@
 /** Small tools for the end-to-end tests: the API over HTTP, polling, LiveKit participants and their inboxes. */
 
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { beforeEach, inject } from 'vitest';
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { DEFAULT_CHROMIUM_PATH, HEADLESS_FLAGS } from '../agent-host/src/skool/chromium';
 import { isPortFree } from '../scripts/ports.mjs';
 
 /** The answer of an API call: status and the parsed envelope. */
@@ -297,6 +302,11 @@ async function copySeedUser(
   return id;
 }
 
+/** Opens `portalOrigin`'s sign-in callback in `page` with a fresh grant for `email` (as the public site's sign-in would send them there). */
+export async function openWithGrant(page: Page, portalOrigin: string, email: string, options: { waitUntil?: 'networkidle0' } = {}): Promise<void> {
+  await page.goto(`${portalOrigin}/auth/callback?grant=${encodeURIComponent(await loginGrant(email, page))}`, options);
+}
+
 /**
  * A single-use sign-in grant for `email`, to open a portal's callback with in `page`. A grant works
  * only in the browser that signed in, so this signs in as that browser would on the public site: it
@@ -328,16 +338,7 @@ export async function loginGrant(email: string, page: Page): Promise<string> {
 }
 
 /** Headless Chromium flags that work on this project's machines (shared/TOOLCHAIN.md). */
-export const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', ...HEADLESS_FLAGS];
 
 /**
  * Debian's Chromium (PUPPETEER_EXECUTABLE_PATH overrides it), headless with CHROMIUM_FLAGS and its
@@ -350,7 +351,7 @@ export function launchChromium(
 ): Promise<Browser> {
   const { media = false, lang, autoplay = Boolean(media) } = options;
   return puppeteer.launch({
-    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? '/usr/bin/chromium',
+    executablePath: process.env.PUPPETEER_EXECUTABLE_PATH ?? DEFAULT_CHROMIUM_PATH,
     headless: true,
     args: [
       ...CHROMIUM_FLAGS,
@@ -388,6 +389,45 @@ export async function endSessionInCall(page: Page): Promise<void> {
 }
 
 type Portal = 'public' | 'client' | 'coach';
+
+/**
+ * The files of the browser tests of one describe, made before its tests and removed after them (the
+ * describe calls this before its own hooks, so they run inside these): a fresh work folder (portal
+ * builds, the browser's profile, recordings) and screenshots in e2e/artifacts/<name>/, emptied first
+ * unless `keepScreenshots` (a second describe adding to the first's), numbered in the order taken
+ * after `firstShot`; the portals it builds there and serves, stopped after the tests.
+ */
+export function browserTestFiles(name: string, options: { keepScreenshots?: boolean; firstShot?: number } = {}) {
+  const artifacts = fileURLToPath(new URL(`artifacts/${name}`, import.meta.url));
+  let dir = '';
+  let shot = options.firstShot ?? 0;
+  const stops: (() => Promise<void>)[] = [];
+  beforeAll(() => {
+    if (!options.keepScreenshots) rmSync(artifacts, { recursive: true, force: true });
+    mkdirSync(artifacts, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), `hc-${name}-`));
+  });
+  afterAll(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    /** A path inside the work folder. */
+    path: (...parts: string[]) => join(dir, ...parts),
+    /** Saves a full-page screenshot of `page` named after the screen. */
+    screenshot: async (page: Page, screen: string) => {
+      shot += 1;
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}.png`) as `${string}.png`, fullPage: true });
+    },
+    /** Debian's Chromium with its profile in the work folder (launchChromium's options). */
+    chromium: (chromiumOptions?: Parameters<typeof launchChromium>[1]) => launchChromium(join(dir, 'chromium'), chromiumOptions),
+    /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
+    portals: async (...names: Portal[]) => {
+      await Promise.all(names.map((portal) => buildPortal(portal, join(dir, portal))));
+      for (const portal of names) stops.push(await servePortal(portal, join(dir, portal)));
+    },
+  };
+}
 
 /** Runs the project's Vite with this Node; resolves with the child and its output so far (kept as it comes). */
 async function vite(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string }> {

@@ -5,33 +5,20 @@
  * the FREE tier's month.
  * A screenshot of every screen goes to e2e/artifacts/portal-login/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { apiOk, buildPortal, endSessionInCall, eventually, launchChromium, servePortal } from './helpers';
+import { apiOk, browserTestFiles, endSessionInCall, eventually } from './helpers';
 import { queryLocalD1 } from './stack';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = join(ROOT, 'e2e/artifacts/portal-login');
 
 const apiOrigin = inject('apiOrigin');
 const portals = inject('portalUrls');
 const password = inject('demoPassword');
 
-const stops: (() => Promise<void>)[] = [];
-let workDir: string;
+const files = browserTestFiles('portal-login');
 let browser: Browser;
 let page: Page;
-let shot = 0;
-
 /** Saves a full-page screenshot named after the screen, numbered in the order visited. */
-async function screenshot(name: string, on: Page = page): Promise<void> {
-  shot += 1;
-  await on.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
-}
+const screenshot = (name: string, on: Page = page) => files.screenshot(on, name);
 
 const textOf = (p: Page, selector: string) => p.$eval(selector, (el) => el.textContent ?? '');
 
@@ -39,21 +26,15 @@ describe('signing in across origins and starting a FREE session', () => {
   let grantUrl = '';
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    workDir = mkdtempSync(join(tmpdir(), 'hc-portals-'));
-    await Promise.all([buildPortal('public', join(workDir, 'public')), buildPortal('client', join(workDir, 'client'))]);
-    stops.push(...(await Promise.all([servePortal('public', join(workDir, 'public')), servePortal('client', join(workDir, 'client'))])));
+    await files.portals('public', 'client');
     // The call room asks for the microphone and plays the coach's voice: no prompt, no click first.
-    browser = await launchChromium(join(workDir, 'chromium'), { media: true });
+    browser = await files.chromium({ media: true });
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 800 });
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    for (const stop of stops) await stop();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   it('shows what Hybrid Coach is and the three plans from the tier table', async () => {

@@ -6,17 +6,11 @@
  * cannot reach the portal before setting it up on the public site's sign-in.
  * A screenshot of every screen goes to e2e/artifacts/staff-mfa/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { apiOk, buildPortal, coachPortalUrl, createCoach, eventually, launchChromium, servePortal, skipAfterFirstFailure, totpCode, totpStep } from './helpers';
+import { apiOk, browserTestFiles, coachPortalUrl, createCoach, eventually, skipAfterFirstFailure, totpCode, totpStep } from './helpers';
 import { queryLocalD1 } from './stack';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ARTIFACTS = join(ROOT, 'e2e/artifacts/staff-mfa');
 const COACH_EMAIL = `mfa-coach-${Date.now().toString(36)}@example.com`;
 const ADMIN_EMAIL = `mfa-admin-${Date.now().toString(36)}@example.com`;
 const portals = inject('portalUrls');
@@ -25,16 +19,11 @@ const COACH_PORTAL_URL = coachPortalUrl();
 describe('two-step sign-in for a coach', () => {
   let browser: Browser;
   let page: Page;
-  let workDir = '';
-  let shot = 0;
-  const stops: (() => Promise<void>)[] = [];
+  const files = browserTestFiles('staff-mfa');
   /** What the coach set up: the key read from the page, the recovery codes shown, the last TOTP step used. */
   const mfa = { secret: '', recoveryCodes: [] as string[], lastStep: 0 };
 
-  const screenshot = async (name: string) => {
-    shot += 1;
-    await page.screenshot({ path: join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`) as `${string}.png`, fullPage: true });
-  };
+  const screenshot = (name: string) => files.screenshot(page, name);
   const textOf = (selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
 
   /** Email and password on the public site's sign-in page. */
@@ -86,19 +75,9 @@ describe('two-step sign-in for a coach', () => {
   }
 
   beforeAll(async () => {
-    rmSync(ARTIFACTS, { recursive: true, force: true });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    workDir = mkdtempSync(join(tmpdir(), 'hc-staff-mfa-'));
-    await Promise.all([
-      createCoach(COACH_EMAIL, 'Morgan Mfa'),
-      createCoach(ADMIN_EMAIL, 'Ada Admin'),
-      buildPortal('public', join(workDir, 'public')),
-      buildPortal('coach', join(workDir, 'coach')),
-    ]);
+    await Promise.all([createCoach(COACH_EMAIL, 'Morgan Mfa'), createCoach(ADMIN_EMAIL, 'Ada Admin'), files.portals('public', 'coach')]);
     await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = '${ADMIN_EMAIL}'`);
-    stops.push(await servePortal('public', join(workDir, 'public')));
-    stops.push(await servePortal('coach', join(workDir, 'coach')));
-    browser = await launchChromium(join(workDir, 'chromium'));
+    browser = await files.chromium();
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 900 });
     page.on('pageerror', (e) => console.error(`staff-mfa page error: ${e instanceof Error ? e.message : String(e)}`));
@@ -106,8 +85,6 @@ describe('two-step sign-in for a coach', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
   skipAfterFirstFailure();

@@ -1,16 +1,14 @@
 /** Voices for the end-to-end tests: a participant's microphone playing espeak-ng speech, and the AI agent process. */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { AudioFrame, AudioSource, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { inject } from 'vitest';
+import { spawnSource } from '../agent-host/dev/spawn-source';
 import type { Standins } from '../agent-host/dev/standins';
 import { speak } from '../agent-host/dev/standins/audio';
 import { apiOk, eventually, login, type RoomTicket, TestParticipant } from './helpers';
 import type { Stack } from './stack';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RATE = 16_000;
 const FRAME = RATE / 100; // 10 ms
 /**
@@ -169,13 +167,7 @@ export class AgentProcess {
 
   /** Node with tsx's loader (no wrapper process), in its own process group: stop() reaches its job processes too. */
   static start(env: Record<string, string>): AgentProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent-host/src/agent/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    return new AgentProcess(child);
+    return new AgentProcess(spawnSource('agent-host/src/agent/main.ts', env));
   }
 
   /** The worker process; its job processes share its process group. */

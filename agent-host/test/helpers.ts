@@ -5,13 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
+import { spawnSource } from '../dev/spawn-source';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
 import { type Receiver, startReceiver, TEST_SECRET, tempDir } from './skool/helpers';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A livekit-server on the first free trio of ports among `candidates` (port, +1 tcp, +2 udp). */
 export async function startTestLivekit(candidates = [7910, 7920, 7930, 7950]): Promise<LivekitServer> {
@@ -103,13 +102,7 @@ export class HostProcess {
   }
 
   static start(env: Record<string, string>): HostProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'agent-host/src/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    return new HostProcess(child, `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
+    return new HostProcess(spawnSource('agent-host/src/main.ts', env), `http://127.0.0.1:${env.AGENT_HOST_PORT}`);
   }
 
   /**
@@ -147,12 +140,7 @@ export class HostProcess {
 
   /** Log lines (JSON) whose msg is `msg`. */
   logged(msg: string): Record<string, unknown>[] {
-    return this.output
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes(`"${msg}"`))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l.msg === msg);
+    return loggedAs(this.output.join('').split('\n'), msg);
   }
 
   /** A signal to the main process alone, as `docker stop` (through tini) sends it. */
@@ -242,4 +230,34 @@ export async function startHostRig(options: {
     throw err;
   }
   return rig;
+}
+
+/**
+ * A HostRig for the tests of one `describe`: started before them, closed after them. Its parts
+ * (`host`, `receiver`, `dir`, `livekit`) are there from the first test on.
+ */
+export function hostRigForTests(options: Parameters<typeof startHostRig>[0]): HostRig {
+  const rig = {} as HostRig;
+  let started: HostRig | undefined;
+  beforeAll(async () => {
+    started = await startHostRig(options);
+    Object.assign(rig, started);
+  });
+  afterAll(() => started?.close());
+  return rig;
+}
+
+/** The JSON log records among `lines` whose msg is `msg`. */
+export function loggedAs(lines: readonly string[], msg: string): Record<string, unknown>[] {
+  return lines
+    .filter((l) => l.startsWith('{') && l.includes(`"${msg}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === msg);
+}
+
+/** `console[method]` silenced (restored by vi.restoreAllMocks); `lines` is what it was given, `logged(msg)` its records with that msg. */
+export function captureConsole(method: 'info' | 'warn' | 'error') {
+  const spy = vi.spyOn(console, method).mockImplementation(() => undefined);
+  const lines = () => spy.mock.calls.map((args) => String(args[0]));
+  return { lines, logged: (msg: string) => loggedAs(lines(), msg) };
 }

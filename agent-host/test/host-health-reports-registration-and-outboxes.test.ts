@@ -1,39 +1,31 @@
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HostProcess, type HostRig, leaveDropped, leaveInOutbox, startHostRig, startTestLivekit, until } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { hostRigForTests, leaveDropped, leaveInOutbox, startTestLivekit, until } from './helpers';
 
 const PORT = 18791;
 const DAY = 24 * 60 * 60_000;
 
 describe('GET /health of the whole agent-host (agent worker and Skool sync in one process)', () => {
-  let rig: HostRig;
-  let dir: HostRig['dir'];
-  let host: HostProcess;
-
-  beforeAll(async () => {
-    rig = await startHostRig({
-      name: 'host-health',
-      port: PORT,
-      answer: () => 503,
-      waitHealthy: false,
-      prepare: async (dir, url) => {
-        // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
-        // first, as an outbox opened on a folder sends what waits there.
-        await leaveDropped(`${dir}/skool`, url, ['run-0:final'], DAY);
-        await leaveDropped(`${dir}/skool`, url, ['run-old:final'], 40 * DAY);
-        await leaveDropped(`${dir}/agent/session-a`, url, ['session-a:line-0'], DAY);
-        await leaveDropped(`${dir}/agent/session-old`, url, ['session-old:line-1'], 40 * DAY);
-        // And what an earlier run left undelivered: a Skool sync message, and two lines of one session.
-        await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
-        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
-      },
-    });
-    ({ dir, host } = rig);
+  const rig = hostRigForTests({
+    name: 'host-health',
+    port: PORT,
+    answer: () => 503,
+    waitHealthy: false,
+    prepare: async (dir, url) => {
+      // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
+      // first, as an outbox opened on a folder sends what waits there.
+      await leaveDropped(`${dir}/skool`, url, ['run-0:final'], DAY);
+      await leaveDropped(`${dir}/skool`, url, ['run-old:final'], 40 * DAY);
+      await leaveDropped(`${dir}/agent/session-a`, url, ['session-a:line-0'], DAY);
+      await leaveDropped(`${dir}/agent/session-old`, url, ['session-old:line-1'], 40 * DAY);
+      // And what an earlier run left undelivered: a Skool sync message, and two lines of one session.
+      await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
+      await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
+    },
   });
 
-  afterAll(() => rig?.close());
-
   it('reports the worker registered with livekit-server, the sync server up, every outbox depth and what was dropped within the retention', async () => {
+    const { host, dir } = rig;
     const healthy = await until(
       'a healthy agent-host',
       async () => ((await host.health())?.status === 200 ? host.health() : false),
@@ -59,6 +51,7 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
   });
 
   it('answers 503 while the worker is not registered, and 200 again once it is', async () => {
+    const { host } = rig;
     await rig.livekit.stop();
     const down = await until('the worker to lose livekit-server', async () => {
       const h = await host.health();

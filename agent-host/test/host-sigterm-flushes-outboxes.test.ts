@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
-import { type Receiver, TEST_SECRET } from './skool/helpers';
+import { describe, expect, it } from 'vitest';
+import { hostRigForTests, leaveInOutbox, until } from './helpers';
+import { TEST_SECRET } from './skool/helpers';
 
 const PORT = 18792;
 const KEYS = ['run-1:final', 'session-a:line-1', 'session-a:line-2', 'session-b:summary'];
@@ -16,31 +16,22 @@ async function pendingFiles(dir: string): Promise<string[]> {
 }
 
 describe('SIGTERM with messages still in the outboxes', () => {
-  let rig: HostRig;
-  let receiver: Receiver;
-  let dir: HostRig['dir'];
-  let host: HostProcess;
   // The Worker is down until the test says otherwise.
   let workerUp = false;
-
-  beforeAll(async () => {
-    rig = await startHostRig({
-      name: 'host-sigterm',
-      port: PORT,
-      answer: () => (workerUp ? 200 : 503),
-      env: { AGENT_HOST_FLUSH_MS: '60000' },
-      prepare: async (dir, url) => {
-        await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
-        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
-        await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:summary']);
-      },
-    });
-    ({ receiver, dir, host } = rig);
+  const rig = hostRigForTests({
+    name: 'host-sigterm',
+    port: PORT,
+    answer: () => (workerUp ? 200 : 503),
+    env: { AGENT_HOST_FLUSH_MS: '60000' },
+    prepare: async (dir, url) => {
+      await leaveInOutbox(`${dir}/skool`, url, ['run-1:final']);
+      await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:line-2']);
+      await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:summary']);
+    },
   });
 
-  afterAll(() => rig?.close());
-
   it('takes no new sync run, delivers every outbox once the Worker answers, and exits 0', async () => {
+    const { host, receiver, dir } = rig;
     host.signal('SIGTERM');
     const draining = await until('/health to say draining', async () => {
       const h = await host.health();

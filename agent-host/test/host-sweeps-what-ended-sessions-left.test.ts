@@ -1,35 +1,25 @@
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HostProcess, type HostRig, leaveInOutbox, startHostRig, until } from './helpers';
-import type { Receiver } from './skool/helpers';
+import { describe, expect, it } from 'vitest';
+import { hostRigForTests, leaveInOutbox, until } from './helpers';
 
 const PORT = 18794;
 const KEYS = ['session-a:line-1', 'session-a:summary', 'session-b:line-1'];
 
 describe('lines an ended session left behind (the Worker was down as it ended)', () => {
-  let rig: HostRig;
-  let receiver: Receiver;
-  let dir: HostRig['dir'];
-  let host: HostProcess;
   let workerUp = false;
-
-  beforeAll(async () => {
-    rig = await startHostRig({
-      name: 'host-sweep',
-      port: PORT,
-      answer: () => (workerUp ? 200 : 503),
-      env: { AGENT_HOST_SWEEP_MS: '1000' },
-      prepare: async (dir, url) => {
-        await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:summary']);
-        await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:line-1']);
-      },
-    });
-    ({ receiver, dir, host } = rig);
+  const rig = hostRigForTests({
+    name: 'host-sweep',
+    port: PORT,
+    answer: () => (workerUp ? 200 : 503),
+    env: { AGENT_HOST_SWEEP_MS: '1000' },
+    prepare: async (dir, url) => {
+      await leaveInOutbox(`${dir}/agent/session-a`, url, ['session-a:line-1', 'session-a:summary']);
+      await leaveInOutbox(`${dir}/agent/session-b`, url, ['session-b:line-1']);
+    },
   });
 
-  afterAll(() => rig?.close());
-
   it('are delivered while the host runs, once the Worker answers: not only at the next shutdown', async () => {
+    const { host, receiver, dir } = rig;
     // Tried (the Worker is down), kept.
     await until('a delivery attempt', () => receiver.deliveries.length > 0);
     expect(receiver.accepted.size).toBe(0);

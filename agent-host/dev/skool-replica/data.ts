@@ -142,7 +142,7 @@ const SPECIALS: Record<Community, Special[]> = {
 };
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed always gives the same members. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

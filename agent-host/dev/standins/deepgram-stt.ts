@@ -9,20 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseWav } from './audio';
+import { deepgramAuth, deepgramError, deepgramPost, openDeepgramSession, Refusals } from './deepgram-wire';
 import { isTrue, type Json, ListenSession, MODEL_UUID, modelInfo, type SttSession, transcriptOf, wordsOf } from './listen-session';
 import { type MatchOptions, PhraseBook } from './phrase-book';
-import {
-  deepgramAuth,
-  deepgramError,
-  listenLoopback,
-  queryRecord,
-  type Route,
-  type RunningServer,
-  readBody,
-  requestId,
-  sendJson,
-  type WebSocketLike,
-} from './server';
+import { listenLoopback, queryRecord, type Route, type RunningServer, readBody, requestId, sendJson, type WebSocketLike } from './server';
 import { UtteranceDetector, type VadOptions } from './utterances';
 
 export type { HeardUtterance, SttSession } from './listen-session';
@@ -54,7 +44,7 @@ export class DeepgramSttStandin implements Route {
   readonly prerecorded: Array<{ params: Record<string, string | string[]>; transcript: string }> = [];
   readonly #opts: Required<Omit<DeepgramSttOptions, 'phrases' | 'apiKey' | 'vad' | 'match'>> & Pick<DeepgramSttOptions, 'apiKey'>;
   readonly #live = new Set<ListenSession>();
-  #refusals: number[] = [];
+  readonly #refusals = new Refusals();
 
   constructor(opts: DeepgramSttOptions = {}) {
     this.phrases = opts.phrases ?? new PhraseBook(opts.vad, opts.match);
@@ -69,7 +59,7 @@ export class DeepgramSttStandin implements Route {
 
   /** Refuses the next `count` connections with `status` (e.g. 503), to exercise retries. */
   refuseNext(count: number, status = 503): void {
-    for (let i = 0; i < count; i++) this.#refusals.push(status);
+    this.#refusals.add(count, status);
   }
 
   /** Sessions' final, non-empty transcripts in order. */
@@ -79,10 +69,8 @@ export class DeepgramSttStandin implements Route {
 
   refuseUpgrade(req: IncomingMessage, url: URL): { status: number; body: string } | undefined {
     if (url.pathname !== '/v1/listen') return undefined;
-    const refusal = this.#refusals.shift();
-    if (refusal) return deepgramError(refusal, 'SERVICE_UNAVAILABLE', 'stand-in told to refuse this connection');
-    const auth = deepgramAuth(req, this.#opts.apiKey);
-    if (auth) return auth;
+    const refused = this.#refusals.take() ?? deepgramAuth(req, this.#opts.apiKey);
+    if (refused) return refused;
     const encoding = url.searchParams.get('encoding') ?? 'linear16';
     if (encoding !== 'linear16') {
       return deepgramError(400, 'INVALID_QUERY_PARAMETER', `the stand-in only understands linear16, not ${encoding}`);
@@ -93,11 +81,7 @@ export class DeepgramSttStandin implements Route {
   socket(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
     if (url.pathname !== '/v1/listen') return false;
     const session: SttSession = {
-      id: `stt-${this.sessions.length + 1}`,
-      requestId: requestId(),
-      openedAt: Date.now(),
-      params: queryRecord(url),
-      authorization: req.headers.authorization,
+      ...openDeepgramSession(`stt-${this.sessions.length + 1}`, req, url),
       sampleRate: Number(url.searchParams.get('sample_rate') ?? 16_000) || 16_000,
       channels: Number(url.searchParams.get('channels') ?? 1) || 1,
       audioBytes: 0,
@@ -116,11 +100,7 @@ export class DeepgramSttStandin implements Route {
   }
 
   request(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
-    if (url.pathname !== '/v1/listen' || req.method !== 'POST') return false;
-    void this.#prerecorded(req, res, url).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 400, { err_code: 'Bad Request', err_msg: String(e) });
-    });
-    return true;
+    return deepgramPost('/v1/listen', req, res, url, () => this.#prerecorded(req, res, url));
   }
 
   close(): void {

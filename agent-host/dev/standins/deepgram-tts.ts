@@ -11,21 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeWav, espeak, pcmBytes, resample } from './audio';
-import {
-  deepgramAuth,
-  deepgramError,
-  delay,
-  listenLoopback,
-  queryRecord,
-  type Route,
-  type RunningServer,
-  readBody,
-  requestId,
-  sendJson,
-  toBuffer,
-  type WebSocketLike,
-  WS_OPEN,
-} from './server';
+import { type DeepgramSession, deepgramAuth, deepgramError, deepgramPost, openDeepgramSession, Refusals } from './deepgram-wire';
+import { delay, listenLoopback, queryRecord, type Route, type RunningServer, readBody, requestId, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 
 export interface DeepgramTtsOptions {
   /** Fixed wait from a segment's first `Speak` to its first audio byte, for benches. Default 0. */
@@ -43,13 +30,7 @@ export interface DeepgramTtsOptions {
 }
 
 /** One `/v1/speak` WebSocket session, as the stand-in saw it. */
-export interface TtsSession {
-  id: string;
-  requestId: string;
-  openedAt: number;
-  closedAt?: number;
-  params: Record<string, string | string[]>;
-  authorization?: string;
+export interface TtsSession extends DeepgramSession {
   model: string;
   sampleRate: number;
   /** Client messages in order, e.g. `{ type: 'Speak', text: 'Hello there. ' }`, `{ type: 'Flush' }`. */
@@ -71,7 +52,7 @@ export class DeepgramTtsStandin implements Route {
   readonly rest: Array<{ params: Record<string, string | string[]>; text: string }> = [];
   readonly #opts: DeepgramTtsOptions;
   readonly #live = new Set<WebSocketLike>();
-  #refusals: number[] = [];
+  readonly #refusals = new Refusals();
 
   constructor(opts: DeepgramTtsOptions = {}) {
     this.#opts = opts;
@@ -79,7 +60,7 @@ export class DeepgramTtsStandin implements Route {
 
   /** Refuses the next `count` connections with `status` (e.g. 503), to exercise retries. */
   refuseNext(count: number, status = 503): void {
-    for (let i = 0; i < count; i++) this.#refusals.push(status);
+    this.#refusals.add(count, status);
   }
 
   /** Every text the stand-in was asked to speak, in order. */
@@ -89,19 +70,13 @@ export class DeepgramTtsStandin implements Route {
 
   refuseUpgrade(req: IncomingMessage, url: URL): { status: number; body: string } | undefined {
     if (url.pathname !== '/v1/speak') return undefined;
-    const refusal = this.#refusals.shift();
-    if (refusal) return deepgramError(refusal, 'SERVICE_UNAVAILABLE', 'stand-in told to refuse this connection');
-    return deepgramAuth(req, this.#opts.apiKey) ?? checkEncoding(url);
+    return this.#refusals.take() ?? deepgramAuth(req, this.#opts.apiKey) ?? checkEncoding(url);
   }
 
   socket(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
     if (url.pathname !== '/v1/speak') return false;
     const session: TtsSession = {
-      id: `tts-${this.sessions.length + 1}`,
-      requestId: requestId(),
-      openedAt: Date.now(),
-      params: queryRecord(url),
-      authorization: req.headers.authorization,
+      ...openDeepgramSession(`tts-${this.sessions.length + 1}`, req, url),
       model: url.searchParams.get('model') ?? 'aura-2-thalia-en',
       sampleRate: Number(url.searchParams.get('sample_rate') ?? 24_000) || 24_000,
       received: [],
@@ -121,11 +96,7 @@ export class DeepgramTtsStandin implements Route {
   }
 
   request(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
-    if (url.pathname !== '/v1/speak' || req.method !== 'POST') return false;
-    void this.#restSpeak(req, res, url).catch((e: unknown) => {
-      if (!res.headersSent) sendJson(res, 400, { err_code: 'Bad Request', err_msg: String(e) });
-    });
-    return true;
+    return deepgramPost('/v1/speak', req, res, url, () => this.#restSpeak(req, res, url));
   }
 
   close(): void {

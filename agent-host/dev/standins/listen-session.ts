@@ -3,6 +3,7 @@
  * messages out, in order (a configured final-result latency delays without reordering).
  */
 import { createHash } from 'node:crypto';
+import type { DeepgramSession } from './deepgram-wire';
 import type { PhraseBook, PhraseMatch, PhraseScore } from './phrase-book';
 import { delay, toBuffer, type WebSocketLike, WS_OPEN } from './server';
 import { UtteranceDetector } from './utterances';
@@ -25,14 +26,7 @@ export interface HeardUtterance {
 }
 
 /** One `/v1/listen` WebSocket session, as the stand-in saw it. */
-export interface SttSession {
-  id: string;
-  requestId: string;
-  openedAt: number;
-  closedAt?: number;
-  /** Query parameters exactly as received (repeated keys as arrays). */
-  params: Record<string, string | string[]>;
-  authorization?: string;
+export interface SttSession extends DeepgramSession {
   sampleRate: number;
   channels: number;
   audioBytes: number;

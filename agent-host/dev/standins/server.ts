@@ -164,18 +164,6 @@ export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   return Buffer.from(data);
 }
 
-/** Deepgram's refusal for a missing or wrong `Authorization: Token <key>` (Bearer also accepted). */
-export function deepgramAuth(req: IncomingMessage, apiKey?: string): { status: number; body: string } | undefined {
-  const match = /^(?:Token|Bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  if (match && (apiKey === undefined || match[1] === apiKey)) return undefined;
-  return deepgramError(401, 'INVALID_AUTH', 'Invalid credentials.');
-}
-
-/** A Deepgram-shaped error body with its HTTP status. */
-export function deepgramError(status: number, code: string, message: string): { status: number; body: string } {
-  return { status, body: JSON.stringify({ err_code: code, err_msg: message, request_id: requestId() }) };
-}
-
 export function delay(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

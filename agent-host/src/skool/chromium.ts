@@ -17,6 +17,16 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 
+/** The flags headless Chromium needs on this project's machines (no GPU, no QUIC, no background traffic); the e2e browser uses them too. */
+export const HEADLESS_FLAGS = [
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 /** SKOOL_CHROMIUM_SANDBOX: `on` (the default: sandboxed unless root) or `off`. */
 export type SandboxSetting = 'on' | 'off';
 
@@ -56,16 +66,7 @@ export async function launchChromium(executablePath: string, options: LaunchOpti
       headless: true,
       timeout: options.launchTimeoutMs ?? 30_000,
       defaultViewport: { width: 1280, height: 900 },
-      args: [
-        ...(mode.sandboxed ? [] : ['--no-sandbox']),
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${userDataDir}`,
-      ],
+      args: [...(mode.sandboxed ? [] : ['--no-sandbox']), ...HEADLESS_FLAGS, `--user-data-dir=${userDataDir}`],
     });
   } catch (err) {
     await rm(userDataDir, { recursive: true, force: true, maxRetries: 3 });

@@ -1,6 +1,7 @@
 import type { AgentContext } from '@hybrid-coach/shared/agent-contract';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WorkerApi, WorkerApiError } from '../../src/agent/worker-api';
+import { captureConsole } from '../helpers';
 
 const SECRET = 'test-only-agent-host-secret-0123456789abcdef';
 const REF = { sessionId: 's1', roomName: 'session-s1' };
@@ -38,7 +39,7 @@ describe("the agent reads the Worker's answers through the contract", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('refuses a context with a wrong field, logs where (never the transcript), and takes the next good one', async () => {
-    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warnings = captureConsole('warn');
     const { api, calls } = workerAnswering({ success: true, data: { ...CONTEXT, status: 'FINISHED' } }, { success: true, data: CONTEXT });
 
     const refused = api.context(REF);
@@ -46,16 +47,10 @@ describe("the agent reads the Worker's answers through the contract", () => {
     await expect(refused).rejects.toThrow(/off the contract/);
     // Not retried: the Worker would answer the same.
     expect(calls).toHaveLength(1);
-    const lines = warnings.mock.calls.map((args) => String(args[0]));
-    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toContainEqual(
-      expect.objectContaining({
-        level: 'warn',
-        msg: "agent: the Worker's answer does not match the contract; refused",
-        path: '/api/webhooks/agent/context',
-        fields: { 'data.status': expect.any(String) },
-      }),
+    expect(warnings.logged("agent: the Worker's answer does not match the contract; refused")).toContainEqual(
+      expect.objectContaining({ level: 'warn', path: '/api/webhooks/agent/context', fields: { 'data.status': expect.any(String) } }),
     );
-    expect(lines.join('\n')).not.toContain('words only the transcript may hold');
+    expect(warnings.lines().join('\n')).not.toContain('words only the transcript may hold');
 
     expect(await api.context(REF)).toEqual(CONTEXT);
   });

@@ -3,17 +3,19 @@
  * real verifySigned, dedupes by Idempotency-Key as the Worker does), temp folders, and scraper
  * settings pointed at a replica.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
-import type { SkoolReplica } from '../../dev/skool-replica/server';
+import { onTestFinished } from 'vitest';
+import { type ReplicaOptions, type SkoolReplica, startReplica } from '../../dev/skool-replica/server';
 import { Outbox } from '../../src/lib/outbox';
 import { DEFAULT_CHROMIUM_PATH } from '../../src/skool/chromium';
-import type { FinalMessage, MembersMessage } from '../../src/skool/contract';
-import type { ScraperConfig, ScrapeTimeouts } from '../../src/skool/scraper';
+import type { FinalMessage, MembersMessage, StartRequest } from '../../src/skool/contract';
+import { type ScraperConfig, type ScrapeTimeouts, scrapeSkool } from '../../src/skool/scraper';
+import { runSkoolSync } from '../../src/skool/sync';
 
 export const TEST_SECRET = 'test-only-agent-host-secret-0123456789abcdef';
 
@@ -171,4 +173,44 @@ export async function openSyncRig(): Promise<SyncRig> {
     await close();
     throw err;
   }
+}
+
+/** openSyncRig for the running test: closed when it finishes. */
+export async function syncRigForTest(): Promise<SyncRig> {
+  const rig = await openSyncRig();
+  onTestFinished(rig.close);
+  return rig;
+}
+
+/** A replica for the running test (closed when it finishes). */
+export async function replicaForTest(options: ReplicaOptions = {}): Promise<SkoolReplica> {
+  const replica = await startReplica(options);
+  onTestFinished(replica.close);
+  return replica;
+}
+
+/**
+ * One whole sync of `replica` (scraped with the test settings, `overrides` on top) into a rig of its
+ * own, delivered: resolves once the outbox is empty, with what runSkoolSync returned.
+ */
+export async function syncReplica(
+  replica: SkoolReplica,
+  request: Omit<StartRequest, 'resultUrl'>,
+  overrides: Partial<ScraperConfig> = {},
+): Promise<{ rig: SyncRig; final: FinalMessage }> {
+  const rig = await syncRigForTest();
+  const final = await runSkoolSync(
+    { ...request, resultUrl: rig.receiver.url },
+    { outbox: rig.outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir, overrides)) },
+  );
+  await rig.outbox.drained();
+  return { rig, final };
+}
+
+/** The kinds of file (`html`, `png`) kept in `dir` for the step whose files' names hold `step`, sorted. */
+export async function diagnosticsKept(dir: string, step: string): Promise<string[]> {
+  return (await readdir(dir))
+    .filter((f) => f.includes(step))
+    .map((f) => f.split('.').pop() ?? '')
+    .sort();
 }

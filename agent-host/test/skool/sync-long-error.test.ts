@@ -1,17 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runSkoolSync } from '../../src/skool/sync';
-import { openSyncRig } from './helpers';
+import { syncRigForTest } from './helpers';
 
 describe('a sync whose scrape failed with a very long error (a browser that printed pages of stderr)', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-
   it('sends errors the Worker accepts (at most 2,000 characters each), so the final message is not refused for good', async () => {
-    const rig = await openSyncRig();
-    cleanups.push(rig.close);
-    const { receiver, outbox } = rig;
+    const { receiver, outbox } = await syncRigForTest();
 
     const long = (community: string) => `${community}: Chromium failed to start: ${'stderr line\n'.repeat(400)}`;
     await runSkoolSync(

@@ -1,28 +1,11 @@
-import { readdir } from 'node:fs/promises';
-import { afterAll, describe, expect, it } from 'vitest';
-import { startReplica } from '../../dev/skool-replica/server';
-import { scrapeSkool } from '../../src/skool/scraper';
-import { runSkoolSync } from '../../src/skool/sync';
-import { openSyncRig, replicaScraperConfig } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { diagnosticsKept, replicaForTest, syncReplica } from './helpers';
 
 describe('a sync in which one community cannot be scraped', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-
   it('still delivers the other community in 500-member chunks, names the failed step and keeps its page', async () => {
-    const replica = await startReplica({ brokenCommunities: ['ultra'] });
-    cleanups.push(replica.close);
-    const rig = await openSyncRig();
-    cleanups.push(rig.close);
-    const { receiver, outbox } = rig;
-
-    await runSkoolSync(
-      { runId: 'run-half', trigger: 'cron', resultUrl: receiver.url },
-      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir)) },
-    );
-    await outbox.drained();
+    const replica = await replicaForTest({ brokenCommunities: ['ultra'] });
+    const { rig } = await syncReplica(replica, { runId: 'run-half', trigger: 'cron' });
+    const { receiver } = rig;
 
     // No chunk for ultra; vagus's 560 members in two chunks, then the final message.
     expect([...receiver.accepted.keys()]).toEqual(['run-half:vagus:0', 'run-half:vagus:1', 'run-half:final']);
@@ -41,12 +24,6 @@ describe('a sync in which one community cannot be scraped', () => {
       communities: { ultra: { ok: false, membersFound: 0, error: ultraError }, vagus: { ok: true, membersFound: 560, error: null } },
     });
 
-    const files = await readdir(rig.diagnosticsDir);
-    expect(
-      files
-        .filter((f) => f.includes('ultra-open-members-page'))
-        .map((f) => f.split('.').pop())
-        .sort(),
-    ).toEqual(['html', 'png']);
+    expect(await diagnosticsKept(rig.diagnosticsDir, 'ultra-open-members-page')).toEqual(['html', 'png']);
   });
 });

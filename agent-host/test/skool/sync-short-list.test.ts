@@ -1,27 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { startReplica } from '../../dev/skool-replica/server';
-import { scrapeSkool } from '../../src/skool/scraper';
-import { runSkoolSync } from '../../src/skool/sync';
-import { openSyncRig, replicaScraperConfig } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { replicaForTest, syncReplica } from './helpers';
 
 describe('a sync when Skool shows a short members list', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-
   it('delivers the short list as it is, with its real counts (the Worker decides about downgrades)', async () => {
-    const replica = await startReplica({ servedFraction: { vagus: 0.3 } });
-    cleanups.push(replica.close);
-    const rig = await openSyncRig();
-    cleanups.push(rig.close);
-    const { receiver, outbox } = rig;
-
-    await runSkoolSync(
-      { runId: 'run-short', trigger: 'admin', resultUrl: receiver.url },
-      { outbox, scrape: () => scrapeSkool(replicaScraperConfig(replica, rig.diagnosticsDir)) },
-    );
-    await outbox.drained();
+    const replica = await replicaForTest({ servedFraction: { vagus: 0.3 } });
+    const { receiver } = (await syncReplica(replica, { runId: 'run-short', trigger: 'admin' })).rig;
 
     const shortCount = Math.ceil(560 * 0.3);
     expect(replica.served('vagus')).toHaveLength(shortCount);
