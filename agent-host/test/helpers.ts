@@ -243,7 +243,12 @@ export function hostRigForTests(options: Parameters<typeof startHostRig>[0]): Ho
     started = await startHostRig(options);
     Object.assign(rig, started);
   });
-  afterAll(() => started?.close());
+  afterAll(async () => {
+    if (!started) return;
+    // A test may have restarted livekit-server in its place (rig.livekit): close that one, not the first.
+    started.livekit = rig.livekit;
+    await started.close();
+  });
   return rig;
 }
 
