@@ -68,12 +68,11 @@ export function ConnectionAlert({
       </div>
     );
   }
-  if (state === ConnectionState.Connecting) {
-    return (
-      <p className="hc-muted" role="status">
-        Connecting to the room…
-      </p>
-    );
-  }
-  return null;
+  // The status line keeps its place once connected (empty): what is below it (End session, Back to your
+  // dashboard) must not move as the call connects, under a pointer about to click it.
+  return (
+    <p className="hc-muted hc-status-line" role="status">
+      {state === ConnectionState.Connecting ? 'Connecting to the room…' : ''}
+    </p>
+  );
 }
