@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
+import { freePort } from '../agent-host/src/lib/free-port';
 import { HostProcess, hostEnv } from '../agent-host/test/helpers';
-import { freePort } from '../scripts/ports.mjs';
 import { api, apiOk, createClient, eventually, transcriptOf } from './helpers';
 import { DISTINCT_PHRASES, joinWithMicrophone, type LiveSession } from './voice';
 

@@ -4,7 +4,7 @@
  * `npm run dev` (7880/8787) and the workerd tests (7980). Everything is stopped when the run ends.
  */
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../scripts/ports.mjs';
+import { freePort } from '../agent-host/src/lib/free-port';
 import { type Stack, startStack } from './stack';
 
 /** Tried in order; HC_E2E_WORKER_PORT / HC_E2E_LIVEKIT_PORT pin one. LiveKit also takes port+1 (tcp) and port+2 (udp). */

@@ -1,25 +1,9 @@
 /**
- * Ports on this machine, for the tests, the benches and the dev scripts: one that is free now, and
- * whether a given one is.
+ * Ports on this machine, for the tests, the benches and the dev scripts: whether a given one is free.
+ * (A port that is free now: agent-host/src/lib/free-port.ts, which the agent needs in production too.)
  */
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-
-/**
- * A TCP port nothing listens on right now on 127.0.0.1 (the OS picks it).
- * @returns {Promise<number>}
- */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Whether a TCP or UDP port is free on loopback and on all interfaces (livekit-server binds its RTC
