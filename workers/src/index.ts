@@ -13,6 +13,7 @@ import { AppError, errorBody } from './lib/errors';
 import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
+import { mailOutbox } from './mail/outbox';
 import { admin } from './routes/admin';
 import { appointmentsApp } from './routes/appointments';
 import { auth } from './routes/auth';
@@ -28,6 +29,7 @@ import { slots } from './routes/slots';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
 
+export { MailOutbox } from './mail-outbox';
 export { RateLimiter } from './rate-limiter';
 export { SessionRoom } from './session-room';
 
@@ -141,6 +143,12 @@ export default {
       await runRetention(db(env), retentionMonths(env.RETENTION_MONTHS), new Date(controller.scheduledTime));
     } catch (err) {
       log('error', 'retention did not run', { cron: controller.cron, ...describeError(err) });
+    }
+    // A backstop for a lost kick: whatever mail is due goes now.
+    try {
+      await mailOutbox(env).kick();
+    } catch (err) {
+      log('error', 'mail outbox not kicked', { cron: controller.cron, ...describeError(err) });
     }
   },
 } satisfies ExportedHandler<Env>;

@@ -2,8 +2,10 @@ import { env, SELF } from 'cloudflare:test';
 import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { drizzle } from 'drizzle-orm/d1';
 import { TOTP } from 'otpauth';
+import { vi } from 'vitest';
 import * as schema from '../src/db/schema';
 import { hashPassword } from '../src/lib/password';
+import { drainOutbox } from '../src/mail/drain';
 
 export const PASSWORD = 'correct horse battery staple';
 export const API = 'http://api.test';
@@ -136,4 +138,31 @@ export async function openRoomSocket(sessionId: string, token: string): Promise<
   if (minted.status !== 201) return minted;
   const { ticket } = (await body<{ ticket: string }>(minted)).data;
   return SELF.fetch(`${API}/api/rooms/${sessionId}/ws?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
+}
+
+/** Every console line written while `run` runs (the app logs JSON lines through console). */
+export async function captureLogs(run: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const keep = (...args: unknown[]) => {
+    lines.push(args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? `${a.stack ?? ''} ${a.message}` : JSON.stringify(a))).join(' '));
+  };
+  const spies = (['error', 'warn', 'log', 'info', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(keep));
+  try {
+    await run();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return lines;
+}
+
+/**
+ * Sends the mail that is due now (by the test's clock, fake or not) to the test Mailpit. The MailOutbox
+ * Durable Object would do it by itself on the real clock; a test whose clock is faked, or that wants the
+ * mail at once, drains here (the rows' states keep the two from sending a message twice).
+ */
+export async function deliverMail(): Promise<void> {
+  for (;;) {
+    const result = await drainOutbox(env, testDb());
+    if (!result.more) return;
+  }
 }

@@ -68,6 +68,10 @@ export const users = sqliteTable(
     usageResetsAt: instant('usage_resets_at'),
 
     isAvailable: bool('is_available').notNull().default(false),
+    /** Reminder emails (appointments 24 h and 1 h before); security and notification mail always goes. */
+    emailReminders: bool('email_reminders').notNull().default(true),
+    /** The last time the password was set (claim, reset or change). */
+    passwordChangedAt: instant('password_changed_at'),
 
     createdAt: createdAt(),
     updatedAt: instant('updated_at')
@@ -156,27 +160,81 @@ export const claimTokens = sqliteTable(
   (t) => [index('claim_tokens_user_idx').on(t.userId), index('claim_tokens_expires_idx').on(t.expiresAt)],
 );
 
+export const MAIL_TEMPLATES = [
+  'claim-account',
+  'password-reset',
+  'password-changed',
+  'appointment-booked',
+  'appointment-cancelled',
+  'appointment-reassigned',
+  'appointment-reminder',
+  'session-flagged',
+  'skool-sync-failed',
+] as const;
+/** security: always sent (claim, reset, password changed); notification: always sent; reminder: the person may turn them off. */
+export const MAIL_KINDS = ['security', 'notification', 'reminder'] as const;
+/** queued → sending → sent | queued (retry) | dead; queued → expired | cancelled. Final rows keep no body. */
+export const MAIL_STATES = ['queued', 'sending', 'sent', 'dead', 'expired', 'cancelled'] as const;
+
 /**
- * Mail waiting for the mail provider (configured separately); nothing here sends it yet. Holds only
- * what sending once needs: the body (with its link) sealed by lib/encryption.ts, never in plain text;
- * the row goes once sent or once its link has expired (lib/retention.ts). Read it with lib/email-outbox.ts.
+ * Mail, one row per message and recipient, delivered by the MailOutbox Durable Object (mail/drain.ts).
+ * The body (with any link in it) is sealed by lib/encryption.ts, never in plain text, and emptied once
+ * the row reaches a final state. `idempotencyKey` keeps a message from being queued twice; the row's
+ * states keep it from being sent twice (a row whose send outcome is unknown goes dead, never again).
  */
 export const emailOutbox = sqliteTable(
   'email_outbox',
   {
     id: id(),
+    /** What the message is, once per recipient: a second insert with the same key is ignored. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
     toEmail: text('to_email').notNull(),
-    template: text('template', { enum: ['claim-account'] }).notNull(),
+    /** The recipient's account, when there is one: preferences at send time, and log lines by id. */
+    userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    template: text('template', { enum: MAIL_TEMPLATES }).notNull(),
+    kind: text('kind', { enum: MAIL_KINDS }).notNull(),
+    /** What the mail is about, e.g. `appointment:<id>`: its unsent reminders are cancelled together. */
+    ref: text('ref'),
     subject: text('subject').notNull(),
-    /** The body text sealed for purpose 'email-outbox' with the row id as context. */
+    /** JSON `{ text, html, attachments? }` sealed for purpose 'email-outbox' with the row id as context; '' once final. */
     bodySealed: text('body_sealed').notNull(),
-    /** When what the mail offers (its link) stops working: after this it is not worth sending. */
-    expiresAt: instant('expires_at').notNull(),
+    state: text('state', { enum: MAIL_STATES }).notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
+    /** Not sent before this: a retry's backoff, or a reminder's time. */
+    nextAttemptAt: instant('next_attempt_at').notNull(),
+    /** While `sending`: the lease; a row still `sending` after it is dead (its outcome is unknown). */
+    lockedUntil: instant('locked_until'),
+    /** Our short account of the last failure (phase and reply code), never the body or an address. */
+    lastError: text('last_error'),
     sentAt: instant('sent_at'),
+    deadAt: instant('dead_at'),
+    /** When what the mail offers (its link, the appointment) stops being worth sending. */
+    expiresAt: instant('expires_at').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('email_outbox_unsent_idx').on(t.sentAt, t.createdAt), index('email_outbox_expires_idx').on(t.expiresAt)],
+  (t) => [
+    index('email_outbox_due_idx').on(t.state, t.nextAttemptAt),
+    index('email_outbox_ref_idx').on(t.ref),
+    index('email_outbox_user_idx').on(t.userId),
+    index('email_outbox_expires_idx').on(t.expiresAt),
+    check('email_outbox_state_check', inList('state', MAIL_STATES)),
+    check('email_outbox_kind_check', inList('kind', MAIL_KINDS)),
+  ],
+);
+
+/** Single-use password reset tokens (30 minutes): the same shape as claim tokens, stored only as a hash. */
+export const passwordResetTokens = sqliteTable(
+  'password_reset_tokens',
+  {
+    id: id(),
+    /** SHA-256 (hex) of the token; the token itself is only in the emailed link. */
+    tokenHash: text('token_hash').notNull().unique(),
+    userId: userRef('user_id'),
+    expiresAt: instant('expires_at').notNull(),
+    usedAt: instant('used_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('password_reset_tokens_user_idx').on(t.userId), index('password_reset_tokens_expires_idx').on(t.expiresAt)],
 );
 
 /**

@@ -1,27 +1,10 @@
 import { env, SELF } from 'cloudflare:test';
 import { describeError } from '@hybrid-coach/shared/log';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
-import { eq } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { API, bearer, body, createUser, ipHeader, post, signIn, testDb } from '../../test/helpers';
-import { emailOutbox } from '../db/schema';
-import { openOutboxRow } from './email-outbox';
-
-/** Every line the Worker writes to the console while `run` runs (the tests share its isolate). */
-async function captureLogs(run: () => Promise<void>): Promise<string[]> {
-  const lines: string[] = [];
-  const keep = (...args: unknown[]) => {
-    lines.push(args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? `${a.stack ?? ''} ${a.message}` : JSON.stringify(a))).join(' '));
-  };
-  const spies = (['error', 'warn', 'log', 'info', 'debug'] as const).map((level) => vi.spyOn(console, level).mockImplementation(keep));
-  try {
-    await run();
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-  return lines;
-}
+import { API, bearer, body, captureLogs, createUser, deliverMail, ipHeader, post, signIn } from '../../test/helpers';
+import { mailTo } from '../../test/mailpit';
 
 /** A trigger that makes every `event` on `table` fail, as a full disk or a broken migration would. */
 async function breakTable(table: string, event: 'INSERT' | 'UPDATE') {
@@ -115,8 +98,8 @@ describe('a failed D1 write in the logs', () => {
     const user = await createUser({ passwordHash: null });
     const password = 'tidepools at low water, twice';
     await post('/api/auth/claim/request', { email: user.email }, ipHeader());
-    const mail = await testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, user.email)).all();
-    const opened = mail.at(-1) ? (await openOutboxRow(env, mail.at(-1)!)).bodyText : '';
+    await deliverMail();
+    const opened = (await mailTo(user.email)).at(-1)?.Text ?? '';
     const claimToken = decodeURIComponent(/claim\?token=([A-Za-z0-9_-]+)/.exec(opened)?.[1] ?? '');
     const { status, lines } = await withBrokenTable('users', 'UPDATE', () => post('/api/auth/claim', { token: claimToken, password }));
     expect(status).toBe(500);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createUser, testDb } from '../../test/helpers';
 import { authGrants, claimTokens, coachingSessions, emailOutbox, loginSessions, messages } from '../db/schema';
 import worker from '../index';
-import { outboxRow } from './email-outbox';
+import { outboxInsert } from '../mail/outbox';
 import { DEFAULT_RETENTION_MONTHS, retentionMonths, runRetention } from './retention';
 
 const DAY = 86_400_000;
@@ -68,21 +68,23 @@ describe('retention', () => {
     expect(await runRetention(db, 12, now)).toMatchObject({ transcriptLines: 0, expiredGrants: 0 });
   });
 
-  it('deletes queued mail once sent or once its link has expired, keeping mail still to send', async () => {
+  it('deletes mail rows two weeks after they were sent, died or expired, keeping mail still to send', async () => {
     const now = new Date('2027-07-01T03:00:00Z');
     const db = testDb();
     await db.delete(emailOutbox);
-    const mail = (to: string, expiresAt: Date) =>
-      outboxRow(env, { toEmail: to, template: 'claim-account', subject: 's', bodyText: `link for ${to}`, expiresAt });
-    await db
-      .insert(emailOutbox)
-      .values([
-        await mail('expired@example.com', new Date(now.getTime() - 1000)),
-        { ...(await mail('sent@example.com', new Date(now.getTime() + 6 * DAY))), sentAt: new Date(now.getTime() - 60_000) },
-        await mail('waiting@example.com', new Date(now.getTime() + 6 * DAY)),
-      ]);
-    expect(await runRetention(db, 12, now)).toMatchObject({ sentOrExpiredMail: 2 });
-    expect((await db.select().from(emailOutbox).all()).map((m) => m.toEmail)).toEqual(['waiting@example.com']);
+    const queue = async (to: string, expiresAt: Date, createdAt: Date, state: 'queued' | 'sent' | 'dead' = 'queued') => {
+      const content = { subject: 's', text: `link for ${to}`, html: '<p>link</p>' };
+      await db.batch(await outboxInsert(env, db, { to: { email: to }, template: 'claim-account', kind: 'security', idempotencyKey: to, expiresAt, content }));
+      await db.update(emailOutbox).set({ state, createdAt }).where(eq(emailOutbox.toEmail, to));
+    };
+    const daysAgo = (n: number) => new Date(now.getTime() - n * DAY);
+    await queue('sent-long-ago@example.com', daysAgo(10), daysAgo(15), 'sent');
+    await queue('dead-long-ago@example.com', daysAgo(10), daysAgo(15), 'dead');
+    await queue('sent-recently@example.com', daysAgo(-6), daysAgo(1), 'sent');
+    await queue('never-sent@example.com', daysAgo(15), daysAgo(22));
+    await queue('waiting@example.com', daysAgo(-6), daysAgo(1));
+    expect(await runRetention(db, 12, now)).toMatchObject({ oldMail: 3 });
+    expect((await db.select().from(emailOutbox).all()).map((m) => m.toEmail).sort()).toEqual(['sent-recently@example.com', 'waiting@example.com']);
   });
 
   it('runs with the nightly cron, and reads RETENTION_MONTHS sensibly', async () => {

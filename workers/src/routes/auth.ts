@@ -6,9 +6,8 @@ import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/passw
 import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { authGrants, claimTokens, emailOutbox, staffMfa, users } from '../db/schema';
+import { authGrants, claimTokens, staffMfa, users } from '../db/schema';
 import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
-import { outboxRow } from '../lib/email-outbox';
 import { AppError, errorResponses, ok } from '../lib/errors';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
@@ -16,6 +15,8 @@ import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../lib/session';
 import { clientMeta, GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
+import { kickOutbox, outboxInsert } from '../mail/outbox';
+import { claimAccountMail } from '../mail/templates';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
 
@@ -255,16 +256,17 @@ export const auth = createApp()
       const token = randomToken(32);
       const link = `${c.env.PUBLIC_APP_URL}/claim?token=${encodeURIComponent(token)}`;
       const expiresAt = new Date(Date.now() + CLAIM_TTL_MS);
-      const mail = await outboxRow(c.env, {
-        toEmail: email,
+      const tokenHash = await sha256Hex(token);
+      const mail = await outboxInsert(c.env, db, {
+        to: { email, userId: user.id },
         template: 'claim-account',
-        subject: 'Set your Hybrid Coach password',
-        bodyText: `Hello ${user.displayName},\n\nSet your password to start using Hybrid Coach: ${link}\n\nThe link works once, for 7 days.`,
+        kind: 'security',
+        idempotencyKey: `claim:${tokenHash}`,
         expiresAt,
+        content: claimAccountMail({ name: user.displayName, link, validDays: CLAIM_TTL_MS / 86_400_000, reason: 'request' }),
       });
-      await db.batch([db.insert(claimTokens).values({ tokenHash: await sha256Hex(token), userId: user.id, expiresAt }), db.insert(emailOutbox).values(mail)]);
-      // Local development has no mail provider: the link goes to the log there, and only there.
-      if (c.env.ENVIRONMENT === 'development') log('info', 'claim link (development only)', { userId: user.id, link });
+      await db.batch([db.insert(claimTokens).values({ tokenHash, userId: user.id, expiresAt }), ...mail]);
+      kickOutbox(c.env, c.executionCtx);
     }
     return c.json(ok({ message: CLAIM_REQUEST_ANSWER }), 200);
   })

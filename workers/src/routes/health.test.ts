@@ -25,4 +25,13 @@ describe('health and readiness', () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ success: false, error: { code: 'SERVICE_UNAVAILABLE' } });
   });
+
+  it('is not ready (503, naming the setting) when mail is half-configured', async () => {
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request('http://api.test/api/ready'), { ...env, SMTP_PASSWORD: '' }, ctx);
+    expect(res.status).toBe(503);
+    const json = (await res.json()) as { error: { code: string; message: string } };
+    expect(json.error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(json.error.message).toMatch(/SMTP_USERNAME and SMTP_PASSWORD go together/);
+  });
 });

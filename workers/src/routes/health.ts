@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { createApp } from '../lib/openapi';
+import { MailConfigError, mailConfig } from '../mail/config';
 
 const Status = z.object({ status: z.literal('ok') });
 
@@ -15,7 +16,7 @@ const healthRoute = createRoute({
 const readyRoute = createRoute({
   method: 'get',
   path: '/ready',
-  summary: 'Readiness: D1 answers a query',
+  summary: 'Readiness: D1 answers a query and mail is configured',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: okSchema(Status) } } },
     ...errorResponses('SERVICE_UNAVAILABLE'),
@@ -30,6 +31,14 @@ export const health = createApp()
     } catch (err) {
       log('error', 'readiness: D1 unreachable', { requestId: c.get('requestId'), ...describeError(err) });
       throw new AppError('SERVICE_UNAVAILABLE', 'The database is not answering');
+    }
+    try {
+      mailConfig(c.env);
+    } catch (err) {
+      if (!(err instanceof MailConfigError)) throw err;
+      // The message names the setting to fix (never a secret's value).
+      log('error', 'readiness: mail not configured', { requestId: c.get('requestId'), message: err.message });
+      throw new AppError('SERVICE_UNAVAILABLE', `Mail is not configured: ${err.message}`);
     }
     return c.json(ok({ status: 'ok' as const }), 200);
   });
