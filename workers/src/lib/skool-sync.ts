@@ -12,6 +12,7 @@ import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { chunked, type Db, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
+import { claimLinkWrites } from './account-links';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
@@ -129,7 +130,7 @@ export interface ApplyOutcome {
 }
 
 /** Applies a run's staged members once every chunk is in (503 until then, so the sender retries). */
-export async function applyFinal(db: Db, runId: string, final: FinalIn, now = new Date()): Promise<ApplyOutcome> {
+export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn, now = new Date()): Promise<ApplyOutcome> {
   const run = await runningRun(db, runId);
   if (run.status !== 'RUNNING') return { status: 'ALREADY_DONE', roundTrips: 1 };
   let roundTrips = 1;
@@ -217,6 +218,7 @@ export async function applyFinal(db: Db, runId: string, final: FinalIn, now = ne
   const plan = planSync(known, results.ultra, results.vagus, now);
   const statements: BatchItem<'sqlite'>[] = [];
   const history: (typeof membershipStatusHistory.$inferInsert)[] = [];
+  let claimEmailsQueued = 0;
   for (const a of plan.accounts) {
     const fields = {
       role: a.next.role,
@@ -230,7 +232,12 @@ export async function applyFinal(db: Db, runId: string, final: FinalIn, now = ne
     };
     const id = a.id ?? crypto.randomUUID();
     if (a.id) statements.push(db.update(users).set(fields).where(eq(users.id, a.id)));
-    else statements.push(db.insert(users).values({ id, email: a.email, displayName: a.displayName, passwordHash: null, ...fields }));
+    else {
+      statements.push(db.insert(users).values({ id, email: a.email, displayName: a.displayName, passwordHash: null, ...fields }));
+      // A new placeholder gets its claim email once, now: never again on later nights (it is not new then).
+      statements.push(...(await claimLinkWrites(env, db, { id, email: a.email, displayName: a.displayName }, 'sync', now)));
+      claimEmailsQueued += 1;
+    }
     for (const ch of a.changes) {
       history.push({ userId: id, syncRunId: runId, community: ch.community, field: ch.field, previousValue: ch.from, newValue: ch.to, changedAt: now });
     }
@@ -271,7 +278,7 @@ export async function applyFinal(db: Db, runId: string, final: FinalIn, now = ne
     db.delete(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)),
   );
   roundTrips += await runBatches(db, statements);
-  log(failed ? 'warn' : 'info', 'skool sync applied', { runId, ...plan.counts, withheld: plan.withholdDowngrades, roundTrips });
+  log(failed ? 'warn' : 'info', 'skool sync applied', { runId, ...plan.counts, withheld: plan.withholdDowngrades, claimEmailsQueued, roundTrips });
   return { status: failed ? 'FAILED' : 'SUCCEEDED', roundTrips };
 }
 

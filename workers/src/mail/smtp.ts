@@ -231,10 +231,13 @@ export async function withSmtp<T>(config: MailConfig, fn: (session: SmtpSession)
   const conn = new Connection(socket, timeoutMs);
   let healthy = true;
   try {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([socket.opened, new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs))]);
+      await Promise.race([socket.opened, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
     } catch {
       throw new SmtpError('connect', `could not connect to the SMTP server on port ${config.port}`, { retryable: true });
+    } finally {
+      clearTimeout(timer);
     }
     const greeting = await conn.reply('greeting');
     if (greeting.code !== 220) throw replyError('greeting', { ...greeting, code: greeting.code < 500 ? greeting.code : 421 });

@@ -140,6 +140,19 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
       return { path: '/api/auth/claim', body: { token, password: 'tidepools at low water, twice' } };
     },
   },
+  'POST /api/auth/password/forgot': { call: (w) => ({ path: '/api/auth/password/forgot', body: { email: w.users.client.email } }) },
+  'POST /api/auth/password/reset': {
+    call: async (w) => {
+      const token = crypto.randomUUID();
+      await testDb()
+        .insert(schema.passwordResetTokens)
+        .values({ tokenHash: await sha256Hex(token), userId: w.users.client.id, expiresAt: new Date(Date.now() + 600_000) });
+      return { path: '/api/auth/password/reset', body: { token, password: 'tidepools at low water, twice' } };
+    },
+  },
+  'POST /api/users/me/password': {
+    call: () => ({ path: '/api/users/me/password', body: { currentPassword: 'correct horse battery staple', newPassword: 'tidepools at low water, twice' } }),
+  },
   'POST /api/auth/logout': { call: () => ({ path: '/api/auth/logout', body: {} }) },
   'GET /api/users/me/profile': { call: () => ({ path: '/api/users/me/profile' }) },
   'PATCH /api/users/me/profile': { call: () => ({ path: '/api/users/me/profile', body: { symptoms: 'Tight chest' } }) },

@@ -3,24 +3,30 @@ import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
 import { log } from '@hybrid-coach/shared/log';
 import { signInStep } from '@hybrid-coach/shared/mfa';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
+import type { UserRole } from '@hybrid-coach/shared/tiers';
 import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { and, eq, gt, isNull } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { authGrants, claimTokens, staffMfa, users } from '../db/schema';
-import { normalizeEmail, randomToken, sha256Hex } from '../lib/crypto';
+import type { AppEnv } from '../app-env';
+import type { Db } from '../db/client';
+import { authGrants, claimTokens, passwordResetTokens, staffMfa, users } from '../db/schema';
+import { claimLinkWrites, resetLinkWrites } from '../lib/account-links';
+import { normalizeEmail, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok } from '../lib/errors';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
 import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
 import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
+import { passwordSetWrites } from '../lib/password-change';
 import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../lib/session';
 import { clientMeta, GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 import { kickOutbox, outboxInsert } from '../mail/outbox';
-import { claimAccountMail } from '../mail/templates';
+import { passwordChangedMail } from '../mail/templates';
 import type { LoginAttempt } from '../rate-limiter';
 import { LOGIN_LIMITS, rateLimit, startLoginAttempt } from '../rate-limiter';
 
-export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Claim emails a client IP may ask for in 15 minutes. */
 const CLAIM_REQUESTS_PER_IP = 10;
 /** Claim emails one address may be sent in an hour (more requests queue nothing, same answer). */
@@ -114,15 +120,49 @@ const claimRequestRoute = createRoute({
 const claimRoute = createRoute({
   method: 'post',
   path: '/claim',
-  summary: 'Set the password of a placeholder account with a claim token (single use, 7 days)',
+  summary: 'Set the password of a placeholder account with a claim token (single use, 7 days), and sign in',
+  description:
+    'Answers as POST /api/auth/login does (a grant, or the staff MFA step), and sets the same `__Host-hc_login` cookie. A weak password is refused (400) without spending the token.',
   request: { body: jsonBody(ClaimBody) },
   responses: {
-    200: okBody('Claimed: sign in as usual', z.object({ claimed: z.literal(true), email: z.string() })),
-    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED'),
+    200: okBody('Claimed and signed in', LoginResult),
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'RATE_LIMITED'),
+  },
+});
+
+const ForgotBody = z.object({ email: z.string().trim().max(254).email() }).openapi('PasswordForgotRequest');
+const ResetBody = z.object({ token: z.string().min(1).max(128), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) }).openapi('PasswordReset');
+
+const forgotRoute = createRoute({
+  method: 'post',
+  path: '/password/forgot',
+  summary: 'Ask for a password reset link (same answer whether or not the account exists)',
+  description:
+    'An account with a password gets a reset link (single use, 30 minutes); an account never claimed gets its claim link instead; an unknown address gets nothing. Limited per IP (429) and per address (silently: the answer stays the same).',
+  request: { body: jsonBody(ForgotBody) },
+  responses: {
+    200: okBody('Accepted', z.object({ message: z.string() })),
+    ...errorResponses('VALIDATION_ERROR', 'RATE_LIMITED'),
+  },
+});
+
+const resetRoute = createRoute({
+  method: 'post',
+  path: '/password/reset',
+  summary: 'Set a new password with a reset token (single use, 30 minutes); signs the account out everywhere, then signs in here',
+  description: 'Answers as POST /api/auth/login does (a grant, or the staff MFA step). A weak password is refused (400) without spending the token.',
+  request: { body: jsonBody(ResetBody) },
+  responses: {
+    200: okBody('Password reset and signed in', LoginResult),
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'RATE_LIMITED'),
   },
 });
 
 const CLAIM_REQUEST_ANSWER = 'If that email belongs to an account that has not been claimed yet, a link to set its password is on its way.';
+const FORGOT_ANSWER = 'If that email belongs to an account, a link to choose a new password is on its way. It works for 30 minutes.';
+/** Reset links one address may be sent in an hour (more requests queue nothing, same answer). */
+const RESET_REQUESTS_PER_EMAIL = 3;
+const INVALID_LINK = 'This link is invalid, used or expired. Ask for a new one.';
 
 /** Lets one sign-in attempt through the login limits (rate-limiter.ts), or refuses it with 429. */
 async function startAttempt(env: Env, ip: string, email: string): Promise<LoginAttempt> {
@@ -136,6 +176,115 @@ async function startAttempt(env: Env, ip: string, email: string): Promise<LoginA
   return limited.attempt;
 }
 
+/** Who is signing in: enough to choose the next step. */
+interface SigningIn {
+  id: string;
+  role: UserRole;
+  mfaEnabledAt: Date | null;
+}
+
+/**
+ * The end of a sign-in whose password (or emailed link) checked out: staff MFA comes before any grant
+ * (password right → code, or enrolment → grant; routes/mfa.ts). `writes` go in the same batch.
+ */
+async function finishSignIn(c: Context<AppEnv>, db: Db, user: SigningIn, writes: BatchItem<'sqlite'>[]): Promise<z.infer<typeof LoginResult>> {
+  const step = signInStep(user.role, Boolean(user.mfaEnabledAt), requiredForCoaches(c.env));
+  if (step !== 'none') {
+    const challenge = await prepareChallenge(c, db, user.id, step);
+    await db.batch(writesThen(writes, challenge.write));
+    log('info', step === 'verify' ? 'login needs mfa code' : 'login needs mfa setup', { requestId: c.get('requestId'), userId: user.id });
+    const expiresAt = challenge.expiresAt.toISOString();
+    return step === 'verify'
+      ? { mfaRequired: true as const, challenge: challenge.value, expiresAt }
+      : { mfaEnrollmentRequired: true as const, challenge: challenge.value, expiresAt };
+  }
+  const grant = await prepareGrant(c, db, user.id);
+  await db.batch(writesThen(writes, grant.write));
+  log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
+  return grantAnswer(c.env, user.role, grant.value);
+}
+
+/** `writes`, then `last`: the sign-in's grant or challenge comes after them (a reset spends the old ones). */
+const writesThen = (writes: BatchItem<'sqlite'>[], last: BatchItem<'sqlite'>): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] => {
+  const [first = last, ...rest] = [...writes, last];
+  return [first, ...rest];
+};
+
+/** The account by email (not deleted), with what signing in needs. */
+const accountByEmail = (db: Db, email: string) =>
+  db
+    .select({ id: users.id, role: users.role, displayName: users.displayName, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
+    .from(users)
+    .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
+    .where(and(eq(users.email, email), isNull(users.deletedAt)))
+    .get();
+
+/** Link redemptions a client IP may try in 15 minutes (guessing a 256-bit token is hopeless; this keeps it so). */
+const LINK_USES_PER_IP = 20;
+
+async function limitLinkUse(c: Context<AppEnv>, kind: 'claim' | 'reset'): Promise<void> {
+  const ip = ipLimitKey(clientMeta(c).ip ?? 'unknown');
+  const limit = await rateLimit(c.env, `${kind}-use:ip:${ip}`, LINK_USES_PER_IP, LOGIN_LIMITS.windowMs);
+  if (!limit.allowed) throw new AppError('RATE_LIMITED', 'Too many attempts. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
+}
+
+/**
+ * Redeems a claim or reset token with a new password: checks the password first (a weak one is refused
+ * without spending the token), then spends the token in one conditional UPDATE (of two concurrent uses,
+ * one wins). Answers the account and the writes that set the password, for the sign-in's batch: a claim
+ * only spends the other links; a reset also signs the account out everywhere and queues the
+ * "password changed" email.
+ */
+async function spendLink(
+  c: Context<AppEnv>,
+  table: typeof claimTokens | typeof passwordResetTokens,
+  token: string,
+  password: string,
+  account: 'unclaimed' | 'claimed',
+): Promise<{ user: SigningIn; writes: BatchItem<'sqlite'>[] }> {
+  const db = c.var.db;
+  const now = new Date();
+  const tokenHash = await sha256Hex(token);
+  const live = and(eq(table.tokenHash, tokenHash), isNull(table.usedAt), gt(table.expiresAt, now));
+  const pending = await db
+    .select({
+      tokenId: table.id,
+      id: users.id,
+      email: users.email,
+      displayName: users.displayName,
+      role: users.role,
+      passwordHash: users.passwordHash,
+      mfaEnabledAt: staffMfa.enabledAt,
+    })
+    .from(table)
+    .innerJoin(users, eq(users.id, table.userId))
+    .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
+    .where(and(live, isNull(users.deletedAt)))
+    .get();
+  // A claim link for an account claimed meanwhile, or a reset link for one never claimed: not usable.
+  if (!pending || (account === 'unclaimed') !== (pending.passwordHash === null)) throw new AppError('UNAUTHORIZED', INVALID_LINK);
+  const problem = passwordProblem(password, pending.email);
+  if (problem) throw new AppError('VALIDATION_ERROR', problem, { fields: { password: problem } });
+  const passwordHash = await hashPassword(password);
+  const consumed = await db.update(table).set({ usedAt: now }).where(live).returning({ userId: table.userId }).get();
+  if (!consumed) throw new AppError('UNAUTHORIZED', INVALID_LINK);
+  const writes = passwordSetWrites(db, pending.id, passwordHash, now, { signOut: account === 'claimed' });
+  if (account === 'claimed') {
+    writes.push(
+      ...(await outboxInsert(c.env, db, {
+        to: { email: pending.email, userId: pending.id },
+        template: 'password-changed',
+        kind: 'security',
+        idempotencyKey: `password-changed:reset:${pending.tokenId}`,
+        expiresAt: new Date(now.getTime() + 7 * 86_400_000),
+        content: passwordChangedMail({ name: pending.displayName, signInUrl: `${c.env.PUBLIC_APP_URL}/login`, how: 'reset' }),
+      })),
+    );
+    kickOutbox(c.env, c.executionCtx);
+  }
+  return { user: { id: pending.id, role: pending.role, mfaEnabledAt: pending.mfaEnabledAt }, writes };
+}
+
 export const auth = createApp()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid('json');
@@ -144,12 +293,7 @@ export const auth = createApp()
     const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
 
     const db = c.var.db;
-    const user = await db
-      .select({ id: users.id, role: users.role, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
-      .from(users)
-      .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-      .where(and(eq(users.email, email), isNull(users.deletedAt)))
-      .get();
+    const user = await accountByEmail(db, email);
     // Unknown email and unclaimed account verify a dummy hash: same answer, about the same time.
     const valid = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password);
     if (!user?.passwordHash || !valid) {
@@ -167,21 +311,7 @@ export const auth = createApp()
         ]
       : [];
 
-    // Staff MFA comes before any grant: password right → code (or enrolment) → grant (routes/mfa.ts).
-    const step = signInStep(user.role, Boolean(user.mfaEnabledAt), requiredForCoaches(c.env));
-    if (step !== 'none') {
-      const challenge = await prepareChallenge(c, db, user.id, step);
-      await db.batch([challenge.write, ...rehash]);
-      log('info', step === 'verify' ? 'login needs mfa code' : 'login needs mfa setup', { requestId: c.get('requestId'), userId: user.id });
-      const expiresAt = challenge.expiresAt.toISOString();
-      return step === 'verify'
-        ? c.json(ok({ mfaRequired: true as const, challenge: challenge.value, expiresAt }), 200)
-        : c.json(ok({ mfaEnrollmentRequired: true as const, challenge: challenge.value, expiresAt }), 200);
-    }
-    const grant = await prepareGrant(c, db, user.id);
-    await db.batch([grant.write, ...rehash]);
-    log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
-    return c.json(ok(grantAnswer(c.env, user.role, grant.value)), 200);
+    return c.json(ok(await finishSignIn(c, db, user, rehash)), 200);
   })
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
@@ -253,57 +383,43 @@ export const auth = createApp()
       .get();
     if (user && !perEmail.allowed) log('info', 'claim link not queued: per-email limit', { requestId: c.get('requestId'), userId: user.id });
     if (user && perEmail.allowed) {
-      const token = randomToken(32);
-      const link = `${c.env.PUBLIC_APP_URL}/claim?token=${encodeURIComponent(token)}`;
-      const expiresAt = new Date(Date.now() + CLAIM_TTL_MS);
-      const tokenHash = await sha256Hex(token);
-      const mail = await outboxInsert(c.env, db, {
-        to: { email, userId: user.id },
-        template: 'claim-account',
-        kind: 'security',
-        idempotencyKey: `claim:${tokenHash}`,
-        expiresAt,
-        content: claimAccountMail({ name: user.displayName, link, validDays: CLAIM_TTL_MS / 86_400_000, reason: 'request' }),
-      });
-      await db.batch([db.insert(claimTokens).values({ tokenHash, userId: user.id, expiresAt }), ...mail]);
+      await c.var.db.batch(await claimLinkWrites(c.env, db, { ...user, email }, 'request'));
       kickOutbox(c.env, c.executionCtx);
     }
     return c.json(ok({ message: CLAIM_REQUEST_ANSWER }), 200);
   })
   .openapi(claimRoute, async (c) => {
     const { token, password } = c.req.valid('json');
+    await limitLinkUse(c, 'claim');
+    const spent = await spendLink(c, claimTokens, token, password, 'unclaimed');
+    log('info', 'account claimed', { requestId: c.get('requestId'), userId: spent.user.id });
+    return c.json(ok(await finishSignIn(c, c.var.db, spent.user, spent.writes)), 200);
+  })
+  .openapi(forgotRoute, async (c) => {
+    const email = normalizeEmail(c.req.valid('json').email);
+    const ip = ipLimitKey(clientMeta(c).ip ?? 'unknown');
+    const limit = await rateLimit(c.env, `reset:ip:${ip}`, CLAIM_REQUESTS_PER_IP, LOGIN_LIMITS.windowMs);
+    if (!limit.allowed) throw new AppError('RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
+    // Counted for every address, known or not: the limit says nothing about accounts.
+    const perEmail = await rateLimit(c.env, `reset:email:${email}`, RESET_REQUESTS_PER_EMAIL, CLAIM_EMAIL_WINDOW_MS);
     const db = c.var.db;
-    const now = new Date();
-    const tokenHash = await sha256Hex(token);
-    const pending = await db
-      .select({ userId: claimTokens.userId, email: users.email })
-      .from(claimTokens)
-      .innerJoin(users, eq(users.id, claimTokens.userId))
-      .where(and(eq(claimTokens.tokenHash, tokenHash), isNull(claimTokens.usedAt), gt(claimTokens.expiresAt, now), isNull(users.deletedAt)))
-      .get();
-    const invalid = () => new AppError('UNAUTHORIZED', 'This link is invalid, used or expired. Ask for a new one.');
-    if (!pending) throw invalid();
-    // Check the password before using the token up, so a weak choice can be corrected.
-    const problem = passwordProblem(password, pending.email);
-    if (problem) throw new AppError('VALIDATION_ERROR', problem, { fields: { password: problem } });
-    const passwordHash = await hashPassword(password);
-    const consumed = await db
-      .update(claimTokens)
-      .set({ usedAt: now })
-      .where(and(eq(claimTokens.tokenHash, tokenHash), isNull(claimTokens.usedAt), gt(claimTokens.expiresAt, now)))
-      .returning({ userId: claimTokens.userId })
-      .get();
-    if (!consumed) throw invalid();
-    await db.batch([
-      db.update(users).set({ passwordHash }).where(eq(users.id, consumed.userId)),
-      // Any other outstanding link for the account stops working.
-      db
-        .update(claimTokens)
-        .set({ usedAt: now })
-        .where(and(eq(claimTokens.userId, consumed.userId), isNull(claimTokens.usedAt))),
-    ]);
-    log('info', 'account claimed', { requestId: c.get('requestId'), userId: consumed.userId });
-    return c.json(ok({ claimed: true as const, email: pending.email }), 200);
+    const user = await accountByEmail(db, email);
+    if (user && !perEmail.allowed) log('info', 'reset link not queued: per-email limit', { requestId: c.get('requestId'), userId: user.id });
+    if (user && perEmail.allowed) {
+      // Never claimed: there is no password to reset; the claim link is what lets them in.
+      const account = { ...user, email };
+      await db.batch(user.passwordHash ? await resetLinkWrites(c.env, db, account) : await claimLinkWrites(c.env, db, account, 'request'));
+      kickOutbox(c.env, c.executionCtx);
+      log('info', user.passwordHash ? 'reset link queued' : 'claim link queued instead of a reset', { requestId: c.get('requestId'), userId: user.id });
+    }
+    return c.json(ok({ message: FORGOT_ANSWER }), 200);
+  })
+  .openapi(resetRoute, async (c) => {
+    const { token, password } = c.req.valid('json');
+    await limitLinkUse(c, 'reset');
+    const spent = await spendLink(c, passwordResetTokens, token, password, 'claimed');
+    log('info', 'password reset', { requestId: c.get('requestId'), userId: spent.user.id });
+    return c.json(ok(await finishSignIn(c, c.var.db, spent.user, spent.writes)), 200);
   })
   .openapi(logoutRoute, async (c) => {
     await revokeSession(c.var.db, c.get('user').sessionId);

@@ -55,7 +55,11 @@ describe('claiming a placeholder account', () => {
     const token = await linkFor(user.email);
     const res = await post('/api/auth/claim', { token, password: GOOD });
     expect(res.status).toBe(200);
-    expect((await body(res)).data).toEqual({ claimed: true, email: user.email });
+    // Claimed and signed in: a grant for this browser, to the client portal.
+    expect((await body<{ redirectUrl: string; role: string }>(res)).data).toMatchObject({
+      role: 'CLIENT',
+      redirectUrl: expect.stringMatching(/^http:\/\/localhost:5172\/auth\/callback\?grant=/),
+    });
     expect((await login(user.email, GOOD)).res.status).toBe(200);
     expect((await post('/api/auth/claim', { token, password: `${GOOD}!` })).status).toBe(401);
     expect((await login(user.email, `${GOOD}!`)).res.status).toBe(401);

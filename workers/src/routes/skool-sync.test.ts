@@ -2,8 +2,9 @@ import { createScheduledController, env, SELF } from 'cloudflare:test';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
-import { membershipStatusHistory, skoolSyncRuns, users } from '../db/schema';
+import { bearer, body, createUser, deliverMail, get, post, signIn, testDb } from '../../test/helpers';
+import { mailTo } from '../../test/mailpit';
+import { claimTokens, emailOutbox, membershipStatusHistory, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
 import type { MemberIn } from '../lib/skool-sync';
 
@@ -169,6 +170,32 @@ describe('applying a sync', () => {
         .select()
         .from(users)
         .where(eq(users.email, `twice-c-${t}@example.com`))
+        .all(),
+    ).toHaveLength(1);
+  });
+
+  it('emails each new placeholder its claim link once, not again on later nights', async () => {
+    const t = tag();
+    const coachEmail = `claim-c-${t}@example.com`;
+    const clientEmail = `claim-v-${t}@example.com`;
+    const lists = { ultra: [member(coachEmail)], vagus: [member(clientEmail)] };
+    await deliverRun(await newRun(), lists);
+    await deliverMail();
+    for (const to of [coachEmail, clientEmail]) {
+      const [mail] = await mailTo(to);
+      expect(mail?.Subject).toBe('Set your Hybrid Coach password');
+      expect(mail?.Text).toContain('Your Skool membership gives you a Hybrid Coach account');
+      expect(mail?.Text).toMatch(/\/claim\?token=/);
+    }
+    // The next night: the same members, already known. No second email.
+    await deliverRun(await newRun(), lists);
+    const rows = await testDb().select().from(emailOutbox).where(eq(emailOutbox.toEmail, clientEmail)).all();
+    expect(rows).toHaveLength(1);
+    expect(
+      await testDb()
+        .select()
+        .from(claimTokens)
+        .where(eq(claimTokens.userId, (await user(clientEmail))!.id))
         .all(),
     ).toHaveLength(1);
   });

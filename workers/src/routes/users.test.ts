@@ -37,6 +37,8 @@ describe('GET /api/users/me', () => {
       role: 'CLIENT',
       tier: 'FREE',
       isAvailable: false,
+      emailReminders: true,
+      passwordChangedAt: null,
       limits: { sessionsPerMonth: 1, minutesPerMonth: 20, humanCoachAccess: false, aiReportsEnabled: false, prioritySupport: false },
       usage: { sessionsThisMonth: 1, minutesThisMonth: 12, remainingMinutes: 8, resetsAt: '2027-07-01T00:00:00.000Z' },
     });

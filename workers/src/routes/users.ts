@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { log } from '@hybrid-coach/shared/log';
+import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
@@ -6,13 +8,20 @@ import type { Profile as ProfileRow } from '../db/schema';
 import { profiles, users } from '../db/schema';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
+import { hashPassword, verifyPassword } from '../lib/password';
+import { passwordSetWrites } from '../lib/password-change';
 import { usageOf } from '../lib/usage';
+import { kickOutbox, outboxInsert } from '../mail/outbox';
+import { passwordChangedMail } from '../mail/templates';
+import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
 import { publicUserFields } from './auth';
 
 const Me = z
   .object({
     ...publicUserFields,
     isAvailable: z.boolean().openapi({ description: 'Coaches: open for bookings by Premium clients' }),
+    emailReminders: z.boolean().openapi({ description: 'Reminder emails before appointments (security emails always go)' }),
+    passwordChangedAt: z.string().datetime().nullable(),
     limits: z.object({
       sessionsPerMonth: z.number().int().nullable(),
       minutesPerMonth: z.number().int().nullable(),
@@ -40,19 +49,42 @@ const MePatch = z
   .object({
     displayName: z.string().trim().min(1, 'Give a name').max(80).optional(),
     isAvailable: z.boolean().optional().openapi({ description: 'Coaches and admins only: open for bookings' }),
+    emailReminders: z.boolean().optional().openapi({ description: 'Reminder emails before appointments' }),
   })
   .strict()
-  .refine((p) => p.displayName !== undefined || p.isAvailable !== undefined, { message: 'Give displayName or isAvailable' })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Give displayName, isAvailable or emailReminders' })
   .openapi('MePatch');
 
 const patchMeRoute = authRoute({
   method: 'patch',
   path: '/me',
-  summary: 'Settings: the display name; for coaches, whether they take bookings',
+  summary: 'Settings: the display name, reminder emails; for coaches, whether they take bookings',
   errors: ['FORBIDDEN'],
   request: { body: jsonBody(MePatch) },
   responses: { 200: okBody('The signed-in user after the change', Me) },
 });
+
+const PasswordChange = z
+  .object({
+    currentPassword: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+    newPassword: z.string().min(1).max(MAX_PASSWORD_LENGTH),
+  })
+  .strict()
+  .openapi('PasswordChange');
+
+const changePasswordRoute = authRoute({
+  method: 'post',
+  path: '/me/password',
+  summary: 'Change the password (the current one is needed); every other session is signed out',
+  description:
+    'A wrong current password is a 400 with `fields.currentPassword` (not a 401: the caller is signed in). A "password changed" email goes to the account. Limited to 10 tries in 15 minutes per account.',
+  errors: ['RATE_LIMITED'],
+  request: { body: jsonBody(PasswordChange) },
+  responses: { 200: okBody('Changed', z.object({ changed: z.literal(true) })) },
+});
+
+/** Password changes (right or wrong) one account may try in 15 minutes. */
+const PASSWORD_CHANGES_PER_WINDOW = 10;
 
 const Profile = z
   .object({
@@ -155,6 +187,34 @@ export const usersApp = createApp()
       .get();
     return c.json(ok(profileOut(row)), 200);
   })
+  .openapi(changePasswordRoute, async (c) => {
+    const caller = c.get('user');
+    const { currentPassword, newPassword } = c.req.valid('json');
+    const limit = await rateLimit(c.env, `password-change:${caller.id}`, PASSWORD_CHANGES_PER_WINDOW, LOGIN_LIMITS.windowMs);
+    if (!limit.allowed) throw new AppError('RATE_LIMITED', 'Too many tries. Try again later.', { retryAfterSeconds: limit.retryAfterSeconds });
+    const db = c.var.db;
+    const user = await db.select().from(users).where(eq(users.id, caller.id)).get();
+    if (!user?.passwordHash || !(await verifyPassword(user.passwordHash, currentPassword))) {
+      throw new AppError('VALIDATION_ERROR', 'Your current password is not right', { fields: { currentPassword: 'Not your current password' } });
+    }
+    const problem = newPassword === currentPassword ? 'Choose a password different from the current one' : passwordProblem(newPassword, user.email);
+    if (problem) throw new AppError('VALIDATION_ERROR', problem, { fields: { newPassword: problem } });
+    const now = new Date();
+    await db.batch([
+      ...passwordSetWrites(db, user.id, await hashPassword(newPassword), now, { signOut: true, keepSession: caller.sessionId }),
+      ...(await outboxInsert(c.env, db, {
+        to: { email: user.email, userId: user.id },
+        template: 'password-changed',
+        kind: 'security',
+        idempotencyKey: `password-changed:${user.id}:${now.getTime()}`,
+        expiresAt: new Date(now.getTime() + 7 * 86_400_000),
+        content: passwordChangedMail({ name: user.displayName, signInUrl: `${c.env.PUBLIC_APP_URL}/login`, how: 'changed' }),
+      })),
+    ]);
+    kickOutbox(c.env, c.executionCtx);
+    log('info', 'password changed', { requestId: c.get('requestId'), userId: user.id });
+    return c.json(ok({ changed: true as const }), 200);
+  })
   .openapi(meRoute, async (c) => c.json(ok(await meOf(c.var.db, c.get('user').id)), 200))
   .openapi(patchMeRoute, async (c) => {
     const user = c.get('user');
@@ -166,6 +226,7 @@ export const usersApp = createApp()
       .set({
         ...(patch.displayName !== undefined ? { displayName: patch.displayName } : {}),
         ...(patch.isAvailable !== undefined ? { isAvailable: patch.isAvailable } : {}),
+        ...(patch.emailReminders !== undefined ? { emailReminders: patch.emailReminders } : {}),
         updatedAt: new Date(),
       })
       .where(eq(users.id, user.id));
@@ -181,6 +242,8 @@ async function meOf(db: Db, userId: string) {
     role: user.role,
     tier: user.membershipTier,
     isAvailable: user.isAvailable,
+    emailReminders: user.emailReminders,
+    passwordChangedAt: user.passwordChangedAt?.toISOString() ?? null,
     limits: TIERS[user.membershipTier].limits,
     usage: {
       sessionsThisMonth: usage.sessionsThisMonth,

@@ -18,6 +18,7 @@ import { fieldsOf } from '../lib/openapi';
 import { sessionRoom } from '../lib/rooms';
 import { storeSessionSummary } from '../lib/session-summary';
 import { applyFinal, stageChunk } from '../lib/skool-sync';
+import { kickOutbox } from '../mail/outbox';
 
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
@@ -163,7 +164,8 @@ export const webhooks = new Hono<AppEnv>()
         const r = await stageChunk(db, { runId: m.runId, community: m.community, index: m.chunk.index, count: m.chunk.count, members: m.members });
         return c.json(ok(r), 200);
       }
-      const outcome = await applyFinal(db, m.runId, m);
+      const outcome = await applyFinal(c.env, db, m.runId, m);
+      if (outcome.status !== 'ALREADY_DONE') kickOutbox(c.env, c.executionCtx);
       return c.json(ok(outcome), 200);
     },
   )
