@@ -12,7 +12,17 @@ const describe = (err: unknown) => failureMessage(err, 'Too many requests.');
  * they come; only a malformed email or a rate limit is said otherwise. `email` is shared with the
  * page (the sign-in's field, kept when the person switches back).
  */
-export function RequestLinkForm({ kind, email, onEmail }: { kind: LinkKind; email: string; onEmail: (email: string) => void }) {
+export function RequestLinkForm({
+  kind,
+  email,
+  onEmail,
+  submitLabel = kind === 'claim' ? 'Email me my link' : 'Email me a reset link',
+}: {
+  kind: LinkKind;
+  email: string;
+  onEmail: (email: string) => void;
+  submitLabel?: string;
+}) {
   const [sent, setSent] = useState<string | null>(null);
   const ask = useAction(async (address: string) => setSent((await requestLink(kind, address)).message), describe);
   const invalid = ask.failure instanceof ApiError && ask.failure.code === 'VALIDATION_ERROR';
@@ -38,7 +48,7 @@ export function RequestLinkForm({ kind, email, onEmail }: { kind: LinkKind; emai
         error={invalid ? 'Enter a valid email address.' : undefined}
       />
       <Button type="submit" block busy={ask.busy} busyLabel="Sending…">
-        {kind === 'claim' ? 'Email me my link' : 'Email me a reset link'}
+        {submitLabel}
       </Button>
       <NoticeLine text={sent ?? (invalid ? null : ask.error)} tone={sent ? 'info' : 'error'} />
     </form>

@@ -98,7 +98,7 @@ export function LinkPasswordPage({ kind, copy }: { kind: LinkKind; copy: LinkPag
           <p>{state.message}</p>
         </Alert>
         <p className="hc-muted">Send yourself a new link: it goes to the email you sign in with.</p>
-        <RequestLinkForm kind={kind} email={email} onEmail={setEmail} />
+        <RequestLinkForm kind={kind} email={email} onEmail={setEmail} submitLabel="Send me a new link" />
       </LinkCard>
     );
   }
