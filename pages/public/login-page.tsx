@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { ApiError, messageOf } from '../api/client';
 import { Alert, Button, formatWait, TextField } from '../ui';
 import type { LinkKind } from './account-api';
-import { RequestLinkForm } from './request-link-form';
+import { EmailField, RequestLinkForm } from './request-link-form';
 import { signIn, useSignInSteps } from './sign-in-steps';
 
 /**
@@ -77,7 +77,7 @@ export function LoginPage() {
             <p>{error.message}</p>
           </Alert>
         )}
-        <TextField label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        <EmailField value={email} onChange={setEmail} />
         <TextField
           label="Password"
           type="password"

@@ -36,14 +36,9 @@ export function RequestLinkForm({
   return (
     <form className="hc-stack" onSubmit={submit} data-testid={kind === 'claim' ? 'claim-request' : 'forgot-password'}>
       {/* The hint's line turns into the error's: the button below does not move. */}
-      <TextField
-        label="Email"
-        type="email"
-        name="email"
-        autoComplete="email"
-        required
+      <EmailField
         value={email}
-        onChange={(e) => onEmail(e.target.value)}
+        onChange={onEmail}
         hint={invalid ? undefined : 'The email you sign in with.'}
         error={invalid ? 'Enter a valid email address.' : undefined}
       />
@@ -52,5 +47,22 @@ export function RequestLinkForm({
       </Button>
       <NoticeLine text={sent ?? (invalid ? null : ask.error)} tone={sent ? 'info' : 'error'} />
     </form>
+  );
+}
+
+/** The email someone signs in with (the sign-in's field, and the one that asks for a link). */
+export function EmailField({ value, onChange, hint, error }: { value: string; onChange: (email: string) => void; hint?: string; error?: string }) {
+  return (
+    <TextField
+      label="Email"
+      type="email"
+      name="email"
+      autoComplete="email"
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      hint={hint}
+      error={error}
+    />
   );
 }
