@@ -1,16 +1,20 @@
 import { useQuery } from '@tanstack/react-query';
+import { ChangePassword } from '../shared/change-password';
 import { Pending } from '../shared/query';
 import { profileQuery } from './profile';
 import { ProfileForm } from './profile-form';
 
-/** The profile from onboarding, editable, plus the favourite track for the waiting room. */
+/** The profile from onboarding, editable, plus the favourite track for the waiting room; and the password. */
 export function SettingsPage() {
   const load = useQuery(profileQuery);
   if (load.data === undefined) return <Pending query={load} label="Loading your settings…" what="your settings" />;
   return (
-    <section className="hc-card hc-stack hc-medium" aria-labelledby="settings-title">
-      <h1 id="settings-title">Settings</h1>
-      <ProfileForm profile={load.data} withTrack submitLabel="Save changes" onSaved={() => undefined} />
-    </section>
+    <div className="hc-settings">
+      <section className="hc-card hc-stack hc-medium" aria-labelledby="settings-title">
+        <h1 id="settings-title">Settings</h1>
+        <ProfileForm profile={load.data} withTrack submitLabel="Save changes" onSaved={() => undefined} />
+      </section>
+      <ChangePassword />
+    </div>
   );
 }

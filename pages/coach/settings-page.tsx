@@ -1,10 +1,11 @@
 import { type FormEvent, useId, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
+import { ChangePassword } from '../shared/change-password';
 import { Alert, Button, TextField } from '../ui';
 import { useCoach, useSetCoach } from './coach-only';
 import { TwoStepSignIn } from './mfa-settings';
 
-/** `/settings`: the coach's display name, whether Premium clients can book them, and two-step sign-in. */
+/** `/settings`: the coach's display name, whether Premium clients can book them, the password, and two-step sign-in. */
 export function SettingsPage() {
   const coach = useCoach();
   const setCoach = useSetCoach();
@@ -80,6 +81,7 @@ export function SettingsPage() {
           </div>
         </form>
       </section>
+      <ChangePassword />
       <TwoStepSignIn />
     </div>
   );

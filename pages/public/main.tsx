@@ -1,9 +1,11 @@
 import { startPortal } from '../shared/portal';
+import { ClaimPage } from './claim-page';
 import { HomePage } from './home-page';
 import { LoginPage } from './login-page';
 import { PricingPage } from './pricing-page';
+import { ResetPage } from './reset-page';
 
-/** The public site: what Hybrid Coach is, its plans, and the one sign-in for every portal. */
+/** The public site: what Hybrid Coach is, its plans, the one sign-in for every portal, and the pages of the account emails' links. */
 startPortal({
   nav: [
     { to: '/', label: 'Home' },
@@ -14,5 +16,8 @@ startPortal({
     { index: true, element: <HomePage /> },
     { path: 'pricing', element: <PricingPage /> },
     { path: 'login', element: <LoginPage /> },
+    // From the account emails' links; no navigation entry.
+    { path: 'claim', element: <ClaimPage /> },
+    { path: 'reset', element: <ResetPage /> },
   ],
 });

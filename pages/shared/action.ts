@@ -1,6 +1,7 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { messageOf } from '../api/client';
+import { ApiError, messageOf } from '../api/client';
+import { formatWait } from '../ui';
 
 /**
  * One change a form or button makes (save, remove, confirm): `busy` while it runs, then its failure
@@ -36,4 +37,12 @@ export function useAction<Input = void>(perform: (input: Input) => Promise<unkno
       setRefusal(null);
     },
   };
+}
+
+/** A failure in words for a form (`useAction`'s `describe`): a rate limit says how long to wait, after `tooMany`. */
+export function failureMessage(err: unknown, tooMany = 'Too many attempts.'): string {
+  if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
+    return `${tooMany} ${err.retryAfterSeconds ? `Please wait ${formatWait(err.retryAfterSeconds)} before trying again.` : 'Please wait a while before trying again.'}`;
+  }
+  return messageOf(err);
 }

@@ -5,9 +5,9 @@
  */
 import { type FormEvent, useMemo, useState } from 'react';
 import { encode } from 'uqr';
-import { ApiError, messageOf } from '../api/client';
-import { Alert, Button, formatWait, Notice, TextField } from '../ui';
-import { useAction } from './action';
+import { ApiError } from '../api/client';
+import { Alert, Button, Notice, TextField } from '../ui';
+import { failureMessage, useAction } from './action';
 
 /** The QR code of `text` as an SVG drawn from uqr's modules (no markup injected into the page). */
 export function QrCode({ text, label }: { text: string; label: string }) {
@@ -74,11 +74,8 @@ function CodeFormButtons({
 
 /** What an API error means to someone typing a code. */
 export function codeErrorMessage(err: unknown): string {
-  if (err instanceof ApiError && err.code === 'RATE_LIMITED') {
-    return `Too many wrong codes. ${err.retryAfterSeconds ? `Please wait ${formatWait(err.retryAfterSeconds)} before trying again.` : 'Please wait a while before trying again.'}`;
-  }
   if (err instanceof ApiError && err.code === 'VALIDATION_ERROR') return Object.values(err.fields)[0] ?? err.message;
-  return messageOf(err);
+  return failureMessage(err, 'Too many wrong codes.');
 }
 
 /**

@@ -7,5 +7,5 @@ export { ConfirmDialog } from './ConfirmDialog';
 export { formatClock, formatDate, formatDuration, formatWait } from './format';
 export type { NavItem } from './Layout';
 export { Layout } from './Layout';
-export { Alert, EmptyState, ErrorState, Loading, Notice } from './states';
+export { Alert, EmptyState, ErrorState, Loading, Notice, NoticeLine } from './states';
 export { TextArea, TextField } from './TextField';

@@ -46,6 +46,18 @@ export function Notice({ text, tone, title }: { text: string | null | undefined;
   );
 }
 
+/**
+ * A Notice in a place kept for it (one line of alert, empty until there is something to say): what
+ * is below it does not move when it appears, nor the page's height for a one-line notice.
+ */
+export function NoticeLine(props: { text: string | null | undefined; tone?: 'error' | 'info' | 'warn'; title?: string }) {
+  return (
+    <div className="hc-notice-line">
+      <Notice {...props} />
+    </div>
+  );
+}
+
 /** A whole screen that failed, with a way on. */
 export function ErrorState({ title = 'Something went wrong', message, action }: { title?: string; message: string; action?: ReactNode }) {
   return (
