@@ -107,7 +107,7 @@ class Connection {
     try {
       return await Promise.race([work, timeout]);
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
@@ -237,7 +237,7 @@ export async function withSmtp<T>(config: MailConfig, fn: (session: SmtpSession)
     } catch {
       throw new SmtpError('connect', `could not connect to the SMTP server on port ${config.port}`, { retryable: true });
     } finally {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     }
     const greeting = await conn.reply('greeting');
     if (greeting.code !== 220) throw replyError('greeting', { ...greeting, code: greeting.code < 500 ? greeting.code : 421 });
