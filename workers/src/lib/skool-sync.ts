@@ -12,6 +12,8 @@ import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { chunked, type Db, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
+import { mailOutbox } from '../mail/outbox';
+import { syncFailedMailWrites } from '../mail/staff-mail';
 import { claimLinkWrites } from './account-links';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
@@ -29,13 +31,28 @@ const MAX_PARAMS = 100;
 export type MemberIn = Member;
 export type FinalIn = Pick<FinalMessage, 'ok' | 'error' | 'durationMs' | 'communities'>;
 
+/** Emails every admin that a run failed; a failure to queue is logged, never in the way of the sync's own answer. */
+async function queueSyncFailedMail(env: Env, db: Db, run: { id: string; reason: string }): Promise<void> {
+  try {
+    const writes = await syncFailedMailWrites(env, db, run);
+    const [first, ...rest] = writes;
+    if (first) await db.batch([first, ...rest]);
+    await mailOutbox(env).kick();
+  } catch (err) {
+    log('error', 'skool sync: failure email not queued', { runId: run.id, ...describeError(err) });
+  }
+}
+
 /** Records a new run and asks the agent-host to start it. One run at a time (409 otherwise). */
 export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin', apiOrigin: string) {
   const now = new Date();
-  await db
+  const timedOut = 'timed out: no final result from the agent-host';
+  const reaped = await db
     .update(skoolSyncRuns)
-    .set({ status: 'FAILED', errorMessage: 'timed out: no final result from the agent-host', finishedAt: now })
-    .where(and(eq(skoolSyncRuns.status, 'RUNNING'), lt(skoolSyncRuns.startedAt, new Date(now.getTime() - RUN_TIMEOUT_MS))));
+    .set({ status: 'FAILED', errorMessage: timedOut, finishedAt: now })
+    .where(and(eq(skoolSyncRuns.status, 'RUNNING'), lt(skoolSyncRuns.startedAt, new Date(now.getTime() - RUN_TIMEOUT_MS))))
+    .returning({ id: skoolSyncRuns.id });
+  for (const run of reaped) await queueSyncFailedMail(env, db, { id: run.id, reason: timedOut });
   const runId = crypto.randomUUID();
   try {
     await db.insert(skoolSyncRuns).values({ id: runId, trigger, startedAt: now });
@@ -58,10 +75,9 @@ export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin'
       throw new Error(`agent-host's reply does not match the contract (${reply.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`);
   } catch (err) {
     const { errorMessage } = describeError(err);
-    await db
-      .update(skoolSyncRuns)
-      .set({ status: 'FAILED', errorMessage: `could not start at the agent-host: ${errorMessage}`, finishedAt: new Date() })
-      .where(eq(skoolSyncRuns.id, runId));
+    const reason = `could not start at the agent-host: ${errorMessage}`;
+    await db.update(skoolSyncRuns).set({ status: 'FAILED', errorMessage: reason, finishedAt: new Date() }).where(eq(skoolSyncRuns.id, runId));
+    await queueSyncFailedMail(env, db, { id: runId, reason });
     log('error', 'skool sync: agent-host did not take the run', { runId, ...describeError(err) });
     throw new AppError('SERVICE_UNAVAILABLE', 'The agent-host did not accept the sync; it is recorded as failed');
   }
@@ -260,6 +276,8 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
   );
 
   const failed = !final.ok || problems.length > 0;
+  const errorMessage = failed ? [final.error, ...problems].filter(Boolean).join('; ') || 'failed' : null;
+  if (errorMessage) statements.push(...(await syncFailedMailWrites(env, db, { id: runId, reason: errorMessage }, now)));
   statements.push(
     db
       .update(skoolSyncRuns)
@@ -271,7 +289,7 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
         skipped: chunks.reduce((n, k) => n + k.skipped, 0),
         downgradesWithheld: plan.withholdDowngrades,
         durationMs: final.durationMs,
-        errorMessage: failed ? [final.error, ...problems].filter(Boolean).join('; ') || 'failed' : null,
+        errorMessage,
         finishedAt: new Date(),
       })
       .where(eq(skoolSyncRuns.id, runId)),

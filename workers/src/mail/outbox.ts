@@ -6,6 +6,7 @@
  * MailOutbox Durable Object, which delivers.
  */
 import { describeError, log } from '@hybrid-coach/shared/log';
+import { and, eq, inArray, not, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { emailOutbox, type MAIL_KINDS, type MAIL_TEMPLATES } from '../db/schema';
@@ -82,4 +83,16 @@ export function kickOutbox(env: Env, ctx: { waitUntil(p: Promise<unknown>): void
       .kick(at?.getTime())
       .catch((err: unknown) => log('error', 'mail outbox kick failed', describeError(err))),
   );
+}
+
+/**
+ * For the end of a batch that queued mail alongside a conditional change: cancels the rows with these
+ * keys (if still queued) unless `happened` holds, so a message stands exactly when its reason does. Keys
+ * must be unique to this attempt, or the guard of an attempt that changed nothing would cancel another's.
+ */
+export function mailUnless(db: Db, keys: string[], happened: SQL) {
+  return db
+    .update(emailOutbox)
+    .set({ state: 'cancelled', bodySealed: '' })
+    .where(and(inArray(emailOutbox.idempotencyKey, keys), eq(emailOutbox.state, 'queued'), not(happened)));
 }

@@ -106,3 +106,90 @@ export function passwordChangedMail(m: { name: string; signInUrl: string; how: '
     footer: `You get this email because the password of your ${PRODUCT_NAME} account changed. We always send it, for your security.`,
   });
 }
+
+/** An appointment's time, spelled out in UTC (the .ics puts it in the reader's own calendar and zone). */
+export function whenText(start: Date): string {
+  const day = start.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const time = start.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  return `${day}, ${time} UTC`;
+}
+
+export type AppointmentMailKind = 'booked' | 'cancelled' | 'reassigned' | 'reminder-24h' | 'reminder-1h';
+
+export interface AppointmentMail {
+  kind: AppointmentMailKind;
+  /** The person it goes to, and the other side of the appointment. */
+  name: string;
+  withName: string;
+  role: 'client' | 'coach';
+  start: Date;
+  durationMinutes: number;
+  portalUrl: string;
+  settingsUrl: string;
+  /** For a reassignment: the coach it was with. */
+  previousCoachName?: string;
+  /** For a reassignment seen by the coach it went away from. */
+  handedAway?: boolean;
+  attachments?: MailContent['attachments'];
+}
+
+const SUBJECTS: Record<AppointmentMailKind, string> = {
+  booked: 'Your Hybrid Coach session is booked',
+  cancelled: 'Your Hybrid Coach session was cancelled',
+  reassigned: 'Your Hybrid Coach session has a new coach',
+  'reminder-24h': 'Reminder: your Hybrid Coach session is tomorrow',
+  'reminder-1h': 'Reminder: your Hybrid Coach session starts in an hour',
+};
+
+export function appointmentMail(m: AppointmentMail): MailContent {
+  const when = whenText(m.start);
+  const what = `a ${m.durationMinutes}-minute session`;
+  const body: Record<AppointmentMailKind, string[]> = {
+    booked: [`${what} with ${m.withName} is booked for ${when}.`, 'The calendar file attached adds it to your calendar.'],
+    cancelled: [`The session with ${m.withName} on ${when} was cancelled.`, 'The calendar file attached removes it from your calendar.'],
+    reassigned: m.handedAway
+      ? [`The session with ${m.withName} on ${when} was handed to another coach. It is no longer in your schedule.`]
+      : m.role === 'client'
+        ? [`Your session on ${when} will be with ${m.withName} instead of ${m.previousCoachName ?? 'your coach'}.`]
+        : [`${m.previousCoachName ?? 'A coach'} handed you the session with ${m.withName} on ${when}.`],
+    'reminder-24h': [`Your session with ${m.withName} is tomorrow: ${when}.`],
+    'reminder-1h': [`Your session with ${m.withName} starts in an hour: ${when}.`],
+  };
+  const reminder = m.kind.startsWith('reminder');
+  return layout({
+    subject: m.kind === 'reassigned' && m.handedAway ? 'A Hybrid Coach session was handed to another coach' : SUBJECTS[m.kind],
+    greeting: `Hello ${m.name},`,
+    body: body[m.kind],
+    action: { label: m.role === 'client' ? 'Open your dashboard' : 'Open your schedule', url: m.portalUrl },
+    footer: reminder
+      ? `You get this reminder because you have a session booked on ${PRODUCT_NAME}. Turn reminders off in Settings: ${m.settingsUrl}`
+      : `You get this email because ${m.role === 'client' ? 'you booked' : 'you coach'} this session on ${PRODUCT_NAME}.`,
+    ...(m.attachments ? { attachments: m.attachments } : {}),
+  });
+}
+
+/** To a coach on duty: a session was flagged. No transcript, no quote, no client name: the link shows it to staff only. */
+export function sessionFlaggedMail(m: { name: string; link: string }): MailContent {
+  return layout({
+    subject: "A session needs a coach's follow-up",
+    greeting: `Hello ${m.name},`,
+    body: ['A coaching session was flagged for talk of crisis or self-harm. Please look at it and follow up with the client.'],
+    action: { label: 'Open the session', url: m.link },
+    after: ['The details are in the coach portal only, never in email.'],
+    footer: `You get this email because you are on duty as a coach on ${PRODUCT_NAME} (taking bookings), or an admin when no coach is.`,
+  });
+}
+
+export function skoolSyncFailedMail(m: { name: string; runId: string; reason: string; link: string }): MailContent {
+  return layout({
+    subject: 'The Skool membership sync failed',
+    greeting: `Hello ${m.name},`,
+    body: [
+      `Sync run ${m.runId} did not complete.`,
+      `Reason: ${m.reason}`,
+      'No membership was downgraded by it. Look at the run, fix the cause, and run it again.',
+    ],
+    action: { label: 'Open the admin page', url: m.link },
+    footer: `You get this email because you are an admin of ${PRODUCT_NAME}.`,
+  });
+}

@@ -13,6 +13,8 @@ import { appointments, coachAvailability, users } from '../db/schema';
 import { ACTIVE, assertPremium, passes } from '../lib/booking';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
+import { appointmentIs, appointmentMailWrites, partiesOf } from '../mail/appointment-mail';
+import { kickOutbox } from '../mail/outbox';
 
 const Appointment = z
   .object({
@@ -114,13 +116,18 @@ export const appointmentsApp = createApp()
         throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
       }
       const id = crypto.randomUUID();
+      const people = await partiesOf(db, [user.id, coachId]);
+      const facts = { id, scheduledFor: at, durationMinutes: SLOT_MINUTES, client: people.get(user.id)!, coach: people.get(coachId)! };
       const [booked, undone] = await db.batch([
         db.insert(appointments).values({ id, clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES }).onConflictDoNothing().returning(),
         db
           .delete(appointments)
           .where(and(eq(appointments.id, id), passes(upcomingOf(db, user.id, now), MAX_UPCOMING_APPOINTMENTS)))
           .returning({ id: appointments.id }),
+        // Booked, and the reminders, only if the booking stood (the guard at the end of these writes).
+        ...(await appointmentMailWrites(c.env, db, facts, { kind: 'booked' }, appointmentIs(id, 'SCHEDULED'), now)),
       ]);
+      kickOutbox(c.env, c.executionCtx);
       if (undone.length > 0) {
         throw new AppError('CONFLICT', `You have ${MAX_UPCOMING_APPOINTMENTS} appointments coming up, the most at once. Cancel one to book another.`, {
           details: { limit: MAX_UPCOMING_APPOINTMENTS },
@@ -168,12 +175,17 @@ export const appointmentsApp = createApp()
       const user = c.get('user');
       const db = c.var.db;
       const found = await appointmentFor(db, user, c.req.valid('param').id, 'either');
-      const row = await db
-        .update(appointments)
-        .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
-        .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
-        .returning()
-        .get();
+      const people = await partiesOf(db, [found.clientId, found.coachId]);
+      const facts = { ...found, client: people.get(found.clientId)!, coach: people.get(found.coachId)! };
+      const [[row]] = await db.batch([
+        db
+          .update(appointments)
+          .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
+          .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+          .returning(),
+        ...(await appointmentMailWrites(c.env, db, facts, { kind: 'cancelled' }, appointmentIs(found.id, 'CANCELLED'))),
+      ]);
+      kickOutbox(c.env, c.executionCtx);
       if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
       return c.json(ok(await appointmentOut(db, row.id)), 200);
     },
@@ -201,14 +213,20 @@ export const appointmentsApp = createApp()
       if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
       if (found.status !== 'SCHEDULED')
         throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
+      const people = await partiesOf(db, [found.clientId, found.coachId, coachId]);
+      const facts = { ...found, client: people.get(found.clientId)!, coach: people.get(coachId)! };
+      const event = { kind: 'reassigned' as const, from: people.get(found.coachId)! };
       let row: typeof appointments.$inferSelect | undefined;
       try {
-        row = await db
-          .update(appointments)
-          .set({ coachId })
-          .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
-          .returning()
-          .get();
+        [[row]] = await db.batch([
+          db
+            .update(appointments)
+            .set({ coachId })
+            .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
+            .returning(),
+          ...(await appointmentMailWrites(c.env, db, facts, event, appointmentIs(found.id, 'SCHEDULED', coachId))),
+        ]);
+        kickOutbox(c.env, c.executionCtx);
       } catch (err) {
         // The new coach's slot is taken (the partial unique index).
         if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'That coach has an appointment at that time');

@@ -1,7 +1,10 @@
 import { env, SELF } from 'cloudflare:test';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { bearer, body, createUser, get, openRoomSocket, post, signIn } from '../../test/helpers';
+import { bearer, body, createUser, deliverMail, get, openRoomSocket, post, signIn, testDb } from '../../test/helpers';
+import { mailTo, messagesTo } from '../../test/mailpit';
+import { users } from '../db/schema';
 
 async function deliver(payload: unknown, key: string, secret = env.AGENT_HOST_SECRET) {
   const raw = JSON.stringify(payload);
@@ -128,5 +131,67 @@ describe('POST /api/webhooks/agent/transcript', () => {
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(adminToken)))).data.flag!.at).toBe(firstAt);
     expect((await body<Summary>(await get(`/api/sessions/${t.sessionId}`, bearer(token)))).data.flag).toBeNull();
     expect((await get('/api/sessions?flagged=maybe', bearer(coachToken))).status).toBe(400);
+  });
+});
+
+describe('a flagged session reaches the coaches on duty by email', () => {
+  async function flaggedSession() {
+    const client = await createUser({ tier: 'VAGUS_MEMBER', displayName: 'Quinn Private' });
+    const token = await signIn(client.email);
+    const t = (await body<{ sessionId: string }>(await post('/api/rooms', {}, bearer(token)))).data;
+    const say = (n: number, text: string) =>
+      deliver(
+        {
+          sessionId: t.sessionId,
+          roomName: `session-${t.sessionId}`,
+          lines: [
+            {
+              idempotencyKey: `${t.sessionId}:client:${n}`,
+              speakerIdentity: client.id,
+              role: 'client',
+              text,
+              startedAt: n * 1000,
+              endedAt: null,
+              heardByAi: true,
+            },
+          ],
+        },
+        `${t.sessionId}:flag:${n}`,
+      );
+    return { sessionId: t.sessionId, say };
+  }
+  const onDuty = async (available: boolean) => {
+    const coach = await createUser({ role: 'COACH', displayName: available ? 'Olive On-duty' : 'Otto Off-duty' });
+    await testDb().update(users).set({ isAvailable: available }).where(eq(users.id, coach.id));
+    return coach;
+  };
+
+  it('emails each coach taking bookings once, with a link to the session and none of what was said', async () => {
+    const [duty, off] = [await onDuty(true), await onDuty(false)];
+    const s = await flaggedSession();
+    await s.say(1, 'Sometimes I want to hurt myself');
+    await s.say(2, 'I have had suicidal thoughts');
+    await deliverMail();
+    const [mail] = await mailTo(duty.email);
+    expect(mail?.Subject).toBe("A session needs a coach's follow-up");
+    expect(mail?.Text).toContain(`http://localhost:5171/sessions/${s.sessionId}`);
+    for (const part of [mail?.Text, mail?.HTML]) {
+      expect(part).not.toMatch(/hurt myself|suicidal|Quinn/);
+    }
+    expect(await messagesTo(off.email)).toEqual([]);
+    // The second line did not flag again: still one email.
+    await deliverMail();
+    expect(await messagesTo(duty.email)).toHaveLength(1);
+    await testDb().update(users).set({ isAvailable: false }).where(eq(users.id, duty.id));
+  });
+
+  it('emails the admins when no coach is on duty, so a flag never goes unseen', async () => {
+    await testDb().update(users).set({ isAvailable: false }).where(eq(users.role, 'COACH'));
+    const admin = await createUser({ role: 'ADMIN', displayName: 'Ada Admin' });
+    const s = await flaggedSession();
+    await s.say(1, 'I want to end my life');
+    await deliverMail();
+    const [mail] = await mailTo(admin.email);
+    expect(mail?.Text).toContain(`/sessions/${s.sessionId}`);
   });
 });

@@ -3,7 +3,7 @@ import { crisisMatch } from '@hybrid-coach/shared/crisis';
 import { log } from '@hybrid-coach/shared/log';
 import { verifySigned } from '@hybrid-coach/shared/signing';
 import { SyncMessage } from '@hybrid-coach/shared/skool-sync-contract';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -19,6 +19,7 @@ import { sessionRoom } from '../lib/rooms';
 import { storeSessionSummary } from '../lib/session-summary';
 import { applyFinal, stageChunk } from '../lib/skool-sync';
 import { kickOutbox } from '../mail/outbox';
+import { flagMailWrites } from '../mail/staff-mail';
 
 const FORWARDED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left', 'track_published']);
 const AGENT_KIND = 4; // livekit.ParticipantInfo.Kind.AGENT
@@ -109,12 +110,23 @@ export const webhooks = new Hono<AppEnv>()
       .find((w) => w !== null);
     if (concern) {
       const flag = { flaggedAt: new Date(), flagReason: `The client said “${concern}”` };
-      const raised = await db
-        .update(coachingSessions)
-        .set(flag)
-        .where(and(eq(coachingSessions.id, sessionId), isNull(coachingSessions.flaggedAt)))
-        .returning({ id: coachingSessions.id });
+      const session = await db
+        .select({ id: coachingSessions.id, coachId: coachingSessions.coachId })
+        .from(coachingSessions)
+        .where(eq(coachingSessions.id, sessionId))
+        .get();
+      // The flag and its emails to the coaches on duty in one batch; the emails stand only if this raised it.
+      const raisedHere = sql`EXISTS (SELECT 1 FROM ${coachingSessions} WHERE ${coachingSessions.id} = ${sessionId} AND ${coachingSessions.flaggedAt} = ${flag.flaggedAt.getTime()})`;
+      const [raised] = await db.batch([
+        db
+          .update(coachingSessions)
+          .set(flag)
+          .where(and(eq(coachingSessions.id, sessionId), isNull(coachingSessions.flaggedAt)))
+          .returning({ id: coachingSessions.id }),
+        ...(session ? await flagMailWrites(c.env, db, session, raisedHere, flag.flaggedAt) : []),
+      ]);
       if (raised.length > 0) {
+        kickOutbox(c.env, c.executionCtx);
         await sessionRoom(c.env, sessionId).flag({ at: flag.flaggedAt.getTime(), reason: flag.flagReason });
         log('warn', 'session flagged for a coach', { requestId: c.get('requestId'), sessionId });
       }

@@ -1,0 +1,150 @@
+/**
+ * The emails of an appointment's life: booked (client and coach, with an .ics), reminders 24 hours and
+ * 1 hour before (queued at booking with their send time; each once; none once it is cancelled, moved or
+ * handed over), cancelled (client and coach, an .ics that removes it), reassigned (the client, the new
+ * coach, and the coach it went away from). Everyone concerned gets it, the person who acted included: it
+ * is their confirmation.
+ *
+ * The writes go in the same D1 batch as the change, followed by a guard that cancels them unless the
+ * change really happened (a booking taken back by the cap, a slot taken meanwhile, a cancel that found
+ * the appointment no longer scheduled): a message exists exactly when its reason does.
+ */
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Db } from '../db/client';
+import { appointments, emailOutbox, users } from '../db/schema';
+import { type CalendarEvent, icsAttachment } from './ics';
+import { mailUnless, outboxInsert } from './outbox';
+import { type AppointmentMailKind, appointmentMail } from './templates';
+
+export interface Party {
+  id: string;
+  email: string;
+  displayName: string;
+}
+
+export interface AppointmentFacts {
+  id: string;
+  scheduledFor: Date;
+  durationMinutes: number;
+  client: Party;
+  coach: Party;
+}
+
+export type AppointmentEvent = { kind: 'booked' } | { kind: 'cancelled' } | { kind: 'reassigned'; from: Party };
+
+const REMINDERS = [
+  { kind: 'reminder-24h', beforeMs: 24 * 60 * 60_000 },
+  { kind: 'reminder-1h', beforeMs: 60 * 60_000 },
+] as const;
+
+export const appointmentRef = (id: string) => `appointment:${id}`;
+
+/** The people an appointment names, read once for its emails. */
+export async function partiesOf(db: Db, ids: string[]): Promise<Map<string, Party>> {
+  const rows = await db.select({ id: users.id, email: users.email, displayName: users.displayName }).from(users).where(inArray(users.id, ids)).all();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** The batch statements for `event`, then the guard: the emails stand only if `happened` is true after the change. */
+export async function appointmentMailWrites(
+  env: Env,
+  db: Db,
+  a: AppointmentFacts,
+  event: AppointmentEvent,
+  happened: SQL,
+  now = new Date(),
+): Promise<BatchItem<'sqlite'>[]> {
+  const ref = appointmentRef(a.id);
+  const writes: BatchItem<'sqlite'>[] = [];
+  const keys: string[] = [];
+  const event0 = (method: CalendarEvent['method'], sequence: number, coach: Party): CalendarEvent => ({
+    uid: `${a.id}@hybrid.coach`,
+    start: a.scheduledFor,
+    durationMinutes: a.durationMinutes,
+    summary: `Hybrid Coach session: ${a.client.displayName} with ${coach.displayName}`,
+    description: `Join from the portal: ${env.CLIENT_APP_URL} (client) or ${env.COACH_APP_URL} (coach).`,
+    url: env.CLIENT_APP_URL,
+    method,
+    sequence,
+    stamp: now,
+  });
+  // Each change of an event a calendar has seen must raise its SEQUENCE (booked is 0): seconds since 2023
+  // grow with every later change and stay well inside the 32-bit integer calendars expect.
+  const sequence = event.kind === 'booked' ? 0 : Math.floor(now.getTime() / 1000) - 1_700_000_000;
+  const queue = async (
+    to: Party,
+    role: 'client' | 'coach',
+    kind: AppointmentMailKind,
+    opts: { notBefore?: Date; ics?: CalendarEvent; handedAway?: boolean; withName: string },
+  ) => {
+    // Unique to this change: a booking's id is new; a cancel happens once; a hand-over may happen again.
+    const key = `appt:${a.id}:${kind}:${to.id}:${a.scheduledFor.getTime()}:${a.coach.id}${event.kind === 'reassigned' ? `:${now.getTime()}` : ''}`;
+    keys.push(key);
+    const portal = role === 'client' ? env.CLIENT_APP_URL : env.COACH_APP_URL;
+    writes.push(
+      ...(await outboxInsert(env, db, {
+        to: { email: to.email, userId: to.id },
+        template: kind.startsWith('reminder') ? 'appointment-reminder' : (`appointment-${kind}` as 'appointment-booked'),
+        kind: kind.startsWith('reminder') ? 'reminder' : 'notification',
+        idempotencyKey: key,
+        ref,
+        ...(opts.notBefore ? { notBefore: opts.notBefore } : {}),
+        expiresAt: new Date(a.scheduledFor.getTime() + a.durationMinutes * 60_000),
+        content: appointmentMail({
+          kind,
+          name: to.displayName,
+          withName: opts.withName,
+          role,
+          start: a.scheduledFor,
+          durationMinutes: a.durationMinutes,
+          portalUrl: role === 'client' ? `${portal}/dashboard` : `${portal}/calendar`,
+          settingsUrl: `${portal}/settings`,
+          ...(event.kind === 'reassigned' ? { previousCoachName: event.from.displayName } : {}),
+          ...(opts.handedAway ? { handedAway: true } : {}),
+          ...(opts.ics ? { attachments: [icsAttachment(opts.ics)] } : {}),
+        }),
+      })),
+    );
+  };
+  const reminders = async () => {
+    for (const r of REMINDERS) {
+      const at = new Date(a.scheduledFor.getTime() - r.beforeMs);
+      if (at <= now) continue; // booked later than that: the reminder would come after its moment
+      const ics = event0('PUBLISH', sequence, a.coach);
+      await queue(a.client, 'client', r.kind, { notBefore: at, ics, withName: a.coach.displayName });
+      await queue(a.coach, 'coach', r.kind, { notBefore: at, ics, withName: a.client.displayName });
+    }
+  };
+
+  if (event.kind !== 'booked') {
+    // Reminders queued for the appointment as it was stop here (cancelled, or made again for the new coach).
+    writes.push(
+      db
+        .update(emailOutbox)
+        .set({ state: 'cancelled', bodySealed: '' })
+        .where(and(eq(emailOutbox.ref, ref), eq(emailOutbox.template, 'appointment-reminder'), eq(emailOutbox.state, 'queued'), happened)),
+    );
+  }
+  if (event.kind === 'booked') {
+    const ics = event0('PUBLISH', 0, a.coach);
+    await queue(a.client, 'client', 'booked', { ics, withName: a.coach.displayName });
+    await queue(a.coach, 'coach', 'booked', { ics, withName: a.client.displayName });
+    await reminders();
+  } else if (event.kind === 'cancelled') {
+    const ics = event0('CANCEL', sequence, a.coach);
+    await queue(a.client, 'client', 'cancelled', { ics, withName: a.coach.displayName });
+    await queue(a.coach, 'coach', 'cancelled', { ics, withName: a.client.displayName });
+  } else {
+    await queue(a.client, 'client', 'reassigned', { ics: event0('PUBLISH', sequence, a.coach), withName: a.coach.displayName });
+    await queue(a.coach, 'coach', 'reassigned', { ics: event0('PUBLISH', sequence, a.coach), withName: a.client.displayName });
+    await queue(event.from, 'coach', 'reassigned', { ics: event0('CANCEL', sequence, event.from), withName: a.client.displayName, handedAway: true });
+    await reminders();
+  }
+  writes.push(mailUnless(db, keys, happened));
+  return writes;
+}
+
+/** `happened` conditions: the appointment is now as the change meant it to be. */
+export const appointmentIs = (id: string, status: (typeof appointments.status.enumValues)[number], coachId?: string) =>
+  sql`EXISTS (SELECT 1 FROM ${appointments} WHERE ${appointments.id} = ${id} AND ${appointments.status} = ${status}${coachId ? sql` AND ${appointments.coachId} = ${coachId}` : sql``})`;
