@@ -5,6 +5,11 @@ declare global {
     interface Env {
       /** Injected by workers/vitest.config.ts for the test setup only. */
       TEST_MIGRATIONS: D1Migration[];
+      /** The test Mailpit's HTTP API (workers/test/mailpit.ts). */
+      TEST_MAILPIT_URL: string;
+      // Until wrangler.toml declares the mail vars (and `npm run types` writes them), for workers/test only.
+      SMTP_HOST: string;
+      SMTP_PORT: string;
     }
   }
 }
