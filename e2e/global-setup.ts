@@ -1,6 +1,6 @@
 /**
  * Vitest globalSetup for the end-to-end suite (runs once, in Node): the real stack of e2e/stack.ts
- * (livekit-server + the Worker over HTTP on a fresh migrated and seeded local D1), on ports apart from
+ * (livekit-server + Mailpit + the Worker over HTTP on a fresh migrated and seeded local D1), on ports apart from
  * `npm run dev` (7880/8787) and the workerd tests (7980). Everything is stopped when the run ends.
  */
 import type { TestProject } from 'vitest/node';
@@ -18,6 +18,7 @@ const FROM_STACK = [
   'livekitHttpUrl',
   'livekitApiKey',
   'livekitApiSecret',
+  'mailpitUrl',
   'demoPassword',
   'agentHostSecret',
   'persistDir',
@@ -55,6 +56,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   for (const key of FROM_STACK) project.provide(key, stack[key]);
   project.provide('agentHostPort', agentHostPort);
   project.provide('portalUrls', portalUrls);
-  console.log(`e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}; ready in ${Date.now() - startedAt} ms`);
+  console.log(
+    `e2e: Worker ${stack.apiOrigin} (D1 in ${stack.persistDir}), livekit-server ${stack.livekitUrl}, Mailpit ${stack.mailpitUrl}; ready in ${Date.now() - startedAt} ms`,
+  );
   return stack.stop;
 }

@@ -1,6 +1,7 @@
 /**
- * The real stack, started from Node: a livekit-server and the Worker served over HTTP by wrangler
- * (`unstable_startWorker`, the same local runtime as `wrangler dev`), wired to each other. The Worker
+ * The real stack, started from Node: a livekit-server, a Mailpit (the SMTP server the Worker's email goes
+ * to) and the Worker served over HTTP by wrangler (`unstable_startWorker`, the same local runtime as
+ * `wrangler dev`), wired to each other. The Worker
  * gets a fresh local D1 under .wrangler/<label>-<random>, migrated and seeded here, so nothing touches
  * the dev database. Used by the e2e globalSetup and by the benches in bench/.
  */
@@ -12,8 +13,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import initialize from '@phi-ag/argon2/node';
 import { unstable_startWorker } from 'wrangler';
+import { freePort } from '../agent-host/src/lib/free-port';
 import { DEMO_PASSWORD, seedSql } from '../d1/seed-dev.mjs';
 import { ensureLivekitServer, startLivekitServer } from '../scripts/livekit.mjs';
+import { type Mailpit, startMailpit } from '../scripts/mailpit.mjs';
 import { isPortFree } from '../scripts/ports.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -55,6 +58,8 @@ export interface Stack {
   livekitHttpUrl: string;
   livekitApiKey: string;
   livekitApiSecret: string;
+  /** http:// of the Mailpit the Worker sends its email to (test mode): e2e/mail.ts reads it. */
+  mailpitUrl: string;
   /** Password of every seeded account (d1/seed-dev.mjs). */
   demoPassword: string;
   /** The Worker's AGENT_HOST_SECRET for this stack: what the agent-host would sign its requests with. */
@@ -69,7 +74,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts livekit-server and the Worker on a fresh, migrated and seeded local D1; resolves once the Worker answers. */
+/** Starts livekit-server, Mailpit and the Worker on a fresh, migrated and seeded local D1; resolves once the Worker answers. */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { label, envPrefix } = options;
   const keepState = process.env[`${envPrefix}_KEEP_STATE`] === '1';
@@ -109,11 +114,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         apiSecret: API_SECRET,
       }),
     );
-    const [database, started] = await Promise.allSettled([prepareDatabase(persistDir, d1), livekitStarting]);
+    const [database, started, mail] = await Promise.allSettled([prepareDatabase(persistDir, d1), livekitStarting, startTestMailpit()]);
     if (started.status === 'fulfilled') cleanups.push(() => started.value.stop());
+    if (mail.status === 'fulfilled') cleanups.push(() => mail.value.stop());
     if (database.status === 'rejected') throw database.reason;
     if (started.status === 'rejected') throw started.reason;
+    if (mail.status === 'rejected') throw mail.reason;
     const livekit = started.value;
+    const mailpit = mail.value;
 
     // Offline: wrangler must not fetch the Request.cf template or send metrics.
     process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
@@ -139,6 +147,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         LIVEKIT_API_KEY: { type: 'plain_text', value: API_KEY },
         LIVEKIT_API_SECRET: { type: 'secret_text', value: API_SECRET },
         API_URL: { type: 'plain_text', value: apiOrigin },
+        // Email goes to this stack's Mailpit (any SMTP login accepted, so the random SMTP_USERNAME and
+        // SMTP_PASSWORD above do); retries come quickly so a test sees a retried message arrive.
+        SMTP_HOST: { type: 'plain_text', value: '127.0.0.1' },
+        SMTP_PORT: { type: 'plain_text', value: String(mailpit.smtpPort) },
+        SMTP_TLS: { type: 'plain_text', value: 'off' },
+        MAIL_FROM: { type: 'plain_text', value: 'Hybrid Coach <no-reply@hybrid.coach>' },
+        MAIL_RETRY_BASE_MS: { type: 'plain_text', value: '500' },
         // Every e2e file signs in from 127.0.0.1, often as the same seed accounts: far more than the
         // real limits allow a person in 15 minutes (workers tests check those limits).
         LOGIN_LIMIT_PER_IP: { type: 'plain_text', value: '5000' },
@@ -172,6 +187,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       livekitHttpUrl: livekit.httpUrl,
       livekitApiKey: API_KEY,
       livekitApiSecret: API_SECRET,
+      mailpitUrl: mailpit.httpUrl,
       demoPassword: DEMO_PASSWORD,
       agentHostSecret: secrets.AGENT_HOST_SECRET?.value ?? '',
       persistDir,
@@ -185,6 +201,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw err;
   }
+}
+
+/** Mailpit in test mode on two free ports (SMTP, HTTP). */
+async function startTestMailpit(): Promise<Mailpit> {
+  const smtpPort = await freePort();
+  let httpPort = await freePort();
+  while (httpPort === smtpPort) httpPort = await freePort();
+  return startMailpit({ smtpPort, httpPort, test: true });
 }
 
 /** The Worker's portal URL variables for the portals given (the wrangler.toml defaults for the others). */

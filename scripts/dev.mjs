@@ -2,8 +2,8 @@
 /**
  * Local development, one command:
  *
- *   npm run dev            everything: the API Worker, livekit-server, the agent-host, the portals
- *   npm run dev:api        the API Worker only (--api-only)
+ *   npm run dev            everything: the API Worker, Mailpit, livekit-server, the agent-host, the portals
+ *   npm run dev:api        the API Worker and Mailpit only (--api-only)
  *
  * Writes .dev.vars with fresh secrets if it is missing, applies the D1 migrations and the dev seed
  * to the local database, then runs the services below until Ctrl-C. Local only: nothing here
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { seedDev } from '../d1/seed-dev.mjs';
 import { runAsScript } from './cli.mjs';
 import { ensureLivekitServer } from './livekit.mjs';
+import { ensureMailpit } from './mailpit.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API_ORIGIN = 'http://127.0.0.1:8787';
@@ -25,6 +26,10 @@ const AGENT_HOST_PORT = 8788;
 const SKOOL_REPLICA_PORT = 8790;
 /** The dev livekit-server: wrangler.toml's LIVEKIT_URL; RTC on 7881 (tcp) and 7882 (udp); keys devkey/secret. */
 const LIVEKIT_PORT = 7880;
+/** Mailpit, the dev SMTP server (wrangler.toml's SMTP_HOST/SMTP_PORT): our inbox page on 8025, its own HTTP on 8026. */
+const MAIL_SMTP_PORT = 1025;
+const MAIL_INBOX_PORT = 8025;
+const MAIL_HTTP_PORT = 8026;
 const require = createRequire(import.meta.url);
 
 /**
@@ -81,6 +86,19 @@ export const SERVICES = [
     prepare: ensureLivekitServer,
     readyUrl: `http://127.0.0.1:${LIVEKIT_PORT}/`,
     urls: [`LiveKit   ws://127.0.0.1:${LIVEKIT_PORT} (API key devkey; webhooks to ${API_ORIGIN}/api/webhooks/livekit)`],
+  },
+  {
+    name: 'mail',
+    // Every email the Worker sends lands here (scripts/mailpit.mjs); api: the Worker's outbox sends to it.
+    command: process.execPath,
+    args: [
+      join(ROOT, 'scripts/mailpit.mjs'),
+      ...['start', '--smtp', String(MAIL_SMTP_PORT), '--http', String(MAIL_HTTP_PORT), '--inbox', String(MAIL_INBOX_PORT)],
+    ],
+    api: true,
+    prepare: ensureMailpit,
+    readyUrl: `http://127.0.0.1:${MAIL_INBOX_PORT}/readyz`,
+    urls: [`Mail      http://127.0.0.1:${MAIL_INBOX_PORT} (every email the platform sends; SMTP 127.0.0.1:${MAIL_SMTP_PORT})`],
   },
   // skool.com cannot be reached offline: unless SKOOL_EMAIL is set (the real site), a local replica stands in.
   ...(process.env.SKOOL_EMAIL
@@ -182,6 +200,8 @@ const DEV_VALUES = [
     value: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString('base64url'),
     comment: 'Encrypts data at rest that the app reads back, e.g. queued emails (random, local only; a new one makes old values unreadable).',
   },
+  { name: 'SMTP_USERNAME', value: 'dev-smtp-user', comment: 'The dev Mailpit (scripts/mailpit.mjs) accepts any SMTP login.' },
+  { name: 'SMTP_PASSWORD', value: 'dev-smtp-password', comment: 'The dev Mailpit (scripts/mailpit.mjs) accepts any SMTP login.' },
 ];
 
 /**

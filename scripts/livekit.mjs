@@ -8,31 +8,13 @@
  * The binary is $LIVEKIT_SERVER_BIN, else `livekit-server` on PATH, else .tools/bin/livekit-server-v<version>,
  * built once with `go install` (no npm or Debian package ships the server; the Go module proxy does).
  */
-import { spawn } from 'node:child_process';
-import {
-  accessSync,
-  chmodSync,
-  constants as fs,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { constants as os } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runAsScript } from './cli.mjs';
+import { answers, ensureGoBinary, runUntilSignalled, startToolProcess, TOOLS } from './go-tool.mjs';
 
 /** The pinned server version: the one the agents and SDKs here are tested against. */
 export const LIVEKIT_SERVER_VERSION = '1.13.5';
-const GO_PACKAGE = `github.com/livekit/livekit-server/cmd/server@v${LIVEKIT_SERVER_VERSION}`;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOOLS = join(ROOT, '.tools');
-const BUILD_DIR_PREFIX = 'livekit-build-';
 
 const WITHOUT_GO = `Get livekit-server ${LIVEKIT_SERVER_VERSION} another way and point LIVEKIT_SERVER_BIN at it (or put it on PATH as livekit-server):
   - Homebrew: brew install livekit
@@ -46,112 +28,18 @@ Or install Go 1.26+ (https://go.dev/dl/) and this script builds it once into .to
  * @param {{ toolsDir?: string }} [options]  toolsDir: where the built binary is cached (default `<repo>/.tools`)
  * @returns {Promise<string>}
  */
-export async function ensureLivekitServer({ toolsDir = TOOLS } = {}) {
-  const fromEnv = process.env.LIVEKIT_SERVER_BIN;
-  if (fromEnv) {
-    const bin = resolve(fromEnv);
-    if (!isExecutable(bin)) throw new Error(`LIVEKIT_SERVER_BIN=${fromEnv} is not an executable file`);
-    return bin;
-  }
-  const onPath = which('livekit-server');
-  if (onPath) return onPath;
-
-  const bin = join(toolsDir, 'bin', `livekit-server-v${LIVEKIT_SERVER_VERSION}`);
-  if (!isExecutable(bin)) await build(bin, toolsDir);
-  return bin;
-}
-
-/**
- * `go install` into a fresh folder, then an atomic rename to `bin`: a half-built binary never sits at `bin`.
- * A lock file keeps two processes (dev and tests, say) from building at once; the second waits for the first.
- * @param {string} bin
- * @param {string} toolsDir
- */
-async function build(bin, toolsDir) {
-  const go = which('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new Error(`livekit-server not found and Go is not installed to build it.\n${WITHOUT_GO}`);
-
-  mkdirSync(join(toolsDir, 'bin'), { recursive: true });
-  const release = await lock(join(toolsDir, `livekit-server-v${LIVEKIT_SERVER_VERSION}.lock`), bin);
-  if (!release) return; // another process built it while we waited
-  try {
-    if (isExecutable(bin)) return;
-    removeAbandonedBuilds(toolsDir);
-    const gobin = mkdtempSync(join(toolsDir, `${BUILD_DIR_PREFIX}${process.pid}-`));
-    console.error(
-      `livekit: building livekit-server v${LIVEKIT_SERVER_VERSION} with ${go} install ${GO_PACKAGE} ` +
-        '(once; about 2.5 minutes, longer while Go downloads modules)',
-    );
-    const started = Date.now();
-    const code = await run(go, ['install', GO_PACKAGE], { ...goEnv(toolsDir), GOBIN: gobin });
-    if (code !== 0) {
-      rmSync(gobin, { recursive: true, force: true });
-      throw new Error(
-        `go install ${GO_PACKAGE} failed (exit ${code}; livekit-server ${LIVEKIT_SERVER_VERSION} needs Go 1.26+, ` +
-          `or GOTOOLCHAIN=auto to fetch it).\n${WITHOUT_GO}`,
-      );
-    }
-    renameSync(join(gobin, 'server'), bin);
-    rmSync(gobin, { recursive: true, force: true });
-    console.error(`livekit: built ${bin} in ${Math.round((Date.now() - started) / 1000)} s`);
-  } finally {
-    release();
-  }
-}
-
-/**
- * Takes the build lock, or waits for its holder. Resolves with a release function, or null when `bin`
- * appeared while waiting. A lock whose process is gone (a build killed by Ctrl-C) is taken over.
- * @param {string} file
- * @param {string} bin
- * @returns {Promise<(() => void) | null>}
- */
-async function lock(file, bin) {
-  const deadline = Date.now() + 30 * 60_000;
-  let told = false;
-  for (;;) {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => rmSync(file, { force: true });
-    } catch (err) {
-      if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;
-    }
-    if (isExecutable(bin)) return null;
-    const holder = Number(readText(file));
-    if (!isAlive(holder)) {
-      rmSync(file, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the livekit-server build of pid ${holder} (${file})`);
-    if (!told) console.error(`livekit: waiting for the livekit-server build in process ${holder}`);
-    told = true;
-    await sleep(1_000);
-  }
-}
-
-/** Build folders left by killed builds (named after their pid); a running build's folder is kept. */
-function removeAbandonedBuilds(/** @type {string} */ toolsDir) {
-  for (const name of readdirSync(toolsDir)) {
-    if (!name.startsWith(BUILD_DIR_PREFIX)) continue;
-    const pid = Number(name.slice(BUILD_DIR_PREFIX.length).split('-')[0]);
-    if (!isAlive(pid)) rmSync(join(toolsDir, name), { recursive: true, force: true });
-  }
-}
-
-/**
- * The environment for `go`: Go's defaults (GOPATH ~/go, GOCACHE ~/.cache/go-build) need a home; without one
- * (some CI containers), the caches go under .tools (writable module cache so `rm -rf .tools` works).
- * @param {string} toolsDir
- * @returns {NodeJS.ProcessEnv}
- */
-function goEnv(toolsDir) {
-  const env = { ...process.env };
-  if (!env.HOME) {
-    env.GOPATH ??= join(toolsDir, 'go');
-    if (!env.XDG_CACHE_HOME) env.GOCACHE ??= join(toolsDir, 'go-cache');
-    env.GOFLAGS = `${env.GOFLAGS ?? ''} -modcacherw`.trim();
-  }
-  return env;
+export function ensureLivekitServer({ toolsDir = TOOLS } = {}) {
+  return ensureGoBinary({
+    tool: 'livekit-server',
+    version: LIVEKIT_SERVER_VERSION,
+    goPackage: `github.com/livekit/livekit-server/cmd/server@v${LIVEKIT_SERVER_VERSION}`,
+    builtName: 'server',
+    envVar: 'LIVEKIT_SERVER_BIN',
+    logPrefix: 'livekit',
+    buildTime: 'about 2.5 minutes',
+    withoutGo: WITHOUT_GO,
+    toolsDir,
+  });
 }
 
 /**
@@ -204,48 +92,15 @@ export async function startLivekitServer({
 
   // --dev keeps the keys from the config (it only fills in devkey/secret when there are none); it also
   // silences the "secret shorter than 32 characters" error and the UDP buffer size warning.
-  const child = spawn(bin, ['--config', configFile, '--dev'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  /** @type {Promise<number>} */
-  const exited = new Promise((done) => {
-    child.once('error', () => done(127));
-    child.once('exit', (code, signal) => done(code ?? 128 + (signal ? (os.signals[signal] ?? 0) : 0)));
+  // The first SIGTERM drains: livekit-server waits (indefinitely) for participants to leave. A second one,
+  // a second later, forces it to close their connections and exit; SIGKILL if even that hangs.
+  const { exited, stop } = await startToolProcess({
+    name: 'livekit-server',
+    bin,
+    args: ['--config', configFile, '--dev'],
+    readyUrl: `${httpUrl}/`,
+    stopSignals: ['SIGTERM', 'SIGTERM'],
   });
-  let tail = '';
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.on('data', (/** @type {Buffer} */ chunk) => {
-      process.stderr.write(chunk);
-      tail = (tail + chunk.toString()).slice(-4_000);
-    });
-  }
-  // If this process ends without stop() (a crash, process.exit), the server must not outlive it.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  const stop = async () => {
-    process.off('exit', killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      // The first SIGTERM drains: livekit-server waits (indefinitely) for participants to leave. A second
-      // one forces it to close their connections and exit; SIGKILL if even that hangs.
-      child.kill('SIGTERM');
-      const force = setTimeout(() => child.kill('SIGTERM'), 1_000);
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(force);
-      clearTimeout(kill);
-    }
-  };
-
-  const deadline = Date.now() + 30_000;
-  let done = false;
-  void exited.then(() => (done = true));
-  while (!(await answers(`${httpUrl}/`))) {
-    if (done || Date.now() > deadline) {
-      await stop();
-      const why = done ? `exited (code ${await exited}) before answering` : 'did not answer within 30 s';
-      throw new Error(`livekit-server (${bin}) ${why} at ${httpUrl}. Its last output:\n${tail.trim() || '(none)'}`);
-    }
-    await sleep(200);
-  }
   return { url: `ws://127.0.0.1:${port}`, httpUrl, apiKey, apiSecret, exited, stop };
 }
 
@@ -304,75 +159,6 @@ function configYaml(o) {
   return `${lines.join('\n')}\n`;
 }
 
-/** @param {string} url */
-async function answers(url) {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Runs a command, output to this process's stderr (stdout stays free for `ensure`'s answer).
- * @param {string} command
- * @param {string[]} args
- * @param {NodeJS.ProcessEnv} env
- * @returns {Promise<number>} exit code
- */
-function run(command, args, env) {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 2, 2] });
-    child.once('error', fail);
-    child.once('exit', (code, signal) => done(code ?? 128 + (signal ? (os.signals[signal] ?? 0) : 0)));
-  });
-}
-
-/** @param {string} name */
-function which(name) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = resolve(dir, name);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-/** @param {string} file */
-function isExecutable(file) {
-  try {
-    accessSync(file, fs.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** @param {number} pid */
-function isAlive(pid) {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
-  }
-}
-
-/** @param {string} file */
-function readText(file) {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** @param {number} ms */
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
 /**
  * The command line (see the top of this file).
  * @param {readonly string[]} argv
@@ -401,17 +187,7 @@ export async function main(argv) {
     `livekit: ready at ${server.url} (API key ${server.apiKey}; RTC on tcp ${port + 1}, udp ${port + 2})` +
       (webhookUrls.length > 0 ? `, webhooks to ${webhookUrls.join(', ')}` : ''),
   );
-  /** @type {number | undefined} */
-  let signalled;
-  const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
-    // Idempotent: under `npm run dev`, Ctrl-C reaches this process from the terminal and from dev.mjs.
-    signalled ??= 128 + (os.signals[signal] ?? 0);
-    void server.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const code = await server.exited;
-  return signalled ?? (code === 0 ? 1 : code); // exiting by itself is a failure
+  return runUntilSignalled(server);
 }
 
 runAsScript(import.meta.url, 'livekit', main);

@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const LIVEKIT_TEST_PORT = Number(process.env.HC_TEST_LIVEKIT_PORT ?? 7980);
+/** The test Mailpit (workers/test/mailpit.global-setup.ts reads the same variables). */
 const MAILPIT_SMTP_PORT = Number(process.env.HC_TEST_MAILPIT_SMTP_PORT ?? 1925);
 const MAILPIT_HTTP_PORT = Number(process.env.HC_TEST_MAILPIT_HTTP_PORT ?? 8925);
 
@@ -25,6 +26,7 @@ export default defineConfig({
           DATA_ENCRYPTION_KEY: 'test-only-data-encryption-key-0123456789abcdef',
           // Nothing listens here: these tests play the agent-host themselves.
           AGENT_HOST_URL: 'http://127.0.0.1:9',
+          // Email goes to the test Mailpit (any login accepted, no TLS); workers/test/mailpit.ts reads it back.
           SMTP_HOST: '127.0.0.1',
           SMTP_PORT: String(MAILPIT_SMTP_PORT),
           SMTP_TLS: 'off',
@@ -39,8 +41,8 @@ export default defineConfig({
   ],
   test: {
     // The shared package's rules run here too: the Worker is where most of them run.
-    include: ['workers/src/**/*.test.ts', 'shared/test/**/*.test.ts'],
-    globalSetup: ['workers/test/livekit.global-setup.ts'],
+    include: ['workers/src/**/*.test.ts', 'workers/test/**/*.test.ts', 'shared/test/**/*.test.ts'],
+    globalSetup: ['workers/test/livekit.global-setup.ts', 'workers/test/mailpit.global-setup.ts'],
     setupFiles: ['workers/test/apply-migrations.ts'],
     silent: 'passed-only',
   },

@@ -5,7 +5,7 @@ declare global {
     interface Env {
       /** Injected by workers/vitest.config.ts for the test setup only. */
       TEST_MIGRATIONS: D1Migration[];
-      /** Mailpit's HTTP API for the tests (workers/test/mailpit.global-setup.ts). */
+      /** The test Mailpit's HTTP API (workers/test/mailpit.ts). */
       TEST_MAILPIT_URL: string;
     }
   }

@@ -1,47 +1,19 @@
-// TEMP (mine): replaced by the helper's version at merge.
 import { env } from 'cloudflare:test';
+import { mailpit } from '../../shared/test/mailpit';
 
-export interface MailpitMessage {
-  ID: string;
-  MessageID: string;
-  From: { Name: string; Address: string };
-  To: { Name: string; Address: string }[];
-  Subject: string;
-  Text: string;
-  HTML: string;
-  Username: string;
-  Attachments: { PartID: string; FileName: string; ContentType: string }[];
-}
+export type { MailMessage } from '../../shared/test/mailpit';
 
-const api = (path: string, init?: RequestInit) => fetch(`${env.TEST_MAILPIT_URL}${path}`, init);
+/**
+ * The test Mailpit that workers/test/mailpit.global-setup.ts starts (the Worker's SMTP_HOST/SMTP_PORT send
+ * to it). Test files run in parallel against it: use addresses unique to the test, never delete all.
+ */
+const box = mailpit(env.TEST_MAILPIT_URL);
 
-export async function messagesTo(address: string): Promise<{ ID: string; MessageID: string; To: { Address: string }[] }[]> {
-  const res = await api(`/api/v1/search?query=${encodeURIComponent(`to:"${address}"`)}&limit=200`);
-  const json = (await res.json()) as { messages: { ID: string; MessageID: string; To: { Address: string }[] }[] };
-  return json.messages.filter((m) => m.To.some((t) => t.Address.toLowerCase() === address.toLowerCase()));
-}
-
-export async function messageById(id: string): Promise<MailpitMessage> {
-  return (await (await api(`/api/v1/message/${id}`)).json()) as MailpitMessage;
-}
-
-export async function mailTo(address: string, { timeoutMs = 10_000, count = 1 } = {}): Promise<MailpitMessage[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await messagesTo(address);
-    if (found.length >= count) return Promise.all(found.map((m) => messageById(m.ID)));
-    if (Date.now() > until) throw new Error(`no mail to ${address} within ${timeoutMs} ms (${found.length} found)`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-export async function countByMessageId(messageId: string): Promise<number> {
-  const res = await api(`/api/v1/search?query=${encodeURIComponent(`message-id:"${messageId}"`)}`);
-  return ((await res.json()) as { messages: unknown[] }).messages.length;
-}
-
-export async function setChaos(chaos: Record<string, { ErrorCode: number; Probability: number }>): Promise<void> {
-  await api('/api/v1/chaos', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(chaos) });
-}
-export const clearChaos = () =>
-  setChaos({ Sender: { ErrorCode: 451, Probability: 0 }, Recipient: { ErrorCode: 451, Probability: 0 }, Authentication: { ErrorCode: 451, Probability: 0 } });
+/** The emails to exactly `address`, oldest first, in full, once at least `count` (default 1) have come; waits up to `timeoutMs` (10 s). */
+export const mailTo = (address: string, { count = 1, timeoutMs }: { count?: number; timeoutMs?: number } = {}) =>
+  box.waitForCount(address, count, timeoutMs ? { timeoutMs } : {});
+/** The first email to exactly `address` (optionally with `subject`), in full, waiting for it. */
+export const firstMailTo = box.waitForMail;
+/** Every email to exactly `address` so far, oldest first (summaries; messageById for the rest). */
+export const messagesTo = box.listTo;
+export const { messageById, countByMessageId, setChaos, clearChaos } = box;

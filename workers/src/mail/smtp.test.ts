@@ -39,7 +39,7 @@ describe('the SMTP client, against Mailpit', () => {
     );
     const [mail] = await mailTo(to);
     expect(mail?.Subject).toBe('Votre séance de demain – rappel');
-    expect(mail?.From.Name).toBe('Hybrid Coach – Équipe');
+    expect(mail?.From?.Name).toBe('Hybrid Coach – Équipe');
     expect(mail?.Text.replace(/\r\n/g, '\n').trim()).toBe(text);
     expect(mail?.Attachments).toMatchObject([{ FileName: 'appointment.ics', ContentType: 'text/calendar' }]);
   });
