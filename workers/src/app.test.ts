@@ -82,6 +82,9 @@ describe('GET /api/openapi.json', () => {
         '/api/admin/skool-sync/runs',
         '/api/auth/claim',
         '/api/auth/claim/request',
+        '/api/auth/password/forgot',
+        '/api/auth/password/reset',
+        '/api/users/me/password',
         '/api/auth/mfa',
         '/api/auth/mfa/enrol',
         '/api/auth/mfa/enrol/confirm',
@@ -151,7 +154,7 @@ describe('logs', () => {
 describe('the Worker entry module', () => {
   it('exports only the fetch handler and Durable Object classes (workerd refuses anything else)', async () => {
     const entry = await import('./index');
-    expect(Object.keys(entry).sort()).toEqual(['RateLimiter', 'SessionRoom', 'default']);
+    expect(Object.keys(entry).sort()).toEqual(['MailOutbox', 'RateLimiter', 'SessionRoom', 'default']);
     expect(typeof entry.default.fetch).toBe('function');
   });
 });
