@@ -17,7 +17,7 @@ import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
 import { loadAgentConfig } from './config';
 import { sessionOfJob } from './dispatch';
-import { instructionsFor, phrases } from './persona';
+import { instructionsFor, isCoachLine, phrases } from './persona';
 import { createEngines } from './providers';
 import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
@@ -167,9 +167,9 @@ export default defineAgent({
       replace: () => {
         // The reply under way for the client gives way to one that also sees the coach's request, once
         // the client's words are in the agent's context (agents-js adds them as that reply is scheduled).
+        const lastClientMessage = agent.chatCtx.items.findLast((i) => i.type === 'message' && i.role === 'user' && !isCoachLine(i.textContent ?? ''));
         const clientWordsKept =
-          lastClientWords === null ||
-          agent.chatCtx.items.some((i) => i.type === 'message' && i.role === 'user' && (i.textContent ?? '').trim() === lastClientWords);
+          lastClientWords === null || (lastClientMessage?.type === 'message' && (lastClientMessage.textContent ?? '').includes(lastClientWords));
         if (clientWordsKept) {
           try {
             session.interrupt();

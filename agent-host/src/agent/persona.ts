@@ -49,6 +49,10 @@ export function instructionsFor(ctx: AgentContext): string {
   return `${BASE_INSTRUCTIONS}\n\nAbout the client (use it naturally; do not recite it):\n- ${known.join('\n- ')}`;
 }
 
+const COACH_LABEL = '[Coach ';
+/** Whether a line of the model's context is a coach's (labelled by `phrases.coachLine`), not the client's. */
+export const isCoachLine = (content: string) => content.startsWith(COACH_LABEL);
+
 const firstName = (displayName: string) => displayName.trim().split(/\s+/)[0] || displayName;
 
 export const phrases = {
@@ -61,7 +65,7 @@ export const phrases = {
     `That's our time for today, ${firstName(displayName)}. Thank you for taking this time for yourself. Take care, and see you next time.`,
   welcomeBack: "Sorry, I dropped out for a moment. I'm back with you. Where were we?",
   apology: "I'm sorry, I lost my train of thought for a moment. Could you say that again?",
-  coachLine: (coachName: string, text: string) => `[Coach ${coachName}]: ${text}`,
+  coachLine: (coachName: string, text: string) => `${COACH_LABEL}${coachName}]: ${text}`,
   whisper: (text: string) => `[Private instruction from the coach] ${text}`,
   /** Added to the model's context for a reply to a turn that talks of self-harm or crisis. */
   crisisReminder:
