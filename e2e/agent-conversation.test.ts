@@ -28,7 +28,8 @@ const WHISPER = 'Ask how her evenings usually go.';
 const CLIENT_ASKS_LONG = 'Can you explain the vagus nerve to me?';
 const CLIENT_INTERRUPTS = 'Sorry, can we stop there?';
 const COACH_HEARD = 'Let us try a slow breathing exercise together.';
-const COACH_MUTED = 'I think she is close to a breakthrough today.';
+/** Spoken to the AI (three-way.ts), while muted from it: never answered. */
+const COACH_MUTED = 'AI, could you tell her she is close to a breakthrough?';
 /** Everything the client and the coach say aloud: the speech stand-in knows each recording. */
 const SPOKEN = [
   CLIENT_FIRST,
@@ -214,7 +215,7 @@ describe('the AI coach in a live session', () => {
     expect(coachLines[0]).toMatch(/^\[Coach [^\]]+\]: /);
   });
 
-  it('transcribes a muted coach but never shows their words to the model', async () => {
+  it('transcribes a muted coach but never shows their words to the model, nor answers them when they speak to it', async () => {
     await apiOk('POST', `/api/rooms/${mustTicket().sessionId}/mute-ai`, { token: coachToken, body: { muted: true } });
     await eventually('the agent to acknowledge the mute', async () => {
       const s = await apiOk<RoomState>('GET', `/api/rooms/${mustTicket().sessionId}`, { token: coachToken });
@@ -222,10 +223,16 @@ describe('the AI coach in a live session', () => {
     });
     await coachMic!.say(COACH_MUTED);
     expect(await lineSaying(COACH_MUTED)).toMatchObject({ speakerRole: 'coach', heardByAi: false });
+    await eventually('the agent to decide about the muted line', () => agent.mentions('"decision":"not-heard"'));
+    const before = standins.chat.requests.length;
     await clientMic!.say(CLIENT_THIRD);
     await lineSaying(CLIENT_THIRD);
     await eventually("a model request carrying the client's third line", () => modelSaw().some((t) => t.includes(CLIENT_THIRD)));
     expect(modelSaw().some((t) => t.includes(COACH_MUTED) || t.includes('breakthrough'))).toBe(false);
+    // Every reply asked for since was the client's: none for the muted coach.
+    const asked = standins.chat.requests.slice(before).map((r) => messageText(r.body.messages[r.body.messages.length - 1]!));
+    expect(asked.length).toBeGreaterThan(0);
+    for (const last of asked) expect(last).toBe(CLIENT_THIRD);
   });
 
   it('follows a coach whisper it never speaks, which the client never sees', async () => {

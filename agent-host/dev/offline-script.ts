@@ -6,12 +6,23 @@
  */
 import { type ChatScript, type Standins, startStandins } from './standins';
 
+/**
+ * A coach in a three-way call (`src/agent/three-way.ts`), with the dev seed's Premium client, Parker:
+ * a request the AI answers, and a question to the client it leaves to them.
+ */
+export const COACH_ASKS_AI = 'Could you lead Parker through a slow exhale?';
+export const COACH_ASKS_CLIENT = 'Parker, how did your week go?';
+/** The AI's answer to {@link COACH_ASKS_AI}. */
+export const AI_LEADS_EXHALE = 'Of course. Parker, breathe in gently for four, and let it out slowly for six.';
+
 export const OFFLINE_PHRASES = [
   'I have been feeling anxious all week.',
   'My shoulders are always tense.',
   'I would like to sleep better.',
   'Let us try a slow breathing exercise together.',
   'Thank you, that helped.',
+  COACH_ASKS_AI,
+  COACH_ASKS_CLIENT,
 ];
 
 export const OFFLINE_CHAT: ChatScript = {
@@ -20,6 +31,7 @@ export const OFFLINE_CHAT: ChatScript = {
     { when: 'tense', reply: 'Let us release them gently. Lift your shoulders to your ears, hold, and let them drop with a long sigh.' },
     { when: 'sleep', reply: 'A slow exhale before bed can calm the nervous system. Would you like to try humming together?' },
     { when: 'helped', reply: 'I am glad. Notice how your body feels right now.' },
+    { when: 'slow exhale', reply: AI_LEADS_EXHALE },
   ],
   defaultReply: 'I am here with you. Tell me more about how that feels in your body.',
 };

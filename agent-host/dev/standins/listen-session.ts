@@ -11,6 +11,8 @@ import { UtteranceDetector } from './utterances';
 export type Json = Record<string, unknown>;
 
 export const MODEL_UUID = '1dbdfb4d-85b2-4659-9f8c-1a9b6bdc8f6c';
+/** Deepgram's endpointing when the request does not set it (https://developers.deepgram.com/docs/endpointing). */
+const DEEPGRAM_DEFAULT_ENDPOINTING_MS = 10;
 
 /** What the stand-in made of one utterance (for tests and diagnosis). */
 export interface HeardUtterance {
@@ -71,10 +73,20 @@ export class ListenSession {
     readonly opts: ListenTimings,
   ) {
     const p = session.params;
-    this.#detector = new UtteranceDetector(session.sampleRate, phrases.vad);
+    this.#endpointing = first(p.endpointing) !== 'false';
+    // Deepgram sends speech_final after `endpointing` ms of silence (default 10). The stand-in can tell
+    // only a whole known phrase from a pause inside one: a phrase ends then, anything else after the
+    // detector's own silence (or the endpointing, if longer).
+    const endpointMs = this.#endpointing ? Number(first(p.endpointing) ?? DEEPGRAM_DEFAULT_ENDPOINTING_MS) : Number.NaN;
+    this.#detector = new UtteranceDetector(
+      session.sampleRate,
+      phrases.vad,
+      Number.isFinite(endpointMs) && endpointMs > 0
+        ? { afterMs: endpointMs, complete: (speech) => phrases.recognise(speech, session.sampleRate).match !== undefined }
+        : undefined,
+    );
     this.#interim = isTrue(p.interim_results);
     this.#vadEvents = isTrue(p.vad_events);
-    this.#endpointing = first(p.endpointing) !== 'false';
     const utteranceEnd = Number(first(p.utterance_end_ms));
     this.#utteranceEndMs = Number.isFinite(utteranceEnd) && utteranceEnd > 0 ? utteranceEnd : undefined;
     this.#punctuate = isTrue(p.punctuate) || isTrue(p.smart_format);
@@ -136,7 +148,7 @@ export class ListenSession {
           this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: seconds(event.startSample, this.#rate) });
         }
       } else {
-        this.#final(event.samples, event.startSample, this.#detector.position, 'silence');
+        this.#final(event.samples, event.startSample, event.decidedAt, 'silence');
       }
     }
     this.#maybeInterim();

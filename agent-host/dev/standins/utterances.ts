@@ -18,6 +18,22 @@ export interface VadOptions {
 
 export const DEFAULT_VAD: Required<VadOptions> = { thresholdDb: -45, minSpeechMs: 30, silenceMs: 600 };
 
+/**
+ * The shortest endpointing the stand-in honours: its energy detector hears the closure of a stop
+ * consonant ("exer-cise") as silence, which Deepgram's speech detector does not, and a known phrase
+ * cut just before its last sound can still match.
+ */
+export const MIN_ENDPOINTING_MS = 100;
+
+/**
+ * Deepgram's endpointing: an utterance whose speech so far is complete (for the stand-in, a whole known
+ * phrase) ends after `afterMs` of silence rather than the detector's `silenceMs`.
+ */
+export interface Endpointing {
+  afterMs: number;
+  complete: (speech: Int16Array) => boolean;
+}
+
 /** A detected utterance: its audio from the first to the last speech frame, placed in the stream. */
 export interface Utterance {
   startSample: number;
@@ -25,7 +41,8 @@ export interface Utterance {
   samples: Int16Array;
 }
 
-export type VadEvent = { type: 'start'; startSample: number } | ({ type: 'end' } & Utterance);
+/** An utterance's end also says where in the stream it was decided (after the silence that ended it). */
+export type VadEvent = { type: 'start'; startSample: number } | ({ type: 'end'; decidedAt: number } & Utterance);
 
 /** Whether a frame of samples is louder than the threshold. */
 function isSpeech(frame: Int16Array, thresholdDb: number): boolean {
@@ -41,6 +58,7 @@ export class UtteranceDetector {
   readonly #threshold: number;
   readonly #minSpeechFrames: number;
   readonly #silenceFrames: number;
+  readonly #endpointFrames: number;
   #pending = new Int16Array(0);
   #position = 0; // samples consumed into whole frames
   #run: Int16Array[] = []; // consecutive speech frames before an utterance starts
@@ -53,12 +71,15 @@ export class UtteranceDetector {
   constructor(
     readonly sampleRate: number,
     opts: VadOptions = {},
+    private readonly endpointing?: Endpointing,
   ) {
     const o = { ...DEFAULT_VAD, ...opts };
     this.frameSize = Math.max(1, Math.round(sampleRate / 100));
     this.#threshold = o.thresholdDb;
     this.#minSpeechFrames = Math.max(1, Math.round(o.minSpeechMs / 10));
-    this.#silenceFrames = Math.max(1, Math.round(o.silenceMs / 10));
+    this.#endpointFrames = Math.max(1, Math.round((endpointing ? Math.max(endpointing.afterMs, MIN_ENDPOINTING_MS) : o.silenceMs) / 10));
+    // An utterance not complete yet (a pause inside a sentence) still ends after the longer of the two.
+    this.#silenceFrames = Math.max(this.#endpointFrames, Math.round(o.silenceMs / 10), 1);
   }
 
   /** Samples consumed so far (whole 10 ms frames). */
@@ -132,15 +153,21 @@ export class UtteranceDetector {
       return undefined;
     }
     this.#silentFrames++;
-    return this.#silentFrames >= this.#silenceFrames ? this.#end() : undefined;
+    // Counted in frames, so the same audio ends at the same sample however it is chunked.
+    const decidedAt = this.#position + this.frameSize;
+    if (this.#silentFrames === this.#endpointFrames && this.#silentFrames < this.#silenceFrames && this.endpointing?.complete(this.current())) {
+      return this.#end(decidedAt);
+    }
+    return this.#silentFrames >= this.#silenceFrames ? this.#end(decidedAt) : undefined;
   }
 
-  #end(): VadEvent {
+  #end(decidedAt = this.#position): VadEvent {
     const samples = this.#joined().slice(0, this.#speechEnd);
     const event: VadEvent = {
       type: 'end',
       startSample: this.#start,
       endSample: this.#start + samples.length,
+      decidedAt,
       samples,
     };
     this.#start = -1;

@@ -17,9 +17,10 @@ import { Outbox } from '../lib/outbox';
 import { CoachListener } from './coach-listener';
 import { loadAgentConfig } from './config';
 import { sessionOfJob } from './dispatch';
-import { instructionsFor, phrases } from './persona';
+import { instructionsFor, isCoachLine, phrases } from './persona';
 import { createEngines } from './providers';
 import { summarise } from './summary';
+import { ThreeWayTurns } from './three-way';
 import { TranscriptSink } from './transcript';
 import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
@@ -86,8 +87,11 @@ export default defineAgent({
     const transcript = new TranscriptSink(outbox, api, ref, ctx.job.id);
     const engines = createEngines(config);
     const listeners = new Map<string, CoachListener>();
+    // Set below, once the session exists; the shutdown callback may run before.
+    let turns: ThreeWayTurns | undefined;
     ctx.addShutdownCallback(async () => {
       for (const l of listeners.values()) l.close();
+      turns?.close();
       // A session that is over gets its summary (the Worker's history has every line the AI heard,
       // across agent restarts); a job stopped mid-session (a restart) leaves that to the next job.
       try {
@@ -154,11 +158,36 @@ export default defineAgent({
     const aiIdentity = () => ctx.room.localParticipant?.identity ?? 'agent';
     let clientSpeechStart: number | null = null;
     let aiSpeechStart: number | null = null;
+    /** The client's last final words: the reply being prepared for them has them in view once they are in the agent's context. */
+    let lastClientWords: string | null = null;
+    const threeWay = new ThreeWayTurns(context.client.displayName, {
+      reply: () => {
+        session.generateReply();
+      },
+      replace: () => {
+        // The reply under way for the client gives way to one that also sees the coach's request, once
+        // the client's words are in the agent's context (agents-js adds them as that reply is scheduled).
+        const lastClientMessage = agent.chatCtx.items.findLast((i) => i.type === 'message' && i.role === 'user' && !isCoachLine(i.textContent ?? ''));
+        const clientWordsKept =
+          lastClientWords === null || (lastClientMessage?.type === 'message' && (lastClientMessage.textContent ?? '').includes(lastClientWords));
+        if (clientWordsKept) {
+          try {
+            session.interrupt();
+          } catch {
+            // A reply that may not be interrupted (the goodbye) keeps playing; the new one follows it.
+          }
+        }
+        session.generateReply();
+      },
+    });
+    turns = threeWay;
     session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
       if (ev.newState === 'speaking') clientSpeechStart ??= ev.createdAt;
+      threeWay.userState(ev.newState);
     });
     session.on(voice.AgentSessionEventTypes.UserInputTranscribed, (ev) => {
       if (!ev.isFinal || !ev.transcript.trim()) return;
+      lastClientWords = ev.transcript.trim();
       void record({
         speakerIdentity: clientId,
         role: 'client',
@@ -171,6 +200,7 @@ export default defineAgent({
     });
     session.on(voice.AgentSessionEventTypes.AgentStateChanged, (ev) => {
       if (ev.newState === 'speaking') aiSpeechStart = ev.createdAt;
+      threeWay.agentState(ev.newState);
     });
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
       const item = ev.item;
@@ -228,11 +258,22 @@ export default defineAgent({
               heardByAi: u.heardByAi,
             });
             void publishCoachTranscript(participant.identity, track.sid ?? '', u.text);
-            if (u.heardByAi) void tellModel('user', phrases.coachLine(name, u.text));
+            void heardFromCoach(name, u.text, u.heardByAi);
           },
           (err) => log('warn', 'agent: the coach listener failed', { ...fields, error: describeError(err).errorMessage }),
         ),
       );
+    };
+    /** A coach's line reaches the model unless muted, and is answered when it was for the AI (three-way.ts). */
+    const heardFromCoach = async (name: string, text: string, heardByAi: boolean) => {
+      try {
+        if (heardByAi) await tellModel('user', phrases.coachLine(name, text));
+        if (ending) return;
+        const decision = threeWay.coachLine(text, heardByAi);
+        log('info', 'agent: coach line', { ...fields, decision });
+      } catch (err) {
+        log('warn', 'agent: a coach line could not be given to the model', { ...fields, error: describeError(err).errorMessage });
+      }
     };
     /** Coach lines reach the portals like the client's (which the AgentSession publishes itself). */
     const publishCoachTranscript = async (identity: string, trackSid: string, text: string) => {

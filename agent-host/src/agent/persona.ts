@@ -26,6 +26,10 @@ What you never do:
 The human coach:
 - Lines labelled "[Coach <name>]" are the human coach speaking in the call. Follow the coach's lead,
   support what they suggest, and never contradict them in front of the client.
+- You are asked to speak after a coach's line only when the coach spoke to you: then do what they ask
+  (lead the client through an exercise, answer their question), speaking to the client where that fits.
+  A coach's line spoken to the client is theirs to answer: when the client answers it, reply to the
+  client with the coach's words in mind.
 - Lines labelled "[Private instruction from the coach]" steer you privately: follow them, never read
   them aloud, never mention that you received them.`;
 
@@ -45,6 +49,10 @@ export function instructionsFor(ctx: AgentContext): string {
   return `${BASE_INSTRUCTIONS}\n\nAbout the client (use it naturally; do not recite it):\n- ${known.join('\n- ')}`;
 }
 
+const COACH_LABEL = '[Coach ';
+/** Whether a line of the model's context is a coach's (labelled by `phrases.coachLine`), not the client's. */
+export const isCoachLine = (content: string) => content.startsWith(COACH_LABEL);
+
 const firstName = (displayName: string) => displayName.trim().split(/\s+/)[0] || displayName;
 
 export const phrases = {
@@ -57,7 +65,7 @@ export const phrases = {
     `That's our time for today, ${firstName(displayName)}. Thank you for taking this time for yourself. Take care, and see you next time.`,
   welcomeBack: "Sorry, I dropped out for a moment. I'm back with you. Where were we?",
   apology: "I'm sorry, I lost my train of thought for a moment. Could you say that again?",
-  coachLine: (coachName: string, text: string) => `[Coach ${coachName}]: ${text}`,
+  coachLine: (coachName: string, text: string) => `${COACH_LABEL}${coachName}]: ${text}`,
   whisper: (text: string) => `[Private instruction from the coach] ${text}`,
   /** Added to the model's context for a reply to a turn that talks of self-harm or crisis. */
   crisisReminder:

@@ -2,6 +2,7 @@ import { initializeLogger, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audioFrames, concatPcm, type Standins, silence, speak, startStandins } from '../../dev/standins/index';
+import { trimToSpeech } from '../../dev/standins/utterances';
 
 /** The real Deepgram plugin, streaming espeak-ng recordings at 48 kHz (as a room delivers them). */
 
@@ -120,7 +121,8 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
   it('ends an utterance when the audio stops arriving, as the plugin gates silence', async () => {
     const stream = plugin().stream();
     // No trailing silence at all: only the wall-clock idle rule can end this utterance.
-    for (const frame of audioFrames(await speak(KNOWN[0]!, { sampleRate: RATE }), RATE)) stream.pushFrame(frame);
+    // (espeak-ng's own trailing quiet would end it by endpointing.)
+    for (const frame of audioFrames(trimToSpeech(await speak(KNOWN[0]!, { sampleRate: RATE }), RATE), RATE)) stream.pushFrame(frame);
     const final = await new Promise<string>((resolve) => {
       void (async () => {
         for await (const event of stream) {
