@@ -576,3 +576,35 @@ export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 export type Profile = typeof profiles.$inferSelect;
 export type CoachingSession = typeof coachingSessions.$inferSelect;
+
+/**
+ * The audit log: what staff did (and sensitive reads), append-only. Actor, action, target, before and
+ * after (never a secret or transcript text), the request id and the time. No route updates or deletes a
+ * row; an account's rows stay when it goes (the actor and target are kept as ids, not references).
+ * Write it with lib/audit.ts, in the same batch as the change it records.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: id(),
+    at: instant('at').notNull(),
+    /** Who acted: a user id, or null for the system (the cron, the sync). */
+    actorId: text('actor_id'),
+    /** What, as `area.verb`: `user.set-tier`, `user.disable`, `flag.acknowledge`, `transcript.read`, ... */
+    action: text('action').notNull(),
+    /** What it was done to: `user`, `session`, `skool-sync-run`, ... and its id. */
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    /** The reason staff gave, where one is required. */
+    reason: text('reason'),
+    /** JSON: the changed fields before and after (no secrets, no transcript text). */
+    before: text('before', { mode: 'json' }).$type<Record<string, unknown>>(),
+    after: text('after', { mode: 'json' }).$type<Record<string, unknown>>(),
+    requestId: text('request_id'),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_actor_idx').on(t.actorId, t.at),
+    index('audit_log_target_idx').on(t.targetType, t.targetId, t.at),
+  ],
+);
