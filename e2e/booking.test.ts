@@ -14,6 +14,7 @@
 import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, apiOk, browserTestFiles, createClient, endSessionInCall, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
+import { mailsTo, waitForMail } from './mail';
 import { queryLocalD1 } from './stack';
 
 const ZONE = 'America/New_York';
@@ -249,6 +250,16 @@ describe('a PREMIUM client books a human coach', () => {
       status: 'SCHEDULED',
       client: { id: clientId, displayName: PREMIUM.name },
     });
+
+    // Both get the booking by email, with a calendar file (the coach's inbox has other files' bookings too).
+    const booked = 'Your Hybrid Coach session is booked';
+    const clientMail = await waitForMail(PREMIUM.email, { subject: booked });
+    expect(clientMail.Text).toContain(`with ${COACH.name}`);
+    expect(clientMail.Attachments.map((a) => a.ContentType)).toEqual(['text/calendar']);
+    const coachMail = await eventually('the coach’s booking email', async () =>
+      (await mailsTo(COACH.email, booked)).find((m) => m.Text.includes(`with ${PREMIUM.name}`)),
+    );
+    expect(coachMail.Attachments.map((a) => a.ContentType)).toEqual(['text/calendar']);
   });
 
   it('refuses the same slot again, to another PREMIUM client and to the same client (409), and the portal says so', async () => {
@@ -364,6 +375,10 @@ describe('a PREMIUM client books a human coach', () => {
     await page.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
     await page.waitForSelector(notice, { timeout: 15_000 });
     expect(await textOf(notice)).toBe(`${COACH.name} cancelled your appointment on ${dayTime}. Choose another time below.`);
+    // And by email: the client's own cancel (the step before) sent one, the coach's this second one.
+    await eventually('the client’s cancellation email', async () =>
+      (await mailsTo(PREMIUM.email, 'Your Hybrid Coach session was cancelled')).length === 2 ? true : undefined,
+    );
     // Only that one: the appointment the client cancelled (the step before) is not news to them.
     expect(await page.$$('[data-testid=cancelled-by-coach] [data-appointment-id]')).toHaveLength(1);
     expect(await page.$(`[data-testid=appointment][data-appointment-id="${booked.id}"]`)).toBeNull();

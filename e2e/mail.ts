@@ -19,6 +19,12 @@ export const waitForMail = (to: string, options?: WaitOptions): Promise<MailMess
 /** Every email to exactly `to` so far, oldest first (summaries). */
 export const listMailTo = (to: string) => box().listTo(to);
 
+/** Every email to exactly `to` (with `subject`, if given) so far, oldest first, in full. */
+export const mailsTo = async (to: string, subject?: string): Promise<MailMessage[]> => {
+  const mailbox = box();
+  return Promise.all((await mailbox.listTo(to, subject)).map((m) => mailbox.messageById(m.ID)));
+};
+
 /** How many emails carry this Message-ID: 1 means it was sent exactly once. */
 export const countByMessageId = (messageId: string) => box().countByMessageId(messageId);
 

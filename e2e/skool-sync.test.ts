@@ -11,8 +11,12 @@ import type { SkoolReplica } from '../agent-host/dev/skool-replica/server';
 import { startReplica } from '../agent-host/dev/skool-replica/server';
 import type { SkoolSyncHost } from '../agent-host/src/skool/server';
 import { startSkoolSyncHost } from '../agent-host/src/skool/server';
-import { apiOk, eventually, login } from './helpers';
+import { apiOk, browserTestFiles, eventually, login, skipAfterFirstFailure } from './helpers';
+import { linkIn, waitForMail } from './mail';
 import { queryLocalD1 } from './stack';
+
+const portals = inject('portalUrls');
+const CLAIMED_PASSWORD = 'tidepools at low water, twice';
 
 interface Run {
   id: string;
@@ -26,11 +30,15 @@ interface Run {
 }
 
 describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
+  skipAfterFirstFailure();
+  const files = browserTestFiles('skool-claim');
   let replica: SkoolReplica | undefined;
   let host: SkoolSyncHost | undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'hc-e2e-sync-'));
 
   beforeAll(async () => {
+    // The portals for the claim step build meanwhile.
+    const portalsBuilt = files.portals('public', 'client');
     replica = await startReplica({ counts: { ultra: 40, vagus: 160 } });
     host = await startSkoolSyncHost(
       {
@@ -46,7 +54,8 @@ describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
       },
       { host: '127.0.0.1' },
     );
-  });
+    await portalsBuilt;
+  }, 180_000);
 
   afterAll(async () => {
     await host?.close();
@@ -103,6 +112,45 @@ describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
       if (!ultraEmails.has(m.email!.toLowerCase())) expect(row?.role).toBe('CLIENT');
       // Placeholder accounts: no password until claimed.
       expect(row?.password_hash ?? null).toBeNull();
+    }
+  });
+
+  it('emails a new member their claim link; from its text they choose a password, land in the client portal, and sign in again', async () => {
+    if (!replica) throw new Error('no replica');
+    const ultra = new Set(replica.expectedMembers('ultra').map((m) => m.email?.toLowerCase()));
+    const member = replica.expectedMembers('vagus').find((m) => m.email && m.paid && m.status === 'active' && !ultra.has(m.email.toLowerCase()));
+    if (!member?.email) throw new Error('the replica has no paid Vagus member with an email');
+    const mail = await waitForMail(member.email.toLowerCase(), { subject: 'Set your Hybrid Coach password', timeoutMs: 60_000 });
+    expect(mail.Text).toContain('Your Skool membership gives you a Hybrid Coach account');
+    const link = linkIn(mail.Text, '/claim');
+
+    const browser = await files.chromium();
+    try {
+      const page = await browser.newPage();
+      await page.setViewport({ width: 1200, height: 800 });
+      await page.goto(link.href, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('[data-testid=set-password] input[name=newPassword]');
+      await page.type('[data-testid=set-password] input[name=newPassword]', CLAIMED_PASSWORD);
+      await page.type('[data-testid=set-password] input[name=confirmPassword]', CLAIMED_PASSWORD);
+      await files.screenshot(page, 'claim-choose-password');
+      // A new client: the portal's onboarding comes first.
+      await Promise.all([page.waitForSelector('::-p-text(Sign out)', { timeout: 20_000 }), page.click('[data-testid=set-password] button[type=submit]')]);
+      await eventually('the client portal', async () => (page.url().startsWith(portals.client) ? true : undefined));
+      await files.screenshot(page, 'claim-signed-in');
+
+      await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle0' }), page.click('::-p-text(Sign out)')]);
+      expect(page.url()).toBe(`${portals.public}/login`);
+      await page.type('input[name=email]', member.email);
+      await page.type('input[name=password]', CLAIMED_PASSWORD);
+      await Promise.all([page.waitForNavigation({ waitUntil: 'networkidle0' }), page.click('button[type=submit]')]);
+      await eventually('the client portal again', async () => (page.url().startsWith(portals.client) ? true : undefined));
+      await page.waitForSelector('::-p-text(Sign out)', { timeout: 20_000 });
+      await files.screenshot(page, 'claim-signed-in-again');
+      // The link was used: it does not work a second time.
+      await page.goto(link.href, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('::-p-text(This link does not work)', { timeout: 15_000 });
+    } finally {
+      await browser.close().catch(() => undefined);
     }
   });
 });

@@ -1,10 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
 import { ChangePassword } from '../shared/change-password';
+import { EmailSettings } from '../shared/email-settings';
 import { Pending } from '../shared/query';
 import { profileQuery } from './profile';
 import { ProfileForm } from './profile-form';
 
-/** The profile from onboarding, editable, plus the favourite track for the waiting room; and the password. */
+/** The profile from onboarding, editable, plus the favourite track for the waiting room; reminder emails; and the password. */
 export function SettingsPage() {
   const load = useQuery(profileQuery);
   if (load.data === undefined) return <Pending query={load} label="Loading your settings…" what="your settings" />;
@@ -14,6 +15,7 @@ export function SettingsPage() {
         <h1 id="settings-title">Settings</h1>
         <ProfileForm profile={load.data} withTrack submitLabel="Save changes" onSaved={() => undefined} />
       </section>
+      <EmailSettings />
       <ChangePassword />
     </div>
   );

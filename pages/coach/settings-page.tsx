@@ -1,7 +1,8 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { ChangePassword } from '../shared/change-password';
-import { Alert, Button, TextField } from '../ui';
+import { EmailSettings } from '../shared/email-settings';
+import { Alert, Button, Switch, TextField } from '../ui';
 import { useCoach, useSetCoach } from './coach-only';
 import { TwoStepSignIn } from './mfa-settings';
 
@@ -55,6 +56,7 @@ export function SettingsPage() {
           />
           <Switch
             label="Available for bookings"
+            name="isAvailable"
             checked={available}
             onChange={(on) => {
               setAvailable(on);
@@ -81,43 +83,9 @@ export function SettingsPage() {
           </div>
         </form>
       </section>
+      <EmailSettings />
       <ChangePassword />
       <TwoStepSignIn />
-    </div>
-  );
-}
-
-/** An on / off switch: a button with role=switch (Space and Enter toggle it), named by its visible label. */
-function Switch({ label, checked, onChange, hint }: { label: string; checked: boolean; onChange: (on: boolean) => void; hint?: string }) {
-  const id = useId();
-  return (
-    <div className="hc-field">
-      <label id={`${id}-label`} htmlFor={id}>
-        {label}
-      </label>
-      <button
-        id={id}
-        type="button"
-        role="switch"
-        name="isAvailable"
-        aria-checked={checked}
-        aria-labelledby={`${id}-label`}
-        aria-describedby={hint ? `${id}-hint` : undefined}
-        className="hc-switch"
-        onClick={() => onChange(!checked)}
-      >
-        <span className="hc-switch-track" aria-hidden="true">
-          <span className="hc-switch-thumb" />
-        </span>
-        <span className="hc-switch-state" aria-hidden="true">
-          {checked ? 'On' : 'Off'}
-        </span>
-      </button>
-      {hint && (
-        <span id={`${id}-hint`} className="hc-field-hint" aria-live="polite">
-          {hint}
-        </span>
-      )}
     </div>
   );
 }

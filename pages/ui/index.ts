@@ -7,5 +7,6 @@ export { ConfirmDialog } from './ConfirmDialog';
 export { formatClock, formatDate, formatDuration, formatWait } from './format';
 export type { NavItem } from './Layout';
 export { Layout } from './Layout';
+export { Switch } from './Switch';
 export { Alert, EmptyState, ErrorState, Loading, Notice, NoticeLine } from './states';
 export { TextArea, TextField } from './TextField';
