@@ -148,7 +148,13 @@ describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
       await files.screenshot(page, 'claim-signed-in-again');
       // The link was used: it does not work a second time.
       await page.goto(link.href, { waitUntil: 'networkidle0' });
+      await page.waitForSelector('[data-testid=set-password] input[name=newPassword]');
+      await page.type('[data-testid=set-password] input[name=newPassword]', `${CLAIMED_PASSWORD} again`);
+      await page.type('[data-testid=set-password] input[name=confirmPassword]', `${CLAIMED_PASSWORD} again`);
+      await page.click('[data-testid=set-password] button[type=submit]');
       await page.waitForSelector('::-p-text(This link does not work)', { timeout: 15_000 });
+      expect(await page.$eval('[role=alert]', (el) => el.textContent ?? '')).toContain('This link is invalid, used or expired');
+      await files.screenshot(page, 'claim-link-used');
     } finally {
       await browser.close().catch(() => undefined);
     }
