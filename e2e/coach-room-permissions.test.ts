@@ -262,7 +262,9 @@ describe('a coach cannot take over a room or another session', () => {
     await server.dispatch.createDispatch(elsewhere, AGENT_NAME, { metadata: JSON.stringify({ sessionId: b.sessionId, clientId: b.clientId }) });
     await eventually('the agent to refuse the forged job', () => agent!.output.join('').split('job refused').length > refusedBefore, {
       timeoutMs: 45_000,
-      describe: async () => JSON.stringify(await server.dispatch.listDispatch(elsewhere), (_k, v) => (typeof v === 'bigint' ? Number(v) : v)),
+      // The dispatch as livekit-server holds it, and what the agent said last (a job it never got, or a slow start).
+      describe: async () =>
+        `${JSON.stringify(await server.dispatch.listDispatch(elsewhere), (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}\nagent: ${agent!.output.slice(-15).join('')}`,
     });
     // It never joined that room, and session B holds nothing new; the model never saw B's private goal.
     expect(await server.rooms.listParticipants(elsewhere)).toEqual([]);
