@@ -73,7 +73,8 @@ function checkEnvironments(config) {
     // Mail (workers/src/mail/config.ts refuses these at run time too; here they fail before a deploy).
     if (c.vars.SMTP_TLS === 'off') problems.push(`${where} SMTP_TLS is off: use on (port 465) or starttls (port 587)`);
     if (String(c.vars.SMTP_PORT) === '25') problems.push(`${where} SMTP_PORT 25: Workers cannot open it; use the provider's submission port`);
-    if (String(c.vars.SMTP_HOST ?? '').endsWith('.invalid')) notes.push(`${where} SMTP_HOST is still the FILL-IN placeholder: mail waits until it is set (docs/operations.md, "Email")`);
+    if (String(c.vars.SMTP_HOST ?? '').endsWith('.invalid'))
+      notes.push(`${where} SMTP_HOST is still the FILL-IN placeholder: mail waits until it is set (docs/operations.md, "Email")`);
     if (names(c.d1_databases) !== names(top.d1_databases))
       problems.push(`${where} D1 bindings are [${names(c.d1_databases)}], not [${names(top.d1_databases)}]`);
     for (const db of c.d1_databases) {
