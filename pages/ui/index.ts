@@ -8,4 +8,4 @@ export { formatClock, formatDate, formatDuration, formatWait } from './format';
 export type { NavItem } from './Layout';
 export { Layout } from './Layout';
 export { Alert, EmptyState, ErrorState, Loading, Notice, NoticeLine } from './states';
-export { TextArea, TextField } from './TextField';
+export { SelectField, TextArea, TextField } from './TextField';

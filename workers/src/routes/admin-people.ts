@@ -18,6 +18,7 @@ import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
 import { signOutWrites } from '../lib/password-change';
+import { loadUser } from '../lib/usage';
 import { kickOutbox } from '../mail/outbox';
 
 const iso = z.string().datetime();
@@ -129,17 +130,6 @@ const signOutRoute = action('sign-out', 'Sign the person out everywhere (admins)
 const claimEmailRoute = action('claim-email', 'Send the claim email again to an account never claimed (admins)', ReasonBody);
 
 type UserRow = typeof users.$inferSelect;
-
-/** A live (not deleted) account, or 404. */
-async function personRow(db: Db, id: string): Promise<UserRow> {
-  const row = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, id), isNull(users.deletedAt)))
-    .get();
-  if (!row) throw new AppError('NOT_FOUND', 'No such person');
-  return row;
-}
 
 const summaryOf = (u: UserRow): z.infer<typeof PersonSummary> => ({
   id: u.id,
@@ -275,7 +265,7 @@ async function commit(c: Context<AppEnv>, target: UserRow, reasonGiven: string, 
     if (isLastAdminRefusal(err)) throw lastAdmin();
     throw err;
   }
-  return c.json(ok(await personOf(db, await personRow(db, target.id))), 200);
+  return c.json(ok(await personOf(db, await loadUser(db, target.id))), 200);
 }
 
 const refuse = (message: string) => new AppError('CONFLICT', message);
@@ -295,12 +285,12 @@ export const adminPeople = createApp()
   })
   .openapi(personRoute, async (c) => {
     const db = c.var.db;
-    return c.json(ok(await personOf(db, await personRow(db, c.req.valid('param').id))), 200);
+    return c.json(ok(await personOf(db, await loadUser(db, c.req.valid('param').id))), 200);
   })
   .openapi(tierRoute, async (c) => {
     const { tier, reason: why } = c.req.valid('json');
     const db = c.var.db;
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     if (target.membershipTier === tier) throw refuse(`This person is already on ${tier}`);
     const change = { field: 'tier', from: target.membershipTier, to: tier, action: 'user.set-tier' } as const;
     return commit(c, target, why, { ...change, before: { tier: change.from }, after: { tier } }, [
@@ -310,7 +300,7 @@ export const adminPeople = createApp()
   .openapi(roleRoute, async (c) => {
     const { role, reason: why } = c.req.valid('json');
     const db = c.var.db;
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     if (target.id === c.get('user').id) throw refuse('You cannot change your own role: ask another admin');
     if (target.role === role) throw refuse(`This person is already ${role}`);
     const demotesAdmin = target.role === 'ADMIN';
@@ -326,7 +316,7 @@ export const adminPeople = createApp()
     const { reason: why } = c.req.valid('json');
     const db = c.var.db;
     const now = new Date();
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     if (target.id === c.get('user').id) throw refuse('You cannot disable your own account: ask another admin');
     if (target.disabledAt) throw refuse('This account is already disabled');
     const change = { field: 'account', from: 'active', to: 'disabled', action: 'user.disable' } as const;
@@ -341,7 +331,7 @@ export const adminPeople = createApp()
   .openapi(enableRoute, async (c) => {
     const { reason: why } = c.req.valid('json');
     const db = c.var.db;
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     if (!target.disabledAt) throw refuse('This account is not disabled');
     const change = { field: 'account', from: 'disabled', to: 'active', action: 'user.enable' } as const;
     return commit(c, target, why, { ...change, before: { disabled: true }, after: { disabled: false } }, [
@@ -352,7 +342,7 @@ export const adminPeople = createApp()
     const { reason: why } = c.req.valid('json');
     const db = c.var.db;
     const me = c.get('user');
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     const live = await db
       .select({ n: count() })
       .from(loginSessions)
@@ -367,7 +357,7 @@ export const adminPeople = createApp()
   .openapi(claimEmailRoute, async (c) => {
     const { reason: why } = c.req.valid('json');
     const db = c.var.db;
-    const target = await personRow(db, c.req.valid('param').id);
+    const target = await loadUser(db, c.req.valid('param').id);
     if (target.passwordHash !== null) throw refuse('This account is already claimed: the person can reset their password from the sign-in page');
     if (target.disabledAt) throw refuse('This account is disabled: enable it first');
     const change = { field: 'account', from: null, to: 'claim-email-sent', action: 'user.claim-email' } as const;
