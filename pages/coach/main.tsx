@@ -1,6 +1,11 @@
+import { Navigate } from 'react-router';
 import { clientDashboardUrl } from '../api/config';
 import { lazyCallRoute } from '../shared/call-route';
 import { startPortal } from '../shared/portal';
+import { AdminOnly } from './admin/admin-only';
+import { AuditPage } from './admin/audit-page';
+import { PeoplePage } from './admin/people-page';
+import { PersonPage } from './admin/person-page';
 import { CalendarPage } from './calendar-page';
 import { ClientPage, ClientsPage } from './clients-page';
 import './coach.css';
@@ -16,7 +21,8 @@ const callPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening 
 /**
  * The coach portal: coaches and admins only (a client is sent to their own portal): the dashboard, a
  * session's review, the clients (each with the client data sidebar), the calendar (availability and
- * appointments), transcript search, settings and the call room (its LiveKit code loads with that route only).
+ * appointments), transcript search, settings and the call room (its LiveKit code loads with that route only);
+ * for admins, the Admin section (people and the actions on an account, the audit log).
  */
 startPortal({
   nav: [
@@ -26,6 +32,7 @@ startPortal({
     { to: '/search', label: 'Search transcripts' },
     { to: '/settings', label: 'Settings' },
   ],
+  adminNav: [{ to: '/admin', label: 'Admin' }],
   signedIn: { rule: { accepts: isCoachLike, elsewhere: clientDashboardUrl } },
   routes: [
     {
@@ -39,6 +46,16 @@ startPortal({
         { path: 'search', element: <SearchPage /> },
         { path: 'settings', element: <SettingsPage /> },
         { path: 'call/:sessionId', element: callPage },
+        {
+          path: 'admin',
+          element: <AdminOnly />,
+          children: [
+            { index: true, element: <Navigate to="/admin/people" replace /> },
+            { path: 'people', element: <PeoplePage /> },
+            { path: 'people/:personId', element: <PersonPage /> },
+            { path: 'audit', element: <AuditPage /> },
+          ],
+        },
       ],
     },
   ],

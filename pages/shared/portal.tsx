@@ -1,9 +1,10 @@
-import { QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider, useQuery } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Link, Navigate, type RouteObject, RouterProvider, useRouteError } from 'react-router';
 import { Button, EmptyState, ErrorState, Layout, type NavItem } from '../ui';
 import { AuthCallbackPage, type SignInRule } from './auth-callback-page';
+import { meQuery } from './queries';
 import { queryClient } from './query';
 import { SignOutButton } from './sign-out-button';
 
@@ -16,14 +17,16 @@ export interface PortalSpec {
    * /auth/callback takes the grant of the public sign-in (`rule`: who belongs here, if not everyone).
    */
   signedIn?: { rule?: SignInRule };
+  /** Shown after `nav` to a signed-in admin only (the coach portal's Admin section). */
+  adminNav?: NavItem[];
 }
 
 /** The router of a portal: its pages in the shared frame, with the sign-in callback and a not-found page. */
-export function portalRoutes({ nav, routes, signedIn }: PortalSpec): RouteObject[] {
+export function portalRoutes({ nav, routes, signedIn, adminNav }: PortalSpec): RouteObject[] {
   const home = signedIn ? '/dashboard' : '/';
   return [
     {
-      element: <Layout nav={nav} home={home} actions={signedIn && <SignOutButton />} />,
+      element: <Frame nav={nav} adminNav={adminNav} home={home} signedIn={Boolean(signedIn)} />,
       errorElement: <RouteError />,
       children: [
         ...(signedIn
@@ -51,6 +54,14 @@ export function startPortal(spec: PortalSpec): void {
       </QueryClientProvider>
     </StrictMode>,
   );
+}
+
+/** The shared frame; `adminNav` joins the navigation once a page has read the signed-in user and it is an admin. */
+function Frame({ nav, adminNav, home, signedIn }: { nav: NavItem[]; adminNav?: NavItem[]; home: string; signedIn: boolean }) {
+  // Never fetched for the frame (the sign-in callback has no session yet): what the pages read, kept in sync.
+  const me = useQuery({ ...meQuery, enabled: false });
+  const items = adminNav && me.data?.role === 'ADMIN' ? [...nav, ...adminNav] : nav;
+  return <Layout nav={items} home={home} actions={signedIn && <SignOutButton />} />;
 }
 
 function NotFoundPage({ home }: { home: string }) {

@@ -1,4 +1,4 @@
-import type { InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from 'react';
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes, TextareaHTMLAttributes } from 'react';
 import { useId } from 'react';
 
 /** What a field says around its control. */
@@ -47,4 +47,30 @@ export function TextField({ label, hint, error, ...input }: InputHTMLAttributes<
 /** A labelled multi-line input with an optional hint and error, tied to it like TextField's. */
 export function TextArea({ label, hint, error, ...input }: TextareaHTMLAttributes<HTMLTextAreaElement> & FieldText) {
   return <Field label={label} hint={hint} error={error} control={(links) => <textarea rows={3} {...links} {...input} />} />;
+}
+
+/** A labelled drop-down of `options` (value and label), with an optional hint and error tied to it like TextField's. */
+export function SelectField({
+  label,
+  hint,
+  error,
+  options,
+  ...select
+}: SelectHTMLAttributes<HTMLSelectElement> & FieldText & { options: readonly { value: string; label: string }[] }) {
+  return (
+    <Field
+      label={label}
+      hint={hint}
+      error={error}
+      control={(links) => (
+        <select {...links} {...select}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    />
+  );
 }

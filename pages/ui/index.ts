@@ -9,4 +9,4 @@ export type { NavItem } from './Layout';
 export { Layout } from './Layout';
 export { Switch } from './Switch';
 export { Alert, EmptyState, ErrorState, Loading, Notice, NoticeLine } from './states';
-export { TextArea, TextField } from './TextField';
+export { SelectField, TextArea, TextField } from './TextField';

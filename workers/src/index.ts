@@ -15,6 +15,8 @@ import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
 import { mailOutbox } from './mail/outbox';
 import { admin } from './routes/admin';
+import { adminAudit } from './routes/admin-audit';
+import { adminPeople } from './routes/admin-people';
 import { appointmentsApp } from './routes/appointments';
 import { auth } from './routes/auth';
 import { availability } from './routes/availability';
@@ -96,6 +98,8 @@ const routes = app
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
   .route('/api/admin', admin)
+  .route('/api/admin', adminPeople)
+  .route('/api/admin', adminAudit)
   .route('/api/clients', notesOfClient)
   .route('/api/notes', notes)
   .route('/api/search', search)

@@ -72,6 +72,8 @@ export const users = sqliteTable(
     emailReminders: bool('email_reminders').notNull().default(true),
     /** The last time the password was set (claim, reset or change). */
     passwordChangedAt: instant('password_changed_at'),
+    /** Set by an admin (staff console): the account cannot sign in, and its sessions were revoked then. */
+    disabledAt: instant('disabled_at'),
 
     createdAt: createdAt(),
     updatedAt: instant('updated_at')
@@ -556,15 +558,28 @@ export const skoolSyncChunks = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.community, t.chunkIndex] })],
 );
 
-/** Every change of a member's Skool status, role or tier (legacy MembershipStatusHistory). */
+/**
+ * What a membership history row is about: Skool status, role and tier (the sync, or staff for role and
+ * tier); `account` only from staff (disabled, enabled, signed out everywhere, claim email sent).
+ */
+export const MEMBERSHIP_FIELDS = ['status', 'role', 'tier', 'account'] as const;
+
+/**
+ * Every change of a member's Skool status, role or tier (legacy MembershipStatusHistory), and every staff
+ * action on the account: from a sync run (`syncRunId`) or from a staff member (`actorId`, with `reason`).
+ */
 export const membershipStatusHistory = sqliteTable(
   'membership_status_history',
   {
     id: id(),
     userId: userRef('user_id'),
     syncRunId: text('sync_run_id').references(() => skoolSyncRuns.id, { onDelete: 'set null' }),
+    /** The staff member who made the change (an id, kept when that account goes, as in the audit log). */
+    actorId: text('actor_id'),
+    /** The reason staff gave. */
+    reason: text('reason'),
     community: text('community', { enum: SKOOL_COMMUNITIES }),
-    field: text('field', { enum: ['status', 'role', 'tier'] }).notNull(),
+    field: text('field', { enum: MEMBERSHIP_FIELDS }).notNull(),
     previousValue: text('previous_value'),
     newValue: text('new_value').notNull(),
     changedAt: instant('changed_at').notNull(),

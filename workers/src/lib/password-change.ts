@@ -27,21 +27,28 @@ export function passwordSetWrites(
       .set({ usedAt: now })
       .where(and(eq(passwordResetTokens.userId, userId), isNull(passwordResetTokens.usedAt))),
   ];
-  if (signOut) {
-    writes.push(
-      db
-        .update(loginSessions)
-        .set({ revokedAt: now })
-        .where(and(eq(loginSessions.userId, userId), isNull(loginSessions.revokedAt), ...(keepSession ? [ne(loginSessions.id, keepSession)] : []))),
-      db
-        .update(authGrants)
-        .set({ usedAt: now })
-        .where(and(eq(authGrants.userId, userId), isNull(authGrants.usedAt))),
-      db
-        .update(mfaChallenges)
-        .set({ usedAt: now })
-        .where(and(eq(mfaChallenges.userId, userId), isNull(mfaChallenges.usedAt))),
-    );
-  }
+  if (signOut) writes.push(...signOutWrites(db, userId, now, keepSession));
   return writes;
+}
+
+/**
+ * Signs an account out everywhere (all sessions but `keepSession`, if given): its session tokens are
+ * refused from the next request, and grants and MFA challenges not yet used go too, so a sign-in started
+ * before cannot finish after. For a password set here, and for staff's "sign out everywhere" and "disable".
+ */
+export function signOutWrites(db: Db, userId: string, now: Date, keepSession?: string): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] {
+  return [
+    db
+      .update(loginSessions)
+      .set({ revokedAt: now })
+      .where(and(eq(loginSessions.userId, userId), isNull(loginSessions.revokedAt), ...(keepSession ? [ne(loginSessions.id, keepSession)] : []))),
+    db
+      .update(authGrants)
+      .set({ usedAt: now })
+      .where(and(eq(authGrants.userId, userId), isNull(authGrants.usedAt))),
+    db
+      .update(mfaChallenges)
+      .set({ usedAt: now })
+      .where(and(eq(mfaChallenges.userId, userId), isNull(mfaChallenges.usedAt))),
+  ];
 }

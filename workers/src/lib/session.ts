@@ -80,8 +80,11 @@ async function verifyToken(env: Env, token: string): Promise<SessionClaims> {
   }
 }
 
+/** An account that may sign in and be signed in: not deleted, not disabled by an admin. */
+export const signInAllowed = and(isNull(users.deletedAt), isNull(users.disabledAt));
+
 /**
- * Requires a valid, unrevoked session of a live user. Role and tier come from D1, so a change by
+ * Requires a valid, unrevoked session of a live user (a disabled account's token is refused at once). Role and tier come from D1, so a change by
  * the nightly sync applies at once, whatever the token says.
  */
 export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -98,7 +101,7 @@ export const requireAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
         eq(loginSessions.userId, claims.sub),
         isNull(loginSessions.revokedAt),
         gt(loginSessions.expiresAt, new Date()),
-        isNull(users.deletedAt),
+        signInAllowed,
       ),
     )
     .get();

@@ -5,7 +5,8 @@ import type { Db } from '../db/client';
 import { users } from '../db/schema';
 import { AppError } from './errors';
 
-async function loadUser(db: Db, userId: string) {
+/** A live (not deleted) account, or 404. */
+export async function loadUser(db: Db, userId: string) {
   const user = await db
     .select()
     .from(users)

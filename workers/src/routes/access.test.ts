@@ -171,6 +171,29 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/sessions/{id}/rating': { call: (w) => ({ path: `/api/sessions/${w.done}/rating`, body: { rating: 5 } }) },
   'POST /api/admin/skool-sync': { call: () => ({ path: '/api/admin/skool-sync', body: {} }) },
   'GET /api/admin/skool-sync/runs': { call: () => ({ path: '/api/admin/skool-sync/runs' }) },
+  // The staff console: on the client; enabling on an account disabled for it, the claim email on a placeholder.
+  'GET /api/admin/people': { call: () => ({ path: '/api/admin/people?q=client' }) },
+  'GET /api/admin/people/{id}': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}` }) },
+  'POST /api/admin/people/{id}/tier': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}/tier`, body: { tier: 'FREE', reason: 'Refunded' } }) },
+  'POST /api/admin/people/{id}/role': {
+    call: (w) => ({ path: `/api/admin/people/${w.users.client.id}/role`, body: { role: 'COACH', reason: 'Joined the team' } }),
+  },
+  'POST /api/admin/people/{id}/disable': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}/disable`, body: { reason: 'Chargeback' } }) },
+  'POST /api/admin/people/{id}/enable': {
+    call: async () => {
+      const disabled = await createUser();
+      await testDb().update(schema.users).set({ disabledAt: new Date() }).where(eq(schema.users.id, disabled.id));
+      return { path: `/api/admin/people/${disabled.id}/enable`, body: { reason: 'Chargeback withdrawn' } };
+    },
+  },
+  'POST /api/admin/people/{id}/sign-out': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}/sign-out`, body: { reason: 'Lost their phone' } }) },
+  'POST /api/admin/people/{id}/claim-email': {
+    call: async () => {
+      const placeholder = await createUser({ passwordHash: null });
+      return { path: `/api/admin/people/${placeholder.id}/claim-email`, body: { reason: 'The first email never came' } };
+    },
+  },
+  'GET /api/admin/audit': { call: () => ({ path: '/api/admin/audit' }) },
   'GET /api/clients/{clientId}/notes': { call: (w) => ({ path: `/api/clients/${w.users.client.id}/notes` }) },
   'POST /api/clients/{clientId}/notes': { call: (w) => ({ path: `/api/clients/${w.users.client.id}/notes`, body: { text: 'Likes the long exhale' } }) },
   'PATCH /api/notes/{id}': { call: (w) => ({ path: `/api/notes/${w.note}`, body: { text: 'Changed' } }) },

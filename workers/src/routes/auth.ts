@@ -20,7 +20,7 @@ import { prepareChallenge, requiredForCoaches } from '../lib/mfa';
 import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../lib/password';
 import { passwordSetWrites } from '../lib/password-change';
-import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../lib/session';
+import { issueSession, revokeSession, SESSION_COOKIE, SESSION_TTL_SECONDS, signInAllowed } from '../lib/session';
 import { clientMeta, GrantResult, grantAnswer, prepareGrant } from '../lib/sign-in';
 import { kickOutbox, outboxInsert } from '../mail/outbox';
 import { passwordChangedMail } from '../mail/templates';
@@ -213,13 +213,13 @@ const writesThen = (writes: BatchItem<'sqlite'>[], last: BatchItem<'sqlite'>): [
   return [first, ...rest];
 };
 
-/** The account by email (not deleted), with what signing in needs. */
+/** The account by email (not deleted or disabled), with what signing in needs. */
 const accountByEmail = (db: Db, email: string) =>
   db
     .select({ id: users.id, role: users.role, displayName: users.displayName, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
     .from(users)
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(eq(users.email, email), isNull(users.deletedAt)))
+    .where(and(eq(users.email, email), signInAllowed))
     .get();
 
 /** Link redemptions a client IP may try in 15 minutes (guessing a 256-bit token is hopeless; this keeps it so). */
@@ -262,7 +262,7 @@ async function spendLink(
     .from(table)
     .innerJoin(users, eq(users.id, table.userId))
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(live, isNull(users.deletedAt)))
+    .where(and(live, signInAllowed))
     .get();
   // A claim link for an account claimed meanwhile, or a reset link for one never claimed: not usable.
   if (!pending || (account === 'unclaimed') !== (pending.passwordHash === null)) throw new AppError('UNAUTHORIZED', INVALID_LINK);
@@ -350,7 +350,7 @@ export const auth = createApp()
       ? await db
           .select()
           .from(users)
-          .where(and(eq(users.id, redeemed.userId), isNull(users.deletedAt)))
+          .where(and(eq(users.id, redeemed.userId), signInAllowed))
           .get()
       : undefined;
     // The binding stays here: this browser may still hold another grant (a second tab).
@@ -382,7 +382,7 @@ export const auth = createApp()
     const user = await db
       .select({ id: users.id, displayName: users.displayName })
       .from(users)
-      .where(and(eq(users.email, email), isNull(users.deletedAt), isNull(users.passwordHash)))
+      .where(and(eq(users.email, email), signInAllowed, isNull(users.passwordHash)))
       .get();
     if (user && !perEmail.allowed) log('info', 'claim link not queued: per-email limit', { requestId: c.get('requestId'), userId: user.id });
     if (user && perEmail.allowed) {

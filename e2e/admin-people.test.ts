@@ -1,0 +1,148 @@
+/**
+ * The coach portal's Admin section in real Chromium against the e2e stack: an admin of this file's own
+ * (two-step sign-in set up at its first sign-in, as admins must) finds a FREE client of this file's own
+ * in People, makes them PREMIUM with a reason on their page, and the client's portal, open in another
+ * browser context, shows the Premium plan on its next load; the change is in the person's history and
+ * in the audit log. A coach sees no Admin section and the API refuses them.
+ * Screenshots of each admin screen, at desktop and phone widths, go to e2e/artifacts/admin-people/.
+ */
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { api, apiOk, browserTestFiles, coachPortalUrl, createClient, createCoach, login, openWithGrant, skipAfterFirstFailure } from './helpers';
+import { queryLocalD1 } from './stack';
+
+const stamp = Date.now().toString(36);
+const CLIENT_EMAIL = `admin-people-client-${stamp}@example.com`;
+const CLIENT_NAME = `Parker Upgrade ${stamp}`;
+const ADMIN_EMAIL = `admin-people-admin-${stamp}@example.com`;
+const COACH_EMAIL = `admin-people-coach-${stamp}@example.com`;
+const REASON = 'Bought the twelve-week coaching package';
+const DESKTOP = { width: 1200, height: 860 };
+const PHONE = { width: 390, height: 844, deviceScaleFactor: 2 };
+
+describe('the Admin section: an admin makes a client Premium', () => {
+  const files = browserTestFiles('admin-people');
+  let browser: Browser;
+  let page: Page;
+  let clientContext: BrowserContext;
+  let clientPage: Page;
+  let clientId = '';
+
+  /** A screenshot at desktop width, then at phone width (back to desktop after). */
+  async function screens(name: string, on: Page = page) {
+    await files.screenshot(on, `${name}-desktop`);
+    await on.setViewport(PHONE);
+    await files.screenshot(on, `${name}-phone`);
+    await on.setViewport(DESKTOP);
+  }
+  const textOf = (selector: string, on: Page = page) => on.$eval(selector, (el) => el.textContent ?? '');
+
+  beforeAll(async () => {
+    await Promise.all([createClient(CLIENT_EMAIL, CLIENT_NAME, 'FREE'), createCoach(ADMIN_EMAIL, 'Ada Admin'), createCoach(COACH_EMAIL, 'Cory Coach')]);
+    await queryLocalD1(inject('persistDir'), `UPDATE users SET role = 'ADMIN' WHERE email = '${ADMIN_EMAIL}'`);
+    clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: await login(CLIENT_EMAIL) })).id;
+    await files.portals('client', 'coach');
+    browser = await files.chromium();
+    page = await browser.newPage();
+    await page.setViewport(DESKTOP);
+    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
+    // The client in a browser context of their own: another person's cookies and storage.
+    clientContext = await browser.createBrowserContext();
+    clientPage = await clientContext.newPage();
+    await clientPage.setViewport(DESKTOP);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+  });
+
+  skipAfterFirstFailure();
+
+  it('shows the client their Free plan before', async () => {
+    await openWithGrant(clientPage, inject('portalUrls').client, CLIENT_EMAIL);
+    await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    expect(await textOf('[data-testid=tier-banner]', clientPage)).toContain('Free plan');
+  });
+
+  it('gives the admin an Admin section, and finds the client in People by name', async () => {
+    await openWithGrant(page, coachPortalUrl(), ADMIN_EMAIL);
+    await page.waitForSelector('nav[aria-label=Main] a[href="/admin"]', { timeout: 15_000 });
+    await Promise.all([page.waitForSelector('[data-testid=people-filters]'), page.click('nav[aria-label=Main] a[href="/admin"]')]);
+    expect(page.url()).toBe(`${coachPortalUrl()}/admin/people`);
+    await page.waitForSelector('[data-testid=people]', { timeout: 15_000 });
+    await screens('admin-people');
+
+    await page.type('input[name=q]', CLIENT_NAME);
+    await page.select('select[name=tier]', 'FREE');
+    await page.click('[data-testid=people-filters] button[type=submit]');
+    const row = `[data-testid=person-row][data-person-id="${clientId}"]`;
+    await page.waitForSelector(row, { timeout: 15_000 });
+    expect(await page.$$eval('[data-testid=person-row]', (els) => els.length)).toBe(1);
+    expect(await textOf(`${row} [data-field=tier]`)).toBe('Free');
+    await screens('admin-people-found');
+  });
+
+  it('makes the client Premium with a reason, shown in their history', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=person-actions]', { timeout: 15_000 }), page.click(`[data-person-id="${clientId}"] a`)]);
+    expect(await textOf('h1')).toBe(CLIENT_NAME);
+    expect(await textOf('[data-testid=person-tier]')).toBe('Free');
+    await screens('admin-person');
+
+    // A reason of two letters is no reason: refused in place, nothing sent.
+    await page.select('select[name=tier]', 'PREMIUM');
+    await page.type('textarea[name=reason]', 'ok');
+    await page.click('[data-testid=person-actions] button[type=submit]');
+    await page.waitForSelector('[data-testid=person-actions] [role=alert]');
+    expect(await textOf('[data-testid=person-tier]')).toBe('Free');
+
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Backspace');
+    await page.type('textarea[name=reason]', REASON);
+    await page.click('[data-testid=person-actions] button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=person-tier]')?.textContent === 'Premium', { timeout: 15_000 });
+    const latest = await textOf('[data-testid=person-history] li:first-child');
+    expect(latest).toContain('Tier: Free → Premium');
+    expect(latest).toContain('Ada Admin');
+    expect(latest).toContain(REASON);
+    await screens('admin-person-premium');
+  });
+
+  it('shows the client the Premium plan on their next load', async () => {
+    await clientPage.reload();
+    await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    expect(await textOf('[data-testid=tier-banner]', clientPage)).toContain('Premium plan');
+    await files.screenshot(clientPage, 'client-dashboard-premium');
+  });
+
+  it('lists the change in the audit log, with who, whom and why', async () => {
+    await Promise.all([page.waitForSelector('[data-testid=audit-filters]'), page.click('nav[aria-label=Admin] a[href="/admin/audit"]')]);
+    await page.select('select[name=action]', 'user.set-tier');
+    await page.click('[data-testid=audit-filters] button[type=submit]');
+    await page.waitForFunction(
+      (name) => Array.from(document.querySelectorAll('[data-testid=audit-row]')).some((r) => r.textContent?.includes(name)),
+      { timeout: 15_000 },
+      CLIENT_NAME,
+    );
+    const entry = await page.$$eval('[data-testid=audit-row]', (rows, name) => rows.find((r) => r.textContent?.includes(name))?.textContent ?? '', CLIENT_NAME);
+    expect(entry).toContain('Ada Admin');
+    expect(entry).toContain(REASON);
+    expect(entry).toContain('"PREMIUM"');
+    await screens('admin-audit');
+  });
+
+  it('shows a coach no Admin section, and the API refuses them', async () => {
+    const coachContext = await browser.createBrowserContext();
+    const coachPage = await coachContext.newPage();
+    await coachPage.setViewport(DESKTOP);
+    await openWithGrant(coachPage, coachPortalUrl(), COACH_EMAIL);
+    await coachPage.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+    expect(await coachPage.$('nav[aria-label=Main] a[href="/admin"]')).toBeNull();
+    await coachPage.goto(`${coachPortalUrl()}/admin/people`);
+    await coachPage.waitForFunction(() => document.body.textContent?.includes('This section is for admins'), { timeout: 15_000 });
+    expect(await coachPage.$('[data-testid=people-filters]')).toBeNull();
+    await coachContext.close();
+    const coachToken = await login(COACH_EMAIL);
+    expect((await api('GET', '/api/admin/people', { token: coachToken })).status).toBe(403);
+    expect((await api('POST', `/api/admin/people/${clientId}/tier`, { token: coachToken, body: { tier: 'FREE', reason: 'Not mine to do' } })).status).toBe(403);
+  });
+});

@@ -1,0 +1,27 @@
+import { NavLink, Outlet } from 'react-router';
+import { EmptyState } from '../../ui';
+import { useCoach } from '../coach-only';
+
+/**
+ * The Admin section's frame, inside CoachOnly: admins get its pages under a small section menu; a coach
+ * who follows a link here is told it is not for them (the API refuses them anyway).
+ */
+export function AdminOnly() {
+  const me = useCoach();
+  if (me.role !== 'ADMIN') {
+    return (
+      <EmptyState title="This section is for admins">
+        <p>Ask an admin if you need something changed on an account.</p>
+      </EmptyState>
+    );
+  }
+  return (
+    <div className="hc-stack">
+      <nav aria-label="Admin" className="hc-nav hc-subnav">
+        <NavLink to="/admin/people">People</NavLink>
+        <NavLink to="/admin/audit">Audit log</NavLink>
+      </nav>
+      <Outlet />
+    </div>
+  );
+}
