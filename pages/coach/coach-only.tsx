@@ -5,6 +5,7 @@ import { clientDashboardUrl } from '../api/config';
 import { meQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
 import { RedirectAway } from '../shared/redirect-away';
+import { FlagAlerts } from './flag-alerts';
 import { isCoachLike, type Me } from './me';
 
 /** What CoachOnly hands the pages below: the coach, and a way to replace it after a change (settings). */
@@ -24,7 +25,12 @@ export function CoachOnly() {
   if (me.data === undefined) return <Pending query={me} label="Loading…" what="your account" />;
   // This portal's session is of no use to a client: forget it here, and go to their portal.
   if (!isCoachLike(me.data.role)) return <RedirectAway href={clientDashboardUrl} label="Taking you to your own portal…" forgetSession />;
-  return <Outlet context={{ me: me.data, setMe } satisfies CoachContext} />;
+  return (
+    <>
+      <FlagAlerts />
+      <Outlet context={{ me: me.data, setMe } satisfies CoachContext} />
+    </>
+  );
 }
 
 /** The signed-in coach (or admin), inside CoachOnly. */

@@ -3,24 +3,27 @@ import { Link } from 'react-router';
 import { Pending } from '../shared/query';
 import { EmptyState, formatDuration } from '../ui';
 import { useCoach } from './coach-only';
+import { loadFlags } from './flags';
+import { FlagsPanel } from './flags-panel';
 import { LiveNow } from './live-now';
 import { type Appointment, formatWhen, loadAppointments, loadSessions, reviewPath, type SessionSummary } from './sessions';
 
 const loadDashboard = async () => {
-  const [flagged, recent, appointments] = await Promise.all([loadSessions(true), loadSessions(), loadAppointments()]);
-  return { flagged, recent, appointments };
+  const [flags, recent, appointments] = await Promise.all([loadFlags(), loadSessions(), loadAppointments()]);
+  return { flags, recent, appointments };
 };
 
 /**
- * The coach's home: flagged sessions needing a follow-up first, sessions live now, upcoming
+ * The coach's home: crisis flags needing a follow-up first (with their figures), sessions live now, upcoming
  * appointments, then recent sessions to review.
  */
 export function DashboardPage() {
   const coach = useCoach();
   const load = useQuery({ queryKey: ['dashboard'], queryFn: loadDashboard });
   if (load.data === undefined) return <Pending query={load} label="Loading your dashboard…" what="your dashboard" />;
-  const { flagged, recent, appointments } = load.data;
-  const flaggedIds = new Set(flagged.map((s) => s.id));
+  const { flags, recent, appointments } = load.data;
+  // A session whose flag is being followed up is reviewed from there, not repeated below.
+  const flaggedIds = new Set(flags.flags.map((f) => f.sessionId));
   const toReview = recent.filter((s) => !flaggedIds.has(s.id) && s.status !== 'WAITING' && s.status !== 'ACTIVE');
   const upcoming = appointments.filter((a) => a.status === 'SCHEDULED' || a.status === 'ACTIVE');
 
@@ -28,18 +31,7 @@ export function DashboardPage() {
     <div className="hc-stack">
       <h1>Hello, {coach.displayName}</h1>
 
-      <section className="hc-card hc-flagged" aria-labelledby="flagged-title" data-testid="flagged-sessions">
-        <h2 id="flagged-title">Needs your follow-up</h2>
-        {flagged.length === 0 ? (
-          <p className="hc-muted">No session is flagged. When a client talks of crisis, the session appears here first.</p>
-        ) : (
-          <ul className="hc-list" aria-label="Flagged sessions">
-            {flagged.map((s) => (
-              <SessionItem key={s.id} session={s} />
-            ))}
-          </ul>
-        )}
-      </section>
+      <FlagsPanel list={flags} />
 
       <LiveNow />
 

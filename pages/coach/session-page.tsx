@@ -7,6 +7,7 @@ import { EmptyState, formatDuration, TextField } from '../ui';
 import { clientPath } from './clients';
 import { useCoach } from './coach-only';
 import { NotesPanel } from './notes-panel';
+import { SessionFlag } from './session-flag';
 import { formatWhen, type TranscriptLine } from './sessions';
 
 /**
@@ -46,13 +47,7 @@ function SessionReview({ sessionId }: { sessionId: string }) {
         {s.status === 'COMPLETED' && <span className="hc-muted">{s.startedAt ? formatDuration(s.durationSeconds) : 'ended before it started'}</span>}
         <span className="hc-muted">{s.tierAtStart.replace('_', ' ').toLowerCase()} client</span>
       </p>
-      {s.flag && (
-        <div className="hc-alert hc-alert-error" role="status" data-testid="session-flag">
-          <p>
-            <strong>Flagged for follow-up:</strong> {s.flag.reason} ({formatWhen(s.flag.at)})
-          </p>
-        </div>
-      )}
+      {s.flag && <SessionFlag sessionId={s.id} flag={s.flag} />}
       <div className="hc-review">
         <div className="hc-stack">
           <section className="hc-card" aria-labelledby="summary-title" data-testid="session-summary">

@@ -55,14 +55,17 @@ export const RoomEvent = z.discriminatedUnion('type', [
 ]);
 export type RoomEvent = z.infer<typeof RoomEvent>;
 
-/** A WebSocket message as a portal reads it: the event, or null for anything it does not know. */
-export function readRoomEvent(text: string): RoomEvent | null {
+/** A WebSocket message checked against `schema`: what it says, or null for anything that does not match (or is not JSON). */
+export function readMessage<T>(schema: z.ZodMiniType<T>, text: string): T | null {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
     return null;
   }
-  const parsed = RoomEvent.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   return parsed.success ? parsed.data : null;
 }
+
+/** A WebSocket message as a portal reads it: the event, or null for anything it does not know. */
+export const readRoomEvent = (text: string): RoomEvent | null => readMessage(RoomEvent, text);

@@ -116,6 +116,12 @@ describe('GET /api/openapi.json', () => {
         '/api/coach/clients',
         '/api/coach/clients/{clientId}',
         '/api/coach/live',
+        '/api/flags',
+        '/api/flags/{sessionId}',
+        '/api/flags/{sessionId}/acknowledge',
+        '/api/flags/{sessionId}/resolve',
+        '/api/flags/{sessionId}/reopen',
+        '/api/staff/ws-ticket',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/api/auth/login']?.post?.responses ?? {}).sort()).toEqual(['200', '400', '401', '403', '413', '429']);
@@ -163,7 +169,7 @@ describe('logs', () => {
 describe('the Worker entry module', () => {
   it('exports only the fetch handler and Durable Object classes (workerd refuses anything else)', async () => {
     const entry = await import('./index');
-    expect(Object.keys(entry).sort()).toEqual(['MailOutbox', 'RateLimiter', 'SessionRoom', 'default']);
+    expect(Object.keys(entry).sort()).toEqual(['MailOutbox', 'RateLimiter', 'SessionRoom', 'StaffDesk', 'default']);
     expect(typeof entry.default.fetch).toBe('function');
   });
 });

@@ -21,6 +21,7 @@ import { appointmentsApp } from './routes/appointments';
 import { auth } from './routes/auth';
 import { availability } from './routes/availability';
 import { coach } from './routes/coach';
+import { flags } from './routes/flags';
 import { health } from './routes/health';
 import { myMfa, signInMfa } from './routes/mfa';
 import { notes, notesOfClient } from './routes/notes';
@@ -28,12 +29,14 @@ import { rooms } from './routes/rooms';
 import { search } from './routes/search';
 import { sessions } from './routes/sessions';
 import { slots } from './routes/slots';
+import { staff } from './routes/staff';
 import { usersApp } from './routes/users';
 import { webhooks } from './routes/webhooks';
 
 export { MailOutbox } from './mail-outbox';
 export { RateLimiter } from './rate-limiter';
 export { SessionRoom } from './session-room';
+export { StaffDesk } from './staff-desk';
 
 /** Bodies above this are refused with 413 before any handler reads them. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -107,6 +110,8 @@ const routes = app
   .route('/api/availability', availability)
   .route('/api/coaches', slots)
   .route('/api/appointments', appointmentsApp)
+  .route('/api/flags', flags)
+  .route('/api/staff', staff)
   .route('/api/webhooks', webhooks);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -20,6 +20,7 @@ import { db as openDb } from './db/client';
 import { appointments, coachingSessions, users } from './db/schema';
 import { agentHostSecret } from './lib/config';
 import { agentDispatch, roomService, sendPacket } from './lib/livekit';
+import { acceptTicketedSocket, mintWsTicket, redeemWsTicket, type WsTicketHolder } from './lib/ws-tickets';
 
 /** How long the room may stand with no human in it before the session ends by itself. */
 export const EMPTY_GRACE_MS = 3 * 60_000;
@@ -99,13 +100,6 @@ interface RoomState {
   seenEvents: string[];
   effects: Effect[];
 }
-
-/** Whom a WebSocket ticket admits (see mintWsTicket). */
-export interface WsTicketHolder {
-  userId: string;
-  role: string;
-}
-const WS_TICKET_PREFIX = 'ws-ticket:';
 
 export interface InitParams {
   sessionId: string;
@@ -345,43 +339,24 @@ export class SessionRoom extends DurableObject<Env> {
   // A portal's WebSocket upgrade carries a single-use ticket valid for seconds, never the login token
   // (a URL ends up in request logs). Kept here: the object serialises its calls, so a ticket is taken once.
 
-  /** Stores a ticket for one WebSocket upgrade by `holder`, valid `ttlMs`; drops expired ones. */
-  async mintWsTicket(holder: WsTicketHolder, ttlMs: number): Promise<{ ticket: string; expiresAt: number }> {
-    const now = Date.now();
-    const held = await this.ctx.storage.list<{ expiresAt: number }>({ prefix: WS_TICKET_PREFIX, limit: 128 });
-    const expired = [...held].filter(([, t]) => t.expiresAt <= now).map(([key]) => key);
-    if (expired.length > 0) await this.ctx.storage.delete(expired);
-    const ticket = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
-      .replace(/\+/g, '-')
-      .replace(/\//g, '_')
-      .replace(/=+$/, '');
-    const expiresAt = now + ttlMs;
-    await this.ctx.storage.put(`${WS_TICKET_PREFIX}${ticket}`, { ...holder, expiresAt });
-    return { ticket, expiresAt };
+  /** Stores a ticket for one WebSocket upgrade by `holder`, valid `ttlMs`. */
+  mintWsTicket(holder: WsTicketHolder, ttlMs: number): Promise<{ ticket: string; expiresAt: number }> {
+    return mintWsTicket(this.ctx.storage, holder, ttlMs);
   }
 
   /** Takes a ticket, once: whom it was minted for, or null when it is unknown, used or expired. */
-  async redeemWsTicket(ticket: string): Promise<WsTicketHolder | null> {
-    const key = `${WS_TICKET_PREFIX}${ticket}`;
-    const held = await this.ctx.storage.get<WsTicketHolder & { expiresAt: number }>(key);
-    if (!held) return null;
-    await this.ctx.storage.delete(key);
-    return held.expiresAt > Date.now() ? { userId: held.userId, role: held.role } : null;
+  redeemWsTicket(ticket: string): Promise<WsTicketHolder | null> {
+    return redeemWsTicket(this.ctx.storage, ticket);
   }
 
   // ---- WebSocket (hibernatable) for portals ----------------------------------------------
 
   /** Accepts a portal's WebSocket; the Worker has already checked who is asking. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get('Upgrade') !== 'websocket') return new Response('Expected a WebSocket', { status: 426 });
-    const userId = request.headers.get('X-HC-User-Id') ?? 'unknown';
-    const role = request.headers.get('X-HC-User-Role') ?? 'CLIENT';
-    const pair = new WebSocketPair();
-    const [client, server] = Object.values(pair) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, [userId, role]);
-    const state = await this.load();
-    if (state) server.send(JSON.stringify({ type: 'state', state: this.snapshot(state) }));
-    return new Response(null, { status: 101, webSocket: client });
+    const { response, socket } = acceptTicketedSocket(this.ctx, request);
+    const state = socket ? await this.load() : undefined;
+    if (socket && state) socket.send(JSON.stringify({ type: 'state', state: this.snapshot(state) }));
+    return response;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

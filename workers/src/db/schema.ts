@@ -7,6 +7,7 @@
  * the epoch (`mode: 'timestamp_ms'` gives `Date` in TS); ids are random UUIDs made by the app.
  */
 
+import { FLAG_ACTIONS, FLAG_STATES } from '@hybrid-coach/shared/crisis-flags';
 import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
 import { relations, sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
@@ -622,4 +623,52 @@ export const auditLog = sqliteTable(
     index('audit_log_actor_idx').on(t.actorId, t.at),
     index('audit_log_target_idx').on(t.targetType, t.targetId, t.at),
   ],
+);
+
+/**
+ * A crisis flag (issue 16): the follow-up of a session in which the client talked of self-harm or crisis.
+ * One per session, raised with `coaching_sessions.flagged_at`; OPEN until a coach acknowledges it (and owns
+ * it), RESOLVED with a note of what was done, and OPEN again when reopened. Every change is a
+ * `crisis_flag_events` row (and an audit log row), written in the same batch.
+ */
+export const crisisFlags = sqliteTable(
+  'crisis_flags',
+  {
+    sessionId: text('session_id')
+      .primaryKey()
+      .references(() => coachingSessions.id, { onDelete: 'cascade' }),
+    state: text('state', { enum: FLAG_STATES }).notNull().default('OPEN'),
+    raisedAt: instant('raised_at').notNull(),
+    reason: text('reason').notNull(),
+    /** The coach (or admin) who acknowledged it and owns the follow-up; null while OPEN. */
+    ownerId: text('owner_id').references(() => users.id, { onDelete: 'set null' }),
+    acknowledgedAt: instant('acknowledged_at'),
+    resolvedAt: instant('resolved_at'),
+    /** What was done, given when resolving. */
+    resolutionNote: text('resolution_note'),
+    /** 1 when raised, one more per change: a change names the version it changes (see `crisis_flag_events.seq`). */
+    version: integer('version').notNull().default(1),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [index('crisis_flags_state_raised_idx').on(t.state, t.raisedAt), check('crisis_flags_state_valid', inList('state', FLAG_STATES))],
+);
+
+/** Every change of a crisis flag: who (null: the system raised it), when, from which state to which, and the note. */
+export const crisisFlagEvents = sqliteTable(
+  'crisis_flag_events',
+  {
+    id: id(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => crisisFlags.sessionId, { onDelete: 'cascade' }),
+    /** The flag's version this event made. Unique per flag: of two changes made at once from the same version, the second is refused whole. */
+    seq: integer('seq').notNull(),
+    at: instant('at').notNull(),
+    actorId: text('actor_id'),
+    action: text('action', { enum: FLAG_ACTIONS }).notNull(),
+    fromState: text('from_state', { enum: FLAG_STATES }),
+    toState: text('to_state', { enum: FLAG_STATES }).notNull(),
+    note: text('note'),
+  },
+  (t) => [uniqueIndex('crisis_flag_events_seq_uq').on(t.sessionId, t.seq), check('crisis_flag_events_action_valid', inList('action', FLAG_ACTIONS))],
 );

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import readme from '../../../README.md?raw';
 import { API, bearer, body, createUser, login, post, testDb, totpCode } from '../../test/helpers';
 import * as schema from '../db/schema';
+import { flagRaiseWrites } from '../lib/crisis-flags';
 import { sha256Hex } from '../lib/crypto';
 import { issueSession } from '../lib/session';
 import { ACCESS, ACTORS, type Actor, accessMarkdown } from './access';
@@ -33,6 +34,8 @@ interface World {
   window: string;
   /** A slot of the coach's window a client may book. */
   freeSlot: string;
+  /** The client's finished session with the coach, flagged for crisis (the flag open). */
+  flagged: string;
   /** A placeholder account's claim token. */
   claimToken?: string;
 }
@@ -92,6 +95,21 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
     .insert(schema.coachAvailability)
     .values({ coachId: users.coach.id, dayOfWeek: tomorrowAt(9).getUTCDay(), startTime: '09:00', endTime: '12:00' })
     .returning();
+  const flaggedId = crypto.randomUUID();
+  const flaggedAt = new Date(Date.now() - 2400_000);
+  await db.batch([
+    db.insert(schema.coachingSessions).values({
+      id: flaggedId,
+      roomName: `session-${flaggedId}`,
+      clientId: users.client.id,
+      coachId: users.coach.id,
+      status: 'COMPLETED',
+      tierAtStart: 'PREMIUM',
+      flaggedAt,
+      flagReason: 'The client said “want to die”',
+    }),
+    ...flagRaiseWrites(db, flaggedId, { at: flaggedAt, reason: 'The client said “want to die”' }),
+  ]);
   let live = '';
   if (opts.live) {
     const started = await post('/api/rooms', {}, bearer(tokens.client));
@@ -110,6 +128,7 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
     note: note!.id,
     window: window!.id,
     freeSlot: tomorrowAt(11).toISOString(),
+    flagged: flaggedId,
   };
 }
 
@@ -212,6 +231,23 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/appointments/{id}/cancel': { call: (w) => ({ path: `/api/appointments/${w.appointment}/cancel`, body: {} }) },
   'POST /api/appointments/{id}/reassign': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign`, body: { coachId: w.users.otherCoach.id } }) },
   'GET /api/appointments/{id}/reassign-options': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign-options` }) },
+  'GET /api/flags': { call: () => ({ path: '/api/flags' }) },
+  'GET /api/flags/{sessionId}': { call: (w) => ({ path: `/api/flags/${w.flagged}` }) },
+  'POST /api/flags/{sessionId}/acknowledge': { call: (w) => ({ path: `/api/flags/${w.flagged}/acknowledge`, body: {} }) },
+  'POST /api/flags/{sessionId}/resolve': {
+    call: async (w, actor) => {
+      if (actor === 'coach' || actor === 'otherCoach' || actor === 'admin') await post(`/api/flags/${w.flagged}/acknowledge`, {}, bearer(w.tokens[actor]));
+      return { path: `/api/flags/${w.flagged}/resolve`, body: { note: 'Called the client; safe, with a friend tonight' } };
+    },
+  },
+  'POST /api/flags/{sessionId}/reopen': {
+    call: async (w) => {
+      await post(`/api/flags/${w.flagged}/acknowledge`, {}, bearer(w.tokens.coach));
+      await post(`/api/flags/${w.flagged}/resolve`, { note: 'Called the client' }, bearer(w.tokens.coach));
+      return { path: `/api/flags/${w.flagged}/reopen`, body: { note: 'She wrote again' } };
+    },
+  },
+  'POST /api/staff/ws-ticket': { call: () => ({ path: '/api/staff/ws-ticket', body: {} }) },
   // Staff MFA. At sign-in: the coach has it on (a recovery code, so no step is spent twice); the admin has not set it up yet.
   'POST /api/auth/mfa': {
     call: async (w) => {

@@ -91,6 +91,14 @@ export const ACCESS: Record<string, Row> = {
   'POST /api/appointments/{id}/cancel': row(401, 200, 404, 404, 200, 200),
   'POST /api/appointments/{id}/reassign': row(401, 403, 403, 404, 200, 200),
   'GET /api/appointments/{id}/reassign-options': row(401, 403, 403, 404, 200, 200),
+  // Crisis flags (issue 16): every coach and admin sees and acknowledges any flag; each call made on an open
+  // flag (resolve: one the caller acknowledged first; reopen: one the client's coach resolved).
+  'GET /api/flags': row(401, 403, 403, 200, 200, 200),
+  'GET /api/flags/{sessionId}': row(401, 403, 403, 200, 200, 200),
+  'POST /api/flags/{sessionId}/acknowledge': row(401, 403, 403, 200, 200, 200),
+  'POST /api/flags/{sessionId}/resolve': row(401, 403, 403, 200, 200, 200),
+  'POST /api/flags/{sessionId}/reopen': row(401, 403, 403, 200, 200, 200),
+  'POST /api/staff/ws-ticket': row(401, 403, 403, 201, 201, 201),
 };
 
 /** The table as Markdown, for the README's Security section. */

@@ -13,6 +13,7 @@ import { mintRoomToken, ROOM_DEPARTURE_TIMEOUT_S, ROOM_EMPTY_TIMEOUT_S, ROOM_MAX
 import { authRoute, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { assertMember, claimMonthlySession, isCoachLike, loadSession, releaseMonthlySession, sessionRoom } from '../lib/rooms';
 import { assertCanStartSession } from '../lib/usage';
+import { ticketedUpgrade } from '../lib/ws-tickets';
 
 const Params = z.object({ sessionId: Id });
 
@@ -152,12 +153,16 @@ const stateRoute = authRoute({
 /** How long a WebSocket ticket stays valid: long enough to open the socket, too short to be worth stealing. */
 export const WS_TICKET_TTL_MS = 30_000;
 
-const WsTicket = z
-  .object({
-    ticket: z.string().openapi({ description: 'Single use, for GET /api/rooms/{sessionId}/ws?ticket=…' }),
-    expiresAt: z.string().datetime(),
-  })
-  .openapi('WsTicket');
+/** A WebSocket ticket as the API answers it, for the socket at `socketPath`. */
+export const wsTicketSchema = (name: string, socketPath: string) =>
+  z
+    .object({
+      ticket: z.string().openapi({ description: `Single use, for GET ${socketPath}?ticket=…` }),
+      expiresAt: z.string().datetime(),
+    })
+    .openapi(name);
+
+const WsTicket = wsTicketSchema('WsTicket', '/api/rooms/{sessionId}/ws');
 
 const wsTicketRoute = authRoute({
   method: 'post',
@@ -379,21 +384,6 @@ export const rooms = createApp()
    * ticket from POST /api/rooms/:id/ws-ticket (used once), never by the login token.
    */
   .get('/:sessionId/ws', async (c) => {
-    if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
-      throw new AppError('VALIDATION_ERROR', 'This endpoint speaks WebSocket only', { fields: { Upgrade: 'expected websocket' } });
-    }
-    const ticket = c.req.query('ticket');
-    const refused = () => new AppError('UNAUTHORIZED', 'Open the live events with a fresh ticket from POST /api/rooms/{sessionId}/ws-ticket');
-    if (!ticket || ticket.length > 64) throw refused();
     const session = await loadSession(c.var.db, c.req.param('sessionId'));
-    const room = sessionRoom(c.env, session.id);
-    const holder = await room.redeemWsTicket(ticket);
-    if (!holder) throw refused();
-    const headers = new Headers(c.req.raw.headers);
-    headers.set('X-HC-User-Id', holder.userId);
-    headers.set('X-HC-User-Role', holder.role);
-    // The used ticket goes no further.
-    const url = new URL(c.req.url);
-    url.search = '';
-    return room.fetch(new Request(url, { headers }));
+    return ticketedUpgrade(c.req.raw, sessionRoom(c.env, session.id), '/api/rooms/{sessionId}/ws-ticket');
   });

@@ -1,11 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import type { SQL } from 'drizzle-orm';
-import { and, asc, desc, eq, isNotNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, or } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { coachingSessions, MESSAGE_KINDS, messages, sessionRatings, users } from '../db/schema';
+import { auditInsert } from '../lib/audit';
+import { inFlagCircle } from '../lib/crisis-flags';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
 import { isCoachLike } from '../lib/rooms';
@@ -216,8 +218,9 @@ export const sessions = createApp()
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');
     const db = c.var.db;
+    // Besides their own, a coach reads a flagged session they own the flag of, or whose client they coach (issue 16).
     const row = await withNames(db)
-      .where(and(eq(coachingSessions.id, c.req.valid('param').id), visibleTo(user)))
+      .where(and(eq(coachingSessions.id, c.req.valid('param').id), user.role === 'COACH' ? or(visibleTo(user), inFlagCircle(db, user)) : visibleTo(user)))
       .get();
     // Someone else's session is as invisible as one that does not exist.
     if (!row) throw new AppError('NOT_FOUND', 'No such session');
@@ -229,6 +232,16 @@ export const sessions = createApp()
       access === 'full' ? db.select().from(messages).where(shown).orderBy(asc(messages.spokenAt)).limit(MAX_TRANSCRIPT_LINES).all() : [],
       db.$count(messages, shown),
     ]);
+    // Reading a transcript of a session one was not in is on record before it is answered (who, which, when).
+    if (access === 'full' && user.id !== session.clientId && user.id !== session.coachId) {
+      await auditInsert(db, {
+        actorId: user.id,
+        action: 'transcript.read',
+        target: { type: 'session', id: session.id },
+        after: { lines: lines.length, flagged: session.flaggedAt !== null, as: user.role === 'ADMIN' ? 'admin' : 'flag-circle' },
+        requestId: c.get('requestId'),
+      });
+    }
     return c.json(
       ok({
         ...summary(user, row, access),

@@ -9,9 +9,10 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { AppEnv } from '../app-env';
-import { coachingSessions, messages } from '../db/schema';
+import { coachingSessions, messages, users } from '../db/schema';
 import { agentContext } from '../lib/agent-context';
 import { agentHostSecret } from '../lib/config';
+import { alertStaff, flagRaiseWrites } from '../lib/crisis-flags';
 import { AppError, ok } from '../lib/errors';
 import { roomNameFor, sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { fieldsOf } from '../lib/openapi';
@@ -111,11 +112,13 @@ export const webhooks = new Hono<AppEnv>()
     if (concern) {
       const flag = { flaggedAt: new Date(), flagReason: `The client said “${concern}”` };
       const session = await db
-        .select({ id: coachingSessions.id, coachId: coachingSessions.coachId })
+        .select({ id: coachingSessions.id, coachId: coachingSessions.coachId, clientName: users.displayName })
         .from(coachingSessions)
+        .leftJoin(users, eq(users.id, coachingSessions.clientId))
         .where(eq(coachingSessions.id, sessionId))
         .get();
-      // The flag and its emails to the coaches on duty in one batch; the emails stand only if this raised it.
+      // The flag (with its state, issue 16) and its emails to the coaches on duty in one batch; the emails
+      // stand only if this raised it.
       const raisedHere = sql`EXISTS (SELECT 1 FROM ${coachingSessions} WHERE ${coachingSessions.id} = ${sessionId} AND ${coachingSessions.flaggedAt} = ${flag.flaggedAt.getTime()})`;
       const [raised] = await db.batch([
         db
@@ -123,11 +126,28 @@ export const webhooks = new Hono<AppEnv>()
           .set(flag)
           .where(and(eq(coachingSessions.id, sessionId), isNull(coachingSessions.flaggedAt)))
           .returning({ id: coachingSessions.id }),
+        ...flagRaiseWrites(db, sessionId, { at: flag.flaggedAt, reason: flag.flagReason }),
         ...(session ? await flagMailWrites(c.env, db, session, raisedHere, flag.flaggedAt) : []),
       ]);
       if (raised.length > 0) {
         kickOutbox(c.env, c.executionCtx);
         await sessionRoom(c.env, sessionId).flag({ at: flag.flaggedAt.getTime(), reason: flag.flagReason });
+        // The live alert in every signed-in coach's portal (the staff desk), beside the emails.
+        await alertStaff(
+          c.env,
+          {
+            type: 'flag',
+            action: 'raise',
+            sessionId,
+            clientName: session?.clientName ?? '',
+            reason: flag.flagReason,
+            state: 'OPEN',
+            raisedAt: flag.flaggedAt.getTime(),
+            owner: null,
+            at: flag.flaggedAt.getTime(),
+          },
+          c.get('requestId'),
+        );
         log('warn', 'session flagged for a coach', { requestId: c.get('requestId'), sessionId });
       }
     }
