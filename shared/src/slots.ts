@@ -1,6 +1,6 @@
 /**
  * Bookable slots of a coach: fixed 30-minute slots on the half hour, inside the coach's availability
- * windows (recurring on a weekday, or on one date). Windows are wall-clock times in the coach's IANA
+ * windows (recurring on a weekday, or on one date), less one-off exceptions closing hours on a date. Windows are wall-clock times in the coach's IANA
  * time zone; slots are UTC instants (portals show them in the viewer's zone). Expanded with Luxon, a
  * small maintained library over Intl's zone data (the Temporal polyfill is larger and pre-1.0).
  *
@@ -32,6 +32,8 @@ export interface AvailabilityWindow {
   isRecurring: boolean;
   /** "YYYY-MM-DD" (local date) for a one-off window */
   specificDate: string | null;
+  /** A one-off exception closing these hours on its date (a day off): no slot there overlaps it. */
+  closed?: boolean;
 }
 
 /** Zone of a coach who has not chosen one (their windows read as UTC, as before zones existed). */
@@ -48,8 +50,10 @@ export function canonicalTimeZone(name: string): string | null {
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** Whether two windows can be open at the same time (same weekday or date, hours meeting). */
+/** Whether two windows of one kind (open, or closed exceptions) meet: same weekday or date, hours meeting. */
 export function overlaps(a: AvailabilityWindow, b: AvailabilityWindow): boolean {
+  // Closing hours is what an exception is for: it only clashes with another exception.
+  if (Boolean(a.closed) !== Boolean(b.closed)) return false;
   const sameDay = a.dayOfWeek === b.dayOfWeek && (a.isRecurring || b.isRecurring || a.specificDate === b.specificDate);
   return sameDay && a.startTime < b.endTime && b.startTime < a.endTime;
 }
@@ -85,10 +89,14 @@ export function freeSlots(windows: readonly AvailabilityWindow[], booked: readon
   const starts = new Set<number>();
   for (let day = localDay(tz, from); day <= localDay(tz, to); day += DAY_MS) {
     const date = new Date(day);
-    for (const w of windows) {
-      if (!(w.isRecurring ? w.dayOfWeek === date.getUTCDay() : w.specificDate === date.toISOString().slice(0, 10))) continue;
+    const today = windows.filter((w) => (w.isRecurring ? w.dayOfWeek === date.getUTCDay() : w.specificDate === date.toISOString().slice(0, 10)));
+    const closed = today.filter((w) => w.closed);
+    const shut = (m: number) => closed.some((x) => minutesOf(x.startTime) < m + SLOT_MINUTES && m < minutesOf(x.endTime));
+    for (const w of today) {
+      if (w.closed) continue;
       // Slots begin on the half hour at or after the window's start and end by its end (wall clock).
       for (let m = Math.ceil(minutesOf(w.startTime) / SLOT_MINUTES) * SLOT_MINUTES; m + SLOT_MINUTES <= minutesOf(w.endTime); m += SLOT_MINUTES) {
+        if (shut(m)) continue;
         const t = firstInstant(tz, day + m * 60_000);
         if (t !== null && t >= from.getTime() && t < to.getTime() && t > now.getTime() && !taken.has(t)) starts.add(t);
       }

@@ -113,6 +113,34 @@ describe('slots in the coach’s own zone, across daylight-saving changes', () =
   });
 });
 
+describe('one-off exceptions', () => {
+  it('closes hours on one local date: a day off, or part of one; other weeks keep their slots', () => {
+    const off = (startTime: string, endTime: string): AvailabilityWindow => ({
+      dayOfWeek: 1,
+      startTime,
+      endTime,
+      isRecurring: false,
+      specificDate: '2027-01-04',
+      closed: true,
+    });
+    const mondays = [weekly(1, '09:00', '11:00')];
+    const from = new Date('2027-01-03T00:00:00Z');
+    const to = new Date('2027-01-13T00:00:00Z');
+    const before = new Date('2027-01-01T00:00:00Z');
+    expect(iso(freeSlots([...mondays, off('00:00', '24:00')], [], from, to, before, 'Europe/London'))).toEqual([
+      '2027-01-11T09:00',
+      '2027-01-11T09:30',
+      '2027-01-11T10:00',
+      '2027-01-11T10:30',
+    ]);
+    // 9:45–10:15 closed: the two slots it touches go, 9:00 and 10:30 stay.
+    expect(iso(freeSlots([...mondays, off('09:45', '10:15')], [], from, new Date('2027-01-05T00:00:00Z'), before, 'Europe/London'))).toEqual([
+      '2027-01-04T09:00',
+      '2027-01-04T10:30',
+    ]);
+  });
+});
+
 describe('time zone names and overlaps', () => {
   it('accepts IANA zones, canonical spelling; refuses unknown names and bare offsets', () => {
     expect(canonicalTimeZone('America/New_York')).toBe('America/New_York');
@@ -135,5 +163,7 @@ describe('time zone names and overlaps', () => {
     // 2027-01-04 is a Monday.
     expect(overlaps(weekly(1, '09:00', '12:00'), once('2027-01-04', '10:00', '11:00'))).toBe(true);
     expect(overlaps(once('2027-01-04', '10:00', '11:00'), once('2027-01-11', '10:00', '11:00'))).toBe(false);
+    // An exception closing hours is meant to fall on open hours.
+    expect(overlaps(weekly(1, '09:00', '12:00'), { ...once('2027-01-04', '00:00', '24:00'), closed: true })).toBe(false);
   });
 });

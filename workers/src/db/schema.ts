@@ -456,6 +456,9 @@ export const coachAvailability = sqliteTable(
     endTime: text('end_time').notNull(),
     isRecurring: bool('is_recurring').notNull().default(true),
     specificDate: text('specific_date'),
+    /** A one-off exception closing these hours on that date (a day off): weekly windows give no slots then (one-offs only: the API
+     * checks it, a CHECK here would make drizzle-kit rebuild the table). */
+    closed: bool('closed').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [

@@ -23,6 +23,7 @@ const Availability = z
     endTime: z.string(),
     isRecurring: z.boolean(),
     specificDate: z.string().nullable(),
+    closed: z.boolean().openapi({ description: 'A one-off exception: these hours are closed on that date (a day off)' }),
   })
   .openapi('Availability');
 
@@ -32,8 +33,13 @@ const AvailabilityInput = z
     specificDate: ymd.optional().openapi({ description: 'For a one-off window (date in the coach’s zone); then dayOfWeek is derived' }),
     startTime: hhmm,
     endTime: hhmm,
+    closed: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'With specificDate: close these hours that day instead of opening them (weekly windows give no slots then)' }),
   })
   .strict()
+  .refine((a) => !a.closed || a.specificDate !== undefined, { message: 'Only a one-off window (specificDate) can close hours', path: ['closed'] })
   .refine((a) => (a.dayOfWeek === undefined) !== (a.specificDate === undefined), {
     message: 'Give dayOfWeek (weekly) or specificDate (once), not both',
     path: ['dayOfWeek'],
@@ -49,6 +55,7 @@ const availabilityOut = (a: AvailabilityRow) => ({
   endTime: a.endTime,
   isRecurring: a.isRecurring,
   specificDate: a.specificDate,
+  closed: a.closed,
 });
 const windowOf = (a: z.infer<typeof AvailabilityInput>) => ({
   dayOfWeek: a.specificDate ? new Date(`${a.specificDate}T00:00:00Z`).getUTCDay() : a.dayOfWeek!,
@@ -56,11 +63,12 @@ const windowOf = (a: z.infer<typeof AvailabilityInput>) => ({
   endTime: a.endTime,
   isRecurring: a.specificDate === undefined,
   specificDate: a.specificDate ?? null,
+  closed: a.closed ?? false,
 });
 
 type Window = ReturnType<typeof windowOf>;
 
-/** The coach's other windows that can be open at the same time as `w` (same weekday or date, hours meeting). */
+/** The coach's other windows of the same kind as `w` (open, or closed) meeting it: same weekday or date, hours meeting. */
 const clashesWith = (db: Db, coachId: string, w: Window, self: string) =>
   db
     .select({ id: coachAvailability.id })
@@ -69,6 +77,8 @@ const clashesWith = (db: Db, coachId: string, w: Window, self: string) =>
       and(
         eq(coachAvailability.coachId, coachId),
         ne(coachAvailability.id, self),
+        // An exception closing hours only clashes with another exception.
+        eq(coachAvailability.closed, w.closed),
         eq(coachAvailability.dayOfWeek, w.dayOfWeek),
         w.isRecurring ? undefined : or(eq(coachAvailability.isRecurring, true), eq(coachAvailability.specificDate, w.specificDate!)),
         lt(coachAvailability.startTime, w.endTime),

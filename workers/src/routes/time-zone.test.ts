@@ -96,6 +96,26 @@ describe('slots in the coach’s zone across daylight-saving changes', () => {
   });
 });
 
+describe('one-off exceptions', () => {
+  it('a day off on a date closes the weekly window’s slots that day only; only one-offs can close hours', async () => {
+    vi.useFakeTimers({ now: new Date('2027-03-10T12:00:00Z'), toFake: ['Date'] });
+    const c = await person('COACH');
+    const cl = await person('CLIENT');
+    await send('PATCH', '/api/users/me', { timeZone: 'Australia/Sydney' }, c.token);
+    await post('/api/availability', { dayOfWeek: 0, startTime: '09:00', endTime: '10:00' }, bearer(c.token));
+    const off = await post('/api/availability', { specificDate: '2027-03-14', startTime: '00:00', endTime: '24:00', closed: true }, bearer(c.token));
+    expect(off.status).toBe(201);
+    expect((await body(off)).data).toMatchObject({ closed: true, isRecurring: false, dayOfWeek: 0 });
+    const offered = (await body<Slots>(await get('/api/coaches/slots?days=14', bearer(cl.token)))).data.find((x) => x.coach.id === c.user.id);
+    // Sunday 2027-03-14 in Sydney is off; the next Sunday 9:00 AEDT is 22:00Z on the Saturday.
+    expect(offered?.slots).toEqual(['2027-03-20T22:00:00.000Z', '2027-03-20T22:30:00.000Z']);
+    const weeklyOff = await post('/api/availability', { dayOfWeek: 1, startTime: '09:00', endTime: '10:00', closed: true }, bearer(c.token));
+    expect(weeklyOff.status).toBe(400);
+    expect((await body(weeklyOff)).error.fields).toHaveProperty('closed');
+    await stopBookings(c);
+  });
+});
+
 describe('availability windows: bad input', () => {
   it('refuses a window ending before it starts (400) and one overlapping another (409), writing nothing', async () => {
     const c = await person('COACH');
