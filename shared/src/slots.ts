@@ -1,9 +1,16 @@
 /**
  * Bookable slots of a coach: fixed 30-minute slots on the half hour, inside the coach's availability
- * windows (recurring on a weekday, or on one date), in UTC. Portals show them in the viewer's zone.
+ * windows (recurring on a weekday, or on one date), less one-off exceptions closing hours on a date. Windows are wall-clock times in the coach's IANA
+ * time zone; slots are UTC instants (portals show them in the viewer's zone). Expanded with Luxon, a
+ * small maintained library over Intl's zone data (the Temporal polyfill is larger and pre-1.0).
+ *
+ * Daylight-saving changes: a window keeps its local hours on both sides (9:00–12:00 stays 9:00–12:00
+ * local). A local time the clocks skip does not exist and is not offered; a local time the clocks repeat
+ * is offered once, at its first occurrence (the earlier instant).
  */
+import { IANAZone } from 'luxon';
+
 export const SLOT_MINUTES = 30;
-const SLOT_MS = SLOT_MINUTES * 60_000;
 const DAY_MS = 86_400_000;
 
 /** How far ahead clients see slots and may book them. */
@@ -17,36 +24,81 @@ export const MAX_AVAILABILITY_WINDOWS = 50;
 export const bookingHorizon = (now: Date): Date => new Date(now.getTime() + BOOKING_HORIZON_DAYS * DAY_MS);
 
 export interface AvailabilityWindow {
+  /** 0 = Sunday; for a one-off window, its date's weekday */
   dayOfWeek: number;
-  /** "HH:MM", UTC */
+  /** "HH:MM" local wall-clock time in the coach's zone ("24:00" = the end of the day) */
   startTime: string;
   endTime: string;
   isRecurring: boolean;
-  /** "YYYY-MM-DD" for a one-off window */
+  /** "YYYY-MM-DD" (local date) for a one-off window */
   specificDate: string | null;
+  /** A one-off exception closing these hours on its date (a day off): no slot there overlaps it. */
+  closed?: boolean;
+}
+
+/** Zone of a coach who has not chosen one (their windows read as UTC, as before zones existed). */
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+/**
+ * The canonical IANA name of a time zone (`america/new_york` → `America/New_York`), or null for a name
+ * that is not one (offsets such as `+05:00` are not zones: they do not follow daylight-saving changes).
+ */
+export function canonicalTimeZone(name: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(name) || !IANAZone.isValidZone(name)) return null;
+  return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
 }
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
-const dateOf = (d: Date) => d.toISOString().slice(0, 10);
 
-/** Whether a window is open on the UTC day starting at `day`. */
-const opensOn = (w: AvailabilityWindow, day: Date) => (w.isRecurring ? w.dayOfWeek === day.getUTCDay() : w.specificDate === dateOf(day));
+/** Whether two windows of one kind (open, or closed exceptions) meet: same weekday or date, hours meeting. */
+export function overlaps(a: AvailabilityWindow, b: AvailabilityWindow): boolean {
+  // Closing hours is what an exception is for: it only clashes with another exception.
+  if (Boolean(a.closed) !== Boolean(b.closed)) return false;
+  const sameDay = a.dayOfWeek === b.dayOfWeek && (a.isRecurring || b.isRecurring || a.specificDate === b.specificDate);
+  return sameDay && a.startTime < b.endTime && b.startTime < a.endTime;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The first instant at which the zone's clocks read `wallMs` (a local time written as if it were UTC),
+ * or null when the clocks skip it.
+ */
+function firstInstant(zone: IANAZone, wallMs: number): number | null {
+  const near = wallMs - zone.offset(wallMs) * 60_000;
+  // The offsets in force within hours of that time: one, or the two either side of a change.
+  const offsets = new Set([-3, 0, 3].map((h) => zone.offset(near + h * HOUR_MS)));
+  let first: number | null = null;
+  for (const offset of offsets) {
+    const t = wallMs - offset * 60_000;
+    if (zone.offset(t) === offset && (first === null || t < first)) first = t;
+  }
+  return first;
+}
+
+/** The local date (as midnight UTC of that calendar date) on which `at` falls in the zone. */
+const localDay = (zone: IANAZone, at: Date) => Math.floor((at.getTime() + zone.offset(at.getTime()) * 60_000) / DAY_MS) * DAY_MS;
 
 /**
  * Every slot start in [from, to) inside a window, later than `now`, not in `booked` (start instants);
- * sorted, without repeats (overlapping windows give a slot once).
+ * sorted, without repeats. `zone` is the coach's IANA zone, in which the windows' times are read.
  */
-export function freeSlots(windows: readonly AvailabilityWindow[], booked: readonly Date[], from: Date, to: Date, now: Date): Date[] {
+export function freeSlots(windows: readonly AvailabilityWindow[], booked: readonly Date[], from: Date, to: Date, now: Date, zone: string): Date[] {
+  const tz = IANAZone.create(zone);
   const taken = new Set(booked.map((d) => d.getTime()));
   const starts = new Set<number>();
-  for (let day = Math.floor(from.getTime() / DAY_MS) * DAY_MS; day < to.getTime(); day += DAY_MS) {
-    for (const w of windows) {
-      if (!opensOn(w, new Date(day))) continue;
-      // Slots begin on the half hour at or after the window's start and end by its end.
-      const first = day + Math.ceil((minutesOf(w.startTime) * 60_000) / SLOT_MS) * SLOT_MS;
-      const end = day + minutesOf(w.endTime) * 60_000;
-      for (let at = first; at + SLOT_MS <= end; at += SLOT_MS) {
-        if (at >= from.getTime() && at < to.getTime() && at > now.getTime() && !taken.has(at)) starts.add(at);
+  for (let day = localDay(tz, from); day <= localDay(tz, to); day += DAY_MS) {
+    const date = new Date(day);
+    const today = windows.filter((w) => (w.isRecurring ? w.dayOfWeek === date.getUTCDay() : w.specificDate === date.toISOString().slice(0, 10)));
+    const closed = today.filter((w) => w.closed);
+    const shut = (m: number) => closed.some((x) => minutesOf(x.startTime) < m + SLOT_MINUTES && m < minutesOf(x.endTime));
+    for (const w of today) {
+      if (w.closed) continue;
+      // Slots begin on the half hour at or after the window's start and end by its end (wall clock).
+      for (let m = Math.ceil(minutesOf(w.startTime) / SLOT_MINUTES) * SLOT_MINUTES; m + SLOT_MINUTES <= minutesOf(w.endTime); m += SLOT_MINUTES) {
+        if (shut(m)) continue;
+        const t = firstInstant(tz, day + m * 60_000);
+        if (t !== null && t >= from.getTime() && t < to.getTime() && t > now.getTime() && !taken.has(t)) starts.add(t);
       }
     }
   }
@@ -54,7 +106,6 @@ export function freeSlots(windows: readonly AvailabilityWindow[], booked: readon
 }
 
 /** Whether `start` is a slot of these windows (booked or not) that has not begun yet. */
-export function isSlot(windows: readonly AvailabilityWindow[], start: Date, now: Date): boolean {
-  const day = new Date(Math.floor(start.getTime() / DAY_MS) * DAY_MS);
-  return freeSlots(windows, [], day, new Date(day.getTime() + DAY_MS), now).some((s) => s.getTime() === start.getTime());
+export function isSlot(windows: readonly AvailabilityWindow[], start: Date, now: Date, zone: string): boolean {
+  return freeSlots(windows, [], start, new Date(start.getTime() + 1), now, zone).length > 0;
 }

@@ -51,6 +51,9 @@ export const users = sqliteTable(
     role: text('role', { enum: USER_ROLES }).notNull().default('CLIENT'),
     membershipTier: text('membership_tier', { enum: MEMBERSHIP_TIERS }).notNull().default('FREE'),
 
+    /** IANA time zone the coach's availability is read in; null = not chosen yet (read as UTC, to confirm). */
+    timeZone: text('time_zone'),
+
     skoolUltraEmail: text('skool_ultra_email'),
     skoolVagusEmail: text('skool_vagus_email'),
     ultraSubscriptionStatus: text('ultra_subscription_status', { enum: SKOOL_STATUSES }),
@@ -451,10 +454,14 @@ export const coachAvailability = sqliteTable(
     id: id(),
     coachId: userRef('coach_id'),
     dayOfWeek: integer('day_of_week').notNull(),
+    /** "HH:MM" wall-clock time in the coach's zone (users.time_zone), not UTC. */
     startTime: text('start_time').notNull(),
     endTime: text('end_time').notNull(),
     isRecurring: bool('is_recurring').notNull().default(true),
     specificDate: text('specific_date'),
+    /** A one-off exception closing these hours on that date (a day off): weekly windows give no slots then (one-offs only: the API
+     * checks it, a CHECK here would make drizzle-kit rebuild the table). */
+    closed: bool('closed').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [

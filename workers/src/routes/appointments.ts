@@ -4,7 +4,7 @@
  * indexes decide, also for two requests at the same moment (409).
  */
 import { z } from '@hono/zod-openapi';
-import { BOOKING_HORIZON_DAYS, bookingHorizon, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
+import { BOOKING_HORIZON_DAYS, bookingHorizon, DEFAULT_TIME_ZONE, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
 import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
@@ -106,13 +106,13 @@ export const appointmentsApp = createApp()
         });
       }
       const coach = await db
-        .select({ id: users.id })
+        .select({ id: users.id, timeZone: users.timeZone })
         .from(users)
         .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true)))
         .get();
       if (!coach) throw new AppError('NOT_FOUND', 'No such coach taking bookings');
       const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
-      if (!isSlot(windows, at, now)) {
+      if (!isSlot(windows, at, now, coach.timeZone ?? DEFAULT_TIME_ZONE)) {
         throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
       }
       const id = crypto.randomUUID();
@@ -251,7 +251,7 @@ export const appointmentsApp = createApp()
       const db = c.var.db;
       const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const coaches = await db
-        .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable })
+        .select({ id: users.id, displayName: users.displayName, isAvailable: users.isAvailable, timeZone: users.timeZone })
         .from(users)
         .where(and(eq(users.role, 'COACH'), isNull(users.deletedAt)))
         .all();
@@ -281,6 +281,7 @@ export const appointmentsApp = createApp()
             windows.filter((w) => w.coachId === x.id),
             found.scheduledFor,
             new Date(found.scheduledFor.getTime() - 1),
+            x.timeZone ?? DEFAULT_TIME_ZONE,
           ),
       }));
       options.sort(

@@ -1,9 +1,10 @@
 /**
  * The free 30-minute slots of the coaches taking bookings, for PREMIUM clients to book
- * (routes/appointments.ts). Times are UTC instants; portals show them in the viewer's time zone.
+ * (routes/appointments.ts). Windows are read in each coach's zone; times are UTC instants, which portals
+ * show in the viewer's time zone.
  */
 import { z } from '@hono/zod-openapi';
-import { BOOKING_HORIZON_DAYS, bookingHorizon, freeSlots } from '@hybrid-coach/shared/slots';
+import { BOOKING_HORIZON_DAYS, bookingHorizon, DEFAULT_TIME_ZONE, freeSlots } from '@hybrid-coach/shared/slots';
 import { and, eq, gte, inArray, lt } from 'drizzle-orm';
 import { readInChunks } from '../db/client';
 import { appointments, coachAvailability, users } from '../db/schema';
@@ -35,7 +36,7 @@ export const slots = createApp().openapi(
     const to = new Date(Math.min(from.getTime() + q.days * 86_400_000, bookingHorizon(now).getTime()));
     if (to <= from) return c.json(ok([]), 200);
     const coaches = await db
-      .select({ id: users.id, displayName: users.displayName })
+      .select({ id: users.id, displayName: users.displayName, timeZone: users.timeZone })
       .from(users)
       .where(and(eq(users.role, 'COACH'), eq(users.isAvailable, true)))
       .all();
@@ -59,7 +60,7 @@ export const slots = createApp().openapi(
       ),
     ]);
     const result = coaches
-      .map((coach) => ({
+      .map(({ timeZone, ...coach }) => ({
         coach,
         slots: freeSlots(
           windows.filter((w) => w.coachId === coach.id),
@@ -67,6 +68,7 @@ export const slots = createApp().openapi(
           from,
           to,
           now,
+          timeZone ?? DEFAULT_TIME_ZONE,
         ).map((d) => d.toISOString()),
       }))
       .filter((x) => x.slots.length > 0);

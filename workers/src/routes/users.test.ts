@@ -38,6 +38,8 @@ describe('GET /api/users/me', () => {
       tier: 'FREE',
       isAvailable: false,
       emailReminders: true,
+      timeZone: 'UTC',
+      timeZoneConfirmed: false,
       passwordChangedAt: null,
       limits: { sessionsPerMonth: 1, minutesPerMonth: 20, humanCoachAccess: false, aiReportsEnabled: false, prioritySupport: false },
       usage: { sessionsThisMonth: 1, minutesThisMonth: 12, remainingMinutes: 8, resetsAt: '2027-07-01T00:00:00.000Z' },

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { log } from '@hybrid-coach/shared/log';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
+import { canonicalTimeZone, DEFAULT_TIME_ZONE } from '@hybrid-coach/shared/slots';
 import { TIERS } from '@hybrid-coach/shared/tiers';
 import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
@@ -21,6 +22,8 @@ const Me = z
     ...publicUserFields,
     isAvailable: z.boolean().openapi({ description: 'Coaches: open for bookings by Premium clients' }),
     emailReminders: z.boolean().openapi({ description: 'Reminder emails before appointments (security emails always go)' }),
+    timeZone: z.string().openapi({ description: 'IANA time zone a coach’s availability is read in (UTC until one is chosen)' }),
+    timeZoneConfirmed: z.boolean().openapi({ description: 'false until the user chooses a zone: the coach portal asks them to confirm it' }),
     passwordChangedAt: z.string().datetime().nullable(),
     limits: z.object({
       sessionsPerMonth: z.number().int().nullable(),
@@ -50,15 +53,25 @@ const MePatch = z
     displayName: z.string().trim().min(1, 'Give a name').max(80).optional(),
     isAvailable: z.boolean().optional().openapi({ description: 'Coaches and admins only: open for bookings' }),
     emailReminders: z.boolean().optional().openapi({ description: 'Reminder emails before appointments' }),
+    timeZone: z
+      .string()
+      .max(64)
+      .transform((name, ctx) => {
+        const zone = canonicalTimeZone(name);
+        if (zone === null) ctx.addIssue({ code: 'custom', message: 'Not an IANA time zone (such as Europe/London)' });
+        return zone ?? z.NEVER;
+      })
+      .optional()
+      .openapi({ type: 'string', description: 'IANA time zone, such as America/New_York; availability keeps its local hours' }),
   })
   .strict()
-  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Give displayName, isAvailable or emailReminders' })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Give displayName, isAvailable, emailReminders or timeZone' })
   .openapi('MePatch');
 
 const patchMeRoute = authRoute({
   method: 'patch',
   path: '/me',
-  summary: 'Settings: the display name, reminder emails; for coaches, whether they take bookings',
+  summary: 'Settings: the display name, reminder emails, time zone; for coaches, whether they take bookings',
   errors: ['FORBIDDEN'],
   request: { body: jsonBody(MePatch) },
   responses: { 200: okBody('The signed-in user after the change', Me) },
@@ -227,6 +240,7 @@ export const usersApp = createApp()
         ...(patch.displayName !== undefined ? { displayName: patch.displayName } : {}),
         ...(patch.isAvailable !== undefined ? { isAvailable: patch.isAvailable } : {}),
         ...(patch.emailReminders !== undefined ? { emailReminders: patch.emailReminders } : {}),
+        ...(patch.timeZone !== undefined ? { timeZone: patch.timeZone } : {}),
         updatedAt: new Date(),
       })
       .where(eq(users.id, user.id));
@@ -243,6 +257,8 @@ async function meOf(db: Db, userId: string) {
     tier: user.membershipTier,
     isAvailable: user.isAvailable,
     emailReminders: user.emailReminders,
+    timeZone: user.timeZone ?? DEFAULT_TIME_ZONE,
+    timeZoneConfirmed: user.timeZone !== null,
     passwordChangedAt: user.passwordChangedAt?.toISOString() ?? null,
     limits: TIERS[user.membershipTier].limits,
     usage: {
