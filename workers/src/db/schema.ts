@@ -608,3 +608,19 @@ export const auditLog = sqliteTable(
     index('audit_log_target_idx').on(t.targetType, t.targetId, t.at),
   ],
 );
+
+/**
+ * A client's agreement to one version of the consent text (shared/src/consent.ts): who, which version,
+ * when. One row per user and version; agreeing again to the same version changes nothing. A session starts
+ * only for a client with a row for the current version (lib/consent.ts).
+ */
+export const consentRecords = sqliteTable(
+  'consent_records',
+  {
+    id: id(),
+    userId: userRef('user_id'),
+    version: integer('version').notNull(),
+    agreedAt: instant('agreed_at').notNull(),
+  },
+  (t) => [uniqueIndex('consent_records_user_version_idx').on(t.userId, t.version)],
+);
