@@ -177,7 +177,12 @@ describe('a FREE client from onboarding to the rating', () => {
 
   it('connects the room when the AI joins: the orb renders sharp, the AI speaks, the timer runs', async () => {
     agent = await AgentProcess.startOffline(standins, files.path('outbox'));
+    // As after a new version of the consent text (here: the agreement to the current one taken away while
+    // the dashboard is open): the start is refused, the client is asked again, then goes straight to the call.
+    await queryLocalD1(inject('persistDir'), `DELETE FROM consent_records WHERE user_id = (SELECT id FROM users WHERE email = '${EMAIL}')`);
     await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('[data-testid=consent-step]', { timeout: 15_000 });
+    await page.click('::-p-text(I agree)');
     await page.waitForSelector('[data-testid=call-room]', { timeout: 20_000 });
     sessionId = await textOf('[data-testid=session-id]');
     await page.waitForSelector('[data-testid=call-room][data-phase=call]', { timeout: 45_000 }).catch(async (err: unknown) => {

@@ -1,5 +1,5 @@
 import { TIERS } from '@hybrid-coach/shared/tiers';
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
@@ -98,6 +98,7 @@ function TierBanner({ me }: { me: Me }) {
 
 function StartSession({ onboarded }: { onboarded: boolean }) {
   const navigate = useNavigate();
+  const queryClient = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | Error | null>(null);
 
@@ -115,6 +116,7 @@ function StartSession({ onboarded }: { onboarded: boolean }) {
     } catch (err) {
       // The consent text changed since this page loaded: ask for the new one.
       if (err instanceof ApiError && err.code === 'CONSENT_REQUIRED') {
+        await queryClient.invalidateQueries(consentQuery);
         navigate('/onboarding', { state: { after: 'start' } });
         return;
       }
