@@ -7,6 +7,7 @@
  * is an account of this file's own, so the FREE month is not shared with other files.
  * A screenshot of every screen goes to e2e/artifacts/client-journey/.
  */
+import { CONSENT_POINTS, CONSENT_VERSION } from '@hybrid-coach/shared/consent';
 import { PACKET_TOPICS, packetKey, sealPacket, type TimerPacket } from '@hybrid-coach/shared/room-packets';
 import { DataPacket_Kind, RoomServiceClient } from 'livekit-server-sdk';
 import type { Browser, Page } from 'puppeteer-core';
@@ -82,7 +83,8 @@ describe('a FREE client from onboarding to the rating', () => {
           defaultReply: 'Tell me more about that.',
         },
       }),
-      createClient(EMAIL, NAME),
+      // A new client: nothing agreed yet, so onboarding asks first.
+      createClient(EMAIL, NAME, 'FREE', { consented: false }),
       files.portals('client'),
     ]);
     standins = standinsReady;
@@ -106,13 +108,26 @@ describe('a FREE client from onboarding to the rating', () => {
 
   skipAfterFirstFailure();
 
-  it('asks for goals and mood before the first session, then waits for the AI with music and a microphone check', async () => {
+  it('asks for consent to what is recorded, goals and mood before the first session, then waits for the AI with music and a microphone check', async () => {
     expect(await textOf('[data-testid=tier-banner]')).toContain('20 minutes left this month');
     await screenshot('dashboard-new-client');
 
+    // The API refuses a session until the client agrees to what is recorded, whatever the page does.
+    const refused = await api('POST', '/api/rooms', { token });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ success: false, error: { code: 'CONSENT_REQUIRED' } });
+
     await page.click('::-p-text(Start a session)');
-    await page.waitForSelector('#onboarding-title');
+    await page.waitForSelector('[data-testid=consent-step]');
     expect(page.url()).toBe(`${portals.client}/onboarding`);
+    const points = await page.$$eval('[data-testid=consent-points] li', (lis) => lis.map((li) => li.textContent ?? ''));
+    expect(points).toEqual([...CONSENT_POINTS]);
+    expect(points.join(' ')).toContain('12 months');
+    await screenshot('onboarding-consent');
+    await page.click('::-p-text(I agree)');
+    await page.waitForSelector('#onboarding-title');
+    const consent = await apiOk<{ version: number; agreed: boolean }>('GET', '/api/users/me/consent', { token });
+    expect(consent).toMatchObject({ version: CONSENT_VERSION, agreed: true });
     // Nothing chosen: the form says what is missing, in place.
     await page.click('::-p-text(Save and start my session)');
     await page.waitForSelector('::-p-text(Choose how you feel today.)');
@@ -162,7 +177,12 @@ describe('a FREE client from onboarding to the rating', () => {
 
   it('connects the room when the AI joins: the orb renders sharp, the AI speaks, the timer runs', async () => {
     agent = await AgentProcess.startOffline(standins, files.path('outbox'));
+    // As after a new version of the consent text (here: the agreement to the current one taken away while
+    // the dashboard is open): the start is refused, the client is asked again, then goes straight to the call.
+    await queryLocalD1(inject('persistDir'), `DELETE FROM consent_records WHERE user_id = (SELECT id FROM users WHERE email = '${EMAIL}')`);
     await page.click('::-p-text(Start a session)');
+    await page.waitForSelector('[data-testid=consent-step]', { timeout: 15_000 });
+    await page.click('::-p-text(I agree)');
     await page.waitForSelector('[data-testid=call-room]', { timeout: 20_000 });
     sessionId = await textOf('[data-testid=session-id]');
     await page.waitForSelector('[data-testid=call-room][data-phase=call]', { timeout: 45_000 }).catch(async (err: unknown) => {

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONSENT_VERSION } from '@hybrid-coach/shared/consent';
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -270,8 +271,13 @@ export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v =
  * shared with other files: the seed's free@example.com row copied under a new email, with the same
  * demo password, and an empty profile (onboarding not done).
  */
-export async function createClient(email: string, displayName: string, tier: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' = 'FREE'): Promise<void> {
-  await copySeedUser('free@example.com', { email, displayName, role: 'CLIENT', tier });
+export async function createClient(
+  email: string,
+  displayName: string,
+  tier: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' = 'FREE',
+  opts: { consented?: boolean } = {},
+): Promise<void> {
+  await copySeedUser('free@example.com', { email, displayName, role: 'CLIENT', tier, consented: opts.consented ?? true });
 }
 
 /** A coach account of a test file's own: the seed's coach@example.com row copied under a new email (same demo password). */
@@ -281,11 +287,12 @@ export async function createCoach(email: string, displayName: string): Promise<s
 
 /**
  * A seed account's row (for its password hash) copied into D1 under a new email; a client also gets an
- * empty profile. Resolves with the new user's id.
+ * empty profile and, as the seed's clients have, an agreement to the current consent text (unless
+ * `consented: false`). Resolves with the new user's id.
  */
 async function copySeedUser(
   seedEmail: string,
-  user: { email: string; displayName: string; role: 'CLIENT' | 'COACH'; tier?: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM' },
+  user: { email: string; displayName: string; role: 'CLIENT' | 'COACH'; tier?: 'FREE' | 'VAGUS_MEMBER' | 'PREMIUM'; consented?: boolean },
 ): Promise<string> {
   const { queryLocalD1 } = await import('./stack');
   const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
@@ -293,11 +300,16 @@ async function copySeedUser(
   const now = Date.now();
   const profile =
     user.role === 'CLIENT' ? `INSERT INTO profiles (id, user_id, created_at, updated_at) VALUES (${q(`${id}-profile`)}, ${q(id)}, ${now}, ${now});` : '';
+  const consent =
+    user.role === 'CLIENT' && user.consented
+      ? `INSERT INTO consent_records (id, user_id, version, agreed_at) VALUES (${q(`${id}-consent`)}, ${q(id)}, ${CONSENT_VERSION}, ${now});`
+      : '';
   await queryLocalD1(
     inject('persistDir'),
     `INSERT INTO users (id, email, password_hash, display_name, role, membership_tier, is_available, created_at, updated_at)
        SELECT ${q(id)}, ${q(user.email)}, password_hash, ${q(user.displayName)}, ${q(user.role)}, ${user.tier ? q(user.tier) : 'membership_tier'}, 0, ${now}, ${now} FROM users WHERE email = ${q(seedEmail)};
-     ${profile}`,
+     ${profile}
+     ${consent}`,
   );
   return id;
 }

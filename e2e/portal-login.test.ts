@@ -5,6 +5,7 @@
  * the FREE tier's month.
  * A screenshot of every screen goes to e2e/artifacts/portal-login/.
  */
+import { CONSENT_POINTS } from '@hybrid-coach/shared/consent';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { apiOk, browserTestFiles, endSessionInCall, eventually } from './helpers';
@@ -46,6 +47,19 @@ describe('signing in across origins and starting a FREE session', () => {
     const plans = await page.$$eval('[aria-label="Membership plans"] > li h2', (els) => els.map((e) => e.textContent));
     expect(plans).toEqual(['Free', 'Vagus Member', 'Premium']);
     await screenshot('public-pricing');
+  });
+
+  it('says what a session records and for how long on the privacy page, linked from the sign-in page and the footer', async () => {
+    await page.goto(`${portals.public}/login`, { waitUntil: 'networkidle0' });
+    expect(await page.$eval('footer ::-p-text(Privacy)', (a) => (a as HTMLAnchorElement).href)).toBe(`${portals.public}/privacy`);
+    await page.click('::-p-text(What we record in a session)');
+    await page.waitForSelector('#privacy-title');
+    expect(page.url()).toBe(`${portals.public}/privacy`);
+    // The same words the client portal asks a client to agree to.
+    const points = await page.$$eval('[data-testid=consent-points] li', (lis) => lis.map((li) => li.textContent ?? ''));
+    expect(points).toEqual([...CONSENT_POINTS]);
+    expect(points.join(' ')).toContain('12 months');
+    await screenshot('public-privacy');
   });
 
   it('shows a wrong password in place, without leaving the page', async () => {

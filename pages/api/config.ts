@@ -9,6 +9,8 @@ export const PUBLIC_URL: string = import.meta.env.HC_PUBLIC_PUBLIC_URL ?? 'http:
 
 export const publicLoginUrl = new URL('/login', PUBLIC_URL).href;
 export const publicPricingUrl = new URL('/pricing', PUBLIC_URL).href;
+/** What is recorded and for how long (the consent text). */
+export const publicPrivacyUrl = new URL('/privacy', PUBLIC_URL).href;
 /** The client portal: where the coach portal sends a client who reaches it. */
 export const CLIENT_URL: string = import.meta.env.HC_PUBLIC_CLIENT_URL ?? 'http://localhost:5172';
 export const clientDashboardUrl = new URL('/dashboard', CLIENT_URL).href;

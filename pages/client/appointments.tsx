@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
 import { Alert, Button, ConfirmDialog } from '../ui';
+import { loadConsent } from './consent';
 import { loadProfile } from './profile';
 import { type CallEntry, callPath, liveSessionIn } from './start-call';
 
@@ -167,7 +168,8 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
     setBusy('join');
     setError(null);
     try {
-      if (!(await loadProfile()).onboardingCompleted) {
+      const [profile, consent] = await Promise.all([loadProfile(), loadConsent()]);
+      if (!profile.onboardingCompleted || !consent.agreed) {
         navigate('/onboarding', { state: { after: 'appointment', appointment: { id: a.id, status: a.status } } });
         return;
       }

@@ -1,5 +1,5 @@
 import { TIERS } from '@hybrid-coach/shared/tiers';
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError, api, call, messageOf } from '../api/client';
@@ -8,6 +8,7 @@ import { type Me, meQuery } from '../shared/queries';
 import { Pending } from '../shared/query';
 import { Alert, Button, EmptyState, formatDate, formatDuration } from '../ui';
 import { CancelledByCoach, NextAppointment } from './appointments';
+import { type Consent, consentQuery } from './consent';
 import { type Profile, profileQuery } from './profile';
 import { Stars } from './rating-form';
 import { callPath, startOrRejoin } from './start-call';
@@ -17,9 +18,9 @@ type SessionList = Awaited<ReturnType<typeof loadSessions>>;
 
 /** The client's home: their plan and what is left of it this month, past sessions, and a way to start one. */
 export function DashboardPage() {
-  const queries = [useQuery(meQuery), useQuery({ queryKey: ['sessions'], queryFn: loadSessions }), useQuery(profileQuery)] as const;
-  const [me, sessions, profile] = queries.map((q) => q.data) as [Me | undefined, SessionList | undefined, Profile | undefined];
-  if (me === undefined || sessions === undefined || profile === undefined) {
+  const queries = [useQuery(meQuery), useQuery({ queryKey: ['sessions'], queryFn: loadSessions }), useQuery(profileQuery), useQuery(consentQuery)] as const;
+  const [me, sessions, profile, consent] = queries.map((q) => q.data) as [Me | undefined, SessionList | undefined, Profile | undefined, Consent | undefined];
+  if (me === undefined || sessions === undefined || profile === undefined || consent === undefined) {
     // The first that failed says why (and "Try again" reads it again); else the spinner.
     return <Pending query={queries.find((q) => q.isError) ?? queries[0]} label="Loading your dashboard…" what="your dashboard" />;
   }
@@ -29,7 +30,7 @@ export function DashboardPage() {
       <TierBanner me={me} />
       <CancelledByCoach showBookLink />
       <NextAppointment />
-      <StartSession onboarded={profile.onboardingCompleted} />
+      <StartSession onboarded={profile.onboardingCompleted && consent.agreed} />
       <section className="hc-card" aria-labelledby="past-title">
         <h2 id="past-title">Past sessions</h2>
         {sessions.length === 0 ? (
@@ -97,11 +98,12 @@ function TierBanner({ me }: { me: Me }) {
 
 function StartSession({ onboarded }: { onboarded: boolean }) {
   const navigate = useNavigate();
+  const queryClient = useQueryClient();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | Error | null>(null);
 
   async function start() {
-    // Onboarding comes before the first session: the AI coach reads it when it joins.
+    // Onboarding (and the agreement to what is recorded) comes before the first session: the AI coach reads it when it joins.
     if (!onboarded) {
       navigate('/onboarding', { state: { after: 'start' } });
       return;
@@ -112,6 +114,12 @@ function StartSession({ onboarded }: { onboarded: boolean }) {
       // A session already under way (another tab, a moment ago) is the one to go back to.
       navigate(...callPath(await startOrRejoin()));
     } catch (err) {
+      // The consent text changed since this page loaded: ask for the new one.
+      if (err instanceof ApiError && err.code === 'CONSENT_REQUIRED') {
+        await queryClient.invalidateQueries(consentQuery);
+        navigate('/onboarding', { state: { after: 'start' } });
+        return;
+      }
       setBusy(false);
       setError(err instanceof Error ? err : new Error(messageOf(err)));
     }

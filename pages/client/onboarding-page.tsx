@@ -6,6 +6,7 @@ import { publicPricingUrl } from '../api/config';
 import { Pending } from '../shared/query';
 import { Alert } from '../ui';
 import { type Appointment, appointmentCall } from './appointments';
+import { ConsentStep, consentQuery } from './consent';
 import { profileQuery } from './profile';
 import { ProfileForm } from './profile-form';
 import { callPath, startOrRejoin } from './start-call';
@@ -14,8 +15,9 @@ import { callPath, startOrRejoin } from './start-call';
 type After = { after?: 'start' } | { after: 'appointment'; appointment: Pick<Appointment, 'id' | 'status'> };
 
 /**
- * Before the first session: goals, symptoms and today's mood, kept in the profile (editable in
- * settings). Reached from "Start a session" or an appointment's "Join", it goes on to that call once saved.
+ * Before the first session: what is recorded, to agree to (asked again when its text changes), then
+ * goals, symptoms and today's mood, kept in the profile (editable in settings). Reached from "Start a
+ * session" or an appointment's "Join", it goes on to that call once both are done.
  */
 export function OnboardingPage() {
   const navigate = useNavigate();
@@ -23,6 +25,7 @@ export function OnboardingPage() {
   const next = (location.state as After | null) ?? {};
   const thenStart = next.after === 'start' || next.after === 'appointment';
   const load = useQuery(profileQuery);
+  const consent = useQuery(consentQuery);
   const [startError, setStartError] = useState<unknown>(null);
 
   async function saved() {
@@ -42,6 +45,12 @@ export function OnboardingPage() {
   }
 
   if (load.data === undefined) return <Pending query={load} label="Loading…" what="your profile" />;
+  if (consent.data === undefined) return <Pending query={consent} label="Loading…" what="what we record" />;
+  if (!consent.data.agreed) {
+    // Already onboarded (a new text to agree to): straight on once agreed.
+    const onboarded = load.data.onboardingCompleted;
+    return <ConsentStep consent={consent.data} onAgreed={() => onboarded && void saved()} />;
+  }
   const limit = startError instanceof ApiError && startError.code === 'TIER_LIMIT_REACHED';
   return (
     <section className="hc-card hc-stack hc-medium" aria-labelledby="onboarding-title">

@@ -1,5 +1,6 @@
 import type { FormEvent } from 'react';
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { ApiError, messageOf } from '../api/client';
 import { Alert, Button, formatWait, TextField } from '../ui';
 import type { LinkKind } from './account-api';
@@ -91,6 +92,9 @@ export function LoginPage() {
           Sign in
         </Button>
         <p className="hc-muted">Coach or client, you sign in here: your membership decides where you land.</p>
+        <p className="hc-muted">
+          <Link to="/privacy">What we record in a session, and for how long</Link>
+        </p>
       </form>
       {/* Below the form, so nothing of it moves, and buttons of type=button: the form's submit stays its only one. */}
       <div className="hc-link-list">

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { NavLink, Outlet } from 'react-router';
+import { publicPrivacyUrl } from '../api/config';
 
 export interface NavItem {
   to: string;
@@ -34,7 +35,9 @@ export function Layout({ nav, home = '/', actions, children }: { nav: NavItem[];
         {children ?? <Outlet />}
       </main>
       <footer className="hc-footer">
-        <div className="hc-footer-inner">Hybrid Coach · voice coaching for a calmer nervous system</div>
+        <div className="hc-footer-inner">
+          Hybrid Coach · voice coaching for a calmer nervous system · <a href={publicPrivacyUrl}>Privacy</a>
+        </div>
       </footer>
     </>
   );

@@ -68,6 +68,7 @@ describe('GET /api/openapi.json', () => {
         '/api/ready',
         '/api/users/me',
         '/api/users/me/profile',
+        '/api/users/me/consent',
         '/api/rooms',
         '/api/rooms/{sessionId}',
         '/api/rooms/{sessionId}/end',

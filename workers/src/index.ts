@@ -21,6 +21,7 @@ import { appointmentsApp } from './routes/appointments';
 import { auth } from './routes/auth';
 import { availability } from './routes/availability';
 import { coach } from './routes/coach';
+import { consent } from './routes/consent';
 import { flags } from './routes/flags';
 import { health } from './routes/health';
 import { myMfa, signInMfa } from './routes/mfa';
@@ -98,6 +99,7 @@ const routes = app
   .route('/api/auth/mfa', signInMfa)
   .route('/api/users', usersApp)
   .route('/api/users/me/mfa', myMfa)
+  .route('/api/users/me/consent', consent)
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
   .route('/api/admin', admin)

@@ -1,4 +1,5 @@
 import { env, SELF } from 'cloudflare:test';
+import { CONSENT_VERSION } from '@hybrid-coach/shared/consent';
 import type { MembershipTier, UserRole } from '@hybrid-coach/shared/tiers';
 import { drizzle } from 'drizzle-orm/d1';
 import { TOTP } from 'otpauth';
@@ -17,7 +18,13 @@ let passwordHash: Promise<string> | undefined;
 export const knownHash = () => (passwordHash ??= hashPassword(PASSWORD));
 
 let counter = 0;
-export async function createUser(opts: { email?: string; role?: UserRole; tier?: MembershipTier; passwordHash?: string | null; displayName?: string } = {}) {
+/**
+ * A user; a client has agreed to the current consent text (as the dev seed's clients have) unless
+ * `consented: false`, so that tests of sessions start sessions.
+ */
+export async function createUser(
+  opts: { email?: string; role?: UserRole; tier?: MembershipTier; passwordHash?: string | null; displayName?: string; consented?: boolean } = {},
+) {
   counter += 1;
   const email = opts.email ?? `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const [user] = await testDb()
@@ -31,6 +38,9 @@ export async function createUser(opts: { email?: string; role?: UserRole; tier?:
     })
     .returning();
   if (!user) throw new Error('user not created');
+  if (user.role === 'CLIENT' && opts.consented !== false) {
+    await testDb().insert(schema.consentRecords).values({ userId: user.id, version: CONSENT_VERSION, agreedAt: new Date() });
+  }
   return user;
 }
 

@@ -679,3 +679,19 @@ export const crisisFlagEvents = sqliteTable(
   },
   (t) => [uniqueIndex('crisis_flag_events_seq_uq').on(t.sessionId, t.seq), check('crisis_flag_events_action_valid', inList('action', FLAG_ACTIONS))],
 );
+
+/**
+ * A client's agreement to one version of the consent text (shared/src/consent.ts): who, which version,
+ * when. One row per user and version; agreeing again to the same version changes nothing. A session starts
+ * only for a client with a row for the current version (lib/consent.ts).
+ */
+export const consentRecords = sqliteTable(
+  'consent_records',
+  {
+    id: id(),
+    userId: userRef('user_id'),
+    version: integer('version').notNull(),
+    agreedAt: instant('agreed_at').notNull(),
+  },
+  (t) => [uniqueIndex('consent_records_user_version_idx').on(t.userId, t.version)],
+);

@@ -6,6 +6,7 @@
  * does a row of the README's matrix that no longer says what the table says.
  */
 import { env, SELF } from 'cloudflare:test';
+import { CONSENT_VERSION } from '@hybrid-coach/shared/consent';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import readme from '../../../README.md?raw';
@@ -177,6 +178,8 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'PATCH /api/users/me/profile': { call: () => ({ path: '/api/users/me/profile', body: { symptoms: 'Tight chest' } }) },
   'GET /api/users/me': { call: () => ({ path: '/api/users/me' }) },
   'PATCH /api/users/me': { call: () => ({ path: '/api/users/me', body: { displayName: 'Renamed' } }) },
+  'GET /api/users/me/consent': { call: () => ({ path: '/api/users/me/consent' }) },
+  'POST /api/users/me/consent': { call: () => ({ path: '/api/users/me/consent', body: { version: CONSENT_VERSION } }) },
   'POST /api/rooms': { call: () => ({ path: '/api/rooms', body: {} }) },
   'POST /api/rooms/appointment/{id}': { call: (w) => ({ path: `/api/rooms/appointment/${w.appointmentNow}`, body: {} }) },
   'POST /api/rooms/{sessionId}/join': { call: (w) => ({ path: `/api/rooms/${w.live}/join`, body: {} }), live: true },

@@ -51,6 +51,8 @@ export const ACCESS: Record<string, Row> = {
   'PATCH /api/users/me/profile': row(401, 200, 200, 200, 200, 200),
   'GET /api/users/me': row(401, 200, 200, 200, 200, 200),
   'PATCH /api/users/me': row(401, 200, 200, 200, 200, 200),
+  'GET /api/users/me/consent': row(401, 200, 200, 200, 200, 200),
+  'POST /api/users/me/consent': row(401, 200, 200, 200, 200, 200),
   'POST /api/rooms': row(401, 201, 201, 403, 403, 403),
   'POST /api/rooms/appointment/{id}': row(401, 201, 404, 403, 403, 403),
   'POST /api/rooms/{sessionId}/join': row(401, 200, 403, 409, 200, 409),

@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import type { AppEnv, AuthUser } from '../app-env';
 import { type Db, isUniqueViolation } from '../db/client';
 import { appointments, coachingSessions, messages, users } from '../db/schema';
+import { assertConsented } from '../lib/consent';
 import { AppError, ok } from '../lib/errors';
 import { assertNoLiveSession } from '../lib/live-session';
 import { mintRoomToken, ROOM_DEPARTURE_TIMEOUT_S, ROOM_EMPTY_TIMEOUT_S, ROOM_MAX_PARTICIPANTS, roomNameFor, roomService } from '../lib/livekit';
@@ -81,9 +82,9 @@ const createRoomRoute = authRoute({
   path: '/',
   summary: 'Start a coaching session (clients): tier check, LiveKit room, AI dispatched, client token',
   description:
-    'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join.',
+    'One live session per client: while one is WAITING or ACTIVE, this answers 409 CONFLICT with `details.sessionId`, to rejoin through POST /api/rooms/{sessionId}/join. A client who has not agreed to the current consent text (GET /api/users/me/consent) gets 403 CONSENT_REQUIRED.',
   roles: ['CLIENT'],
-  errors: ['CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
+  errors: ['CONSENT_REQUIRED', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
   responses: { 201: okBody('Session created', RoomTicket) },
 });
 
@@ -95,9 +96,9 @@ const appointmentRoomRoute = authRoute({
   path: '/appointment/{id}',
   summary: 'The client starts a booked appointment’s session (from 10 minutes before it); its coach is the session’s coach',
   description:
-    'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`.',
+    'As POST /api/rooms, a client with a live session (this appointment’s or another) gets 409 CONFLICT with `details.sessionId` and `details.appointmentId`; without consent to the current text, 403 CONSENT_REQUIRED.',
   roles: ['CLIENT'],
-  errors: ['NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
+  errors: ['CONSENT_REQUIRED', 'NOT_FOUND', 'CONFLICT', 'TIER_LIMIT_REACHED', 'SERVICE_UNAVAILABLE'],
   request: { params: IdParams },
   responses: { 201: okBody('Session created', RoomTicket) },
 });
@@ -181,6 +182,8 @@ async function startSession(c: Context<AppEnv>, booked: { coachId?: string; appo
   const user = c.get('user');
   const db = c.var.db;
   const now = new Date();
+  // No session without the client's agreement to what is recorded (before anything else is looked at).
+  await assertConsented(db, user.id);
   // Before the tier check: a client who has a session under way is sent back to it, whatever the month says.
   await assertNoLiveSession(c.env, db, user.id);
   const { tier, capMinutes, usage } = await assertCanStartSession(db, user.id, now);
@@ -270,6 +273,7 @@ export const rooms = createApp()
       .where(eq(appointments.id, c.req.valid('param').id))
       .get();
     if (!appointment || appointment.clientId !== user.id) throw new AppError('NOT_FOUND', 'No such appointment');
+    await assertConsented(db, user.id);
     const now = Date.now();
     const opensAt = appointment.scheduledFor.getTime() - APPOINTMENT_ROOM_OPENS_MS;
     const closesAt = appointment.scheduledFor.getTime() + appointment.durationMinutes * 60_000;
