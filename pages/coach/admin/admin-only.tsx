@@ -1,4 +1,4 @@
-import { NavLink, Outlet } from 'react-router';
+import { NavLink, Outlet, useOutletContext } from 'react-router';
 import { EmptyState } from '../../ui';
 import { useCoach } from '../coach-only';
 
@@ -8,6 +8,8 @@ import { useCoach } from '../coach-only';
  */
 export function AdminOnly() {
   const me = useCoach();
+  // The pages below read the coach (useCoach) from CoachOnly's context: handed on through this outlet.
+  const coachContext = useOutletContext();
   if (me.role !== 'ADMIN') {
     return (
       <EmptyState title="This section is for admins">
@@ -21,7 +23,7 @@ export function AdminOnly() {
         <NavLink to="/admin/people">People</NavLink>
         <NavLink to="/admin/audit">Audit log</NavLink>
       </nav>
-      <Outlet />
+      <Outlet context={coachContext} />
     </div>
   );
 }
