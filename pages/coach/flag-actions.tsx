@@ -1,9 +1,9 @@
 import { mayChangeFlag, nextFlagState } from '@hybrid-coach/shared/crisis-flags';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useCallback, useState } from 'react';
 import { useAction } from '../shared/action';
+import { meQuery } from '../shared/queries';
 import { Button, NoticeLine, TextArea } from '../ui';
-import { useCoach } from './coach-only';
 import { acknowledgeFlag, type CrisisFlag, reopenFlag, resolveFlag } from './flags';
 
 /** Everything that shows flags reads again after a change (the dashboard, the lists, one flag's history). */
@@ -20,7 +20,8 @@ export function useRefreshFlags(): () => Promise<void> {
  * it with a note of what was done; a resolved flag can be reopened.
  */
 export function FlagActions({ flag }: { flag: Pick<CrisisFlag, 'sessionId' | 'state' | 'owner'> }) {
-  const me = useCoach();
+  // Read from the cache CoachOnly fills: the live alert sits beside its outlet, outside useCoach()'s reach.
+  const me = useQuery(meQuery).data;
   const refresh = useRefreshFlags();
   const [resolving, setResolving] = useState(false);
   const [note, setNote] = useState('');
@@ -38,7 +39,8 @@ export function FlagActions({ flag }: { flag: Pick<CrisisFlag, 'sessionId' | 'st
     await reopenFlag(flag.sessionId);
     await refresh();
   });
-  const may = (action: 'acknowledge' | 'resolve' | 'reopen') => nextFlagState(action, flag.state) !== null && mayChangeFlag(action, me, flag.owner?.id ?? null);
+  const may = (action: 'acknowledge' | 'resolve' | 'reopen') =>
+    me !== undefined && nextFlagState(action, flag.state) !== null && mayChangeFlag(action, me, flag.owner?.id ?? null);
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -1,0 +1,148 @@
+/**
+ * A crisis flag from the spoken word to its close (issue 16), in real Chromium against the real stack: a
+ * client says a crisis phrase in a call (an rtc-node participant whose microphone speaks; the AI is the
+ * agent-host's worker on the offline stand-ins); the coach portal of a signed-in coach shows the live alert
+ * within 10 s, pushed by the staff desk; the coach acknowledges the flag and resolves it with a note, and
+ * the dashboard's figures move with it. Screenshots at desktop and phone widths in e2e/artifacts/crisis-flag/.
+ */
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OFFLINE_CHAT, OFFLINE_PHRASES } from '../agent-host/dev/offline-script';
+import { type Standins, startStandins } from '../agent-host/dev/standins';
+import { phrases } from '../agent-host/src/agent/persona';
+import {
+  api,
+  apiOk,
+  browserTestFiles,
+  coachPortalUrl,
+  createClient,
+  createCoach,
+  eventually,
+  login,
+  openWithGrant,
+  skipAfterFirstFailure,
+  TestParticipant,
+  transcriptOf,
+} from './helpers';
+import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
+
+const CLIENT_EMAIL = 'crisis-flag-client@example.com';
+const CLIENT_NAME = 'Robin Crisisflag';
+const COACH_EMAIL = 'crisis-flag-coach@example.com';
+/** Matches shared/src/crisis.ts ("want to die"); the stand-in speech-to-text knows it as one more sentence. */
+const CRISIS_LINE = 'Some days I just want to die.';
+const NOTE = 'Called Robin at once: safe at home with her partner; GP appointment tomorrow.';
+const COACH_PORTAL_URL = coachPortalUrl();
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1200, height: 860 };
+
+describe('a crisis flag: raised in a call, alerted live, acknowledged and resolved by a coach', () => {
+  let standins: Standins;
+  let agent: AgentProcess | undefined;
+  let browser: Browser;
+  let page: Page;
+  const files = browserTestFiles('crisis-flag');
+  let clientToken = '';
+  let sessionId = '';
+  let client: TestParticipant | undefined;
+  let mic: Microphone | undefined;
+  let openBefore = 0;
+
+  /** Both widths of the screen as it is now. */
+  const screenshots = async (screen: string) => {
+    await files.screenshot(page, `${screen}-desktop`);
+    await page.setViewport(PHONE);
+    await files.screenshot(page, `${screen}-phone`);
+    await page.setViewport(DESKTOP);
+  };
+  const figure = (name: string) => page.$eval(`[data-testid=figure-${name}] dd`, (el) => el.textContent ?? '');
+  const waitForFigure = (name: string, value: string) =>
+    page.waitForFunction((n, v) => document.querySelector(`[data-testid=figure-${n}] dd`)?.textContent === v, { timeout: 10_000 }, name, value);
+  const item = () => `[data-testid=flagged-sessions] [data-testid=flag-item][data-session-id="${sessionId}"]`;
+
+  beforeAll(async () => {
+    standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: [...OFFLINE_PHRASES, CRISIS_LINE], chatScript: OFFLINE_CHAT });
+    agent = await AgentProcess.startOffline(standins, files.path('outbox'));
+    await Promise.all([createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'), createCoach(COACH_EMAIL, 'Dana Deskduty'), files.portals('coach')]);
+    clientToken = await login(CLIENT_EMAIL);
+
+    // The coach signed in on the dashboard, its live alerts connected before anything is said.
+    browser = await files.chromium();
+    page = await browser.newPage();
+    await page.setViewport(DESKTOP);
+    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
+    page.on('console', (m) => (m.type() === 'warn' || m.type() === 'error') && console.error(`coach portal console: ${m.text()}`));
+    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
+    await page.waitForSelector('[data-testid=flag-figures]', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid=staff-live][data-open=true]', { timeout: 15_000 });
+    openBefore = Number(await figure('open'));
+  }, 240_000);
+
+  afterAll(async () => {
+    mic?.stop();
+    await client?.disconnect();
+    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token: clientToken }).catch(() => undefined);
+    await browser?.close().catch(() => undefined);
+    await agent?.stop();
+    await standins?.close();
+  });
+
+  skipAfterFirstFailure();
+
+  it('shows the alert in the coach portal within 10 s of the client saying a crisis phrase, and counts it open', async () => {
+    const ticket = await apiOk<{ sessionId: string; token: string; livekitUrl: string }>('POST', '/api/rooms', { token: clientToken }, 201);
+    sessionId = ticket.sessionId;
+    client = await new TestParticipant('client').connect(ticket.livekitUrl, ticket.token);
+    mic = await Microphone.publish(client.room);
+    const greeting = phrases.greeting(CLIENT_NAME);
+    await eventually('the AI to greet the client', async () => (await transcriptOf(sessionId, clientToken)).some((l) => l.text === greeting), {
+      timeoutMs: 45_000,
+      describe: () => agent?.output.slice(-10).join(''),
+    });
+
+    await mic.say(CRISIS_LINE);
+    const spoken = Date.now();
+    const alert = `[data-testid=flag-alert][data-session-id="${sessionId}"]`;
+    await page.waitForSelector(alert, { timeout: 10_000 });
+    expect(Date.now() - spoken).toBeLessThan(10_000);
+    const said = await page.$eval(alert, (el) => el.textContent ?? '');
+    expect(said).toContain(CLIENT_NAME);
+    expect(said).toContain('want to die');
+
+    // The dashboard heard of it too: one more open flag, ours first among them, with nobody on it yet.
+    await waitForFigure('open', String(openBefore + 1));
+    await page.waitForSelector(`${item()}[data-state=OPEN]`);
+    expect(await page.$eval(item(), (el) => el.textContent ?? '')).toContain('Open');
+    await screenshots('alert-and-dashboard');
+  });
+
+  it('acknowledges the flag (the coach owns it now) and resolves it with a note; the figures change', async () => {
+    await page.click(`${item()} [data-testid=flag-acknowledge]`);
+    await page.waitForSelector(`${item()}[data-state=ACKNOWLEDGED]`, { timeout: 10_000 });
+    expect(await page.$eval(item(), (el) => el.textContent ?? '')).toContain('Yours to follow up');
+    // Taken: the alert has done its work; no longer open; a time to acknowledge on the books.
+    await page.waitForFunction((id) => !document.querySelector(`[data-testid=flag-alert][data-session-id="${id}"]`), { timeout: 10_000 }, sessionId);
+    await waitForFigure('open', String(openBefore));
+    expect(await figure('median-ack')).not.toBe('—');
+    await screenshots('acknowledged');
+
+    await page.click(`${item()} [data-testid=flag-resolve-open]`);
+    await page.type(`${item()} textarea[name=resolution]`, NOTE);
+    await screenshots('resolving');
+    await page.click(`${item()} [data-testid=flag-resolve]`);
+    // Resolved flags leave the list of those needing a coach.
+    await page.waitForFunction((sel) => !document.querySelector(sel), { timeout: 10_000 }, item());
+
+    // Its review page tells the whole story: who did what, when, and what was done.
+    await page.goto(`${COACH_PORTAL_URL}/sessions/${sessionId}`);
+    await page.waitForSelector('[data-testid=flag-history] li:nth-child(3)', { timeout: 15_000 });
+    const history = await page.$$eval('[data-testid=flag-history] li', (els) => els.map((el) => el.textContent ?? ''));
+    expect(history[0]).toContain('Flagged by the system');
+    expect(history[1]).toContain('Acknowledged by Dana Deskduty');
+    expect(history[2]).toContain('Resolved by Dana Deskduty');
+    expect(history[2]).toContain(NOTE);
+    expect(await page.$eval('[data-testid=session-flag]', (el) => el.textContent ?? '')).toContain('Resolved');
+    expect(await page.$('[data-testid=flag-reopen]')).not.toBeNull();
+    await screenshots('session-flag-resolved');
+  });
+});
