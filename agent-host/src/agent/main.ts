@@ -59,26 +59,7 @@ export interface AgentWorker {
   config: AgentConfig;
 }
 
-/**
- * V8 flags for the job processes (one per room), which agents-js forks with this process's environment.
- * A 2 MiB young generation instead of V8's 16 MiB semi-spaces: about 50 MiB less per room (measured in
- * bench/agent-latency.ts, "memory per added room"), for more frequent but shorter scavenges. agents-js
- * has no thread executor (each job is a process, so a crashing room takes down only itself) and no
- * way to share one Silero model across jobs: the per-process footprint is what there is to shrink.
- */
-const JOB_NODE_OPTIONS = '--max-semi-space-size=2';
-
-/** Adds JOB_NODE_OPTIONS to NODE_OPTIONS (kept if the operator set them already), for processes forked from here. */
-function withJobNodeOptions(nodeOptions: string | undefined): string {
-  const current = nodeOptions?.trim() ?? '';
-  return current.includes('--max-semi-space-size') ? current : `${current} ${JOB_NODE_OPTIONS}`.trim();
-}
-
 export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentWorker> {
-  // Forked job processes read NODE_OPTIONS from process.env, whatever `env` the configuration came from.
-  process.env.NODE_OPTIONS = withJobNodeOptions(process.env.NODE_OPTIONS);
-  // glibc's malloc otherwise keeps an arena per thread (a job has ~25: WebRTC, onnxruntime, libuv).
-  process.env.MALLOC_ARENA_MAX ??= '2';
   await ensureStandins(env);
   const config = loadAgentConfig(env);
   initializeLogger({ pretty: false, level: config.logLevel });
