@@ -29,6 +29,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { AgentDispatchClient } from 'livekit-server-sdk';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak } from '../agent-host/dev/standins/audio';
 import { trimToSpeech } from '../agent-host/dev/standins/utterances';
@@ -125,7 +126,7 @@ interface Turn {
 
 async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room> {
   const token = await login(http, stack, email);
-  const ticket = dataOf<{ token: string; livekitUrl: string }>(
+  const ticket = dataOf<{ token: string; livekitUrl: string; roomName: string }>(
     'POST /api/rooms',
     await call(http, stack.apiOrigin, 'POST', '/api/rooms', { headers: { Authorization: `Bearer ${token}` }, body: '' }),
     201,
@@ -141,7 +142,16 @@ async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room>
   const opened = Date.now();
   // 90 s: the Worker dispatches again when no AI has joined 20 s after a dispatch (a lost dispatch is
   // then seen as a slow join, reported here, not as a failed bench).
-  const ear = new Ear(await withTimeout(track, 90_000, `the AI's audio track in ${email}'s room`));
+  const ear = new Ear(
+    await withTimeout(track, 90_000, `the AI's audio track in ${email}'s room`).catch(async (err: unknown) => {
+      // What livekit-server holds for the room: no dispatch (the Worker never asked), or one whose job never ran.
+      const dispatches = await new AgentDispatchClient(stack.livekitUrl.replace(/^ws/, 'http'), stack.livekitApiKey, stack.livekitApiSecret)
+        .listDispatch(ticket.roomName)
+        .then((ds) => JSON.stringify(ds.map((d) => ({ agentName: d.agentName, jobs: d.state?.jobs.map((j) => j.state?.status) ?? [] }))))
+        .catch((e: unknown) => `(could not list: ${String(e)})`);
+      throw new Error(`${String(err)}; livekit-server's dispatches for the room: ${dispatches}`);
+    }),
+  );
   progress(`${email}: the AI is in the room after ${((Date.now() - opened) / 1000).toFixed(1)} s`);
   // The greeting first: measure turns only once the AI has said hello and stopped.
   const joined = Date.now();
