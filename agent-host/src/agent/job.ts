@@ -37,12 +37,14 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   renders its answer, as soon as a final transcript arrives, while the turn is not yet declared over;
  *   if the client says more, agents-js discards that reply and prepares another (at most `maxRetries`).
  *   With the voice too, the model and voice waits (300 + 200 ms) overlap the endpointing wait instead
- *   of following it; a discarded reply costs its voice characters.
+ *   of following it (agents-js 1.9 prepares the model's reply early by default; `preemptiveTts` is the
+ *   gain, 996 -> ~930 ms p50); a discarded reply costs its voice characters.
  * - `turnHandling.endpointing.minDelay` (agents-js calls it min endpointing delay; default 500 ms): with
  *   `turnDetection: 'vad'` the turn ends this long after the VAD's last speech, once a final transcript
  *   is in. 600 ms: a client who pauses 400 ms mid-sentence is heard again by the VAD (pause +
  *   `minSpeechDuration` + a 32 ms window + transport, about 500 ms) before the turn would end, which
- *   cancels it; the prepared reply is ready at about the same moment anyway. `maxDelay` applies only
+ *   cancels it; the prepared reply is not ready sooner anyway (its first audio comes about 850 ms after
+ *   the client's last word, bench/agent-latency.ts). `maxDelay` applies only
  *   with a turn-detector model, which this agent does not use.
  * - Silero `minSilenceDuration` (default 550 ms): the VAD's own end of speech; kept below `minDelay`
  *   so that the endpointing delay, not the VAD, decides.
