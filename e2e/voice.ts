@@ -9,7 +9,9 @@ import { speak } from '../agent-host/dev/standins/audio';
 import { apiOk, eventually, login, type RoomTicket, TestParticipant } from './helpers';
 import type { Stack } from './stack';
 
-const RATE = 16_000;
+/** The microphone's sample rate. */
+export const MIC_RATE = 16_000;
+const RATE = MIC_RATE;
 const FRAME = RATE / 100; // 10 ms
 /**
  * Speech-to-text matching for tests whose phrases are all different sentences (unrelated speech scores
@@ -58,7 +60,12 @@ export class Microphone {
     const samples = await speak(text, { sampleRate: RATE });
     let last = samples.length - 1;
     while (last > 0 && Math.abs(samples[last]!) < AUDIBLE) last--;
-    this.queue.push(samples.subarray(0, last + 1));
+    return this.playTimed(samples.subarray(0, last + 1));
+  }
+
+  /** Plays 16 kHz `samples` as they are; answers the moment their last sample leaves this microphone. */
+  async playTimed(samples: Int16Array): Promise<number> {
+    this.queue.push(samples);
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     // The drain fires once the last frame is in the source's queue: it plays after what is queued.
     return Date.now() + this.source.queuedDuration;

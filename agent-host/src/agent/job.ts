@@ -22,11 +22,36 @@ import { createEngines } from './providers';
 import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
 import { TranscriptSink } from './transcript';
+import { SessionTimings, turnTimingOf } from './turn-timings';
 import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
 const TRANSCRIPTION_TOPIC = 'lk.transcription';
 /** How long a finished job waits for its lines to reach the Worker before leaving them on disk. */
 const OUTBOX_DRAIN_MS = 60_000;
+
+/**
+ * When the client has finished, and how early the reply is prepared: agents-js's own options, measured
+ * in bench/agent-latency.ts (targets: first AI audio p50 ≤ 800 ms after the client's last word, and no
+ * reply into a 400 ms pause mid-sentence).
+ * - `turnHandling.preemptiveGeneration` (`enabled`, `preemptiveTts`): the model is asked, and the voice
+ *   renders its answer, as soon as a final transcript arrives, while the turn is not yet declared over;
+ *   if the client says more, agents-js discards that reply and prepares another (at most `maxRetries`).
+ *   With the voice too, the model and voice waits (300 + 200 ms) overlap the endpointing wait instead
+ *   of following it (agents-js 1.9 prepares the model's reply early by default; `preemptiveTts` is the
+ *   gain, 996 -> ~930 ms p50); a discarded reply costs its voice characters.
+ * - `turnHandling.endpointing.minDelay` (agents-js calls it min endpointing delay; default 500 ms): with
+ *   `turnDetection: 'vad'` the turn ends this long after the VAD's last speech, once a final transcript
+ *   is in. 600 ms: a client who pauses 400 ms mid-sentence is heard again by the VAD (pause +
+ *   `minSpeechDuration` + a 32 ms window + transport, about 500 ms) before the turn would end, which
+ *   cancels it; the prepared reply is not ready sooner anyway (its first audio comes about 850 ms after
+ *   the client's last word, bench/agent-latency.ts). `maxDelay` applies only
+ *   with a turn-detector model, which this agent does not use.
+ * - Silero `minSilenceDuration` (default 550 ms): the VAD's own end of speech; kept below `minDelay`
+ *   so that the endpointing delay, not the VAD, decides.
+ */
+const VAD_OPTIONS = { minSilenceDuration: 450 } satisfies Parameters<typeof silero.VAD.load>[0];
+const ENDPOINTING = { mode: 'fixed', minDelay: 600, maxDelay: 3000 } as const;
+const PREEMPTIVE = { enabled: true, preemptiveTts: true } as const;
 
 /** The voice agent, with the safety reminder put before any reply to talk of crisis. */
 class CoachAgent extends voice.Agent {
@@ -38,7 +63,7 @@ class CoachAgent extends voice.Agent {
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
-    proc.userData.vad = await silero.VAD.load();
+    proc.userData.vad = await silero.VAD.load(VAD_OPTIONS);
   },
   entry: async (ctx: JobContext) => {
     const config = loadAgentConfig();
@@ -89,7 +114,9 @@ export default defineAgent({
     const listeners = new Map<string, CoachListener>();
     // Set below, once the session exists; the shutdown callback may run before.
     let turns: ThreeWayTurns | undefined;
+    const timings = new SessionTimings();
     ctx.addShutdownCallback(async () => {
+      if (timings.turns > 0) log('info', 'agent: session turn timings', { ...fields, ...timings.summary() });
       for (const l of listeners.values()) l.close();
       turns?.close();
       // A session that is over gets its summary (the Worker's history has every line the AI heard,
@@ -151,6 +178,8 @@ export default defineAgent({
         // do not run (unreachable offline, where a missing prediction cost 2.5 s waits per turn).
         turnDetection: 'vad',
         interruption: { mode: 'vad' },
+        endpointing: ENDPOINTING,
+        preemptiveGeneration: PREEMPTIVE,
       },
     });
     /** Set once the goodbye for the time cap is on its way. */
@@ -160,6 +189,8 @@ export default defineAgent({
     let aiSpeechStart: number | null = null;
     /** The client's last final words: the reply being prepared for them has them in view once they are in the agent's context. */
     let lastClientWords: string | null = null;
+    /** agents-js's metrics of the client's last turn (end-of-utterance delay), read when the reply to it is added. */
+    let clientTurnMetrics: llm.MetricsReport | undefined;
     const threeWay = new ThreeWayTurns(context.client.displayName, {
       reply: () => {
         session.generateReply();
@@ -204,7 +235,22 @@ export default defineAgent({
     });
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => {
       const item = ev.item;
+      if (item.type === 'message' && item.role === 'user') clientTurnMetrics = item.metrics;
       if (item.type !== 'message' || item.role !== 'assistant') return;
+      const timing = turnTimingOf(clientTurnMetrics, item.metrics);
+      clientTurnMetrics = undefined;
+      if (timing) {
+        timings.add(timing);
+        const { p50, worst } = timings.summary();
+        // One line per reply, times only; with the session's p50 and worst so far, for a slow day.
+        log('info', 'agent: turn timing', {
+          ...fields,
+          ...timing,
+          sessionTurns: timings.turns,
+          sessionP50TotalMs: p50.totalMs,
+          sessionWorstTotalMs: worst.totalMs,
+        });
+      }
       const text = item.textContent ?? '';
       void record({ speakerIdentity: aiIdentity(), role: 'ai', text, startedAt: aiSpeechStart ?? ev.createdAt, endedAt: ev.createdAt, heardByAi: true });
       aiSpeechStart = null;
