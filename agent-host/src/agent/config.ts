@@ -39,6 +39,8 @@ export interface AgentConfig {
   healthPort: number | undefined;
   /** NODE_ENV=production: the SDK's production mode. */
   production: boolean;
+  /** Rooms this agent-host takes at once (AGENT_MAX_ROOMS); its load is counted in rooms (load.ts). */
+  maxRooms: number;
 }
 
 const OFFLINE = ' (or set AI_PROVIDERS=standin to run offline)';
@@ -65,6 +67,7 @@ const AgentEnv = z
     AGENT_LOG_LEVEL: optional('info'),
     AGENT_WORKER_HEALTH_PORT: wholeNumber('AGENT_WORKER_HEALTH_PORT', 'a port number', undefined, 0, 65535),
     NODE_ENV: optional(),
+    AGENT_MAX_ROOMS: wholeNumber('AGENT_MAX_ROOMS', 'a number of rooms', 10, 1, 1000),
   })
   .transform((e, ctx): AgentConfig => {
     const need = (name: 'DEEPGRAM_API_KEY' | 'OPENAI_API_KEY' | 'DEEPGRAM_BASE_URL' | 'OPENAI_BASE_URL', why: string): string => {
@@ -97,6 +100,7 @@ const AgentEnv = z
       logLevel: e.AGENT_LOG_LEVEL,
       healthPort: e.AGENT_WORKER_HEALTH_PORT,
       production: e.NODE_ENV === 'production',
+      maxRooms: e.AGENT_MAX_ROOMS,
     };
   });
 

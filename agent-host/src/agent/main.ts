@@ -10,6 +10,7 @@ import { describeError, log } from '@hybrid-coach/shared/log';
 import { AgentServer, initializeLogger, ServerOptions } from '@livekit/agents';
 import { freePort } from '../lib/free-port';
 import { type AgentConfig, loadAgentConfig } from './config';
+import { LOAD_THRESHOLD, roomLoad } from './load';
 
 export const JOB_FILE = fileURLToPath(new URL('./job.ts', import.meta.url));
 
@@ -72,6 +73,9 @@ export async function startAgentServer(env: Record<string, string | undefined> =
       apiKey: config.livekitApiKey,
       apiSecret: config.livekitApiSecret,
       production: config.production,
+      // Load counted in rooms, not the machine's CPU (load.ts says why).
+      loadFunc: async (worker) => roomLoad(worker.activeJobs.length, config.maxRooms),
+      loadThreshold: LOAD_THRESHOLD,
       host: '127.0.0.1',
       port: healthPort,
     }),
