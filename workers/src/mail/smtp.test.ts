@@ -67,4 +67,20 @@ describe('the SMTP client, against Mailpit', () => {
     expect(err).toMatchObject({ phase: 'rcpt', retryable: false, options: { code: 550 } });
     expect(err.summary).not.toContain(to);
   });
+  it('keeps the connection for the next message after one recipient is refused', async () => {
+    const bounced = address('bounce');
+    const next = address('after-bounce');
+    const refused = await withSmtp(
+      mailConfig(env),
+      async (s) => {
+        const err = await s.send({ from: 'no-reply@hybrid.coach', to: bounced }, message(bounced)).catch((e: unknown) => e);
+        await s.reset();
+        await s.send({ from: 'no-reply@hybrid.coach', to: next }, message(next));
+        return err;
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(refused).toMatchObject({ phase: 'rcpt', options: { code: 550 } });
+    expect(await mailTo(next)).toHaveLength(1);
+  });
 });

@@ -86,6 +86,8 @@ class Connection {
   private reader: ReadableStreamDefaultReader<Uint8Array>;
   private writer: WritableStreamDefaultWriter<Uint8Array>;
   private buffer = '';
+  /** Set by any failed read or write: the stream is out of step and only closing it is safe. */
+  broken = false;
   private decoder = new TextDecoder();
 
   constructor(
@@ -106,6 +108,10 @@ class Connection {
     });
     try {
       return await Promise.race([work, timeout]);
+    } catch (err) {
+      // Every failure below a reply (timeout, closed, garbled, too long) leaves the stream out of step.
+      this.broken = true;
+      throw err;
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
@@ -149,6 +155,7 @@ class Connection {
     try {
       await this.withTimeout(phase, this.writer.write(encoder.encode(text)), outcomeUnknown);
     } catch (err) {
+      this.broken = true;
       if (err instanceof SmtpError) throw err;
       throw new SmtpError(phase, 'the connection broke while writing', { retryable: !outcomeUnknown, outcomeUnknown });
     }
@@ -229,7 +236,7 @@ export async function withSmtp<T>(config: MailConfig, fn: (session: SmtpSession)
   // A refused or dropped connection also rejects `closed`: the failure is reported through `opened` and the reads.
   socket.closed.catch(() => undefined);
   const conn = new Connection(socket, timeoutMs);
-  let healthy = true;
+  let finished = false;
   try {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -256,35 +263,25 @@ export async function withSmtp<T>(config: MailConfig, fn: (session: SmtpSession)
         for (const address of [from, to]) {
           if (/[\s<>]/.test(address)) throw new SmtpError('mail', 'an envelope address has spaces or angle brackets', { retryable: false });
         }
-        try {
-          await conn.command('mail', `MAIL FROM:<${from}>`, [250]);
-          await conn.command('rcpt', `RCPT TO:<${to}>`, [250, 251]);
-          await conn.command('data', 'DATA', [354]);
-          const body = dotStuff(message);
-          await conn.write('body', `${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`, true);
-          const accepted = await conn.reply('body', true);
-          if (accepted.code !== 250) throw replyError('body', accepted);
-        } catch (err) {
-          if (!(err instanceof SmtpError) || err.outcomeUnknown || err.options.code === undefined) healthy = false;
-          throw err;
-        }
+        await conn.command('mail', `MAIL FROM:<${from}>`, [250]);
+        await conn.command('rcpt', `RCPT TO:<${to}>`, [250, 251]);
+        await conn.command('data', 'DATA', [354]);
+        const body = dotStuff(message);
+        await conn.write('body', `${body}${body.endsWith('\r\n') ? '' : '\r\n'}.\r\n`, true);
+        const accepted = await conn.reply('body', true);
+        if (accepted.code !== 250) throw replyError('body', accepted);
       },
       async reset() {
-        try {
-          await conn.command('rset', 'RSET', [250]);
-        } catch (err) {
-          healthy = false;
-          throw err;
-        }
+        await conn.command('rset', 'RSET', [250]);
       },
     };
     const result = await fn(session);
+    finished = true;
     return result;
-  } catch (err) {
-    healthy = false;
-    throw err;
   } finally {
-    if (healthy) {
+    // QUIT only after `fn` returned and the stream is still in step: a rejected message (a reply code) keeps
+    // the connection usable, a broken read or write does not.
+    if (finished && !conn.broken) {
       try {
         await conn.write('rset', 'QUIT\r\n');
         await conn.reply('rset');
