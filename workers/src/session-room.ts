@@ -29,11 +29,17 @@ export const GOODBYE_GRACE_MS = 8_000;
 /** How long the room waits for LiveKit to bring a lost agent back before dispatching one itself. */
 export const REDISPATCH_AFTER_MS = 5_000;
 /**
- * How long a dispatch has to bring the AI into the room before it is asked for again: a self-hosted
- * livekit-server drops a dispatch for which no agent worker is registered at that moment (say, while
- * the agent-host restarts), and never retries it itself.
+ * When the room first looks at its dispatch (listed on livekit-server) after asking for the AI; the
+ * wait doubles with each look, up to AGENT_JOIN_WAIT_MS. livekit-server 1.13.5 offers a dispatch's job
+ * once, within about 3 s (its job RPC's timeout), and never again: when no worker is registered (the
+ * agent-host restarts) or none will take it (its reported load is 0.7 or more), the dispatch stays with
+ * no job for good. The room then deletes it and dispatches again.
  */
+export const DISPATCH_CHECK_MS = 5_000;
+/** The longest wait between two looks at a dispatch whose AI has not arrived. */
 export const AGENT_JOIN_WAIT_MS = 20_000;
+/** livekit-server's JobStatus JS_SUCCESS and JS_FAILED (livekit_agent.proto): the job is over. */
+const JOB_ENDED = new Set([2, 3]);
 const RETRY_BASE_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
 const SEEN_EVENTS_KEPT = 500;
@@ -61,7 +67,7 @@ interface Participant {
 
 /** Effects on the world outside the object, kept until they succeed (retried with backoff). */
 type Effect =
-  | { id: string; type: 'dispatch-agent'; notBefore: number; attempts: number }
+  | { id: string; type: 'dispatch-agent'; notBefore: number; attempts: number; dispatchId?: string }
   | { id: string; type: 'd1-started'; startedAt: number; notBefore: number; attempts: number }
   | { id: string; type: 'd1-ended'; notBefore: number; attempts: number }
   | { id: string; type: 'packet'; topic: PacketTopic; payload: PacketBodies[PacketTopic]; to?: string[]; notBefore: number; attempts: number }
@@ -70,9 +76,10 @@ type Effect =
 
 /**
  * Attempts before an effect that only matters while the room lives is dropped (logged). Writes to
- * D1 have no limit: they must land.
+ * D1 have no limit: they must land. A dispatch is looked at 10 times (5, 10, then every 20 s: about
+ * 3 minutes, an agent-host restart included).
  */
-const GIVE_UP_AFTER: Partial<Record<Effect['type'], number>> = { packet: 6, 'delete-room': 12, 'dispatch-agent': 20 };
+const GIVE_UP_AFTER: Partial<Record<Effect['type'], number>> = { packet: 6, 'delete-room': 12, 'dispatch-agent': 10 };
 /** Resend interval cap for the control packet until the agent acknowledges it. */
 const CONTROL_RESEND_MAX_MS = 30_000;
 
@@ -504,9 +511,9 @@ export class SessionRoom extends DurableObject<Env> {
           fresh.effects = fresh.effects.filter((e) => e.id !== effect.id);
           log('warn', 'session effect given up', { sessionId: fresh.sessionId, effect: queued.type, attempts: queued.attempts + 1 });
         } else if (done && queued.type === 'dispatch-agent') {
-          // Dispatched, the AI not in the room yet: look again after a while, and dispatch again then if it still is not.
+          // Dispatched, the AI not in the room yet: look at the dispatch again later (dispatchAgent).
           queued.attempts += 1;
-          queued.notBefore = Date.now() + AGENT_JOIN_WAIT_MS;
+          queued.notBefore = Date.now() + Math.min(AGENT_JOIN_WAIT_MS, DISPATCH_CHECK_MS * 2 ** (queued.attempts - 1));
         } else {
           // Failed, or a control packet sent but not yet acknowledged: again, later.
           queued.attempts += 1;
@@ -524,10 +531,7 @@ export class SessionRoom extends DurableObject<Env> {
     const env = this.env;
     switch (effect.type) {
       case 'dispatch-agent':
-        if (this.aiPresent(state)) return; // an agent is in the room already
-        await agentDispatch(env).createDispatch(state.roomName, env.AGENT_NAME, {
-          metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId } satisfies DispatchMetadata),
-        });
+        await this.dispatchAgent(state, effect);
         return;
       case 'd1-started':
         await openDb(env)
@@ -560,6 +564,38 @@ export class SessionRoom extends DurableObject<Env> {
           if (!isRoomGone(err)) throw err;
         }
         return;
+    }
+  }
+
+  /**
+   * Asks livekit-server for the AI, or looks at the dispatch asked for last time: a job on its way is
+   * left alone; a dispatch with no job, or whose jobs are over, will never bring the AI
+   * (DISPATCH_CHECK_MS says why), so it is deleted (it runs nothing) and the AI dispatched anew. The
+   * dispatch's id is stored on the effect, so an evicted object looks at the same one.
+   */
+  private async dispatchAgent(state: RoomState, effect: Extract<Effect, { type: 'dispatch-agent' }>): Promise<void> {
+    if (this.aiPresent(state)) return; // an agent is in the room already
+    const client = agentDispatch(this.env);
+    if (effect.dispatchId) {
+      const dispatch = await client.getDispatch(effect.dispatchId, state.roomName);
+      const jobs = dispatch?.state?.jobs ?? [];
+      if (jobs.some((j) => !JOB_ENDED.has(j.state?.status ?? 0))) return; // a job is on its way
+      if (dispatch) await client.deleteDispatch(dispatch.id, state.roomName);
+      log('warn', 'agent: dispatch brought no AI; dispatching again', {
+        sessionId: state.sessionId,
+        dispatchId: effect.dispatchId,
+        found: dispatch ? (jobs.length ? 'jobs ended' : 'no job') : 'dispatch gone',
+        attempt: effect.attempts + 1,
+      });
+    }
+    const created = await client.createDispatch(state.roomName, this.env.AGENT_NAME, {
+      metadata: JSON.stringify({ sessionId: state.sessionId, clientId: state.clientId } satisfies DispatchMetadata),
+    });
+    const fresh = await this.load();
+    const queued = fresh?.effects.find((e) => e.id === effect.id);
+    if (fresh && queued?.type === 'dispatch-agent') {
+      queued.dispatchId = created.id;
+      await this.save(fresh);
     }
   }
 

@@ -48,6 +48,10 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   with a turn-detector model, which this agent does not use.
  * - Silero `minSilenceDuration` (default 550 ms): the VAD's own end of speech; kept below `minDelay`
  *   so that the endpointing delay, not the VAD, decides.
+ * - `turnDetection: 'stt'` measured worse (p50 1,559 ms against 995 ms in the same bench run): agents-js
+ *   then starts the preemptive reply only once the turn is committed, not at the final transcript.
+ *   What would start the reply before the final is Deepgram Flux (the plugin's `STTv2`,
+ *   `eagerEotThreshold`: agents-js's PREFLIGHT_TRANSCRIPT); nova-3, used here, sends no preflight.
  */
 const VAD_OPTIONS = { minSilenceDuration: 450 } satisfies Parameters<typeof silero.VAD.load>[0];
 const ENDPOINTING = { mode: 'fixed', minDelay: 600, maxDelay: 3000 } as const;
