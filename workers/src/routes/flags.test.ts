@@ -91,7 +91,9 @@ async function staffSocket(token: string) {
   const ws = res.webSocket!;
   ws.accept();
   const events: FlagEvent[] = [];
-  ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data)) as FlagEvent));
+  ws.addEventListener('message', (e) => {
+    events.push(JSON.parse(String(e.data)) as FlagEvent);
+  });
   const waitFor = async (match: (e: FlagEvent) => boolean) => {
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline) {
@@ -258,10 +260,10 @@ describe('moving a flag on', () => {
     // Every change reached the other coach's portal, in order, with the flag's state and owner after it:
     // what closes (or brings back) an alert already on their screen.
     await watcher.waitFor((e) => e.sessionId === sessionId && e.action === 'reopen');
-    expect(watcher.events.filter((e) => e.sessionId === sessionId).map((e) => [e.action, e.state, e.owner?.id ?? null])).toEqual([
-      ['acknowledge', 'ACKNOWLEDGED', owner.user.id],
-      ['resolve', 'RESOLVED', owner.user.id],
-      ['reopen', 'OPEN', null],
+    expect(watcher.events.filter((e) => e.sessionId === sessionId).map((e) => [e.action, e.state, e.owner?.id ?? null, e.actor?.name])).toEqual([
+      ['acknowledge', 'ACKNOWLEDGED', owner.user.id, 'Olu Owner'],
+      ['resolve', 'RESOLVED', owner.user.id, 'Olu Owner'],
+      ['reopen', 'OPEN', null, 'Otis Other'],
     ]);
 
     expect((await eventsOf(sessionId)).map((e) => [e.seq, e.action, e.actorId, e.fromState, e.toState, e.note])).toEqual([

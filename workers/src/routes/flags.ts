@@ -283,6 +283,7 @@ async function changeFlag(c: Context<AppEnv>, action: StaffFlagAction, sessionId
       raisedAt: changed.flag.raisedAt.getTime(),
       owner: changed.flag.ownerId ? { id: changed.flag.ownerId, name: changed.ownerName ?? '' } : null,
       at: now.getTime(),
+      actor: { id: user.id, name: user.displayName },
     },
     c.get('requestId'),
   );
