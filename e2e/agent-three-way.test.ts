@@ -13,14 +13,14 @@ import { messageText, type RecordedChatRequest, type Standins, startStandins } f
 import { concatPcm, silence, speak, writeWav } from '../agent-host/dev/standins/audio';
 import { phrases } from '../agent-host/src/agent/persona';
 import {
-  api,
   apiOk,
   browserTestFiles,
+  closeCall,
   coachPortalUrl,
   createClient,
   eventually,
   login,
-  openWithGrant,
+  openCoachPortal,
   skipAfterFirstFailure,
   TestParticipant,
   type TranscriptLine,
@@ -76,21 +76,10 @@ describe('a three-way call: the AI answers the coach who speaks to it, and leave
     clientMic = await Microphone.publish(client.room);
     await lineSaying(phrases.greeting(CLIENT_NAME));
 
-    browser = await files.chromium({ media: { micFile } });
-    page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 860 });
-    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
-    await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+    ({ browser, page } = await openCoachPortal(files, COACH_EMAIL, { media: { micFile } }));
   }, 240_000);
 
-  afterAll(async () => {
-    clientMic?.stop();
-    await client?.disconnect();
-    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token: clientToken }).catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await agent?.stop();
-    await standins?.close();
-  });
+  afterAll(() => closeCall({ mic: clientMic, client, session: { id: sessionId, clientToken }, browser, agent, standins }));
 
   skipAfterFirstFailure();
 

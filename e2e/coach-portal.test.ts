@@ -23,11 +23,14 @@ import {
   api,
   apiOk,
   browserTestFiles,
+  closeCall,
+  coachBrowser,
   coachPortalUrl,
   createClient,
   createCoach,
   eventually,
   login,
+  openCoachPortal,
   openWithGrant,
   skipAfterFirstFailure,
   TestParticipant,
@@ -135,11 +138,7 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
     await apiOk('POST', `/api/sessions/${sessionId}/rating`, { token: clientToken, body: { rating: 5, comment: 'I feel heard.' } }, 201);
 
     // The coach's microphone in the call room: Chromium's fake device (a tone), allowed without a prompt.
-    browser = await files.chromium({ media: true, autoplay: false });
-    page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 860 });
-    // A crash on a page shows in the test's output.
-    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
+    ({ browser, page } = await coachBrowser(files, { autoplay: false }));
   }, 180_000);
 
   afterAll(async () => {
@@ -927,21 +926,10 @@ describe('the coach’s voice and the AI hear / not-hear switch, with the AI age
       },
     );
 
-    browser = await files.chromium({ media: { micFile } });
-    page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 860 });
-    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
-    await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+    ({ browser, page } = await openCoachPortal(files, COACH_EMAIL, { media: { micFile } }));
   }, 240_000);
 
-  afterAll(async () => {
-    clientMic?.stop();
-    await client?.disconnect();
-    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token: clientToken }).catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await agent?.stop();
-    await standins?.close();
-  });
+  afterAll(() => closeCall({ mic: clientMic, client, session: { id: sessionId, clientToken }, browser, agent, standins }));
 
   it('stores what the muted coach says as not heard and keeps it from the model; unmuted, the model hears it; a whisper reaches it', async () => {
     const toggle = '[data-testid=ai-hear-toggle]';

@@ -1,9 +1,11 @@
 /**
  * A crisis flag from the spoken word to its close (issue 16), in real Chromium against the real stack: a
  * client says a crisis phrase in a call (an rtc-node participant whose microphone speaks; the AI is the
- * agent-host's worker on the offline stand-ins); the coach portal of a signed-in coach shows the live alert
- * within 10 s, pushed by the staff desk; the coach acknowledges the flag and resolves it with a note, and
- * the dashboard's figures move with it. Screenshots at desktop and phone widths in e2e/artifacts/crisis-flag/.
+ * agent-host's worker on the offline stand-ins); the coach portals of two signed-in coaches show the live
+ * alert within 10 s, pushed by the staff desk; one coach acknowledges the flag and the other's alert goes;
+ * the first resolves it with a note, the dashboard's figures move with it, and the Resolved tab shows who
+ * resolved it, when and how. Reopened from there by the other coach, it alerts the first again.
+ * Screenshots at desktop and phone widths in e2e/artifacts/crisis-flag/.
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,15 +13,17 @@ import { OFFLINE_CHAT, OFFLINE_PHRASES } from '../agent-host/dev/offline-script'
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { phrases } from '../agent-host/src/agent/persona';
 import {
-  api,
   apiOk,
   browserTestFiles,
+  closeCall,
   coachPortalUrl,
   createClient,
   createCoach,
+  DESKTOP,
   eventually,
   login,
-  openWithGrant,
+  openCoachPortal,
+  signInCoachPortal,
   skipAfterFirstFailure,
   TestParticipant,
   transcriptOf,
@@ -29,18 +33,20 @@ import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 const CLIENT_EMAIL = 'crisis-flag-client@example.com';
 const CLIENT_NAME = 'Robin Crisisflag';
 const COACH_EMAIL = 'crisis-flag-coach@example.com';
+const OTHER_COACH_EMAIL = 'crisis-flag-other-coach@example.com';
 /** Matches shared/src/crisis.ts ("want to die"); the stand-in speech-to-text knows it as one more sentence. */
 const CRISIS_LINE = 'Some days I just want to die.';
 const NOTE = 'Called Robin at once: safe at home with her partner; GP appointment tomorrow.';
 const COACH_PORTAL_URL = coachPortalUrl();
 const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1200, height: 860 };
 
 describe('a crisis flag: raised in a call, alerted live, acknowledged and resolved by a coach', () => {
   let standins: Standins;
   let agent: AgentProcess | undefined;
   let browser: Browser;
   let page: Page;
+  /** The other coach on duty, signed in in a browser context of their own. */
+  let other: Page;
   const files = browserTestFiles('crisis-flag');
   let clientToken = '';
   let sessionId = '';
@@ -49,43 +55,39 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
   let openBefore = 0;
 
   /** Both widths of the screen as it is now. */
-  const screenshots = async (screen: string) => {
-    await files.screenshot(page, `${screen}-desktop`);
-    await page.setViewport(PHONE);
-    await files.screenshot(page, `${screen}-phone`);
-    await page.setViewport(DESKTOP);
+  const screenshots = async (screen: string, on: Page = page) => {
+    await files.screenshot(on, `${screen}-desktop`);
+    await on.setViewport(PHONE);
+    await files.screenshot(on, `${screen}-phone`);
+    await on.setViewport(DESKTOP);
   };
   const figure = (name: string) => page.$eval(`[data-testid=figure-${name}] dd`, (el) => el.textContent ?? '');
   const waitForFigure = (name: string, value: string) =>
     page.waitForFunction((n, v) => document.querySelector(`[data-testid=figure-${n}] dd`)?.textContent === v, { timeout: 10_000 }, name, value);
   const item = () => `[data-testid=flagged-sessions] [data-testid=flag-item][data-session-id="${sessionId}"]`;
+  const alertOf = () => `[data-testid=flag-alert][data-session-id="${sessionId}"]`;
+  const gone = (on: Page, selector: string) => on.waitForFunction((sel) => !document.querySelector(sel), { timeout: 10_000 }, selector);
 
   beforeAll(async () => {
     standins = await startStandins({ stt: DISTINCT_PHRASES, sttPhrases: [...OFFLINE_PHRASES, CRISIS_LINE], chatScript: OFFLINE_CHAT });
     agent = await AgentProcess.startOffline(standins, files.path('outbox'));
-    await Promise.all([createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'), createCoach(COACH_EMAIL, 'Dana Deskduty'), files.portals('coach')]);
+    await Promise.all([
+      createClient(CLIENT_EMAIL, CLIENT_NAME, 'PREMIUM'),
+      createCoach(COACH_EMAIL, 'Dana Deskduty'),
+      createCoach(OTHER_COACH_EMAIL, 'Omar Otherdesk'),
+      files.portals('coach'),
+    ]);
     clientToken = await login(CLIENT_EMAIL);
 
-    // The coach signed in on the dashboard, its live alerts connected before anything is said.
-    browser = await files.chromium();
-    page = await browser.newPage();
-    await page.setViewport(DESKTOP);
-    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
-    page.on('console', (m) => (m.type() === 'warn' || m.type() === 'error') && console.error(`coach portal console: ${m.text()}`));
-    await openWithGrant(page, COACH_PORTAL_URL, COACH_EMAIL, { waitUntil: 'networkidle0' });
-    await page.waitForSelector('[data-testid=flag-figures]', { timeout: 15_000 });
-    await page.waitForSelector('[data-testid=staff-live][data-open=true]', { timeout: 15_000 });
+    // Both coaches signed in on the dashboard, their live alerts connected before anything is said.
+    ({ browser, page } = await openCoachPortal(files, COACH_EMAIL));
+    other = await (await browser.createBrowserContext()).newPage();
+    await other.setViewport(DESKTOP);
+    await signInCoachPortal(other, OTHER_COACH_EMAIL);
     openBefore = Number(await figure('open'));
   }, 240_000);
 
-  afterAll(async () => {
-    mic?.stop();
-    await client?.disconnect();
-    if (sessionId) await api('POST', `/api/rooms/${sessionId}/end`, { token: clientToken }).catch(() => undefined);
-    await browser?.close().catch(() => undefined);
-    await agent?.stop();
-    await standins?.close();
-  });
+  afterAll(() => closeCall({ mic, client, session: { id: sessionId, clientToken }, browser, agent, standins }));
 
   skipAfterFirstFailure();
 
@@ -102,14 +104,16 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
 
     await mic.say(CRISIS_LINE);
     const spoken = Date.now();
-    const alert = `[data-testid=flag-alert][data-session-id="${sessionId}"]`;
     // The issue asks for the alert within 10 s. Tests never assert timings (a loaded CI machine is not a
-    // latency measurement): this waits with a backstop and prints how long it took.
-    await page.waitForSelector(alert, { timeout: 30_000 });
+    // latency measurement; bench/crisis-alert.ts measures it): this waits with a backstop and prints how long it took.
+    await page.waitForSelector(alertOf(), { timeout: 30_000 });
     console.info(`crisis alert shown ${Date.now() - spoken} ms after the crisis line was spoken`);
-    const said = await page.$eval(alert, (el) => el.textContent ?? '');
-    expect(said).toContain(CLIENT_NAME);
-    expect(said).toContain('want to die');
+    for (const on of [page, other]) {
+      await on.waitForSelector(alertOf(), { timeout: 10_000 });
+      const said = await on.$eval(alertOf(), (el) => el.textContent ?? '');
+      expect(said).toContain(CLIENT_NAME);
+      expect(said).toContain('want to die');
+    }
 
     // The dashboard heard of it too: one more open flag, ours first among them, with nobody on it yet.
     await waitForFigure('open', String(openBefore + 1));
@@ -122,8 +126,12 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
     await page.click(`${item()} [data-testid=flag-acknowledge]`);
     await page.waitForSelector(`${item()}[data-state=ACKNOWLEDGED]`, { timeout: 10_000 });
     expect(await page.$eval(item(), (el) => el.textContent ?? '')).toContain('Yours to follow up');
-    // Taken: the alert has done its work; no longer open; a time to acknowledge on the books.
-    await page.waitForFunction((id) => !document.querySelector(`[data-testid=flag-alert][data-session-id="${id}"]`), { timeout: 10_000 }, sessionId);
+    // Taken: the alert has done its work, here and in the other coach's portal, which shows who has it;
+    // no longer open; a time to acknowledge on the books.
+    await gone(page, alertOf());
+    await gone(other, alertOf());
+    await other.waitForSelector(`${item()}[data-state=ACKNOWLEDGED]`, { timeout: 10_000 });
+    expect(await other.$eval(item(), (el) => el.textContent ?? '')).toContain('With Dana Deskduty');
     await waitForFigure('open', String(openBefore));
     expect(await figure('median-ack')).not.toBe('—');
     await screenshots('acknowledged');
@@ -132,8 +140,15 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
     await page.type(`${item()} textarea[name=resolution]`, NOTE);
     await screenshots('resolving');
     await page.click(`${item()} [data-testid=flag-resolve]`);
-    // Resolved flags leave the list of those needing a coach.
-    await page.waitForFunction((sel) => !document.querySelector(sel), { timeout: 10_000 }, item());
+    // Resolved flags leave the list of those needing a coach, for the Resolved tab: who, when, what was done.
+    await gone(page, item());
+    await page.click('input[name=flags-shown][value=resolved]');
+    const resolved = `[data-testid=resolved-flag][data-session-id="${sessionId}"]`;
+    await page.waitForSelector(resolved, { timeout: 10_000 });
+    const told = await page.$eval(resolved, (el) => el.textContent ?? '');
+    expect(told).toContain('Resolved by Dana Deskduty');
+    expect(told).toContain(NOTE);
+    await screenshots('resolved-tab');
 
     // Its review page tells the whole story: who did what, when, and what was done.
     await page.goto(`${COACH_PORTAL_URL}/sessions/${sessionId}`);
@@ -146,5 +161,22 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
     expect(await page.$eval('[data-testid=session-flag]', (el) => el.textContent ?? '')).toContain('Resolved');
     expect(await page.$('[data-testid=flag-reopen]')).not.toBeNull();
     await screenshots('session-flag-resolved');
+  });
+
+  it('alerts the first coach again when the other reopens the flag from the Resolved tab, and the alert goes once taken', async () => {
+    await other.goto(`${COACH_PORTAL_URL}/dashboard`);
+    await other.waitForSelector('input[name=flags-shown][value=resolved]', { timeout: 15_000 });
+    await other.click('input[name=flags-shown][value=resolved]');
+    const reopen = `[data-testid=resolved-flag][data-session-id="${sessionId}"] [data-testid=flag-reopen]`;
+    await other.waitForSelector(reopen, { timeout: 10_000 });
+    await other.click(reopen);
+    // On the session page, the first coach hears of it: open again, nobody on it.
+    await page.waitForSelector(`${alertOf()}[data-action=reopen]`, { timeout: 10_000 });
+    expect(await page.$eval(alertOf(), (el) => el.textContent ?? '')).toContain('A resolved flag was reopened');
+    await screenshots('reopened-alert');
+    await page.click(`${alertOf()} [data-testid=flag-acknowledge]`);
+    await gone(page, alertOf());
+    await gone(other, alertOf());
+    await page.waitForSelector('[data-testid=flag-resolve-open]', { timeout: 10_000 });
   });
 });

@@ -402,6 +402,18 @@ export async function endSessionInCall(page: Page): Promise<void> {
 
 type Portal = 'public' | 'client' | 'coach';
 
+/** What `browserTestFiles` gives a describe. */
+export interface BrowserTestFiles {
+  /** A path inside the work folder. */
+  path(...parts: string[]): string;
+  /** Saves a full-page screenshot of `page` named after the screen. */
+  screenshot(page: Page, screen: string): Promise<void>;
+  /** Debian's Chromium with its profile in the work folder (launchChromium's options). */
+  chromium(chromiumOptions?: Parameters<typeof launchChromium>[1]): Promise<Browser>;
+  /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
+  portals(...names: Portal[]): Promise<void>;
+}
+
 /**
  * The files of the browser tests of one describe, made before its tests and removed after them (the
  * describe calls this before its own hooks, so they run inside these): a fresh work folder (portal
@@ -409,7 +421,7 @@ type Portal = 'public' | 'client' | 'coach';
  * unless `keepScreenshots` (a second describe adding to the first's), numbered in the order taken
  * after `firstShot`; the portals it builds there and serves, stopped after the tests.
  */
-export function browserTestFiles(name: string, options: { keepScreenshots?: boolean; firstShot?: number } = {}) {
+export function browserTestFiles(name: string, options: { keepScreenshots?: boolean; firstShot?: number } = {}): BrowserTestFiles {
   const artifacts = fileURLToPath(new URL(`artifacts/${name}`, import.meta.url));
   let dir = '';
   let shot = options.firstShot ?? 0;
@@ -424,17 +436,13 @@ export function browserTestFiles(name: string, options: { keepScreenshots?: bool
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
   return {
-    /** A path inside the work folder. */
     path: (...parts: string[]) => join(dir, ...parts),
-    /** Saves a full-page screenshot of `page` named after the screen. */
     screenshot: async (page: Page, screen: string) => {
       shot += 1;
       await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}.png`) as `${string}.png`, fullPage: true });
     },
-    /** Debian's Chromium with its profile in the work folder (launchChromium's options). */
-    chromium: (chromiumOptions?: Parameters<typeof launchChromium>[1]) => launchChromium(join(dir, 'chromium'), chromiumOptions),
-    /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
-    portals: async (...names: Portal[]) => {
+    chromium: (chromiumOptions) => launchChromium(join(dir, 'chromium'), chromiumOptions),
+    portals: async (...names) => {
       await Promise.all(names.map((portal) => buildPortal(portal, join(dir, portal))));
       for (const portal of names) stops.push(await servePortal(portal, join(dir, portal)));
     },
@@ -502,6 +510,65 @@ export async function servePortal(portal: Portal, outDir: string): Promise<() =>
 }
 
 // ---- The coach portal and the agent-host's signed calls ---------------------------------------
+
+/** The desktop width the coach portal's tests use. */
+export const DESKTOP = { width: 1200, height: 860 } as const;
+
+/**
+ * A Chromium of the describe's own (`files`) with one page at desktop width, a microphone that needs no
+ * prompt (Chromium's fake device, a tone, unless `media` gives a WAV to play) and the page's errors and
+ * warnings printed in the test's output.
+ */
+export async function coachBrowser(
+  files: BrowserTestFiles,
+  options: { media?: true | { micFile: string }; autoplay?: boolean } = {},
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await files.chromium({ media: options.media ?? true, ...(options.autoplay === undefined ? {} : { autoplay: options.autoplay }) });
+  const page = await browser.newPage();
+  await page.setViewport(DESKTOP);
+  page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
+  page.on('console', (m) => (m.type() === 'warn' || m.type() === 'error') && console.error(`coach portal console: ${m.text()}`));
+  return { browser, page };
+}
+
+/** The coach portal signed in as `email` (`signInCoachPortal`) in a `coachBrowser`. */
+export async function openCoachPortal(
+  files: BrowserTestFiles,
+  email: string,
+  options: Parameters<typeof coachBrowser>[1] = {},
+): Promise<{ browser: Browser; page: Page }> {
+  const opened = await coachBrowser(files, options);
+  await signInCoachPortal(opened.page, email);
+  return opened;
+}
+
+/** Signs `email` in to the coach portal in `page`, on its dashboard once the flags panel shows and the live crisis alerts are connected. */
+export async function signInCoachPortal(page: Page, email: string): Promise<void> {
+  await openWithGrant(page, coachPortalUrl(), email, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
+  await page.waitForSelector('[data-testid=staff-live][data-open=true]', { timeout: 15_000 });
+}
+
+/**
+ * Closes what a call test held open, in order, whatever failed and whatever was never opened (for its
+ * afterAll): the client's microphone and connection, the session (ended as its client), the browser,
+ * the agent-host and the stand-ins.
+ */
+export async function closeCall(held: {
+  mic?: { stop(): void } | undefined;
+  client?: TestParticipant | undefined;
+  session?: { id: string; clientToken: string } | undefined;
+  browser?: Browser | undefined;
+  agent?: { stop(): Promise<void> } | undefined;
+  standins?: { close(): Promise<void> } | undefined;
+}): Promise<void> {
+  held.mic?.stop();
+  await held.client?.disconnect();
+  if (held.session?.id) await api('POST', `/api/rooms/${held.session.id}/end`, { token: held.session.clientToken }).catch(() => undefined);
+  await held.browser?.close().catch(() => undefined);
+  await held.agent?.stop();
+  await held.standins?.close();
+}
 
 /**
  * Where the e2e Worker sends coaches after login (its COACH_APP_URL): a free port global-setup picked,

@@ -8,6 +8,10 @@ export const loadFlags = () => call(api.api.flags.$get({ query: { state: 'active
 export type FlagList = Awaited<ReturnType<typeof loadFlags>>;
 export type CrisisFlag = FlagList['flags'][number];
 
+/** One page of resolved flags, the most recently resolved first (GET /api/flags/resolved). */
+export const loadResolvedFlags = (cursor?: string) => call(api.api.flags.resolved.$get({ query: cursor ? { cursor } : {} }));
+export type ResolvedFlag = Awaited<ReturnType<typeof loadResolvedFlags>>['items'][number];
+
 const loadFlag = (sessionId: string) => call(api.api.flags[':sessionId'].$get({ param: { sessionId } }));
 export type FlagDetail = Awaited<ReturnType<typeof loadFlag>>;
 /** One session's flag with its history (GET /api/flags/:sessionId). */

@@ -21,6 +21,8 @@ export const FlagEvent = z.object({
   owner: z.nullable(z.object({ id: z.string(), name: z.string() })),
   /** When this change happened. */
   at: z.number(),
+  /** Who made it: a portal does not alert its own coach to their own change. Absent or null: the system (a raise). */
+  actor: z.optional(z.nullable(z.object({ id: z.string(), name: z.string() }))),
 });
 export type FlagEvent = z.infer<typeof FlagEvent>;
 

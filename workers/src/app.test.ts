@@ -118,6 +118,7 @@ describe('GET /api/openapi.json', () => {
         '/api/coach/clients/{clientId}',
         '/api/coach/live',
         '/api/flags',
+        '/api/flags/resolved',
         '/api/flags/{sessionId}',
         '/api/flags/{sessionId}/acknowledge',
         '/api/flags/{sessionId}/resolve',

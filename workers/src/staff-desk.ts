@@ -52,6 +52,24 @@ export class StaffDesk extends DurableObject<Env> {
     return reached;
   }
 
+  /**
+   * Closes every socket of `userId` (tagged with it when accepted): their account was disabled, and a
+   * disabled coach must not go on hearing of flags. Their portal's reconnect then finds no ticket for them.
+   * Answers how many it closed.
+   */
+  closeSocketsOf(userId: string): number {
+    const sockets = this.ctx.getWebSockets(userId);
+    for (const ws of sockets) {
+      try {
+        // 1008: policy violation, the close code for "you may no longer be here".
+        ws.close(1008, 'account disabled');
+      } catch {
+        // Closing already.
+      }
+    }
+    return sockets.length;
+  }
+
   /** How many coach portals are connected (for tests and the logs). */
   connected(): number {
     return this.ctx.getWebSockets().length;

@@ -657,7 +657,12 @@ export const crisisFlags = sqliteTable(
     version: integer('version').notNull().default(1),
     updatedAt: instant('updated_at').notNull(),
   },
-  (t) => [index('crisis_flags_state_raised_idx').on(t.state, t.raisedAt), check('crisis_flags_state_valid', inList('state', FLAG_STATES))],
+  (t) => [
+    index('crisis_flags_state_raised_idx').on(t.state, t.raisedAt),
+    // The resolved list, the most recently resolved first (GET /api/flags/resolved).
+    index('crisis_flags_state_resolved_idx').on(t.state, t.resolvedAt),
+    check('crisis_flags_state_valid', inList('state', FLAG_STATES)),
+  ],
 );
 
 /** Every change of a crisis flag: who (null: the system raised it), when, from which state to which, and the note. */

@@ -76,3 +76,17 @@ export async function alertStaff(env: Env, event: FlagEvent, requestId: string):
     log('error', 'flag change not pushed to the staff desk', { requestId, sessionId: event.sessionId, action: event.action, ...describeError(err) });
   }
 }
+
+/**
+ * Closes the staff sockets of `userId` at once (their account was just disabled). The disabling is stored
+ * already and their tokens revoked: a desk that cannot be reached leaves the socket open until the portal
+ * next reconnects, so this logs and carries on.
+ */
+export async function closeStaffSockets(env: Env, userId: string, requestId: string): Promise<void> {
+  try {
+    const closed = await staffDesk(env).closeSocketsOf(userId);
+    log('info', 'staff sockets closed', { requestId, userId, closed });
+  } catch (err) {
+    log('error', 'staff sockets not closed', { requestId, userId, ...describeError(err) });
+  }
+}

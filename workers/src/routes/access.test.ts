@@ -235,6 +235,7 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/appointments/{id}/reassign': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign`, body: { coachId: w.users.otherCoach.id } }) },
   'GET /api/appointments/{id}/reassign-options': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign-options` }) },
   'GET /api/flags': { call: () => ({ path: '/api/flags' }) },
+  'GET /api/flags/resolved': { call: () => ({ path: '/api/flags/resolved' }) },
   'GET /api/flags/{sessionId}': { call: (w) => ({ path: `/api/flags/${w.flagged}` }) },
   'POST /api/flags/{sessionId}/acknowledge': { call: (w) => ({ path: `/api/flags/${w.flagged}/acknowledge`, body: {} }) },
   'POST /api/flags/{sessionId}/resolve': {

@@ -96,6 +96,7 @@ export const ACCESS: Record<string, Row> = {
   // Crisis flags (issue 16): every coach and admin sees and acknowledges any flag; each call made on an open
   // flag (resolve: one the caller acknowledged first; reopen: one the client's coach resolved).
   'GET /api/flags': row(401, 403, 403, 200, 200, 200),
+  'GET /api/flags/resolved': row(401, 403, 403, 200, 200, 200),
   'GET /api/flags/{sessionId}': row(401, 403, 403, 200, 200, 200),
   'POST /api/flags/{sessionId}/acknowledge': row(401, 403, 403, 200, 200, 200),
   'POST /api/flags/{sessionId}/resolve': row(401, 403, 403, 200, 200, 200),

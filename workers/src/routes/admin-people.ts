@@ -14,6 +14,7 @@ import type { Db } from '../db/client';
 import { coachingSessions, loginSessions, membershipStatusHistory, SKOOL_COMMUNITIES, SKOOL_STATUSES, users } from '../db/schema';
 import { claimLinkWrites } from '../lib/account-links';
 import { auditInsert } from '../lib/audit';
+import { closeStaffSockets } from '../lib/crisis-flags';
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
@@ -320,13 +321,16 @@ export const adminPeople = createApp()
     if (target.id === c.get('user').id) throw refuse('You cannot disable your own account: ask another admin');
     if (target.disabledAt) throw refuse('This account is already disabled');
     const change = { field: 'account', from: 'active', to: 'disabled', action: 'user.disable' } as const;
-    return commit(c, target, why, { ...change, before: { disabled: false }, after: { disabled: true } }, [
+    const answer = await commit(c, target, why, { ...change, before: { disabled: false }, after: { disabled: true } }, [
       db
         .update(users)
         .set({ disabledAt: now, ...(target.role === 'ADMIN' ? { role: roleKeepingAnAdmin(target.id, 'ADMIN') } : {}) })
         .where(eq(users.id, target.id)),
       ...signOutWrites(db, target.id, now),
     ]);
+    // Their tokens are revoked; a staff socket opened before stays open unless closed (issue 16).
+    await closeStaffSockets(c.env, target.id, c.get('requestId'));
+    return answer;
   })
   .openapi(enableRoute, async (c) => {
     const { reason: why } = c.req.valid('json');

@@ -91,7 +91,9 @@ async function staffSocket(token: string) {
   const ws = res.webSocket!;
   ws.accept();
   const events: FlagEvent[] = [];
-  ws.addEventListener('message', (e) => events.push(JSON.parse(String(e.data)) as FlagEvent));
+  ws.addEventListener('message', (e) => {
+    events.push(JSON.parse(String(e.data)) as FlagEvent);
+  });
   const waitFor = async (match: (e: FlagEvent) => boolean) => {
     const deadline = Date.now() + 3000;
     while (Date.now() < deadline) {
@@ -101,7 +103,8 @@ async function staffSocket(token: string) {
     }
     throw new Error('no such staff event arrived');
   };
-  return { ws, events, waitFor, ticket };
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener('close', (e) => resolve({ code: e.code, reason: e.reason })));
+  return { ws, events, waitFor, ticket, closed };
 }
 
 describe('a crisis flag raised in a call', () => {
@@ -135,6 +138,101 @@ describe('a crisis flag raised in a call', () => {
   });
 });
 
+describe('the staff socket of a coach who is disabled', () => {
+  it('is closed at once, and no new one opens for them; other coaches stay connected', async () => {
+    const [coach, colleague] = [await staff('COACH', 'Dee Disabled'), await staff('COACH', 'Kit Kept')];
+    const admin = await staff('ADMIN', 'Ada Disabler');
+    const [theirs, kept] = [await staffSocket(coach.token), await staffSocket(colleague.token)];
+
+    const res = await post(`/api/admin/people/${coach.user.id}/disable`, { reason: 'Left the practice today' }, bearer(admin.token));
+    expect(res.status).toBe(200);
+    expect(await theirs.closed).toEqual({ code: 1008, reason: 'account disabled' });
+    // Their portal's reconnect asks for a ticket with a revoked token: refused, so it stays closed.
+    expect((await post('/api/staff/ws-ticket', {}, bearer(coach.token))).status).toBe(401);
+
+    // The colleague still hears of flags.
+    const { sessionId } = await flaggedSession();
+    expect(await kept.waitFor((e) => e.sessionId === sessionId && e.action === 'raise')).toMatchObject({ state: 'OPEN' });
+    expect(theirs.events.some((e) => e.sessionId === sessionId)).toBe(false);
+    kept.ws.close();
+  });
+});
+
+describe('the resolved flags', () => {
+  interface Resolved extends Flag {
+    resolvedAt: string;
+    resolvedBy: { id: string; name: string } | null;
+  }
+  const page = async (token: string, query = '') => {
+    const res = await get(`/api/flags/resolved${query}`, bearer(token));
+    expect(res.status).toBe(200);
+    return (await body<{ items: Resolved[]; nextCursor: string | null }>(res)).data;
+  };
+  /** Every page, following the cursors. */
+  const all = async (token: string, limit: number) => {
+    const items: Resolved[] = [];
+    let cursor: string | null = null;
+    do {
+      const next: { items: Resolved[]; nextCursor: string | null } = await page(
+        token,
+        `?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      expect(next.items.length).toBeLessThanOrEqual(limit);
+      items.push(...next.items);
+      cursor = next.nextCursor;
+    } while (cursor);
+    return items;
+  };
+
+  it('lists them the most recently resolved first, a page at a time, with who resolved each, when and the note', async () => {
+    const [owner, admin, stranger] = [await staff('COACH', 'Rae Resolver'), await staff('ADMIN', 'Ari Admin'), await staff('COACH', 'Sue Stranger')];
+    const resolve = async (sessionId: string, by: string, note: string) => {
+      expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(owner.token))).status).toBe(200);
+      expect((await post(`/api/flags/${sessionId}/resolve`, { note }, bearer(by))).status).toBe(200);
+    };
+    const first = await flaggedSession({ coachId: owner.user.id, clientName: 'Fay First' });
+    const second = await flaggedSession({ coachId: owner.user.id, clientName: 'Sid Second' });
+    const third = await flaggedSession({ coachId: owner.user.id, clientName: 'Tom Third' });
+    const stillOpen = await flaggedSession({ coachId: owner.user.id });
+    await resolve(first.sessionId, owner.token, 'Called Fay; safe with family');
+    await resolve(second.sessionId, admin.token, 'Admin on call reached Sid');
+    // Resolved, reopened and resolved again: listed once, by the latest resolution.
+    await resolve(third.sessionId, owner.token, 'First call');
+    expect((await post(`/api/flags/${third.sessionId}/reopen`, {}, bearer(stranger.token))).status).toBe(200);
+    await resolve(third.sessionId, owner.token, 'Second call: GP booked');
+
+    const mine = [first, second, third].map((f) => f.sessionId);
+    const listed = (await all(owner.token, 2)).filter((f) => mine.includes(f.sessionId) || f.sessionId === stillOpen.sessionId);
+    expect(listed.map((f) => [f.clientName, f.state, f.resolvedBy?.name, f.resolutionNote])).toEqual([
+      ['Tom Third', 'RESOLVED', 'Rae Resolver', 'Second call: GP booked'],
+      ['Sid Second', 'RESOLVED', 'Ari Admin', 'Admin on call reached Sid'],
+      ['Fay First', 'RESOLVED', 'Rae Resolver', 'Called Fay; safe with family'],
+    ]);
+    const times = listed.map((f) => Date.parse(f.resolvedAt));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    expect(times[0]).toBeGreaterThan(Date.now() - 60_000);
+    // Each page holds at most its limit, and the cursor of the last page is null.
+    const firstPage = await page(owner.token, '?limit=1');
+    expect(firstPage.items).toHaveLength(1);
+    expect(firstPage.nextCursor).not.toBeNull();
+
+    // A coach outside the client's circle sees who and when, not what was done (the note tells of the session).
+    const seen = (await all(stranger.token, 50)).find((f) => f.sessionId === first.sessionId);
+    expect(seen).toMatchObject({ resolvedBy: { name: 'Rae Resolver' }, resolutionNote: null, mayReadTranscript: false });
+  });
+
+  it('refuses bad input (400) and anyone but coaches and admins', async () => {
+    const coach = await staff('COACH', 'Bea Bad');
+    const client = await createUser({ tier: 'PREMIUM' });
+    for (const query of ['?limit=0', '?limit=51', '?limit=many', '?cursor=', '?cursor=not-a-cursor', `?cursor=${btoa('["x"]')}`]) {
+      const res = await get(`/api/flags/resolved${query}`, bearer(coach.token));
+      expect([query, res.status, (await body(res)).error.code]).toEqual([query, 400, 'VALIDATION_ERROR']);
+    }
+    expect((await get('/api/flags/resolved', bearer(await signIn(client.email)))).status).toBe(403);
+    expect((await get('/api/flags/resolved')).status).toBe(401);
+  });
+});
+
 describe('moving a flag on', () => {
   it('acknowledged by one coach who owns it, resolved by them with a note, reopened by another; each change on record', async () => {
     const [owner, other] = [await staff('COACH', 'Olu Owner'), await staff('COACH', 'Otis Other')];
@@ -159,6 +257,14 @@ describe('moving a flag on', () => {
     const reopened = await post(`/api/flags/${sessionId}/reopen`, { note: 'She wrote again this morning' }, bearer(other.token));
     expect(reopened.status).toBe(200);
     expect((await body<Flag>(reopened)).data).toMatchObject({ state: 'OPEN', owner: null, resolutionNote: null });
+    // Every change reached the other coach's portal, in order, with the flag's state and owner after it:
+    // what closes (or brings back) an alert already on their screen.
+    await watcher.waitFor((e) => e.sessionId === sessionId && e.action === 'reopen');
+    expect(watcher.events.filter((e) => e.sessionId === sessionId).map((e) => [e.action, e.state, e.owner?.id ?? null, e.actor?.name])).toEqual([
+      ['acknowledge', 'ACKNOWLEDGED', owner.user.id, 'Olu Owner'],
+      ['resolve', 'RESOLVED', owner.user.id, 'Olu Owner'],
+      ['reopen', 'OPEN', null, 'Otis Other'],
+    ]);
 
     expect((await eventsOf(sessionId)).map((e) => [e.seq, e.action, e.actorId, e.fromState, e.toState, e.note])).toEqual([
       [1, 'raise', null, null, 'OPEN', null],

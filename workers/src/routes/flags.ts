@@ -1,6 +1,7 @@
 /**
  * Crisis flags (issue 16): the follow-up of a session in which the client talked of self-harm or crisis.
- * Coaches and admins see every flag (open ones first, with the dashboard's figures), and move one on:
+ * Coaches and admins see every flag (open ones first, with the dashboard's figures; the resolved ones a page
+ * at a time, with who resolved each, when and how), and move one on:
  * acknowledge (and own it), resolve it with a note of what was done (its owner or an admin), reopen it.
  * Each change is one batch: the flag (guarded by its version), its `crisis_flag_events` row and its audit
  * log row; then the signed-in coaches' portals hear of it (the staff desk).
@@ -19,7 +20,7 @@ import {
   type StaffFlagAction,
 } from '@hybrid-coach/shared/crisis-flags';
 import { log } from '@hybrid-coach/shared/log';
-import { and, asc, count, desc, eq, gte, inArray, min, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, lt, min, or, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { Context } from 'hono';
 import type { AppEnv, AuthUser } from '../app-env';
@@ -27,6 +28,7 @@ import { type Db, isUniqueViolation } from '../db/client';
 import { coachingSessions, crisisFlagEvents, crisisFlags, users } from '../db/schema';
 import { auditInsert } from '../lib/audit';
 import { alertStaff, hasCoached } from '../lib/crisis-flags';
+import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, jsonBody, limitQuery, okBody } from '../lib/openapi';
 
@@ -71,6 +73,11 @@ const Figures = z
 
 const SessionParams = z.object({ sessionId: Id });
 
+const ResolvedFlag = Flag.extend({
+  resolvedAt: iso,
+  resolvedBy: Person.nullable().openapi({ description: 'Who resolved it (its owner, or an admin); null if that account is gone' }),
+}).openapi('ResolvedCrisisFlag');
+
 const FLAG_LISTS = ['active', 'open', 'resolved', 'all'] as const;
 
 const listRoute = authRoute({
@@ -95,6 +102,15 @@ const detailRoute = authRoute({
   errors: ['NOT_FOUND'],
   request: { params: SessionParams },
   responses: { 200: okBody('The flag', Flag.extend({ events: z.array(FlagEventOut) }).openapi('CrisisFlagDetail')) },
+});
+
+const resolvedRoute = authRoute({
+  method: 'get',
+  path: '/resolved',
+  roles: COACHES,
+  summary: 'Resolved crisis flags, the most recently resolved first, a page at a time: who resolved each, when, and the note (coaches and admins)',
+  request: { query: z.object({ cursor: CursorQuery, limit: limitQuery(50, 20, 'At most this many (1 to 50)') }) },
+  responses: { 200: okBody('One page, the most recently resolved first', pageSchema(ResolvedFlag)) },
 });
 
 /** How every change answers and fails: only the request (params, body) differs. */
@@ -267,6 +283,7 @@ async function changeFlag(c: Context<AppEnv>, action: StaffFlagAction, sessionId
       raisedAt: changed.flag.raisedAt.getTime(),
       owner: changed.flag.ownerId ? { id: changed.flag.ownerId, name: changed.ownerName ?? '' } : null,
       at: now.getTime(),
+      actor: { id: user.id, name: user.displayName },
     },
     c.get('requestId'),
   );
@@ -290,6 +307,48 @@ export const flags = createApp()
     const now = new Date();
     const [rows, figs] = await Promise.all([flagRows(db, user).where(which).orderBy(rank, desc(crisisFlags.raisedAt)).limit(limit).all(), figures(db, now)]);
     return c.json(ok({ figures: figs, flags: rows.map((r) => flagOut(user, r)) }), 200);
+  })
+  .openapi(resolvedRoute, async (c) => {
+    const user = c.get('user');
+    const db = c.var.db;
+    const { cursor, limit } = c.req.valid('query');
+    const where = [eq(crisisFlags.state, 'RESOLVED')];
+    if (cursor) {
+      // The most recently resolved first, by (resolvedAt, sessionId): the next page is what sorts after the last row.
+      const [at, id] = decodeCursor(cursor, ['number', 'string']);
+      const after = or(lt(crisisFlags.resolvedAt, new Date(at)), and(eq(crisisFlags.resolvedAt, new Date(at)), lt(crisisFlags.sessionId, id)));
+      if (after) where.push(after);
+    }
+    const rows = await flagRows(db, user)
+      .where(and(...where))
+      .orderBy(desc(crisisFlags.resolvedAt), desc(crisisFlags.sessionId))
+      .limit(limit + 1)
+      .all();
+    const page = pageOf(rows, limit, (r) => [r.flag.resolvedAt?.getTime() ?? 0, r.flag.sessionId]);
+    // Who resolved each: the actor of its latest event (seq = its version), which for a resolved flag is the resolve.
+    const ids = page.items.map((r) => r.flag.sessionId);
+    const resolvers =
+      ids.length === 0
+        ? []
+        : await db
+            .select({ sessionId: crisisFlagEvents.sessionId, actorId: crisisFlagEvents.actorId, actorName: eventActors.displayName })
+            .from(crisisFlagEvents)
+            .innerJoin(crisisFlags, and(eq(crisisFlags.sessionId, crisisFlagEvents.sessionId), eq(crisisFlags.version, crisisFlagEvents.seq)))
+            .leftJoin(eventActors, eq(eventActors.id, crisisFlagEvents.actorId))
+            .where(and(inArray(crisisFlagEvents.sessionId, ids), eq(crisisFlagEvents.action, 'resolve')))
+            .all();
+    const by = new Map(resolvers.map((r) => [r.sessionId, r.actorId ? { id: r.actorId, name: r.actorName ?? '' } : null]));
+    return c.json(
+      ok({
+        items: page.items.map((r) => ({
+          ...flagOut(user, r),
+          resolvedAt: (r.flag.resolvedAt ?? r.flag.updatedAt).toISOString(),
+          resolvedBy: by.get(r.flag.sessionId) ?? null,
+        })),
+        nextCursor: page.nextCursor,
+      }),
+      200,
+    );
   })
   .openapi(detailRoute, async (c) => {
     const user = c.get('user');

@@ -1,0 +1,1 @@
+CREATE INDEX `crisis_flags_state_resolved_idx` ON `crisis_flags` (`state`,`resolved_at`);
