@@ -66,6 +66,31 @@ export async function appointmentWithParties(db: Db, id: string) {
   return row && { ...row.appointment, client: row.client, coach: row.coach };
 }
 
+/**
+ * The appointment as a calendar event: the UID stays the appointment's, so a calendar updates (PUBLISH,
+ * with a higher `sequence`) or removes (CANCEL) the event it already has.
+ */
+export const calendarEventOf = (
+  env: Env,
+  a: Pick<AppointmentFacts, 'id' | 'scheduledFor' | 'durationMinutes' | 'client' | 'coach'>,
+  method: CalendarEvent['method'],
+  sequence: number,
+  now: Date,
+): CalendarEvent => ({
+  uid: `${a.id}@hybrid.coach`,
+  start: a.scheduledFor,
+  durationMinutes: a.durationMinutes,
+  summary: `Hybrid Coach session: ${a.client.displayName} with ${a.coach.displayName}`,
+  description: `Join from the portal: ${env.CLIENT_APP_URL} (client) or ${env.COACH_APP_URL} (coach).`,
+  url: env.CLIENT_APP_URL,
+  method,
+  sequence,
+  stamp: now,
+});
+
+/** A SEQUENCE for a change at `now`: seconds since 2023, growing with every later change (booked is 0). */
+export const sequenceAt = (now: Date) => Math.floor(now.getTime() / 1000) - 1_700_000_000;
+
 /** The batch statements for `event`, then the guard: the emails stand only if `happened` is true after the change. */
 export async function appointmentMailWrites(
   env: Env,
@@ -78,20 +103,10 @@ export async function appointmentMailWrites(
   const ref = appointmentRef(a.id);
   const writes: BatchItem<'sqlite'>[] = [];
   const keys: string[] = [];
-  const event0 = (method: CalendarEvent['method'], sequence: number, coach: Party): CalendarEvent => ({
-    uid: `${a.id}@hybrid.coach`,
-    start: a.scheduledFor,
-    durationMinutes: a.durationMinutes,
-    summary: `Hybrid Coach session: ${a.client.displayName} with ${coach.displayName}`,
-    description: `Join from the portal: ${env.CLIENT_APP_URL} (client) or ${env.COACH_APP_URL} (coach).`,
-    url: env.CLIENT_APP_URL,
-    method,
-    sequence,
-    stamp: now,
-  });
+  const event0 = (method: CalendarEvent['method'], sequence: number, coach: Party) => calendarEventOf(env, { ...a, coach }, method, sequence, now);
   // Each change of an event a calendar has seen must raise its SEQUENCE (booked is 0): seconds since 2023
   // grow with every later change and stay well inside the 32-bit integer calendars expect.
-  const sequence = event.kind === 'booked' ? 0 : Math.floor(now.getTime() / 1000) - 1_700_000_000;
+  const sequence = event.kind === 'booked' ? 0 : sequenceAt(now);
   const queue = async (
     to: Party,
     role: 'client' | 'coach',

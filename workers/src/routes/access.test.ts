@@ -232,6 +232,7 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/appointments': { call: (w) => ({ path: '/api/appointments', body: { coachId: w.users.coach.id, scheduledFor: w.freeSlot } }) },
   'GET /api/appointments': { call: () => ({ path: '/api/appointments' }) },
   'POST /api/appointments/{id}/cancel': { call: (w) => ({ path: `/api/appointments/${w.appointment}/cancel`, body: {} }) },
+  'GET /api/appointments/{id}/ics': { call: (w) => ({ path: `/api/appointments/${w.appointment}/ics` }) },
   'POST /api/appointments/{id}/reschedule': {
     call: (w) => ({ path: `/api/appointments/${w.appointment}/reschedule`, body: { scheduledFor: w.freeSlot } }),
   },

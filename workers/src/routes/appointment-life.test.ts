@@ -83,6 +83,16 @@ describe('rescheduling', () => {
       expect(Number(/SEQUENCE:(\d+)/.exec(ics)?.[1])).toBeGreaterThan(Number(/SEQUENCE:(\d+)/.exec(firstIcs)?.[1]));
       expect(ics).toContain(`DTSTART:${w.slots[3]!.replace(/[-:]/g, '').replace('.000', '')}`);
     }
+    // The download says the same: same UID, the new time; once cancelled, it removes the event.
+    const download = async () => {
+      const res = await get(`/api/appointments/${id}/ics`, bearer(w.client.token));
+      expect(res.headers.get('Content-Type')).toContain('text/calendar');
+      return res.text();
+    };
+    const downloaded = await download();
+    expect(/UID:(.+)\r\n/.exec(downloaded)?.[1]).toBe(/UID:(.+)\r\n/.exec(firstIcs)?.[1]);
+    expect(downloaded).toContain(`DTSTART:${w.slots[3]!.replace(/[-:]/g, '').replace('.000', '')}`);
+    expect(downloaded).toContain('METHOD:PUBLISH');
     // The reminders follow the new time: those for the old one are cancelled, new ones queued.
     const reminders = await testDb()
       .select()
@@ -94,6 +104,8 @@ describe('rescheduling', () => {
     expect(new Set(queued.map((r) => r.nextAttemptAt.getTime() + 3_600_000 * (r.subject.includes('tomorrow') ? 24 : 1)))).toEqual(
       new Set([Date.parse(w.slots[3]!)]),
     );
+    expect((await post(`/api/appointments/${id}/cancel`, {}, bearer(w.coach.token))).status).toBe(200);
+    expect(await download()).toContain('METHOD:CANCEL');
   });
 
   it('refuses a slot taken meanwhile (409) and keeps the original; two moves into one slot at once: one wins', async () => {

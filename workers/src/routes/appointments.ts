@@ -14,7 +14,8 @@ import { APPOINTMENT_STATUSES, appointments, coachAvailability, users } from '..
 import { ACTIVE, assertPremium, markMissed, passes } from '../lib/booking';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
-import { appointmentIs, appointmentMailWrites, appointmentWithParties, partyColumns } from '../mail/appointment-mail';
+import { appointmentIs, appointmentMailWrites, appointmentWithParties, calendarEventOf, partyColumns, sequenceAt } from '../mail/appointment-mail';
+import { icsEvent } from '../mail/ics';
 import { kickOutbox } from '../mail/outbox';
 
 const Appointment = z
@@ -195,6 +196,27 @@ export const appointmentsApp = createApp()
       kickOutbox(c.env, c.executionCtx);
       if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
       return c.json(ok(await appointmentOut(db, row.id)), 200);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'get',
+      path: '/{id}/ics',
+      summary: 'The appointment as an iCalendar file for either side (its stable UID; a cancelled one removes the event)',
+      description:
+        'SEQUENCE is the seconds since 2023 at the download: never lower than that of any email sent before, so a calendar takes it as the newest version.',
+      errors: ['NOT_FOUND'],
+      request: { params: IdParams },
+      responses: { 200: { description: 'text/calendar (RFC 5545)', content: { 'text/calendar': { schema: z.string() } } } },
+    }),
+    async (c) => {
+      const found = await appointmentFor(c.var.db, c.get('user'), c.req.valid('param').id, 'either');
+      const now = new Date();
+      const method = found.status === 'CANCELLED' ? 'CANCEL' : 'PUBLISH';
+      return c.body(icsEvent(calendarEventOf(c.env, found, method, sequenceAt(now), now)), 200, {
+        'Content-Type': 'text/calendar; charset=utf-8',
+        'Content-Disposition': 'attachment; filename="appointment.ics"',
+      });
     },
   )
   .openapi(
