@@ -1,4 +1,5 @@
 import { createScheduledController, env } from 'cloudflare:test';
+import { atLocalTime, localDate, localWeekday } from '@hybrid-coach/shared/time-zone';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, deliverMail, get, post, signIn, testDb } from '../../test/helpers';
@@ -140,6 +141,14 @@ describe('rescheduling', () => {
     await testDb()
       .insert(appointments)
       .values({ id: past, clientId: w.client.user.id, coachId: w.coach.user.id, scheduledFor: new Date(Date.now() - 10 * 60_000) });
+    // A weekly window on yesterday's weekday (New York): yesterday's 09:00 was one of its slots, in the past
+    // now; the same time a week on is free.
+    const yesterday = localDate(new Date(Date.now() - 86_400_000), 'America/New_York');
+    const pastSlot = atLocalTime(yesterday, 9 * 60, 'America/New_York');
+    const weekday = localWeekday(pastSlot, 'America/New_York');
+    expect((await post('/api/availability', { dayOfWeek: weekday, startTime: '09:00', endTime: '12:00' }, bearer(w.coach.token))).status).toBe(201);
+    const offered = (await body<{ coach: { id: string }; slots: string[] }[]>(await get('/api/coaches/slots?days=7', bearer(w.client.token)))).data;
+    expect(offered.find((o) => o.coach.id === w.coach.user.id)?.slots).toContain(new Date(pastSlot.getTime() + 7 * 86_400_000).toISOString());
     const outboxBefore = (await testDb().select().from(emailOutbox).all()).length;
 
     const cases: [string, string, string, number, string][] = [
@@ -148,7 +157,7 @@ describe('rescheduling', () => {
       ['cancelled', cancelled, w.slots[1]!, 409, w.client.token],
       ['begun', past, w.slots[1]!, 409, w.client.token],
       ['not a slot', id, new Date(Date.parse(w.slots[0]!) + 15 * 60_000).toISOString(), 400, w.client.token],
-      ['in the past', id, new Date(Date.now() - 86_400_000).toISOString(), 400, w.client.token],
+      ['a slot in the past', id, pastSlot.toISOString(), 400, w.client.token],
       ['its own time', id, w.slots[0]!, 400, w.client.token],
       ['no such appointment', crypto.randomUUID(), w.slots[1]!, 404, w.client.token],
     ];
