@@ -47,6 +47,53 @@ export function useNow(everyMs = 30_000): number {
 /** Every appointment of the client's, past and cancelled ones too. */
 const loadAllAppointments = () => call(api.api.appointments.$get({ query: { include: 'all' } }));
 
+/** Those of all the client's appointments (past and cancelled too) that `pick` keeps now; none while loading or on failure. */
+function useAllAppointments(pick: (all: Appointment[], now: number) => Appointment[]): Appointment[] {
+  const all = useQuery({ queryKey: ['appointments', 'all'], queryFn: loadAllAppointments }).data;
+  const now = useNow();
+  return all === undefined ? [] : pick(all, now);
+}
+
+/** Missed appointments of the last 30 days (nobody started them), latest first. */
+export const missedRecently = (all: Appointment[], now: number): Appointment[] =>
+  all.filter((a) => a.status === 'MISSED' && Date.parse(a.scheduledFor) > now - 30 * 86_400_000).sort((a, b) => b.scheduledFor.localeCompare(a.scheduledFor));
+
+/** The client's missed appointments (the last 30 days), each said once, in their zone; nothing while loading. */
+export function MissedAppointments() {
+  const missed = useAllAppointments(missedRecently);
+  if (missed.length === 0) return null;
+  return (
+    <ul className="hc-list" aria-label="Missed appointments" data-testid="missed-appointments">
+      {missed.map((a) => (
+        <li key={a.id} data-appointment-id={a.id} data-status={a.status}>
+          <span className="hc-badge">missed</span> {a.coach.displayName}, <time dateTime={a.scheduledFor}>{formatDayTime(a.scheduledFor)}</time>. Nobody joined
+          it; it did not count as one of your sessions.
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Saves the appointment's calendar file (GET /api/appointments/:id/ics): the same event the emails carry. */
+export async function downloadIcs(a: Pick<Appointment, 'id'>): Promise<void> {
+  let res: Response;
+  try {
+    res = await api.api.appointments[':id'].ics.$get({ param: { id: a.id } });
+  } catch {
+    throw new ApiError('NETWORK_ERROR', 'We could not reach Hybrid Coach. Check your connection and try again.', 0);
+  }
+  if (!res.ok) throw new ApiError('NOT_FOUND', 'That calendar file is not available.', res.status);
+  const url = URL.createObjectURL(new Blob([await res.text()], { type: 'text/calendar' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = 'hybrid-coach-appointment.ics';
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has its own copy once it started.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** Appointments still ahead that someone other than the client cancelled (their coach, an admin), soonest first. */
 export const cancelledForClient = (all: Appointment[], now: number): Appointment[] =>
   all
@@ -59,10 +106,7 @@ export const cancelledForClient = (all: Appointment[], now: number): Appointment
  * while loading or on failure (the rest of the page has the client's appointments).
  */
 export function CancelledByCoach({ showBookLink = false }: { showBookLink?: boolean }) {
-  const all = useQuery({ queryKey: ['appointments', 'all'], queryFn: loadAllAppointments }).data;
-  const now = useNow();
-  if (all === undefined) return null;
-  const cancelled = cancelledForClient(all, now);
+  const cancelled = useAllAppointments(cancelledForClient);
   if (cancelled.length === 0) return null;
   return (
     <div className="hc-stack" data-testid="cancelled-by-coach">
@@ -141,12 +185,23 @@ export async function appointmentCall(a: Pick<Appointment, 'id' | 'status'>): Pr
 
 /**
  * One upcoming appointment: when and with whom, "Join" while its room is open (onboarding first for a
- * client who has not done it: the AI coach reads it when it joins), "Cancel" after a confirmation.
+ * client who has not done it: the AI coach reads it when it joins), "Move" to another free time (with
+ * `onMove`), its calendar file, "Cancel" after a confirmation.
  */
-export function AppointmentRow({ appointment: a, now, onCancelled }: { appointment: Appointment; now: number; onCancelled: (a: Appointment) => void }) {
+export function AppointmentRow({
+  appointment: a,
+  now,
+  onCancelled,
+  onMove,
+}: {
+  appointment: Appointment;
+  now: number;
+  onCancelled: (a: Appointment) => void;
+  onMove?: (a: Appointment) => void;
+}) {
   const navigate = useNavigate();
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState<'cancel' | 'join' | null>(null);
+  const [busy, setBusy] = useState<'cancel' | 'join' | 'ics' | null>(null);
   const [error, setError] = useState<{ text: string; otherSession?: string } | null>(null);
   const when = formatDayTime(a.scheduledFor);
 
@@ -183,6 +238,18 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
     }
   }
 
+  async function calendarFile() {
+    setBusy('ics');
+    setError(null);
+    try {
+      await downloadIcs(a);
+    } catch (err) {
+      setError({ text: messageOf(err) });
+    } finally {
+      setBusy(null);
+    }
+  }
+
   const open = roomIsOpen(a, now);
   return (
     <li data-testid="appointment" data-appointment-id={a.id} data-status={a.status}>
@@ -202,6 +269,20 @@ export function AppointmentRow({ appointment: a, now, onCancelled }: { appointme
             </Button>
           ) : (
             <span className="hc-muted hc-small">The room opens 10 minutes before</span>
+          )}
+          <Button variant="secondary" onClick={() => void calendarFile()} busy={busy === 'ics'} data-testid="appointment-ics">
+            Add to calendar
+          </Button>
+          {a.status === 'SCHEDULED' && onMove && !open && (
+            <Button
+              variant="secondary"
+              onClick={() => onMove(a)}
+              disabled={busy !== null}
+              aria-label={`Move your appointment with ${a.coach.displayName}, ${when}, to another time`}
+              data-testid="appointment-move"
+            >
+              Move
+            </Button>
           )}
           {a.status === 'SCHEDULED' && (
             <Button

@@ -14,6 +14,7 @@ import {
   formatDay,
   formatDayTime,
   formatTime,
+  MissedAppointments,
   useNow,
   viewerTimeZone,
 } from './appointments';
@@ -49,8 +50,9 @@ function byDay(slots: string[]): { day: string; slots: string[] }[] {
 
 /**
  * "Book a human coach": PREMIUM clients see the coaches' free 30-minute slots, two weeks at a time in
- * their own time zone, book one after a confirmation, and keep their upcoming appointments (join when
- * the room is open, cancel). Other plans get the way to Premium and no slot request.
+ * their own time zone (named), book one after a confirmation, and keep their upcoming appointments (join
+ * when the room is open, move to another free time of the same coach in one step, download the calendar
+ * file, cancel). Other plans get the way to Premium and no slot request.
  */
 export function BookingPage() {
   const me = useQuery(meQuery);
@@ -91,7 +93,10 @@ function PremiumBooking() {
   // Read again from scratch (the spinner, then the answer), as when the page opened.
   const reloadSlots = () => void queries.resetQueries({ queryKey: ['slots'] });
   const reloadAppointments = () => void queries.resetQueries({ queryKey: appointmentsQuery.queryKey, exact: true });
+  const me = useQuery(meQuery).data;
   const [pending, setPending] = useState<{ coach: Coach; slot: string } | null>(null);
+  /** The appointment being moved: the free times are then its coach's, and choosing one moves it. */
+  const [moving, setMoving] = useState<Appointment | null>(null);
   const [booking, setBooking] = useState(false);
   const [notice, setNotice] = useState<Notice | null>(null);
   const noticeRef = useRef<HTMLDivElement>(null);
@@ -103,11 +108,48 @@ function PremiumBooking() {
   /** Another two weeks: a page of its own (its own query key), loaded when first shown. */
   const goTo = setPage;
 
+  /** The emails say times in the client's zone: a client who never chose one gets this browser's. */
+  async function rememberZone() {
+    if (!me || me.timeZoneConfirmed) return;
+    const updated = await call(api.api.users.me.$patch({ json: { timeZone: viewerTimeZone() } })).catch(() => undefined);
+    if (updated) queries.setQueryData(meQuery.queryKey, updated);
+  }
+
+  async function move() {
+    if (!pending || !moving) return;
+    const { slot } = pending;
+    const from = moving.scheduledFor;
+    setBooking(true);
+    try {
+      await rememberZone();
+      const moved = await call(api.api.appointments[':id'].reschedule.$post({ param: { id: moving.id }, json: { scheduledFor: slot } }));
+      queries.setQueryData(appointmentsQuery.queryKey, (list) => list?.map((x) => (x.id === moved.id ? moved : x)).sort(byTime));
+      setNotice({
+        where: 'appointments',
+        tone: 'info',
+        title: 'Moved',
+        text: `Your appointment with ${moved.coach.displayName} moved from ${formatDayTime(from)} to ${formatDayTime(moved.scheduledFor)}.`,
+      });
+      setMoving(null);
+    } catch (err) {
+      // Taken meanwhile: the appointment keeps its time; show what is free now.
+      const conflict = err instanceof ApiError && (err.code === 'CONFLICT' || err.code === 'VALIDATION_ERROR');
+      const text = conflict ? `${err.message.replace(/\.$/, '')}. The free times below are up to date.` : messageOf(err);
+      setNotice({ where: 'slots', tone: 'error', title: 'We could not move it to that time', text });
+    } finally {
+      reloadSlots();
+      reloadAppointments();
+      setBooking(false);
+      setPending(null);
+    }
+  }
+
   async function book() {
     if (!pending) return;
     const { coach, slot } = pending;
     setBooking(true);
     try {
+      await rememberZone();
       const booked = await call(api.api.appointments.$post({ json: { coachId: coach.id, scheduledFor: slot } }));
       queries.setQueryData(appointmentsQuery.queryKey, (list) => list && [...list, booked].sort(byTime));
       queries.setQueryData(['slots', page], (offers: CoachSlots[] | undefined) =>
@@ -127,6 +169,13 @@ function PremiumBooking() {
       setBooking(false);
       setPending(null);
     }
+  }
+
+  function startMove(a: Appointment) {
+    setMoving(a);
+    setNotice(null);
+    // The chooser is the free times below, narrowed to this coach.
+    requestAnimationFrame(() => document.getElementById('slots-title')?.scrollIntoView({ block: 'start' }));
   }
 
   function cancelled(a: Appointment) {
@@ -163,7 +212,9 @@ function PremiumBooking() {
       <p className="hc-muted">Thirty minutes with one of our coaches, in a voice call your AI coach joins too.</p>
       <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="appointments">
         <h2 id="appointments-title">Your appointments</h2>
+        <p className="hc-muted hc-small">Times in your time zone, {viewerTimeZone()}.</p>
         <CancelledByCoach />
+        <MissedAppointments />
         {notice?.where === 'appointments' && noticeView}
         {appointments.data === undefined ? (
           <Pending query={appointments} label="Loading your appointments…" what="your appointments" />
@@ -172,14 +223,14 @@ function PremiumBooking() {
         ) : (
           <ul className="hc-list" aria-label="Your appointments">
             {appointments.data.map((a) => (
-              <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} />
+              <AppointmentRow key={a.id} appointment={a} now={now} onCancelled={cancelled} onMove={startMove} />
             ))}
           </ul>
         )}
       </section>
       <section className="hc-card hc-stack" aria-labelledby="slots-title" data-testid="free-slots">
         <div className="hc-row hc-row-between">
-          <h2 id="slots-title">Free times</h2>
+          <h2 id="slots-title">{moving ? `Move your appointment with ${moving.coach.displayName}` : 'Free times'}</h2>
           <nav className="hc-row" aria-label="Which two weeks">
             <Button variant="secondary" onClick={() => goTo(page - 1)} disabled={page === 0}>
               Earlier
@@ -192,6 +243,17 @@ function PremiumBooking() {
         <p className="hc-muted" data-testid="slots-range">
           {range}. Times are shown in your time zone, <strong data-testid="time-zone">{viewerTimeZone()}</strong>.
         </p>
+        {moving && (
+          <div className="hc-row hc-row-between" data-testid="moving">
+            <p>
+              Now <time dateTime={moving.scheduledFor}>{formatDayTime(moving.scheduledFor)}</time>. Choose a new time below: it moves in one step, and keeps its
+              time if the new one is taken meanwhile.
+            </p>
+            <Button variant="secondary" onClick={() => setMoving(null)}>
+              Keep it as it is
+            </Button>
+          </div>
+        )}
         {notice?.where === 'slots' && noticeView}
         {slots.data === undefined ? (
           <Pending query={slots} label="Finding free times…" what="the free times" />
@@ -200,16 +262,20 @@ function PremiumBooking() {
             <p>{page < LAST_PAGE ? 'Try later dates, or come back soon: coaches add times every week.' : 'Come back soon: coaches add times every week.'}</p>
           </EmptyState>
         ) : (
-          slots.data.map((c) => <CoachSlotList key={c.coach.id} offer={c} onChoose={(slot) => setPending({ coach: c.coach, slot })} />)
+          slots.data
+            .filter((c) => !moving || c.coach.id === moving.coach.id)
+            .map((c) => (
+              <CoachSlotList key={c.coach.id} offer={c} action={moving ? 'Move here' : 'Book'} onChoose={(slot) => setPending({ coach: c.coach, slot })} />
+            ))
         )}
       </section>
       <ConfirmDialog
         open={pending !== null}
-        title="Book this time?"
-        confirmLabel="Book it"
+        title={moving ? 'Move your appointment to this time?' : 'Book this time?'}
+        confirmLabel={moving ? 'Move it' : 'Book it'}
         cancelLabel="Choose another time"
         busy={booking}
-        onConfirm={() => void book()}
+        onConfirm={() => void (moving ? move() : book())}
         onClose={() => setPending(null)}
       >
         {pending && (
@@ -222,8 +288,8 @@ function PremiumBooking() {
   );
 }
 
-/** One coach's free slots, by day, each with its "Book" button. */
-function CoachSlotList({ offer, onChoose }: { offer: CoachSlots; onChoose: (slot: string) => void }) {
+/** One coach's free slots, by day, each with its "Book" (or "Move here") button. */
+function CoachSlotList({ offer, action, onChoose }: { offer: CoachSlots; action: 'Book' | 'Move here'; onChoose: (slot: string) => void }) {
   const titleId = `coach-${offer.coach.id}`;
   return (
     <article className="hc-stack" aria-labelledby={titleId} data-testid="coach-slots" data-coach-id={offer.coach.id}>
@@ -235,8 +301,12 @@ function CoachSlotList({ offer, onChoose }: { offer: CoachSlots; onChoose: (slot
             {slots.map((slot) => (
               <li key={slot} className="hc-slot" data-testid="slot" data-slot={slot}>
                 <time dateTime={slot}>{formatTime(slot)}</time>
-                <Button variant="secondary" onClick={() => onChoose(slot)} aria-label={`Book ${formatTime(slot)}, ${day}, with ${offer.coach.displayName}`}>
-                  Book
+                <Button
+                  variant="secondary"
+                  onClick={() => onChoose(slot)}
+                  aria-label={`${action} ${formatTime(slot)}, ${day}, with ${offer.coach.displayName}`}
+                >
+                  {action}
                 </Button>
               </li>
             ))}

@@ -1,11 +1,13 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { Link } from 'react-router';
 import { ApiError, api, call } from '../api/client';
 import { useAction } from '../shared/action';
 import { Pending } from '../shared/query';
 import { Alert, Button, TextField } from '../ui';
+import { browserTimeZone, describeZone } from './calendar-time';
+import { useCoach, useSetCoach } from './coach-only';
 import { ReassignDialog } from './reassign-dialog';
-import { formatWhen } from './sessions';
 import { WeekGrid } from './week-grid';
 
 const loadAvailability = () => call(api.api.availability.$get());
@@ -22,9 +24,16 @@ const CALENDAR_KEY = ['calendar'];
 
 const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** "Every Monday, 09:00–12:00 UTC" or "Tuesday 9 December 2026, 14:00–15:00 UTC": windows are kept in UTC. */
-function describeWindow(w: Window): string {
-  const hours = `${w.startTime}–${w.endTime} UTC`;
+/** "Tue 3 Dec, 14:30" on the clock of `zone` (the coach's). */
+const formatWhen = (iso: string, zone: string): string =>
+  new Date(iso).toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: zone });
+
+/**
+ * "Every Monday, 09:00–12:00 America/New_York" or "Tuesday 9 December 2026, 14:00–15:00 UTC (closed)":
+ * wall-clock times in the coach's zone, named.
+ */
+function describeWindow(w: Window, zone: string): string {
+  const hours = `${w.startTime}–${w.endTime} ${zone}${w.closed ? ' (closed)' : ''}`;
   if (w.isRecurring || !w.specificDate) return `Every ${DAYS[w.dayOfWeek]}, ${hours}`;
   const date = new Date(`${w.specificDate}T00:00:00Z`).toLocaleDateString(undefined, {
     weekday: 'long',
@@ -40,11 +49,47 @@ function describeWindow(w: Window): string {
 const rowId = (appointmentId: string) => `appointment-${appointmentId}`;
 
 /**
- * The coach's calendar: a week in their own time zone (availability windows and appointments), their
- * upcoming appointments (each scheduled one cancellable or reassignable to another coach) and when
- * they can be booked (weekly windows and one-off dates, kept in UTC).
+ * A coach with no zone chosen has their windows read in UTC: asked to confirm the zone, offered the
+ * browser's (one click) or any other in Settings. Choosing keeps the windows' local hours.
+ */
+export function ZonePrompt() {
+  const coach = useCoach();
+  const setCoach = useSetCoach();
+  const browser = browserTimeZone();
+  const confirm = useAction(async () => setCoach(await call(api.api.users.me.$patch({ json: { timeZone: browser } }))));
+  if (coach.timeZoneConfirmed) return null;
+  return (
+    <div data-testid="zone-prompt">
+      <Alert tone="warn" title="Confirm your time zone">
+        <p>
+          Your availability is read in UTC because you have not chosen a time zone. This browser is in <strong>{browser}</strong>. Your windows keep their hours
+          in the zone you choose (09:00–12:00 stays 09:00–12:00).
+        </p>
+        <div className="hc-row">
+          <Button onClick={() => confirm.run()} busy={confirm.busy} data-testid="zone-confirm">
+            Use {browser}
+          </Button>
+          <Link to="/settings">Choose another in Settings</Link>
+        </div>
+        {confirm.error && <p>{confirm.error}</p>}
+      </Alert>
+    </div>
+  );
+}
+
+/**
+ * The coach's calendar, in their own time zone (named): a week (availability windows and appointments),
+ * their upcoming appointments (each scheduled one cancellable or reassignable to another coach) and when
+ * they can be booked (weekly windows and one-off dates, wall-clock times in their zone). Until a coach
+ * confirms a zone, their windows are read in UTC (named so in the list and the form) and the week and
+ * the times are drawn in the browser's zone, where they are; the prompt above asks them to confirm.
  */
 export function CalendarPage() {
+  const coach = useCoach();
+  /** Where the windows' hours are read (the API's rule). */
+  const windowZone = coach.timeZone;
+  /** Where the week and the appointments' times are drawn. */
+  const zone = coach.timeZoneConfirmed ? coach.timeZone : browserTimeZone();
   const load = useQuery({ queryKey: CALENDAR_KEY, queryFn: loadCalendar });
   const queries = useQueryClient();
   const set = (next: Calendar) => queries.setQueryData(CALENDAR_KEY, next);
@@ -61,7 +106,6 @@ export function CalendarPage() {
   const upcoming = appointments
     .filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now)
     .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
   function openAppointment(id: string) {
     const row = document.getElementById(rowId(id));
@@ -72,11 +116,20 @@ export function CalendarPage() {
   return (
     <div className="hc-stack">
       <h1>Calendar</h1>
-      <WeekGrid windows={windows} appointments={appointments} listed={new Set(upcoming.map((a) => a.id))} onOpenAppointment={openAppointment} />
+      <ZonePrompt />
+      <WeekGrid
+        key={zone}
+        zone={zone}
+        windowZone={windowZone}
+        windows={windows}
+        appointments={appointments}
+        listed={new Set(upcoming.map((a) => a.id))}
+        onOpenAppointment={openAppointment}
+      />
       <div className="hc-review">
         <section className="hc-card hc-stack" aria-labelledby="appointments-title" data-testid="calendar-appointments">
           <h2 id="appointments-title">Appointments</h2>
-          <p className="hc-muted hc-small">Times in your time zone ({zone}).</p>
+          <p className="hc-muted hc-small">Times in your time zone ({describeZone(new Date(), zone)}).</p>
           <div ref={movedRef} tabIndex={-1} role="status" data-testid="reassign-done">
             {moved && <p className="hc-alert hc-alert-info">{moved}</p>}
           </div>
@@ -87,11 +140,12 @@ export function CalendarPage() {
               {upcoming.map((a) => (
                 <AppointmentRow
                   key={a.id}
+                  zone={zone}
                   appointment={a}
                   onChange={(next) => set({ windows, appointments: appointments.map((x) => (x.id === next.id ? next : x)) })}
                   onReassigned={(next) => {
                     set({ windows, appointments: appointments.filter((x) => x.id !== next.id) });
-                    setMoved(`${next.client.displayName}’s appointment on ${formatWhen(next.scheduledFor)} is now with ${next.coach.displayName}.`);
+                    setMoved(`${next.client.displayName}’s appointment on ${formatWhen(next.scheduledFor, zone)} is now with ${next.coach.displayName}.`);
                   }}
                 />
               ))}
@@ -100,16 +154,19 @@ export function CalendarPage() {
         </section>
         <section className="hc-card hc-stack" aria-labelledby="availability-title" data-testid="calendar-availability">
           <h2 id="availability-title">When clients can book you</h2>
+          <p className="hc-muted hc-small" data-testid="availability-zone">
+            Hours on your clock in <strong>{windowZone}</strong>; they stay put when the clocks change.
+          </p>
           {windows.length === 0 ? (
             <p className="hc-muted">No windows yet: PREMIUM clients cannot book you until you add one.</p>
           ) : (
             <ul className="hc-list" aria-label="Availability">
               {windows.map((w) => (
-                <WindowRow key={w.id} window={w} onRemoved={() => set({ windows: windows.filter((x) => x.id !== w.id), appointments })} />
+                <WindowRow key={w.id} window={w} zone={windowZone} onRemoved={() => set({ windows: windows.filter((x) => x.id !== w.id), appointments })} />
               ))}
             </ul>
           )}
-          <AddWindow onAdded={(w) => set({ windows: [...windows, w], appointments })} />
+          <AddWindow zone={windowZone} onAdded={(w) => set({ windows: [...windows, w], appointments })} />
         </section>
       </div>
     </div>
@@ -118,10 +175,12 @@ export function CalendarPage() {
 
 function AppointmentRow({
   appointment: a,
+  zone,
   onChange,
   onReassigned,
 }: {
   appointment: Appointment;
+  zone: string;
   onChange: (a: Appointment) => void;
   onReassigned: (a: Appointment) => void;
 }) {
@@ -130,7 +189,7 @@ function AppointmentRow({
   return (
     <li id={rowId(a.id)} tabIndex={-1} className="hc-appointment-row" data-testid="calendar-appointment" data-appointment-id={a.id} data-status={a.status}>
       <div className="hc-row hc-row-between">
-        <strong>{formatWhen(a.scheduledFor)}</strong>
+        <strong>{formatWhen(a.scheduledFor, zone)}</strong>
         <span className="hc-badge">{a.status.toLowerCase()}</span>
       </div>
       <div className="hc-row hc-row-between">
@@ -147,7 +206,7 @@ function AppointmentRow({
             </Button>
           </span>
         )}
-        {a.status === 'CANCELLED' && a.cancelledAt && <span className="hc-muted hc-small">Cancelled {formatWhen(a.cancelledAt)}</span>}
+        {a.status === 'CANCELLED' && a.cancelledAt && <span className="hc-muted hc-small">Cancelled {formatWhen(a.cancelledAt, zone)}</span>}
       </div>
       {cancel.error && <Alert>{cancel.error}</Alert>}
       {a.status === 'SCHEDULED' && <ReassignDialog appointment={a} open={reassigning} onClose={() => setReassigning(false)} onReassigned={onReassigned} />}
@@ -155,7 +214,7 @@ function AppointmentRow({
   );
 }
 
-function WindowRow({ window: w, onRemoved }: { window: Window; onRemoved: () => void }) {
+function WindowRow({ window: w, zone, onRemoved }: { window: Window; zone: string; onRemoved: () => void }) {
   const remove = useAction(async () => {
     await call(api.api.availability[':id'].$delete({ param: { id: w.id } }));
     onRemoved();
@@ -163,8 +222,8 @@ function WindowRow({ window: w, onRemoved }: { window: Window; onRemoved: () => 
   return (
     <li data-testid="availability-window" data-window-id={w.id}>
       <div className="hc-row hc-row-between">
-        <span>{describeWindow(w)}</span>
-        <Button variant="secondary" onClick={() => remove.run()} busy={remove.busy} aria-label={`Remove ${describeWindow(w)}`}>
+        <span>{describeWindow(w, zone)}</span>
+        <Button variant="secondary" onClick={() => remove.run()} busy={remove.busy} aria-label={`Remove ${describeWindow(w, zone)}`}>
           Remove
         </Button>
       </div>
@@ -173,7 +232,7 @@ function WindowRow({ window: w, onRemoved }: { window: Window; onRemoved: () => 
   );
 }
 
-function AddWindow({ onAdded }: { onAdded: (w: Window) => void }) {
+function AddWindow({ zone, onAdded }: { zone: string; onAdded: (w: Window) => void }) {
   const [kind, setKind] = useState<'weekly' | 'once'>('weekly');
   const [day, setDay] = useState(1);
   const [date, setDate] = useState('');
@@ -192,7 +251,7 @@ function AddWindow({ onAdded }: { onAdded: (w: Window) => void }) {
   const fields = save.failure instanceof ApiError ? save.failure.fields : {};
   return (
     <form className="hc-stack" onSubmit={add} aria-label="Add a window" data-testid="add-window">
-      <h3>Add a window (UTC)</h3>
+      <h3>Add a window ({zone})</h3>
       <div className="hc-field">
         <label htmlFor="window-kind">Repeats</label>
         <select id="window-kind" name="kind" value={kind} onChange={(e) => setKind(e.target.value as 'weekly' | 'once')}>

@@ -1,21 +1,22 @@
 /**
- * Week maths for the coach's calendar. The grid is in the viewer's own time zone, which is the
- * browser's: Date's local methods (getHours, setDate…) already convert UTC instants to it, daylight
- * saving included, so no date library is needed. Windows are kept in UTC (`HH:MM` on a UTC weekday or
- * date) and become instants here; an instant span is then cut at local midnights, one piece per day.
+ * Week maths for the coach's calendar, in the coach's own IANA zone (the one their availability is
+ * kept in), which need not be the browser's: a coach travelling still sees their working week. Days are
+ * the instants of local midnights in that zone; windows are wall-clock times in it (`HH:MM` on a weekday
+ * or date) and become instants here; an instant span is then cut at local midnights, one piece per day.
  */
+import { addLocalDays, atLocalTime, localDate, localMinutes, localWeekday, localWeekStart } from '@hybrid-coach/shared/time-zone';
 
 export const DAY_MINUTES = 24 * 60;
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
 
-/** An availability window as the API answers it (UTC). */
-export interface UtcWindow {
+/** An availability window as the API answers it (wall-clock times in the coach's zone). */
+export interface LocalWindow {
   dayOfWeek: number;
   startTime: string;
   endTime: string;
   isRecurring: boolean;
   specificDate: string | null;
+  closed?: boolean;
 }
 
 /** A stretch of time between two instants. */
@@ -25,35 +26,32 @@ export interface Span {
 }
 
 /** Local midnight `n` days after `day`'s (calendar days: 23 or 25 hours across a clock change). */
-export const addDays = (day: Date, n: number): Date => new Date(day.getFullYear(), day.getMonth(), day.getDate() + n);
+export const addDays = (day: Date, n: number, zone: string): Date => addLocalDays(day, n, zone);
 
 /** Local midnight of the Monday of the week `at` falls in. */
-export function weekStartOf(at: Date): Date {
-  const midnight = new Date(at.getFullYear(), at.getMonth(), at.getDate());
-  return addDays(midnight, -((midnight.getDay() + 6) % 7));
-}
+export const weekStartOf = (at: Date, zone: string): Date => localWeekStart(at, zone);
 
-export const sameDay = (a: Date, b: Date): boolean => a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
+export const sameDay = (a: Date, b: Date, zone: string): boolean => localDate(a, zone) === localDate(b, zone);
 
 /** "2026-12-07": a local date as a key (and a data attribute for tests). */
-export const dayKey = (day: Date): string => `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, '0')}-${String(day.getDate()).padStart(2, '0')}`;
+export const dayKey = (day: Date, zone: string): string => localDate(day, zone);
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
-/** Each time a window is open that overlaps [from, to): one for a one-off date, one per matching UTC day for a weekly one. */
-export function windowSpans(w: UtcWindow, from: Date, to: Date): Span[] {
-  const on = (utcMidnight: number): Span => ({
-    start: new Date(utcMidnight + minutesOf(w.startTime) * MINUTE_MS),
-    // "24:00" ends at the next UTC midnight.
-    end: new Date(utcMidnight + minutesOf(w.endTime) * MINUTE_MS),
-  });
+/**
+ * Each time a window is open that overlaps [from, to): one for a one-off date, one per matching day for a
+ * weekly one. `zone` is the one the window's hours are read in (the coach's), not necessarily the one
+ * the week is drawn in.
+ */
+export function windowSpans(w: LocalWindow, from: Date, to: Date, zone: string): Span[] {
+  const on = (date: string): Span => ({ start: atLocalTime(date, minutesOf(w.startTime), zone), end: atLocalTime(date, minutesOf(w.endTime), zone) });
   const spans: Span[] = [];
   if (!w.isRecurring && w.specificDate) {
-    spans.push(on(Date.parse(`${w.specificDate}T00:00:00Z`)));
+    spans.push(on(w.specificDate));
   } else {
-    // UTC days from the one before `from` (a window late on it can reach into local `from`) to `to`.
-    for (let day = Math.floor(from.getTime() / DAY_MS) * DAY_MS - DAY_MS; day < to.getTime(); day += DAY_MS) {
-      if (new Date(day).getUTCDay() === w.dayOfWeek) spans.push(on(day));
+    // From the day before `from`'s in that zone: a window late on it can reach into [from, to).
+    for (let day = addLocalDays(from, -1, zone); day < to; day = addLocalDays(day, 1, zone)) {
+      if (localWeekday(day, zone) === w.dayOfWeek) spans.push(on(localDate(day, zone)));
     }
   }
   return spans.filter((s) => s.start < to && s.end > from);
@@ -66,14 +64,13 @@ export interface DayPiece {
 }
 
 /** Where `span` lies on the local day starting at `day` (a local midnight), or null if it does not touch it. */
-export function pieceOnDay(span: Span, day: Date): DayPiece | null {
-  const dayEnd = addDays(day, 1);
+export function pieceOnDay(span: Span, day: Date, zone: string): DayPiece | null {
+  const dayEnd = addDays(day, 1, zone);
   const start = new Date(Math.max(span.start.getTime(), day.getTime()));
   const end = new Date(Math.min(span.end.getTime(), dayEnd.getTime()));
   if (start >= end) return null;
-  const clock = (t: Date) => t.getHours() * 60 + t.getMinutes();
-  const from = clock(start);
-  let to = end.getTime() === dayEnd.getTime() ? DAY_MINUTES : clock(end);
+  const from = localMinutes(start, zone);
+  let to = end.getTime() === dayEnd.getTime() ? DAY_MINUTES : localMinutes(end, zone);
   // Across the hour a clock goes back, wall-clock time can run backwards: keep the real length.
   if (to <= from) to = Math.min(DAY_MINUTES, from + (end.getTime() - start.getTime()) / MINUTE_MS);
   return { from, to };
@@ -82,15 +79,23 @@ export function pieceOnDay(span: Span, day: Date): DayPiece | null {
 /** "09:00": minutes after midnight as a 24-hour clock (for data attributes; "24:00" is the day's end). */
 export const clockOf = (minutes: number): string => `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
-/** The viewer's time zone, named and with its offset at `at`: "Europe/Berlin, GMT+1". */
-export function describeZone(at: Date): string {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  const offset = new Intl.DateTimeFormat(undefined, { timeZoneName: 'shortOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value;
+/** The zone, named and with its offset at `at`: "Europe/Berlin, GMT+1". */
+export function describeZone(at: Date, zone: string): string {
+  const offset = new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: 'shortOffset' })
+    .formatToParts(at)
+    .find((p) => p.type === 'timeZoneName')?.value;
   return offset && offset !== zone ? `${zone}, ${offset}` : zone;
 }
 
-/** "14:30" (or "2:30 PM") in the viewer's locale and zone. */
-export const formatTime = (at: Date): string => at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+/** "14:30" (or "2:30 PM") in the viewer's locale, on the clock of `zone`. */
+export const formatTime = (at: Date, zone: string): string => at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', timeZone: zone });
 
 /** "14:30–15:00": a span's local times. */
-export const formatSpan = (span: Span): string => `${formatTime(span.start)}–${formatTime(span.end)}`;
+export const formatSpan = (span: Span, zone: string): string => `${formatTime(span.start, zone)}–${formatTime(span.end, zone)}`;
+
+/** "Mon 7 Dec" style day parts of a local midnight, in `zone`. */
+export const formatDay = (day: Date, zone: string, options: Intl.DateTimeFormatOptions): string =>
+  day.toLocaleDateString(undefined, { ...options, timeZone: zone });
+
+/** The browser's zone: what a coach with no zone yet is offered. */
+export const browserTimeZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone;

@@ -1,12 +1,73 @@
-import { type FormEvent, useState } from 'react';
+import { timeZoneNames } from '@hybrid-coach/shared/time-zone';
+import { type FormEvent, useMemo, useState } from 'react';
 import { ApiError, api, call, messageOf } from '../api/client';
+import { useAction } from '../shared/action';
 import { ChangePassword } from '../shared/change-password';
 import { EmailSettings } from '../shared/email-settings';
-import { Alert, Button, Switch, TextField } from '../ui';
+import { Alert, Button, SelectField, Switch, TextField } from '../ui';
+import { browserTimeZone } from './calendar-time';
 import { useCoach, useSetCoach } from './coach-only';
 import { TwoStepSignIn } from './mfa-settings';
 
-/** `/settings`: the coach's display name, whether Premium clients can book them, the password, and two-step sign-in. */
+/**
+ * The coach's IANA time zone: their calendar is drawn and their availability read in it. Until they
+ * choose, the browser's zone is offered (their windows are read in UTC meanwhile). Changing it keeps
+ * the windows' local hours.
+ */
+function TimeZoneSettings() {
+  const coach = useCoach();
+  const setCoach = useSetCoach();
+  const browser = browserTimeZone();
+  const [zone, setZone] = useState(coach.timeZoneConfirmed ? coach.timeZone : browser);
+  const [saved, setSaved] = useState(false);
+  const options = useMemo(() => timeZoneNames(coach.timeZone, browser).map((z) => ({ value: z, label: z })), [coach.timeZone, browser]);
+  const save = useAction(async () => {
+    setCoach(await call(api.api.users.me.$patch({ json: { timeZone: zone } })));
+    setSaved(true);
+  });
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    setSaved(false);
+    save.run();
+  }
+  const fields = save.failure instanceof ApiError ? save.failure.fields : {};
+  return (
+    <section className="hc-card hc-stack hc-medium" aria-labelledby="zone-title" data-testid="zone-settings">
+      <h2 id="zone-title">Time zone</h2>
+      <form className="hc-stack" onSubmit={submit} noValidate>
+        <SelectField
+          label="Your time zone"
+          name="timeZone"
+          value={zone}
+          options={options}
+          onChange={(e) => {
+            setZone(e.target.value);
+            setSaved(false);
+          }}
+          hint={
+            coach.timeZoneConfirmed
+              ? 'Your calendar and the hours of your availability are in this zone. Changing it keeps the hours (09:00 stays 09:00).'
+              : `Not chosen yet: your availability is read in UTC. Suggested from this browser: ${browser}.`
+          }
+          error={fields.timeZone}
+        />
+        {saved && (
+          <Alert tone="info">
+            <p>Saved: your calendar is in {coach.timeZone}.</p>
+          </Alert>
+        )}
+        {save.error && <Alert title="Not saved">{<p>{save.error}</p>}</Alert>}
+        <div>
+          <Button type="submit" busy={save.busy} busyLabel="Saving…" disabled={coach.timeZoneConfirmed && zone === coach.timeZone} data-testid="zone-save">
+            {coach.timeZoneConfirmed ? 'Save time zone' : 'Confirm time zone'}
+          </Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** `/settings`: the coach's display name, whether Premium clients can book them, their time zone, the password, and two-step sign-in. */
 export function SettingsPage() {
   const coach = useCoach();
   const setCoach = useSetCoach();
@@ -83,6 +144,7 @@ export function SettingsPage() {
           </div>
         </form>
       </section>
+      <TimeZoneSettings />
       <EmailSettings />
       <ChangePassword />
       <TwoStepSignIn />

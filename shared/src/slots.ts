@@ -13,6 +13,9 @@ import { IANAZone } from 'luxon';
 export const SLOT_MINUTES = 30;
 const DAY_MS = 86_400_000;
 
+/** An appointment nobody started is MISSED this long after its end. */
+export const MISSED_GRACE_MINUTES = 15;
+
 /** How far ahead clients see slots and may book them. */
 export const BOOKING_HORIZON_DAYS = 60;
 /** Scheduled appointments a client may have ahead at once. */

@@ -111,6 +111,8 @@ describe('GET /api/openapi.json', () => {
         '/api/coaches/slots',
         '/api/appointments',
         '/api/appointments/{id}/cancel',
+        '/api/appointments/{id}/ics',
+        '/api/appointments/{id}/reschedule',
         '/api/appointments/{id}/reassign',
         '/api/appointments/{id}/reassign-options',
         '/api/rooms/appointment/{id}',

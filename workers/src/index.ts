@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
 import { db, withDb } from './db/client';
+import { markMissed } from './lib/booking';
 import { portalOrigins } from './lib/config';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
@@ -142,7 +143,7 @@ export type AppType = typeof routes;
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, and data retention. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, and missed appointments. */
   async scheduled(controller, env) {
     try {
       await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
@@ -154,6 +155,12 @@ export default {
       await runRetention(db(env), retentionMonths(env.RETENTION_MONTHS), new Date(controller.scheduledTime));
     } catch (err) {
       log('error', 'retention did not run', { cron: controller.cron, ...describeError(err) });
+    }
+    try {
+      // Appointments nobody started become MISSED (the lists mark them too, when someone looks).
+      await markMissed(db(env), new Date(controller.scheduledTime));
+    } catch (err) {
+      log('error', 'missed appointments not marked', { cron: controller.cron, ...describeError(err) });
     }
     // A backstop for a lost kick: whatever mail is due goes now.
     try {

@@ -32,7 +32,8 @@ export const SESSION_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'CANCELLED'] 
 export const SPEAKER_ROLES = ['client', 'coach', 'ai'] as const;
 /** speech: said aloud in the call; whisper: a coach's private instruction to the AI (the coach's view only). */
 export const MESSAGE_KINDS = ['speech', 'whisper'] as const;
-export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED'] as const;
+/** MISSED: its time passed (by its length and 15 minutes) with no session started; it used no session. */
+export const APPOINTMENT_STATUSES = ['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED', 'MISSED'] as const;
 export const SKOOL_COMMUNITIES = ['ultra', 'vagus'] as const;
 export const SKOOL_STATUSES = ['active', 'cancelled', 'expired'] as const;
 
@@ -173,6 +174,7 @@ export const MAIL_TEMPLATES = [
   'appointment-booked',
   'appointment-cancelled',
   'appointment-reassigned',
+  'appointment-rescheduled',
   'appointment-reminder',
   'session-flagged',
   'skool-sync-failed',

@@ -2,15 +2,17 @@
  * The emails of an appointment's life: booked (client and coach, with an .ics), reminders 24 hours and
  * 1 hour before (queued at booking with their send time; each once; none once it is cancelled, moved or
  * handed over), cancelled (client and coach, an .ics that removes it), reassigned (the client, the new
- * coach, and the coach it went away from). Everyone concerned gets it, the person who acted included: it
+ * coach, and the coach it went away from), rescheduled (client and coach, the .ics's UID kept and its
+ * SEQUENCE raised). Each person reads the time in their own zone (`users.time_zone`; UTC, named, without). Everyone concerned gets it, the person who acted included: it
  * is their confirmation.
  *
  * The writes go in the same D1 batch as the change, followed by a guard that cancels them unless the
  * change really happened (a booking taken back by the cap, a slot taken meanwhile, a cancel that found
  * the appointment no longer scheduled): a message exists exactly when its reason does.
  */
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/client';
 import { appointments, emailOutbox, users } from '../db/schema';
 import { type CalendarEvent, icsAttachment } from './ics';
@@ -21,6 +23,8 @@ export interface Party {
   id: string;
   email: string;
   displayName: string;
+  /** Their IANA zone: the times in their emails are written in it (UTC, named, when they have none). */
+  timeZone: string | null;
 }
 
 export interface AppointmentFacts {
@@ -31,7 +35,7 @@ export interface AppointmentFacts {
   coach: Party;
 }
 
-export type AppointmentEvent = { kind: 'booked' } | { kind: 'cancelled' } | { kind: 'reassigned'; from: Party };
+export type AppointmentEvent = { kind: 'booked' } | { kind: 'cancelled' } | { kind: 'reassigned'; from: Party } | { kind: 'rescheduled'; from: Date };
 
 const REMINDERS = [
   { kind: 'reminder-24h', beforeMs: 24 * 60 * 60_000 },
@@ -40,11 +44,52 @@ const REMINDERS = [
 
 export const appointmentRef = (id: string) => `appointment:${id}`;
 
-/** The people an appointment names, read once for its emails. */
-export async function partiesOf(db: Db, ids: string[]): Promise<Map<string, Party>> {
-  const rows = await db.select({ id: users.id, email: users.email, displayName: users.displayName }).from(users).where(inArray(users.id, ids)).all();
-  return new Map(rows.map((r) => [r.id, r]));
+/** The columns of a person an appointment's emails need. */
+export const partyColumns = (t: typeof users) => ({ id: t.id, email: t.email, displayName: t.displayName, timeZone: t.timeZone });
+
+const clientOf = alias(users, 'appointment_client');
+const coachOf = alias(users, 'appointment_coach');
+
+/** An appointment with its client and coach (as `Party`), in one query; undefined if there is none. */
+export async function appointmentWithParties(db: Db, id: string) {
+  const row = await db
+    .select({
+      appointment: appointments,
+      client: { id: clientOf.id, email: clientOf.email, displayName: clientOf.displayName, timeZone: clientOf.timeZone },
+      coach: { id: coachOf.id, email: coachOf.email, displayName: coachOf.displayName, timeZone: coachOf.timeZone },
+    })
+    .from(appointments)
+    .innerJoin(clientOf, eq(clientOf.id, appointments.clientId))
+    .innerJoin(coachOf, eq(coachOf.id, appointments.coachId))
+    .where(eq(appointments.id, id))
+    .get();
+  return row && { ...row.appointment, client: row.client, coach: row.coach };
 }
+
+/**
+ * The appointment as a calendar event: the UID stays the appointment's, so a calendar updates (PUBLISH,
+ * with a higher `sequence`) or removes (CANCEL) the event it already has.
+ */
+export const calendarEventOf = (
+  env: Env,
+  a: Pick<AppointmentFacts, 'id' | 'scheduledFor' | 'durationMinutes' | 'client' | 'coach'>,
+  method: CalendarEvent['method'],
+  sequence: number,
+  now: Date,
+): CalendarEvent => ({
+  uid: `${a.id}@hybrid.coach`,
+  start: a.scheduledFor,
+  durationMinutes: a.durationMinutes,
+  summary: `Hybrid Coach session: ${a.client.displayName} with ${a.coach.displayName}`,
+  description: `Join from the portal: ${env.CLIENT_APP_URL} (client) or ${env.COACH_APP_URL} (coach).`,
+  url: env.CLIENT_APP_URL,
+  method,
+  sequence,
+  stamp: now,
+});
+
+/** A SEQUENCE for a change at `now`: seconds since 2023, growing with every later change (booked is 0). */
+export const sequenceAt = (now: Date) => Math.floor(now.getTime() / 1000) - 1_700_000_000;
 
 /** The batch statements for `event`, then the guard: the emails stand only if `happened` is true after the change. */
 export async function appointmentMailWrites(
@@ -58,28 +103,20 @@ export async function appointmentMailWrites(
   const ref = appointmentRef(a.id);
   const writes: BatchItem<'sqlite'>[] = [];
   const keys: string[] = [];
-  const event0 = (method: CalendarEvent['method'], sequence: number, coach: Party): CalendarEvent => ({
-    uid: `${a.id}@hybrid.coach`,
-    start: a.scheduledFor,
-    durationMinutes: a.durationMinutes,
-    summary: `Hybrid Coach session: ${a.client.displayName} with ${coach.displayName}`,
-    description: `Join from the portal: ${env.CLIENT_APP_URL} (client) or ${env.COACH_APP_URL} (coach).`,
-    url: env.CLIENT_APP_URL,
-    method,
-    sequence,
-    stamp: now,
-  });
+  const event0 = (method: CalendarEvent['method'], sequence: number, coach: Party) => calendarEventOf(env, { ...a, coach }, method, sequence, now);
   // Each change of an event a calendar has seen must raise its SEQUENCE (booked is 0): seconds since 2023
   // grow with every later change and stay well inside the 32-bit integer calendars expect.
-  const sequence = event.kind === 'booked' ? 0 : Math.floor(now.getTime() / 1000) - 1_700_000_000;
+  const sequence = event.kind === 'booked' ? 0 : sequenceAt(now);
   const queue = async (
     to: Party,
     role: 'client' | 'coach',
     kind: AppointmentMailKind,
     opts: { notBefore?: Date; ics?: CalendarEvent; handedAway?: boolean; withName: string },
   ) => {
-    // Unique to this change: a booking's id is new; a cancel happens once; a hand-over may happen again.
-    const key = `appt:${a.id}:${kind}:${to.id}:${a.scheduledFor.getTime()}:${a.coach.id}${event.kind === 'reassigned' ? `:${now.getTime()}` : ''}`;
+    // Unique to this change: a booking's id is new; a cancel happens once; a hand-over or a move may
+    // happen again (and back to where it was).
+    const again = event.kind === 'reassigned' || event.kind === 'rescheduled';
+    const key = `appt:${a.id}:${kind}:${to.id}:${a.scheduledFor.getTime()}:${a.coach.id}${again ? `:${now.getTime()}` : ''}`;
     keys.push(key);
     const portal = role === 'client' ? env.CLIENT_APP_URL : env.COACH_APP_URL;
     writes.push(
@@ -97,6 +134,8 @@ export async function appointmentMailWrites(
           withName: opts.withName,
           role,
           start: a.scheduledFor,
+          timeZone: to.timeZone ?? 'UTC',
+          ...(event.kind === 'rescheduled' ? { previousStart: event.from } : {}),
           durationMinutes: a.durationMinutes,
           portalUrl: role === 'client' ? `${portal}/dashboard` : `${portal}/calendar`,
           settingsUrl: `${portal}/settings`,
@@ -118,7 +157,7 @@ export async function appointmentMailWrites(
   };
 
   if (event.kind !== 'booked') {
-    // Reminders queued for the appointment as it was stop here (cancelled, or made again for the new coach).
+    // Reminders queued for the appointment as it was stop here (cancelled, or made again for the new coach or time).
     writes.push(
       db
         .update(emailOutbox)
@@ -135,6 +174,12 @@ export async function appointmentMailWrites(
     const ics = event0('CANCEL', sequence, a.coach);
     await queue(a.client, 'client', 'cancelled', { ics, withName: a.coach.displayName });
     await queue(a.coach, 'coach', 'cancelled', { ics, withName: a.client.displayName });
+  } else if (event.kind === 'rescheduled') {
+    // The same UID with a higher SEQUENCE: the calendar moves the event it has.
+    const ics = event0('PUBLISH', sequence, a.coach);
+    await queue(a.client, 'client', 'rescheduled', { ics, withName: a.coach.displayName });
+    await queue(a.coach, 'coach', 'rescheduled', { ics, withName: a.client.displayName });
+    await reminders();
   } else {
     await queue(a.client, 'client', 'reassigned', { ics: event0('PUBLISH', sequence, a.coach), withName: a.coach.displayName });
     await queue(a.coach, 'coach', 'reassigned', { ics: event0('PUBLISH', sequence, a.coach), withName: a.client.displayName });
@@ -146,5 +191,5 @@ export async function appointmentMailWrites(
 }
 
 /** `happened` conditions: the appointment is now as the change meant it to be. */
-export const appointmentIs = (id: string, status: (typeof appointments.status.enumValues)[number], coachId?: string) =>
-  sql`EXISTS (SELECT 1 FROM ${appointments} WHERE ${appointments.id} = ${id} AND ${appointments.status} = ${status}${coachId ? sql` AND ${appointments.coachId} = ${coachId}` : sql``})`;
+export const appointmentIs = (id: string, status: (typeof appointments.status.enumValues)[number], also: { coachId?: string; at?: Date } = {}) =>
+  sql`EXISTS (SELECT 1 FROM ${appointments} WHERE ${appointments.id} = ${id} AND ${appointments.status} = ${status}${also.coachId ? sql` AND ${appointments.coachId} = ${also.coachId}` : sql``}${also.at ? sql` AND ${appointments.scheduledFor} = ${also.at.getTime()}` : sql``})`;

@@ -107,14 +107,17 @@ export function passwordChangedMail(m: { name: string; signInUrl: string; how: '
   });
 }
 
-/** An appointment's time, spelled out in UTC (the .ics puts it in the reader's own calendar and zone). */
-export function whenText(start: Date): string {
-  const day = start.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const time = start.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
-  return `${day}, ${time} UTC`;
+/**
+ * An appointment's time, spelled out in the reader's IANA zone and naming it ("Monday 15 March 2027,
+ * 09:00 America/New_York"); UTC for a reader with no zone. The .ics puts it in their calendar's zone too.
+ */
+export function whenText(start: Date, timeZone = 'UTC'): string {
+  const day = start.toLocaleDateString('en-GB', { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone });
+  const time = start.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone });
+  return `${day}, ${time} ${timeZone}`;
 }
 
-export type AppointmentMailKind = 'booked' | 'cancelled' | 'reassigned' | 'reminder-24h' | 'reminder-1h';
+export type AppointmentMailKind = 'booked' | 'cancelled' | 'reassigned' | 'rescheduled' | 'reminder-24h' | 'reminder-1h';
 
 export interface AppointmentMail {
   kind: AppointmentMailKind;
@@ -123,6 +126,10 @@ export interface AppointmentMail {
   withName: string;
   role: 'client' | 'coach';
   start: Date;
+  /** The reader's IANA zone the time is written in (UTC when they have none). */
+  timeZone?: string;
+  /** For a reschedule: the time it was at. */
+  previousStart?: Date;
   durationMinutes: number;
   portalUrl: string;
   settingsUrl: string;
@@ -137,12 +144,13 @@ const SUBJECTS: Record<AppointmentMailKind, string> = {
   booked: 'Your Hybrid Coach session is booked',
   cancelled: 'Your Hybrid Coach session was cancelled',
   reassigned: 'Your Hybrid Coach session has a new coach',
+  rescheduled: 'Your Hybrid Coach session was moved',
   'reminder-24h': 'Reminder: your Hybrid Coach session is tomorrow',
   'reminder-1h': 'Reminder: your Hybrid Coach session starts in an hour',
 };
 
 export function appointmentMail(m: AppointmentMail): MailContent {
-  const when = whenText(m.start);
+  const when = whenText(m.start, m.timeZone);
   const what = `a ${m.durationMinutes}-minute session`;
   const body: Record<AppointmentMailKind, string[]> = {
     booked: [`${what} with ${m.withName} is booked for ${when}.`, 'The calendar file attached adds it to your calendar.'],
@@ -152,6 +160,10 @@ export function appointmentMail(m: AppointmentMail): MailContent {
       : m.role === 'client'
         ? [`Your session on ${when} will be with ${m.withName} instead of ${m.previousCoachName ?? 'your coach'}.`]
         : [`${m.previousCoachName ?? 'A coach'} handed you the session with ${m.withName} on ${when}.`],
+    rescheduled: [
+      `The session with ${m.withName}${m.previousStart ? ` on ${whenText(m.previousStart, m.timeZone)}` : ''} was moved to ${when}.`,
+      'The calendar file attached updates it in your calendar.',
+    ],
     'reminder-24h': [`Your session with ${m.withName} is tomorrow: ${when}.`],
     'reminder-1h': [`Your session with ${m.withName} starts in an hour: ${when}.`],
   };

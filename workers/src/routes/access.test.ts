@@ -232,6 +232,10 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/appointments': { call: (w) => ({ path: '/api/appointments', body: { coachId: w.users.coach.id, scheduledFor: w.freeSlot } }) },
   'GET /api/appointments': { call: () => ({ path: '/api/appointments' }) },
   'POST /api/appointments/{id}/cancel': { call: (w) => ({ path: `/api/appointments/${w.appointment}/cancel`, body: {} }) },
+  'GET /api/appointments/{id}/ics': { call: (w) => ({ path: `/api/appointments/${w.appointment}/ics` }) },
+  'POST /api/appointments/{id}/reschedule': {
+    call: (w) => ({ path: `/api/appointments/${w.appointment}/reschedule`, body: { scheduledFor: w.freeSlot } }),
+  },
   'POST /api/appointments/{id}/reassign': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign`, body: { coachId: w.users.otherCoach.id } }) },
   'GET /api/appointments/{id}/reassign-options': { call: (w) => ({ path: `/api/appointments/${w.appointment}/reassign-options` }) },
   'GET /api/flags': { call: () => ({ path: '/api/flags' }) },

@@ -91,6 +91,8 @@ export const ACCESS: Record<string, Row> = {
   'POST /api/appointments': row(401, 201, 201, 403, 403, 403),
   'GET /api/appointments': row(401, 200, 200, 200, 200, 200),
   'POST /api/appointments/{id}/cancel': row(401, 200, 404, 404, 200, 200),
+  'GET /api/appointments/{id}/ics': row(401, 200, 404, 404, 200, 200),
+  'POST /api/appointments/{id}/reschedule': row(401, 200, 404, 403, 403, 403),
   'POST /api/appointments/{id}/reassign': row(401, 403, 403, 404, 200, 200),
   'GET /api/appointments/{id}/reassign-options': row(401, 403, 403, 404, 200, 200),
   // Crisis flags (issue 16): every coach and admin sees and acknowledges any flag; each call made on an open

@@ -1,7 +1,8 @@
 /**
- * Appointments: PREMIUM clients book a coach's free slot; either side cancels; the coach (or an admin)
- * hands one to another coach. No double booking of a coach or a client: the database's partial unique
- * indexes decide, also for two requests at the same moment (409).
+ * Appointments: PREMIUM clients book a coach's free slot and move it to another; either side cancels; the
+ * coach (or an admin) hands one to another coach; one nobody started becomes MISSED. No double booking of
+ * a coach or a client: the database's partial unique indexes decide, also for two requests at the same
+ * moment (409).
  */
 import { z } from '@hono/zod-openapi';
 import { BOOKING_HORIZON_DAYS, bookingHorizon, DEFAULT_TIME_ZONE, isSlot, MAX_UPCOMING_APPOINTMENTS, SLOT_MINUTES } from '@hybrid-coach/shared/slots';
@@ -9,11 +10,12 @@ import type { SQL } from 'drizzle-orm';
 import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
-import { appointments, coachAvailability, users } from '../db/schema';
-import { ACTIVE, assertPremium, passes } from '../lib/booking';
+import { APPOINTMENT_STATUSES, appointments, coachAvailability, users } from '../db/schema';
+import { ACTIVE, assertPremium, markMissed, passes } from '../lib/booking';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
-import { appointmentIs, appointmentMailWrites, partiesOf } from '../mail/appointment-mail';
+import { appointmentIs, appointmentMailWrites, appointmentWithParties, calendarEventOf, partyColumns, sequenceAt } from '../mail/appointment-mail';
+import { icsEvent } from '../mail/ics';
 import { kickOutbox } from '../mail/outbox';
 
 const Appointment = z
@@ -21,7 +23,7 @@ const Appointment = z
     id: z.string(),
     scheduledFor: z.string().datetime(),
     durationMinutes: z.number().int(),
-    status: z.enum(['SCHEDULED', 'ACTIVE', 'COMPLETED', 'CANCELLED']),
+    status: z.enum(APPOINTMENT_STATUSES).openapi({ description: 'MISSED: its time passed (by its length and 15 minutes) and nobody started it' }),
     client: z.object({ id: z.string(), displayName: z.string() }),
     coach: z.object({ id: z.string(), displayName: z.string() }),
     cancelledAt: z.string().datetime().nullable(),
@@ -39,6 +41,7 @@ const ReassignOption = z
   .openapi('ReassignOption');
 const Booking = z.object({ coachId: Id, scheduledFor: z.string().datetime() }).strict().openapi('BookingRequest');
 const ReassignRequest = z.object({ coachId: Id }).strict().openapi('ReassignRequest');
+const RescheduleRequest = z.object({ scheduledFor: z.string().datetime() }).strict().openapi('RescheduleRequest');
 
 /** The client's scheduled appointments not over yet (those the cap counts). */
 const upcomingOf = (db: Db, clientId: string, now: Date) =>
@@ -53,11 +56,14 @@ const upcomingOf = (db: Db, clientId: string, now: Date) =>
       ),
     );
 
-/** Appointments with their client and coach (the schema's relations), soonest first. */
-async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
-  const person = { columns: { id: true, displayName: true } } as const;
-  const rows = await db.query.appointments.findMany({ where, with: { client: person, coach: person }, orderBy: asc(appointments.scheduledFor), limit });
-  return rows.map((r) => ({
+const person = { columns: { id: true, displayName: true } } as const;
+/** The read of appointments with their client and coach (the schema's relations), soonest first. */
+const appointmentsQuery = (db: Db, where: SQL | undefined, limit?: number) =>
+  db.query.appointments.findMany({ where, with: { client: person, coach: person }, orderBy: asc(appointments.scheduledFor), limit });
+
+/** Appointments as the API answers them. */
+const toOut = (rows: Awaited<ReturnType<typeof appointmentsQuery>>) =>
+  rows.map((r) => ({
     id: r.id,
     scheduledFor: r.scheduledFor.toISOString(),
     durationMinutes: r.durationMinutes,
@@ -67,19 +73,20 @@ async function appointmentsOut(db: Db, where: SQL | undefined, limit?: number) {
     cancelledAt: r.cancelledAt?.toISOString() ?? null,
     cancelledBy: r.cancelledBy,
   }));
-}
+
+const appointmentsOut = async (db: Db, where: SQL | undefined, limit?: number) => toOut(await appointmentsQuery(db, where, limit));
 
 /** One appointment, as appointmentsOut answers it. */
 const appointmentOut = async (db: Db, id: string) => (await appointmentsOut(db, eq(appointments.id, id)))[0]!;
 
 /**
- * The appointment, if `user` is its coach (or, with 'either', its client), or an admin; someone else's
- * appointment is as invisible as one that does not exist (404).
+ * The appointment with its client and coach (one query), if `user` is on the side asked for or an admin
+ * (not for 'client'); someone else's appointment is as invisible as one that does not exist (404).
  */
-async function appointmentFor(db: Db, user: AuthUser, id: string, side: 'either' | 'coach') {
-  const found = await db.select().from(appointments).where(eq(appointments.id, id)).get();
-  const mine = found && (found.coachId === user.id || (side === 'either' && found.clientId === user.id));
-  if (!found || !(mine || user.role === 'ADMIN')) throw new AppError('NOT_FOUND', 'No such appointment');
+async function appointmentFor(db: Db, user: AuthUser, id: string, side: 'either' | 'coach' | 'client') {
+  const found = await appointmentWithParties(db, id);
+  const mine = found && ((side !== 'client' && found.coachId === user.id) || (side !== 'coach' && found.clientId === user.id));
+  if (!found || !(mine || (side !== 'client' && user.role === 'ADMIN'))) throw new AppError('NOT_FOUND', 'No such appointment');
   return found;
 }
 
@@ -96,7 +103,7 @@ export const appointmentsApp = createApp()
     async (c) => {
       const user = c.get('user');
       const db = c.var.db;
-      await assertPremium(db, user);
+      const client = await assertPremium(db, user);
       const { coachId, scheduledFor } = c.req.valid('json');
       const at = new Date(scheduledFor);
       const now = new Date();
@@ -106,7 +113,7 @@ export const appointmentsApp = createApp()
         });
       }
       const coach = await db
-        .select({ id: users.id, timeZone: users.timeZone })
+        .select(partyColumns(users))
         .from(users)
         .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true)))
         .get();
@@ -116,8 +123,7 @@ export const appointmentsApp = createApp()
         throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
       }
       const id = crypto.randomUUID();
-      const people = await partiesOf(db, [user.id, coachId]);
-      const facts = { id, scheduledFor: at, durationMinutes: SLOT_MINUTES, client: people.get(user.id)!, coach: people.get(coachId)! };
+      const facts = { id, scheduledFor: at, durationMinutes: SLOT_MINUTES, client, coach };
       const [booked, undone] = await db.batch([
         db.insert(appointments).values({ id, clientId: user.id, coachId, scheduledFor: at, durationMinutes: SLOT_MINUTES }).onConflictDoNothing().returning(),
         db
@@ -158,8 +164,12 @@ export const appointmentsApp = createApp()
       const db = c.var.db;
       const whose = user.role === 'CLIENT' ? eq(appointments.clientId, user.id) : eq(appointments.coachId, user.id);
       const upcoming = c.req.valid('query').include === 'upcoming';
-      const when = upcoming ? [inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, new Date(Date.now() - SLOT_MINUTES * 60_000))] : [];
-      return c.json(ok(await appointmentsOut(db, and(whose, ...when), 200)), 200);
+      const now = new Date();
+      const when = upcoming ? [inArray(appointments.status, [...ACTIVE]), gte(appointments.scheduledFor, new Date(now.getTime() - SLOT_MINUTES * 60_000))] : [];
+      // Both sides see a missed appointment as MISSED when they look (the cron marks the rest): the
+      // mark goes in the read's own batch, so it costs no round trip.
+      const [, rows] = await db.batch([markMissed(db, now), appointmentsQuery(db, and(whose, ...when), 200)]);
+      return c.json(ok(toOut(rows)), 200);
     },
   )
   .openapi(
@@ -175,18 +185,97 @@ export const appointmentsApp = createApp()
       const user = c.get('user');
       const db = c.var.db;
       const found = await appointmentFor(db, user, c.req.valid('param').id, 'either');
-      const people = await partiesOf(db, [found.clientId, found.coachId]);
-      const facts = { ...found, client: people.get(found.clientId)!, coach: people.get(found.coachId)! };
       const [[row]] = await db.batch([
         db
           .update(appointments)
           .set({ status: 'CANCELLED', cancelledAt: new Date(), cancelledBy: user.id })
           .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
           .returning(),
-        ...(await appointmentMailWrites(c.env, db, facts, { kind: 'cancelled' }, appointmentIs(found.id, 'CANCELLED'))),
+        ...(await appointmentMailWrites(c.env, db, found, { kind: 'cancelled' }, appointmentIs(found.id, 'CANCELLED'))),
       ]);
       kickOutbox(c.env, c.executionCtx);
       if (!row) throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be cancelled`);
+      return c.json(ok(await appointmentOut(db, row.id)), 200);
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'get',
+      path: '/{id}/ics',
+      summary: 'The appointment as an iCalendar file for either side (its stable UID; a cancelled one removes the event)',
+      description:
+        'SEQUENCE is the seconds since 2023 at the download: never lower than that of any email sent before, so a calendar takes it as the newest version.',
+      errors: ['NOT_FOUND'],
+      request: { params: IdParams },
+      responses: { 200: { description: 'text/calendar (RFC 5545)', content: { 'text/calendar': { schema: z.string() } } } },
+    }),
+    async (c) => {
+      const found = await appointmentFor(c.var.db, c.get('user'), c.req.valid('param').id, 'either');
+      const now = new Date();
+      const method = found.status === 'CANCELLED' ? 'CANCEL' : 'PUBLISH';
+      return c.body(icsEvent(calendarEventOf(c.env, found, method, sequenceAt(now), now)), 200, {
+        'Content-Type': 'text/calendar; charset=utf-8',
+        'Content-Disposition': 'attachment; filename="appointment.ics"',
+      });
+    },
+  )
+  .openapi(
+    authRoute({
+      method: 'post',
+      path: '/{id}/reschedule',
+      summary: 'The client moves their scheduled appointment, before it begins, to another free slot of its coach in one step',
+      description:
+        'One D1 batch: the appointment takes the new time only if that slot is still free for the coach and the client (the same unique indexes as booking); otherwise 409 and it keeps its time. Both sides get an email with the .ics (same UID, higher SEQUENCE); the reminders follow the new time.',
+      roles: ['CLIENT'],
+      errors: ['VALIDATION_ERROR', 'NOT_FOUND', 'CONFLICT'],
+      request: { params: IdParams, body: jsonBody(RescheduleRequest) },
+      responses: { 200: okBody('Moved', Appointment) },
+    }),
+    async (c) => {
+      const user = c.get('user');
+      const db = c.var.db;
+      const at = new Date(c.req.valid('json').scheduledFor);
+      const found = await appointmentFor(db, user, c.req.valid('param').id, 'client');
+      const now = new Date();
+      if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be moved`);
+      if (found.scheduledFor <= now) throw new AppError('CONFLICT', 'This appointment has begun; it can no longer be moved');
+      if (at.getTime() === found.scheduledFor.getTime()) {
+        throw new AppError('VALIDATION_ERROR', 'The appointment is already at that time', { fields: { scheduledFor: 'the time it already has' } });
+      }
+      if (at >= bookingHorizon(now)) {
+        throw new AppError('VALIDATION_ERROR', `Appointments can be booked up to ${BOOKING_HORIZON_DAYS} days ahead`, {
+          fields: { scheduledFor: `more than ${BOOKING_HORIZON_DAYS} days ahead` },
+        });
+      }
+      const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, found.coachId)).all();
+      if (!isSlot(windows, at, now, found.coach.timeZone ?? DEFAULT_TIME_ZONE)) {
+        throw new AppError('VALIDATION_ERROR', 'That time is not one of the coach’s slots', { fields: { scheduledFor: 'not a free slot of this coach' } });
+      }
+      let row: typeof appointments.$inferSelect | undefined;
+      try {
+        [[row]] = await db.batch([
+          // Still scheduled and not begun: a cancel or a start meanwhile wins.
+          db
+            .update(appointments)
+            .set({ scheduledFor: at })
+            .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED'), eq(appointments.scheduledFor, found.scheduledFor)))
+            .returning(),
+          ...(await appointmentMailWrites(
+            c.env,
+            db,
+            { ...found, scheduledFor: at },
+            { kind: 'rescheduled', from: found.scheduledFor },
+            appointmentIs(found.id, 'SCHEDULED', { at }),
+            now,
+          )),
+        ]);
+      } catch (err) {
+        // The new slot is taken (the partial unique indexes): the batch is undone, the old time kept.
+        if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'That slot has just been booked; your appointment keeps its time');
+        throw err;
+      }
+      kickOutbox(c.env, c.executionCtx);
+      if (!row) throw new AppError('CONFLICT', 'This appointment changed meanwhile');
       return c.json(ok(await appointmentOut(db, row.id)), 200);
     },
   )
@@ -206,16 +295,15 @@ export const appointmentsApp = createApp()
       const { coachId } = c.req.valid('json');
       const found = await appointmentFor(db, user, c.req.valid('param').id, 'coach');
       const target = await db
-        .select({ id: users.id })
+        .select(partyColumns(users))
         .from(users)
         .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), isNull(users.deletedAt)))
         .get();
       if (!target) throw new AppError('VALIDATION_ERROR', 'No such coach', { fields: { coachId: 'not a coach' } });
       if (found.status !== 'SCHEDULED')
         throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be reassigned`);
-      const people = await partiesOf(db, [found.clientId, found.coachId, coachId]);
-      const facts = { ...found, client: people.get(found.clientId)!, coach: people.get(coachId)! };
-      const event = { kind: 'reassigned' as const, from: people.get(found.coachId)! };
+      const facts = { ...found, coach: target };
+      const event = { kind: 'reassigned' as const, from: found.coach };
       let row: typeof appointments.$inferSelect | undefined;
       try {
         [[row]] = await db.batch([
@@ -224,7 +312,7 @@ export const appointmentsApp = createApp()
             .set({ coachId })
             .where(and(eq(appointments.id, found.id), eq(appointments.status, 'SCHEDULED')))
             .returning(),
-          ...(await appointmentMailWrites(c.env, db, facts, event, appointmentIs(found.id, 'SCHEDULED', coachId))),
+          ...(await appointmentMailWrites(c.env, db, facts, event, appointmentIs(found.id, 'SCHEDULED', { coachId }))),
         ]);
         kickOutbox(c.env, c.executionCtx);
       } catch (err) {
