@@ -72,7 +72,7 @@ describe('the nightly Skool sync, from the cron trigger to the D1 rows', () => {
     const run = await eventually(
       'the cron run to finish',
       async () => {
-        const runs = await apiOk<Run[]>('GET', '/api/admin/skool-sync/runs', { token: admin });
+        const { items: runs } = await apiOk<{ items: Run[] }>('GET', '/api/admin/skool-sync/runs', { token: admin });
         const last = runs.find((r) => r.trigger === 'cron');
         return last && last.status !== 'RUNNING' ? last : undefined;
       },

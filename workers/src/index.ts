@@ -145,7 +145,7 @@ export default {
   /** Cron (wrangler.toml): the nightly Skool membership sync, and data retention. */
   async scheduled(controller, env) {
     try {
-      await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
+      await startSkoolSync(env, db(env), { trigger: 'cron' }, new URL(env.API_URL).origin);
     } catch (err) {
       // A run already going, or the agent-host down: recorded on the run row and logged, not thrown.
       log('error', 'scheduled skool sync not started', { cron: controller.cron, ...describeError(err) });
