@@ -431,6 +431,15 @@ export function browserTestFiles(name: string, options: { keepScreenshots?: bool
       shot += 1;
       await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}.png`) as `${string}.png`, fullPage: true });
     },
+    /** The screen at desktop width, then at phone width (`-desktop`, `-phone`); the page is left at `desktop` width. */
+    screens: async (page: Page, screen: string, desktop = { width: 1200, height: 860 }) => {
+      await page.setViewport(desktop);
+      shot += 1;
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}-desktop.png`) as `${string}.png`, fullPage: true });
+      await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2 });
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}-phone.png`) as `${string}.png`, fullPage: true });
+      await page.setViewport(desktop);
+    },
     /** Debian's Chromium with its profile in the work folder (launchChromium's options). */
     chromium: (chromiumOptions?: Parameters<typeof launchChromium>[1]) => launchChromium(join(dir, 'chromium'), chromiumOptions),
     /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
