@@ -8,6 +8,7 @@ import { Alert, Button, ConfirmDialog, EmptyState, NoticeLine, TextArea } from '
 import { formatWhen } from '../sessions';
 import { describeChange, personPath } from './admin-api';
 import { PagedTable, usePages } from './paged-table';
+import { Fact } from './person-page';
 import { COMMUNITY_LABELS, heldWords, loadChanges, loadRun, overrideRun, RUN_POLL_MS, STATUS_LABELS, type SyncRun, startedByOf } from './sync-api';
 
 /** `/admin/sync/:runId`: one run, its progress read again while it runs, the override if it was held back, and its changes. */
@@ -182,14 +183,5 @@ function Changes({ runId, version }: { runId: string; version: string }) {
         </tr>
       ))}
     </PagedTable>
-  );
-}
-
-function Fact({ name, value }: { name: string; value: string }) {
-  return (
-    <>
-      <dt>{name}</dt>
-      <dd data-fact={name}>{value}</dd>
-    </>
   );
 }
