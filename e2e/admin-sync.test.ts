@@ -117,4 +117,46 @@ describe('the Admin section: an admin runs the Skool sync and watches it', () =>
     await files.screens(page, 'sync-runs-after');
     expect(runId).not.toBe('');
   });
+
+  it('holds back a run whose Vagus list shrank by more than half, and applies it after a dialog that names the numbers', async () => {
+    // The same community, now listing 30 of its 100 members: the safety rule holds the run back.
+    const short = await startReplica({ counts: COUNTS, emailTag: `as-${stamp}-`, servedFraction: { vagus: 0.3 } });
+    await host?.close();
+    host = await startSyncHost(short, scratch);
+    try {
+      await page.click('::-p-text(Run now)');
+      await page.waitForSelector('[data-testid=sync-run-page][data-status=FAILED]', { timeout: 150_000 });
+      expect(decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '')).not.toBe(runId);
+      await page.waitForSelector('[data-testid=sync-override]');
+      expect(await textOf('[data-testid=sync-override]')).toContain('Vagus: 100 members at the last good run, 30 now');
+      // A paid member missing from the short list keeps their tier until an admin applies the run.
+      // The first such by email: the changes list is by email, 50 people a page.
+      const leaver = replica
+        .expectedMembers('vagus')
+        .filter((m, i) => i >= 30 && m.email && m.paid && m.status === 'active')
+        .sort((a, b) => (a.email ?? '').toLowerCase().localeCompare((b.email ?? '').toLowerCase()))[0];
+      if (!leaver?.email) throw new Error('the replica has no paid Vagus member past the short list');
+      const tierOf = async () =>
+        (await queryLocalD1<{ t: string }>(inject('persistDir'), `SELECT membership_tier AS t FROM users WHERE email = '${leaver.email?.toLowerCase()}'`))[0]
+          ?.t;
+      expect(await tierOf()).toBe('VAGUS_MEMBER');
+      await files.screens(page, 'sync-run-held-back');
+
+      await page.click('::-p-text(Apply this run…)');
+      await page.waitForSelector('dialog[open] [data-testid=override-numbers]');
+      expect(await textOf('dialog[open] [data-testid=override-numbers]')).toBe('Vagus: 100 members at the last good run, 30 now');
+      await page.type('dialog[open] textarea[name=reason]', 'Seventy members left with the price change');
+      await files.screens(page, 'sync-override-dialog');
+      await page.click('::-p-text(Apply the run)');
+      await page.waitForSelector('[data-testid=sync-run-page][data-status=SUCCEEDED]', { timeout: 30_000 });
+      expect(await page.$('[data-testid=sync-override]')).toBeNull();
+      await page.waitForFunction(() => document.body.textContent?.includes('Seventy members left with the price change'), { timeout: 15_000 });
+      expect(await tierOf()).toBe('FREE');
+      await page.waitForSelector(`[data-testid=sync-change][data-email="${leaver.email.toLowerCase()}"]`, { timeout: 15_000 });
+      expect(await textOf(`[data-testid=sync-change][data-email="${leaver.email.toLowerCase()}"]`)).toContain('Tier: Vagus member → Free');
+      await files.screens(page, 'sync-run-applied');
+    } finally {
+      await short.close();
+    }
+  });
 });
