@@ -1,9 +1,10 @@
-import { env } from 'cloudflare:test';
+import { createScheduledController, env } from 'cloudflare:test';
 import { and, eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { deliverRun, member, newRun, send } from '../../test/skool-sync';
 import { auditLog, membershipStatusHistory, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
+import worker from '../index';
 import { STALL_MS } from '../lib/skool-sync';
 
 interface Run {
@@ -100,6 +101,19 @@ describe('a stuck run does not block the next', () => {
     expect((await runRow(stuck))?.errorMessage).toMatch(/stuck: no progress/);
     const started = (await body<{ runId: string }>(res)).data.runId;
     expect(await runRow(started)).toMatchObject({ status: 'RUNNING' });
+  });
+
+  it('lets the nightly cron go ahead past a stuck run too', async () => {
+    const stuck = await newRun();
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
+      .where(eq(skoolSyncRuns.id, stuck));
+    agentHost(true);
+    await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env);
+    expect((await runRow(stuck))?.errorMessage).toMatch(/stuck: no progress/);
+    const running = await testDb().select().from(skoolSyncRuns).where(eq(skoolSyncRuns.status, 'RUNNING')).all();
+    expect(running).toEqual([expect.objectContaining({ trigger: 'cron', startedBy: null })]);
   });
 
   it('keeps a live run (409, with the one error shape) while the agent-host holds it and it reports progress', async () => {
