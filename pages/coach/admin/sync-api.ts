@@ -17,6 +17,8 @@ export const overrideRun = (id: string, reason: string, confirm: HeldBack[]) =>
 
 /** While a run is RUNNING its page and the list read it again this often (polling is enough here). */
 export const RUN_POLL_MS = 1500;
+/** The Worker's STALL_MS (workers/src/lib/skool-sync.ts), in words. */
+export const STALL_MINUTES = 5;
 
 export const STATUS_LABELS: Record<SyncRun['status'], string> = { RUNNING: 'Running', SUCCEEDED: 'Succeeded', FAILED: 'Failed' };
 export const COMMUNITY_LABELS: Record<HeldBack['community'], string> = { ultra: 'Ultra', vagus: 'Vagus' };

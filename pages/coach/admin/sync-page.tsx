@@ -31,7 +31,8 @@ export function SyncPage() {
       </p>
       <section className="hc-card hc-stack" aria-label="Run the sync now">
         <div className="hc-row">
-          <Button onClick={() => start.run()} busy={start.busy} busyLabel="Starting…" disabled={!!running}>
+          {/* Never disabled: a run that looks alive may be stuck, and only a start fails it (409 while it is alive). */}
+          <Button onClick={() => start.run()} busy={start.busy} busyLabel="Starting…">
             Run now
           </Button>
           {running && (

@@ -9,7 +9,18 @@ import { formatWhen } from '../sessions';
 import { describeChange, personPath } from './admin-api';
 import { PagedTable, usePages } from './paged-table';
 import { Fact } from './person-page';
-import { COMMUNITY_LABELS, heldWords, loadChanges, loadRun, overrideRun, RUN_POLL_MS, STATUS_LABELS, type SyncRun, startedByOf } from './sync-api';
+import {
+  COMMUNITY_LABELS,
+  heldWords,
+  loadChanges,
+  loadRun,
+  overrideRun,
+  RUN_POLL_MS,
+  STALL_MINUTES,
+  STATUS_LABELS,
+  type SyncRun,
+  startedByOf,
+} from './sync-api';
 
 /** `/admin/sync/:runId`: one run, its progress read again while it runs, the override if it was held back, and its changes. */
 export function SyncRunPage() {
@@ -59,7 +70,10 @@ export function SyncRunPage() {
           ))}
         </dl>
         {r.status === 'RUNNING' && (
-          <p className="hc-small hc-muted">{r.progress.at ? `Last report ${formatWhen(r.progress.at)}.` : 'Waiting for the first report.'}</p>
+          <p className="hc-small hc-muted">
+            {r.progress.at ? `Last report ${formatWhen(r.progress.at)}.` : 'Waiting for the first report.'} A run silent for {STALL_MINUTES} minutes is stuck:
+            the next "Run now" fails it and starts afresh.
+          </p>
         )}
       </section>
       {r.errorMessage && (
