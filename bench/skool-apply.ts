@@ -138,10 +138,10 @@ await runBench(async (stack) => {
 
   // The counts the runs recorded, as an admin sees them.
   const adminToken = await login(agent, stack, 'admin@example.com');
-  const recorded = dataOf<(NonNullable<RunMeasurement['counts']> & { id: string })[]>(
+  const recorded = dataOf<{ items: (NonNullable<RunMeasurement['counts']> & { id: string })[] }>(
     'GET /api/admin/skool-sync/runs',
     await call(agent, stack.apiOrigin, 'GET', '/api/admin/skool-sync/runs?limit=10', { headers: { Authorization: `Bearer ${adminToken}` } }),
-  );
+  ).items;
   agent.destroy();
   const base = runs[0];
   for (const r of runs) {

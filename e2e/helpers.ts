@@ -408,6 +408,8 @@ export interface BrowserTestFiles {
   path(...parts: string[]): string;
   /** Saves a full-page screenshot of `page` named after the screen. */
   screenshot(page: Page, screen: string): Promise<void>;
+  /** The screen at desktop width, then at phone width (`-desktop`, `-phone`); the page is left at `desktop` width. */
+  screens(page: Page, screen: string, desktop?: { width: number; height: number }): Promise<void>;
   /** Debian's Chromium with its profile in the work folder (launchChromium's options). */
   chromium(chromiumOptions?: Parameters<typeof launchChromium>[1]): Promise<Browser>;
   /** Builds the portals into the work folder (in parallel), then serves each on its e2e origin. */
@@ -440,6 +442,15 @@ export function browserTestFiles(name: string, options: { keepScreenshots?: bool
     screenshot: async (page: Page, screen: string) => {
       shot += 1;
       await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}.png`) as `${string}.png`, fullPage: true });
+    },
+    /** The screen at desktop width, then at phone width (`-desktop`, `-phone`); the page is left at `desktop` width. */
+    screens: async (page, screen, desktop = { width: 1200, height: 860 }) => {
+      await page.setViewport(desktop);
+      shot += 1;
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}-desktop.png`) as `${string}.png`, fullPage: true });
+      await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 2 });
+      await page.screenshot({ path: join(artifacts, `${String(shot).padStart(2, '0')}-${screen}-phone.png`) as `${string}.png`, fullPage: true });
+      await page.setViewport(desktop);
     },
     chromium: (chromiumOptions) => launchChromium(join(dir, 'chromium'), chromiumOptions),
     portals: async (...names) => {

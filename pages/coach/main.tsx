@@ -6,6 +6,8 @@ import { AdminOnly } from './admin/admin-only';
 import { AuditPage } from './admin/audit-page';
 import { PeoplePage } from './admin/people-page';
 import { PersonPage } from './admin/person-page';
+import { SyncPage } from './admin/sync-page';
+import { SyncRunPage } from './admin/sync-run-page';
 import { CalendarPage } from './calendar-page';
 import { ClientPage, ClientsPage } from './clients-page';
 import './coach.css';
@@ -22,7 +24,7 @@ const callPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening 
  * The coach portal: coaches and admins only (a client is sent to their own portal): the dashboard, a
  * session's review, the clients (each with the client data sidebar), the calendar (availability and
  * appointments), transcript search, settings and the call room (its LiveKit code loads with that route only);
- * for admins, the Admin section (people and the actions on an account, the audit log).
+ * for admins, the Admin section (people and the actions on an account, the audit log, the Skool sync).
  */
 startPortal({
   nav: [
@@ -54,6 +56,8 @@ startPortal({
             { path: 'people', element: <PeoplePage /> },
             { path: 'people/:personId', element: <PersonPage /> },
             { path: 'audit', element: <AuditPage /> },
+            { path: 'sync', element: <SyncPage /> },
+            { path: 'sync/:runId', element: <SyncRunPage /> },
           ],
         },
       ],

@@ -67,8 +67,33 @@ export const FinalMessage = z.object({
 });
 export type FinalMessage = z.infer<typeof FinalMessage>;
 
-/** `POST /api/webhooks/skool-sync`: either message. */
-export const SyncMessage = z.discriminatedUnion('kind', [MembersMessage, FinalMessage]);
+/**
+ * agent-host → Worker: members scraped so far per community (null: not reached yet), sent as the scrape
+ * goes and at least every PROGRESS_HEARTBEAT_MS. Best-effort (not through the outbox): a lost report is
+ * replaced by the next. Idempotency-Key `${runId}:progress:${seq}`.
+ */
+export const ProgressMessage = z.object({
+  runId: z.uuid(),
+  kind: z.literal('progress'),
+  scraped: z.object({ ultra: z.number().int().min(0).max(1_000_000).nullable(), vagus: z.number().int().min(0).max(1_000_000).nullable() }),
+});
+export type ProgressMessage = z.infer<typeof ProgressMessage>;
+export const ProgressReply = replyOf(z.object({ recorded: z.boolean() }));
+
+/** The agent-host reports progress at least this often while a run lasts, new members or not. */
+export const PROGRESS_HEARTBEAT_MS = 60_000;
+
+/** `POST /api/webhooks/skool-sync`: any of the three messages. */
+export const SyncMessage = z.discriminatedUnion('kind', [MembersMessage, FinalMessage, ProgressMessage]);
 export type SyncMessage = z.infer<typeof SyncMessage>;
 export const MembersReply = replyOf(z.object({ staged: z.number(), skipped: z.number(), duplicate: z.boolean() }));
 export const FinalReply = replyOf(z.object({ status: z.enum(['SUCCEEDED', 'FAILED', 'ALREADY_DONE']), roundTrips: z.number() }));
+
+/**
+ * Worker → agent-host: `POST /skool-sync/holds`, signed, Idempotency-Key = runId. Does the agent-host still
+ * hold this run: scraping it, or with messages of it waiting in its outbox? A restarted agent-host holds
+ * none of the runs it was scraping, and the Worker fails them.
+ */
+export const HoldsRequest = z.object({ runId: StartRequest.shape.runId });
+export type HoldsRequest = z.infer<typeof HoldsRequest>;
+export const HoldsReply = replyOf(z.object({ runId: z.string(), held: z.boolean() }));

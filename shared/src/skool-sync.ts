@@ -36,6 +36,8 @@ export interface AccountState {
 export interface KnownAccount extends AccountState {
   id: string;
   email: string;
+  /** Staff set this account's role (the staff console): the sync never changes it again. */
+  roleSetByStaff?: boolean;
 }
 
 /** Where a member the platform has never seen starts from. */
@@ -100,7 +102,8 @@ export function tierForVagus(member: FoundMember, now: Date): 'VAGUS_MEMBER' | '
 }
 
 /**
- * Plans the sync. ADMIN roles and PREMIUM tiers are never changed. Accounts Skool never knew
+ * Plans the sync. ADMIN roles, PREMIUM tiers and any role staff set are never changed: staff decisions
+ * win over the sync. Accounts Skool never knew
  * (no status in either community) are left alone. When any community is untrusted, no change that
  * lowers a role or tier is planned (`withholdDowngrades`).
  */
@@ -131,7 +134,7 @@ export function planSync(
     const membershipEndDate = u ? u.membershipEndsAt : prev.membershipEndDate;
 
     let role = prev.role;
-    if (role !== 'ADMIN') role = roleFor(ultraStatus, membershipEndDate, now);
+    if (role !== 'ADMIN' && !k?.roleSetByStaff) role = roleFor(ultraStatus, membershipEndDate, now);
     let tier = prev.tier;
     if (tier !== 'PREMIUM') {
       if (v) tier = tierForVagus(v, now);
@@ -197,6 +200,6 @@ export function planSync(
 }
 
 /** An account's state without its identity. */
-function stateOf({ id: _id, email: _email, ...state }: KnownAccount): AccountState {
+function stateOf({ id: _id, email: _email, roleSetByStaff: _staff, ...state }: KnownAccount): AccountState {
   return state;
 }

@@ -50,6 +50,21 @@ describe('Skool membership rules', () => {
     expect(byEmail.has('hand@x.io')).toBe(false);
   });
 
+  it('keeps a role staff set, against the Ultra list either way, while statuses and tiers still follow Skool', () => {
+    const plan = planSync(
+      [
+        account('made-coach@x.io', { role: 'COACH', vagusStatus: 'active', roleSetByStaff: true }),
+        account('made-client@x.io', { role: 'CLIENT', ultraStatus: 'active', roleSetByStaff: true }),
+      ],
+      list(found('made-client@x.io')),
+      list(found('made-coach@x.io')),
+      now,
+    );
+    const byEmail = new Map(plan.accounts.map((a) => [a.email, a.next]));
+    expect(byEmail.get('made-coach@x.io')).toMatchObject({ role: 'COACH', tier: 'VAGUS_MEMBER' });
+    expect(byEmail.get('made-client@x.io')?.role ?? 'CLIENT').toBe('CLIENT');
+  });
+
   it('withholds downgrades when a list cannot be trusted, but still takes upgrades', () => {
     const known = [
       account('c@x.io', { role: 'COACH', ultraStatus: 'active' }),

@@ -2,7 +2,7 @@
  * A local replica of Skool on loopback (node:http, no framework): a login form that sets a session
  * cookie, and per community a members page that loads more members by infinite scroll, as the real
  * site does. Tests point the scraper at it; it can be told to misbehave (short list, slow pages,
- * a broken community, other accepted credentials).
+ * a broken community, other accepted credentials) or to hold its later pages until released.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,6 +25,8 @@ export interface ReplicaOptions {
   brokenCommunities?: Community[];
   /** Members per page of the list (the first page is in the HTML, later ones are fetched on scroll). */
   pageSize?: number;
+  /** Put before every member's email: two replicas with other tags list different people. */
+  emailTag?: string;
   /** The day that decides whether a cancelled member's end date is ahead or past. */
   today?: Date;
   port?: number;
@@ -43,6 +45,11 @@ export interface SkoolReplica {
   /** What a correct scrape of the list gives, in the contract's shape. */
   expectedMembers(community: Community): Member[];
   stats: { logins: number; failedLogins: number; listFetches: number };
+  /**
+   * Holds every later page of every list (the fetches on scroll) until `release`: a test sees a scrape
+   * part-way, waiting on state (`waiting` counts the fetches held now), never on a sleep.
+   */
+  pages: { hold(): void; release(): void; readonly waiting: number };
   close(): Promise<void>;
 }
 
@@ -60,15 +67,20 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<SkoolR
   const pageSize = options.pageSize ?? 30;
   const delayMs = options.delayMs ?? 0;
   const broken = new Set(options.brokenCommunities ?? []);
-  const members = Object.fromEntries(COMMUNITIES.map((c) => [c, generateMembers(c, options.counts?.[c] ?? DEFAULT_COUNTS[c], today)])) as Record<
-    Community,
-    ReplicaMember[]
-  >;
+  const tag = options.emailTag ?? '';
+  const members = Object.fromEntries(
+    COMMUNITIES.map((c) => [
+      c,
+      generateMembers(c, options.counts?.[c] ?? DEFAULT_COUNTS[c], today).map((m) => (m.email && tag ? { ...m, email: `${tag}${m.email}` } : m)),
+    ]),
+  ) as Record<Community, ReplicaMember[]>;
   const served = (c: Community): ReplicaMember[] => {
     const fraction = options.servedFraction?.[c] ?? 1;
     return members[c].slice(0, Math.ceil(members[c].length * fraction));
   };
   const sessions = new Set<string>();
+  let held: (() => void)[] | null = null;
+  const gate = () => (held ? new Promise<void>((resolve) => held?.push(resolve)) : Promise.resolve());
   const stats = { logins: 0, failedLogins: 0, listFetches: 0 };
   let origin = '';
 
@@ -135,6 +147,7 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<SkoolR
         .map((m) => memberCard(m, community, todayIso))
         .join('\n');
       if (isFetch) {
+        await gate();
         stats.listFetches += 1;
         return send(res, 200, cards);
       }
@@ -180,6 +193,19 @@ export async function startReplica(options: ReplicaOptions = {}): Promise<SkoolR
         bio: m.bio,
       })),
     stats,
+    pages: {
+      hold: () => {
+        held ??= [];
+      },
+      release: () => {
+        const waiting = held ?? [];
+        held = null;
+        for (const go of waiting) go();
+      },
+      get waiting() {
+        return held?.length ?? 0;
+      },
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -119,6 +119,21 @@ export class Outbox {
     this.kick();
   }
 
+  /** The idempotency keys of the messages stored and not yet delivered (an unreadable file is left out). */
+  async pendingKeys(): Promise<string[]> {
+    const keys = await Promise.all(
+      [...this.queue].map(async (name) => {
+        try {
+          return (JSON.parse(await readFile(join(this.options.dir, name), 'utf8')) as StoredMessage).idempotencyKey;
+        } catch {
+          // Delivered (and removed) while we read, or not a message: not pending.
+          return null;
+        }
+      }),
+    );
+    return keys.filter((k): k is string => typeof k === 'string');
+  }
+
   /** Resolves when every stored message has been delivered or dropped. */
   drained(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();

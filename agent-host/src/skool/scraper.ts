@@ -77,7 +77,10 @@ export class SkoolLoginError extends Error {
   override name = 'SkoolLoginError';
 }
 
-export async function scrapeSkool(config: ScraperConfig): Promise<ScrapeResult> {
+/** Members of a community loaded so far (cards on the page), as the scrape goes. */
+export type OnScraped = (community: Community, members: number) => void;
+
+export async function scrapeSkool(config: ScraperConfig, onScraped: OnScraped = () => undefined): Promise<ScrapeResult> {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   const failAll = (error: string): ScrapeResult => ({
     communities: { ultra: { ok: false, error }, vagus: { ok: false, error } },
@@ -125,7 +128,7 @@ export async function scrapeSkool(config: ScraperConfig): Promise<ScrapeResult> 
       let page: Page | undefined;
       try {
         page = await open();
-        const members = await scrapeCommunity(page, community, config, timeouts);
+        const members = await scrapeCommunity(page, community, config, timeouts, onScraped);
         results[community] = { ok: true, members };
         log('info', 'skool scraper: community scraped', { community, members: members.length, durationMs: Date.now() - started });
       } catch (err) {
@@ -184,7 +187,7 @@ async function logIn(page: Page, config: ScraperConfig, timeouts: ScrapeTimeouts
   });
 }
 
-async function scrapeCommunity(page: Page, community: Community, config: ScraperConfig, timeouts: ScrapeTimeouts): Promise<Member[]> {
+async function scrapeCommunity(page: Page, community: Community, config: ScraperConfig, timeouts: ScrapeTimeouts, onScraped: OnScraped): Promise<Member[]> {
   const s = selectors.members;
   const url = config.membersUrls[community];
   const deadline = Date.now() + timeouts.communityMs;
@@ -201,6 +204,7 @@ async function scrapeCommunity(page: Page, community: Community, config: Scraper
   await step(page, config, community, 'load all members', async () => {
     const count = () => page.$$eval(s.card, (cards) => cards.length);
     let loaded = await count();
+    onScraped(community, loaded);
     let idle = 0;
     for (let scrolls = 0; idle < timeouts.maxIdleScrolls; scrolls++) {
       if (scrolls >= timeouts.maxScrolls) throw new Error(`the list still grew after ${timeouts.maxScrolls} scrolls (${loaded} members)`);
@@ -209,6 +213,7 @@ async function scrapeCommunity(page: Page, community: Community, config: Scraper
       const grown = await countOnceGrown(page, s.card, loaded, timeouts.idleScrollMs);
       if (grown !== null) {
         loaded = grown;
+        onScraped(community, loaded);
         idle = 0;
         continue;
       }
@@ -225,6 +230,7 @@ async function scrapeCommunity(page: Page, community: Community, config: Scraper
         const now = await count();
         if (now > loaded) {
           loaded = now;
+          onScraped(community, loaded);
           idle = 0;
           continue;
         }

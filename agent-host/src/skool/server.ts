@@ -11,11 +11,12 @@ import { describeError, log } from '@hybrid-coach/shared/log';
 import { IDEMPOTENCY_HEADER, verifySigned } from '@hybrid-coach/shared/signing';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
 import type { Env } from '../lib/env';
 import { Outbox } from '../lib/outbox';
 import { sandboxMode } from './chromium';
 import { loadSkoolSyncConfig, type SkoolSyncConfig } from './config';
-import { StartRequest } from './contract';
+import { HoldsRequest, StartRequest } from './contract';
 import { type ScrapeTimeouts, scrapeSkool } from './scraper';
 import { runSkoolSync } from './sync';
 
@@ -45,6 +46,12 @@ export class HttpError extends Error {
 const MAX_BODY_BYTES = 16 * 1024;
 /** Run ids remembered for idempotency (in memory: a restart forgets them). */
 const REMEMBERED_RUNS = 1000;
+const smallBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new HttpError('PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
+  },
+});
 const VERIFY_MESSAGES = {
   missing: 'missing or malformed signature headers',
   stale: 'timestamp outside the replay window',
@@ -53,8 +60,8 @@ const VERIFY_MESSAGES = {
 
 export interface SkoolSyncServerDeps {
   secret: string;
-  /** Its depth is reported by /health. */
-  outbox: Pick<Outbox, 'depth'>;
+  /** Its depth is reported by /health; its pending keys say which runs still have messages to deliver. */
+  outbox: Pick<Outbox, 'depth'> & Partial<Pick<Outbox, 'pendingKeys'>>;
   /** Runs one sync to the end (scrape and store every message in the outbox). */
   runSync: (request: StartRequest) => Promise<unknown>;
   /** More of /health (the agent worker, all outboxes); `ok: false` answers 503. */
@@ -100,27 +107,33 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
       const report = { ok: true, syncRunning: current !== null, outboxDepth: deps.outbox.depth, ...(await deps.health?.()) };
       return c.json(report, report.ok === false ? 503 : 200);
     })
-    .post(
-      '/skool-sync/start',
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new HttpError('PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
-      async (c) => {
-        const body = await c.req.text();
-        const failure = await verifySigned(deps.secret, body, c.req.raw.headers);
-        if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
-        const request = parseStart(body, c.req.header(IDEMPOTENCY_HEADER) ?? null);
-        const answer = start(request);
-        log('info', answer.accepted ? 'skool sync: start accepted' : 'skool sync: start repeated; ignored', {
-          runId: request.runId,
-          trigger: request.trigger,
-        });
-        return c.json({ success: true, data: answer }, 202);
-      },
-    );
+    .post('/skool-sync/start', smallBody, async (c) => {
+      const body = await c.req.text();
+      const failure = await verifySigned(deps.secret, body, c.req.raw.headers);
+      if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
+      const request = parseContract(StartRequest, body, 'start', c.req.header(IDEMPOTENCY_HEADER) ?? null);
+      const answer = start(request);
+      log('info', answer.accepted ? 'skool sync: start accepted' : 'skool sync: start repeated; ignored', {
+        runId: request.runId,
+        trigger: request.trigger,
+      });
+      return c.json({ success: true, data: answer }, 202);
+    })
+    /**
+     * Does this process hold the run: scraping it, or with messages of it in the outbox? The Worker asks
+     * before it refuses a new run as "already running": a restarted agent-host holds none of the runs
+     * its predecessor was scraping (their results, if any were stored, are in the outbox and count).
+     */
+    .post('/skool-sync/holds', smallBody, async (c) => {
+      const body = await c.req.text();
+      const failure = await verifySigned(deps.secret, body, c.req.raw.headers);
+      if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
+      const { runId } = parseContract(HoldsRequest, body, 'holds', c.req.header(IDEMPOTENCY_HEADER) ?? null);
+      const pending = (await deps.outbox.pendingKeys?.()) ?? [];
+      const held = current?.runId === runId || pending.some((key) => key.startsWith(`${runId}:`));
+      log('info', 'skool sync: asked whether a run is held', { runId, held });
+      return c.json({ success: true, data: { runId, held } }, 200);
+    });
   const refuse = (c: Context, err: HttpError) =>
     c.json({ success: false, error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, STATUS[err.code]);
   app.notFound((c) => refuse(c, new HttpError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
@@ -139,15 +152,15 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
   };
 }
 
-/** Validates the start body against the contract; the idempotency key must be the run id it starts. */
-function parseStart(body: string, idempotencyKey: string | null): StartRequest {
+/** Validates a body against the contract; the idempotency key must be the run id it names. */
+function parseContract<T extends { runId: string }>(schema: z.ZodType<T>, body: string, what: string, idempotencyKey: string | null): T {
   const value = jsonOf(body);
   if (value === undefined) throw new HttpError('VALIDATION_ERROR', 'body is not JSON');
-  const parsed = StartRequest.safeParse(value);
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const fields = contractIssues(parsed.error);
-    log('warn', 'skool sync: start refused: it does not match the contract', { fields });
-    throw new HttpError('VALIDATION_ERROR', parsed.error.issues[0]?.message ?? 'invalid start request', fields);
+    log('warn', `skool sync: ${what} refused: it does not match the contract`, { fields });
+    throw new HttpError('VALIDATION_ERROR', parsed.error.issues[0]?.message ?? `invalid ${what} request`, fields);
   }
   if (idempotencyKey !== parsed.data.runId) throw new HttpError('VALIDATION_ERROR', 'Idempotency-Key must equal runId');
   return parsed.data;
@@ -184,7 +197,11 @@ export async function openSkoolSyncHost(
     ...(options.health ? { health: options.health } : {}),
     ...(options.accepting ? { accepting: options.accepting } : {}),
     runSync: (request) =>
-      runSkoolSync(request, { outbox, scrape: () => scrapeSkool({ ...config.scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }) }),
+      runSkoolSync(request, {
+        outbox,
+        progress: { secret: config.secret },
+        scrape: (onScraped) => scrapeSkool({ ...config.scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }, onScraped),
+      }),
   });
   // Global Request/Response stay Node's own: the agent worker's SDK shares this process.
   const server = createAdaptorServer({ fetch: sync.app.fetch, overrideGlobalObjects: false }) as Server;

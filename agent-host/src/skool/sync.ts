@@ -14,12 +14,16 @@ import {
   type MembersMessage,
   type StartRequest,
 } from './contract';
-import type { ScrapeResult } from './scraper';
+import { type ProgressOptions, startProgress } from './progress';
+import type { OnScraped, ScrapeResult } from './scraper';
 
 export interface SyncDeps {
-  scrape: () => Promise<ScrapeResult>;
+  /** Scrapes both communities, telling `onScraped` the members loaded so far. */
+  scrape: (onScraped: OnScraped) => Promise<ScrapeResult>;
   outbox: Pick<Outbox, 'enqueue'>;
   chunkSize?: number;
+  /** Reports progress to the start request's resultUrl (best-effort, see progress.ts); none without it. */
+  progress?: Omit<ProgressOptions, 'url' | 'runId'>;
 }
 
 /** The Worker refuses (400, for good) a final message whose errors are longer than this. */
@@ -32,15 +36,23 @@ export async function runSkoolSync(request: StartRequest, deps: SyncDeps): Promi
   const chunkSize = Math.min(deps.chunkSize ?? MAX_MEMBERS_PER_CHUNK, MAX_MEMBERS_PER_CHUNK);
   log('info', 'skool sync: started', { runId: request.runId, trigger: request.trigger });
 
+  const progress = deps.progress ? startProgress({ ...deps.progress, url: request.resultUrl, runId: request.runId }) : null;
   let result: ScrapeResult;
   try {
-    result = await deps.scrape();
+    result = await deps.scrape((community, members) => progress?.scraped(community, members));
   } catch (err) {
     // The scraper reports failures in its result; a throw is a bug, still worth a final message.
     const error = `Skool scrape crashed: ${describeError(err).errorMessage}`;
     log('error', 'skool sync: scrape crashed', { runId: request.runId, ...describeError(err) });
     result = { communities: { ultra: { ok: false, error }, vagus: { ok: false, error } } };
   }
+
+  // The scrape is over: the last counts go out (what was found), then the results go through the outbox.
+  for (const c of COMMUNITIES) {
+    const scraped = result.communities[c];
+    if (scraped.ok) progress?.scraped(c, scraped.members.length);
+  }
+  await progress?.stop();
 
   const communities = {} as Record<Community, CommunityOutcome>;
   for (const community of COMMUNITIES) {

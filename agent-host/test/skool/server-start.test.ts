@@ -1,7 +1,7 @@
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startReplica } from '../../dev/skool-replica/server';
-import type { StartRequest } from '../../src/skool/contract';
+import type { ProgressMessage, StartRequest } from '../../src/skool/contract';
 import { createSkoolSyncServer, type SkoolSyncServer, startSkoolSyncHost } from '../../src/skool/server';
 import { startReceiver, TEST_SECRET, TEST_TIMEOUTS, tempDir } from './helpers';
 
@@ -152,7 +152,11 @@ describe('a full start, from the signed request to the results at the stand-in W
     await receiver.waitFor('run-full:final', 90_000);
     await host.sync.idle();
 
-    expect([...receiver.accepted.keys()]).toEqual(['run-full:ultra:0', 'run-full:vagus:0', 'run-full:vagus:1', 'run-full:final']);
+    const results = [...receiver.accepted.keys()].filter((k) => !k.includes(':progress:'));
+    expect(results).toEqual(['run-full:ultra:0', 'run-full:vagus:0', 'run-full:vagus:1', 'run-full:final']);
+    // The host told the Worker its progress on the way, ending with what it found.
+    const progress = [...receiver.accepted.entries()].filter(([k]) => k.includes(':progress:')).map(([, m]) => (m as ProgressMessage).scraped);
+    expect(progress.at(-1)).toEqual({ ultra: 140, vagus: 560 });
     for (const key of receiver.accepted.keys()) expect(receiver.acceptedCount(key)).toBe(1);
     expect(receiver.badSignatures).toBe(0);
     const byCommunity = (c: 'ultra' | 'vagus') =>

@@ -22,6 +22,7 @@ export function AdminOnly() {
       <nav aria-label="Admin" className="hc-nav hc-subnav">
         <NavLink to="/admin/people">People</NavLink>
         <NavLink to="/admin/audit">Audit log</NavLink>
+        <NavLink to="/admin/sync">Skool sync</NavLink>
       </nav>
       <Outlet context={coachContext} />
     </div>

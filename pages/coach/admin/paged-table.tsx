@@ -1,14 +1,24 @@
-import { type UseInfiniteQueryResult, useInfiniteQuery } from '@tanstack/react-query';
+import { type InfiniteData, type UseInfiniteQueryResult, useInfiniteQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Button, NoticeLine } from '../../ui';
 
-/** A list the API answers a page at a time: `load` the page after `cursor` (none for the first). */
-export function usePages<T>(queryKey: readonly unknown[], load: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>) {
+type Page<T> = { items: T[]; nextCursor: string | null };
+
+/**
+ * A list the API answers a page at a time: `load` the page after `cursor` (none for the first);
+ * `refetchInterval` to read it again while something on it is still changing.
+ */
+export function usePages<T>(
+  queryKey: readonly unknown[],
+  load: (cursor?: string) => Promise<Page<T>>,
+  options: { refetchInterval?: (query: { state: { data?: InfiniteData<Page<T>, string> } }) => number | false } = {},
+) {
   return useInfiniteQuery({
     queryKey,
     queryFn: ({ pageParam }) => load(pageParam || undefined),
     initialPageParam: '',
     getNextPageParam: (last) => last.nextCursor ?? undefined,
+    ...(options.refetchInterval ? { refetchInterval: options.refetchInterval, refetchIntervalInBackground: true } : {}),
   });
 }
 

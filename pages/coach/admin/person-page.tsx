@@ -183,7 +183,8 @@ function ActionForm({ person: p, queryKey }: { person: Person; queryKey: string[
   );
 }
 
-function Fact({ name, value }: { name: string; value: string }) {
+/** One fact in a `hc-facts` list (the admin pages'). */
+export function Fact({ name, value }: { name: string; value: string }) {
   return (
     <>
       <dt>{name}</dt>

@@ -519,6 +519,22 @@ export const skoolSyncRuns = sqliteTable(
     durationMs: integer('duration_ms'),
     errorMessage: text('error_message'),
     startedAt: instant('started_at').notNull(),
+    /** The admin who pressed "Run now"; null for the cron. */
+    startedBy: text('started_by'),
+    /** Members scraped so far per community, as the agent-host last reported (null: not reached yet). */
+    ultraScraped: integer('ultra_scraped'),
+    vagusScraped: integer('vagus_scraped'),
+    /** The last sign of life from the agent-host (start, a progress report, a chunk): stuck-run detection. */
+    progressAt: instant('progress_at'),
+    /**
+     * The communities the safety rule held back (found fewer than half of the last good run), with the
+     * numbers; their staged members are kept until an admin overrides the hold or a later run finishes.
+     */
+    heldBack: text('held_back', { mode: 'json' }).$type<{ community: 'ultra' | 'vagus'; previous: number; found: number }[]>(),
+    /** The admin who applied a held-back run anyway, when, and why. */
+    overriddenBy: text('overridden_by'),
+    overriddenAt: instant('overridden_at'),
+    overrideReason: text('override_reason'),
     /** Lease taken by the delivery that applies the results: concurrent finals apply once. */
     applyingAt: instant('applying_at'),
     finishedAt: instant('finished_at'),
@@ -594,7 +610,11 @@ export const membershipStatusHistory = sqliteTable(
     newValue: text('new_value').notNull(),
     changedAt: instant('changed_at').notNull(),
   },
-  (t) => [index('membership_status_history_user_idx').on(t.userId, t.changedAt)],
+  (t) => [
+    index('membership_status_history_user_idx').on(t.userId, t.changedAt),
+    // One run's changes, person by person (the staff console's run detail).
+    index('membership_status_history_run_idx').on(t.syncRunId),
+  ],
 );
 
 export type User = typeof users.$inferSelect;

@@ -7,20 +7,28 @@ import { describeError, log } from '@hybrid-coach/shared/log';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
 import { planSync } from '@hybrid-coach/shared/skool-sync';
-import { type FinalMessage, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { type FinalMessage, HoldsReply, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
+import { and, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { chunked, type Db, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import { mailOutbox } from '../mail/outbox';
 import { syncFailedMailWrites } from '../mail/staff-mail';
 import { claimLinkWrites } from './account-links';
+import { auditInsert } from './audit';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
 import { AppError } from './errors';
 
-/** A run still RUNNING after this long is given up, so one lost run cannot block the next night. */
+/** A run still RUNNING after this long is given up, however much progress it reports. */
 export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;
+/**
+ * A run with no sign of life (a progress report, a chunk) for this long is stuck: failed at the next start,
+ * which then goes ahead. The agent-host reports at least every PROGRESS_HEARTBEAT_MS (1 minute), so this
+ * is five reports lost in a row; and it is longer than any one wait of the scraper (a page load 45 s, a
+ * spinner 30 s), so a slow but live run is never failed.
+ */
+export const STALL_MS = 5 * 60 * 1000;
 /** How long one delivery may hold the right to apply a run before another may take over. */
 const APPLY_LEASE_MS = 5 * 60 * 1000;
 /** Statements per D1 batch (one round trip each). */
@@ -43,19 +51,31 @@ async function queueSyncFailedMail(env: Env, db: Db, run: { id: string; reason: 
   }
 }
 
-/** Records a new run and asks the agent-host to start it. One run at a time (409 otherwise). */
-export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin', apiOrigin: string) {
+/** Who starts a run: the cron, or an admin (recorded on the run and in the audit log). */
+export type Starter = { trigger: 'cron' } | { trigger: 'admin'; actorId: string; requestId?: string | null };
+
+/**
+ * Records a new run and asks the agent-host to start it. One run at a time: a run left RUNNING is first
+ * failed if it is stuck (failStuckRun); if it is alive, 409.
+ */
+export async function startSkoolSync(env: Env, db: Db, starter: Starter, apiOrigin: string) {
   const now = new Date();
-  const timedOut = 'timed out: no final result from the agent-host';
-  const reaped = await db
-    .update(skoolSyncRuns)
-    .set({ status: 'FAILED', errorMessage: timedOut, finishedAt: now })
-    .where(and(eq(skoolSyncRuns.status, 'RUNNING'), lt(skoolSyncRuns.startedAt, new Date(now.getTime() - RUN_TIMEOUT_MS))))
-    .returning({ id: skoolSyncRuns.id });
-  for (const run of reaped) await queueSyncFailedMail(env, db, { id: run.id, reason: timedOut });
+  await failStuckRun(env, db, now);
+  const { trigger } = starter;
   const runId = crypto.randomUUID();
+  const actorId = starter.trigger === 'admin' ? starter.actorId : null;
   try {
-    await db.insert(skoolSyncRuns).values({ id: runId, trigger, startedAt: now });
+    await db.batch([
+      db.insert(skoolSyncRuns).values({ id: runId, trigger, startedAt: now, startedBy: actorId, progressAt: now }),
+      auditInsert(db, {
+        actorId,
+        action: 'skool-sync.start',
+        target: { type: 'skool-sync-run', id: runId },
+        after: { trigger },
+        requestId: starter.trigger === 'admin' ? starter.requestId : null,
+        at: now,
+      }),
+    ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('CONFLICT', 'A Skool sync is already running');
     throw err;
@@ -83,6 +103,56 @@ export async function startSkoolSync(env: Env, db: Db, trigger: 'cron' | 'admin'
   }
   log('info', 'skool sync started', { runId, trigger });
   return { runId, startedAt: now };
+}
+
+/**
+ * Fails the run left RUNNING, if any, when it is stuck: older than RUN_TIMEOUT_MS, silent for STALL_MS, or
+ * no longer held by the agent-host (asked over POST /skool-sync/holds: a restarted agent-host holds none).
+ * An agent-host that does not answer is not taken to have let go: the silence rule covers it.
+ */
+export async function failStuckRun(env: Env, db: Db, now = new Date()): Promise<string | null> {
+  const run = await db
+    .select({ id: skoolSyncRuns.id, startedAt: skoolSyncRuns.startedAt, progressAt: skoolSyncRuns.progressAt })
+    .from(skoolSyncRuns)
+    .where(eq(skoolSyncRuns.status, 'RUNNING'))
+    .get();
+  if (!run) return null;
+  const silentMs = now.getTime() - (run.progressAt ?? run.startedAt).getTime();
+  let reason: string | null = null;
+  if (now.getTime() - run.startedAt.getTime() > RUN_TIMEOUT_MS) reason = 'timed out: no final result from the agent-host';
+  else if (silentMs > STALL_MS) reason = `stuck: no progress from the agent-host for ${Math.round(silentMs / 60_000)} minutes`;
+  else if ((await agentHostHolds(env, run.id)) === false) reason = 'the agent-host no longer holds this run (it restarted or lost it)';
+  if (!reason) return null;
+  const failed = await db
+    .update(skoolSyncRuns)
+    .set({ status: 'FAILED', errorMessage: reason, finishedAt: now, applyingAt: null })
+    .where(and(eq(skoolSyncRuns.id, run.id), eq(skoolSyncRuns.status, 'RUNNING')))
+    .returning({ id: skoolSyncRuns.id })
+    .get();
+  // Finished meanwhile: nothing to fail (and its staged members may be a held-back run's).
+  if (!failed) return null;
+  await db.delete(skoolSyncMembers).where(eq(skoolSyncMembers.runId, run.id));
+  log('warn', 'skool sync: stuck run failed', { runId: run.id, reason });
+  await queueSyncFailedMail(env, db, { id: run.id, reason });
+  return run.id;
+}
+
+/** Whether the agent-host still holds `runId`; null when it does not answer as the contract says. */
+export async function agentHostHolds(env: Env, runId: string): Promise<boolean | null> {
+  const body = JSON.stringify({ runId });
+  try {
+    const res = await fetch(`${env.AGENT_HOST_URL}/skool-sync/holds`, {
+      method: 'POST',
+      headers: await signedHeaders(agentHostSecret(env), body, runId),
+      body,
+      signal: AbortSignal.timeout(5_000),
+    });
+    const reply = HoldsReply.safeParse(res.ok ? await res.json().catch(() => null) : null);
+    return reply.success && reply.data.data.runId === runId ? reply.data.data.held : null;
+  } catch (err) {
+    log('warn', 'skool sync: the agent-host did not say whether it holds a run', { runId, ...describeError(err) });
+    return null;
+  }
 }
 
 async function runningRun(db: Db, runId: string) {
@@ -129,6 +199,10 @@ export async function stageChunk(
   }
   const statements: BatchItem<'sqlite'>[] = [
     db
+      .update(skoolSyncRuns)
+      .set({ progressAt: new Date() })
+      .where(and(eq(skoolSyncRuns.id, p.runId), eq(skoolSyncRuns.status, 'RUNNING'))),
+    db
       .insert(skoolSyncChunks)
       .values({ runId: p.runId, community: p.community, chunkIndex: p.index, chunkCount: p.count, members: rows.size, skipped })
       .onConflictDoNothing(),
@@ -143,6 +217,30 @@ export async function stageChunk(
 export interface ApplyOutcome {
   status: 'SUCCEEDED' | 'FAILED' | 'ALREADY_DONE';
   roundTrips: number;
+}
+
+/** A community the safety rule held back: it found fewer than half of the last good run. */
+export interface HeldBack {
+  community: Community;
+  previous: number;
+  found: number;
+}
+
+/** Takes the right to apply a run (a lease): of two concurrent deliveries, or an override and a retry, one applies. */
+async function takeLease(db: Db, runId: string, status: 'RUNNING' | 'FAILED', now: Date): Promise<boolean> {
+  const leased = await db
+    .update(skoolSyncRuns)
+    .set({ applyingAt: now })
+    .where(
+      and(
+        eq(skoolSyncRuns.id, runId),
+        eq(skoolSyncRuns.status, status),
+        or(isNull(skoolSyncRuns.applyingAt), lt(skoolSyncRuns.applyingAt, new Date(now.getTime() - APPLY_LEASE_MS))),
+      ),
+    )
+    .returning({ id: skoolSyncRuns.id })
+    .get();
+  return !!leased;
 }
 
 /** Applies a run's staged members once every chunk is in (503 until then, so the sender retries). */
@@ -162,22 +260,10 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
     }
   }
 
-  // Take the lease: of two concurrent finals, one applies.
-  const leased = await db
-    .update(skoolSyncRuns)
-    .set({ applyingAt: now })
-    .where(
-      and(
-        eq(skoolSyncRuns.id, runId),
-        eq(skoolSyncRuns.status, 'RUNNING'),
-        or(isNull(skoolSyncRuns.applyingAt), lt(skoolSyncRuns.applyingAt, new Date(now.getTime() - APPLY_LEASE_MS))),
-      ),
-    )
-    .returning({ id: skoolSyncRuns.id })
-    .get();
-  roundTrips += 1;
   // 503, not 409: the sender retries, and then finds the run applied.
-  if (!leased) throw new AppError('SERVICE_UNAVAILABLE', 'This run is being applied by another delivery', { retryAfterSeconds: 10 });
+  roundTrips += 1;
+  if (!(await takeLease(db, runId, 'RUNNING', now)))
+    throw new AppError('SERVICE_UNAVAILABLE', 'This run is being applied by another delivery', { retryAfterSeconds: 10 });
 
   const lastGood = async (c: Community) => {
     const col = c === 'ultra' ? skoolSyncRuns.ultraMembersFound : skoolSyncRuns.vagusMembersFound;
@@ -192,23 +278,93 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
     return row?.found ?? null;
   };
 
-  const staged = await db.select().from(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)).all();
-  roundTrips += 1;
-  const results = {} as Record<Community, CommunityResult>;
   const problems: string[] = [];
+  const complete: Record<Community, boolean | null> = { ultra: null, vagus: null };
+  const heldBack: HeldBack[] = [];
   for (const c of ['ultra', 'vagus'] as const) {
     const r = final.communities[c];
     if (!r.ok) {
-      results[c] = { members: null, complete: false };
       problems.push(`${c}: scrape failed: ${r.error ?? 'unknown error'}`);
+      continue;
+    }
+    const previous = await lastGood(c);
+    complete[c] = previous === null || r.membersFound * 2 >= previous;
+    if (!complete[c] && previous !== null) {
+      heldBack.push({ community: c, previous, found: r.membersFound });
+      problems.push(`${c}: found ${r.membersFound} members, fewer than half of the last good run (${previous})`);
+    }
+  }
+
+  const applied = await planWrites(env, db, runId, complete, now, null);
+  roundTrips += applied.roundTrips;
+  const { plan, statements } = applied;
+  const failed = !final.ok || problems.length > 0;
+  const errorMessage = failed ? [final.error, ...problems].filter(Boolean).join('; ') || 'failed' : null;
+  if (errorMessage) statements.push(...(await syncFailedMailWrites(env, db, { id: runId, reason: errorMessage }, now)));
+  statements.push(
+    db
+      .update(skoolSyncRuns)
+      .set({
+        status: failed ? 'FAILED' : 'SUCCEEDED',
+        ultraMembersFound: final.communities.ultra.ok ? final.communities.ultra.membersFound : null,
+        vagusMembersFound: final.communities.vagus.ok ? final.communities.vagus.membersFound : null,
+        ...plan.counts,
+        skipped: chunks.reduce((n, k) => n + k.skipped, 0),
+        downgradesWithheld: plan.withholdDowngrades,
+        heldBack: heldBack.length > 0 ? heldBack : null,
+        durationMs: final.durationMs,
+        errorMessage,
+        applyingAt: null,
+        finishedAt: new Date(),
+      })
+      .where(eq(skoolSyncRuns.id, runId)),
+    // A held-back run keeps its members for the override; a run that finishes ends every earlier one's chance.
+    db
+      .delete(skoolSyncMembers)
+      .where(
+        heldBack.length > 0
+          ? ne(skoolSyncMembers.runId, runId)
+          : or(eq(skoolSyncMembers.runId, runId), sql`${skoolSyncMembers.runId} IN (SELECT id FROM skool_sync_runs WHERE status <> 'RUNNING')`),
+      ),
+  );
+  roundTrips += await runBatches(db, statements);
+  log(failed ? 'warn' : 'info', 'skool sync applied', {
+    runId,
+    ...plan.counts,
+    withheld: plan.withholdDowngrades,
+    heldBack: heldBack.map((h) => h.community),
+    claimEmailsQueued: applied.claimEmailsQueued,
+    roundTrips,
+  });
+  return { status: failed ? 'FAILED' : 'SUCCEEDED', roundTrips };
+}
+
+/**
+ * The writes that bring every account in line with a run's staged members: the plan (shared/skool-sync.ts),
+ * new placeholders with their claim emails, and a history row per change (with the admin, for an override).
+ * `complete[c]`: null when the community's scrape failed, false when its list is not trusted for absences.
+ */
+export async function planWrites(
+  env: Env,
+  db: Db,
+  runId: string,
+  complete: Record<Community, boolean | null>,
+  now: Date,
+  by: { actorId: string; reason: string } | null,
+) {
+  let roundTrips = 0;
+  const staged = await db.select().from(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)).all();
+  roundTrips += 1;
+  const results = {} as Record<Community, CommunityResult>;
+  for (const c of ['ultra', 'vagus'] as const) {
+    const trusted = complete[c];
+    if (trusted === null) {
+      results[c] = { members: null, complete: false };
       continue;
     }
     const members = new Map<string, FoundMember>();
     for (const m of staged) if (m.community === c) members.set(m.email, { ...m });
-    const previous = await lastGood(c);
-    const complete = previous === null || r.membersFound * 2 >= previous;
-    if (!complete) problems.push(`${c}: found ${r.membersFound} members, fewer than half of the last good run (${previous})`);
-    results[c] = { members, complete };
+    results[c] = { members, complete: trusted };
   }
 
   const known: KnownAccount[] = (
@@ -224,11 +380,13 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
         skoolProfileUrl: users.skoolProfileUrl,
         skoolPhotoUrl: users.skoolPhotoUrl,
         skoolBio: users.skoolBio,
+        // A role staff set (the staff console writes a history row with its actor) is theirs to change, not the sync's.
+        roleSetByStaff: sql<number>`EXISTS (SELECT 1 FROM membership_status_history h WHERE h.user_id = users.id AND h.field = 'role' AND h.actor_id IS NOT NULL AND h.sync_run_id IS NULL)`,
       })
       .from(users)
       .where(isNull(users.deletedAt))
       .all()
-  ).map((u) => ({ ...u }));
+  ).map((u) => ({ ...u, roleSetByStaff: Boolean(u.roleSetByStaff) }));
   roundTrips += 1;
 
   const plan = planSync(known, results.ultra, results.vagus, now);
@@ -255,10 +413,20 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
       claimEmailsQueued += 1;
     }
     for (const ch of a.changes) {
-      history.push({ userId: id, syncRunId: runId, community: ch.community, field: ch.field, previousValue: ch.from, newValue: ch.to, changedAt: now });
+      history.push({
+        userId: id,
+        syncRunId: runId,
+        actorId: by?.actorId ?? null,
+        reason: by?.reason ?? null,
+        community: ch.community,
+        field: ch.field,
+        previousValue: ch.from,
+        newValue: ch.to,
+        changedAt: now,
+      });
     }
   }
-  for (const part of chunked(history, Math.floor(MAX_PARAMS / 8))) statements.push(db.insert(membershipStatusHistory).values(part));
+  for (const part of chunked(history, Math.floor(MAX_PARAMS / 10))) statements.push(db.insert(membershipStatusHistory).values(part));
 
   // Everyone seen: last sync and Skool emails, in one set-based statement.
   const memberOf = (c: Community, col: 'email' | 'joined_at') =>
@@ -274,34 +442,11 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
       })
       .where(sql`${users.email} IN (SELECT email FROM skool_sync_members WHERE run_id = ${runId})`),
   );
-
-  const failed = !final.ok || problems.length > 0;
-  const errorMessage = failed ? [final.error, ...problems].filter(Boolean).join('; ') || 'failed' : null;
-  if (errorMessage) statements.push(...(await syncFailedMailWrites(env, db, { id: runId, reason: errorMessage }, now)));
-  statements.push(
-    db
-      .update(skoolSyncRuns)
-      .set({
-        status: failed ? 'FAILED' : 'SUCCEEDED',
-        ultraMembersFound: final.communities.ultra.ok ? final.communities.ultra.membersFound : null,
-        vagusMembersFound: final.communities.vagus.ok ? final.communities.vagus.membersFound : null,
-        ...plan.counts,
-        skipped: chunks.reduce((n, k) => n + k.skipped, 0),
-        downgradesWithheld: plan.withholdDowngrades,
-        durationMs: final.durationMs,
-        errorMessage,
-        finishedAt: new Date(),
-      })
-      .where(eq(skoolSyncRuns.id, runId)),
-    db.delete(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)),
-  );
-  roundTrips += await runBatches(db, statements);
-  log(failed ? 'warn' : 'info', 'skool sync applied', { runId, ...plan.counts, withheld: plan.withholdDowngrades, claimEmailsQueued, roundTrips });
-  return { status: failed ? 'FAILED' : 'SUCCEEDED', roundTrips };
+  return { plan, statements, claimEmailsQueued, roundTrips };
 }
 
 /** Runs statements in D1 batches (each batch one round trip, one transaction); answers the round trips. */
-async function runBatches(db: Db, statements: BatchItem<'sqlite'>[]): Promise<number> {
+export async function runBatches(db: Db, statements: BatchItem<'sqlite'>[]): Promise<number> {
   let trips = 0;
   for (const part of chunked(statements, STATEMENTS_PER_BATCH)) {
     await db.batch(part as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);

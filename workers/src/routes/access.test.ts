@@ -133,6 +133,15 @@ async function buildWorld(opts: { live?: boolean } = {}): Promise<World> {
   };
 }
 
+/** A sync run that finished (and was not held back), for the run routes. */
+async function finishedRun(): Promise<string> {
+  const id = crypto.randomUUID();
+  await testDb()
+    .insert(schema.skoolSyncRuns)
+    .values({ id, trigger: 'cron', status: 'SUCCEEDED', startedAt: new Date(Date.now() - 3600_000), finishedAt: new Date() });
+  return id;
+}
+
 /** How to call each operation in a given world, with a valid body: so what is tested is who may, not what is valid. */
 const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<Call>; live?: boolean }> = {
   'GET /api/health': { call: () => ({ path: '/api/health' }) },
@@ -193,6 +202,14 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'POST /api/sessions/{id}/rating': { call: (w) => ({ path: `/api/sessions/${w.done}/rating`, body: { rating: 5 } }) },
   'POST /api/admin/skool-sync': { call: () => ({ path: '/api/admin/skool-sync', body: {} }) },
   'GET /api/admin/skool-sync/runs': { call: () => ({ path: '/api/admin/skool-sync/runs' }) },
+  'GET /api/admin/skool-sync/runs/{id}': { call: async () => ({ path: `/api/admin/skool-sync/runs/${await finishedRun()}` }) },
+  'GET /api/admin/skool-sync/runs/{id}/changes': { call: async () => ({ path: `/api/admin/skool-sync/runs/${await finishedRun()}/changes` }) },
+  'POST /api/admin/skool-sync/runs/{id}/override': {
+    call: async () => ({
+      path: `/api/admin/skool-sync/runs/${await finishedRun()}/override`,
+      body: { reason: 'The list is right', confirm: [{ community: 'vagus', previous: 10, found: 4 }] },
+    }),
+  },
   // The staff console: on the client; enabling on an account disabled for it, the claim email on a placeholder.
   'GET /api/admin/people': { call: () => ({ path: '/api/admin/people?q=client' }) },
   'GET /api/admin/people/{id}': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}` }) },

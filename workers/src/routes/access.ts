@@ -66,6 +66,10 @@ export const ACCESS: Record<string, Row> = {
   'POST /api/sessions/{id}/rating': row(401, 201, 404, 404, 403, 403),
   'POST /api/admin/skool-sync': row(401, 403, 403, 403, 403, 503),
   'GET /api/admin/skool-sync/runs': row(401, 403, 403, 403, 403, 200),
+  'GET /api/admin/skool-sync/runs/{id}': row(401, 403, 403, 403, 403, 200),
+  'GET /api/admin/skool-sync/runs/{id}/changes': row(401, 403, 403, 403, 403, 200),
+  // On a run the safety rule did not hold back: allowed to admins, refused by the run's state.
+  'POST /api/admin/skool-sync/runs/{id}/override': row(401, 403, 403, 403, 403, 409),
   'GET /api/admin/people': row(401, 403, 403, 403, 403, 200),
   'GET /api/admin/people/{id}': row(401, 403, 403, 403, 403, 200),
   'POST /api/admin/people/{id}/tier': row(401, 403, 403, 403, 403, 200),

@@ -4,70 +4,11 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { bearer, body, createUser, deliverMail, get, post, signIn, testDb } from '../../test/helpers';
 import { mailTo } from '../../test/mailpit';
+import { deliverRun, member, newRun, send } from '../../test/skool-sync';
 import { claimTokens, emailOutbox, membershipStatusHistory, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
-import type { MemberIn } from '../lib/skool-sync';
 
 const DAY = 24 * 3600 * 1000;
-
-function member(email: string | null, over: Partial<MemberIn> = {}): MemberIn {
-  return {
-    email,
-    name: email ? email.split('@')[0]! : 'No Email',
-    paid: true,
-    status: 'active',
-    joinedAt: '2025-01-02T00:00:00.000Z',
-    membershipEndsAt: null,
-    profileUrl: email ? `https://www.skool.com/@${email.split('@')[0]}` : null,
-    photoUrl: null,
-    bio: null,
-    ...over,
-  };
-}
-
-async function send(payload: unknown, key: string, opts: { secret?: string; at?: number } = {}) {
-  const raw = JSON.stringify(payload);
-  const headers = await signedHeaders(opts.secret ?? env.AGENT_HOST_SECRET, raw, key, opts.at);
-  return SELF.fetch('http://api.test/api/webhooks/skool-sync', { method: 'POST', headers, body: raw });
-}
-
-/** A run as the agent-host delivers it: chunks per community, then the final message. */
-async function deliverRun(runId: string, lists: { ultra: MemberIn[] | null; vagus: MemberIn[] | null }, chunkSize = 3) {
-  for (const c of ['ultra', 'vagus'] as const) {
-    const list = lists[c];
-    if (!list) continue;
-    const count = Math.max(1, Math.ceil(list.length / chunkSize));
-    for (let i = 0; i < count; i++) {
-      const res = await send(
-        { runId, kind: 'members', community: c, chunk: { index: i, count }, members: list.slice(i * chunkSize, (i + 1) * chunkSize) },
-        `${runId}:${c}:${i}`,
-      );
-      expect(res.status).toBe(200);
-    }
-  }
-  const outcome = (c: 'ultra' | 'vagus') =>
-    lists[c] ? { ok: true, membersFound: lists[c]!.length, error: null } : { ok: false, membersFound: 0, error: 'members page timed out' };
-  return send(
-    {
-      runId,
-      kind: 'final',
-      ok: !!lists.ultra && !!lists.vagus,
-      error: null,
-      durationMs: 1234,
-      communities: { ultra: outcome('ultra'), vagus: outcome('vagus') },
-    },
-    `${runId}:final`,
-  );
-}
-
-async function newRun() {
-  const id = crypto.randomUUID();
-  // Runs may not overlap: finish any left RUNNING by an earlier test.
-  await testDb().update(skoolSyncRuns).set({ status: 'FAILED' }).where(eq(skoolSyncRuns.status, 'RUNNING'));
-  await testDb().insert(skoolSyncRuns).values({ id, trigger: 'admin', startedAt: new Date() });
-  return id;
-}
-
 const user = (email: string) => testDb().select().from(users).where(eq(users.email, email)).get();
 const tag = () => crypto.randomUUID().slice(0, 8);
 
@@ -254,9 +195,11 @@ describe('starting a sync', () => {
 
     const down = await post('/api/admin/skool-sync', {}, bearer(token));
     expect(down.status).toBe(503);
-    const runs = await body<{ status: string; errorMessage: string | null; trigger: string }[]>(await get('/api/admin/skool-sync/runs', bearer(token)));
-    expect(runs.data[0]).toMatchObject({ status: 'FAILED', trigger: 'admin' });
-    expect(runs.data[0]?.errorMessage).toMatch(/could not start at the agent-host/);
+    const runs = await body<{ items: { status: string; errorMessage: string | null; trigger: string }[] }>(
+      await get('/api/admin/skool-sync/runs', bearer(token)),
+    );
+    expect(runs.data.items[0]).toMatchObject({ status: 'FAILED', trigger: 'admin' });
+    expect(runs.data.items[0]?.errorMessage).toMatch(/could not start at the agent-host/);
 
     await newRun();
     const busy = await post('/api/admin/skool-sync', {}, bearer(token));

@@ -19,6 +19,7 @@ import { fieldsOf } from '../lib/openapi';
 import { sessionRoom } from '../lib/rooms';
 import { storeSessionSummary } from '../lib/session-summary';
 import { applyFinal, stageChunk } from '../lib/skool-sync';
+import { recordProgress } from '../lib/skool-sync-runs';
 import { kickOutbox } from '../mail/outbox';
 import { flagMailWrites } from '../mail/staff-mail';
 
@@ -192,6 +193,7 @@ export const webhooks = new Hono<AppEnv>()
     async (c) => {
       const m = await signedJson(c, SyncMessage);
       const db = c.var.db;
+      if (m.kind === 'progress') return c.json(ok(await recordProgress(db, m)), 200);
       if (m.kind === 'members') {
         const r = await stageChunk(db, { runId: m.runId, community: m.community, index: m.chunk.index, count: m.chunk.count, members: m.members });
         return c.json(ok(r), 200);
