@@ -3,7 +3,7 @@
  * on the HttpOnly cookie the Worker sets (`credentials: 'include'`) and, where the browser does not
  * send it (API and portal on different sites), on the token kept in sessionStorage as a Bearer.
  */
-import type { AppType, SkoolSyncAppType } from '@hc/api';
+import type { AppType } from '@hc/api';
 import { hc } from 'hono/client';
 import { API_URL } from './config';
 
@@ -25,8 +25,8 @@ const clientOptions = {
 
 export const api = hc<AppType>(API_URL, clientOptions);
 
-/** The Skool sync console's routes, mounted outside AppType (see workers/src/index.ts): `skoolSyncApi['skool-sync']`. */
-export const skoolSyncApi = hc<SkoolSyncAppType>(`${API_URL}/api/admin`, clientOptions);
+/** The Skool sync console's routes: `skoolSyncApi['skool-sync']`. */
+export const skoolSyncApi = api.api.admin;
 
 /** An answer in the API's error shape (or no answer at all: code NETWORK_ERROR, status 0). */
 export class ApiError extends Error {
