@@ -2,6 +2,9 @@ import { DurableObject } from 'cloudflare:workers';
 import type { StaffEvent } from '@hybrid-coach/shared/staff-events';
 import { acceptTicketedSocket, mintWsTicket, redeemWsTicket, type WsTicketHolder } from './lib/ws-tickets';
 
+/** Why a staff socket was closed by the desk (the close frame's reason). */
+export type StaffSocketCloseReason = 'account disabled' | 'signed out everywhere' | 'no longer staff';
+
 /**
  * The staff desk: one object (named "staff") holding the WebSocket of every coach portal open by a
  * signed-in coach or admin, so a crisis flag reaches them within a second of being raised, pushed, not
@@ -53,16 +56,16 @@ export class StaffDesk extends DurableObject<Env> {
   }
 
   /**
-   * Closes every socket of `userId` (tagged with it when accepted): their account was disabled, and a
-   * disabled coach must not go on hearing of flags. Their portal's reconnect then finds no ticket for them.
-   * Answers how many it closed.
+   * Closes every socket of `userId` (tagged with it when accepted): their account was disabled, they were
+   * signed out everywhere, or they are no longer staff, and must not go on hearing of flags. Their portal's
+   * reconnect then finds no ticket for them. Answers how many it closed.
    */
-  closeSocketsOf(userId: string): number {
+  closeSocketsOf(userId: string, reason: StaffSocketCloseReason = 'account disabled'): number {
     const sockets = this.ctx.getWebSockets(userId);
     for (const ws of sockets) {
       try {
         // 1008: policy violation, the close code for "you may no longer be here".
-        ws.close(1008, 'account disabled');
+        ws.close(1008, reason);
       } catch {
         // Closing already.
       }

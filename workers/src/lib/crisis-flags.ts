@@ -10,6 +10,7 @@ import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { appointments, coachingSessions, crisisFlagEvents, crisisFlags } from '../db/schema';
+import type { StaffSocketCloseReason } from '../staff-desk';
 
 /** The one staff desk (workers/src/staff-desk.ts). */
 export const staffDesk = (env: Env) => env.STAFF_DESK.get(env.STAFF_DESK.idFromName('staff'));
@@ -78,14 +79,14 @@ export async function alertStaff(env: Env, event: FlagEvent, requestId: string):
 }
 
 /**
- * Closes the staff sockets of `userId` at once (their account was just disabled). The disabling is stored
- * already and their tokens revoked: a desk that cannot be reached leaves the socket open until the portal
- * next reconnects, so this logs and carries on.
+ * Closes the staff sockets of `userId` at once (their account was just disabled, signed out everywhere or
+ * made a client). The change is stored already and their tokens revoked: a desk that cannot be reached
+ * leaves the socket open until the portal next reconnects, so this logs and carries on.
  */
-export async function closeStaffSockets(env: Env, userId: string, requestId: string): Promise<void> {
+export async function closeStaffSockets(env: Env, userId: string, requestId: string, reason?: StaffSocketCloseReason): Promise<void> {
   try {
-    const closed = await staffDesk(env).closeSocketsOf(userId);
-    log('info', 'staff sockets closed', { requestId, userId, closed });
+    const closed = await staffDesk(env).closeSocketsOf(userId, reason);
+    log('info', 'staff sockets closed', { requestId, userId, closed, reason: reason ?? 'account disabled' });
   } catch (err) {
     log('error', 'staff sockets not closed', { requestId, userId, ...describeError(err) });
   }

@@ -306,12 +306,15 @@ export const adminPeople = createApp()
     if (target.role === role) throw refuse(`This person is already ${role}`);
     const demotesAdmin = target.role === 'ADMIN';
     const change = { field: 'role', from: target.role, to: role, action: 'user.set-role' } as const;
-    return commit(c, target, why, { ...change, before: { role: change.from }, after: { role } }, [
+    const answer = await commit(c, target, why, { ...change, before: { role: change.from }, after: { role } }, [
       db
         .update(users)
         .set({ role: demotesAdmin ? roleKeepingAnAdmin(target.id, role) : role })
         .where(eq(users.id, target.id)),
     ]);
+    // A client hears of no flags: a socket opened while they were staff is closed.
+    if (role === 'CLIENT') await closeStaffSockets(c.env, target.id, c.get('requestId'), 'no longer staff');
+    return answer;
   })
   .openapi(disableRoute, async (c) => {
     const { reason: why } = c.req.valid('json');
@@ -354,9 +357,12 @@ export const adminPeople = createApp()
       .get();
     const change = { field: 'account', from: null, to: 'signed-out-everywhere', action: 'user.sign-out-everywhere' } as const;
     // Signing oneself out everywhere keeps the session doing it, as changing one's password does.
-    return commit(c, target, why, { ...change, before: { liveSessions: live?.n ?? 0 } }, [
+    const answer = await commit(c, target, why, { ...change, before: { liveSessions: live?.n ?? 0 } }, [
       ...signOutWrites(db, target.id, new Date(), target.id === me.id ? me.sessionId : undefined),
     ]);
+    // Their sockets were opened with tokens now revoked (one's own stays, with the session doing this).
+    if (target.id !== me.id) await closeStaffSockets(c.env, target.id, c.get('requestId'), 'signed out everywhere');
+    return answer;
   })
   .openapi(claimEmailRoute, async (c) => {
     const { reason: why } = c.req.valid('json');

@@ -158,6 +158,26 @@ describe('the staff socket of a coach who is disabled', () => {
   });
 });
 
+describe('the staff socket of a coach signed out everywhere, or made a client', () => {
+  it('is closed at once with the reason, and the other coach stays connected', async () => {
+    const [signedOut, demoted, colleague] = [await staff('COACH', 'Sam Signedout'), await staff('COACH', 'Dana Demoted'), await staff('COACH', 'Kim Kept')];
+    const admin = await staff('ADMIN', 'Ada Closer');
+    const [a, b, kept] = [await staffSocket(signedOut.token), await staffSocket(demoted.token), await staffSocket(colleague.token)];
+
+    const out = await post(`/api/admin/people/${signedOut.user.id}/sign-out`, { reason: 'Lost their laptop' }, bearer(admin.token));
+    expect(out.status).toBe(200);
+    expect(await a.closed).toEqual({ code: 1008, reason: 'signed out everywhere' });
+    const role = await post(`/api/admin/people/${demoted.user.id}/role`, { role: 'CLIENT', reason: 'Now a client of the practice' }, bearer(admin.token));
+    expect(role.status).toBe(200);
+    expect(await b.closed).toEqual({ code: 1008, reason: 'no longer staff' });
+    expect((await post('/api/staff/ws-ticket', {}, bearer(demoted.token))).status).toBe(403);
+
+    const { sessionId } = await flaggedSession();
+    expect(await kept.waitFor((e) => e.sessionId === sessionId && e.action === 'raise')).toMatchObject({ state: 'OPEN' });
+    kept.ws.close();
+  });
+});
+
 describe('the resolved flags', () => {
   interface Resolved extends Flag {
     resolvedAt: string;
