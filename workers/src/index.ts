@@ -10,6 +10,7 @@ import { db, withDb } from './db/client';
 import { portalOrigins } from './lib/config';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
+import { runFieldSweep } from './lib/field-crypto';
 import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
@@ -142,7 +143,7 @@ export type AppType = typeof routes;
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, and data retention. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, and the field-encryption sweep. */
   async scheduled(controller, env) {
     try {
       await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
@@ -155,6 +156,8 @@ export default {
     } catch (err) {
       log('error', 'retention did not run', { cron: controller.cron, ...describeError(err) });
     }
+    // Intake answers and notes still plain, or sealed with the previous key during a rotation.
+    await runFieldSweep(env, db(env));
     // A backstop for a lost kick: whatever mail is due goes now.
     try {
       await mailOutbox(env).kick();
