@@ -1,4 +1,4 @@
-import { env } from 'cloudflare:test';
+import { createScheduledController, env } from 'cloudflare:test';
 import { roomNameFor } from '@hybrid-coach/shared/agent-contract';
 import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { describe, expect, it } from 'vitest';
@@ -174,6 +174,14 @@ describe('field encryption of intake answers and coach notes', () => {
       coachingGoals: 'Feel calm on the train',
       symptoms: 'Tight chest',
     });
+  });
+
+  it('is sealed by the nightly cron when it was written before field encryption', async () => {
+    const { coach, client } = await coachAndClient();
+    const plain = await testDb().insert(clientNotes).values({ coachId: coach.id, clientId: client.id, text: 'Plain until the cron runs' }).returning().get();
+    const lines = await captureLogs(() => worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env));
+    expect(keyIdOf(await rawNote(plain.id))).toBe(await currentKeyId(env, 'coach-note'));
+    expect(lines.find((l) => l.includes('"msg":"field encryption sweep"'))).not.toContain('Plain until');
   });
 
   it('writes no intake answer in production without a real key, and says which secret is missing', async () => {
