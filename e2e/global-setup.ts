@@ -22,6 +22,7 @@ const FROM_STACK = [
   'demoPassword',
   'agentHostSecret',
   'persistDir',
+  'logDirs',
 ] as const satisfies readonly (keyof Stack)[];
 
 declare module 'vitest' {

@@ -12,7 +12,6 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import initialize from '@phi-ag/argon2/node';
-import { unstable_startWorker } from 'wrangler';
 import { freePort } from '../agent-host/src/lib/free-port';
 import { DEMO_PASSWORD, seedSql } from '../d1/seed-dev.mjs';
 import { ensureLivekitServer, startLivekitServer } from '../scripts/livekit.mjs';
@@ -66,6 +65,12 @@ export interface Stack {
   agentHostSecret: string;
   /** The Worker's local state (D1, Durable Objects): `wrangler d1 execute DB --local --persist-to` it. */
   persistDir: string;
+  /**
+   * Folders holding every line the stack's processes logged, at every level, whatever the terminal
+   * shows: the Worker's (wrangler's log file) and livekit-server's (`livekit.log`). The e2e test
+   * no-secrets-in-logs greps them; gone with the state directory at stop().
+   */
+  logDirs: string[];
   /** Runs SQL on the Worker's local D1 (through `wrangler d1 execute`, a process of its own). */
   executeSql(sql: string): Promise<void>;
   /** Runs a query on the Worker's local D1 and answers its rows. */
@@ -101,6 +106,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const persistDir = join(ROOT, '.wrangler', `${label}-${randomBytes(6).toString('hex')}`);
     mkdirSync(persistDir, { recursive: true });
     if (!keepState) cleanups.push(() => rmSync(persistDir, { recursive: true, force: true }));
+    const logDir = join(persistDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
     const d1: D1Command = (command, args, what) => wrangler(label, ['d1', ...command.split(' '), 'DB', '--local', '--persist-to', persistDir, ...args], what);
 
     // The database and livekit-server do not depend on each other: prepare both at once.
@@ -112,6 +119,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         webhookUrls: [`${apiOrigin}/api/webhooks/livekit`],
         apiKey: API_KEY,
         apiSecret: API_SECRET,
+        logFile: join(logDir, 'livekit.log'),
       }),
     );
     const [database, started, mail] = await Promise.allSettled([prepareDatabase(persistDir, d1), livekitStarting, startTestMailpit()]);
@@ -135,6 +143,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     // mid-request". One CI run got that on a POST between two test files; what reloaded it there is not
     // known (wrangler.toml was untouched), the watcher is the one reload source left with `watch: false`.
     process.env.WRANGLER_CI_DISABLE_CONFIG_WATCHING = 'true';
+    const { unstable_startWorker } = await importWranglerLoggingTo(join(logDir, 'worker'));
     const worker = await unstable_startWorker({
       config: join(ROOT, 'wrangler.toml'),
       envFiles: [envFile],
@@ -191,6 +200,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       demoPassword: DEMO_PASSWORD,
       agentHostSecret: secrets.AGENT_HOST_SECRET?.value ?? '',
       persistDir,
+      // A second stack in one process shares the first one's wrangler log (wrangler reads the path once).
+      logDirs: [logDir, wranglerLogDir ?? logDir],
       executeSql: async (sql) => {
         await d1('execute', ['--command', sql], 'run SQL on the D1');
       },
@@ -200,6 +211,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** Where this process's wrangler writes its log file: fixed when wrangler is first imported. */
+let wranglerLogDir: string | undefined;
+
+/**
+ * wrangler, imported with WRANGLER_LOG_PATH set to `dir`: wrangler appends every log line of the
+ * Worker (all levels, whatever `logLevel` prints) to a file there, and reads that variable once, when
+ * it is first imported. Set only for this import: the `wrangler d1` commands run here keep logging
+ * where they did (their output holds query results, which are the test's, not the Worker's).
+ */
+async function importWranglerLoggingTo(dir: string): Promise<typeof import('wrangler')> {
+  const before = process.env.WRANGLER_LOG_PATH;
+  process.env.WRANGLER_LOG_PATH = dir;
+  try {
+    const wrangler = await import('wrangler');
+    wranglerLogDir ??= dir;
+    return wrangler;
+  } finally {
+    if (before === undefined) delete process.env.WRANGLER_LOG_PATH;
+    else process.env.WRANGLER_LOG_PATH = before;
   }
 }
 

@@ -124,10 +124,15 @@ export async function joinWithMicrophone(email: string): Promise<LiveSession> {
 /** The agent-host's AI coach worker as its own process (tsx), with its output kept for the error message. */
 export class AgentProcess {
   readonly output: string[] = [];
+  /** Chunks of output no longer in `output` (it keeps the last 1000-2000): 0 means `output` is all of it. */
+  outputDropped = 0;
   private constructor(private readonly child: ChildProcess) {
     const keep = (chunk: Buffer) => {
       this.output.push(chunk.toString());
-      if (this.output.length > 2000) this.output.splice(0, 1000);
+      if (this.output.length > 2000) {
+        this.output.splice(0, 1000);
+        this.outputDropped += 1000;
+      }
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);

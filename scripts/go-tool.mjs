@@ -4,7 +4,19 @@
  * as a child process that must not outlive us.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fs, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants as fs,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants as os } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,12 +172,13 @@ export function goEnv(toolsDir) {
 /**
  * Runs a server program (its output to this process's stderr) and resolves once `readyUrl` answers 2xx
  * (and `ready`, if given, resolves true). It is killed if this process exits without stop(). Fails with
- * the program's last output if it exits first or is not ready within 30 s.
+ * the program's last output if it exits first or is not ready within 30 s. With `logFile`, its output
+ * is also appended there (the e2e stack greps it for values that must never be logged).
  * @param {{ name: string, bin: string, args: string[], readyUrl: string, ready?: () => Promise<boolean>,
- *   stopSignals?: NodeJS.Signals[] }} o
+ *   stopSignals?: NodeJS.Signals[], logFile?: string }} o
  * @returns {Promise<ToolProcess>}
  */
-export async function startToolProcess({ name, bin, args, readyUrl, ready, stopSignals = ['SIGTERM'] }) {
+export async function startToolProcess({ name, bin, args, readyUrl, ready, stopSignals = ['SIGTERM'], logFile }) {
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   /** @type {Promise<number>} */
   const exited = new Promise((done) => {
@@ -176,6 +189,7 @@ export async function startToolProcess({ name, bin, args, readyUrl, ready, stopS
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (/** @type {Buffer} */ chunk) => {
       process.stderr.write(chunk);
+      if (logFile) appendFileSync(logFile, chunk);
       tail = (tail + chunk.toString()).slice(-4_000);
     });
   }

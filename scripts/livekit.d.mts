@@ -21,6 +21,8 @@ export interface LivekitServerOptions {
   apiSecret?: string;
   /** Default warn. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Its output is also appended to this file (the e2e stack greps it). */
+  logFile?: string;
 }
 
 export interface LivekitServer {

@@ -51,6 +51,7 @@ export function ensureLivekitServer({ toolsDir = TOOLS } = {}) {
  * @property {string} [apiKey]
  * @property {string} [apiSecret]
  * @property {'debug' | 'info' | 'warn' | 'error'} [logLevel]
+ * @property {string} [logFile]       its output is also appended to this file
  */
 
 /**
@@ -78,6 +79,7 @@ export async function startLivekitServer({
   apiKey = 'devkey',
   apiSecret = 'secret',
   logLevel = 'warn',
+  logFile,
 } = {}) {
   const httpUrl = `http://127.0.0.1:${port}`;
   const configFile = join(TOOLS, `livekit-${port}.yaml`);
@@ -100,6 +102,7 @@ export async function startLivekitServer({
     args: ['--config', configFile, '--dev'],
     readyUrl: `${httpUrl}/`,
     stopSignals: ['SIGTERM', 'SIGTERM'],
+    logFile,
   });
   return { url: `ws://127.0.0.1:${port}`, httpUrl, apiKey, apiSecret, exited, stop };
 }

@@ -13,6 +13,7 @@ import { markMissed } from './lib/booking';
 import { portalOrigins } from './lib/config';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
+import { runFieldSweep } from './lib/field-crypto';
 import { originCheck } from './lib/origin-check';
 import { retentionMonths, runRetention } from './lib/retention';
 import { startSkoolSync } from './lib/skool-sync';
@@ -176,7 +177,7 @@ app.onError((err, c) => {
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, and missed appointments. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, missed appointments, and the field-encryption sweep. */
   async scheduled(controller, env) {
     try {
       await startSkoolSync(env, db(env), { trigger: 'cron' }, new URL(env.API_URL).origin);
@@ -195,6 +196,8 @@ export default {
     } catch (err) {
       log('error', 'missed appointments not marked', { cron: controller.cron, ...describeError(err) });
     }
+    // Intake answers and notes still plain, or sealed with the previous key during a rotation.
+    await runFieldSweep(env, db(env));
     // A backstop for a lost kick: whatever mail is due goes now.
     try {
       await mailOutbox(env).kick();

@@ -18,6 +18,7 @@ import { CoachListener } from './coach-listener';
 import { loadAgentConfig } from './config';
 import { sessionOfJob } from './dispatch';
 import { instructionsFor, isCoachLine, phrases } from './persona';
+import { maskPiiInAgentLogs } from './pii-logs';
 import { createEngines } from './providers';
 import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
@@ -67,6 +68,8 @@ class CoachAgent extends voice.Agent {
 
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
+    // This process's logger was set up by agents-js just before: what was said must not reach it.
+    maskPiiInAgentLogs();
     proc.userData.vad = await silero.VAD.load(VAD_OPTIONS);
   },
   entry: async (ctx: JobContext) => {

@@ -11,6 +11,7 @@ import { AgentServer, initializeLogger, ServerOptions } from '@livekit/agents';
 import { freePort } from '../lib/free-port';
 import { type AgentConfig, loadAgentConfig } from './config';
 import { LOAD_THRESHOLD, roomLoad } from './load';
+import { maskPiiInAgentLogs } from './pii-logs';
 
 export const JOB_FILE = fileURLToPath(new URL('./job.ts', import.meta.url));
 
@@ -64,6 +65,7 @@ export async function startAgentServer(env: Record<string, string | undefined> =
   await ensureStandins(env);
   const config = loadAgentConfig(env);
   initializeLogger({ pretty: false, level: config.logLevel });
+  maskPiiInAgentLogs();
   const healthPort = config.healthPort ?? (await freePort());
   const server = new AgentServer(
     new ServerOptions({

@@ -10,13 +10,14 @@ import type { Db } from '../db/client';
 import { clientNotes, coachingSessions, messages, type Profile, profiles, users } from '../db/schema';
 import type { SessionRoom } from '../session-room';
 import { AppError } from './errors';
+import { decryptField, openProfile } from './field-crypto';
 
 /** Lines of history sent at most (a 20-minute session has well under a hundred). */
 const HISTORY_LINES = 500;
 /** Shareable coach notes sent at most, newest first. */
 const COACH_NOTES = 20;
 
-/** A client's profile as their coach and the AI read it: empty where onboarding has not filled it in. */
+/** A client's profile (intake answers opened: `openProfile`) as their coach and the AI read it: empty where onboarding has not filled it in. */
 export const profileOf = (profile: Profile | undefined) => ({
   coachingGoals: profile?.coachingGoals ?? null,
   symptoms: profile?.symptoms ?? null,
@@ -27,7 +28,7 @@ export const profileOf = (profile: Profile | undefined) => ({
   onboardingCompleted: profile?.onboardingCompleted ?? false,
 });
 
-export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
+export async function agentContext(env: Env, db: Db, room: DurableObjectStub<SessionRoom>, sessionId: string): Promise<AgentContext> {
   const session = await db
     .select({
       id: coachingSessions.id,
@@ -55,7 +56,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       .limit(HISTORY_LINES)
       .all(),
     db
-      .select({ text: clientNotes.text })
+      .select({ id: clientNotes.id, text: clientNotes.text })
       .from(clientNotes)
       .where(and(eq(clientNotes.clientId, session.clientId), eq(clientNotes.shareableWithAi, true)))
       .orderBy(desc(clientNotes.updatedAt))
@@ -63,7 +64,11 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       .all(),
   ]);
   if (!client) throw new AppError('NOT_FOUND', 'No such session');
-  const { clientFacts, onboardingCompleted, ...known } = profileOf(profile);
+  const [opened, coachNotes] = await Promise.all([
+    openProfile(env, profile),
+    Promise.all(notes.map((n) => decryptField(env, 'client_notes.text', n.id, n.text))),
+  ]);
+  const { clientFacts, onboardingCompleted, ...known } = profileOf(opened);
   return {
     sessionId,
     // The room's own status is ahead of D1's at the end of a session.
@@ -73,7 +78,7 @@ export async function agentContext(db: Db, room: DurableObjectStub<SessionRoom>,
       displayName: client.displayName,
       ...known,
       facts: clientFacts,
-      coachNotes: notes.map((n) => n.text),
+      coachNotes,
     },
     coach: coach ?? null,
     control: { muted: live?.muted ?? false, version: live?.version ?? 0 },

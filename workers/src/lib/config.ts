@@ -7,6 +7,10 @@ export function requireSecret(env: Env, name: 'JWT_SECRET' | 'DATA_ENCRYPTION_KE
   if (!value || value.length < minLength) {
     throw new Error(`${name} is required (at least ${minLength} characters): set it with \`wrangler secret put ${name}\`, or in .dev.vars locally`);
   }
+  // The .dev.vars.example placeholder is long enough, and public: never a key outside development.
+  if (env.ENVIRONMENT !== 'development' && value.startsWith('replace-with-')) {
+    throw new Error(`${name} is still the .dev.vars.example placeholder in ${env.ENVIRONMENT}: \`wrangler secret put ${name}\` with a random value`);
+  }
   return value;
 }
 

@@ -1,7 +1,8 @@
 /**
- * Encryption at rest for data the app must read back later (queued emails today; staff MFA secrets
- * and client data next): AES-256-GCM under a key derived with HKDF-SHA-256 from the Worker secret
- * DATA_ENCRYPTION_KEY, one key per purpose, so a value sealed for one use cannot be opened as another.
+ * Encryption at rest for data the app must read back later (queued emails, staff MFA secrets, intake
+ * answers and coaches' notes through lib/field-crypto.ts): AES-256-GCM under a key derived with
+ * HKDF-SHA-256 from the Worker secret DATA_ENCRYPTION_KEY, one key per purpose, so a value sealed for
+ * one use cannot be opened as another.
  *
  * A sealed value is one string, `v1.<keyId>.<iv>.<ciphertext>` (base64url): the key id names the
  * secret it was sealed with, so a rotation can run with the old secret set as
@@ -14,7 +15,7 @@
 import { requireSecret } from './config';
 
 /** What a sealed value is for. Add a purpose here; never reuse one for different data. */
-export type EncryptionPurpose = 'email-outbox' | 'mfa-secret' | 'client-data';
+export type EncryptionPurpose = 'email-outbox' | 'mfa-secret' | 'client-data' | 'intake-answer' | 'coach-note';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;

@@ -13,6 +13,7 @@ import { chunked, type Db } from '../db/client';
 import { appointments, coachingSessions, profiles, sessionRatings, users } from '../db/schema';
 import { profileOf } from '../lib/agent-context';
 import { AppError, ok } from '../lib/errors';
+import { openProfile } from '../lib/field-crypto';
 import { authRoute, COACHES, createApp, Id, limitQuery, okBody } from '../lib/openapi';
 import { isCoachLike, sessionRoom } from '../lib/rooms';
 import { assertCoaches } from './notes';
@@ -209,7 +210,7 @@ export const coach = createApp()
     return c.json(
       ok({
         client,
-        profile: profileOf(profile),
+        profile: profileOf(await openProfile(c.env, profile)),
         sessions: rows.map(({ session: s, coachName, rating }) => ({
           id: s.id,
           status: s.status,

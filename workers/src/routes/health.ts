@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describeError, log } from '@hybrid-coach/shared/log';
+import { requireSecret } from '../lib/config';
 import { AppError, errorResponses, ok, okSchema } from '../lib/errors';
 import { createApp } from '../lib/openapi';
 import { MailConfigError, mailConfig } from '../mail/config';
@@ -16,7 +17,7 @@ const healthRoute = createRoute({
 const readyRoute = createRoute({
   method: 'get',
   path: '/ready',
-  summary: 'Readiness: D1 answers a query and mail is configured',
+  summary: 'Readiness: D1 answers a query, mail is configured and the data encryption key is set',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: okSchema(Status) } } },
     ...errorResponses('SERVICE_UNAVAILABLE'),
@@ -31,6 +32,13 @@ export const health = createApp()
     } catch (err) {
       log('error', 'readiness: D1 unreachable', { requestId: c.get('requestId'), ...describeError(err) });
       throw new AppError('SERVICE_UNAVAILABLE', 'The database is not answering');
+    }
+    try {
+      // Intake answers and notes cannot be written without it (lib/field-crypto.ts).
+      requireSecret(c.env, 'DATA_ENCRYPTION_KEY');
+    } catch (err) {
+      log('error', 'readiness: no data encryption key', { requestId: c.get('requestId'), ...describeError(err) });
+      throw new AppError('SERVICE_UNAVAILABLE', err instanceof Error ? err.message : 'DATA_ENCRYPTION_KEY is not set');
     }
     try {
       mailConfig(c.env);

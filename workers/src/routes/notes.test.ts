@@ -1,8 +1,9 @@
-import { SELF } from 'cloudflare:test';
+import { env, SELF } from 'cloudflare:test';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, get, post, signIn, testDb } from '../../test/helpers';
 import { clientNotes, coachingSessions, messages, users } from '../db/schema';
+import { decryptField } from '../lib/field-crypto';
 import { MAX_NOTES } from './notes';
 import { ftsQuery, pieces } from './search';
 
@@ -75,7 +76,8 @@ describe('coach notes', () => {
     expect(elsewhere.status).toBe(400);
     expect((await send('PATCH', `/api/notes/${note.id}`, {}, coach.token)).status).toBe(400);
     const rows = await testDb().select().from(clientNotes).all();
-    expect(rows.filter((r) => r.clientId === client.id).map((r) => r.text)).toEqual(['Private']);
+    const kept = rows.filter((r) => r.clientId === client.id);
+    expect(await Promise.all(kept.map((r) => decryptField(env, 'client_notes.text', r.id, r.text)))).toEqual(['Private']);
     expect(sessionId).toBeTruthy();
   });
 

@@ -2,7 +2,7 @@
  * A coach's private notes on a client, optionally on one of the client's sessions. Only coaches (and
  * admins) reach these routes; a coach sees and changes only their own notes, and only on clients they
  * have coached (a session or an appointment together). Clients never see notes; the AI is given only
- * the ones marked shareable (lib/agent-context.ts).
+ * the ones marked shareable (lib/agent-context.ts). The text is sealed at rest (lib/field-crypto.ts).
  */
 import { z } from '@hono/zod-openapi';
 import { and, desc, eq, isNull } from 'drizzle-orm';
@@ -10,6 +10,7 @@ import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, users } from '../db/schema';
 import { AppError, ok } from '../lib/errors';
+import { decryptField, encryptField } from '../lib/field-crypto';
 import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
 
 const Note = z
@@ -87,11 +88,12 @@ const deleteNoteRoute = authRoute({
 });
 
 type NoteRow = typeof clientNotes.$inferSelect;
-const noteOut = (n: NoteRow) => ({
+/** A note as the coach reads it: its text opened (it is sealed at rest, lib/field-crypto.ts). */
+const noteOut = async (env: Env, n: NoteRow) => ({
   id: n.id,
   clientId: n.clientId,
   sessionId: n.sessionId,
-  text: n.text,
+  text: await decryptField(env, 'client_notes.text', n.id, n.text),
   shareableWithAi: n.shareableWithAi,
   createdAt: n.createdAt.toISOString(),
   updatedAt: n.updatedAt.toISOString(),
@@ -154,7 +156,7 @@ export const notesOfClient = createApp()
       .orderBy(desc(clientNotes.createdAt))
       .limit(limit)
       .all();
-    return c.json(ok(rows.map(noteOut)), 200);
+    return c.json(ok(await Promise.all(rows.map((n) => noteOut(c.env, n)))), 200);
   })
   .openapi(createNoteRoute, async (c) => {
     const user = c.get('user');
@@ -170,12 +172,14 @@ export const notesOfClient = createApp()
         .get();
       if (!session) throw new AppError('VALIDATION_ERROR', 'No such session of this client', { fields: { sessionId: 'not a session of this client' } });
     }
+    // The id is chosen here: the sealed text is bound to its row.
+    const id = crypto.randomUUID();
     const row = await db
       .insert(clientNotes)
-      .values({ coachId: user.id, clientId, sessionId: sessionId ?? null, text, shareableWithAi })
+      .values({ id, coachId: user.id, clientId, sessionId: sessionId ?? null, text: await encryptField(c.env, 'client_notes.text', id, text), shareableWithAi })
       .returning()
       .get();
-    return c.json(ok(noteOut(row)), 201);
+    return c.json(ok(await noteOut(c.env, row)), 201);
   });
 
 /** Mounted at /api/notes: one note. */
@@ -185,16 +189,19 @@ export const notes = createApp()
     const db = c.var.db;
     const note = await ownNote(db, user, c.req.valid('param').id);
     const patch = c.req.valid('json');
+    // Every write seals the text under the current key, changed or not: a note from before field
+    // encryption, or under the previous key during a rotation, is sealed again here.
+    const text = patch.text ?? (await decryptField(c.env, 'client_notes.text', note.id, note.text));
     const row = await db
       .update(clientNotes)
       .set({
-        ...(patch.text !== undefined ? { text: patch.text } : {}),
+        text: await encryptField(c.env, 'client_notes.text', note.id, text),
         ...(patch.shareableWithAi !== undefined ? { shareableWithAi: patch.shareableWithAi } : {}),
       })
       .where(and(eq(clientNotes.id, note.id), eq(clientNotes.coachId, user.id)))
       .returning()
       .get();
-    return c.json(ok(noteOut(row!)), 200);
+    return c.json(ok(await noteOut(c.env, row!)), 200);
   })
   .openapi(deleteNoteRoute, async (c) => {
     const user = c.get('user');

@@ -8,6 +8,7 @@ import type { Db } from '../db/client';
 import type { Profile as ProfileRow } from '../db/schema';
 import { profiles, users } from '../db/schema';
 import { AppError, ok } from '../lib/errors';
+import { encryptField, openProfile } from '../lib/field-crypto';
 import { authRoute, createApp, jsonBody, okBody } from '../lib/openapi';
 import { hashPassword, verifyPassword } from '../lib/password';
 import { passwordSetWrites } from '../lib/password-change';
@@ -167,13 +168,13 @@ export const usersApp = createApp()
       .from(profiles)
       .where(eq(profiles.userId, c.get('user').id))
       .get();
-    return c.json(ok(profileOut(row)), 200);
+    return c.json(ok(profileOut(await openProfile(c.env, row))), 200);
   })
   .openapi(patchProfileRoute, async (c) => {
     const userId = c.get('user').id;
     const patch = c.req.valid('json');
     const db = c.var.db;
-    const before = await db.select().from(profiles).where(eq(profiles.userId, userId)).get();
+    const before = await openProfile(c.env, await db.select().from(profiles).where(eq(profiles.userId, userId)).get());
     const next = {
       coachingGoals: patch.coachingGoals !== undefined ? patch.coachingGoals : (before?.coachingGoals ?? null),
       symptoms: patch.symptoms !== undefined ? patch.symptoms : (before?.symptoms ?? null),
@@ -183,13 +184,20 @@ export const usersApp = createApp()
     };
     const complete = next.coachingGoals !== null && next.initialMood !== null;
     const now = new Date();
+    // Every write seals both answers under the current key: a value from before field encryption, or
+    // under the previous key during a rotation, is sealed again here (lib/field-crypto.ts).
+    const sealed = {
+      ...next,
+      coachingGoals: await encryptField(c.env, 'profiles.coaching_goals', userId, next.coachingGoals),
+      symptoms: await encryptField(c.env, 'profiles.symptoms', userId, next.symptoms),
+    };
     const row = await db
       .insert(profiles)
-      .values({ userId, ...next, onboardingCompleted: complete, onboardingCompletedAt: complete ? now : null })
+      .values({ userId, ...sealed, onboardingCompleted: complete, onboardingCompletedAt: complete ? now : null })
       .onConflictDoUpdate({
         target: profiles.userId,
         set: {
-          ...next,
+          ...sealed,
           // Once completed, onboarding stays completed, and keeps the moment it first did.
           onboardingCompleted: sql`${profiles.onboardingCompleted} OR excluded.onboarding_completed`,
           onboardingCompletedAt: sql`coalesce(${profiles.onboardingCompletedAt}, excluded.onboarding_completed_at)`,
@@ -198,7 +206,7 @@ export const usersApp = createApp()
       })
       .returning()
       .get();
-    return c.json(ok(profileOut(row)), 200);
+    return c.json(ok(profileOut({ ...row, coachingGoals: next.coachingGoals, symptoms: next.symptoms })), 200);
   })
   .openapi(changePasswordRoute, async (c) => {
     const caller = c.get('user');

@@ -172,7 +172,7 @@ export const webhooks = new Hono<AppEnv>()
     const ref = await signedJson(c, SessionRef);
     assertOwnRoom(c, ref);
     const { sessionId } = ref;
-    return c.json(ok(await agentContext(c.var.db, sessionRoom(c.env, sessionId), sessionId)), 200);
+    return c.json(ok(await agentContext(c.env, c.var.db, sessionRoom(c.env, sessionId), sessionId)), 200);
   })
   /** The model's summary of a finished session: stored with the assembled transcript; the profile learns from it. */
   .post('/agent/summary', async (c) => {
