@@ -424,7 +424,7 @@ describe('who reads a flagged session’s transcript', () => {
       expect(r.requestId).toBeTruthy();
       expect(r.at.getTime()).toBeGreaterThan(Date.now() - 60_000);
       // Who, which and when: never what was said.
-      expect(JSON.stringify(r)).not.toMatch(/want to die|988/);
+      expect(JSON.stringify(r)).not.toMatch(/want to die|call 988/);
     }
   });
 
