@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { describeError, log } from '@hybrid-coach/shared/log';
+import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -8,6 +9,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppEnv } from './app-env';
 import { db, withDb } from './db/client';
 import { portalOrigins } from './lib/config';
+import { ERASURE_CRON, runDueErasures } from './lib/erasure';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
 import { originCheck } from './lib/origin-check';
@@ -22,6 +24,7 @@ import { auth } from './routes/auth';
 import { availability } from './routes/availability';
 import { coach } from './routes/coach';
 import { consent } from './routes/consent';
+import { adminErasure, myData } from './routes/data-rights';
 import { flags } from './routes/flags';
 import { health } from './routes/health';
 import { myMfa, signInMfa } from './routes/mfa';
@@ -93,28 +96,35 @@ const defaultBodyLimit = bodyLimit({
 // Sync chunks carry their own, larger limit (routes/webhooks.ts).
 app.use('/api/*', (c, next) => (c.req.path === '/api/webhooks/skool-sync' ? next() : defaultBodyLimit(c, next)));
 
-const routes = app
+// The routes in three groups, each its own chain: one chain of them all has a type longer than tsc will
+// write into the declarations the portals read AppType from (TS7056, once issue 17's routes came in).
+const accountRoutes = new OpenAPIHono<AppEnv>()
   .route('/api', health)
   .route('/api/auth', auth)
   .route('/api/auth/mfa', signInMfa)
   .route('/api/users', usersApp)
   .route('/api/users/me/mfa', myMfa)
   .route('/api/users/me/consent', consent)
+  .route('/api/users/me', myData);
+const sessionRoutes = new OpenAPIHono<AppEnv>()
   .route('/api/rooms', rooms)
   .route('/api/sessions', sessions)
+  .route('/api/coaches', slots)
+  .route('/api/appointments', appointmentsApp)
+  .route('/api/webhooks', webhooks);
+const staffRoutes = new OpenAPIHono<AppEnv>()
   .route('/api/admin', admin)
   .route('/api/admin', adminPeople)
   .route('/api/admin', adminAudit)
+  .route('/api/admin', adminErasure)
   .route('/api/clients', notesOfClient)
   .route('/api/notes', notes)
   .route('/api/search', search)
   .route('/api/coach', coach)
   .route('/api/availability', availability)
-  .route('/api/coaches', slots)
-  .route('/api/appointments', appointmentsApp)
   .route('/api/flags', flags)
-  .route('/api/staff', staff)
-  .route('/api/webhooks', webhooks);
+  .route('/api/staff', staff);
+app.route('/', accountRoutes).route('/', sessionRoutes).route('/', staffRoutes);
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
 app.openAPIRegistry.registerComponent('securitySchemes', 'cookieAuth', { type: 'apiKey', in: 'cookie', name: 'hc_session' });
@@ -137,13 +147,19 @@ app.onError((err, c) => {
   return c.json(errorBody(appErr), appErr.status);
 });
 
+type SchemaOf<T> = T extends Hono<AppEnv, infer S, '/'> ? S : never;
 /** The API's route types, for the portals' typed client (`hc<AppType>`). */
-export type AppType = typeof routes;
+export type AppType = Hono<AppEnv, SchemaOf<typeof accountRoutes> & SchemaOf<typeof sessionRoutes> & SchemaOf<typeof staffRoutes>, '/'>;
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, and data retention. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync and data retention; the hourly account erasure. */
   async scheduled(controller, env) {
+    // Hourly: accounts whose deletion grace period has passed, as of the cron's scheduled time.
+    if (controller.cron === ERASURE_CRON) {
+      await runDueErasures(env, db(env), new Date(controller.scheduledTime));
+      return;
+    }
     try {
       await startSkoolSync(env, db(env), 'cron', new URL(env.API_URL).origin);
     } catch (err) {
