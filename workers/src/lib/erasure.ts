@@ -35,6 +35,7 @@ import {
   passwordResetTokens,
   profiles,
   sessionRatings,
+  skoolSyncMembers,
   staffMfa,
   users,
 } from '../db/schema';
@@ -42,6 +43,13 @@ import { sessionRoom } from './rooms';
 
 /** The hourly cron (wrangler.toml) that erases the accounts whose grace period has passed. */
 export const ERASURE_CRON = '17 * * * *';
+
+interface ErasedUser {
+  id: string;
+  email: string;
+  skoolUltraEmail: string | null;
+  skoolVagusEmail: string | null;
+}
 
 /** Who erases, and why (the audit row). */
 export interface ErasureBy {
@@ -55,7 +63,7 @@ export interface ErasureBy {
 export type ErasureCounts = Record<string, number>;
 
 /** The tables an erasure empties of the person, as counted in its audit row (`key: SQL count`). */
-function counted(userId: string, email: string) {
+function counted(userId: string, email: string, emails: string[]) {
   const sessions = sql`(SELECT id FROM coaching_sessions WHERE client_id = ${userId})`;
   const n = (from: ReturnType<typeof sql>) => sql`(SELECT count(*) FROM ${from})`;
   return {
@@ -73,6 +81,7 @@ function counted(userId: string, email: string) {
     loginSessions: n(sql`login_sessions WHERE user_id = ${userId}`),
     mail: n(sql`email_outbox WHERE ${mailAbout(userId, email)}`),
     history: n(sql`membership_status_history WHERE user_id = ${userId}`),
+    skoolSyncRows: n(sql`skool_sync_members WHERE email IN ${emails}`),
     profile: n(sql`profiles WHERE user_id = ${userId}`),
   };
 }
@@ -89,10 +98,11 @@ const mailAbout = (userId: string, email: string) =>
  * users.email) unless it still holds when the batch runs: the cron's "the deletion is still pending and
  * due", so a cancel that lands between the choice and the batch wins.
  */
-function erasureWrites(db: Db, user: { id: string; email: string }, by: ErasureBy, now: Date, guard?: ReturnType<typeof sql>): BatchItem<'sqlite'>[] {
+function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, guard?: ReturnType<typeof sql>): BatchItem<'sqlite'>[] {
   const u = user.id;
   const sessions = db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, u));
-  const counts = counted(u, user.email);
+  const emails = [user.email, user.skoolUltraEmail, user.skoolVagusEmail].filter((e): e is string => e !== null);
+  const counts = counted(u, user.email, emails);
   const countsJson = sql`json_object(${sql.join(
     Object.entries(counts).map(([k, v]) => sql`${k}, ${v}`),
     sql`, `,
@@ -157,6 +167,8 @@ function erasureWrites(db: Db, user: { id: string; email: string }, by: ErasureB
     db.delete(staffMfa).where(eq(staffMfa.userId, u)),
     db.delete(loginSessions).where(eq(loginSessions.userId, u)),
     db.delete(membershipStatusHistory).where(eq(membershipStatusHistory.userId, u)),
+    // What a Skool sync staged about them (name, bio, photo by email); a later sync that still finds them a member makes a new placeholder.
+    db.delete(skoolSyncMembers).where(inArray(skoolSyncMembers.email, emails)),
     db.delete(profiles).where(eq(profiles.userId, u)),
     db.delete(users).where(eq(users.id, u)),
   ];
@@ -174,7 +186,11 @@ const isGuardRefusal = (err: unknown): boolean => {
  * `guard`, a deletion cancelled meanwhile).
  */
 export async function eraseAccount(env: Env, db: Db, userId: string, by: ErasureBy, now = new Date(), guard?: ReturnType<typeof sql>) {
-  const user = await db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, userId)).get();
+  const user = await db
+    .select({ id: users.id, email: users.email, skoolUltraEmail: users.skoolUltraEmail, skoolVagusEmail: users.skoolVagusEmail })
+    .from(users)
+    .where(eq(users.id, userId))
+    .get();
   if (!user) return null;
   const sessionIds = (await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, userId)).all()).map((s) => s.id);
   // The objects first: if one fails, nothing in D1 has gone yet and the next run finds the same sessions.

@@ -85,6 +85,13 @@ async function clientWithHistory() {
     { coachId: coach.id, clientId: client.id, text: 'Shared: likes the long exhale', shareableWithAi: true },
     { coachId: coach.id, clientId: client.id, text: 'Private: check in about work stress', shareableWithAi: false },
   ]);
+  const [run] = await db
+    .insert(schema.skoolSyncRuns)
+    .values({ id: crypto.randomUUID(), trigger: 'cron', status: 'SUCCEEDED', startedAt: new Date() })
+    .returning();
+  await db
+    .insert(schema.skoolSyncMembers)
+    .values({ runId: run!.id, community: 'vagus', email: client.email, name: 'Dana Export', status: 'active', paid: true });
   await db.insert(schema.claimTokens).values({ tokenHash: crypto.randomUUID(), userId: client.id, expiresAt: new Date(Date.now() + 3600_000) });
   await db.insert(schema.passwordResetTokens).values({ tokenHash: crypto.randomUUID(), userId: client.id, expiresAt: new Date(Date.now() + 3600_000) });
   const mail = async (key: string, to: { email: string; userId?: string }, ref?: string) =>
@@ -136,6 +143,7 @@ async function rowsAbout(w: { client: { id: string; email: string }; sessions: s
     claim_tokens: await countWhere('claim_tokens', 'user_id = ?', w.client.id),
     password_reset_tokens: await countWhere('password_reset_tokens', 'user_id = ?', w.client.id),
     login_sessions: await countWhere('login_sessions', 'user_id = ?', w.client.id),
+    skool_sync_members: await countWhere('skool_sync_members', 'email = ?', w.client.email),
     email_outbox: await countWhere('email_outbox', 'user_id = ? OR to_email = ? OR ref = ?', w.client.id, w.client.email, `appointment:${w.appointmentId}`),
   };
 }
