@@ -18,6 +18,16 @@ export const EXPORT_WINDOW_MS = 24 * 60 * 60_000;
 
 const iso = z.string().datetime();
 
+/** A client's intake answers and what the coaching learnt: as their coach sees them, and as the export holds them. */
+export const ProfileFacts = z.object({
+  coachingGoals: z.string().nullable(),
+  symptoms: z.string().nullable(),
+  initialMood: z.number().int().nullable(),
+  clientFacts: z.array(z.string()),
+  challenges: z.array(z.string()),
+  lastSummary: z.string().nullable(),
+});
+
 export const ExportTranscriptLine = z.object({
   at: iso,
   speaker: z.enum(['client', 'coach', 'ai']),
@@ -53,17 +63,7 @@ export const DataExport = z.object({
     emailReminders: z.boolean(),
   }),
   /** The onboarding answers and what the coaching learnt (null: onboarding never started). */
-  profile: z
-    .object({
-      coachingGoals: z.string().nullable(),
-      symptoms: z.string().nullable(),
-      initialMood: z.number().int().nullable(),
-      clientFacts: z.array(z.string()),
-      challenges: z.array(z.string()),
-      lastSummary: z.string().nullable(),
-      onboardingCompletedAt: iso.nullable(),
-    })
-    .nullable(),
+  profile: ProfileFacts.extend({ onboardingCompletedAt: iso.nullable() }).nullable(),
   consents: z.array(z.object({ version: z.number().int(), agreedAt: iso })),
   appointments: z.array(
     z.object({ id: z.string(), scheduledFor: iso, durationMinutes: z.number().int(), status: z.string(), coachName: z.string().nullable() }),
