@@ -51,6 +51,12 @@ interface ErasedUser {
   skoolVagusEmail: string | null;
 }
 
+/**
+ * Session objects one cron run erases at most before it leaves the remaining accounts to the next run
+ * (each is a subrequest, and a Worker invocation has 1,000).
+ */
+export const ERASURE_OBJECTS_PER_RUN = 500;
+
 /** Who erases, and why (the audit row). */
 export interface ErasureBy {
   /** null: the system (the cron, at the end of the grace period). */
@@ -225,10 +231,24 @@ export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ era
   const cutoff = now.getTime() - DELETION_GRACE_MS;
   let erased = 0;
   let failed = 0;
+  let objects = 0;
   for (const { id } of due) {
+    // Each session object is a subrequest: the rest waits for the next cron rather than pass the Worker's limit.
+    if (objects >= ERASURE_OBJECTS_PER_RUN) break;
     const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff}`;
     try {
-      if (await eraseAccount(env, db, id, { actorId: null, reason: 'The client asked to delete the account; the grace period ended' }, now, stillDue)) erased++;
+      const counts = await eraseAccount(
+        env,
+        db,
+        id,
+        { actorId: null, reason: 'The client asked to delete the account; the grace period ended' },
+        now,
+        stillDue,
+      );
+      if (counts) {
+        erased++;
+        objects += counts.sessionObjects;
+      }
     } catch (err) {
       failed++;
       log('error', 'account erasure failed; the next cron tries again', { userId: id, ...describeError(err) });
