@@ -82,7 +82,8 @@ app.use('/api/*', (c, next) =>
     credentials: true,
     allowHeaders: ['Content-Type', 'Authorization'],
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['Retry-After', 'X-Request-Id'],
+    // Content-Disposition: the portal saves the data export under the name the Worker gives it.
+    exposeHeaders: ['Retry-After', 'X-Request-Id', 'Content-Disposition'],
     maxAge: 600,
   })(c, next),
 );

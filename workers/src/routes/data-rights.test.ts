@@ -149,7 +149,9 @@ async function rowsAbout(w: { client: { id: string; email: string }; sessions: s
 }
 
 async function exportOf(token: string) {
-  const res = await get('/api/users/me/export', bearer(token));
+  const res = await get('/api/users/me/export', { ...bearer(token), Origin: new URL(env.CLIENT_APP_URL).origin });
+  // The client portal (another origin) reads the file name: CORS lets it.
+  expect(res.headers.get('access-control-expose-headers')?.split(/,\s*/)).toContain('Content-Disposition');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('application/zip');
   expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="hybrid-coach-data-\d{4}-\d{2}-\d{2}\.zip"$/);
