@@ -8,6 +8,7 @@
  * notes are not exported (README, "Your data": they are the coach's working notes, not the client's).
  */
 import { type DataExport, EXPORT_FORMAT_VERSION, type ExportSession } from '@hybrid-coach/shared/data-export';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { and, asc, eq, gt, inArray, or } from 'drizzle-orm';
 import { Zip, ZipDeflate } from 'fflate';
 import type { Db } from '../db/client';
@@ -221,11 +222,17 @@ export function exportZip(db: Db, userId: string, now = new Date()): ReadableStr
   })();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      while (ready.length === 0 && !done && !failed) {
-        const step = await pieces.next();
-        if (step.done && ready.length === 0 && !done) throw new Error('export: the zip ended without its last chunk');
+      try {
+        while (ready.length === 0 && !done && !failed) {
+          const step = await pieces.next();
+          if (step.done && ready.length === 0 && !done) throw new Error('export: the zip ended without its last chunk');
+        }
+        if (failed) throw failed;
+      } catch (err) {
+        // The 200 is sent already: the download breaks off, and this line says why.
+        log('error', 'data export failed mid-stream', { userId, ...describeError(err) });
+        throw err;
       }
-      if (failed) throw failed;
       for (const chunk of ready.splice(0)) controller.enqueue(chunk);
       if (done) controller.close();
     },
