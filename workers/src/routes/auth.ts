@@ -179,10 +179,11 @@ const resetRoute = createRoute({
   method: 'post',
   path: '/password/reset',
   summary: 'Set a new password with a reset token (single use, 30 minutes); signs the account out everywhere, then signs in here',
-  description: 'Answers as POST /api/auth/login does (a grant, or the staff MFA step). A weak password is refused (400) without spending the token.',
+  description:
+    'Answers as POST /api/auth/login does (a grant, or the staff MFA step; for an account waiting for deletion, `deletionPending`: the password is set, and signing in offers to cancel). A weak password is refused (400) without spending the token.',
   request: { body: jsonBody(ResetBody) },
   responses: {
-    200: okBody('Password reset and signed in', LoginResult),
+    200: okBody('Password reset and signed in', LoginAnswer),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'RATE_LIMITED'),
   },
 });
@@ -239,6 +240,15 @@ const writesThen = (writes: BatchItem<'sqlite'>[], last: BatchItem<'sqlite'>): [
   return [first, ...rest];
 };
 
+/** An account that may sign in, or one disabled because it waits for deletion (which only cancelling lets in). */
+const signInOrDeletionPending = or(signInAllowed, and(isNull(users.deletedAt), isNotNull(users.deletionRequestedAt)));
+
+/** The answer to a right password of an account waiting for deletion: no grant, the offer to cancel. */
+const deletionPendingAnswer = (requestedAt: Date) => ({
+  deletionPending: true as const,
+  erasesAt: new Date(requestedAt.getTime() + DELETION_GRACE_MS).toISOString(),
+});
+
 /**
  * The account by email (not deleted or disabled), with what signing in needs; also one disabled because it
  * waits for deletion (`deletionRequestedAt` set), which signing in answers with the offer to cancel.
@@ -255,7 +265,7 @@ const accountByEmail = (db: Db, email: string) =>
     })
     .from(users)
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(eq(users.email, email), or(signInAllowed, and(isNull(users.deletedAt), isNotNull(users.deletionRequestedAt)))))
+    .where(and(eq(users.email, email), signInOrDeletionPending))
     .get();
 
 /** Email and password checked against the sign-in limits: the account, or 401 as at sign-in. */
@@ -296,7 +306,7 @@ async function spendLink(
   token: string,
   password: string,
   account: 'unclaimed' | 'claimed',
-): Promise<{ user: SigningIn; writes: BatchItem<'sqlite'>[] }> {
+): Promise<{ user: SigningIn; writes: BatchItem<'sqlite'>[]; deletionRequestedAt: Date | null }> {
   const db = c.var.db;
   const now = new Date();
   const tokenHash = await sha256Hex(token);
@@ -310,11 +320,13 @@ async function spendLink(
       role: users.role,
       passwordHash: users.passwordHash,
       mfaEnabledAt: staffMfa.enabledAt,
+      deletionRequestedAt: users.deletionRequestedAt,
     })
     .from(table)
     .innerJoin(users, eq(users.id, table.userId))
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(live, signInAllowed))
+    // An account waiting for deletion may set a new password (to sign in and cancel), never get a grant by it.
+    .where(and(live, signInOrDeletionPending))
     .get();
   // A claim link for an account claimed meanwhile, or a reset link for one never claimed: not usable.
   if (!pending || (account === 'unclaimed') !== (pending.passwordHash === null)) throw new AppError('UNAUTHORIZED', INVALID_LINK);
@@ -337,7 +349,7 @@ async function spendLink(
     );
     kickOutbox(c.env, c.executionCtx);
   }
-  return { user: { id: pending.id, role: pending.role, mfaEnabledAt: pending.mfaEnabledAt }, writes };
+  return { user: { id: pending.id, role: pending.role, mfaEnabledAt: pending.mfaEnabledAt }, writes, deletionRequestedAt: pending.deletionRequestedAt };
 }
 
 export const auth = createApp()
@@ -347,8 +359,7 @@ export const auth = createApp()
     const user = await checkedAccount(c, body);
     if (user.deletionRequestedAt) {
       log('info', 'login offered deletion cancel', { requestId: c.get('requestId'), userId: user.id });
-      const erasesAt = new Date(user.deletionRequestedAt.getTime() + DELETION_GRACE_MS).toISOString();
-      return c.json(ok({ deletionPending: true as const, erasesAt }), 200);
+      return c.json(ok(deletionPendingAnswer(user.deletionRequestedAt)), 200);
     }
     const rehash = needsRehash(user.passwordHash)
       ? [
@@ -479,6 +490,12 @@ export const auth = createApp()
     await limitLinkUse(c, 'reset');
     const spent = await spendLink(c, passwordResetTokens, token, password, 'claimed');
     log('info', 'password reset', { requestId: c.get('requestId'), userId: spent.user.id });
+    if (spent.deletionRequestedAt) {
+      // The password is set; signing in with it offers to cancel the deletion, as for anyone waiting.
+      const [first, ...rest] = spent.writes;
+      if (first) await c.var.db.batch([first, ...rest]);
+      return c.json(ok(deletionPendingAnswer(spent.deletionRequestedAt)), 200);
+    }
     return c.json(ok(await finishSignIn(c, c.var.db, spent.user, spent.writes)), 200);
   })
   .openapi(logoutRoute, async (c) => {

@@ -10,7 +10,8 @@ import { signedHeaders } from '@hybrid-coach/shared/signing';
 import { eq, sql } from 'drizzle-orm';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { API, bearer, body, createUser, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
+import { API, bearer, body, createUser, deliverMail, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
+import { mailTo } from '../../test/mailpit';
 import * as schema from '../db/schema';
 import worker from '../index';
 import { ERASURE_CRON } from '../lib/erasure';
@@ -281,6 +282,23 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect(again.status).toBe(409);
     const audit = await testDb().select().from(schema.auditLog).where(eq(schema.auditLog.targetId, client.id)).all();
     expect(audit.map((a) => a.action).sort()).toEqual(['user.deletion-cancel', 'user.deletion-request']);
+  });
+
+  it('lets a client who forgot the password reset it during the grace period: no grant, then sign in and cancel', async () => {
+    const client = await createUser();
+    expect((await requestDeletion(await signIn(client.email))).status).toBe(200);
+    expect((await post('/api/auth/password/forgot', { email: client.email }, ipHeader())).status).toBe(200);
+    await deliverMail();
+    const mail = (await mailTo(client.email)).at(-1);
+    const token = decodeURIComponent(/\/reset\?token=([A-Za-z0-9_-]+)/.exec(mail?.Text ?? '')?.[1] ?? '');
+    const fresh = 'tidepools at low water, twice';
+    const reset = await post('/api/auth/password/reset', { token, password: fresh }, ipHeader());
+    expect(reset.status).toBe(200);
+    expect((await body(reset)).data).toEqual({ deletionPending: true, erasesAt: expect.any(String) });
+    expect((await post('/api/auth/login', { email: client.email, password: fresh }, ipHeader())).status).toBe(200);
+    const cancel = await post('/api/auth/deletion/cancel', { email: client.email, password: fresh }, ipHeader());
+    expect(cancel.status).toBe(200);
+    expect((await body<{ grant: string }>(cancel)).data.grant).toEqual(expect.any(String));
   });
 
   it('is for clients only', async () => {
