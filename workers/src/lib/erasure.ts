@@ -195,7 +195,8 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
   const user = await db
     .select({ id: users.id, email: users.email, skoolUltraEmail: users.skoolUltraEmail, skoolVagusEmail: users.skoolVagusEmail })
     .from(users)
-    .where(eq(users.id, userId))
+    // The guard checked here too, so a deletion cancelled before the run starts keeps even its objects.
+    .where(guard ? and(eq(users.id, userId), guard) : eq(users.id, userId))
     .get();
   if (!user) return null;
   const sessionIds = (await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, userId)).all()).map((s) => s.id);

@@ -14,7 +14,7 @@ import { API, bearer, body, createUser, deliverMail, get, ipHeader, login, PASSW
 import { mailTo } from '../../test/mailpit';
 import * as schema from '../db/schema';
 import worker from '../index';
-import { ERASURE_CRON } from '../lib/erasure';
+import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
 import { sessionRoom } from '../lib/rooms';
 import { outboxInsert } from '../mail/outbox';
 
@@ -364,6 +364,14 @@ describe('the erasure', () => {
     // A second run finds nothing to do.
     await runCron(requested + DELETION_GRACE_MS + 3600_000);
     expect(await testDb().select().from(schema.auditLog).where(eq(schema.auditLog.targetId, w.client.id)).all()).toHaveLength(2);
+  });
+
+  it('changes nothing, in D1 or the objects, when its guard no longer holds (a deletion cancelled as the run starts)', async () => {
+    const w = await clientWithHistory();
+    const before = await rowsAbout(w);
+    expect(await eraseAccount(env, testDb(), w.client.id, { actorId: null, reason: 'test' }, new Date(), sql`0`)).toBeNull();
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await storedKeys(w.sessions[0]!)).not.toEqual([]);
   });
 
   it('does not erase an account whose deletion was cancelled', async () => {
