@@ -3,13 +3,15 @@
  * stateful phases, a fixed seed, a bounded number of examples per operation), as anonymous, a client, a
  * coach and an admin, on the real stack. Zero failures of: no 5xx, status codes and content types the
  * document lists, response bodies that match their schema. Only logout (it would end the run's own
- * session) and the Skool sync trigger (it starts a browser scrape) are left out.
+ * session), the Skool sync trigger (it starts a browser scrape) and an admin's erasure (the admin run
+ * finds real ids: it erased seed accounts other files sign in with, for good) are left out.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SEED_USERS } from '../d1/seed-dev.mjs';
 import { ensureSchemathesis } from '../scripts/schemathesis.mjs';
 import { createClient, createCoach, login } from './helpers';
 import { queryLocalD1 } from './stack';
@@ -50,6 +52,8 @@ function runSchemathesis(bin: string, role: string, headers: Record<string, stri
     '/api/auth/logout',
     '--exclude-path',
     '/api/admin/skool-sync',
+    '--exclude-path',
+    '/api/admin/people/{id}/erase',
     '--request-timeout',
     '20',
     '--report',
@@ -86,13 +90,18 @@ describe('the API holds to its OpenAPI document under generated requests', () =>
     tokens.admin = await login(`fuzz-admin-${stamp}@example.com`);
   }, 120_000);
 
-  // What the fuzzer made must not show up in other tests: its coaches stop taking bookings, their windows go.
+  // What the fuzzer made must not show up in other tests: its coaches stop taking bookings, their windows go;
+  // and the seed accounts the admin run found by id (and disabled, made admin, ...) are as seeded again.
   afterAll(async () => {
     if (!stamp) return;
     const fuzzers = `SELECT id FROM users WHERE email LIKE 'fuzz-%-${stamp}@example.com'`;
+    const seeded = SEED_USERS.map(
+      (u) =>
+        `UPDATE users SET role = '${u.role}', membership_tier = '${u.tier}', is_available = ${u.isAvailable ? 1 : 0}, disabled_at = NULL WHERE id = '${u.id}';`,
+    );
     await queryLocalD1(
       inject('persistDir'),
-      `DELETE FROM coach_availability WHERE coach_id IN (${fuzzers}); UPDATE users SET is_available = 0 WHERE id IN (${fuzzers});`,
+      `DELETE FROM coach_availability WHERE coach_id IN (${fuzzers}); UPDATE users SET is_available = 0 WHERE id IN (${fuzzers}); ${seeded.join(' ')}`,
     );
   });
 

@@ -2,10 +2,11 @@ import { useQuery } from '@tanstack/react-query';
 import { ChangePassword } from '../shared/change-password';
 import { EmailSettings } from '../shared/email-settings';
 import { Pending } from '../shared/query';
+import { DataRights } from './data-rights';
 import { profileQuery } from './profile';
 import { ProfileForm } from './profile-form';
 
-/** The profile from onboarding, editable, plus the favourite track for the waiting room; reminder emails; and the password. */
+/** The profile from onboarding, editable, plus the favourite track for the waiting room; reminder emails; the password; and the client's data (download, delete). */
 export function SettingsPage() {
   const load = useQuery(profileQuery);
   if (load.data === undefined) return <Pending query={load} label="Loading your settings…" what="your settings" />;
@@ -17,6 +18,7 @@ export function SettingsPage() {
       </section>
       <EmailSettings />
       <ChangePassword />
+      <DataRights />
     </div>
   );
 }

@@ -1,11 +1,12 @@
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { Link } from 'react-router';
+import { Link, useSearchParams } from 'react-router';
 import { ApiError, messageOf } from '../api/client';
 import { Alert, Button, formatWait, TextField } from '../ui';
 import type { LinkKind } from './account-api';
+import { DeletionPending } from './deletion-pending';
 import { EmailField, RequestLinkForm } from './request-link-form';
-import { signIn, useSignInSteps } from './sign-in-steps';
+import { cancelDeletion, signIn, useSignInSteps } from './sign-in-steps';
 
 /**
  * One sign-in for every portal: the API answers a single-use grant (after a code, for staff with MFA)
@@ -18,6 +19,11 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ title: string; message: string } | null>(null);
   const [asking, setAsking] = useState<LinkKind | null>(null);
+  // Arrived from "Delete my account": when it will be erased.
+  const deletion = useSearchParams()[0].get('deletion');
+  const deletionDate = deletion && !Number.isNaN(Date.parse(deletion)) ? new Date(deletion).toLocaleDateString(undefined, { dateStyle: 'long' }) : null;
+  /** When the account waiting for deletion is erased (the password was right): only cancelling is offered. */
+  const [pending, setPending] = useState<string | null>(null);
   const steps = useSignInSteps((message) => {
     // Back to the password, saying why.
     setPassword('');
@@ -30,8 +36,16 @@ export function LoginPage() {
     setBusy(true);
     setError(null);
     try {
+      const answer = await signIn(email, password);
+      setBusy(false);
+      // The account waits for deletion: signing in offers only to cancel it.
+      if ('deletionPending' in answer) {
+        setPending(answer.erasesAt);
+        return;
+      }
+      setBusy(true);
       // On a grant this never settles: the button stays busy while the browser leaves for the portal.
-      await steps.follow(await signIn(email, password));
+      await steps.follow(answer);
       setBusy(false);
     } catch (err) {
       setBusy(false);
@@ -51,6 +65,19 @@ export function LoginPage() {
   }
 
   if (steps.screen) return steps.screen;
+
+  if (pending) {
+    return (
+      <DeletionPending
+        erasesAt={pending}
+        onCancelled={() => cancelDeletion(email, password).then(steps.follow)}
+        onBack={() => {
+          setPending(null);
+          setPassword('');
+        }}
+      />
+    );
+  }
 
   if (asking) {
     return (
@@ -73,6 +100,11 @@ export function LoginPage() {
     <div className="hc-card hc-narrow hc-stack">
       <form className="hc-stack" onSubmit={onSubmit} noValidate={false} aria-labelledby="login-title">
         <h1 id="login-title">Sign in</h1>
+        {deletionDate && !error && (
+          <Alert title="Your account will be deleted" tone="info">
+            <p>You are signed out everywhere. On {deletionDate} your account is erased; sign in before then to cancel the deletion.</p>
+          </Alert>
+        )}
         {error && (
           <Alert title={error.title}>
             <p>{error.message}</p>

@@ -133,6 +133,11 @@ export function LinkPasswordPage({ kind, copy }: { kind: LinkKind; copy: LinkPag
             }
             throw err;
           }
+          // An account waiting for deletion: the password is set; signing in with it offers to cancel.
+          if ('deletionPending' in answer) {
+            window.location.assign(`/login?deletion=${encodeURIComponent(answer.erasesAt)}`);
+            return;
+          }
           try {
             await steps.follow(answer);
           } catch (err) {

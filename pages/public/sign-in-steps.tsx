@@ -11,8 +11,10 @@ import { Loading } from '../ui';
 
 /** POST /api/auth/login. */
 export const signIn = (email: string, password: string) => call(api.api.auth.login.$post({ json: { email, password } }));
+/** POST /api/auth/deletion/cancel: the account waiting for deletion is kept, and signed in (a grant). */
+export const cancelDeletion = (email: string, password: string) => call(api.api.auth.deletion.cancel.$post({ json: { email, password } }));
 /** The login's answer (claim and reset answer the same): a grant, or the two-step sign-in it needs first. */
-export type LoginResult = Awaited<ReturnType<typeof signIn>>;
+export type LoginResult = Exclude<Awaited<ReturnType<typeof signIn>>, { deletionPending: true }>;
 
 type Step =
   | { step: 'code'; challenge: string }

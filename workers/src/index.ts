@@ -11,6 +11,7 @@ import type { AppEnv } from './app-env';
 import { db, withDb } from './db/client';
 import { markMissed } from './lib/booking';
 import { portalOrigins } from './lib/config';
+import { ERASURE_CRON, runDueErasures } from './lib/erasure';
 import type { ErrorCode } from './lib/errors';
 import { AppError, errorBody } from './lib/errors';
 import { runFieldSweep } from './lib/field-crypto';
@@ -26,6 +27,7 @@ import { auth } from './routes/auth';
 import { availability } from './routes/availability';
 import { coach } from './routes/coach';
 import { consent } from './routes/consent';
+import { adminErasure, myData } from './routes/data-rights';
 import { flags } from './routes/flags';
 import { health } from './routes/health';
 import { myMfa, signInMfa } from './routes/mfa';
@@ -83,7 +85,8 @@ app.use('/api/*', (c, next) =>
     credentials: true,
     allowHeaders: ['Content-Type', 'Authorization'],
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    exposeHeaders: ['Retry-After', 'X-Request-Id'],
+    // Content-Disposition: the portal saves the data export under the name the Worker gives it.
+    exposeHeaders: ['Retry-After', 'X-Request-Id', 'Content-Disposition'],
     maxAge: 600,
   })(c, next),
 );
@@ -104,11 +107,13 @@ app.route('/api/auth/mfa', signInMfa);
 app.route('/api/users', usersApp);
 app.route('/api/users/me/mfa', myMfa);
 app.route('/api/users/me/consent', consent);
+app.route('/api/users/me', myData);
 app.route('/api/rooms', rooms);
 app.route('/api/sessions', sessions);
 app.route('/api/admin', admin);
 app.route('/api/admin', adminPeople);
 app.route('/api/admin', adminAudit);
+app.route('/api/admin', adminErasure);
 app.route('/api/clients', notesOfClient);
 app.route('/api/notes', notes);
 app.route('/api/search', search);
@@ -137,11 +142,13 @@ export type AppType = Hono<
   | Mounted<'/api/users', typeof usersApp>
   | Mounted<'/api/users/me/mfa', typeof myMfa>
   | Mounted<'/api/users/me/consent', typeof consent>
+  | Mounted<'/api/users/me', typeof myData>
   | Mounted<'/api/rooms', typeof rooms>
   | Mounted<'/api/sessions', typeof sessions>
   | Mounted<'/api/admin', typeof admin>
   | Mounted<'/api/admin', typeof adminPeople>
   | Mounted<'/api/admin', typeof adminAudit>
+  | Mounted<'/api/admin', typeof adminErasure>
   | Mounted<'/api/clients', typeof notesOfClient>
   | Mounted<'/api/notes', typeof notes>
   | Mounted<'/api/search', typeof search>
@@ -177,8 +184,13 @@ app.onError((err, c) => {
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, missed appointments, and the field-encryption sweep. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, missed appointments and the field-encryption sweep; the hourly account erasure. */
   async scheduled(controller, env) {
+    // Hourly: accounts whose deletion grace period has passed, as of the cron's scheduled time.
+    if (controller.cron === ERASURE_CRON) {
+      await runDueErasures(env, db(env), new Date(controller.scheduledTime));
+      return;
+    }
     try {
       await startSkoolSync(env, db(env), { trigger: 'cron' }, new URL(env.API_URL).origin);
     } catch (err) {

@@ -172,6 +172,23 @@ export class SessionRoom extends DurableObject<Env> {
     return state ? this.snapshot(state) : null;
   }
 
+  /**
+   * Erases everything the object stores (the client's account is being erased, lib/erasure.ts): state,
+   * participants, tickets, queued effects and the alarm; open portal sockets are closed. Calling it again
+   * changes nothing, and a late call (a LiveKit webhook) finds no state and stores none.
+   */
+  async erase(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(4410, 'session erased');
+      } catch {
+        // Already closing.
+      }
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
   /** Records the coach of the session (the one who joined), so control and authorisation know them. */
   async setCoach(coachId: string): Promise<RoomSnapshot> {
     const state = await this.mustLoad();

@@ -8,6 +8,7 @@ import { Button, Notice, SelectField, TextArea } from '../../ui';
 import { useCoach } from '../coach-only';
 import { formatWhen } from '../sessions';
 import { describeChange, loadPerson, type Person, type PersonAction, ROLE_LABELS, type Role, runAction, sourceOf, TIER_LABELS, type Tier } from './admin-api';
+import { EraseClient } from './erase-client';
 
 type Kind = PersonAction['kind'];
 
@@ -95,6 +96,7 @@ export function PersonPage() {
           <Link to={`/admin/audit?targetId=${encodeURIComponent(p.id)}`}>Audit log for {p.displayName}</Link>
         </section>
         <ActionForm key={p.id} person={p} queryKey={queryKey} />
+        {p.role === 'CLIENT' && <EraseClient person={p} />}
       </div>
     </div>
   );

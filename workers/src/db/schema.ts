@@ -79,6 +79,11 @@ export const users = sqliteTable(
     passwordChangedAt: instant('password_changed_at'),
     /** Set by an admin (staff console): the account cannot sign in, and its sessions were revoked then. */
     disabledAt: instant('disabled_at'),
+    /**
+     * The client asked to delete the account (issue 17): it is disabled from then (disabled_at, same
+     * instant) and erased DELETION_GRACE_DAYS later unless they cancel (lib/erasure.ts).
+     */
+    deletionRequestedAt: instant('deletion_requested_at'),
 
     createdAt: createdAt(),
     updatedAt: instant('updated_at')
@@ -90,6 +95,7 @@ export const users = sqliteTable(
   (t) => [
     index('users_role_idx').on(t.role),
     index('users_available_idx').on(t.isAvailable),
+    index('users_deletion_idx').on(t.deletionRequestedAt),
     check('users_email_lower', sql`${t.email} = lower(${t.email})`),
     check('users_role_valid', inList('role', USER_ROLES)),
     check('users_tier_valid', inList('membership_tier', MEMBERSHIP_TIERS)),
@@ -721,4 +727,23 @@ export const consentRecords = sqliteTable(
     agreedAt: instant('agreed_at').notNull(),
   },
   (t) => [uniqueIndex('consent_records_user_version_idx').on(t.userId, t.version)],
+);
+
+/**
+ * What stays of a session whose client was erased (lib/erasure.ts): no personal data, only what billing
+ * counts (when, how long, which tier, which coach) and the id, so a late delivery from the agent-host for
+ * it is answered 200 and dropped (routes/webhooks.ts) instead of being retried for a day.
+ */
+export const erasedSessions = sqliteTable(
+  'erased_sessions',
+  {
+    sessionId: text('session_id').primaryKey(),
+    erasedAt: instant('erased_at').notNull(),
+    startedAt: instant('started_at'),
+    minutesCharged: integer('minutes_charged'),
+    tierAtStart: text('tier_at_start', { enum: MEMBERSHIP_TIERS }).notNull(),
+    /** The coach's id (staff, not the erased client); kept as an id, not a reference. */
+    coachId: text('coach_id'),
+  },
+  (t) => [index('erased_sessions_started_idx').on(t.startedAt)],
 );

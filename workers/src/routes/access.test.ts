@@ -189,6 +189,16 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
   'PATCH /api/users/me': { call: () => ({ path: '/api/users/me', body: { displayName: 'Renamed' } }) },
   'GET /api/users/me/consent': { call: () => ({ path: '/api/users/me/consent' }) },
   'POST /api/users/me/consent': { call: () => ({ path: '/api/users/me/consent', body: { version: CONSENT_VERSION } }) },
+  'GET /api/users/me/export': { call: () => ({ path: '/api/users/me/export' }) },
+  'POST /api/users/me/deletion': { call: () => ({ path: '/api/users/me/deletion', body: { password: 'correct horse battery staple' } }) },
+  'POST /api/auth/deletion/cancel': {
+    call: async (w) => {
+      const at = new Date();
+      await testDb().update(schema.users).set({ deletionRequestedAt: at, disabledAt: at }).where(eq(schema.users.id, w.users.client.id));
+      return { path: '/api/auth/deletion/cancel', body: { email: w.users.client.email, password: 'correct horse battery staple' } };
+    },
+  },
+  'POST /api/admin/people/{id}/erase': { call: (w) => ({ path: `/api/admin/people/${w.users.client.id}/erase`, body: { reason: 'Asked by email' } }) },
   'POST /api/rooms': { call: () => ({ path: '/api/rooms', body: {} }) },
   'POST /api/rooms/appointment/{id}': { call: (w) => ({ path: `/api/rooms/appointment/${w.appointmentNow}`, body: {} }) },
   'POST /api/rooms/{sessionId}/join': { call: (w) => ({ path: `/api/rooms/${w.live}/join`, body: {} }), live: true },

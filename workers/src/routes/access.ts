@@ -53,6 +53,11 @@ export const ACCESS: Record<string, Row> = {
   'PATCH /api/users/me': row(401, 200, 200, 200, 200, 200),
   'GET /api/users/me/consent': row(401, 200, 200, 200, 200, 200),
   'POST /api/users/me/consent': row(401, 200, 200, 200, 200, 200),
+  // Data rights (issue 17): clients only; cancelling a deletion is a sign-in (email and password).
+  'GET /api/users/me/export': row(401, 200, 200, 403, 403, 403),
+  'POST /api/users/me/deletion': row(401, 200, 200, 403, 403, 403),
+  'POST /api/auth/deletion/cancel': row(200, 200, 200, 200, 200, 200),
+  'POST /api/admin/people/{id}/erase': row(401, 403, 403, 403, 403, 200),
   'POST /api/rooms': row(401, 201, 201, 403, 403, 403),
   'POST /api/rooms/appointment/{id}': row(401, 201, 404, 403, 403, 403),
   'POST /api/rooms/{sessionId}/join': row(401, 200, 403, 409, 200, 409),

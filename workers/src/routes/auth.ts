@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ipLimitKey } from '@hybrid-coach/shared/client-ip';
+import { DELETION_GRACE_MS } from '@hybrid-coach/shared/data-export';
 import { log } from '@hybrid-coach/shared/log';
 import { signInStep } from '@hybrid-coach/shared/mfa';
 import { MAX_PASSWORD_LENGTH, passwordProblem } from '@hybrid-coach/shared/password-policy';
 import type { UserRole } from '@hybrid-coach/shared/tiers';
 import { MEMBERSHIP_TIERS, USER_ROLES } from '@hybrid-coach/shared/tiers';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, or } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -13,6 +14,7 @@ import type { AppEnv } from '../app-env';
 import type { Db } from '../db/client';
 import { authGrants, claimTokens, passwordResetTokens, staffMfa, users } from '../db/schema';
 import { claimLinkWrites, resetLinkWrites } from '../lib/account-links';
+import { auditInsert } from '../lib/audit';
 import { normalizeEmail, sha256Hex } from '../lib/crypto';
 import { AppError, errorResponses, ok } from '../lib/errors';
 import { clearBinding, presentedBinding } from '../lib/login-binding';
@@ -57,6 +59,17 @@ const MfaEnrollmentRequired = challengeStep('mfaEnrollmentRequired', 'POST /api/
 /** A grant; or, for staff, a code first (MFA on), or enrolment first (MFA required and not set up yet). */
 const LoginResult = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired]).openapi('LoginResult');
 
+/** A client who asked to delete their account signs in during the grace period: no grant, only the offer to cancel. */
+const DeletionPending = z
+  .object({
+    deletionPending: z.literal(true),
+    erasesAt: z.string().datetime().openapi({ description: 'When the account is erased unless the deletion is cancelled (POST /api/auth/deletion/cancel)' }),
+  })
+  .openapi('DeletionPending');
+
+/** The login's answer: a LoginResult, or (the right password of an account waiting for deletion) DeletionPending. */
+const LoginAnswer = z.union([GrantResult, MfaRequired, MfaEnrollmentRequired, DeletionPending]).openapi('LoginAnswer');
+
 const ExchangeBody = z.object({ grant: z.string().min(1).max(128) }).openapi('ExchangeRequest');
 
 /** Who a user is, as every answer about one says it (also the start of GET /api/users/me). */
@@ -81,8 +94,21 @@ const loginRoute = createRoute({
     'Staff with two-step sign-in on get `mfaRequired` and a challenge for POST /api/auth/mfa instead of a grant; admins (and coaches when MFA_REQUIRED_FOR_COACHES is on) without it get `mfaEnrollmentRequired` and a challenge for POST /api/auth/mfa/enrol. Clients never get an MFA step.',
   request: { body: jsonBody(LoginBody) },
   responses: {
-    200: okBody('Signed in', LoginResult),
+    200: okBody('Signed in (or, for an account waiting for deletion, only the offer to cancel it)', LoginAnswer),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'),
+  },
+});
+
+const cancelDeletionRoute = createRoute({
+  method: 'post',
+  path: '/deletion/cancel',
+  summary: 'Cancel the deletion of one’s account during the grace period (email and password again), and sign in',
+  description:
+    'Answers as POST /api/auth/login does (a grant). A wrong email or password is a 401 as at sign-in (same limits); an account not waiting for deletion is a 409.',
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: okBody('Deletion cancelled and signed in', LoginResult),
+    ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'CONFLICT', 'RATE_LIMITED'),
   },
 });
 
@@ -153,10 +179,11 @@ const resetRoute = createRoute({
   method: 'post',
   path: '/password/reset',
   summary: 'Set a new password with a reset token (single use, 30 minutes); signs the account out everywhere, then signs in here',
-  description: 'Answers as POST /api/auth/login does (a grant, or the staff MFA step). A weak password is refused (400) without spending the token.',
+  description:
+    'Answers as POST /api/auth/login does (a grant, or the staff MFA step; for an account waiting for deletion, `deletionPending`: the password is set, and signing in offers to cancel). A weak password is refused (400) without spending the token.',
   request: { body: jsonBody(ResetBody) },
   responses: {
-    200: okBody('Password reset and signed in', LoginResult),
+    200: okBody('Password reset and signed in', LoginAnswer),
     ...errorResponses('VALIDATION_ERROR', 'UNAUTHORIZED', 'RATE_LIMITED'),
   },
 });
@@ -213,14 +240,49 @@ const writesThen = (writes: BatchItem<'sqlite'>[], last: BatchItem<'sqlite'>): [
   return [first, ...rest];
 };
 
-/** The account by email (not deleted or disabled), with what signing in needs. */
+/** An account that may sign in, or one disabled because it waits for deletion (which only cancelling lets in). */
+const signInOrDeletionPending = or(signInAllowed, and(isNull(users.deletedAt), isNotNull(users.deletionRequestedAt)));
+
+/** The answer to a right password of an account waiting for deletion: no grant, the offer to cancel. */
+const deletionPendingAnswer = (requestedAt: Date) => ({
+  deletionPending: true as const,
+  erasesAt: new Date(requestedAt.getTime() + DELETION_GRACE_MS).toISOString(),
+});
+
+/**
+ * The account by email (not deleted or disabled), with what signing in needs; also one disabled because it
+ * waits for deletion (`deletionRequestedAt` set), which signing in answers with the offer to cancel.
+ */
 const accountByEmail = (db: Db, email: string) =>
   db
-    .select({ id: users.id, role: users.role, displayName: users.displayName, passwordHash: users.passwordHash, mfaEnabledAt: staffMfa.enabledAt })
+    .select({
+      id: users.id,
+      role: users.role,
+      displayName: users.displayName,
+      passwordHash: users.passwordHash,
+      mfaEnabledAt: staffMfa.enabledAt,
+      deletionRequestedAt: users.deletionRequestedAt,
+    })
     .from(users)
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(eq(users.email, email), signInAllowed))
+    .where(and(eq(users.email, email), signInOrDeletionPending))
     .get();
+
+/** Email and password checked against the sign-in limits: the account, or 401 as at sign-in. */
+async function checkedAccount(c: Context<AppEnv>, body: { email: string; password: string }) {
+  const email = normalizeEmail(body.email);
+  const attempt = await startAttempt(c.env, clientMeta(c).ip ?? 'unknown', email);
+  const user = await accountByEmail(c.var.db, email);
+  // Unknown email and unclaimed account verify a dummy hash: same answer, about the same time.
+  const valid = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password);
+  if (!user?.passwordHash || !valid) {
+    log('info', 'login refused', { requestId: c.get('requestId') });
+    throw new AppError('UNAUTHORIZED', 'Email or password is incorrect');
+  }
+  // Only failures count towards the per-account limits: the owner is never locked out by signing in.
+  await attempt.succeeded();
+  return { ...user, passwordHash: user.passwordHash };
+}
 
 /** Link redemptions a client IP may try in 15 minutes (guessing a 256-bit token is hopeless; this keeps it so). */
 const LINK_USES_PER_IP = 20;
@@ -244,7 +306,7 @@ async function spendLink(
   token: string,
   password: string,
   account: 'unclaimed' | 'claimed',
-): Promise<{ user: SigningIn; writes: BatchItem<'sqlite'>[] }> {
+): Promise<{ user: SigningIn; writes: BatchItem<'sqlite'>[]; deletionRequestedAt: Date | null }> {
   const db = c.var.db;
   const now = new Date();
   const tokenHash = await sha256Hex(token);
@@ -258,11 +320,13 @@ async function spendLink(
       role: users.role,
       passwordHash: users.passwordHash,
       mfaEnabledAt: staffMfa.enabledAt,
+      deletionRequestedAt: users.deletionRequestedAt,
     })
     .from(table)
     .innerJoin(users, eq(users.id, table.userId))
     .leftJoin(staffMfa, eq(staffMfa.userId, users.id))
-    .where(and(live, signInAllowed))
+    // An account waiting for deletion may set a new password (to sign in and cancel), never get a grant by it.
+    .where(and(live, signInOrDeletionPending))
     .get();
   // A claim link for an account claimed meanwhile, or a reset link for one never claimed: not usable.
   if (!pending || (account === 'unclaimed') !== (pending.passwordHash === null)) throw new AppError('UNAUTHORIZED', INVALID_LINK);
@@ -285,26 +349,18 @@ async function spendLink(
     );
     kickOutbox(c.env, c.executionCtx);
   }
-  return { user: { id: pending.id, role: pending.role, mfaEnabledAt: pending.mfaEnabledAt }, writes };
+  return { user: { id: pending.id, role: pending.role, mfaEnabledAt: pending.mfaEnabledAt }, writes, deletionRequestedAt: pending.deletionRequestedAt };
 }
 
 export const auth = createApp()
   .openapi(loginRoute, async (c) => {
     const body = c.req.valid('json');
-    const email = normalizeEmail(body.email);
-    const meta = clientMeta(c);
-    const attempt = await startAttempt(c.env, meta.ip ?? 'unknown', email);
-
     const db = c.var.db;
-    const user = await accountByEmail(db, email);
-    // Unknown email and unclaimed account verify a dummy hash: same answer, about the same time.
-    const valid = await verifyPassword(user?.passwordHash ?? DUMMY_HASH, body.password);
-    if (!user?.passwordHash || !valid) {
-      log('info', 'login refused', { requestId: c.get('requestId') });
-      throw new AppError('UNAUTHORIZED', 'Email or password is incorrect');
+    const user = await checkedAccount(c, body);
+    if (user.deletionRequestedAt) {
+      log('info', 'login offered deletion cancel', { requestId: c.get('requestId'), userId: user.id });
+      return c.json(ok(deletionPendingAnswer(user.deletionRequestedAt)), 200);
     }
-    // Only failures count towards the per-account limits: the owner is never locked out by signing in.
-    await attempt.succeeded();
     const rehash = needsRehash(user.passwordHash)
       ? [
           db
@@ -315,6 +371,18 @@ export const auth = createApp()
       : [];
 
     return c.json(ok(await finishSignIn(c, db, user, rehash)), 200);
+  })
+  .openapi(cancelDeletionRoute, async (c) => {
+    const db = c.var.db;
+    const user = await checkedAccount(c, c.req.valid('json'));
+    if (!user.deletionRequestedAt) throw new AppError('CONFLICT', 'This account is not waiting for deletion');
+    // The account back, its audit row and the sign-in's grant: one batch.
+    const writes = [
+      db.update(users).set({ deletionRequestedAt: null, disabledAt: null }).where(eq(users.id, user.id)),
+      auditInsert(db, { actorId: user.id, action: 'user.deletion-cancel', target: { type: 'user', id: user.id }, requestId: c.get('requestId') }),
+    ];
+    log('info', 'account deletion cancelled', { requestId: c.get('requestId'), userId: user.id });
+    return c.json(ok(await finishSignIn(c, db, user, writes)), 200);
   })
   .openapi(exchangeRoute, async (c) => {
     const { grant } = c.req.valid('json');
@@ -422,6 +490,12 @@ export const auth = createApp()
     await limitLinkUse(c, 'reset');
     const spent = await spendLink(c, passwordResetTokens, token, password, 'claimed');
     log('info', 'password reset', { requestId: c.get('requestId'), userId: spent.user.id });
+    if (spent.deletionRequestedAt) {
+      // The password is set; signing in with it offers to cancel the deletion, as for anyone waiting.
+      const [first, ...rest] = spent.writes;
+      if (first) await c.var.db.batch([first, ...rest]);
+      return c.json(ok(deletionPendingAnswer(spent.deletionRequestedAt)), 200);
+    }
     return c.json(ok(await finishSignIn(c, c.var.db, spent.user, spent.writes)), 200);
   })
   .openapi(logoutRoute, async (c) => {

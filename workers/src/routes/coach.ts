@@ -3,7 +3,9 @@
  * data sidebar: profile, session history with summaries) and the sessions live now that they can
  * join. Coaches and admins only.
  */
+
 import { z } from '@hono/zod-openapi';
+import { ProfileFacts } from '@hybrid-coach/shared/data-export';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { MEMBERSHIP_TIERS } from '@hybrid-coach/shared/tiers';
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
@@ -51,15 +53,7 @@ const ClientSession = z
 const ClientDetail = z
   .object({
     client: ClientListItem,
-    profile: z.object({
-      coachingGoals: z.string().nullable(),
-      symptoms: z.string().nullable(),
-      initialMood: z.number().int().nullable(),
-      clientFacts: z.array(z.string()),
-      challenges: z.array(z.string()),
-      lastSummary: z.string().nullable(),
-      onboardingCompleted: z.boolean(),
-    }),
+    profile: ProfileFacts.extend({ onboardingCompleted: z.boolean() }),
     sessions: z.array(ClientSession).openapi({ description: 'Newest first, at most 50' }),
   })
   .openapi('CoachClientDetail');

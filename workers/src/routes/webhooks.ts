@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { AppEnv } from '../app-env';
-import { coachingSessions, messages, users } from '../db/schema';
+import { coachingSessions, erasedSessions, messages, users } from '../db/schema';
 import { agentContext } from '../lib/agent-context';
 import { agentHostSecret } from '../lib/config';
 import { alertStaff, flagRaiseWrites } from '../lib/crisis-flags';
@@ -66,6 +66,17 @@ function assertOwnRoom(c: Context<AppEnv>, ref: { sessionId: string; roomName: s
   }
 }
 
+/**
+ * The session's client was erased (lib/erasure.ts): a late delivery from the agent-host's outbox is
+ * answered 200 and dropped, every time, so the outbox removes it at once instead of retrying a 404 for a
+ * day; nothing about the session is stored again.
+ */
+async function wasErased(c: Context<AppEnv>, sessionId: string): Promise<boolean> {
+  const row = await c.var.db.select({ id: erasedSessions.sessionId }).from(erasedSessions).where(eq(erasedSessions.sessionId, sessionId)).get();
+  if (row) log('info', 'agent-host delivery for an erased session dropped', { requestId: c.get('requestId'), sessionId, path: c.req.path });
+  return row !== undefined;
+}
+
 /** Webhooks from LiveKit and the agent-host, verified before anything is read or changed. */
 export const webhooks = new Hono<AppEnv>()
   /**
@@ -78,7 +89,10 @@ export const webhooks = new Hono<AppEnv>()
     const { sessionId, lines } = batch;
     const db = c.var.db;
     const session = await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
-    if (!session) throw new AppError('NOT_FOUND', 'No such session');
+    if (!session) {
+      if (await wasErased(c, sessionId)) return c.json(ok({ stored: 0, duplicates: lines.length }), 200);
+      throw new AppError('NOT_FOUND', 'No such session');
+    }
     const inserted = await db
       .insert(messages)
       .values(
@@ -161,7 +175,10 @@ export const webhooks = new Hono<AppEnv>()
     assertOwnRoom(c, ack);
     const { sessionId, version } = ack;
     const session = await c.var.db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, sessionId)).get();
-    if (!session) throw new AppError('NOT_FOUND', 'No such session');
+    if (!session) {
+      if (await wasErased(c, sessionId)) return c.json(ok({ acked: null, current: 0 }), 200);
+      throw new AppError('NOT_FOUND', 'No such session');
+    }
     return c.json(ok(await sessionRoom(c.env, sessionId).ackControl(version)), 200);
   })
   /**
@@ -178,6 +195,7 @@ export const webhooks = new Hono<AppEnv>()
   .post('/agent/summary', async (c) => {
     const m = await signedJson(c, SessionSummaryMessage);
     assertOwnRoom(c, m);
+    if (await wasErased(c, m.sessionId)) return c.json(ok({ transcriptLines: 0, facts: 0 }), 200);
     const stored = await storeSessionSummary(c.var.db, m);
     log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
     return c.json(ok(stored), 200);
