@@ -184,11 +184,14 @@ app.onError((err, c) => {
 
 export default {
   fetch: app.fetch,
-  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, missed appointments and the field-encryption sweep; the hourly account erasure. */
+  /** Cron (wrangler.toml): the nightly Skool membership sync, data retention, missed appointments and the field-encryption sweep; hourly, the account erasure, missed appointments and the mail backstop. */
   async scheduled(controller, env) {
     // Hourly: accounts whose deletion grace period has passed, as of the cron's scheduled time.
+    // Hourly, also: appointments nobody started become MISSED within the hour, and due mail goes.
     if (controller.cron === ERASURE_CRON) {
       await runDueErasures(env, db(env), new Date(controller.scheduledTime));
+      await markMissedStep(env, controller);
+      await kickOutboxStep(env, controller);
       return;
     }
     try {
@@ -202,19 +205,27 @@ export default {
     } catch (err) {
       log('error', 'retention did not run', { cron: controller.cron, ...describeError(err) });
     }
-    try {
-      // Appointments nobody started become MISSED (the lists mark them too, when someone looks).
-      await markMissed(db(env), new Date(controller.scheduledTime));
-    } catch (err) {
-      log('error', 'missed appointments not marked', { cron: controller.cron, ...describeError(err) });
-    }
+    await markMissedStep(env, controller);
     // Intake answers and notes still plain, or sealed with the previous key during a rotation.
     await runFieldSweep(env, db(env));
-    // A backstop for a lost kick: whatever mail is due goes now.
-    try {
-      await mailOutbox(env).kick();
-    } catch (err) {
-      log('error', 'mail outbox not kicked', { cron: controller.cron, ...describeError(err) });
-    }
+    await kickOutboxStep(env, controller);
   },
 } satisfies ExportedHandler<Env>;
+
+/** Appointments nobody started become MISSED (the lists mark them too, when someone looks). */
+async function markMissedStep(env: Env, controller: ScheduledController): Promise<void> {
+  try {
+    await markMissed(db(env), new Date(controller.scheduledTime));
+  } catch (err) {
+    log('error', 'missed appointments not marked', { cron: controller.cron, ...describeError(err) });
+  }
+}
+
+/** A backstop for a lost kick: whatever mail is due goes now. */
+async function kickOutboxStep(env: Env, controller: ScheduledController): Promise<void> {
+  try {
+    await mailOutbox(env).kick();
+  } catch (err) {
+    log('error', 'mail outbox not kicked', { cron: controller.cron, ...describeError(err) });
+  }
+}

@@ -6,6 +6,7 @@ import { bearer, body, createUser, deliverMail, get, post, signIn, testDb } from
 import { mailTo } from '../../test/mailpit';
 import { appointments, coachAvailability, emailOutbox, users } from '../db/schema';
 import worker from '../index';
+import { ERASURE_CRON } from '../lib/erasure';
 import { drainOutbox } from '../mail/drain';
 
 type Appt = { id: string; scheduledFor: string; status: string };
@@ -202,16 +203,19 @@ describe('missed appointments', () => {
     expect((await post(`/api/appointments/${over}/cancel`, {}, bearer(client.token))).status).toBe(409);
   });
 
-  it('is marked by the cron at its run time (the test moves the time), without anyone looking', async () => {
+  it.each([
+    ['nightly', '0 3 * * *'],
+    ['hourly', ERASURE_CRON],
+  ])('is marked by the %s cron at its run time (the test moves the time), without anyone looking', async (_, cron) => {
     const coach = await person('COACH', 'Casey Coach');
     const client = await person('CLIENT', 'Riley Client');
     const start = new Date(Date.now() + 2 * 3_600_000);
     const id = await at({ coach, client }, start);
     // The cron an hour before it: nothing to mark.
-    await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: start.getTime() - 3_600_000 }), env);
+    await worker.scheduled(createScheduledController({ cron, scheduledTime: start.getTime() - 3_600_000 }), env);
     expect((await stored(id))?.status).toBe('SCHEDULED');
     // The cron at its end plus 15 minutes: MISSED.
-    await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: start.getTime() + 45 * 60_000 }), env);
+    await worker.scheduled(createScheduledController({ cron, scheduledTime: start.getTime() + 45 * 60_000 }), env);
     expect((await stored(id))?.status).toBe('MISSED');
   });
 });
