@@ -228,6 +228,20 @@ describe('setting the role', () => {
     expect(await auditOf(coach.id)).toEqual([expect.objectContaining({ action: 'user.set-role', before: { role: 'COACH' }, after: { role: 'ADMIN' } })]);
   });
 
+  it('signs out a person made staff: the next sign-in asks for the staff MFA first', async () => {
+    const { token } = await anAdmin();
+    for (const role of ['COACH', 'ADMIN'] as const) {
+      const client = await createUser();
+      const clientToken = await signIn(client.email);
+      expect((await act(token, client.id, 'role', { role, reason: 'Joins the coaching team' })).status).toBe(200);
+      // The session signed in with a password only is not a staff session.
+      expect((await get('/api/users/me', bearer(clientToken))).status, role).toBe(401);
+      const next = (await login(client.email)).json.data as Record<string, unknown>;
+      // Admins must set up MFA; coaches get a grant unless MFA_REQUIRED_FOR_COACHES is on.
+      expect(Object.keys(next), role).toContain(role === 'ADMIN' ? 'mfaEnrollmentRequired' : 'grant');
+    }
+  });
+
   it('refuses an admin demoting or disabling themselves (409), writing nothing', async () => {
     const { admin, token } = await anAdmin();
     for (const [action, payload] of [

@@ -305,15 +305,18 @@ export const adminPeople = createApp()
     if (target.id === c.get('user').id) throw refuse('You cannot change your own role: ask another admin');
     if (target.role === role) throw refuse(`This person is already ${role}`);
     const demotesAdmin = target.role === 'ADMIN';
+    // requireAuth reads the role each request: a session signed in without staff MFA must not become staff's.
+    const toStaff = role !== 'CLIENT';
     const change = { field: 'role', from: target.role, to: role, action: 'user.set-role' } as const;
     const answer = await commit(c, target, why, { ...change, before: { role: change.from }, after: { role } }, [
       db
         .update(users)
         .set({ role: demotesAdmin ? roleKeepingAnAdmin(target.id, role) : role })
         .where(eq(users.id, target.id)),
+      ...(toStaff ? signOutWrites(db, target.id, new Date()) : []),
     ]);
-    // A client hears of no flags: a socket opened while they were staff is closed.
-    if (role === 'CLIENT') await closeStaffSockets(c.env, target.id, c.get('requestId'), 'no longer staff');
+    // A client hears of no flags: a socket opened while they were staff is closed (as is one whose token was revoked).
+    await closeStaffSockets(c.env, target.id, c.get('requestId'), toStaff ? 'signed out everywhere' : 'no longer staff');
     return answer;
   })
   .openapi(disableRoute, async (c) => {
