@@ -178,6 +178,43 @@ describe('the staff socket of a coach signed out everywhere, or made a client', 
   });
 });
 
+describe('the flags a coach owns when disabled or made a client', () => {
+  it('are open again, owned by no one, each with its event and audit row, and the other coaches hear of it', async () => {
+    const [leaving, demoted, colleague] = [await staff('COACH', 'Lee Leaving'), await staff('COACH', 'Dale Demoted'), await staff('COACH', 'Kai Colleague')];
+    const admin = await staff('ADMIN', 'Ada Release');
+    const [a, b] = [await flaggedSession(), await flaggedSession()];
+    for (const [sessionId, token] of [
+      [a.sessionId, leaving.token],
+      [b.sessionId, demoted.token],
+    ] as const)
+      expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(token))).status).toBe(200);
+    const kept = await staffSocket(colleague.token);
+
+    for (const [who, action, payload, sessionId] of [
+      [leaving, 'disable', { reason: 'Left the practice today' }, a.sessionId],
+      [demoted, 'role', { role: 'CLIENT', reason: 'Now a client of the practice' }, b.sessionId],
+    ] as const) {
+      expect((await post(`/api/admin/people/${who.user.id}/${action}`, payload, bearer(admin.token))).status).toBe(200);
+      expect(await flagRow(sessionId)).toMatchObject({ state: 'OPEN', ownerId: null, acknowledgedAt: null, version: 3 });
+      expect((await eventsOf(sessionId)).at(-1)).toMatchObject({
+        seq: 3,
+        action: 'reopen',
+        actorId: admin.user.id,
+        fromState: 'ACKNOWLEDGED',
+        toState: 'OPEN',
+        note: expect.stringContaining(payload.reason),
+      });
+      expect(await auditOf(sessionId, 'flag.reopen')).toEqual([
+        expect.objectContaining({ actorId: admin.user.id, before: { state: 'ACKNOWLEDGED', ownerId: who.user.id }, after: { state: 'OPEN', ownerId: null } }),
+      ]);
+      expect(await kept.waitFor((e) => e.sessionId === sessionId && e.action === 'reopen')).toMatchObject({ state: 'OPEN', owner: null });
+      // Another coach can take it now.
+      expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(colleague.token))).status).toBe(200);
+    }
+    kept.ws.close();
+  });
+});
+
 describe('the resolved flags', () => {
   interface Resolved extends Flag {
     resolvedAt: string;
