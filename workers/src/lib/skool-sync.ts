@@ -30,7 +30,7 @@ export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;
  */
 export const STALL_MS = 5 * 60 * 1000;
 /** How long one delivery may hold the right to apply a run before another may take over. */
-const APPLY_LEASE_MS = 5 * 60 * 1000;
+export const APPLY_LEASE_MS = 5 * 60 * 1000;
 /** Statements per D1 batch (one round trip each). */
 export const STATEMENTS_PER_BATCH = 100;
 /** D1 allows 100 bound parameters per statement. */
@@ -226,8 +226,11 @@ export interface HeldBack {
   found: number;
 }
 
-/** Takes the right to apply a run (a lease): of two concurrent deliveries, or an override and a retry, one applies. */
-async function takeLease(db: Db, runId: string, status: 'RUNNING' | 'FAILED', now: Date): Promise<boolean> {
+/**
+ * Takes the right to apply a run (a lease): of two concurrent deliveries, or an override and a retry, one
+ * applies; a lease older than APPLY_LEASE_MS (its Worker was killed mid-apply) is taken over.
+ */
+export async function takeLease(db: Db, runId: string, status: 'RUNNING' | 'FAILED', now: Date): Promise<boolean> {
   const leased = await db
     .update(skoolSyncRuns)
     .set({ applyingAt: now })

@@ -5,7 +5,7 @@ import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/
 import { deliverRun, member, newRun, send } from '../../test/skool-sync';
 import { auditLog, membershipStatusHistory, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
-import { STALL_MS } from '../lib/skool-sync';
+import { APPLY_LEASE_MS, STALL_MS } from '../lib/skool-sync';
 
 interface Run {
   id: string;
@@ -241,6 +241,25 @@ describe('overriding a run the safety rule held back', () => {
     const again = await post(path, { reason: 'Once more', confirm }, bearer(token));
     expect(again.status).toBe(409);
     expect((await post(`/api/admin/skool-sync/runs/${crypto.randomUUID()}/override`, { reason: 'Nope', confirm }, bearer(token))).status).toBe(404);
+  });
+
+  it('takes over the lease of an override whose Worker died mid-apply, once it has expired', async () => {
+    const { token } = await adminToken();
+    const t = tag();
+    const runId = await heldRun(t);
+    const path = `/api/admin/skool-sync/runs/${runId}/override`;
+    const leasedAt = async (at: Date) => testDb().update(skoolSyncRuns).set({ applyingAt: at }).where(eq(skoolSyncRuns.id, runId));
+
+    await leasedAt(new Date());
+    const busy = await post(path, { reason: 'The list is right', confirm }, bearer(token));
+    expect(busy.status).toBe(409);
+    expect((await body(busy)).error.message).toMatch(/being applied/);
+
+    await leasedAt(new Date(Date.now() - APPLY_LEASE_MS - 60_000));
+    const res = await post(path, { reason: 'The list is right', confirm }, bearer(token));
+    expect(res.status).toBe(200);
+    expect(await runRow(runId)).toMatchObject({ status: 'SUCCEEDED', applyingAt: null });
+    expect(await user(`h9-${t}@example.com`)).toMatchObject({ membershipTier: 'FREE' });
   });
 
   it('refuses to override once a later run has started', async () => {
