@@ -5,7 +5,7 @@ import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/
 import { deliverRun, member, newRun, send } from '../../test/skool-sync';
 import { auditLog, membershipStatusHistory, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
-import { APPLY_LEASE_MS, STALL_MS } from '../lib/skool-sync';
+import { APPLY_LEASE_MS, STALL_MS, START_GRACE_MS } from '../lib/skool-sync';
 
 interface Run {
   id: string;
@@ -127,9 +127,43 @@ describe('a stuck run does not block the next', () => {
     expect(await runRow(live)).toMatchObject({ status: 'RUNNING' });
   });
 
+  it('keeps a run started moments ago, which the agent-host may not hold yet (its start request in flight): 409', async () => {
+    const { token } = await adminToken();
+    const starting = await newRun();
+    const calls = agentHost(false);
+    const res = await post('/api/admin/skool-sync', {}, bearer(token));
+    expect(res.status).toBe(409);
+    expect(await runRow(starting)).toMatchObject({ status: 'RUNNING' });
+    expect(calls.mock.calls.some(([u]) => String(u instanceof Request ? u.url : u).endsWith('/skool-sync/holds'))).toBe(false);
+  });
+
+  it(`shows a run silent for more than ${STALL_MS / 60_000} minutes as failed when the runs are read, not running`, async () => {
+    const { token } = await adminToken();
+    const stuck = await newRun();
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
+      .where(eq(skoolSyncRuns.id, stuck));
+    const list = (await body<{ items: Run[] }>(await get('/api/admin/skool-sync/runs?limit=5', bearer(token)))).data;
+    expect(list.items.find((r) => r.id === stuck)).toMatchObject({ status: 'FAILED', errorMessage: expect.stringMatching(/stuck: no progress/) });
+
+    const live = await newRun();
+    const one = (await body<Run>(await get(`/api/admin/skool-sync/runs/${live}`, bearer(token)))).data;
+    expect(one).toMatchObject({ status: 'RUNNING' });
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ startedAt: new Date(Date.now() - STALL_MS - 60_000) })
+      .where(eq(skoolSyncRuns.id, live));
+    expect((await body<Run>(await get(`/api/admin/skool-sync/runs/${live}`, bearer(token)))).data).toMatchObject({ status: 'FAILED' });
+  });
+
   it('fails a run a restarted agent-host no longer holds, and starts the next', async () => {
     const { admin, token } = await adminToken();
     const lost = await newRun();
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ startedAt: new Date(Date.now() - START_GRACE_MS - 1000) })
+      .where(eq(skoolSyncRuns.id, lost));
     await progress(lost, { ultra: 10, vagus: null }, 1);
     const calls = agentHost(false);
     const res = await post('/api/admin/skool-sync', {}, bearer(token));
