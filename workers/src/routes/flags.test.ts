@@ -392,6 +392,23 @@ describe('moving a flag on', () => {
     }
     expect(await written()).toEqual(owned);
 
+    // Reopen's bad input, on a resolved flag (the one state it may be reopened from).
+    expect((await post(`/api/flags/${sessionId}/resolve`, { note: 'Called them back' }, bearer(owner.token))).status).toBe(200);
+    const resolved = await written();
+    for (const payload of [{ note: '   ' }, { note: 'x'.repeat(1001) }, { note: 'Back again', extra: true }, { note: 7 }, 'not json']) {
+      const res = await post(`/api/flags/${sessionId}/reopen`, payload, bearer(other.token));
+      expect([payload, res.status, (await body(res)).error.code]).toEqual([payload, 400, 'VALIDATION_ERROR']);
+    }
+    const badJson = await SELF.fetch(`${API}/api/flags/${sessionId}/reopen`, {
+      method: 'POST',
+      headers: { ...bearer(other.token), 'Content-Type': 'application/json' },
+      body: '{',
+    });
+    expect(badJson.status).toBe(400);
+    expect(await written()).toEqual(resolved);
+    expect((await post(`/api/flags/${sessionId}/reopen`, {}, bearer(other.token))).status).toBe(200);
+    expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(owner.token))).status).toBe(200);
+
     expect((await post(`/api/flags/${crypto.randomUUID()}/acknowledge`, {}, bearer(owner.token))).status).toBe(404);
     expect((await get('/api/flags?state=maybe', bearer(owner.token))).status).toBe(400);
     expect((await get('/api/flags', bearer(clientToken))).status).toBe(403);
