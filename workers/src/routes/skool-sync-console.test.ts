@@ -53,6 +53,16 @@ function agentHost(holds: boolean) {
   });
 }
 
+/** A run left RUNNING and silent (no progress report) for longer than STALL_MS. */
+async function silentRun() {
+  const id = await newRun();
+  await testDb()
+    .update(skoolSyncRuns)
+    .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
+    .where(eq(skoolSyncRuns.id, id));
+  return id;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -89,11 +99,7 @@ describe('progress while a run scrapes', () => {
 describe('a stuck run does not block the next', () => {
   it(`fails a run silent for more than ${STALL_MS / 60_000} minutes, and the next start goes ahead`, async () => {
     const { token } = await adminToken();
-    const stuck = await newRun();
-    await testDb()
-      .update(skoolSyncRuns)
-      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
-      .where(eq(skoolSyncRuns.id, stuck));
+    const stuck = await silentRun();
     agentHost(true);
     const res = await post('/api/admin/skool-sync', {}, bearer(token));
     expect(res.status).toBe(202);
@@ -104,11 +110,7 @@ describe('a stuck run does not block the next', () => {
   });
 
   it('lets the nightly cron go ahead past a stuck run too', async () => {
-    const stuck = await newRun();
-    await testDb()
-      .update(skoolSyncRuns)
-      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
-      .where(eq(skoolSyncRuns.id, stuck));
+    const stuck = await silentRun();
     agentHost(true);
     await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env);
     expect((await runRow(stuck))?.errorMessage).toMatch(/stuck: no progress/);
@@ -139,11 +141,7 @@ describe('a stuck run does not block the next', () => {
 
   it(`shows a run silent for more than ${STALL_MS / 60_000} minutes as failed when the runs are read, not running`, async () => {
     const { token } = await adminToken();
-    const stuck = await newRun();
-    await testDb()
-      .update(skoolSyncRuns)
-      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
-      .where(eq(skoolSyncRuns.id, stuck));
+    const stuck = await silentRun();
     const list = (await body<{ items: Run[] }>(await get('/api/admin/skool-sync/runs?limit=5', bearer(token)))).data;
     expect(list.items.find((r) => r.id === stuck)).toMatchObject({ status: 'FAILED', errorMessage: expect.stringMatching(/stuck: no progress/) });
 
