@@ -116,7 +116,8 @@ describe('a crisis flag raised in a call', () => {
 
     const alert = await socket.waitFor((e) => e.sessionId === sessionId);
     expect(alert).toMatchObject({ type: 'flag', action: 'raise', state: 'OPEN', clientName: 'Rowan Pushed', owner: null });
-    expect(alert.reason).toContain('want to die');
+    // Every signed-in coach hears the alert: it never quotes the client.
+    expect(alert.reason).toBe('Crisis language detected');
 
     const { figures, flags } = await listed(coach.token, 'open');
     expect(flags.find((f) => f.sessionId === sessionId)).toMatchObject({ state: 'OPEN', owner: null, clientName: 'Rowan Pushed', mayReadTranscript: false });
@@ -466,8 +467,17 @@ describe('who reads a flagged session’s transcript', () => {
       'You are not alone; call 988 now',
     ]);
     expect((await read(stranger.token)).status).toBe(404);
+    // The client's words in the reason, only for who may read the transcript: in the list, the detail and a change's answer.
+    const seen = async (token: string) => [
+      (await listed(token)).flags.find((f) => f.sessionId === sessionId)?.reason,
+      (await body<Flag>(await get(`/api/flags/${sessionId}`, bearer(token)))).data.reason,
+    ];
     expect((await listed(stranger.token)).flags.find((f) => f.sessionId === sessionId)?.mayReadTranscript).toBe(false);
-    expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(stranger.token))).status).toBe(200);
+    expect(await seen(stranger.token)).toEqual(['Crisis language detected', 'Crisis language detected']);
+    for (const token of [booked.token, admin.token]) for (const reason of await seen(token)) expect(reason).toContain('want to die');
+    const taken = await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(stranger.token));
+    expect(taken.status).toBe(200);
+    expect((await body<Flag>(taken)).data.reason).toContain('want to die');
     expect((await read(stranger.token)).status).toBe(200);
     expect((await read(admin.token)).status).toBe(200);
 
