@@ -189,7 +189,7 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
     await other.click(reopen);
     // On the session page, the first coach hears of it: open again, nobody on it.
     await page.waitForSelector(`${alertOf()}[data-action=reopen]`, { timeout: 10_000 });
-    expect(await page.$eval(alertOf(), (el) => el.textContent ?? '')).toContain('A resolved flag was reopened');
+    expect(await page.$eval(alertOf(), (el) => el.textContent ?? '')).toContain('A flag is open again, with no coach on it');
     await screenshots('reopened-alert');
     await page.click(`${alertOf()} [data-testid=flag-acknowledge]`);
     await gone(page, alertOf());

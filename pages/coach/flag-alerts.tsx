@@ -28,7 +28,7 @@ export function FlagAlerts() {
   const drop = (sessionId: string) => setShown((all) => all.filter((s) => s.event.sessionId !== sessionId));
   const live = useStaffEvents((event) => {
     void refresh();
-    // Raised, or reopened by someone else (open again, nobody on it): a coach is wanted.
+    // Raised, or open again by someone else's hand (reopened, or its owner disabled or made a client): a coach is wanted.
     if (event.action === 'raise' || (event.action === 'reopen' && event.actor?.id !== me?.id)) {
       setShown((all) => [{ event, arrivedAt: Date.now() }, ...all.filter((s) => s.event.sessionId !== event.sessionId)].slice(0, 5));
     }
@@ -65,7 +65,7 @@ export function FlagAlerts() {
         >
           <p>
             <strong>
-              {e.action === 'reopen' ? 'A resolved flag was reopened' : 'A session was just flagged'}: {e.clientName || 'a client'}.
+              {e.action === 'reopen' ? 'A flag is open again, with no coach on it' : 'A session was just flagged'}: {e.clientName || 'a client'}.
             </strong>{' '}
             <AlertReason sessionId={e.sessionId} generic={e.reason} />
           </p>
