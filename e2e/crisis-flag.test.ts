@@ -112,7 +112,13 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
       await on.waitForSelector(alertOf(), { timeout: 10_000 });
       const said = await on.$eval(alertOf(), (el) => el.textContent ?? '');
       expect(said).toContain(CLIENT_NAME);
-      expect(said).toContain('want to die');
+      // Neither coach has coached this client: the client's words are not theirs to read.
+      await on.waitForFunction(
+        (sel) => document.querySelector(sel)?.textContent === 'Crisis language detected',
+        { timeout: 10_000 },
+        `${alertOf()} [data-testid=flag-alert-reason]`,
+      );
+      expect(said).not.toContain('want to die');
     }
 
     // The dashboard heard of it too: one more open flag, ours first among them, with nobody on it yet.
@@ -123,16 +129,27 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
   });
 
   it('acknowledges the flag (the coach owns it now) and resolves it with a note; the figures change', async () => {
+    const median = () =>
+      page.$eval('[data-testid=figure-median-ack]', (el) => ({ ms: el.getAttribute('data-ms'), count: Number(el.getAttribute('data-count')) }));
+    const medianBefore = await median();
     await page.click(`${item()} [data-testid=flag-acknowledge]`);
     await page.waitForSelector(`${item()}[data-state=ACKNOWLEDGED]`, { timeout: 10_000 });
     expect(await page.$eval(item(), (el) => el.textContent ?? '')).toContain('Yours to follow up');
+    // Its owner may read the transcript now, so sees what the client said; the other coach still does not.
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('want to die'), { timeout: 10_000 }, `${item()} .hc-flag-reason`);
     // Taken: the alert has done its work, here and in the other coach's portal, which shows who has it;
     // no longer open; a time to acknowledge on the books.
     await gone(page, alertOf());
     await gone(other, alertOf());
     await other.waitForSelector(`${item()}[data-state=ACKNOWLEDGED]`, { timeout: 10_000 });
     expect(await other.$eval(item(), (el) => el.textContent ?? '')).toContain('With Dana Deskduty');
+    expect(await other.$eval(`${item()} .hc-flag-reason`, (el) => el.textContent ?? '')).toBe('Crisis language detected');
     await waitForFigure('open', String(openBefore));
+    // One more acknowledgement in the median, which moved from what it was before.
+    const medianAfter = await median();
+    expect(medianAfter.count).toBe(medianBefore.count + 1);
+    expect(medianAfter.ms).not.toBe('');
+    expect(medianAfter.ms).not.toBe(medianBefore.ms);
     expect(await figure('median-ack')).not.toBe('—');
     await screenshots('acknowledged');
 
@@ -172,7 +189,7 @@ describe('a crisis flag: raised in a call, alerted live, acknowledged and resolv
     await other.click(reopen);
     // On the session page, the first coach hears of it: open again, nobody on it.
     await page.waitForSelector(`${alertOf()}[data-action=reopen]`, { timeout: 10_000 });
-    expect(await page.$eval(alertOf(), (el) => el.textContent ?? '')).toContain('A resolved flag was reopened');
+    expect(await page.$eval(alertOf(), (el) => el.textContent ?? '')).toContain('A flag is open again, with no coach on it');
     await screenshots('reopened-alert');
     await page.click(`${alertOf()} [data-testid=flag-acknowledge]`);
     await gone(page, alertOf());

@@ -5,7 +5,7 @@ import { Link } from 'react-router';
 import { meQuery } from '../shared/queries';
 import { Button } from '../ui';
 import { FlagActions, useRefreshFlags } from './flag-actions';
-import { loadFlags, useStaffEvents } from './flags';
+import { flagQuery, loadFlags, useStaffEvents } from './flags';
 
 /** An alert on screen: the event that raised it, and when it arrived (to tell it from what a reload missed). */
 interface Shown {
@@ -28,7 +28,7 @@ export function FlagAlerts() {
   const drop = (sessionId: string) => setShown((all) => all.filter((s) => s.event.sessionId !== sessionId));
   const live = useStaffEvents((event) => {
     void refresh();
-    // Raised, or reopened by someone else (open again, nobody on it): a coach is wanted.
+    // Raised, or open again by someone else's hand (reopened, or its owner disabled or made a client): a coach is wanted.
     if (event.action === 'raise' || (event.action === 'reopen' && event.actor?.id !== me?.id)) {
       setShown((all) => [{ event, arrivedAt: Date.now() }, ...all.filter((s) => s.event.sessionId !== event.sessionId)].slice(0, 5));
     }
@@ -65,9 +65,9 @@ export function FlagAlerts() {
         >
           <p>
             <strong>
-              {e.action === 'reopen' ? 'A resolved flag was reopened' : 'A session was just flagged'}: {e.clientName || 'a client'}.
+              {e.action === 'reopen' ? 'A flag is open again, with no coach on it' : 'A session was just flagged'}: {e.clientName || 'a client'}.
             </strong>{' '}
-            {e.reason}
+            <AlertReason sessionId={e.sessionId} generic={e.reason} />
           </p>
           <FlagActions flag={{ sessionId: e.sessionId, state: e.state, owner: e.owner }} />
           <p className="hc-row">
@@ -80,4 +80,13 @@ export function FlagAlerts() {
       ))}
     </div>
   );
+}
+
+/**
+ * Why the flag was raised. The pushed alert, which every signed-in coach hears, never quotes the client:
+ * the flag is read for it, and the Worker answers the client's words only to who may read the transcript.
+ */
+function AlertReason({ sessionId, generic }: { sessionId: string; generic: string }) {
+  const flag = useQuery(flagQuery(sessionId)).data;
+  return <span data-testid="flag-alert-reason">{flag?.reason ?? generic}</span>;
 }

@@ -29,7 +29,7 @@ export function FlagsPanel({ list }: { list: FlagList }) {
           <dt>Oldest open flag</dt>
           <dd>{figures.open === 0 ? 'none open' : formatAge(figures.oldestOpenAgeMs)}</dd>
         </div>
-        <div data-testid="figure-median-ack">
+        <div data-testid="figure-median-ack" data-ms={figures.medianAckMs ?? ''} data-count={figures.acknowledgedIn30Days}>
           <dt>Median time to acknowledge, 30 days</dt>
           <dd>{formatAge(figures.medianAckMs)}</dd>
         </div>

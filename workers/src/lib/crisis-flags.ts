@@ -4,13 +4,19 @@
  */
 import { describeError, log } from '@hybrid-coach/shared/log';
 import type { FlagEvent } from '@hybrid-coach/shared/staff-events';
-import { and, eq, exists, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, exists, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { AuthUser } from '../app-env';
 import type { Db } from '../db/client';
-import { appointments, coachingSessions, crisisFlagEvents, crisisFlags } from '../db/schema';
+import { appointments, auditLog, coachingSessions, crisisFlagEvents, crisisFlags, users } from '../db/schema';
 import type { StaffSocketCloseReason } from '../staff-desk';
+
+/**
+ * What a flag's live alert, and a reader who may not read the transcript, are told of why it was raised:
+ * the reason quotes the client, and only those who may read the transcript see it (issue 16).
+ */
+export const FLAG_ALERT_REASON = 'Crisis language detected';
 
 /** The one staff desk (workers/src/staff-desk.ts). */
 export const staffDesk = (env: Env) => env.STAFF_DESK.get(env.STAFF_DESK.idFromName('staff'));
@@ -89,5 +95,67 @@ export async function closeStaffSockets(env: Env, userId: string, requestId: str
     log('info', 'staff sockets closed', { requestId, userId, closed, reason: reason ?? 'account disabled' });
   } catch (err) {
     log('error', 'staff sockets not closed', { requestId, userId, ...describeError(err) });
+  }
+}
+
+const heldBy = (ownerId: string) => and(eq(crisisFlags.ownerId, ownerId), eq(crisisFlags.state, 'ACKNOWLEDGED'));
+
+/** The sessions whose flags `ownerId` has acknowledged and not resolved: read before `flagReleaseWrites`, for `alertReleased`. */
+export const heldFlags = async (db: Db, ownerId: string): Promise<string[]> =>
+  (await db.select({ sessionId: crisisFlags.sessionId }).from(crisisFlags).where(heldBy(ownerId)).all()).map((r) => r.sessionId);
+
+/**
+ * The writes that put every flag `ownerId` acknowledged back to OPEN, owned by no one (their account is
+ * being disabled or made a client, and no other coach could act on a flag they own): per flag a version
+ * bump, a `reopen` event and an audit row, each with the actor and why. For the batch of that change,
+ * which decides which flags (the events and audit rows are written before the flags change).
+ */
+export function flagReleaseWrites(db: Db, ownerId: string, by: { actorId: string; note: string; requestId: string; at: Date }) {
+  const at = by.at.getTime();
+  const held = sql`FROM crisis_flags WHERE owner_id = ${ownerId} AND state = 'ACKNOWLEDGED'`;
+  return [
+    // drizzle inserts a SELECT into every column in the schema's order.
+    db
+      .insert(crisisFlagEvents)
+      .select(sql`SELECT lower(hex(randomblob(16))), session_id, version + 1, ${at}, ${by.actorId}, 'reopen', 'ACKNOWLEDGED', 'OPEN', ${by.note} ${held}`),
+    db
+      .insert(auditLog)
+      .select(
+        sql`SELECT lower(hex(randomblob(16))), ${at}, ${by.actorId}, 'flag.reopen', 'session', session_id, ${by.note}, json_object('state', 'ACKNOWLEDGED', 'ownerId', owner_id), json_object('state', 'OPEN', 'ownerId', NULL), ${by.requestId} ${held}`,
+      ),
+    db
+      .update(crisisFlags)
+      .set({ state: 'OPEN', ownerId: null, acknowledgedAt: null, version: sql`${crisisFlags.version} + 1`, updatedAt: by.at })
+      .where(heldBy(ownerId)),
+  ] as const;
+}
+
+/** Tells the signed-in coaches that the flags of `sessionIds` (released by `flagReleaseWrites`) are open again. */
+export async function alertReleased(env: Env, db: Db, sessionIds: string[], actor: { id: string; name: string }, at: Date, requestId: string) {
+  if (sessionIds.length === 0) return;
+  const open = await db
+    .select({ flag: crisisFlags, clientName: users.displayName })
+    .from(crisisFlags)
+    .innerJoin(coachingSessions, eq(coachingSessions.id, crisisFlags.sessionId))
+    .leftJoin(users, eq(users.id, coachingSessions.clientId))
+    .where(and(inArray(crisisFlags.sessionId, sessionIds), eq(crisisFlags.state, 'OPEN'), isNull(crisisFlags.ownerId)))
+    .all();
+  for (const { flag, clientName } of open) {
+    await alertStaff(
+      env,
+      {
+        type: 'flag',
+        action: 'reopen',
+        sessionId: flag.sessionId,
+        clientName: clientName ?? '',
+        reason: FLAG_ALERT_REASON,
+        state: flag.state,
+        raisedAt: flag.raisedAt.getTime(),
+        owner: null,
+        at: at.getTime(),
+        actor,
+      },
+      requestId,
+    );
   }
 }

@@ -11,7 +11,7 @@ import type { Db } from '../db/client';
 import { skoolSyncMembers, skoolSyncRuns } from '../db/schema';
 import { auditInsert } from './audit';
 import { AppError } from './errors';
-import { type HeldBack, planWrites, runBatches } from './skool-sync';
+import { type HeldBack, planWrites, runBatches, takeLease } from './skool-sync';
 
 /** Records members scraped so far (never lowering a count: reports may arrive out of order). */
 export async function recordProgress(db: Db, m: ProgressMessage, now = new Date()): Promise<{ recorded: boolean }> {
@@ -67,14 +67,9 @@ export async function overrideHeldRun(
       fields: { confirm: `expected ${numbers(held)}` },
     });
 
-  // The lease on a finished run: of two overrides at once, one applies.
-  const leased = await db
-    .update(skoolSyncRuns)
-    .set({ applyingAt: now })
-    .where(and(eq(skoolSyncRuns.id, runId), eq(skoolSyncRuns.status, 'FAILED'), isNull(skoolSyncRuns.overriddenAt), isNull(skoolSyncRuns.applyingAt)))
-    .returning({ id: skoolSyncRuns.id })
-    .get();
-  if (!leased) throw new AppError('CONFLICT', 'This run is being applied by another override');
+  // The lease on a finished run: of two overrides at once, one applies; one whose Worker died mid-apply
+  // holds it only until the lease expires (an applied run is SUCCEEDED, so it is never leased again).
+  if (!(await takeLease(db, runId, 'FAILED', now))) throw new AppError('CONFLICT', 'This run is being applied by another override');
 
   const { plan, statements } = await planWrites(env, db, runId, { ultra: true, vagus: true }, now, { actorId: by.actorId, reason: by.reason });
   const counts = {

@@ -29,8 +29,14 @@ export const RUN_TIMEOUT_MS = 2 * 60 * 60 * 1000;
  * spinner 30 s), so a slow but live run is never failed.
  */
 export const STALL_MS = 5 * 60 * 1000;
+/**
+ * A run younger than this is not asked about at the agent-host: its start request may still be in flight
+ * (the Worker records the run, then asks the agent-host to start it), and the agent-host would rightly say
+ * it does not hold it yet, failing a live run. Longer than the start request's own 15 s timeout.
+ */
+export const START_GRACE_MS = 30_000;
 /** How long one delivery may hold the right to apply a run before another may take over. */
-const APPLY_LEASE_MS = 5 * 60 * 1000;
+export const APPLY_LEASE_MS = 5 * 60 * 1000;
 /** Statements per D1 batch (one round trip each). */
 export const STATEMENTS_PER_BATCH = 100;
 /** D1 allows 100 bound parameters per statement. */
@@ -108,9 +114,10 @@ export async function startSkoolSync(env: Env, db: Db, starter: Starter, apiOrig
 /**
  * Fails the run left RUNNING, if any, when it is stuck: older than RUN_TIMEOUT_MS, silent for STALL_MS, or
  * no longer held by the agent-host (asked over POST /skool-sync/holds: a restarted agent-host holds none).
- * An agent-host that does not answer is not taken to have let go: the silence rule covers it.
+ * An agent-host that does not answer is not taken to have let go: the silence rule covers it. Without
+ * `askAgentHost` (reading the runs list) only the clock decides.
  */
-export async function failStuckRun(env: Env, db: Db, now = new Date()): Promise<string | null> {
+export async function failStuckRun(env: Env, db: Db, now = new Date(), { askAgentHost = true } = {}): Promise<string | null> {
   const run = await db
     .select({ id: skoolSyncRuns.id, startedAt: skoolSyncRuns.startedAt, progressAt: skoolSyncRuns.progressAt })
     .from(skoolSyncRuns)
@@ -121,7 +128,8 @@ export async function failStuckRun(env: Env, db: Db, now = new Date()): Promise<
   let reason: string | null = null;
   if (now.getTime() - run.startedAt.getTime() > RUN_TIMEOUT_MS) reason = 'timed out: no final result from the agent-host';
   else if (silentMs > STALL_MS) reason = `stuck: no progress from the agent-host for ${Math.round(silentMs / 60_000)} minutes`;
-  else if ((await agentHostHolds(env, run.id)) === false) reason = 'the agent-host no longer holds this run (it restarted or lost it)';
+  else if (askAgentHost && now.getTime() - run.startedAt.getTime() > START_GRACE_MS && (await agentHostHolds(env, run.id)) === false)
+    reason = 'the agent-host no longer holds this run (it restarted or lost it)';
   if (!reason) return null;
   const failed = await db
     .update(skoolSyncRuns)
@@ -226,8 +234,11 @@ export interface HeldBack {
   found: number;
 }
 
-/** Takes the right to apply a run (a lease): of two concurrent deliveries, or an override and a retry, one applies. */
-async function takeLease(db: Db, runId: string, status: 'RUNNING' | 'FAILED', now: Date): Promise<boolean> {
+/**
+ * Takes the right to apply a run (a lease): of two concurrent deliveries, or an override and a retry, one
+ * applies; a lease older than APPLY_LEASE_MS (its Worker was killed mid-apply) is taken over.
+ */
+export async function takeLease(db: Db, runId: string, status: 'RUNNING' | 'FAILED', now: Date): Promise<boolean> {
   const leased = await db
     .update(skoolSyncRuns)
     .set({ applyingAt: now })

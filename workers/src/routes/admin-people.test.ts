@@ -217,6 +217,42 @@ describe('setting the tier', () => {
   });
 });
 
+describe('bad input to the other actions', () => {
+  it('refuses no reason, a too short reason, an unknown role, an extra key and bad JSON (400), writing nothing', async () => {
+    const { token } = await anAdmin();
+    const person = await createUser({ passwordHash: null });
+    await testDb().update(users).set({ disabledAt: new Date() }).where(eq(users.id, person.id));
+    const before = await userRow(person.id);
+    const cases: [string, unknown, string][] = [
+      ['role', { role: 'COACH' }, 'reason'],
+      ['role', { role: 'COACH', reason: 'ok' }, 'reason'],
+      ['role', { role: 'OWNER', reason: 'Runs the place' }, 'role'],
+      ['role', { role: 'COACH', reason: 'Joins the team', extra: 1 }, ''],
+    ];
+    for (const action of ['disable', 'enable', 'sign-out', 'claim-email'])
+      cases.push([action, {}, 'reason'], [action, { reason: 'no' }, 'reason'], [action, { reason: 'A fine reason', extra: 1 }, '']);
+    for (const [action, payload, field] of cases) {
+      const res = await act(token, person.id, action, payload);
+      const what = `${action} ${JSON.stringify(payload)}`;
+      expect(res.status, what).toBe(400);
+      const { error } = await body(res);
+      expect(error.code, what).toBe('VALIDATION_ERROR');
+      if (field) expect(Object.keys(error.fields ?? {}), what).toContain(field);
+    }
+    for (const action of ['role', 'disable', 'enable', 'sign-out', 'claim-email']) {
+      const res = await SELF.fetch(`${API}/api/admin/people/${person.id}/${action}`, {
+        method: 'POST',
+        headers: { ...bearer(token), 'Content-Type': 'application/json' },
+        body: '{',
+      });
+      expect(res.status, action).toBe(400);
+    }
+    expect(await userRow(person.id)).toEqual(before);
+    expect(await historyOf(person.id)).toEqual([]);
+    expect(await auditOf(person.id)).toEqual([]);
+  });
+});
+
 describe('setting the role', () => {
   it('makes a coach an admin, with history and audit rows', async () => {
     const { token } = await anAdmin();
@@ -226,6 +262,20 @@ describe('setting the role', () => {
     expect((await userRow(coach.id))?.role).toBe('ADMIN');
     expect(await historyOf(coach.id)).toEqual([expect.objectContaining({ field: 'role', previousValue: 'COACH', newValue: 'ADMIN' })]);
     expect(await auditOf(coach.id)).toEqual([expect.objectContaining({ action: 'user.set-role', before: { role: 'COACH' }, after: { role: 'ADMIN' } })]);
+  });
+
+  it('signs out a person made staff: the next sign-in asks for the staff MFA first', async () => {
+    const { token } = await anAdmin();
+    for (const role of ['COACH', 'ADMIN'] as const) {
+      const client = await createUser();
+      const clientToken = await signIn(client.email);
+      expect((await act(token, client.id, 'role', { role, reason: 'Joins the coaching team' })).status).toBe(200);
+      // The session signed in with a password only is not a staff session.
+      expect((await get('/api/users/me', bearer(clientToken))).status, role).toBe(401);
+      const next = (await login(client.email)).json.data as Record<string, unknown>;
+      // Admins must set up MFA; coaches get a grant unless MFA_REQUIRED_FOR_COACHES is on.
+      expect(Object.keys(next), role).toContain(role === 'ADMIN' ? 'mfaEnrollmentRequired' : 'grant');
+    }
   });
 
   it('refuses an admin demoting or disabling themselves (409), writing nothing', async () => {

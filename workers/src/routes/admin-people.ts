@@ -14,7 +14,7 @@ import type { Db } from '../db/client';
 import { coachingSessions, loginSessions, membershipStatusHistory, SKOOL_COMMUNITIES, SKOOL_STATUSES, users } from '../db/schema';
 import { claimLinkWrites } from '../lib/account-links';
 import { auditInsert } from '../lib/audit';
-import { closeStaffSockets } from '../lib/crisis-flags';
+import { alertReleased, closeStaffSockets, flagReleaseWrites, heldFlags } from '../lib/crisis-flags';
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
@@ -269,6 +269,14 @@ async function commit(c: Context<AppEnv>, target: UserRow, reasonGiven: string, 
   return c.json(ok(await personOf(db, await loadUser(db, target.id))), 200);
 }
 
+/** Who puts a person's flags back to OPEN, and why (the reason given for the change), for `flagReleaseWrites`. */
+const released = (c: Context<AppEnv>, why: string, at: Date) => ({
+  actorId: c.get('user').id,
+  note: `Open again: the coach who owned it is no longer on duty (${why})`,
+  requestId: c.get('requestId'),
+  at,
+});
+
 const refuse = (message: string) => new AppError('CONFLICT', message);
 
 export const adminPeople = createApp()
@@ -301,19 +309,28 @@ export const adminPeople = createApp()
   .openapi(roleRoute, async (c) => {
     const { role, reason: why } = c.req.valid('json');
     const db = c.var.db;
+    const me = c.get('user');
     const target = await loadUser(db, c.req.valid('param').id);
-    if (target.id === c.get('user').id) throw refuse('You cannot change your own role: ask another admin');
+    if (target.id === me.id) throw refuse('You cannot change your own role: ask another admin');
     if (target.role === role) throw refuse(`This person is already ${role}`);
     const demotesAdmin = target.role === 'ADMIN';
+    // requireAuth reads the role each request: a session signed in without staff MFA must not become staff's.
+    const toStaff = role !== 'CLIENT';
+    const now = new Date();
+    // A client owns no flags: the ones they acknowledged are open again, for another coach to take.
+    const held = toStaff ? [] : await heldFlags(db, target.id);
     const change = { field: 'role', from: target.role, to: role, action: 'user.set-role' } as const;
     const answer = await commit(c, target, why, { ...change, before: { role: change.from }, after: { role } }, [
       db
         .update(users)
         .set({ role: demotesAdmin ? roleKeepingAnAdmin(target.id, role) : role })
         .where(eq(users.id, target.id)),
+      ...(toStaff ? signOutWrites(db, target.id, now) : []),
+      ...(toStaff ? [] : flagReleaseWrites(db, target.id, released(c, why, now))),
     ]);
-    // A client hears of no flags: a socket opened while they were staff is closed.
-    if (role === 'CLIENT') await closeStaffSockets(c.env, target.id, c.get('requestId'), 'no longer staff');
+    await alertReleased(c.env, db, held, { id: me.id, name: me.displayName }, now, c.get('requestId'));
+    // A client hears of no flags: a socket opened while they were staff is closed (as is one whose token was revoked).
+    await closeStaffSockets(c.env, target.id, c.get('requestId'), toStaff ? 'signed out everywhere' : 'no longer staff');
     return answer;
   })
   .openapi(disableRoute, async (c) => {
@@ -323,6 +340,8 @@ export const adminPeople = createApp()
     const target = await loadUser(db, c.req.valid('param').id);
     if (target.id === c.get('user').id) throw refuse('You cannot disable your own account: ask another admin');
     if (target.disabledAt) throw refuse('This account is already disabled');
+    // No one could act on the flags a disabled coach owns: they are open again, for another coach to take.
+    const held = await heldFlags(db, target.id);
     const change = { field: 'account', from: 'active', to: 'disabled', action: 'user.disable' } as const;
     const answer = await commit(c, target, why, { ...change, before: { disabled: false }, after: { disabled: true } }, [
       db
@@ -330,7 +349,9 @@ export const adminPeople = createApp()
         .set({ disabledAt: now, ...(target.role === 'ADMIN' ? { role: roleKeepingAnAdmin(target.id, 'ADMIN') } : {}) })
         .where(eq(users.id, target.id)),
       ...signOutWrites(db, target.id, now),
+      ...flagReleaseWrites(db, target.id, released(c, why, now)),
     ]);
+    await alertReleased(c.env, db, held, { id: c.get('user').id, name: c.get('user').displayName }, now, c.get('requestId'));
     // Their tokens are revoked; a staff socket opened before stays open unless closed (issue 16).
     await closeStaffSockets(c.env, target.id, c.get('requestId'));
     return answer;

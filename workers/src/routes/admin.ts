@@ -10,7 +10,7 @@ import { membershipStatusHistory, SKOOL_COMMUNITIES, skoolSyncRuns, users } from
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
-import { startSkoolSync } from '../lib/skool-sync';
+import { failStuckRun, startSkoolSync } from '../lib/skool-sync';
 import { overrideHeldRun } from '../lib/skool-sync-runs';
 
 const iso = z.string().datetime().nullable();
@@ -169,6 +169,8 @@ export const admin = createApp()
   })
   .openapi(runsRoute, async (c) => {
     const { cursor, limit } = c.req.valid('query');
+    // A run silent past STALL_MS is failed as it is read, not shown running until the next start.
+    await failStuckRun(c.env, c.var.db, new Date(), { askAgentHost: false });
     const after = cursor ? decodeCursor(cursor, ['number', 'string']) : null;
     const rows = await runsQuery(c.var.db)
       .where(
@@ -182,7 +184,10 @@ export const admin = createApp()
     const page = pageOf(rows, limit, (r) => [r.run.startedAt.getTime(), r.run.id]);
     return c.json(ok({ items: page.items.map(runOf), nextCursor: page.nextCursor }), 200);
   })
-  .openapi(runRoute, async (c) => c.json(ok(await loadRun(c.var.db, c.req.valid('param').id)), 200))
+  .openapi(runRoute, async (c) => {
+    await failStuckRun(c.env, c.var.db, new Date(), { askAgentHost: false });
+    return c.json(ok(await loadRun(c.var.db, c.req.valid('param').id)), 200);
+  })
   .openapi(changesRoute, async (c) => {
     const db = c.var.db;
     const { id } = c.req.valid('param');

@@ -116,7 +116,8 @@ describe('a crisis flag raised in a call', () => {
 
     const alert = await socket.waitFor((e) => e.sessionId === sessionId);
     expect(alert).toMatchObject({ type: 'flag', action: 'raise', state: 'OPEN', clientName: 'Rowan Pushed', owner: null });
-    expect(alert.reason).toContain('want to die');
+    // Every signed-in coach hears the alert: it never quotes the client.
+    expect(alert.reason).toBe('Crisis language detected');
 
     const { figures, flags } = await listed(coach.token, 'open');
     expect(flags.find((f) => f.sessionId === sessionId)).toMatchObject({ state: 'OPEN', owner: null, clientName: 'Rowan Pushed', mayReadTranscript: false });
@@ -174,6 +175,43 @@ describe('the staff socket of a coach signed out everywhere, or made a client', 
 
     const { sessionId } = await flaggedSession();
     expect(await kept.waitFor((e) => e.sessionId === sessionId && e.action === 'raise')).toMatchObject({ state: 'OPEN' });
+    kept.ws.close();
+  });
+});
+
+describe('the flags a coach owns when disabled or made a client', () => {
+  it('are open again, owned by no one, each with its event and audit row, and the other coaches hear of it', async () => {
+    const [leaving, demoted, colleague] = [await staff('COACH', 'Lee Leaving'), await staff('COACH', 'Dale Demoted'), await staff('COACH', 'Kai Colleague')];
+    const admin = await staff('ADMIN', 'Ada Release');
+    const [a, b] = [await flaggedSession(), await flaggedSession()];
+    for (const [sessionId, token] of [
+      [a.sessionId, leaving.token],
+      [b.sessionId, demoted.token],
+    ] as const)
+      expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(token))).status).toBe(200);
+    const kept = await staffSocket(colleague.token);
+
+    for (const [who, action, payload, sessionId] of [
+      [leaving, 'disable', { reason: 'Left the practice today' }, a.sessionId],
+      [demoted, 'role', { role: 'CLIENT', reason: 'Now a client of the practice' }, b.sessionId],
+    ] as const) {
+      expect((await post(`/api/admin/people/${who.user.id}/${action}`, payload, bearer(admin.token))).status).toBe(200);
+      expect(await flagRow(sessionId)).toMatchObject({ state: 'OPEN', ownerId: null, acknowledgedAt: null, version: 3 });
+      expect((await eventsOf(sessionId)).at(-1)).toMatchObject({
+        seq: 3,
+        action: 'reopen',
+        actorId: admin.user.id,
+        fromState: 'ACKNOWLEDGED',
+        toState: 'OPEN',
+        note: expect.stringContaining(payload.reason),
+      });
+      expect(await auditOf(sessionId, 'flag.reopen')).toEqual([
+        expect.objectContaining({ actorId: admin.user.id, before: { state: 'ACKNOWLEDGED', ownerId: who.user.id }, after: { state: 'OPEN', ownerId: null } }),
+      ]);
+      expect(await kept.waitFor((e) => e.sessionId === sessionId && e.action === 'reopen')).toMatchObject({ state: 'OPEN', owner: null });
+      // Another coach can take it now.
+      expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(colleague.token))).status).toBe(200);
+    }
     kept.ws.close();
   });
 });
@@ -355,6 +393,23 @@ describe('moving a flag on', () => {
     }
     expect(await written()).toEqual(owned);
 
+    // Reopen's bad input, on a resolved flag (the one state it may be reopened from).
+    expect((await post(`/api/flags/${sessionId}/resolve`, { note: 'Called them back' }, bearer(owner.token))).status).toBe(200);
+    const resolved = await written();
+    for (const payload of [{ note: '   ' }, { note: 'x'.repeat(1001) }, { note: 'Back again', extra: true }, { note: 7 }, 'not json']) {
+      const res = await post(`/api/flags/${sessionId}/reopen`, payload, bearer(other.token));
+      expect([payload, res.status, (await body(res)).error.code]).toEqual([payload, 400, 'VALIDATION_ERROR']);
+    }
+    const badJson = await SELF.fetch(`${API}/api/flags/${sessionId}/reopen`, {
+      method: 'POST',
+      headers: { ...bearer(other.token), 'Content-Type': 'application/json' },
+      body: '{',
+    });
+    expect(badJson.status).toBe(400);
+    expect(await written()).toEqual(resolved);
+    expect((await post(`/api/flags/${sessionId}/reopen`, {}, bearer(other.token))).status).toBe(200);
+    expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(owner.token))).status).toBe(200);
+
     expect((await post(`/api/flags/${crypto.randomUUID()}/acknowledge`, {}, bearer(owner.token))).status).toBe(404);
     expect((await get('/api/flags?state=maybe', bearer(owner.token))).status).toBe(400);
     expect((await get('/api/flags', bearer(clientToken))).status).toBe(403);
@@ -412,8 +467,17 @@ describe('who reads a flagged session’s transcript', () => {
       'You are not alone; call 988 now',
     ]);
     expect((await read(stranger.token)).status).toBe(404);
+    // The client's words in the reason, only for who may read the transcript: in the list, the detail and a change's answer.
+    const seen = async (token: string) => [
+      (await listed(token)).flags.find((f) => f.sessionId === sessionId)?.reason,
+      (await body<Flag>(await get(`/api/flags/${sessionId}`, bearer(token)))).data.reason,
+    ];
     expect((await listed(stranger.token)).flags.find((f) => f.sessionId === sessionId)?.mayReadTranscript).toBe(false);
-    expect((await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(stranger.token))).status).toBe(200);
+    expect(await seen(stranger.token)).toEqual(['Crisis language detected', 'Crisis language detected']);
+    for (const token of [booked.token, admin.token]) for (const reason of await seen(token)) expect(reason).toContain('want to die');
+    const taken = await post(`/api/flags/${sessionId}/acknowledge`, {}, bearer(stranger.token));
+    expect(taken.status).toBe(200);
+    expect((await body<Flag>(taken)).data.reason).toContain('want to die');
     expect((await read(stranger.token)).status).toBe(200);
     expect((await read(admin.token)).status).toBe(200);
 

@@ -27,7 +27,7 @@ import type { AppEnv, AuthUser } from '../app-env';
 import { type Db, isUniqueViolation } from '../db/client';
 import { coachingSessions, crisisFlagEvents, crisisFlags, users } from '../db/schema';
 import { auditInsert } from '../lib/audit';
-import { alertStaff, hasCoached } from '../lib/crisis-flags';
+import { alertStaff, FLAG_ALERT_REASON, hasCoached } from '../lib/crisis-flags';
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, jsonBody, limitQuery, okBody } from '../lib/openapi';
@@ -40,7 +40,9 @@ const Flag = z
     sessionId: z.string(),
     clientId: z.string(),
     clientName: z.string(),
-    reason: z.string().openapi({ description: 'What raised it: the words the client said that matched the crisis rules' }),
+    reason: z.string().openapi({
+      description: `What raised it: the words the client said that matched the crisis rules, for a reader who may read the transcript; otherwise "${FLAG_ALERT_REASON}"`,
+    }),
     state: z.enum(FLAG_STATES),
     raisedAt: iso,
     owner: Person.nullable().openapi({ description: 'The coach (or admin) who acknowledged it and owns the follow-up; null while open' }),
@@ -175,7 +177,7 @@ const flagOut = (user: AuthUser, r: FlagRow): z.infer<typeof Flag> => ({
   sessionId: r.flag.sessionId,
   clientId: r.clientId,
   clientName: r.clientName ?? '',
-  reason: r.flag.reason,
+  reason: mayRead(user, r) ? r.flag.reason : FLAG_ALERT_REASON,
   state: r.flag.state,
   raisedAt: r.flag.raisedAt.toISOString(),
   owner: r.flag.ownerId ? { id: r.flag.ownerId, name: r.ownerName ?? '' } : null,
@@ -278,7 +280,8 @@ async function changeFlag(c: Context<AppEnv>, action: StaffFlagAction, sessionId
       action,
       sessionId,
       clientName: changed.clientName ?? '',
-      reason: changed.flag.reason,
+      // Every signed-in coach hears this: no quote (a portal that may read it fetches the flag).
+      reason: FLAG_ALERT_REASON,
       state: changed.flag.state,
       raisedAt: changed.flag.raisedAt.getTime(),
       owner: changed.flag.ownerId ? { id: changed.flag.ownerId, name: changed.ownerName ?? '' } : null,

@@ -1,9 +1,11 @@
 /**
  * Transcript search for coaches: SQLite full-text search (FTS5, d1/migrations/0006) over the lines of
- * the coach's own sessions (admins: all), best matches first, each with its matches marked.
+ * the coach's own sessions (admins: all), best matches first, each with its matches marked. An admin's
+ * hit in a session they were not in is a transcript read: one audit row per such session, before the answer.
  */
 import { z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
+import { auditInsert } from '../lib/audit';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, limitQuery, okBody } from '../lib/openapi';
 
@@ -61,6 +63,7 @@ interface Row {
   id: string;
   session_id: string;
   client_id: string;
+  coach_id: string | null;
   client_name: string;
   speaker_role: 'client' | 'coach' | 'ai';
   kind: 'speech' | 'whisper';
@@ -75,7 +78,7 @@ export const search = createApp().openapi(searchRoute, async (c) => {
   if (!match) throw new AppError('VALIDATION_ERROR', 'Give at least one word to search for', { fields: { q: 'no words' } });
   const everyone = user.role === 'ADMIN' ? 1 : 0;
   const rows = await c.var.db.all<Row>(sql`
-    SELECT m.id, m.session_id, s.client_id, u.display_name AS client_name, m.speaker_role, m.kind, m.spoken_at,
+    SELECT m.id, m.session_id, s.client_id, s.coach_id, u.display_name AS client_name, m.speaker_role, m.kind, m.spoken_at,
            snippet(messages_fts, 0, ${OPEN}, ${CLOSE}, '…', 24) AS marked
     FROM messages_fts
     JOIN messages m ON m.rowid = messages_fts.rowid
@@ -84,6 +87,20 @@ export const search = createApp().openapi(searchRoute, async (c) => {
     WHERE messages_fts MATCH ${match} AND (${everyone} = 1 OR s.coach_id = ${user.id})
     ORDER BY rank
     LIMIT ${limit}`);
+  // Reading lines of a session one was not in is on record (who, which session, when), as GET /api/sessions/{id} does.
+  const others = new Map<string, number>();
+  for (const r of rows) if (r.coach_id !== user.id && r.client_id !== user.id) others.set(r.session_id, (others.get(r.session_id) ?? 0) + 1);
+  const reads = [...others].map(([sessionId, lines]) =>
+    auditInsert(c.var.db, {
+      actorId: user.id,
+      action: 'transcript.read',
+      target: { type: 'session', id: sessionId },
+      after: { lines, via: 'search', as: 'admin' },
+      requestId: c.get('requestId'),
+    }),
+  );
+  const [first, ...rest] = reads;
+  if (first) await c.var.db.batch([first, ...rest]);
   return c.json(
     ok(
       rows.map((r) => ({

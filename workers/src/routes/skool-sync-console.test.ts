@@ -5,7 +5,7 @@ import { bearer, body, createUser, get, post, signIn, testDb } from '../../test/
 import { deliverRun, member, newRun, send } from '../../test/skool-sync';
 import { auditLog, membershipStatusHistory, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import worker from '../index';
-import { STALL_MS } from '../lib/skool-sync';
+import { APPLY_LEASE_MS, STALL_MS, START_GRACE_MS } from '../lib/skool-sync';
 
 interface Run {
   id: string;
@@ -53,6 +53,16 @@ function agentHost(holds: boolean) {
   });
 }
 
+/** A run left RUNNING and silent (no progress report) for longer than STALL_MS. */
+async function silentRun() {
+  const id = await newRun();
+  await testDb()
+    .update(skoolSyncRuns)
+    .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
+    .where(eq(skoolSyncRuns.id, id));
+  return id;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -89,11 +99,7 @@ describe('progress while a run scrapes', () => {
 describe('a stuck run does not block the next', () => {
   it(`fails a run silent for more than ${STALL_MS / 60_000} minutes, and the next start goes ahead`, async () => {
     const { token } = await adminToken();
-    const stuck = await newRun();
-    await testDb()
-      .update(skoolSyncRuns)
-      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
-      .where(eq(skoolSyncRuns.id, stuck));
+    const stuck = await silentRun();
     agentHost(true);
     const res = await post('/api/admin/skool-sync', {}, bearer(token));
     expect(res.status).toBe(202);
@@ -104,11 +110,7 @@ describe('a stuck run does not block the next', () => {
   });
 
   it('lets the nightly cron go ahead past a stuck run too', async () => {
-    const stuck = await newRun();
-    await testDb()
-      .update(skoolSyncRuns)
-      .set({ progressAt: new Date(Date.now() - STALL_MS - 60_000) })
-      .where(eq(skoolSyncRuns.id, stuck));
+    const stuck = await silentRun();
     agentHost(true);
     await worker.scheduled(createScheduledController({ cron: '0 3 * * *', scheduledTime: Date.now() }), env);
     expect((await runRow(stuck))?.errorMessage).toMatch(/stuck: no progress/);
@@ -127,9 +129,39 @@ describe('a stuck run does not block the next', () => {
     expect(await runRow(live)).toMatchObject({ status: 'RUNNING' });
   });
 
+  it('keeps a run started moments ago, which the agent-host may not hold yet (its start request in flight): 409', async () => {
+    const { token } = await adminToken();
+    const starting = await newRun();
+    const calls = agentHost(false);
+    const res = await post('/api/admin/skool-sync', {}, bearer(token));
+    expect(res.status).toBe(409);
+    expect(await runRow(starting)).toMatchObject({ status: 'RUNNING' });
+    expect(calls.mock.calls.some(([u]) => String(u instanceof Request ? u.url : u).endsWith('/skool-sync/holds'))).toBe(false);
+  });
+
+  it(`shows a run silent for more than ${STALL_MS / 60_000} minutes as failed when the runs are read, not running`, async () => {
+    const { token } = await adminToken();
+    const stuck = await silentRun();
+    const list = (await body<{ items: Run[] }>(await get('/api/admin/skool-sync/runs?limit=5', bearer(token)))).data;
+    expect(list.items.find((r) => r.id === stuck)).toMatchObject({ status: 'FAILED', errorMessage: expect.stringMatching(/stuck: no progress/) });
+
+    const live = await newRun();
+    const one = (await body<Run>(await get(`/api/admin/skool-sync/runs/${live}`, bearer(token)))).data;
+    expect(one).toMatchObject({ status: 'RUNNING' });
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ startedAt: new Date(Date.now() - STALL_MS - 60_000) })
+      .where(eq(skoolSyncRuns.id, live));
+    expect((await body<Run>(await get(`/api/admin/skool-sync/runs/${live}`, bearer(token)))).data).toMatchObject({ status: 'FAILED' });
+  });
+
   it('fails a run a restarted agent-host no longer holds, and starts the next', async () => {
     const { admin, token } = await adminToken();
     const lost = await newRun();
+    await testDb()
+      .update(skoolSyncRuns)
+      .set({ startedAt: new Date(Date.now() - START_GRACE_MS - 1000) })
+      .where(eq(skoolSyncRuns.id, lost));
     await progress(lost, { ultra: 10, vagus: null }, 1);
     const calls = agentHost(false);
     const res = await post('/api/admin/skool-sync', {}, bearer(token));
@@ -241,6 +273,25 @@ describe('overriding a run the safety rule held back', () => {
     const again = await post(path, { reason: 'Once more', confirm }, bearer(token));
     expect(again.status).toBe(409);
     expect((await post(`/api/admin/skool-sync/runs/${crypto.randomUUID()}/override`, { reason: 'Nope', confirm }, bearer(token))).status).toBe(404);
+  });
+
+  it('takes over the lease of an override whose Worker died mid-apply, once it has expired', async () => {
+    const { token } = await adminToken();
+    const t = tag();
+    const runId = await heldRun(t);
+    const path = `/api/admin/skool-sync/runs/${runId}/override`;
+    const leasedAt = async (at: Date) => testDb().update(skoolSyncRuns).set({ applyingAt: at }).where(eq(skoolSyncRuns.id, runId));
+
+    await leasedAt(new Date());
+    const busy = await post(path, { reason: 'The list is right', confirm }, bearer(token));
+    expect(busy.status).toBe(409);
+    expect((await body(busy)).error.message).toMatch(/being applied/);
+
+    await leasedAt(new Date(Date.now() - APPLY_LEASE_MS - 60_000));
+    const res = await post(path, { reason: 'The list is right', confirm }, bearer(token));
+    expect(res.status).toBe(200);
+    expect(await runRow(runId)).toMatchObject({ status: 'SUCCEEDED', applyingAt: null });
+    expect(await user(`h9-${t}@example.com`)).toMatchObject({ membershipTier: 'FREE' });
   });
 
   it('refuses to override once a later run has started', async () => {

@@ -12,7 +12,7 @@ import type { AppEnv } from '../app-env';
 import { coachingSessions, erasedSessions, messages, users } from '../db/schema';
 import { agentContext } from '../lib/agent-context';
 import { agentHostSecret } from '../lib/config';
-import { alertStaff, flagRaiseWrites } from '../lib/crisis-flags';
+import { alertStaff, FLAG_ALERT_REASON, flagRaiseWrites } from '../lib/crisis-flags';
 import { AppError, ok } from '../lib/errors';
 import { roomNameFor, sessionIdOf, webhookReceiver } from '../lib/livekit';
 import { fieldsOf } from '../lib/openapi';
@@ -155,7 +155,8 @@ export const webhooks = new Hono<AppEnv>()
             action: 'raise',
             sessionId,
             clientName: session?.clientName ?? '',
-            reason: flag.flagReason,
+            // Every signed-in coach hears this: no quote (a portal that may read it fetches the flag).
+            reason: FLAG_ALERT_REASON,
             state: 'OPEN',
             raisedAt: flag.flaggedAt.getTime(),
             owner: null,
