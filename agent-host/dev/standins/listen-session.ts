@@ -25,6 +25,8 @@ export interface HeardUtterance {
   endedBy: 'silence' | 'idle' | 'finalize' | 'close';
   /** Wall clock (ms) when the final result went out (benches measure from it). */
   finalAt?: number;
+  /** Flux (`/v2/listen`): wall clock when the `EagerEndOfTurn` this final confirmed went out. */
+  eagerAt?: number;
 }
 
 /** One `/v1/listen` WebSocket session, as the stand-in saw it. */
