@@ -81,40 +81,21 @@ export class DeepgramSttStandin implements Route {
   }
 
   socket(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
-    if (url.pathname === '/v2/listen') return this.#flux(ws, req, url);
-    if (url.pathname !== '/v1/listen') return false;
+    const flux = url.pathname === '/v2/listen';
+    if (!flux && url.pathname !== '/v1/listen') return false;
     const session: SttSession = {
       ...openDeepgramSession(`stt-${this.sessions.length + 1}`, req, url),
       sampleRate: Number(url.searchParams.get('sample_rate') ?? 16_000) || 16_000,
-      channels: Number(url.searchParams.get('channels') ?? 1) || 1,
+      // Flux takes one channel.
+      channels: flux ? 1 : Number(url.searchParams.get('channels') ?? 1) || 1,
       audioBytes: 0,
       control: [],
       sent: [],
       heard: [],
     };
     this.sessions.push(session);
-    const live = new ListenSession(ws, session, this.phrases, this.#opts);
-    this.#live.add(live);
-    ws.on('close', () => {
-      live.dispose();
-      this.#live.delete(live);
-    });
-    return true;
-  }
-
-  /** Deepgram Flux (`/v2/listen`): turns decided by the model (flux-session.ts). */
-  #flux(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
-    const session: SttSession = {
-      ...openDeepgramSession(`stt-${this.sessions.length + 1}`, req, url),
-      sampleRate: Number(url.searchParams.get('sample_rate') ?? 16_000) || 16_000,
-      channels: 1,
-      audioBytes: 0,
-      control: [],
-      sent: [],
-      heard: [],
-    };
-    this.sessions.push(session);
-    const live = new FluxSession(ws, session, this.phrases, this.#opts.inactivityTimeoutMs);
+    // Deepgram Flux's turns (flux-session.ts), or nova's results (listen-session.ts).
+    const live = flux ? new FluxSession(ws, session, this.phrases, this.#opts.inactivityTimeoutMs) : new ListenSession(ws, session, this.phrases, this.#opts);
     this.#live.add(live);
     ws.on('close', () => {
       live.dispose();

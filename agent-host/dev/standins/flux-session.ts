@@ -28,9 +28,9 @@
  * Unlike `/v1/listen`, no extra final latency is added: the 260 ms figure is Flux's whole delay.
  */
 
-import { first, type Json, type SttSession, transcriptOf } from './listen-session';
+import { first, type Json, ListenConnection, type SttSession, transcriptOf } from './listen-session';
 import type { PhraseBook } from './phrase-book';
-import { toBuffer, type WebSocketLike, WS_OPEN } from './server';
+import { type WebSocketLike, WS_OPEN } from './server';
 import { MIN_ENDPOINTING_MS, UtteranceDetector } from './utterances';
 
 /** Flux's end-of-turn delay at the default `eot_threshold` (0.7). */
@@ -71,12 +71,11 @@ export function fluxTimings(params: Record<string, string | string[]>): { eagerM
 type TurnState = 'idle' | 'ongoing' | 'awaiting';
 
 /** Speaks Flux's turn protocol on one connection. */
-export class FluxSession {
+export class FluxSession extends ListenConnection {
   readonly #detector: UtteranceDetector;
   readonly #eagerFrames: number | undefined;
   readonly #eotFrames: number;
   readonly #punctuate = true; // Flux's transcripts are punctuated and cased
-  #leftover: Buffer | undefined;
   #sequence = 0;
   #turnIndex = 0;
   #state: TurnState = 'idle';
@@ -85,15 +84,9 @@ export class FluxSession {
   #guess = { text: '', words: [] as Json[], speechEnd: -1 };
   #eager: { text: string; words: Json[]; speechEnd: number; at: number } | undefined;
   #checkedAt = -1; // the speech end whose silence was judged
-  #inactivityTimer: NodeJS.Timeout | undefined;
-  #closing = false;
 
-  constructor(
-    readonly ws: WebSocketLike,
-    readonly session: SttSession,
-    readonly phrases: PhraseBook,
-    readonly inactivityTimeoutMs: number,
-  ) {
+  constructor(ws: WebSocketLike, session: SttSession, phrases: PhraseBook, inactivityTimeoutMs: number) {
+    super(ws, session, phrases, inactivityTimeoutMs);
     const t = fluxTimings(session.params);
     this.#eagerFrames = t.eagerMs === undefined ? undefined : t.eagerMs / 10;
     this.#eotFrames = t.eotMs / 10;
@@ -102,50 +95,14 @@ export class FluxSession {
       { ...phrases.vad, silenceMs: t.eotTimeoutMs },
       { afterMs: t.eotMs, complete: (speech) => phrases.recognise(speech, session.sampleRate).match !== undefined },
     );
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     this.#send({ type: 'Connected', request_id: session.requestId });
-    this.#touch();
   }
 
-  dispose(): void {
-    this.#closing = true;
-    clearTimeout(this.#inactivityTimer);
-    this.session.closedAt ??= Date.now();
+  protected onControl(type: string): void {
+    if (type === 'CloseStream') this.#closeStream();
   }
 
-  get #rate(): number {
-    return this.session.sampleRate;
-  }
-
-  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    this.#touch();
-    if (this.#closing) return;
-    const bytes = toBuffer(data);
-    if (!isBinary) {
-      let type = '(not JSON)';
-      try {
-        type = String((JSON.parse(bytes.toString('utf8')) as Json).type);
-      } catch {
-        // recorded as such
-      }
-      this.session.control.push(type);
-      if (type === 'CloseStream') this.#closeStream();
-      return;
-    }
-    this.#audio(bytes);
-  }
-
-  #audio(bytes: Buffer): void {
-    this.session.audioBytes += bytes.length;
-    let data = bytes;
-    if (this.#leftover) {
-      data = Buffer.concat([this.#leftover, bytes]);
-      this.#leftover = undefined;
-    }
-    const usable = data.length - (data.length % 2);
-    if (usable < data.length) this.#leftover = Buffer.from(data.subarray(usable));
-    const samples = new Int16Array(usable / 2);
-    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * 2);
+  protected onAudio(samples: Int16Array): void {
     // Frame by frame, so every decision falls on the same 10 ms frame however the audio is chunked.
     const frame = this.#detector.frameSize;
     for (let at = 0; at < samples.length; at += frame) this.#frame(samples.subarray(at, at + frame));
@@ -175,7 +132,7 @@ export class FluxSession {
     }
     if (this.#state === 'ongoing' && this.#eagerFrames !== undefined && speechEnd !== this.#checkedAt) {
       if (silentFrames === this.#eagerFrames) {
-        const { match } = this.phrases.recognise(this.#detector.current(), this.#rate);
+        const { match } = this.phrases.recognise(this.#detector.current(), this.rate);
         if (match) {
           this.#checkedAt = speechEnd;
           this.#sendEager(
@@ -186,7 +143,7 @@ export class FluxSession {
         }
       } else if (silentFrames === this.#eotFrames) {
         this.#checkedAt = speechEnd;
-        const guess = this.phrases.matchPrefix(this.#detector.current(), this.#rate);
+        const guess = this.phrases.matchPrefix(this.#detector.current(), this.rate);
         if (guess)
           this.#sendEager(
             transcriptOf(guess, this.#punctuate),
@@ -195,7 +152,7 @@ export class FluxSession {
           );
       }
     }
-    if (this.#detector.position - this.#lastMessageAt >= (UPDATE_EVERY_MS / 1000) * this.#rate) this.#update(speechEnd);
+    if (this.#detector.position - this.#lastMessageAt >= (UPDATE_EVERY_MS / 1000) * this.rate) this.#update(speechEnd);
   }
 
   #sendEager(text: string, words: Json[], speechEnd: number): void {
@@ -207,8 +164,8 @@ export class FluxSession {
   }
 
   #update(speechEnd: number): void {
-    if (speechEnd - this.#guess.speechEnd >= (GUESS_EVERY_MS / 1000) * this.#rate && this.#state === 'ongoing') {
-      const guess = this.phrases.matchPrefix(this.#detector.current(), this.#rate);
+    if (speechEnd - this.#guess.speechEnd >= (GUESS_EVERY_MS / 1000) * this.rate && this.#state === 'ongoing') {
+      const guess = this.phrases.matchPrefix(this.#detector.current(), this.rate);
       // A transcript never goes back to nothing once words have shown.
       if (guess)
         this.#guess = { text: transcriptOf(guess, this.#punctuate), words: guess.words.map((w) => fluxWord(w.punctuatedWord, guess.score)), speechEnd };
@@ -223,14 +180,14 @@ export class FluxSession {
     let text = eager?.text ?? '';
     let words = eager?.words ?? [];
     if (!eager) {
-      const { match } = this.phrases.recognise(samples, this.#rate);
+      const { match } = this.phrases.recognise(samples, this.rate);
       text = match ? transcriptOf(match, this.#punctuate) : this.#guess.text;
       words = match ? match.words.map((w) => fluxWord(w.punctuatedWord, match.score)) : this.#guess.words;
     }
     const finalAt = Date.now();
     this.session.heard.push({
-      start: startSample / this.#rate,
-      end: endSample / this.#rate,
+      start: startSample / this.rate,
+      end: endSample / this.rate,
       transcript: text,
       endedBy: 'silence',
       finalAt,
@@ -245,7 +202,7 @@ export class FluxSession {
   #closeStream(): void {
     // Flux decodes what it has, sends the turn's Update, and closes; no EndOfTurn, no status code.
     if (this.#state !== 'idle') this.#turnInfo('Update', this.#guess.text, this.#guess.words, 0.01);
-    this.#closing = true;
+    this.closing = true;
     if (this.ws.readyState === WS_OPEN) this.ws.close();
   }
 
@@ -256,8 +213,8 @@ export class FluxSession {
       request_id: this.session.requestId,
       event,
       turn_index: this.#turnIndex,
-      audio_window_start: round3(this.#turnStart / this.#rate),
-      audio_window_end: round3(this.#detector.position / this.#rate),
+      audio_window_start: round3(this.#turnStart / this.rate),
+      audio_window_end: round3(this.#detector.position / this.rate),
       transcript,
       words,
       end_of_turn_confidence: confidence,
@@ -268,14 +225,6 @@ export class FluxSession {
     const full = { ...message, sequence_id: this.#sequence++ };
     this.session.sent.push(full);
     if (this.ws.readyState === WS_OPEN) this.ws.send(JSON.stringify(full));
-  }
-
-  #touch(): void {
-    if (this.inactivityTimeoutMs <= 0) return;
-    clearTimeout(this.#inactivityTimer);
-    this.#inactivityTimer = setTimeout(() => {
-      if (this.ws.readyState === WS_OPEN) this.ws.close(1011, 'Deepgram did not receive audio data or a text message within the timeout window.');
-    }, this.inactivityTimeoutMs);
   }
 }
 
