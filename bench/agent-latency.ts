@@ -20,7 +20,16 @@
  * Prints a table, the targets (TARGETS) met or missed, and writes bench/results/agent-latency.json;
  * numbers are reported, never asserted.
  *
+ * All of it once per speech-to-text model (STT_MODELS), each on a fresh stack in the same run: nova-3
+ * (the default; its first signal is the final transcript) and Deepgram Flux (`flux-general-en`, the
+ * plugin's STTv2 with an eager end of turn, which agents-js starts the reply on; the stand-in's Flux
+ * delays are Deepgram's published ones, agent-host/dev/standins/flux-session.ts). The cost side: the
+ * model calls per turn (every request counts, the ones agents-js discards too). Half the paused
+ * sentences are known only whole, so Flux sends an eager end at the pause and withdraws it
+ * (TurnResumed): the false start its extra calls come from.
+ *
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
+ *   HC_BENCH_STT (default "nova-3,flux-general-en") the models, in order;
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (with AGENT_LOG_LEVEL=debug for its turn timings).
  */
 
@@ -32,6 +41,7 @@ import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, 
 import { AgentDispatchClient } from 'livekit-server-sdk';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak } from '../agent-host/dev/standins/audio';
+import { FLUX_EOT_MS, fluxTimings } from '../agent-host/dev/standins/flux-session';
 import { trimToSpeech } from '../agent-host/dev/standins/utterances';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
@@ -44,14 +54,19 @@ const LATENCY = { sttFinalMs: 150, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
 /** Targets (issue 18), printed as met or missed; never asserted. */
 const TARGETS = { oneRoomP50: 800, oneRoomP90: 1000, roomsP50: 900, overheadP50: 150, premature: 0, perRoomMiB: 150 };
 /**
- * Sentences spoken with a 400 ms pause in the middle. Each half is a phrase the stand-in knows, so it
- * finalises the first half at the pause, as Deepgram does with the plugin's 25 ms endpointing: only the
- * agent's own turn-taking keeps it from answering then.
+ * Sentences spoken with a 400 ms pause in the middle. `halves`: each half is a phrase the stand-in
+ * knows, so it finalises the first half at the pause, as Deepgram does with the plugin's 25 ms
+ * endpointing (Flux: a whole end of turn): only the agent's own turn-taking keeps it from answering
+ * then. `whole`: only the paused recording is known, so nova-3 waits the pause out, and Flux sends an
+ * eager end of turn on the first words and withdraws it when speech comes back (TurnResumed).
  */
-const PAUSED: Array<[string, string]> = [
-  ['I could not sleep', 'because of the noise outside.'],
-  ['My neck hurts', 'when I wake up in the morning.'],
+const PAUSED: Array<{ halves: [string, string]; known: 'halves' | 'whole' }> = [
+  { halves: ['I could not sleep', 'because of the noise outside.'], known: 'halves' },
+  { halves: ['I keep waking up', 'at four in the morning.'], known: 'whole' },
+  { halves: ['My neck hurts', 'when I wake up in the morning.'], known: 'halves' },
+  { halves: ['My chest feels tight', 'whenever I think about work.'], known: 'whole' },
 ];
+const STT_MODELS = (process.env.HC_BENCH_STT ?? 'nova-3,flux-general-en').split(',').map((m) => m.trim());
 const PAUSE_MS = 400;
 /** The seeded clients, one room each (the FREE one's first session of the month). */
 const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'].slice(0, Number(process.env.HC_BENCH_ROOMS ?? 3));
@@ -112,8 +127,10 @@ interface Room {
 
 interface Turn {
   totalMs: number;
-  /** Speech end → the stand-in's final result (its 600 ms endpoint + sttFinalMs + transport). */
+  /** Speech end → the stand-in's first signal the reply can start on: nova-3's final result, Flux's eager end of turn. */
   sttMs: number;
+  /** Speech end → the final transcript (Flux: its EndOfTurn; nova-3: the same as sttMs). */
+  sttFinalMs: number;
   /** The voice's first audio after its first text (ttsFirstByteMs, or espeak-ng's render if longer); its leading silence is counted in providersMs. */
   ttsMs: number;
   providersMs: number;
@@ -171,25 +188,27 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
       return { end, first };
     }),
   ).then((timings) => {
-    const finals = standins.stt.sessions.flatMap((s) => s.heard).filter((h) => h.transcript && h.finalAt !== undefined);
+    // What the reply can start on: Flux's eager end of turn when it sent one, else the final.
+    const finals = standins.stt.sessions
+      .flatMap((s) => s.heard)
+      .filter((h) => h.transcript && h.finalAt !== undefined)
+      .map((h) => ({ startAt: h.eagerAt ?? h.finalAt!, finalAt: h.finalAt! }));
     const ttsFirst = standins.tts.sessions.flatMap((s) => s.firstByteAt.map((at, i) => ({ at, ms: s.firstByteMs[i]! })));
     return timings.map(({ end, first }) => {
       // The final and the reply's first audio that fall between this turn's speech end and its answer
       // (with rooms at once, each room's are the nearest ones before its answer).
-      const final = finals
-        .filter((h) => h.finalAt! > end && h.finalAt! < first)
-        .map((h) => h.finalAt!)
-        .sort((a, b) => a - b)[0];
+      const final = finals.filter((h) => h.startAt > end && h.startAt < first).sort((a, b) => a.startAt - b.startAt)[0];
       const tts = ttsFirst.filter((x) => x.at > end && x.at < first).sort((a, b) => b.at - a.at)[0];
       if (final === undefined || tts === undefined) throw new Error('no stand-in timings for a turn (was the phrase recognised?)');
       const request = standins.chat.requests.filter((r) => r.at > end && r.at < first).sort((a, b) => b.at - a.at)[0];
       if (request === undefined) throw new Error('no model request for a turn');
       const totalMs = first - end;
-      const sttMs = final - end;
+      const sttMs = final.startAt - end;
       const providersMs = sttMs + LATENCY.llmFirstTokenMs + tts.ms + voiceLeadMs;
       return {
         totalMs,
         sttMs,
+        sttFinalMs: final.finalAt - end,
         ttsMs: tts.ms,
         providersMs,
         overheadMs: totalMs - providersMs,
@@ -212,6 +231,9 @@ interface PausedTurn {
   premature: boolean;
   totalMs: number;
 }
+
+/** Model requests between `from` and `to` (the cost side: discarded preemptive replies count too). */
+const modelCalls = (standins: Standins, from: number, to: number) => standins.chat.requests.filter((r) => r.at >= from && r.at <= to).length;
 
 /** Speaks a paused sentence in one room: did the AI answer before it was finished? */
 async function pausedTurn(standins: Standins, room: Room, recording: Int16Array, secondHalf: string): Promise<PausedTurn> {
@@ -257,20 +279,65 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (x: number) => x.toFixed(0);
 
-await runBench(async (stack) => {
-  console.log("The AI coach: end of the client's speech → first AI audio in the room, stand-ins at fixed latencies");
-  console.log(`${machineLine()}`);
-  console.log(
-    `stand-in latencies: STT final +${LATENCY.sttFinalMs} ms after the endpointing window (the plugin asks 25 ms, the stand-in honours at least 100), model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
-  );
-  const recordings = await Promise.all(PAUSED.map(pausedRecording));
+type Row = ReturnType<typeof row>;
+const row = (label: string, turns: Turn[]) => {
+  const p = (f: (t: Turn) => number, q: number) => quantile(turns.map(f), q);
+  return {
+    label,
+    turns: turns.length,
+    totalP50: p((t) => t.totalMs, 0.5),
+    totalP90: p((t) => t.totalMs, 0.9),
+    providersP50: p((t) => t.providersMs, 0.5),
+    sttP50: p((t) => t.sttMs, 0.5),
+    ttsP50: p((t) => t.ttsMs, 0.5),
+    overheadP50: p((t) => t.overheadMs, 0.5),
+    overheadP90: p((t) => t.overheadMs, 0.9),
+    timelineP50: {
+      sttStart: p((t) => t.sttMs, 0.5),
+      sttFinal: p((t) => t.sttFinalMs, 0.5),
+      llmRequest: p((t) => t.llmRequestAtMs, 0.5),
+      ttsText: p((t) => t.ttsTextAtMs, 0.5),
+      ttsAudio: p((t) => t.ttsAudioAtMs, 0.5),
+      heard: p((t) => t.totalMs, 0.5),
+    },
+  };
+};
+
+interface Memory {
+  mib: number;
+  pssMib: number;
+  processes: number;
+}
+
+interface ModelRun {
+  sttModel: string;
+  results: [Row, Row];
+  paused: PausedTurn[];
+  premature: number;
+  /** Model requests per turn: one room, the paused sentences, the rooms at once. */
+  modelCallsPerTurn: { oneRoom: number; paused: number; rooms: number };
+  /** Flux's withdrawn eager ends (TurnResumed) over the whole run. */
+  turnResumed: number;
+  memory: { idle: Memory; oneRoom: Memory; allRooms: Memory };
+  perRoomMiB: { pss: number; rss: number };
+}
+
+/** Every phase with the agent on one speech-to-text model, on its own stack. */
+async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
+  const recordings = await Promise.all(PAUSED.map((p) => pausedRecording(p.halves)));
   const standins = await startStandins({
     stt: DISTINCT_PHRASES,
-    sttPhrases: [...PHRASES, ...PAUSED.flat()],
+    sttPhrases: [
+      ...PHRASES,
+      ...PAUSED.filter((p) => p.known === 'halves').flatMap((p) => p.halves),
+      ...PAUSED.flatMap((p, i) => (p.known === 'whole' ? [{ text: p.halves.join(' '), samples: recordings[i]!, sampleRate: MIC_RATE }] : [])),
+    ],
     chatScript: { rules: [], defaultReply: REPLY },
     latencyMs: LATENCY,
   });
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
+  // AgentProcess passes this process's environment on, under its own variables.
+  process.env.DEEPGRAM_STT_MODEL = sttModel;
   const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack);
   const http = new Agent({ keepAlive: true, maxSockets: 4 });
   const rooms: Room[] = [];
@@ -284,108 +351,144 @@ await runBench(async (stack) => {
 
     rooms.push(await openRoom(stack, http, CLIENTS[0]!));
     const single: Turn[] = [];
+    let from = Date.now();
     for (let i = 0; i < TURNS; i++) single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    const singleCalls = modelCalls(standins, from, Date.now());
     const paused: PausedTurn[] = [];
-    for (let i = 0; i < Math.max(2, TURNS / 2); i++) {
-      paused.push(await pausedTurn(standins, rooms[0]!, recordings[i % PAUSED.length]!, PAUSED[i % PAUSED.length]![1]));
+    from = Date.now();
+    for (let i = 0; i < Math.max(PAUSED.length, TURNS / 2); i++) {
+      paused.push(await pausedTurn(standins, rooms[0]!, recordings[i % PAUSED.length]!, PAUSED[i % PAUSED.length]!.halves[1]));
     }
+    const pausedCalls = modelCalls(standins, from, Date.now());
     memory.oneRoom = groupRss(pgid);
 
     for (const email of CLIENTS.slice(1)) rooms.push(await openRoom(stack, http, email));
     const together: Turn[] = [];
+    from = Date.now();
     for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    const togetherCalls = modelCalls(standins, from, Date.now());
     memory.allRooms = groupRss(pgid);
-
-    const row = (label: string, turns: Turn[]) => {
-      const p = (f: (t: Turn) => number, q: number) => quantile(turns.map(f), q);
-      return {
-        label,
-        turns: turns.length,
-        totalP50: p((t) => t.totalMs, 0.5),
-        totalP90: p((t) => t.totalMs, 0.9),
-        providersP50: p((t) => t.providersMs, 0.5),
-        sttP50: p((t) => t.sttMs, 0.5),
-        ttsP50: p((t) => t.ttsMs, 0.5),
-        overheadP50: p((t) => t.overheadMs, 0.5),
-        overheadP90: p((t) => t.overheadMs, 0.9),
-        timelineP50: {
-          sttFinal: p((t) => t.sttMs, 0.5),
-          llmRequest: p((t) => t.llmRequestAtMs, 0.5),
-          ttsText: p((t) => t.ttsTextAtMs, 0.5),
-          ttsAudio: p((t) => t.ttsAudioAtMs, 0.5),
-          heard: p((t) => t.totalMs, 0.5),
-        },
-      };
-    };
-    const results = [row('1 room', single), row(`${ROOMS} rooms at once`, together)];
-    printTable(
-      ['case', 'turns', 'total p50', 'total p90', 'providers p50', '(stt', 'tts)', 'overhead p50', 'overhead p90', 'total/providers'],
-      results.map((r) => [
-        r.label,
-        String(r.turns),
-        ms(r.totalP50),
-        ms(r.totalP90),
-        ms(r.providersP50),
-        ms(r.sttP50),
-        ms(r.ttsP50),
-        ms(r.overheadP50),
-        ms(r.overheadP90),
-        `${(r.totalP50 / r.providersP50).toFixed(2)}x`,
-      ]),
-      new Set([1, 2, 3, 4, 5, 6, 7, 8, 9]),
-    );
-    for (const r of results) {
-      const t = r.timelineP50;
-      console.log(
-        `${r.label}, from speech end (p50): STT final ${ms(t.sttFinal)} ms → model request ${ms(t.llmRequest)} → voice's first text ${ms(t.ttsText)} → its first audio ${ms(t.ttsAudio)} → heard in the room ${ms(t.heard)}`,
-      );
-    }
-    const premature = paused.filter((t) => t.premature).length;
-    console.log(
-      `\n${paused.length} sentences with a ${PAUSE_MS} ms pause mid-sentence: ${premature} premature replies; reply after the whole sentence p50 ${ms(
-        quantile(
-          paused.map((t) => t.totalMs),
-          0.5,
-        ),
-      )} ms`,
-    );
-    const perRoom = (memory.allRooms.mib - memory.idle.mib) / ROOMS;
-    const perRoomPss = (memory.allRooms.pssMib - memory.idle.pssMib) / ROOMS;
-    const mem = (m: { mib: number; pssMib: number; processes: number }) => `${m.pssMib} MiB PSS (${m.mib} RSS) in ${m.processes} processes`;
-    console.log(
-      `\nmemory of the agent's process group: idle ${mem(memory.idle)}; 1 room ${mem(memory.oneRoom)}; ${ROOMS} rooms ${mem(memory.allRooms)}; ` +
-        `per added room ${perRoomPss.toFixed(0)} MiB PSS (${perRoom.toFixed(0)} RSS)`,
-    );
-    const target = (what: string, value: number, limit: number, unit = 'ms') =>
-      console.log(`target ${what} ≤ ${limit} ${unit}: ${value.toFixed(0)} ${unit} (${value <= limit ? 'met' : 'MISSED'})`);
-    console.log('');
-    target('1 room, total p50', results[0]!.totalP50, TARGETS.oneRoomP50);
-    target('1 room, total p90', results[0]!.totalP90, TARGETS.oneRoomP90);
-    target(`${ROOMS} rooms, total p50`, results[1]!.totalP50, TARGETS.roomsP50);
-    target("1 room, the agent's overhead p50", results[0]!.overheadP50, TARGETS.overheadP50);
-    target('premature replies into a mid-sentence pause', premature, TARGETS.premature, 'replies');
-    target('memory per added room (PSS)', perRoomPss, TARGETS.perRoomMiB, 'MiB');
-    console.log(`${ROOMS} rooms vs 1: overhead p50 ${(results[1]!.overheadP50 / Math.max(1, results[0]!.overheadP50)).toFixed(2)}x`);
-    const file = writeResults('agent-latency', {
-      machine: machine(),
-      latencyMs: LATENCY,
-      targets: TARGETS,
-      results,
-      paused: { pauseMs: PAUSE_MS, turns: paused, premature },
+    return {
+      sttModel,
+      results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
+      paused,
+      premature: paused.filter((t) => t.premature).length,
+      modelCallsPerTurn: { oneRoom: singleCalls / single.length, paused: pausedCalls / paused.length, rooms: togetherCalls / together.length },
+      turnResumed: standins.stt.sessions.flatMap((s) => s.sent).filter((m) => m.event === 'TurnResumed').length,
       memory,
-      perRoomMiB: { pss: perRoomPss, rss: perRoom },
-    });
-    console.log(`\nwrote ${file}`);
+      perRoomMiB: {
+        pss: (memory.allRooms.pssMib - memory.idle.pssMib) / ROOMS,
+        rss: (memory.allRooms.mib - memory.idle.mib) / ROOMS,
+      },
+    };
   } finally {
     for (const r of rooms) {
       r.mic.stop();
       await r.participant.disconnect();
     }
     await agent.stop();
-    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(process.env.HC_BENCH_AGENT_LOG, agent.output.join(''));
+    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}`, agent.output.join(''));
     await standins.close();
     rmSync(outboxDir, { recursive: true, force: true });
   }
-});
+}
+
+/** One model's tables and targets. */
+function report(run: ModelRun): void {
+  const { results, paused, premature, memory } = run;
+  console.log(`\n== speech-to-text ${run.sttModel} ==`);
+  printTable(
+    ['case', 'turns', 'total p50', 'total p90', 'providers p50', '(stt', 'tts)', 'overhead p50', 'overhead p90', 'total/providers', 'model calls/turn'],
+    results.map((r, i) => [
+      r.label,
+      String(r.turns),
+      ms(r.totalP50),
+      ms(r.totalP90),
+      ms(r.providersP50),
+      ms(r.sttP50),
+      ms(r.ttsP50),
+      ms(r.overheadP50),
+      ms(r.overheadP90),
+      `${(r.totalP50 / r.providersP50).toFixed(2)}x`,
+      (i === 0 ? run.modelCallsPerTurn.oneRoom : run.modelCallsPerTurn.rooms).toFixed(2),
+    ]),
+    new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+  );
+  for (const r of results) {
+    const t = r.timelineP50;
+    const stt = t.sttStart === t.sttFinal ? `STT final ${ms(t.sttFinal)} ms` : `STT eager end of turn ${ms(t.sttStart)} ms (final ${ms(t.sttFinal)})`;
+    console.log(
+      `${r.label}, from speech end (p50): ${stt} → model request ${ms(t.llmRequest)} → voice's first text ${ms(t.ttsText)} → its first audio ${ms(t.ttsAudio)} → heard in the room ${ms(t.heard)}`,
+    );
+  }
+  console.log(
+    `\n${paused.length} sentences with a ${PAUSE_MS} ms pause mid-sentence: ${premature} premature replies; reply after the whole sentence p50 ${ms(
+      quantile(
+        paused.map((t) => t.totalMs),
+        0.5,
+      ),
+    )} ms; ${run.modelCallsPerTurn.paused.toFixed(2)} model calls per sentence; ${run.turnResumed} eager ends withdrawn (TurnResumed) in the run`,
+  );
+  const mem = (m: Memory) => `${m.pssMib} MiB PSS (${m.mib} RSS) in ${m.processes} processes`;
+  console.log(
+    `\nmemory of the agent's process group: idle ${mem(memory.idle)}; 1 room ${mem(memory.oneRoom)}; ${ROOMS} rooms ${mem(memory.allRooms)}; ` +
+      `per added room ${run.perRoomMiB.pss.toFixed(0)} MiB PSS (${run.perRoomMiB.rss.toFixed(0)} RSS)`,
+  );
+  const target = (what: string, value: number, limit: number, unit = 'ms') =>
+    console.log(`target ${what} ≤ ${limit} ${unit}: ${value.toFixed(0)} ${unit} (${value <= limit ? 'met' : 'MISSED'})`);
+  console.log('');
+  target('1 room, total p50', results[0].totalP50, TARGETS.oneRoomP50);
+  target('1 room, total p90', results[0].totalP90, TARGETS.oneRoomP90);
+  target(`${ROOMS} rooms, total p50`, results[1].totalP50, TARGETS.roomsP50);
+  target("1 room, the agent's overhead p50", results[0].overheadP50, TARGETS.overheadP50);
+  target('premature replies into a mid-sentence pause', premature, TARGETS.premature, 'replies');
+  target('memory per added room (PSS)', run.perRoomMiB.pss, TARGETS.perRoomMiB, 'MiB');
+  console.log(`${ROOMS} rooms vs 1: overhead p50 ${(results[1].overheadP50 / Math.max(1, results[0].overheadP50)).toFixed(2)}x`);
+}
+
+console.log("The AI coach: end of the client's speech → first AI audio in the room, stand-ins at fixed latencies");
+console.log(`${machineLine()}`);
+console.log(
+  `stand-in latencies: nova-3's final +${LATENCY.sttFinalMs} ms after the endpointing window (the plugin asks 25 ms, the stand-in honours at least 100); ` +
+    `Flux's eager end of turn ${fluxTimings({ eager_eot_threshold: '0.4' }).eagerMs} ms and end of turn ${FLUX_EOT_MS} ms into the silence (Deepgram's published figures); ` +
+    `model first token ${LATENCY.llmFirstTokenMs} ms, voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
+);
+const runs: ModelRun[] = [];
+for (const sttModel of STT_MODELS) {
+  progress(`speech-to-text ${sttModel}`);
+  await runBench(async (stack) => {
+    runs.push(await measure(stack, sttModel));
+  });
+  if (process.exitCode) break;
+}
+for (const run of runs) report(run);
+if (runs.length > 1) {
+  console.log('\nside by side (same run):');
+  printTable(
+    ['speech-to-text', '1 room p50', 'p90', `${ROOMS} rooms p50`, 'overhead p50', 'premature', 'model calls/turn', 'paused', `${ROOMS} rooms`],
+    runs.map((r) => [
+      r.sttModel,
+      `${ms(r.results[0].totalP50)} ${r.results[0].totalP50 <= TARGETS.oneRoomP50 ? 'met' : 'MISSED'}`,
+      `${ms(r.results[0].totalP90)} ${r.results[0].totalP90 <= TARGETS.oneRoomP90 ? 'met' : 'MISSED'}`,
+      `${ms(r.results[1].totalP50)} ${r.results[1].totalP50 <= TARGETS.roomsP50 ? 'met' : 'MISSED'}`,
+      ms(r.results[0].overheadP50),
+      String(r.premature),
+      r.modelCallsPerTurn.oneRoom.toFixed(2),
+      r.modelCallsPerTurn.paused.toFixed(2),
+      r.modelCallsPerTurn.rooms.toFixed(2),
+    ]),
+    new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+  );
+}
+if (runs.length > 0) {
+  const file = writeResults('agent-latency', {
+    machine: machine(),
+    latencyMs: LATENCY,
+    flux: { eotMs: FLUX_EOT_MS, eagerMs: fluxTimings({ eager_eot_threshold: '0.4' }).eagerMs },
+    targets: TARGETS,
+    runs: runs.map((r) => ({ ...r, paused: { pauseMs: PAUSE_MS, turns: r.paused, premature: r.premature } })),
+  });
+  console.log(`\nwrote ${file}`);
+}
 // rtc-node's native handles keep the event loop alive after the rooms are closed.
 process.exit(process.exitCode ?? 0);

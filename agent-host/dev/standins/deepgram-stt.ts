@@ -4,12 +4,14 @@
  * `SpeechStarted`, `UtteranceEnd` and, on `CloseStream`, `Metadata` out. `KeepAlive` and `Finalize`
  * are honoured. Utterances are cut by an energy detector and recognised against a phrase book of
  * known recordings; anything else gets an empty transcript, as silence or noise does.
- * Also answers the prerecorded REST form (`POST /v1/listen` with a WAV body).
+ * Also answers the prerecorded REST form (`POST /v1/listen` with a WAV body), and Deepgram Flux's
+ * turn-based `/v2/listen` (the plugin's `STTv2`; flux-session.ts) from the same phrase book.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseWav } from './audio';
 import { deepgramAuth, deepgramError, deepgramPost, openDeepgramSession, Refusals } from './deepgram-wire';
+import { FLUX_MODELS, FLUX_RANGES, FluxSession } from './flux-session';
 import { isTrue, type Json, ListenSession, MODEL_UUID, modelInfo, type SttSession, transcriptOf, wordsOf } from './listen-session';
 import { type MatchOptions, PhraseBook } from './phrase-book';
 import { listenLoopback, queryRecord, type Route, type RunningServer, readBody, requestId, sendJson, type WebSocketLike } from './server';
@@ -29,7 +31,7 @@ export interface DeepgramSttOptions {
    * due `UtteranceEnd` is sent: the plugin stops sending audio after 1 s of quiet. Default 800.
    */
   idleEndMs?: number;
-  /** Extra delay before each final result, for benches. Default 0. */
+  /** Extra delay before each final result (`/v1/listen`; Flux's published delays are whole), for benches. Default 0. */
   finalLatencyMs?: number;
   /** Like Deepgram (NET-0001), close with 1011 after this long without audio or a message. Default 10000; 0 never. */
   inactivityTimeoutMs?: number;
@@ -43,7 +45,7 @@ export class DeepgramSttStandin implements Route {
   readonly sessions: SttSession[] = [];
   readonly prerecorded: Array<{ params: Record<string, string | string[]>; transcript: string }> = [];
   readonly #opts: Required<Omit<DeepgramSttOptions, 'phrases' | 'apiKey' | 'vad' | 'match'>> & Pick<DeepgramSttOptions, 'apiKey'>;
-  readonly #live = new Set<ListenSession>();
+  readonly #live = new Set<ListenSession | FluxSession>();
   readonly #refusals = new Refusals();
 
   constructor(opts: DeepgramSttOptions = {}) {
@@ -68,29 +70,32 @@ export class DeepgramSttStandin implements Route {
   }
 
   refuseUpgrade(req: IncomingMessage, url: URL): { status: number; body: string } | undefined {
-    if (url.pathname !== '/v1/listen') return undefined;
+    if (url.pathname !== '/v1/listen' && url.pathname !== '/v2/listen') return undefined;
     const refused = this.#refusals.take() ?? deepgramAuth(req, this.#opts.apiKey);
     if (refused) return refused;
     const encoding = url.searchParams.get('encoding') ?? 'linear16';
     if (encoding !== 'linear16') {
       return deepgramError(400, 'INVALID_QUERY_PARAMETER', `the stand-in only understands linear16, not ${encoding}`);
     }
-    return undefined;
+    return url.pathname === '/v2/listen' ? refuseFluxQuery(url) : undefined;
   }
 
   socket(ws: WebSocketLike, req: IncomingMessage, url: URL): boolean {
-    if (url.pathname !== '/v1/listen') return false;
+    const flux = url.pathname === '/v2/listen';
+    if (!flux && url.pathname !== '/v1/listen') return false;
     const session: SttSession = {
       ...openDeepgramSession(`stt-${this.sessions.length + 1}`, req, url),
       sampleRate: Number(url.searchParams.get('sample_rate') ?? 16_000) || 16_000,
-      channels: Number(url.searchParams.get('channels') ?? 1) || 1,
+      // Flux takes one channel.
+      channels: flux ? 1 : Number(url.searchParams.get('channels') ?? 1) || 1,
       audioBytes: 0,
       control: [],
       sent: [],
       heard: [],
     };
     this.sessions.push(session);
-    const live = new ListenSession(ws, session, this.phrases, this.#opts);
+    // Deepgram Flux's turns (flux-session.ts), or nova's results (listen-session.ts).
+    const live = flux ? new FluxSession(ws, session, this.phrases, this.#opts.inactivityTimeoutMs) : new ListenSession(ws, session, this.phrases, this.#opts);
     this.#live.add(live);
     ws.on('close', () => {
       live.dispose();
@@ -148,6 +153,27 @@ export class DeepgramSttStandin implements Route {
       results: { channels: [{ alternatives: [{ transcript, confidence, words }] }] },
     });
   }
+}
+
+/** Flux's answer to a model or threshold it does not take: a 400 before the upgrade, as Deepgram gives. */
+function refuseFluxQuery(url: URL): { status: number; body: string } | undefined {
+  const model = url.searchParams.get('model') ?? '';
+  if (!FLUX_MODELS.includes(model))
+    return deepgramError(400, 'INVALID_QUERY_PARAMETER', `/v2/listen takes a Flux model (${FLUX_MODELS.join(', ')}), not '${model}'`);
+  for (const [name, [low, high]] of Object.entries(FLUX_RANGES)) {
+    const raw = url.searchParams.get(name);
+    if (raw === null) continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < low || value > high) {
+      return deepgramError(400, 'INVALID_QUERY_PARAMETER', `${name} must be between ${low} and ${high}, not '${raw}'`);
+    }
+  }
+  const eager = url.searchParams.get('eager_eot_threshold');
+  const eot = url.searchParams.get('eot_threshold') ?? '0.7';
+  if (eager !== null && Number(eager) > Number(eot)) {
+    return deepgramError(400, 'INVALID_QUERY_PARAMETER', `eager_eot_threshold (${eager}) must not be above eot_threshold (${eot})`);
+  }
+  return undefined;
 }
 
 /** Starts the speech-to-text stand-in alone on a free loopback port. */

@@ -25,6 +25,8 @@ export interface HeardUtterance {
   endedBy: 'silence' | 'idle' | 'finalize' | 'close';
   /** Wall clock (ms) when the final result went out (benches measure from it). */
   finalAt?: number;
+  /** Flux (`/v2/listen`): wall clock when the `EagerEndOfTurn` this final confirmed went out. */
+  eagerAt?: number;
 }
 
 /** One `/v1/listen` WebSocket session, as the stand-in saw it. */
@@ -46,8 +48,71 @@ export interface ListenTimings {
   inactivityTimeoutMs: number;
 }
 
+/**
+ * What both listen protocols (nova's `/v1/listen`, Flux's `/v2/listen`) do alike on a connection:
+ * record text messages by type, hand audio on as samples, and close as Deepgram does after a quiet
+ * spell (NET-0001).
+ */
+export abstract class ListenConnection {
+  protected closing = false;
+  readonly #pcm: PcmReader;
+  #inactivityTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ws: WebSocketLike,
+    readonly session: SttSession,
+    readonly phrases: PhraseBook,
+    readonly inactivityTimeoutMs: number,
+  ) {
+    this.#pcm = new PcmReader(session.channels);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    this.#touch();
+  }
+
+  dispose(): void {
+    this.closing = true;
+    clearTimeout(this.#inactivityTimer);
+    this.session.closedAt ??= Date.now();
+  }
+
+  protected get rate(): number {
+    return this.session.sampleRate;
+  }
+
+  /** A text message, by its `type` (already recorded in `session.control`). */
+  protected abstract onControl(type: string): void;
+
+  /** Audio (already counted in `session.audioBytes`) as the first channel's samples, and as received. */
+  protected abstract onAudio(samples: Int16Array, bytes: Buffer): void;
+
+  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    this.#touch();
+    if (this.closing) return;
+    const bytes = toBuffer(data);
+    if (!isBinary) {
+      const type = controlType(bytes);
+      this.session.control.push(type);
+      this.onControl(type);
+      return;
+    }
+    this.session.audioBytes += bytes.length;
+    this.onAudio(this.#pcm.read(bytes), bytes);
+  }
+
+  #touch(): void {
+    if (this.inactivityTimeoutMs <= 0) return;
+    clearTimeout(this.#inactivityTimer);
+    this.#inactivityTimer = setTimeout(() => {
+      if (this.ws.readyState === WS_OPEN) {
+        const reason = 'Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001';
+        this.ws.close(1011, reason);
+      }
+    }, this.inactivityTimeoutMs);
+  }
+}
+
 /** Speaks Deepgram's live protocol on one connection, cutting and recognising utterances as audio comes. */
-export class ListenSession {
+export class ListenSession extends ListenConnection {
   readonly #detector: UtteranceDetector;
   readonly #interim: boolean;
   readonly #vadEvents: boolean;
@@ -55,7 +120,6 @@ export class ListenSession {
   readonly #utteranceEndMs: number | undefined;
   readonly #punctuate: boolean;
   readonly #hash = createHash('sha256');
-  #leftover: Buffer | undefined;
   #cursor = 0; // samples: end of the audio covered by the last final result
   #lastInterim = 0;
   #lastInterimText = '';
@@ -63,15 +127,14 @@ export class ListenSession {
   #queue: Promise<void> = Promise.resolve();
   #idleTimer: NodeJS.Timeout | undefined;
   #lastAudioAt = 0;
-  #inactivityTimer: NodeJS.Timeout | undefined;
-  #closing = false;
 
   constructor(
-    readonly ws: WebSocketLike,
-    readonly session: SttSession,
-    readonly phrases: PhraseBook,
+    ws: WebSocketLike,
+    session: SttSession,
+    phrases: PhraseBook,
     readonly opts: ListenTimings,
   ) {
+    super(ws, session, phrases, opts.inactivityTimeoutMs);
     const p = session.params;
     this.#endpointing = first(p.endpointing) !== 'false';
     // Deepgram sends speech_final after `endpointing` ms of silence (default 10). The stand-in can tell
@@ -90,62 +153,27 @@ export class ListenSession {
     const utteranceEnd = Number(first(p.utterance_end_ms));
     this.#utteranceEndMs = Number.isFinite(utteranceEnd) && utteranceEnd > 0 ? utteranceEnd : undefined;
     this.#punctuate = isTrue(p.punctuate) || isTrue(p.smart_format);
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
-    this.#touch();
   }
 
-  dispose(): void {
-    this.#closing = true;
+  override dispose(): void {
     clearTimeout(this.#idleTimer);
-    clearTimeout(this.#inactivityTimer);
-    this.session.closedAt ??= Date.now();
+    super.dispose();
   }
 
-  get #rate(): number {
-    return this.session.sampleRate;
+  protected onControl(type: string): void {
+    if (type === 'Finalize') this.#finalize('finalize');
+    else if (type === 'CloseStream') this.#closeStream();
   }
 
-  #onMessage(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    this.#touch();
-    if (this.#closing) return;
-    const bytes = toBuffer(data);
-    if (!isBinary) {
-      let message: Json;
-      try {
-        message = JSON.parse(bytes.toString('utf8')) as Json;
-      } catch {
-        this.session.control.push('(not JSON)');
-        return;
-      }
-      const type = String(message.type);
-      this.session.control.push(type);
-      if (type === 'Finalize') this.#finalize('finalize');
-      else if (type === 'CloseStream') this.#closeStream();
-      return;
-    }
-    this.#audio(bytes);
-  }
-
-  #audio(bytes: Buffer): void {
-    this.session.audioBytes += bytes.length;
+  protected onAudio(samples: Int16Array, bytes: Buffer): void {
     this.#hash.update(bytes);
-    let data = bytes;
-    if (this.#leftover) {
-      data = Buffer.concat([this.#leftover, bytes]);
-      this.#leftover = undefined;
-    }
-    const frameBytes = 2 * this.session.channels;
-    const usable = data.length - (data.length % frameBytes);
-    if (usable < data.length) this.#leftover = Buffer.from(data.subarray(usable));
-    const samples = new Int16Array(usable / frameBytes);
-    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * frameBytes); // first channel
     for (const event of this.#detector.push(samples)) {
       if (event.type === 'start') {
         this.#pendingUtteranceEnd = undefined;
         this.#lastInterim = event.startSample;
         this.#lastInterimText = '';
         if (this.#vadEvents) {
-          this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: seconds(event.startSample, this.#rate) });
+          this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: seconds(event.startSample, this.rate) });
         }
       } else {
         this.#final(event.samples, event.startSample, event.decidedAt, 'silence');
@@ -165,7 +193,7 @@ export class ListenSession {
   }
 
   #idle(): void {
-    if (this.#closing) return;
+    if (this.closing) return;
     const quiet = Date.now() - this.#lastAudioAt;
     if (quiet < this.opts.idleEndMs) {
       this.#armIdle(this.opts.idleEndMs - quiet);
@@ -179,10 +207,10 @@ export class ListenSession {
   #maybeInterim(): void {
     if (!this.#interim || !this.#detector.inSpeech) return;
     const position = this.#detector.position;
-    if (position - this.#lastInterim < (this.opts.interimIntervalMs / 1000) * this.#rate) return;
+    if (position - this.#lastInterim < (this.opts.interimIntervalMs / 1000) * this.rate) return;
     this.#lastInterim = position;
     const start = this.#detector.utteranceStart;
-    const guess = this.phrases.matchPrefix(this.#detector.current(), this.#rate);
+    const guess = this.phrases.matchPrefix(this.#detector.current(), this.rate);
     const text = guess ? transcriptOf(guess, this.#punctuate) : '';
     // An interim never goes backwards to nothing once words have shown.
     if (!text && this.#lastInterimText) return;
@@ -191,11 +219,11 @@ export class ListenSession {
   }
 
   #final(samples: Int16Array, startSample: number, position: number, endedBy: HeardUtterance['endedBy']): void {
-    const { match, best } = this.phrases.recognise(samples, this.#rate);
+    const { match, best } = this.phrases.recognise(samples, this.rate);
     const transcript = match ? transcriptOf(match, this.#punctuate) : '';
     const heard: HeardUtterance = {
-      start: seconds(startSample, this.#rate),
-      end: seconds(startSample + samples.length, this.#rate),
+      start: seconds(startSample, this.rate),
+      end: seconds(startSample + samples.length, this.rate),
       transcript,
       best,
       endedBy,
@@ -225,7 +253,7 @@ export class ListenSession {
   #maybeUtteranceEnd(idle: boolean): void {
     if (this.#pendingUtteranceEnd === undefined || this.#utteranceEndMs === undefined) return;
     if (this.#detector.inSpeech) return;
-    const gap = seconds(this.#detector.position, this.#rate) - this.#pendingUtteranceEnd;
+    const gap = seconds(this.#detector.position, this.rate) - this.#pendingUtteranceEnd;
     if (!idle && gap * 1000 < this.#utteranceEndMs) return;
     this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#pendingUtteranceEnd });
     this.#pendingUtteranceEnd = undefined;
@@ -252,9 +280,9 @@ export class ListenSession {
   #closeStream(): void {
     this.#finalize('close');
     this.#maybeUtteranceEnd(true);
-    this.#closing = true;
+    this.closing = true;
     clearTimeout(this.#idleTimer);
-    const duration = seconds(this.session.audioBytes / (2 * this.session.channels), this.#rate);
+    const duration = seconds(this.session.audioBytes / (2 * this.session.channels), this.rate);
     this.#send({
       type: 'Metadata',
       transaction_key: 'deprecated',
@@ -274,12 +302,12 @@ export class ListenSession {
   #results(r: { isFinal: boolean; speechFinal: boolean; fromFinalize?: boolean; match?: PhraseMatch; utteranceStart: number; end: number }): Json {
     const start = this.#cursor;
     if (r.isFinal) this.#cursor = r.end;
-    const words = r.match ? wordsOf(r.match, seconds(r.utteranceStart, this.#rate)) : [];
+    const words = r.match ? wordsOf(r.match, seconds(r.utteranceStart, this.rate)) : [];
     return {
       type: 'Results',
       channel_index: [0, 1],
-      duration: round3(seconds(r.end - start, this.#rate)),
-      start: round3(seconds(start, this.#rate)),
+      duration: round3(seconds(r.end - start, this.rate)),
+      start: round3(seconds(start, this.rate)),
       is_final: r.isFinal,
       speech_final: r.speechFinal,
       ...(r.fromFinalize ? { from_finalize: true } : {}),
@@ -312,16 +340,34 @@ export class ListenSession {
   #enqueue(step: () => Promise<void>): void {
     this.#queue = this.#queue.then(step).catch(() => undefined);
   }
+}
 
-  #touch(): void {
-    if (this.opts.inactivityTimeoutMs <= 0) return;
-    clearTimeout(this.#inactivityTimer);
-    this.#inactivityTimer = setTimeout(() => {
-      if (this.ws.readyState === WS_OPEN) {
-        const reason = 'Deepgram did not receive audio data or a text message within the timeout window. See https://dpgr.am/net0001';
-        this.ws.close(1011, reason);
-      }
-    }, this.opts.inactivityTimeoutMs);
+/** A text message's `type` (`'(not JSON)'` if it is not JSON), as the stand-ins record it. */
+export function controlType(bytes: Buffer): string {
+  try {
+    return String((JSON.parse(bytes.toString('utf8')) as Json).type);
+  } catch {
+    return '(not JSON)';
+  }
+}
+
+/** Binary linear16 audio to the first channel's samples; a part frame waits for the next message. */
+export class PcmReader {
+  #leftover: Buffer | undefined;
+  constructor(readonly channels: number) {}
+
+  read(bytes: Buffer): Int16Array {
+    let data = bytes;
+    if (this.#leftover) {
+      data = Buffer.concat([this.#leftover, bytes]);
+      this.#leftover = undefined;
+    }
+    const frameBytes = 2 * this.channels;
+    const usable = data.length - (data.length % frameBytes);
+    if (usable < data.length) this.#leftover = Buffer.from(data.subarray(usable));
+    const samples = new Int16Array(usable / frameBytes);
+    for (let i = 0; i < samples.length; i++) samples[i] = data.readInt16LE(i * frameBytes); // first channel
+    return samples;
   }
 }
 

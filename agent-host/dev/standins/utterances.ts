@@ -97,6 +97,11 @@ export class UtteranceDetector {
     return this.#start;
   }
 
+  /** Sample offset (in the stream) where the current utterance's last speech frame ends, or -1. */
+  get lastSpeechSample(): number {
+    return this.#start < 0 ? -1 : this.#start + this.#speechEnd;
+  }
+
   /** The current utterance's audio up to its last speech frame (for interim guesses). */
   current(): Int16Array {
     return this.#joined().subarray(0, this.#speechEnd);

@@ -29,6 +29,7 @@ export interface AgentConfig {
   secret: string;
   providers: Providers;
   llmModel: string;
+  /** nova-3 (the default) on `/v1/listen`, or a Flux model (`flux-general-en`) on `/v2/listen` with eager end of turn (providers.ts). */
   sttModel: string;
   ttsVoice: string;
   /** Undelivered transcript lines, one folder per session. */

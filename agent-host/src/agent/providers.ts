@@ -10,13 +10,34 @@ export interface Engines {
   llm: llm.LLM;
 }
 
+/**
+ * Deepgram Flux (`DEEPGRAM_STT_MODEL=flux-general-en`, the plugin's `STTv2` on `/v2/listen`) with
+ * `eagerEotThreshold`: Flux sends an `EagerEndOfTurn` before it is sure the client has finished, which
+ * agents-js takes as a PREFLIGHT_TRANSCRIPT and starts the preemptive reply on (nova-3's first signal
+ * is its final transcript). Deepgram: 0.3–0.5 saves ~150–250 ms for ~50–70% more model calls
+ * (https://developers.deepgram.com/docs/flux/configuration); 0.4 is the middle. A `TurnResumed` (the
+ * client went on) does not play the early reply: agents-js keeps it unscheduled until the turn ends
+ * and discards it when the final transcript differs, or when the next preflight replaces it.
+ */
+const FLUX_EAGER_EOT_THRESHOLD = 0.4;
+
+/** Whether the speech-to-text model is a Flux one, spoken to on `/v2/listen`. */
+export const isFluxModel = (model: string): boolean => model.startsWith('flux-');
+
 export function createEngines(config: AgentConfig): Engines {
   const p = config.providers;
   const deepgramKey = p.mode === 'real' ? p.deepgramApiKey : 'standin';
   const openaiKey = p.mode === 'real' ? p.openaiApiKey : 'standin';
   const deepgramBase = p.deepgramBaseUrl ? { baseUrl: p.deepgramBaseUrl } : {};
   return {
-    stt: new deepgram.STT({ apiKey: deepgramKey, model: config.sttModel, interimResults: true, ...deepgramBase }),
+    stt: isFluxModel(config.sttModel)
+      ? new deepgram.STTv2({
+          apiKey: deepgramKey,
+          model: config.sttModel,
+          eagerEotThreshold: FLUX_EAGER_EOT_THRESHOLD,
+          ...(p.deepgramBaseUrl ? { endpointUrl: `${p.deepgramBaseUrl.replace(/\/+$/, '')}/v2/listen` } : {}),
+        })
+      : new deepgram.STT({ apiKey: deepgramKey, model: config.sttModel, interimResults: true, ...deepgramBase }),
     tts: new deepgram.TTS({ apiKey: deepgramKey, model: config.ttsVoice, ...deepgramBase }),
     llm: new openai.LLM({ apiKey: openaiKey, model: config.llmModel, ...(p.openaiBaseUrl ? { baseURL: p.openaiBaseUrl } : {}) }),
   };
