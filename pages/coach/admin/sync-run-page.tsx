@@ -72,7 +72,7 @@ export function SyncRunPage() {
         {r.status === 'RUNNING' && (
           <p className="hc-small hc-muted">
             {r.progress.at ? `Last report ${formatWhen(r.progress.at)}.` : 'Waiting for the first report.'} A run silent for {STALL_MINUTES} minutes is stuck:
-            the next "Run now" fails it and starts afresh.
+            it shows as failed, and "Run now" starts afresh.
           </p>
         )}
       </section>
