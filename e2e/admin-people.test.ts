@@ -18,7 +18,6 @@ const ADMIN_EMAIL = `admin-people-admin-${stamp}@example.com`;
 const COACH_EMAIL = `admin-people-coach-${stamp}@example.com`;
 const REASON = 'Bought the twelve-week coaching package';
 const DESKTOP = { width: 1200, height: 860 };
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 2 };
 
 describe('the Admin section: an admin makes a client Premium', () => {
   const files = browserTestFiles('admin-people');
@@ -29,12 +28,7 @@ describe('the Admin section: an admin makes a client Premium', () => {
   let clientId = '';
 
   /** A screenshot at desktop width, then at phone width (back to desktop after). */
-  async function screens(name: string, on: Page = page) {
-    await files.screenshot(on, `${name}-desktop`);
-    await on.setViewport(PHONE);
-    await files.screenshot(on, `${name}-phone`);
-    await on.setViewport(DESKTOP);
-  }
+  const screens = (name: string, on: Page = page) => files.screens(on, name, DESKTOP);
   const textOf = (selector: string, on: Page = page) => on.$eval(selector, (el) => el.textContent ?? '');
 
   beforeAll(async () => {
@@ -144,6 +138,7 @@ describe('the Admin section: an admin makes a client Premium', () => {
     await coachPage.goto(`${coachPortalUrl()}/admin/people`);
     await coachPage.waitForFunction(() => document.body.textContent?.includes('This section is for admins'), { timeout: 15_000 });
     expect(await coachPage.$('[data-testid=people-filters]')).toBeNull();
+    await screens('admin-refused-to-a-coach', coachPage);
     await coachContext.close();
     const coachToken = await login(COACH_EMAIL);
     expect((await api('GET', '/api/admin/people', { token: coachToken })).status).toBe(403);
