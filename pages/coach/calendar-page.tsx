@@ -50,8 +50,16 @@ const rowId = (appointmentId: string) => `appointment-${appointmentId}`;
 
 /**
  * A coach with no zone chosen has their windows read in UTC: asked to confirm the zone, offered the
- * browser's (one click) or any other in Settings. Choosing keeps the windows' local hours.
+ * browser's (one click) or any other in Settings. Confirming moves the windows into that zone at the same
+ * moments (the Worker rewrites them); from then on they keep their local hours.
  */
+/** "09:00": what `hour`:00 UTC today reads on the clock of `zone`. */
+const onClockOf = (zone: string, hour: number): string => {
+  const at = new Date();
+  at.setUTCHours(hour, 0, 0, 0);
+  return at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: zone });
+};
+
 export function ZonePrompt() {
   const coach = useCoach();
   const setCoach = useSetCoach();
@@ -62,8 +70,9 @@ export function ZonePrompt() {
     <div data-testid="zone-prompt">
       <Alert tone="warn" title="Confirm your time zone">
         <p>
-          Your availability is read in UTC because you have not chosen a time zone. This browser is in <strong>{browser}</strong>. Your windows keep their hours
-          in the zone you choose (09:00–12:00 stays 09:00–12:00).
+          Your availability is read in UTC because you have not chosen a time zone. This browser is in <strong>{browser}</strong>. Confirming keeps every hour
+          you offer at the same moment, written on your clock (14:00 UTC is {onClockOf(browser, 14)} in {browser}); from then on your hours follow your clock,
+          also when it changes for daylight saving.
         </p>
         <div className="hc-row">
           <Button onClick={() => confirm.run()} busy={confirm.busy} data-testid="zone-confirm">
