@@ -174,6 +174,35 @@ describe('rescheduling', () => {
     expect((await stored(cancelled))?.status).toBe('CANCELLED');
     expect((await testDb().select().from(emailOutbox).all()).length).toBe(outboxBefore);
   });
+
+  it('makes the checks booking makes: a client no longer PREMIUM (403), a coach no longer taking bookings (409); the original kept, nothing written', async () => {
+    const w = await world();
+    const id = await book(w, w.slots[0]!);
+    const outboxBefore = (await testDb().select().from(emailOutbox).all()).length;
+    const kept = async () => {
+      expect(await stored(id)).toMatchObject({ status: 'SCHEDULED', scheduledFor: new Date(w.slots[0]!) });
+      expect((await testDb().select().from(emailOutbox).all()).length).toBe(outboxBefore);
+    };
+
+    // The client's membership lapsed (the Skool sync set them FREE).
+    await testDb().update(users).set({ membershipTier: 'FREE' }).where(eq(users.id, w.client.user.id));
+    const free = await reschedule(id, w.slots[3]!, w.client.token);
+    expect(free.status).toBe(403);
+    expect((await body(free)).error).toMatchObject({ code: 'TIER_LIMIT_REACHED', details: { tier: 'FREE', upgradeUrl: expect.any(String) } });
+    await kept();
+
+    // PREMIUM again, but the coach closed their bookings.
+    await testDb().update(users).set({ membershipTier: 'PREMIUM' }).where(eq(users.id, w.client.user.id));
+    await testDb().update(users).set({ isAvailable: false }).where(eq(users.id, w.coach.user.id));
+    const closed = await reschedule(id, w.slots[3]!, w.client.token);
+    expect(closed.status).toBe(409);
+    expect((await body(closed)).error).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('not taking bookings') });
+    await kept();
+
+    // Both as before: the move goes through.
+    await testDb().update(users).set({ isAvailable: true }).where(eq(users.id, w.coach.user.id));
+    expect((await reschedule(id, w.slots[3]!, w.client.token)).status).toBe(200);
+  });
 });
 
 describe('missed appointments', () => {
