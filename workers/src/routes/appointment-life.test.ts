@@ -225,10 +225,27 @@ describe('missed appointments', () => {
       Object.fromEntries((await body<Appt[]>(await get('/api/appointments?include=all', bearer(token)))).data.map((a) => [a.id, a.status]));
     expect(await all(client.token)).toMatchObject({ [over]: 'MISSED', [notYet]: 'SCHEDULED', [started]: 'ACTIVE' });
     expect(await all(coach.token)).toMatchObject({ [over]: 'MISSED', [notYet]: 'SCHEDULED', [started]: 'ACTIVE' });
-    // A missed appointment uses no session: the client's monthly count is untouched.
-    expect((await testDb().select({ used: users.monthlySessionsUsed }).from(users).where(eq(users.id, client.user.id)).get())?.used).toBe(0);
     // Neither side can cancel or move it any more.
     expect((await post(`/api/appointments/${over}/cancel`, {}, bearer(client.token))).status).toBe(409);
+  });
+
+  it('uses none of the month’s sessions: a client on FREE (one session a month) still starts their one session after missing one', async () => {
+    const coach = await person('COACH', 'Casey Coach');
+    const client = await person('CLIENT', 'Riley Client');
+    const missed = await at({ coach, client }, new Date(Date.now() - 2 * 3_600_000));
+    const mine = (await body<Appt[]>(await get('/api/appointments?include=all', bearer(client.token)))).data;
+    expect(mine.find((a) => a.id === missed)?.status).toBe('MISSED');
+    // Their membership lapsed after booking: FREE allows one session a month.
+    await testDb().update(users).set({ membershipTier: 'FREE' }).where(eq(users.id, client.user.id));
+    const usage = async () => (await body<{ usage: { sessionsThisMonth: number } }>(await get('/api/users/me', bearer(client.token)))).data.usage;
+    expect((await usage()).sessionsThisMonth).toBe(0);
+
+    // The month's one session is still theirs (were the missed one counted, this start would be 403), and
+    // a session started does count.
+    const started = await post('/api/rooms', {}, bearer(client.token));
+    expect(started.status).toBe(201);
+    expect((await usage()).sessionsThisMonth).toBe(1);
+    await post(`/api/rooms/${(await body<{ sessionId: string }>(started)).data.sessionId}/end`, {}, bearer(client.token));
   });
 
   it('is marked by the cron at its run time (the test moves the time), without anyone looking', async () => {
