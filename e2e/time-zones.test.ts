@@ -4,6 +4,8 @@
  * opens 09:00–12:00 local on a weekday; a PREMIUM client in a browser set to Tokyo time sees those slots
  * in Tokyo time (the zone named), books 09:00 New York, moves it to 10:30 in one step and downloads the
  * .ics; the coach's week shows the band at 09:00–12:00 and the appointment at 10:30, New York time.
+ * An appointment an hour ago that nobody joined (written into D1: the API books only the future) shows
+ * as missed on the client's booking page and in the coach's week.
  * The coach's slots are on a weekday 8 days ahead (New York), clear of e2e/booking.test.ts (22 days
  * ahead, 03:00 UTC) and e2e/coach-portal.test.ts (the seeded coach, tomorrow); the window is removed and
  * the coach closed for bookings in afterAll. Screenshots (desktop and phone) go to e2e/artifacts/time-zones/.
@@ -15,6 +17,7 @@ import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, apiOk, browserTestFiles, createClient, createCoach, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
 import { waitForMail } from './mail';
+import { queryLocalD1 } from './stack';
 
 const COACH_ZONE = 'America/New_York';
 const CLIENT_ZONE = 'Asia/Tokyo';
@@ -43,6 +46,7 @@ describe('scheduling in each person’s own time zone', () => {
   let clientToken = '';
   let windowId = '';
   let appointmentId = '';
+  let missedId = '';
   let locale = 'en-US';
 
   const shot = async (p: Page, name: string) => {
@@ -86,6 +90,7 @@ describe('scheduling in each person’s own time zone', () => {
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
     if (appointmentId) await api('POST', `/api/appointments/${appointmentId}/cancel`, { token: clientToken }).catch(() => undefined);
+    if (missedId) await queryLocalD1(inject('persistDir'), `DELETE FROM appointments WHERE id = '${missedId}';`).catch(() => undefined);
     if (windowId) await api('DELETE', `/api/availability/${windowId}`, { token: coachToken }).catch(() => undefined);
     if (coachToken) await api('PATCH', '/api/users/me', { token: coachToken, body: { isAvailable: false } }).catch(() => undefined);
   });
@@ -96,6 +101,11 @@ describe('scheduling in each person’s own time zone', () => {
     await Promise.all([coachPage.waitForSelector('[data-testid=add-window]', { timeout: 15_000 }), coachPage.click('nav a[href="/calendar"]')]);
     await coachPage.waitForSelector('[data-testid=zone-prompt]', { timeout: 15_000 });
     expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(COACH_ZONE);
+    // Confirming keeps each offered hour at its moment: the prompt says what 14:00 UTC is on this clock.
+    const fourteen = new Date();
+    fourteen.setUTCHours(14, 0, 0, 0);
+    const onClock = fourteen.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE });
+    expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(`14:00 UTC is ${onClock} in ${COACH_ZONE}`);
     // Until then their windows are read in UTC, and the form says so.
     expect(await textOf(coachPage, '[data-testid=add-window] h3')).toBe('Add a window (UTC)');
     await shot(coachPage, 'coach-zone-prompt');
@@ -236,5 +246,54 @@ describe('scheduling in each person’s own time zone', () => {
       ),
     );
     await shot(coachPage, 'coach-calendar-new-york');
+  });
+
+  it('an appointment an hour ago that nobody joined shows as missed to the client and in the coach’s week', async () => {
+    missedId = `e2e-tz-missed-${Date.now()}`;
+    const at = Math.floor((Date.now() - 60 * 60_000) / 60_000) * 60_000;
+    const iso = new Date(at).toISOString();
+    await queryLocalD1(
+      inject('persistDir'),
+      `INSERT INTO appointments (id, scheduled_for, duration_minutes, client_id, coach_id, status, created_at)
+         VALUES ('${missedId}', ${at}, 30, (SELECT id FROM users WHERE email = '${CLIENT.email}'), '${coachId}', 'SCHEDULED', ${Date.now()});`,
+    );
+
+    // The client: the booking page lists it as missed, in Tokyo time, not as a session used.
+    await clientPage.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
+    const missedRow = `[data-testid=missed-appointments] [data-appointment-id="${missedId}"]`;
+    await clientPage.waitForSelector(missedRow, { timeout: 15_000 });
+    expect(await clientPage.$eval(missedRow, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const said = await textOf(clientPage, missedRow);
+    expect(said).toContain('missed');
+    expect(said).toContain(COACH.name);
+    expect(said).toContain('did not count as one of your sessions');
+    expect(await clientPage.$eval(`${missedRow} time`, (el) => el.getAttribute('datetime'))).toBe(iso);
+    await shot(clientPage, 'client-missed');
+
+    // The coach: the week that holds it (New York) shows the block as missed.
+    await coachPage.reload({ waitUntil: 'networkidle0' });
+    await coachPage.waitForSelector('[data-testid=week-grid]', { timeout: 15_000 });
+    const day = `[data-testid=week-day][data-date="${localDate(new Date(at), COACH_ZONE)}"]`;
+    for (let i = 0; i < 4 && !(await coachPage.$(day)); i++) await coachPage.click('[data-testid=week-previous]');
+    const block = `${day} [data-testid=week-appointment][data-appointment-id="${missedId}"]`;
+    await coachPage.waitForSelector(block, { timeout: 15_000 });
+    expect(await coachPage.$eval(block, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const shown = await textOf(coachPage, block);
+    expect(shown).toContain('missed');
+    expect(shown).toContain(CLIENT.name);
+    // And in the list under the week, said as missed, in New York time.
+    const listed = `[data-testid=calendar-missed] [data-testid=calendar-appointment][data-appointment-id="${missedId}"]`;
+    expect(await coachPage.$eval(listed, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const row = await textOf(coachPage, listed);
+    expect(row).toContain('missed');
+    expect(row).toContain(
+      squash(
+        new Date(at).toLocaleString(locale, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE }),
+      ),
+    );
+    expect(await apiOk<{ id: string; status: string }[]>('GET', '/api/appointments?include=all', { token: coachToken })).toContainEqual(
+      expect.objectContaining({ id: missedId, status: 'MISSED' }),
+    );
+    await shot(coachPage, 'coach-missed');
   });
 });

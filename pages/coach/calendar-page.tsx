@@ -88,9 +88,9 @@ export function ZonePrompt() {
 
 /**
  * The coach's calendar, in their own time zone (named): a week (availability windows and appointments),
- * their upcoming appointments (each scheduled one cancellable or reassignable to another coach) and when
- * they can be booked (weekly windows and one-off dates, wall-clock times in their zone). Until a coach
- * confirms a zone, their windows are read in UTC (named so in the list and the form) and the week and
+ * their upcoming appointments (each scheduled one cancellable or reassignable to another coach), those
+ * missed in the last week, and when they can be booked (weekly windows and one-off dates, wall-clock
+ * times in their zone). Until a coach confirms a zone, their windows are read in UTC (named so in the list and the form) and the week and
  * the times are drawn in the browser's zone, where they are; the prompt above asks them to confirm.
  */
 export function CalendarPage() {
@@ -115,6 +115,10 @@ export function CalendarPage() {
   const upcoming = appointments
     .filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now)
     .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+  /** Missed in the last week (nobody started them): listed as missed, so the coach sees who did not come. */
+  const missed = appointments
+    .filter((a) => a.status === 'MISSED' && Date.parse(a.scheduledFor) > now - 7 * 86_400_000)
+    .sort((a, b) => b.scheduledFor.localeCompare(a.scheduledFor));
 
   function openAppointment(id: string) {
     const row = document.getElementById(rowId(id));
@@ -132,7 +136,7 @@ export function CalendarPage() {
         windowZone={windowZone}
         windows={windows}
         appointments={appointments}
-        listed={new Set(upcoming.map((a) => a.id))}
+        listed={new Set([...upcoming, ...missed].map((a) => a.id))}
         onOpenAppointment={openAppointment}
       />
       <div className="hc-review">
@@ -159,6 +163,16 @@ export function CalendarPage() {
                 />
               ))}
             </ul>
+          )}
+          {missed.length > 0 && (
+            <>
+              <h3>Missed in the last week</h3>
+              <ul className="hc-list" aria-label="Missed appointments" data-testid="calendar-missed">
+                {missed.map((a) => (
+                  <AppointmentRow key={a.id} zone={zone} appointment={a} onChange={() => undefined} onReassigned={() => undefined} />
+                ))}
+              </ul>
+            </>
           )}
         </section>
         <section className="hc-card hc-stack" aria-labelledby="availability-title" data-testid="calendar-availability">
