@@ -64,7 +64,12 @@ export function ZonePrompt() {
   const coach = useCoach();
   const setCoach = useSetCoach();
   const browser = browserTimeZone();
-  const confirm = useAction(async () => setCoach(await call(api.api.users.me.$patch({ json: { timeZone: browser } }))));
+  const queries = useQueryClient();
+  const confirm = useAction(async () => {
+    setCoach(await call(api.api.users.me.$patch({ json: { timeZone: browser } })));
+    // The Worker rewrote the windows into the zone: read them again.
+    await queries.invalidateQueries({ queryKey: CALENDAR_KEY });
+  });
   if (coach.timeZoneConfirmed) return null;
   return (
     <div data-testid="zone-prompt">
