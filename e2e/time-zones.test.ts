@@ -102,10 +102,23 @@ describe('scheduling in each person’s own time zone', () => {
     await coachPage.waitForSelector('[data-testid=zone-prompt]', { timeout: 15_000 });
     expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(COACH_ZONE);
     // Confirming keeps each offered hour at its moment: the prompt says what 14:00 UTC is on this clock.
-    const fourteen = new Date();
-    fourteen.setUTCHours(14, 0, 0, 0);
-    const onClock = fourteen.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE });
-    expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(`14:00 UTC is ${onClock} in ${COACH_ZONE}`);
+    const onClock = (hour: number) => {
+      const t = new Date();
+      t.setUTCHours(hour, 0, 0, 0);
+      return t.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE });
+    };
+    expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(`14:00 UTC is ${onClock(14)} in ${COACH_ZONE}`);
+    // A window typed before the zone is chosen is in UTC (another weekday than this file's slots).
+    const other = (WEEKDAY + 3) % 7;
+    await apiOk(
+      'POST',
+      '/api/availability',
+      {
+        token: coachToken,
+        body: { dayOfWeek: other, startTime: '14:00', endTime: '17:00' },
+      },
+      201,
+    );
     // Until then their windows are read in UTC, and the form says so.
     expect(await textOf(coachPage, '[data-testid=add-window] h3')).toBe('Add a window (UTC)');
     await shot(coachPage, 'coach-zone-prompt');
@@ -117,6 +130,19 @@ describe('scheduling in each person’s own time zone', () => {
     await coachPage.waitForSelector('[data-testid=zone-settings] ::-p-text(Saved)', { timeout: 15_000 });
     await shot(coachPage, 'coach-zone-settings');
     expect(await apiOk('GET', '/api/users/me', { token: coachToken })).toMatchObject({ timeZone: COACH_ZONE, timeZoneConfirmed: true });
+    // Confirmed: that window is now the same hours on New York's clock, and the calendar lists it so.
+    await Promise.all([coachPage.waitForSelector('[data-testid=add-window]', { timeout: 15_000 }), coachPage.click('nav a[href="/calendar"]')]);
+    const label = `Every ${DAYS[other]}, ${onClock(14)}–${onClock(17)} ${COACH_ZONE}`;
+    await coachPage.waitForFunction(
+      (text) => Array.from(document.querySelectorAll('[data-testid=availability-window]')).some((el) => el.textContent?.includes(text)),
+      { timeout: 15_000 },
+      label,
+    );
+    const converted = await apiOk<{ id: string; startTime: string }[]>('GET', '/api/availability', { token: coachToken });
+    expect(converted).toHaveLength(1);
+    expect(converted[0]?.startTime).toBe(onClock(14));
+    await apiOk('DELETE', `/api/availability/${converted[0]!.id}`, { token: coachToken });
+    await coachPage.reload({ waitUntil: 'networkidle0' });
   });
 
   it('the coach enters 09:00–12:00 in New York time; the slots are 09:00 … 11:30 there', async () => {
