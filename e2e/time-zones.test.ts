@@ -1,6 +1,7 @@
 /**
  * Scheduling across time zones in real Chromium against the e2e stack (issue 19). A coach of this file's
- * own, in a browser set to New York time, is asked to confirm a zone, takes the browser's in settings and
+ * own, in a browser set to New York time, is asked to confirm a zone, takes the browser's in settings (a
+ * window typed in UTC before then keeps its moments: 14:00 UTC reads 09:00 in winter) and
  * opens 09:00–12:00 local on a weekday; a PREMIUM client in a browser set to Tokyo time sees those slots
  * in Tokyo time (the zone named), books 09:00 New York, moves it to 10:30 in one step and downloads the
  * .ics; the coach's week shows the band at 09:00–12:00 and the appointment at 10:30, New York time.
