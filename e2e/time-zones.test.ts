@@ -1,9 +1,12 @@
 /**
  * Scheduling across time zones in real Chromium against the e2e stack (issue 19). A coach of this file's
- * own, in a browser set to New York time, is asked to confirm a zone, takes the browser's in settings and
+ * own, in a browser set to New York time, is asked to confirm a zone, takes the browser's in settings (a
+ * window typed in UTC before then keeps its moments: 14:00 UTC reads 09:00 in winter) and
  * opens 09:00–12:00 local on a weekday; a PREMIUM client in a browser set to Tokyo time sees those slots
  * in Tokyo time (the zone named), books 09:00 New York, moves it to 10:30 in one step and downloads the
  * .ics; the coach's week shows the band at 09:00–12:00 and the appointment at 10:30, New York time.
+ * An appointment an hour ago that nobody joined (written into D1: the API books only the future) shows
+ * as missed on the client's booking page and in the coach's week.
  * The coach's slots are on a weekday 8 days ahead (New York), clear of e2e/booking.test.ts (22 days
  * ahead, 03:00 UTC) and e2e/coach-portal.test.ts (the seeded coach, tomorrow); the window is removed and
  * the coach closed for bookings in afterAll. Screenshots (desktop and phone) go to e2e/artifacts/time-zones/.
@@ -15,6 +18,7 @@ import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, apiOk, browserTestFiles, createClient, createCoach, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
 import { waitForMail } from './mail';
+import { queryLocalD1 } from './stack';
 
 const COACH_ZONE = 'America/New_York';
 const CLIENT_ZONE = 'Asia/Tokyo';
@@ -43,6 +47,7 @@ describe('scheduling in each person’s own time zone', () => {
   let clientToken = '';
   let windowId = '';
   let appointmentId = '';
+  let missedId = '';
   let locale = 'en-US';
 
   const shot = async (p: Page, name: string) => {
@@ -86,6 +91,7 @@ describe('scheduling in each person’s own time zone', () => {
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
     if (appointmentId) await api('POST', `/api/appointments/${appointmentId}/cancel`, { token: clientToken }).catch(() => undefined);
+    if (missedId) await queryLocalD1(inject('persistDir'), `DELETE FROM appointments WHERE id = '${missedId}';`).catch(() => undefined);
     if (windowId) await api('DELETE', `/api/availability/${windowId}`, { token: coachToken }).catch(() => undefined);
     if (coachToken) await api('PATCH', '/api/users/me', { token: coachToken, body: { isAvailable: false } }).catch(() => undefined);
   });
@@ -96,6 +102,24 @@ describe('scheduling in each person’s own time zone', () => {
     await Promise.all([coachPage.waitForSelector('[data-testid=add-window]', { timeout: 15_000 }), coachPage.click('nav a[href="/calendar"]')]);
     await coachPage.waitForSelector('[data-testid=zone-prompt]', { timeout: 15_000 });
     expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(COACH_ZONE);
+    // Confirming keeps each offered hour at its moment: the prompt says what 14:00 UTC is on this clock.
+    const onClock = (hour: number) => {
+      const t = new Date();
+      t.setUTCHours(hour, 0, 0, 0);
+      return t.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE });
+    };
+    expect(await textOf(coachPage, '[data-testid=zone-prompt]')).toContain(`14:00 UTC is ${onClock(14)} in ${COACH_ZONE}`);
+    // A window typed before the zone is chosen is in UTC (another weekday than this file's slots).
+    const other = (WEEKDAY + 3) % 7;
+    await apiOk(
+      'POST',
+      '/api/availability',
+      {
+        token: coachToken,
+        body: { dayOfWeek: other, startTime: '14:00', endTime: '17:00' },
+      },
+      201,
+    );
     // Until then their windows are read in UTC, and the form says so.
     expect(await textOf(coachPage, '[data-testid=add-window] h3')).toBe('Add a window (UTC)');
     await shot(coachPage, 'coach-zone-prompt');
@@ -107,6 +131,19 @@ describe('scheduling in each person’s own time zone', () => {
     await coachPage.waitForSelector('[data-testid=zone-settings] ::-p-text(Saved)', { timeout: 15_000 });
     await shot(coachPage, 'coach-zone-settings');
     expect(await apiOk('GET', '/api/users/me', { token: coachToken })).toMatchObject({ timeZone: COACH_ZONE, timeZoneConfirmed: true });
+    // Confirmed: that window is now the same hours on New York's clock, and the calendar lists it so.
+    await Promise.all([coachPage.waitForSelector('[data-testid=add-window]', { timeout: 15_000 }), coachPage.click('nav a[href="/calendar"]')]);
+    const label = `Every ${DAYS[other]}, ${onClock(14)}–${onClock(17)} ${COACH_ZONE}`;
+    await coachPage.waitForFunction(
+      (text) => Array.from(document.querySelectorAll('[data-testid=availability-window]')).some((el) => el.textContent?.includes(text)),
+      { timeout: 15_000 },
+      label,
+    );
+    const converted = await apiOk<{ id: string; startTime: string }[]>('GET', '/api/availability', { token: coachToken });
+    expect(converted).toHaveLength(1);
+    expect(converted[0]?.startTime).toBe(onClock(14));
+    await apiOk('DELETE', `/api/availability/${converted[0]!.id}`, { token: coachToken });
+    await coachPage.reload({ waitUntil: 'networkidle0' });
   });
 
   it('the coach enters 09:00–12:00 in New York time; the slots are 09:00 … 11:30 there', async () => {
@@ -236,5 +273,54 @@ describe('scheduling in each person’s own time zone', () => {
       ),
     );
     await shot(coachPage, 'coach-calendar-new-york');
+  });
+
+  it('an appointment an hour ago that nobody joined shows as missed to the client and in the coach’s week', async () => {
+    missedId = `e2e-tz-missed-${Date.now()}`;
+    const at = Math.floor((Date.now() - 60 * 60_000) / 60_000) * 60_000;
+    const iso = new Date(at).toISOString();
+    await queryLocalD1(
+      inject('persistDir'),
+      `INSERT INTO appointments (id, scheduled_for, duration_minutes, client_id, coach_id, status, created_at)
+         VALUES ('${missedId}', ${at}, 30, (SELECT id FROM users WHERE email = '${CLIENT.email}'), '${coachId}', 'SCHEDULED', ${Date.now()});`,
+    );
+
+    // The client: the booking page lists it as missed, in Tokyo time, not as a session used.
+    await clientPage.goto(`${portals.client}/book`, { waitUntil: 'networkidle0' });
+    const missedRow = `[data-testid=missed-appointments] [data-appointment-id="${missedId}"]`;
+    await clientPage.waitForSelector(missedRow, { timeout: 15_000 });
+    expect(await clientPage.$eval(missedRow, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const said = await textOf(clientPage, missedRow);
+    expect(said).toContain('missed');
+    expect(said).toContain(COACH.name);
+    expect(said).toContain('did not count as one of your sessions');
+    expect(await clientPage.$eval(`${missedRow} time`, (el) => el.getAttribute('datetime'))).toBe(iso);
+    await shot(clientPage, 'client-missed');
+
+    // The coach: the week that holds it (New York) shows the block as missed.
+    await coachPage.reload({ waitUntil: 'networkidle0' });
+    await coachPage.waitForSelector('[data-testid=week-grid]', { timeout: 15_000 });
+    const day = `[data-testid=week-day][data-date="${localDate(new Date(at), COACH_ZONE)}"]`;
+    for (let i = 0; i < 4 && !(await coachPage.$(day)); i++) await coachPage.click('[data-testid=week-previous]');
+    const block = `${day} [data-testid=week-appointment][data-appointment-id="${missedId}"]`;
+    await coachPage.waitForSelector(block, { timeout: 15_000 });
+    expect(await coachPage.$eval(block, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const shown = await textOf(coachPage, block);
+    expect(shown).toContain('missed');
+    expect(shown).toContain(CLIENT.name);
+    // And in the list under the week, said as missed, in New York time.
+    const listed = `[data-testid=calendar-missed] [data-testid=calendar-appointment][data-appointment-id="${missedId}"]`;
+    expect(await coachPage.$eval(listed, (el) => el.getAttribute('data-status'))).toBe('MISSED');
+    const row = await textOf(coachPage, listed);
+    expect(row).toContain('missed');
+    expect(row).toContain(
+      squash(
+        new Date(at).toLocaleString(locale, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: COACH_ZONE }),
+      ),
+    );
+    expect(await apiOk<{ id: string; status: string }[]>('GET', '/api/appointments?include=all', { token: coachToken })).toContainEqual(
+      expect.objectContaining({ id: missedId, status: 'MISSED' }),
+    );
+    await shot(coachPage, 'coach-missed');
   });
 });

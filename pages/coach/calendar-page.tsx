@@ -50,20 +50,34 @@ const rowId = (appointmentId: string) => `appointment-${appointmentId}`;
 
 /**
  * A coach with no zone chosen has their windows read in UTC: asked to confirm the zone, offered the
- * browser's (one click) or any other in Settings. Choosing keeps the windows' local hours.
+ * browser's (one click) or any other in Settings. Confirming moves the windows into that zone at the same
+ * moments (the Worker rewrites them); from then on they keep their local hours.
  */
+/** "09:00": what `hour`:00 UTC today reads on the clock of `zone`. */
+const onClockOf = (zone: string, hour: number): string => {
+  const at = new Date();
+  at.setUTCHours(hour, 0, 0, 0);
+  return at.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: zone });
+};
+
 export function ZonePrompt() {
   const coach = useCoach();
   const setCoach = useSetCoach();
   const browser = browserTimeZone();
-  const confirm = useAction(async () => setCoach(await call(api.api.users.me.$patch({ json: { timeZone: browser } }))));
+  const queries = useQueryClient();
+  const confirm = useAction(async () => {
+    setCoach(await call(api.api.users.me.$patch({ json: { timeZone: browser } })));
+    // The Worker rewrote the windows into the zone: read them again.
+    await queries.invalidateQueries({ queryKey: CALENDAR_KEY });
+  });
   if (coach.timeZoneConfirmed) return null;
   return (
     <div data-testid="zone-prompt">
       <Alert tone="warn" title="Confirm your time zone">
         <p>
-          Your availability is read in UTC because you have not chosen a time zone. This browser is in <strong>{browser}</strong>. Your windows keep their hours
-          in the zone you choose (09:00–12:00 stays 09:00–12:00).
+          Your availability is read in UTC because you have not chosen a time zone. This browser is in <strong>{browser}</strong>. Confirming keeps every hour
+          you offer at the same moment, written on your clock (14:00 UTC is {onClockOf(browser, 14)} in {browser}); from then on your hours follow your clock,
+          also when it changes for daylight saving.
         </p>
         <div className="hc-row">
           <Button onClick={() => confirm.run()} busy={confirm.busy} data-testid="zone-confirm">
@@ -79,9 +93,9 @@ export function ZonePrompt() {
 
 /**
  * The coach's calendar, in their own time zone (named): a week (availability windows and appointments),
- * their upcoming appointments (each scheduled one cancellable or reassignable to another coach) and when
- * they can be booked (weekly windows and one-off dates, wall-clock times in their zone). Until a coach
- * confirms a zone, their windows are read in UTC (named so in the list and the form) and the week and
+ * their upcoming appointments (each scheduled one cancellable or reassignable to another coach), those
+ * missed in the last week, and when they can be booked (weekly windows and one-off dates, wall-clock
+ * times in their zone). Until a coach confirms a zone, their windows are read in UTC (named so in the list and the form) and the week and
  * the times are drawn in the browser's zone, where they are; the prompt above asks them to confirm.
  */
 export function CalendarPage() {
@@ -106,6 +120,10 @@ export function CalendarPage() {
   const upcoming = appointments
     .filter((a) => Date.parse(a.scheduledFor) + a.durationMinutes * 60_000 > now)
     .sort((a, b) => a.scheduledFor.localeCompare(b.scheduledFor));
+  /** Missed in the last week (nobody started them): listed as missed, so the coach sees who did not come. */
+  const missed = appointments
+    .filter((a) => a.status === 'MISSED' && Date.parse(a.scheduledFor) > now - 7 * 86_400_000)
+    .sort((a, b) => b.scheduledFor.localeCompare(a.scheduledFor));
 
   function openAppointment(id: string) {
     const row = document.getElementById(rowId(id));
@@ -123,7 +141,7 @@ export function CalendarPage() {
         windowZone={windowZone}
         windows={windows}
         appointments={appointments}
-        listed={new Set(upcoming.map((a) => a.id))}
+        listed={new Set([...upcoming, ...missed].map((a) => a.id))}
         onOpenAppointment={openAppointment}
       />
       <div className="hc-review">
@@ -150,6 +168,16 @@ export function CalendarPage() {
                 />
               ))}
             </ul>
+          )}
+          {missed.length > 0 && (
+            <>
+              <h3>Missed in the last week</h3>
+              <ul className="hc-list" aria-label="Missed appointments" data-testid="calendar-missed">
+                {missed.map((a) => (
+                  <AppointmentRow key={a.id} zone={zone} appointment={a} onChange={() => undefined} onReassigned={() => undefined} />
+                ))}
+              </ul>
+            </>
           )}
         </section>
         <section className="hc-card hc-stack" aria-labelledby="availability-title" data-testid="calendar-availability">

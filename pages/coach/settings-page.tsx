@@ -11,8 +11,8 @@ import { TwoStepSignIn } from './mfa-settings';
 
 /**
  * The coach's IANA time zone: their calendar is drawn and their availability read in it. Until they
- * choose, the browser's zone is offered (their windows are read in UTC meanwhile). Changing it keeps
- * the windows' local hours.
+ * choose, the browser's zone is offered (their windows are read in UTC meanwhile, and confirming moves
+ * them into the zone at the same moments). Changing it later keeps the windows' local hours.
  */
 function TimeZoneSettings() {
   const coach = useCoach();
@@ -47,7 +47,7 @@ function TimeZoneSettings() {
           hint={
             coach.timeZoneConfirmed
               ? 'Your calendar and the hours of your availability are in this zone. Changing it keeps the hours (09:00 stays 09:00).'
-              : `Not chosen yet: your availability is read in UTC. Suggested from this browser: ${browser}.`
+              : `Not chosen yet: your availability is read in UTC. Confirming keeps each hour you offer at the same moment, on your clock. Suggested from this browser: ${browser}.`
           }
           error={fields.timeZone}
         />

@@ -61,6 +61,44 @@ export function overlaps(a: AvailabilityWindow, b: AvailabilityWindow): boolean 
   return sameDay && a.startTime < b.endTime && b.startTime < a.endTime;
 }
 
+/** "HH:MM" of minutes after midnight (1440 is "24:00", the end of the day). */
+const hhmmOf = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+
+/**
+ * Windows typed in UTC (a coach who had not chosen a zone), rewritten as wall-clock windows in `zone` that
+ * offer the same instants at the moment of confirming (`now`): a weekly window moves by the zone's offset
+ * at `now`, a one-off by the offset at its own start. A window that then crosses local midnight is split
+ * there into two, one on each local day (03:00–07:00 UTC on a Tuesday is, in New York in winter,
+ * 22:00–24:00 Monday and 00:00–02:00 Tuesday). From then on the windows keep their local hours, so across a daylight-saving change their instants
+ * move by the hour, as the coach's day does. Zones whose offset is not a whole half hour (Nepal, Chatham)
+ * cannot keep every instant: slots begin on the local half hour.
+ */
+export function utcWindowsInZone<W extends AvailabilityWindow>(windows: readonly W[], zone: string, now: Date): (W & AvailabilityWindow)[] {
+  const tz = IANAZone.create(zone);
+  return windows.flatMap((w) => {
+    const at = w.isRecurring ? now.getTime() : Date.parse(`${w.specificDate}T${w.startTime}:00Z`);
+    const offset = tz.offset(at);
+    const start = minutesOf(w.startTime) + offset;
+    const end = minutesOf(w.endTime) + offset;
+    const parts: (W & AvailabilityWindow)[] = [];
+    // k: the local day the part falls on, relative to the window's UTC day (-1, 0 or 1: offsets are within ±14 hours).
+    for (let k = Math.floor(start / 1440); k * 1440 < end; k++) {
+      const from = Math.max(start, k * 1440) - k * 1440;
+      const to = Math.min(end, (k + 1) * 1440) - k * 1440;
+      if (from >= to) continue;
+      const date = w.specificDate === null ? null : new Date(Date.parse(`${w.specificDate}T00:00:00Z`) + k * DAY_MS);
+      parts.push({
+        ...w,
+        dayOfWeek: date ? date.getUTCDay() : (((w.dayOfWeek + k) % 7) + 7) % 7,
+        specificDate: date ? date.toISOString().slice(0, 10) : null,
+        startTime: hhmmOf(from),
+        endTime: hhmmOf(to),
+      });
+    }
+    return parts;
+  });
+}
+
 const HOUR_MS = 3_600_000;
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AvailabilityWindow, canonicalTimeZone, freeSlots, isSlot, overlaps } from '../src/slots';
+import { type AvailabilityWindow, canonicalTimeZone, freeSlots, isSlot, overlaps, utcWindowsInZone } from '../src/slots';
 
 const weekly = (dayOfWeek: number, startTime: string, endTime: string): AvailabilityWindow => ({
   dayOfWeek,
@@ -165,5 +165,53 @@ describe('time zone names and overlaps', () => {
     expect(overlaps(once('2027-01-04', '10:00', '11:00'), once('2027-01-11', '10:00', '11:00'))).toBe(false);
     // An exception closing hours is meant to fall on open hours.
     expect(overlaps(weekly(1, '09:00', '12:00'), { ...once('2027-01-04', '00:00', '24:00'), closed: true })).toBe(false);
+  });
+});
+
+describe('utcWindowsInZone (a coach confirming their first zone)', () => {
+  const jan = new Date('2027-01-11T12:00:00Z');
+  const oneOff = (specificDate: string, startTime: string, endTime: string, closed = false): AvailabilityWindow => ({
+    dayOfWeek: new Date(`${specificDate}T00:00:00Z`).getUTCDay(),
+    startTime,
+    endTime,
+    isRecurring: false,
+    specificDate,
+    closed,
+  });
+  const hours = (ws: AvailabilityWindow[]) => ws.map((w) => `${w.specificDate ?? w.dayOfWeek} ${w.startTime}-${w.endTime}${w.closed ? ' closed' : ''}`);
+
+  it('moves weekly windows by the offset of the moment of confirming, splitting one that crosses local midnight', () => {
+    const ws = [weekly(2, '14:00', '17:00'), weekly(3, '03:00', '07:00'), weekly(0, '02:00', '05:00'), weekly(6, '20:00', '24:00')];
+    expect(hours(utcWindowsInZone(ws, 'America/New_York', jan))).toEqual(['2 09:00-12:00', '2 22:00-24:00', '3 00:00-02:00', '6 21:00-24:00', '6 15:00-19:00']);
+    // East of UTC the split goes the other way: Saturday 20:00–24:00 UTC is Sunday 07:00–11:00 in Sydney (AEDT).
+    expect(hours(utcWindowsInZone([weekly(6, '20:00', '24:00')], 'Australia/Sydney', jan))).toEqual(['0 07:00-11:00']);
+    expect(hours(utcWindowsInZone([weekly(1, '10:00', '16:00')], 'Asia/Tokyo', jan))).toEqual(['1 19:00-24:00', '2 00:00-01:00']);
+    // Confirming in summer uses summer's offset.
+    expect(hours(utcWindowsInZone([weekly(2, '14:00', '17:00')], 'America/New_York', new Date('2027-07-01T12:00:00Z')))).toEqual(['2 10:00-13:00']);
+  });
+
+  it('moves a one-off (and a closed exception) by the offset on its own date, to the local date', () => {
+    const ws = [oneOff('2027-07-01', '14:00', '17:00'), oneOff('2027-01-15', '01:00', '02:00'), oneOff('2027-01-19', '14:00', '15:00', true)];
+    expect(hours(utcWindowsInZone(ws, 'America/New_York', jan))).toEqual(['2027-07-01 10:00-13:00', '2027-01-14 20:00-21:00', '2027-01-19 09:00-10:00 closed']);
+    expect(utcWindowsInZone(ws, 'America/New_York', jan)[1]?.dayOfWeek).toBe(4);
+  });
+
+  it('offers the same instants right after, across the coming weeks up to the next clock change', () => {
+    const ws = [weekly(2, '14:00', '17:00'), weekly(3, '03:00', '07:00'), oneOff('2027-01-15', '01:00', '02:00'), oneOff('2027-01-19', '14:00', '15:00', true)];
+    const to = new Date('2027-03-01T00:00:00Z');
+    const before = freeSlots(ws, [], jan, to, jan, 'UTC');
+    expect(before.length).toBeGreaterThan(50);
+    expect(iso(freeSlots(utcWindowsInZone(ws, 'America/New_York', jan), [], jan, to, jan, 'America/New_York'))).toEqual(iso(before));
+    expect(iso(freeSlots(utcWindowsInZone(ws, 'Asia/Kolkata', jan), [], jan, to, jan, 'Asia/Kolkata'))).toEqual(iso(before));
+    // After New York's change on 2027-03-14 the weekly hours stay 09:00–12:00 local: an hour earlier in UTC.
+    const spring = freeSlots(
+      utcWindowsInZone(ws, 'America/New_York', jan),
+      [],
+      new Date('2027-03-16T00:00:00Z'),
+      new Date('2027-03-17T00:00:00Z'),
+      jan,
+      'America/New_York',
+    );
+    expect(iso(spring)[0]).toBe('2027-03-16T13:00');
   });
 });

@@ -32,6 +32,9 @@ export async function assertPremium(db: Db, user: AuthUser) {
   return client;
 }
 
+/** The user is a coach open for bookings: booking and moving an appointment both need it. */
+export const takesBookings = (coachId: string) => and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true));
+
 /** The appointments that hold their slot. */
 export const ACTIVE = ['SCHEDULED', 'ACTIVE'] as const;
 

@@ -175,6 +175,35 @@ describe('rescheduling', () => {
     expect((await stored(cancelled))?.status).toBe('CANCELLED');
     expect((await testDb().select().from(emailOutbox).all()).length).toBe(outboxBefore);
   });
+
+  it('makes the checks booking makes: a client no longer PREMIUM (403), a coach no longer taking bookings (409); the original kept, nothing written', async () => {
+    const w = await world();
+    const id = await book(w, w.slots[0]!);
+    const outboxBefore = (await testDb().select().from(emailOutbox).all()).length;
+    const kept = async () => {
+      expect(await stored(id)).toMatchObject({ status: 'SCHEDULED', scheduledFor: new Date(w.slots[0]!) });
+      expect((await testDb().select().from(emailOutbox).all()).length).toBe(outboxBefore);
+    };
+
+    // The client's membership lapsed (the Skool sync set them FREE).
+    await testDb().update(users).set({ membershipTier: 'FREE' }).where(eq(users.id, w.client.user.id));
+    const free = await reschedule(id, w.slots[3]!, w.client.token);
+    expect(free.status).toBe(403);
+    expect((await body(free)).error).toMatchObject({ code: 'TIER_LIMIT_REACHED', details: { tier: 'FREE', upgradeUrl: expect.any(String) } });
+    await kept();
+
+    // PREMIUM again, but the coach closed their bookings.
+    await testDb().update(users).set({ membershipTier: 'PREMIUM' }).where(eq(users.id, w.client.user.id));
+    await testDb().update(users).set({ isAvailable: false }).where(eq(users.id, w.coach.user.id));
+    const closed = await reschedule(id, w.slots[3]!, w.client.token);
+    expect(closed.status).toBe(409);
+    expect((await body(closed)).error).toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('not taking bookings') });
+    await kept();
+
+    // Both as before: the move goes through.
+    await testDb().update(users).set({ isAvailable: true }).where(eq(users.id, w.coach.user.id));
+    expect((await reschedule(id, w.slots[3]!, w.client.token)).status).toBe(200);
+  });
 });
 
 describe('missed appointments', () => {
@@ -197,10 +226,27 @@ describe('missed appointments', () => {
       Object.fromEntries((await body<Appt[]>(await get('/api/appointments?include=all', bearer(token)))).data.map((a) => [a.id, a.status]));
     expect(await all(client.token)).toMatchObject({ [over]: 'MISSED', [notYet]: 'SCHEDULED', [started]: 'ACTIVE' });
     expect(await all(coach.token)).toMatchObject({ [over]: 'MISSED', [notYet]: 'SCHEDULED', [started]: 'ACTIVE' });
-    // A missed appointment uses no session: the client's monthly count is untouched.
-    expect((await testDb().select({ used: users.monthlySessionsUsed }).from(users).where(eq(users.id, client.user.id)).get())?.used).toBe(0);
     // Neither side can cancel or move it any more.
     expect((await post(`/api/appointments/${over}/cancel`, {}, bearer(client.token))).status).toBe(409);
+  });
+
+  it('uses none of the month’s sessions: a client on FREE (one session a month) still starts their one session after missing one', async () => {
+    const coach = await person('COACH', 'Casey Coach');
+    const client = await person('CLIENT', 'Riley Client');
+    const missed = await at({ coach, client }, new Date(Date.now() - 2 * 3_600_000));
+    const mine = (await body<Appt[]>(await get('/api/appointments?include=all', bearer(client.token)))).data;
+    expect(mine.find((a) => a.id === missed)?.status).toBe('MISSED');
+    // Their membership lapsed after booking: FREE allows one session a month.
+    await testDb().update(users).set({ membershipTier: 'FREE' }).where(eq(users.id, client.user.id));
+    const usage = async () => (await body<{ usage: { sessionsThisMonth: number } }>(await get('/api/users/me', bearer(client.token)))).data.usage;
+    expect((await usage()).sessionsThisMonth).toBe(0);
+
+    // The month's one session is still theirs (were the missed one counted, this start would be 403), and
+    // a session started does count.
+    const started = await post('/api/rooms', {}, bearer(client.token));
+    expect(started.status).toBe(201);
+    expect((await usage()).sessionsThisMonth).toBe(1);
+    await post(`/api/rooms/${(await body<{ sessionId: string }>(started)).data.sessionId}/end`, {}, bearer(client.token));
   });
 
   it.each([

@@ -11,7 +11,7 @@ import { and, asc, count, eq, gt, gte, inArray, isNull } from 'drizzle-orm';
 import type { AuthUser } from '../app-env';
 import { type Db, isUniqueViolation, readInChunks } from '../db/client';
 import { APPOINTMENT_STATUSES, appointments, coachAvailability, users } from '../db/schema';
-import { ACTIVE, assertPremium, markMissed, passes } from '../lib/booking';
+import { ACTIVE, assertPremium, markMissed, passes, takesBookings } from '../lib/booking';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, Id, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { appointmentIs, appointmentMailWrites, appointmentWithParties, calendarEventOf, partyColumns, sequenceAt } from '../mail/appointment-mail';
@@ -112,11 +112,7 @@ export const appointmentsApp = createApp()
           fields: { scheduledFor: `more than ${BOOKING_HORIZON_DAYS} days ahead` },
         });
       }
-      const coach = await db
-        .select(partyColumns(users))
-        .from(users)
-        .where(and(eq(users.id, coachId), eq(users.role, 'COACH'), eq(users.isAvailable, true)))
-        .get();
+      const coach = await db.select(partyColumns(users)).from(users).where(takesBookings(coachId)).get();
       if (!coach) throw new AppError('NOT_FOUND', 'No such coach taking bookings');
       const windows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
       if (!isSlot(windows, at, now, coach.timeZone ?? DEFAULT_TIME_ZONE)) {
@@ -225,9 +221,9 @@ export const appointmentsApp = createApp()
       path: '/{id}/reschedule',
       summary: 'The client moves their scheduled appointment, before it begins, to another free slot of its coach in one step',
       description:
-        'One D1 batch: the appointment takes the new time only if that slot is still free for the coach and the client (the same unique indexes as booking); otherwise 409 and it keeps its time. Both sides get an email with the .ics (same UID, higher SEQUENCE); the reminders follow the new time.',
+        'The same checks as booking: a client no longer PREMIUM gets 403 `TIER_LIMIT_REACHED` with the upgrade path, and a coach no longer taking bookings 409 `CONFLICT`; either way the appointment keeps its time. One D1 batch: the appointment takes the new time only if that slot is still free for the coach and the client (the same unique indexes as booking); otherwise 409 and it keeps its time. Both sides get an email with the .ics (same UID, higher SEQUENCE); the reminders follow the new time.',
       roles: ['CLIENT'],
-      errors: ['VALIDATION_ERROR', 'NOT_FOUND', 'CONFLICT'],
+      errors: ['VALIDATION_ERROR', 'TIER_LIMIT_REACHED', 'NOT_FOUND', 'CONFLICT'],
       request: { params: IdParams, body: jsonBody(RescheduleRequest) },
       responses: { 200: okBody('Moved', Appointment) },
     }),
@@ -239,6 +235,11 @@ export const appointmentsApp = createApp()
       const now = new Date();
       if (found.status !== 'SCHEDULED') throw new AppError('CONFLICT', `This appointment is ${found.status.toLowerCase()}; only a scheduled one can be moved`);
       if (found.scheduledFor <= now) throw new AppError('CONFLICT', 'This appointment has begun; it can no longer be moved');
+      // What booking checks holds for a move too: a new time is a new booking of the coach.
+      await assertPremium(db, user);
+      if (!(await db.select({ id: users.id }).from(users).where(takesBookings(found.coachId)).get())) {
+        throw new AppError('CONFLICT', `${found.coach.displayName} is not taking bookings now; your appointment keeps its time`);
+      }
       if (at.getTime() === found.scheduledFor.getTime()) {
         throw new AppError('VALIDATION_ERROR', 'The appointment is already at that time', { fields: { scheduledFor: 'the time it already has' } });
       }

@@ -4,10 +4,10 @@
  * Coaches and admins, each their own windows; a coach's windows never overlap.
  */
 import { z } from '@hono/zod-openapi';
-import { MAX_AVAILABILITY_WINDOWS } from '@hybrid-coach/shared/slots';
-import { and, asc, count, eq, exists, gt, lt, ne, notExists, or } from 'drizzle-orm';
+import { MAX_AVAILABILITY_WINDOWS, utcWindowsInZone } from '@hybrid-coach/shared/slots';
+import { and, asc, count, eq, exists, gt, inArray, isNull, lt, ne, notExists, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { coachAvailability } from '../db/schema';
+import { coachAvailability, users } from '../db/schema';
 import { passes } from '../lib/booking';
 import { AppError, ok } from '../lib/errors';
 import { authRoute, COACHES, createApp, IdParams, jsonBody, okBody } from '../lib/openapi';
@@ -90,6 +90,45 @@ const overlapping = () =>
   new AppError('CONFLICT', 'This window overlaps another of your windows on that day. Change or remove that one first.', {
     fields: { startTime: 'overlaps another window' },
   });
+
+/**
+ * The writes that move a coach's windows from UTC into the zone they confirm (the first zone they choose),
+ * so that every slot offered stays at the same instant at that moment (`utcWindowsInZone`). For the
+ * batch that sets users.time_zone, placed before that write: each is conditioned on the coach still having
+ * no zone, so a second confirm at the same moment converts nothing twice. Later zone changes keep the
+ * windows' local hours (the coach moved; their working day did not).
+ */
+export async function confirmZoneWrites(db: Db, coachId: string, zone: string, now: Date) {
+  const rows = await db.select().from(coachAvailability).where(eq(coachAvailability.coachId, coachId)).all();
+  if (rows.length === 0) return [];
+  const unconfirmed = exists(
+    db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.id, coachId), isNull(users.timeZone))),
+  );
+  const converted = utcWindowsInZone(rows, zone, now);
+  return [
+    db.delete(coachAvailability).where(
+      and(
+        eq(coachAvailability.coachId, coachId),
+        inArray(
+          coachAvailability.id,
+          rows.map((r) => r.id),
+        ),
+        unconfirmed,
+      ),
+    ),
+    // Insert … select: no row when the coach has a zone already. Columns in the table's order.
+    ...converted.map((w) =>
+      db
+        .insert(coachAvailability)
+        .select(
+          sql`SELECT ${crypto.randomUUID()}, ${coachId}, ${w.dayOfWeek}, ${w.startTime}, ${w.endTime}, ${w.isRecurring ? 1 : 0}, ${w.specificDate}, ${w.closed ? 1 : 0}, ${w.createdAt.getTime()} WHERE ${unconfirmed}`,
+        ),
+    ),
+  ];
+}
 
 export const availability = createApp()
   .openapi(

@@ -48,6 +48,62 @@ describe('the coach’s time zone', () => {
   });
 });
 
+describe('confirming a first zone', () => {
+  const windowsOf = async (c: { user: { id: string } }) =>
+    (await testDb().select().from(coachAvailability).where(eq(coachAvailability.coachId, c.user.id)).all())
+      .map((w) => `${w.specificDate ?? w.dayOfWeek} ${w.startTime}-${w.endTime}${w.closed ? ' closed' : ''}`)
+      .sort();
+
+  it('moves the windows typed in UTC into the zone: every offered slot keeps its instant; a later zone change keeps local hours', async () => {
+    vi.useFakeTimers({ now: new Date('2027-01-11T12:00:00Z'), toFake: ['Date'] });
+    const c = await person('COACH');
+    const cl = await person('CLIENT');
+    // Typed while the coach had no zone (read as UTC): a New York coach's 09:00–12:00 Tuesdays, evening hours
+    // that cross midnight in New York, a one-off, and a day off closing an hour.
+    for (const w of [
+      { dayOfWeek: 2, startTime: '14:00', endTime: '17:00' },
+      { dayOfWeek: 3, startTime: '03:00', endTime: '07:00' },
+      { specificDate: '2027-01-15', startTime: '01:00', endTime: '02:00' },
+      { specificDate: '2027-01-19', startTime: '14:00', endTime: '15:00', closed: true },
+    ]) {
+      expect((await post('/api/availability', w, bearer(c.token))).status).toBe(201);
+    }
+    const offered = async () =>
+      (await body<Slots>(await get('/api/coaches/slots?days=28', bearer(cl.token)))).data.find((x) => x.coach.id === c.user.id)?.slots ?? [];
+    const before = await offered();
+    expect(before).toHaveLength(4 * 6 + 4 * 8 + 2 - 2);
+
+    expect((await send('PATCH', '/api/users/me', { timeZone: 'America/New_York' }, c.token)).status).toBe(200);
+    expect(await offered()).toEqual(before);
+    expect(await windowsOf(c)).toEqual(['2 09:00-12:00', '2 22:00-24:00', '2027-01-14 20:00-21:00', '2027-01-19 09:00-10:00 closed', '3 00:00-02:00']);
+    // The Tuesday slots read 09:00 … 11:30 in New York.
+    expect(
+      wallClock(before, 'America/New_York')
+        .filter((t) => t.startsWith('2027-01-12'))
+        .map((t) => t.slice(-5)),
+    ).toEqual(['09:00', '09:30', '10:00', '10:30', '11:00', '11:30', '22:00', '22:30', '23:00', '23:30']);
+
+    // Moving to London later: the working day stays 09:00–12:00 on the new clock (not converted again).
+    expect((await send('PATCH', '/api/users/me', { timeZone: 'Europe/London' }, c.token)).status).toBe(200);
+    expect(await windowsOf(c)).toEqual(['2 09:00-12:00', '2 22:00-24:00', '2027-01-14 20:00-21:00', '2027-01-19 09:00-10:00 closed', '3 00:00-02:00']);
+    expect((await offered())[0]).toBe('2027-01-12T09:00:00.000Z');
+    await stopBookings(c);
+  });
+
+  it('converts once when two first zones are set at the same moment', async () => {
+    vi.useFakeTimers({ now: new Date('2027-01-11T12:00:00Z'), toFake: ['Date'] });
+    const c = await person('COACH');
+    await post('/api/availability', { dayOfWeek: 2, startTime: '14:00', endTime: '17:00' }, bearer(c.token));
+    const answers = await Promise.all([
+      send('PATCH', '/api/users/me', { timeZone: 'America/New_York' }, c.token),
+      send('PATCH', '/api/users/me', { timeZone: 'America/New_York' }, c.token),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect(await windowsOf(c)).toEqual(['2 09:00-12:00']);
+    await stopBookings(c);
+  });
+});
+
 describe('slots in the coach’s zone across daylight-saving changes', () => {
   // The Sunday before each 2027 change, and the Sunday of it; the first slot (9:00 local) of each in UTC.
   const changes = [
@@ -63,9 +119,8 @@ describe('slots in the coach’s zone across daylight-saving changes', () => {
     vi.useFakeTimers({ now: new Date(`${sunday}T00:00:00Z`).getTime() - 3 * 86_400_000, toFake: ['Date'] });
     const c = await person('COACH');
     const cl = await person('CLIENT');
-    // Entered first, the zone chosen after: the window keeps its local hours.
-    expect((await post('/api/availability', { dayOfWeek: 0, startTime: '09:00', endTime: '12:00' }, bearer(c.token))).status).toBe(201);
     await send('PATCH', '/api/users/me', { timeZone: zone }, c.token);
+    expect((await post('/api/availability', { dayOfWeek: 0, startTime: '09:00', endTime: '12:00' }, bearer(c.token))).status).toBe(201);
     const from = new Date(Date.parse(`${sunday}T00:00:00Z`) - 86_400_000).toISOString();
     const offered = (await body<Slots>(await get(`/api/coaches/slots?days=10&from=${from}`, bearer(cl.token)))).data.find((x) => x.coach.id === c.user.id);
     const slots = offered?.slots ?? [];

@@ -17,6 +17,7 @@ import { kickOutbox, outboxInsert } from '../mail/outbox';
 import { passwordChangedMail } from '../mail/templates';
 import { LOGIN_LIMITS, rateLimit } from '../rate-limiter';
 import { publicUserFields } from './auth';
+import { confirmZoneWrites } from './availability';
 
 const Me = z
   .object({
@@ -63,7 +64,11 @@ const MePatch = z
         return zone ?? z.NEVER;
       })
       .optional()
-      .openapi({ type: 'string', description: 'IANA time zone, such as America/New_York; availability keeps its local hours' }),
+      .openapi({
+        type: 'string',
+        description:
+          'IANA time zone, such as America/New_York. The first one chosen moves the windows typed until then in UTC into it, each slot at the same instant; a later change keeps their local hours',
+      }),
   })
   .strict()
   .refine((p) => Object.values(p).some((v) => v !== undefined), { message: 'Give displayName, isAvailable, emailReminders or timeZone' })
@@ -242,16 +247,22 @@ export const usersApp = createApp()
     const patch = c.req.valid('json');
     if (patch.isAvailable !== undefined && user.role === 'CLIENT') throw new AppError('FORBIDDEN', 'Only coaches take bookings');
     const db = c.var.db;
-    await db
+    const now = new Date();
+    const zoneBefore = patch.timeZone ? (await db.select({ timeZone: users.timeZone }).from(users).where(eq(users.id, user.id)).get())?.timeZone : undefined;
+    // A first zone: the windows typed in UTC until now move into it, keeping their instants (same batch, before the zone is set).
+    const zoneWrites = patch.timeZone && zoneBefore === null ? await confirmZoneWrites(db, user.id, patch.timeZone, now) : [];
+    const setMe = db
       .update(users)
       .set({
         ...(patch.displayName !== undefined ? { displayName: patch.displayName } : {}),
         ...(patch.isAvailable !== undefined ? { isAvailable: patch.isAvailable } : {}),
         ...(patch.emailReminders !== undefined ? { emailReminders: patch.emailReminders } : {}),
         ...(patch.timeZone !== undefined ? { timeZone: patch.timeZone } : {}),
-        updatedAt: new Date(),
+        updatedAt: now,
       })
       .where(eq(users.id, user.id));
+    const [first, ...rest] = zoneWrites;
+    await (first ? db.batch([first, ...rest, setMe]) : setMe);
     return c.json(ok(await meOf(db, user.id)), 200);
   });
 
