@@ -11,7 +11,7 @@
  */
 import { DELETION_GRACE_MS } from '@hybrid-coach/shared/data-export';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { and, eq, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Db } from '../db/client';
@@ -219,9 +219,14 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
   return counts;
 }
 
-/** The accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`. */
-export const dueForErasure = (now: Date) =>
-  and(isNotNull(users.deletionRequestedAt), lte(users.deletionRequestedAt, new Date(now.getTime() - DELETION_GRACE_MS)));
+/** The accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`, with or without the role check. */
+const pastGrace = (now: Date) => and(isNotNull(users.deletionRequestedAt), lte(users.deletionRequestedAt, new Date(now.getTime() - DELETION_GRACE_MS)));
+
+/**
+ * The client accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`. Only clients:
+ * a coach's or admin's rows belong to their clients too (sessions, appointments), as the admin erasure says.
+ */
+export const dueForErasure = (now: Date) => and(pastGrace(now), eq(users.role, 'CLIENT'));
 
 /**
  * The cron: erases every account whose grace period has passed by `now` (the cron's scheduled time), one
@@ -229,6 +234,15 @@ export const dueForErasure = (now: Date) =>
  */
 export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ erased: number; failed: number }> {
   const due = await db.select({ id: users.id }).from(users).where(dueForErasure(now)).all();
+  // A client promoted to staff during the grace period: left pending (not cancelled, since the person asked
+  // for it; not erased, since that would cascade into their clients' data) until an admin makes them a client
+  // again or cancels it. Logged each run so it is not forgotten.
+  const staff = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(pastGrace(now), ne(users.role, 'CLIENT')))
+    .all();
+  for (const { id } of staff) log('warn', 'deletion pending for a staff account: not erased; an admin decides', { userId: id });
   const cutoff = now.getTime() - DELETION_GRACE_MS;
   let erased = 0;
   let failed = 0;
@@ -236,7 +250,7 @@ export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ era
   for (const { id } of due) {
     // Each session object is a subrequest: the rest waits for the next cron rather than pass the Worker's limit.
     if (objects >= ERASURE_OBJECTS_PER_RUN) break;
-    const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff}`;
+    const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff} AND (SELECT role FROM users WHERE id = ${id}) = 'CLIENT'`;
     try {
       const counts = await eraseAccount(
         env,

@@ -388,6 +388,18 @@ describe('the erasure', () => {
     expect(await storedKeys(w.sessions[0]!)).not.toEqual([]);
   });
 
+  it('does not erase a client promoted to staff during the grace period: the deletion stays pending', async () => {
+    const w = await clientWithHistory();
+    expect((await requestDeletion(await signIn(w.client.email))).status).toBe(200);
+    await testDb().update(schema.users).set({ role: 'COACH' }).where(eq(schema.users.id, w.client.id));
+    const before = await rowsAbout(w);
+    await runCron(Date.now() + DELETION_GRACE_MS + 3600_000);
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await storedKeys(w.sessions[0]!)).not.toEqual([]);
+    const user = await testDb().select().from(schema.users).where(eq(schema.users.id, w.client.id)).get();
+    expect(user?.deletionRequestedAt).not.toBeNull();
+  });
+
   it('does not erase an account whose deletion was cancelled', async () => {
     const client = await createUser();
     expect((await requestDeletion(await signIn(client.email))).status).toBe(200);
