@@ -12,6 +12,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, deliverMail, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
 import { mailTo } from '../../test/mailpit';
+import { deliverRun, member, newRun } from '../../test/skool-sync';
 import * as schema from '../db/schema';
 import worker from '../index';
 import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
@@ -450,6 +451,27 @@ describe('the erasure', () => {
 const adminSession = (admin: { email: string }) => signIn(admin.email);
 
 describe('POST /api/admin/people/{id}/erase', () => {
+  it('keeps a later Skool sync from making the erased client a new account or mailing them a claim link (a newcomer still gets one)', async () => {
+    const w = await clientWithHistory();
+    const admin = await createUser({ role: 'ADMIN' });
+    expect((await post(`/api/admin/people/${w.client.id}/erase`, { reason: 'Asked by email' }, bearer(await adminSession(admin)))).status).toBe(200);
+    const newcomer = `newcomer-${crypto.randomUUID()}@example.com`;
+    const runId = await newRun();
+    // Skool lists the address in another case: still the same person.
+    const res = await deliverRun(runId, { ultra: [], vagus: [member(w.client.email.toUpperCase()), member(newcomer)] }, 10);
+    expect(res.status).toBe(200);
+    expect(await countWhere('users', 'email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('email_outbox', 'to_email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('skool_sync_members', 'email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('users', 'email = ?', newcomer)).toBe(1);
+    expect(await countWhere('email_outbox', 'to_email = ?', newcomer)).toBe(1);
+    const run = await testDb().select().from(schema.skoolSyncRuns).where(eq(schema.skoolSyncRuns.id, runId)).get();
+    expect(run).toMatchObject({ status: 'SUCCEEDED', skipped: 1 });
+    // Only a keyed hash is kept, never the address.
+    const rows = await env.DB.prepare('SELECT * FROM erasure_suppressions').all();
+    expect(JSON.stringify(rows.results)).not.toContain(w.client.email);
+  });
+
   it('erases a client at once with a reason, audited with the admin as actor', async () => {
     const w = await clientWithHistory();
     const admin = await createUser({ role: 'ADMIN' });
