@@ -208,6 +208,8 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
     .where(guard ? and(eq(users.id, userId), guard) : eq(users.id, userId))
     .get();
   if (!user) return null;
+  // A call still open is ended as any other (minutes charged, the room deleted) before its rows go.
+  await endLiveSessions(env, db, userId);
   const sessionIds = (await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, userId)).all()).map((s) => s.id);
   // The objects first: if one fails, nothing in D1 has gone yet and the next run finds the same sessions.
   for (const id of sessionIds) await sessionRoom(env, id).erase();
@@ -228,6 +230,27 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
   const counts = { ...(row?.after as ErasureCounts | undefined), sessionObjects: sessionIds.length };
   log('info', 'account erased', { userId, requestId: by.requestId ?? undefined, by: by.actorId ? 'admin' : 'grace-period', ...counts });
   return counts;
+}
+
+/**
+ * Ends the person's sessions still WAITING or ACTIVE, as the client's own "End" does (the minutes
+ * charged, the LiveKit room deleted, everyone told): an account being deleted or erased keeps no call.
+ * Answers how many it ended.
+ */
+export async function endLiveSessions(env: Env, db: Db, userId: string): Promise<number> {
+  const live = await db
+    .select({ id: coachingSessions.id })
+    .from(coachingSessions)
+    .where(and(eq(coachingSessions.clientId, userId), inArray(coachingSessions.status, ['WAITING', 'ACTIVE'])))
+    .all();
+  let ended = 0;
+  for (const { id } of live) {
+    const room = sessionRoom(env, id);
+    if (!(await room.getState())) continue;
+    await room.end('client');
+    ended++;
+  }
+  return ended;
 }
 
 /**

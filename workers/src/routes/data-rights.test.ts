@@ -11,6 +11,7 @@ import { eq, sql } from 'drizzle-orm';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, deliverMail, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
+import { roomService } from '../../test/livekit';
 import { mailTo } from '../../test/mailpit';
 import { deliverRun, member, newRun } from '../../test/skool-sync';
 import * as schema from '../db/schema';
@@ -132,6 +133,13 @@ async function clientWithHistory() {
     await stub.mintWsTicket({ userId: client.id, role: 'client' } as never, 60_000);
   }
   return { client, coach, sessions, appointmentId: appt!.id, word };
+}
+
+/** A session started through the API: its LiveKit room exists on the test livekit-server. */
+async function liveSession(token: string) {
+  const res = await post('/api/rooms', {}, bearer(token));
+  expect(res.status).toBe(201);
+  return (await body<{ sessionId: string; roomName: string }>(res)).data;
 }
 
 const storedKeys = (sessionId: string) => runInDurableObject(sessionRoom(env, sessionId), async (_o, state) => [...(await state.storage.list()).keys()]);
@@ -316,6 +324,17 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect((await body<{ grant: string }>(cancel)).data.grant).toEqual(expect.any(String));
   });
 
+  it('ends a call still open: the session is completed and its LiveKit room deleted', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const token = await signIn(client.email);
+    const live = await liveSession(token);
+    expect(await roomService().listRooms([live.roomName])).toHaveLength(1);
+    expect((await requestDeletion(token)).status).toBe(200);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
+    const row = await testDb().select().from(schema.coachingSessions).where(eq(schema.coachingSessions.id, live.sessionId)).get();
+    expect(row?.status).toBe('COMPLETED');
+  });
+
   it('is for clients only', async () => {
     const coach = await createUser({ role: 'COACH' });
     expect((await requestDeletion(await signIn(coach.email))).status).toBe(403);
@@ -481,6 +500,18 @@ describe('POST /api/admin/people/{id}/erase', () => {
     expect(Object.values(await rowsAbout(w)).every((n) => n === 0)).toBe(true);
     const audit = await testDb().select().from(schema.auditLog).where(eq(schema.auditLog.targetId, w.client.id)).all();
     expect(audit).toEqual([expect.objectContaining({ action: 'user.erase', actorId: admin.id, reason: 'Asked by email, identity checked' })]);
+  });
+
+  it('ends a call still open before erasing, deleting its LiveKit room', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const live = await liveSession(await signIn(client.email));
+    const admin = await createUser({ role: 'ADMIN' });
+    expect((await post(`/api/admin/people/${client.id}/erase`, { reason: 'Asked by email' }, bearer(await adminSession(admin)))).status).toBe(200);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
+    expect(await storedKeys(live.sessionId)).toEqual([]);
+    expect((await testDb().select().from(schema.erasedSessions).where(eq(schema.erasedSessions.sessionId, live.sessionId)).get())?.sessionId).toBe(
+      live.sessionId,
+    );
   });
 
   it('refuses staff accounts (409), unknown ids (404) and a missing reason (400), erasing nothing', async () => {
