@@ -87,6 +87,19 @@ async function clientWithHistory() {
     ]);
   }
   await db.insert(schema.sessionRatings).values({ sessionId: sessions[0]!, rating: 5, comment: 'Calmer now', tipDollars: 3 });
+  await env.DB.batch([
+    env.DB.prepare(`INSERT INTO crisis_flags (session_id, state, raised_at, reason, updated_at) VALUES (?, 'OPEN', ?, 'keyword', ?)`).bind(
+      sessions[1]!,
+      Date.now(),
+      Date.now(),
+    ),
+    env.DB.prepare('INSERT INTO mfa_recovery_codes (id, user_id, code_hash, created_at) VALUES (?, ?, ?, ?)').bind(
+      crypto.randomUUID(),
+      client.id,
+      crypto.randomUUID(),
+      Date.now(),
+    ),
+  ]);
   const [appt] = await db
     .insert(schema.appointments)
     .values({ clientId: client.id, coachId: coach.id, scheduledFor: new Date(Date.now() + 86_400_000) })
@@ -170,6 +183,31 @@ async function rowsAbout(w: { client: { id: string; email: string }; sessions: s
     skool_sync_members: await countWhere('skool_sync_members', 'email = ?', w.client.email),
     email_outbox: await countWhere('email_outbox', 'user_id = ? OR to_email = ? OR ref = ?', w.client.id, w.client.email, `appointment:${w.appointmentId}`),
   };
+}
+
+/**
+ * The tables (all but the audit log, erased_sessions, erasure_suppressions and the FTS5 index's own, asked
+ * through MATCH) with a row that mentions any of `needles` in any column.
+ */
+async function tablesMentioning(needles: string[]) {
+  const allowed = ['audit_log', 'erased_sessions', 'erasure_suppressions'];
+  const { results } = await env.DB.prepare(
+    `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
+     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_cf_%' AND m.name NOT LIKE 'messages_fts%' AND m.name <> 'd1_migrations'`,
+  ).all<{ t: string; c: string }>();
+  const tables = new Map<string, string[]>();
+  for (const { t, c } of results) if (!allowed.includes(t)) tables.set(t, [...(tables.get(t) ?? []), c]);
+  expect(tables.size).toBeGreaterThan(20);
+  const found: string[] = [];
+  for (const [t, cols] of tables) {
+    const row = `concat_ws(char(31), ${cols.map((c) => `"${c}"`).join(', ')})`;
+    const where = needles.map(() => 'instr(x, ?) > 0').join(' OR ');
+    const hit = await env.DB.prepare(`SELECT count(*) AS n FROM (SELECT ${row} AS x FROM "${t}") WHERE ${where}`)
+      .bind(...needles)
+      .first<{ n: number }>();
+    if (hit!.n > 0) found.push(t);
+  }
+  return found;
 }
 
 async function exportOf(token: string) {
@@ -335,6 +373,16 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect(row?.status).toBe('COMPLETED');
   });
 
+  it('allows 10 tries in 15 minutes, then answers 429 with Retry-After even for the right password', async () => {
+    const client = await createUser();
+    const token = await signIn(client.email);
+    for (let i = 0; i < 10; i++) expect((await requestDeletion(token, 'not-my-password')).status).toBe(400);
+    const res = await requestDeletion(token);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await countWhere('users', 'id = ? AND deletion_requested_at IS NULL', client.id)).toBe(1);
+  });
+
   it('is for clients only', async () => {
     const coach = await createUser({ role: 'COACH' });
     expect((await requestDeletion(await signIn(coach.email))).status).toBe(403);
@@ -359,6 +407,8 @@ describe('the erasure', () => {
       client_notes: 2,
     });
     expect(before.email_outbox).toBe(2);
+    const needles = [w.client.id, w.client.email, w.word, ...w.sessions];
+    expect(await tablesMentioning(needles)).toEqual(expect.arrayContaining(['users', 'messages', 'crisis_flags', 'mfa_recovery_codes', 'email_outbox']));
     const requested = (await testDb().select().from(schema.users).where(eq(schema.users.id, w.client.id)).get())!.deletionRequestedAt!.getTime();
 
     await runCron(requested + DELETION_GRACE_MS - 60_000);
@@ -369,6 +419,7 @@ describe('the erasure', () => {
     const after = await rowsAbout(w);
     expect(after).toEqual(Object.fromEntries(Object.keys(before).map((k) => [k, 0])));
     for (const id of w.sessions) expect(await storedKeys(id)).toEqual([]);
+    expect(await tablesMentioning(needles)).toEqual([]);
     // The coach and their account stay.
     expect(await countWhere('users', 'id = ?', w.coach.id)).toBe(1);
 
