@@ -59,7 +59,12 @@ describe('a client downloads their data, deletes the account, and is erased afte
        INSERT INTO client_notes (id, coach_id, client_id, text, shareable_with_ai, created_at, updated_at)
        VALUES ('${sessionId}-note', '${coachId}', '${clientId}', 'Likes slow breathing', 1, ${started}, ${started});
        INSERT INTO appointments (id, scheduled_for, duration_minutes, client_id, coach_id, status, created_at)
-       VALUES ('${sessionId}-appt', ${Date.now() + 3 * 86_400_000}, 30, '${clientId}', '${coachId}', 'SCHEDULED', ${started});`,
+       VALUES ('${sessionId}-appt', ${Date.now() + 3 * 86_400_000}, 30, '${clientId}', '${coachId}', 'SCHEDULED', ${started});
+       INSERT INTO crisis_flags (session_id, state, raised_at, reason, updated_at)
+       VALUES ('${sessionId}', 'OPEN', ${started + 60_000}, 'keyword', ${started + 60_000});
+       INSERT INTO mfa_recovery_codes (id, user_id, code_hash, created_at) VALUES ('${sessionId}-code', '${clientId}', '${sessionId}-code-hash', ${started});
+       INSERT INTO mfa_challenges (id, challenge_hash, binding_hash, user_id, purpose, expires_at, created_at)
+       VALUES ('${sessionId}-mfa', '${sessionId}-challenge', '${sessionId}-binding', '${clientId}', 'verify', ${Date.now() + 600_000}, ${started});`,
     );
     await agentPost(
       '/api/webhooks/agent/transcript',
@@ -199,13 +204,40 @@ describe('a client downloads their data, deletes the account, and is erased afte
     const counts: Record<string, number> = {};
     for (const [table, from] of Object.entries(about)) counts[table] = (await q(`SELECT count(*) AS n FROM ${from}`))[0]?.n ?? -1;
     expect(counts).toEqual(Object.fromEntries(Object.keys(about).map((t) => [t, 0])));
+    // Every other table too, every column: none may hold the client's id, email, name, session id (the
+    // note's and appointment's ids start with it) or the transcript's word. Allowed: the audit log and
+    // erased_sessions (ids and counts, docs/operations.md), erasure_suppressions (a keyed hash only), and
+    // the FTS5 index's own tables (asked through MATCH above; a deleted term can linger in a segment's bytes).
+    const allowed = ['audit_log', 'erased_sessions', 'erasure_suppressions'];
+    const columns = await queryLocalD1<{ t: string; c: string }>(
+      inject('persistDir'),
+      `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
+       WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_cf_%' AND m.name NOT LIKE 'messages_fts%' AND m.name <> 'd1_migrations'`,
+    );
+    const tables = new Map<string, string[]>();
+    for (const { t, c } of columns) if (!allowed.includes(t)) tables.set(t, [...(tables.get(t) ?? []), c]);
+    expect(tables.size).toBeGreaterThan(20);
+    const needles = [clientId, EMAIL, NAME, sessionId, WORD];
+    const hits = await queryLocalD1<{ t: string; n: number }>(
+      inject('persistDir'),
+      [...tables]
+        .map(([t, cols]) => {
+          // One text per row (concat_ws: a flat call; an OR per column passes SQLite's expression depth).
+          const row = `concat_ws(char(31), ${cols.map((c) => `"${c}"`).join(', ')})`;
+          return `SELECT '${t}' AS t, count(*) AS n FROM (SELECT ${row} AS x FROM "${t}") WHERE ${needles.map((n) => `instr(x, '${n}') > 0`).join(' OR ')}`;
+        })
+        // One statement per table: D1 allows only a few terms in a compound SELECT.
+        .join(';\n'),
+    );
+    expect(hits.filter((h) => h.n > 0)).toEqual([]);
+    expect(hits).toHaveLength(tables.size);
     // What stays: the audit row of the run (ids and counts) and the session's billing counts.
     const audit = await queryLocalD1<{ after: string }>(
       inject('persistDir'),
       `SELECT after FROM audit_log WHERE action = 'user.erase' AND target_id = '${clientId}'`,
     );
     expect(audit).toHaveLength(1);
-    expect(JSON.parse(audit[0]!.after)).toMatchObject({ sessions: 1, messages: 2, ratings: 1, appointments: 1, notes: 1 });
+    expect(JSON.parse(audit[0]!.after)).toMatchObject({ sessions: 1, messages: 2, ratings: 1, appointments: 1, notes: 1, crisisFlags: 1 });
     expect(audit[0]!.after).not.toContain(EMAIL);
     expect((await q(`SELECT count(*) AS n FROM erased_sessions WHERE session_id = '${sessionId}' AND minutes_charged = 10`))[0]?.n).toBe(1);
     const gone = await api('POST', '/api/auth/login', { body: { email: EMAIL, password: PASSWORD } });

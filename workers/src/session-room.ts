@@ -175,9 +175,19 @@ export class SessionRoom extends DurableObject<Env> {
   /**
    * Erases everything the object stores (the client's account is being erased, lib/erasure.ts): state,
    * participants, tickets, queued effects and the alarm; open portal sockets are closed. Calling it again
-   * changes nothing, and a late call (a LiveKit webhook) finds no state and stores none.
+   * changes nothing, and a late call (a LiveKit webhook) finds no state and stores none. A room that may
+   * still be open (the session not ended, or its deletion still queued) is deleted first: erasing the
+   * queue would otherwise leave the call running; if livekit-server cannot be reached, nothing is erased.
    */
   async erase(): Promise<void> {
+    const state = await this.load();
+    if (state && (state.status !== 'COMPLETED' || state.effects.some((e) => e.type === 'delete-room'))) {
+      try {
+        await roomService(this.env).deleteRoom(state.roomName);
+      } catch (err) {
+        if (!isRoomGone(err)) throw err;
+      }
+    }
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.close(4410, 'session erased');

@@ -747,3 +747,12 @@ export const erasedSessions = sqliteTable(
   },
   (t) => [index('erased_sessions_started_idx').on(t.startedAt)],
 );
+
+/**
+ * Erased clients' email addresses as keyed hashes (HMAC-SHA-256, lib/encryption.ts `keyedHashes`), never the
+ * address: the Skool sync makes no new account (and sends no claim email) for an address found here.
+ */
+export const erasureSuppressions = sqliteTable('erasure_suppressions', {
+  emailHash: text('email_hash').primaryKey(),
+  suppressedAt: instant('suppressed_at').notNull(),
+});

@@ -107,3 +107,36 @@ export async function currentKeyId(env: Env, purpose: EncryptionPurpose): Promis
   const [current = ''] = secrets(env);
   return (await deriveKey(current, purpose)).id;
 }
+
+/** What a keyed hash is for (its own derived key). */
+export type HashPurpose = 'erased-email';
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string, purpose: HashPurpose): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\u0000${secret}`;
+  let key = hmacKeys.get(cacheKey);
+  if (!key) {
+    key = crypto.subtle
+      .importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey'])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: 'HKDF', hash: 'SHA-256', salt: SALT, info: utf8(`hmac:${purpose}`) },
+          base,
+          { name: 'HMAC', hash: 'SHA-256', length: 256 },
+          false,
+          ['sign'],
+        ),
+      );
+    hmacKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
+/**
+ * Keyed hashes (HMAC-SHA-256, base64url) of `text` for `purpose`: under DATA_ENCRYPTION_KEY first, then
+ * under DATA_ENCRYPTION_KEY_PREVIOUS during a rotation. Lets a table recognise a value it must not hold.
+ */
+export async function keyedHashes(env: Env, purpose: HashPurpose, text: string): Promise<string[]> {
+  return Promise.all(secrets(env).map(async (s) => b64url(new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(s, purpose), utf8(text))))));
+}

@@ -6,15 +6,16 @@
  * to delete, counted inside the batch) and deletes every row about the person, or nothing at all.
  *
  * What stays, and why, is listed in docs/operations.md ("Account erasure"): the audit log (ids only; the
- * free-text reasons of rows about the person are emptied here), and `erased_sessions` (billing counts
- * and the ids that let routes/webhooks.ts drop the agent-host's late deliveries).
+ * free-text reasons of rows about the person are emptied here), `erased_sessions` (billing counts
+ * and the ids that let routes/webhooks.ts drop the agent-host's late deliveries), and `erasure_suppressions`
+ * (keyed hashes of the addresses, so the Skool sync does not make the person a new account).
  */
 import { DELETION_GRACE_MS } from '@hybrid-coach/shared/data-export';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { and, eq, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import type { Db } from '../db/client';
+import { chunked, type Db } from '../db/client';
 import {
   appointments,
   auditLog,
@@ -27,6 +28,7 @@ import {
   crisisFlags,
   emailOutbox,
   erasedSessions,
+  erasureSuppressions,
   loginSessions,
   membershipStatusHistory,
   messages,
@@ -39,6 +41,8 @@ import {
   staffMfa,
   users,
 } from '../db/schema';
+import { normalizeEmail } from './crypto';
+import { keyedHashes } from './encryption';
 import { sessionRoom } from './rooms';
 
 /** The hourly cron (wrangler.toml) that erases the accounts whose grace period has passed. */
@@ -104,7 +108,7 @@ const mailAbout = (userId: string, email: string) =>
  * users.email) unless it still holds when the batch runs: the cron's "the deletion is still pending and
  * due", so a cancel that lands between the choice and the batch wins.
  */
-function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, guard?: ReturnType<typeof sql>): BatchItem<'sqlite'>[] {
+function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, emailHashes: string[], guard?: ReturnType<typeof sql>): BatchItem<'sqlite'>[] {
   const u = user.id;
   const sessions = db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, u));
   const emails = [user.email, user.skoolUltraEmail, user.skoolVagusEmail].filter((e): e is string => e !== null);
@@ -155,6 +159,11 @@ function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, guard
           .where(eq(coachingSessions.clientId, u)),
       )
       .onConflictDoNothing(),
+    // The addresses as keyed hashes only: the Skool sync must not make the person a new account (and mail them).
+    db
+      .insert(erasureSuppressions)
+      .values(emailHashes.map((emailHash) => ({ emailHash, suppressedAt: now })))
+      .onConflictDoNothing(),
     db.delete(emailOutbox).where(mailAbout(u, user.email)),
     // The search index (messages_fts, external content) loses each line through messages' AFTER DELETE trigger.
     db.delete(messages).where(inSessions(messages.sessionId)),
@@ -199,10 +208,14 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
     .where(guard ? and(eq(users.id, userId), guard) : eq(users.id, userId))
     .get();
   if (!user) return null;
+  // A call still open is ended as any other (minutes charged, the room deleted) before its rows go.
+  await endLiveSessions(env, db, userId);
   const sessionIds = (await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, userId)).all()).map((s) => s.id);
   // The objects first: if one fails, nothing in D1 has gone yet and the next run finds the same sessions.
   for (const id of sessionIds) await sessionRoom(env, id).erase();
-  const [first, ...rest] = erasureWrites(db, user, by, now, guard);
+  const emails = [user.email, user.skoolUltraEmail, user.skoolVagusEmail].filter((e): e is string => e !== null);
+  const emailHashes = await Promise.all(emails.map(async (e) => (await keyedHashes(env, 'erased-email', normalizeEmail(e)))[0]!));
+  const [first, ...rest] = erasureWrites(db, user, by, now, emailHashes, guard);
   try {
     await db.batch([first!, ...rest]);
   } catch (err) {
@@ -219,9 +232,51 @@ export async function eraseAccount(env: Env, db: Db, userId: string, by: Erasure
   return counts;
 }
 
-/** The accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`. */
-export const dueForErasure = (now: Date) =>
-  and(isNotNull(users.deletionRequestedAt), lte(users.deletionRequestedAt, new Date(now.getTime() - DELETION_GRACE_MS)));
+/**
+ * Ends the person's sessions still WAITING or ACTIVE, as the client's own "End" does (the minutes
+ * charged, the LiveKit room deleted, everyone told): an account being deleted or erased keeps no call.
+ * Answers how many it ended.
+ */
+export async function endLiveSessions(env: Env, db: Db, userId: string): Promise<number> {
+  const live = await db
+    .select({ id: coachingSessions.id })
+    .from(coachingSessions)
+    .where(and(eq(coachingSessions.clientId, userId), inArray(coachingSessions.status, ['WAITING', 'ACTIVE'])))
+    .all();
+  let ended = 0;
+  for (const { id } of live) {
+    const room = sessionRoom(env, id);
+    if (!(await room.getState())) continue;
+    await room.end('client');
+    ended++;
+  }
+  return ended;
+}
+
+/**
+ * Of `emails`, those an erasure suppressed (the Skool sync makes no account for them). Hashes under the
+ * previous key too, during a rotation; after one, rows hashed under a retired key no longer match.
+ */
+export async function suppressedEmails(env: Env, db: Db, emails: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (emails.length === 0 || !(await db.select({ h: erasureSuppressions.emailHash }).from(erasureSuppressions).limit(1).get())) return found;
+  const byHash = new Map<string, string>();
+  for (const e of emails) for (const h of await keyedHashes(env, 'erased-email', normalizeEmail(e))) byHash.set(h, e);
+  for (const part of chunked([...byHash.keys()], 90)) {
+    const rows = await db.select({ h: erasureSuppressions.emailHash }).from(erasureSuppressions).where(inArray(erasureSuppressions.emailHash, part)).all();
+    for (const r of rows) found.add(byHash.get(r.h)!);
+  }
+  return found;
+}
+
+/** The accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`, with or without the role check. */
+const pastGrace = (now: Date) => and(isNotNull(users.deletionRequestedAt), lte(users.deletionRequestedAt, new Date(now.getTime() - DELETION_GRACE_MS)));
+
+/**
+ * The client accounts whose deletion was asked for at least DELETION_GRACE_MS before `now`. Only clients:
+ * a coach's or admin's rows belong to their clients too (sessions, appointments), as the admin erasure says.
+ */
+export const dueForErasure = (now: Date) => and(pastGrace(now), eq(users.role, 'CLIENT'));
 
 /**
  * The cron: erases every account whose grace period has passed by `now` (the cron's scheduled time), one
@@ -229,6 +284,15 @@ export const dueForErasure = (now: Date) =>
  */
 export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ erased: number; failed: number }> {
   const due = await db.select({ id: users.id }).from(users).where(dueForErasure(now)).all();
+  // A client promoted to staff during the grace period: left pending (not cancelled, since the person asked
+  // for it; not erased, since that would cascade into their clients' data) until an admin makes them a client
+  // again or cancels it. Logged each run so it is not forgotten.
+  const staff = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(pastGrace(now), ne(users.role, 'CLIENT')))
+    .all();
+  for (const { id } of staff) log('warn', 'deletion pending for a staff account: not erased; an admin decides', { userId: id });
   const cutoff = now.getTime() - DELETION_GRACE_MS;
   let erased = 0;
   let failed = 0;
@@ -236,7 +300,7 @@ export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ era
   for (const { id } of due) {
     // Each session object is a subrequest: the rest waits for the next cron rather than pass the Worker's limit.
     if (objects >= ERASURE_OBJECTS_PER_RUN) break;
-    const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff}`;
+    const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff} AND (SELECT role FROM users WHERE id = ${id}) = 'CLIENT'`;
     try {
       const counts = await eraseAccount(
         env,

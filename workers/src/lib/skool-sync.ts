@@ -8,7 +8,7 @@ import { signedHeaders } from '@hybrid-coach/shared/signing';
 import type { Community, CommunityResult, FoundMember, KnownAccount } from '@hybrid-coach/shared/skool-sync';
 import { planSync } from '@hybrid-coach/shared/skool-sync';
 import { type FinalMessage, HoldsReply, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
-import { and, desc, eq, isNull, lt, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { chunked, type Db, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
@@ -18,6 +18,7 @@ import { claimLinkWrites } from './account-links';
 import { auditInsert } from './audit';
 import { agentHostSecret } from './config';
 import { normalizeEmail } from './crypto';
+import { suppressedEmails } from './erasure';
 import { AppError } from './errors';
 
 /** A run still RUNNING after this long is given up, however much progress it reports. */
@@ -320,7 +321,7 @@ export async function applyFinal(env: Env, db: Db, runId: string, final: FinalIn
         ultraMembersFound: final.communities.ultra.ok ? final.communities.ultra.membersFound : null,
         vagusMembersFound: final.communities.vagus.ok ? final.communities.vagus.membersFound : null,
         ...plan.counts,
-        skipped: chunks.reduce((n, k) => n + k.skipped, 0),
+        skipped: chunks.reduce((n, k) => n + k.skipped, 0) + applied.suppressed,
         downgradesWithheld: plan.withholdDowngrades,
         heldBack: heldBack.length > 0 ? heldBack : null,
         durationMs: final.durationMs,
@@ -364,8 +365,20 @@ export async function planWrites(
   by: { actorId: string; reason: string } | null,
 ) {
   let roundTrips = 0;
-  const staged = await db.select().from(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)).all();
+  const allStaged = await db.select().from(skoolSyncMembers).where(eq(skoolSyncMembers.runId, runId)).all();
   roundTrips += 1;
+  // An erased client still in a Skool community: no new account, no claim email, and nothing kept of what was
+  // staged (an account someone made since with that address is synced as usual).
+  const erased = await suppressedEmails(env, db, [...new Set(allStaged.map((m) => m.email))]);
+  if (erased.size > 0) {
+    const existing = await db
+      .select({ email: users.email })
+      .from(users)
+      .where(inArray(users.email, [...erased]))
+      .all();
+    for (const { email } of existing) erased.delete(email);
+  }
+  const staged = allStaged.filter((m) => !erased.has(m.email));
   const results = {} as Record<Community, CommunityResult>;
   for (const c of ['ultra', 'vagus'] as const) {
     const trusted = complete[c];
@@ -402,6 +415,7 @@ export async function planWrites(
 
   const plan = planSync(known, results.ultra, results.vagus, now);
   const statements: BatchItem<'sqlite'>[] = [];
+  if (erased.size > 0) statements.push(db.delete(skoolSyncMembers).where(and(eq(skoolSyncMembers.runId, runId), inArray(skoolSyncMembers.email, [...erased]))));
   const history: (typeof membershipStatusHistory.$inferInsert)[] = [];
   let claimEmailsQueued = 0;
   for (const a of plan.accounts) {
@@ -453,7 +467,7 @@ export async function planWrites(
       })
       .where(sql`${users.email} IN (SELECT email FROM skool_sync_members WHERE run_id = ${runId})`),
   );
-  return { plan, statements, claimEmailsQueued, roundTrips };
+  return { plan, statements, claimEmailsQueued, roundTrips, suppressed: erased.size };
 }
 
 /** Runs statements in D1 batches (each batch one round trip, one transaction); answers the round trips. */

@@ -11,7 +11,9 @@ import { eq, sql } from 'drizzle-orm';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { API, bearer, body, createUser, deliverMail, get, ipHeader, login, PASSWORD, post, signIn, testDb } from '../../test/helpers';
+import { roomService } from '../../test/livekit';
 import { mailTo } from '../../test/mailpit';
+import { deliverRun, member, newRun } from '../../test/skool-sync';
 import * as schema from '../db/schema';
 import worker from '../index';
 import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
@@ -85,6 +87,19 @@ async function clientWithHistory() {
     ]);
   }
   await db.insert(schema.sessionRatings).values({ sessionId: sessions[0]!, rating: 5, comment: 'Calmer now', tipDollars: 3 });
+  await env.DB.batch([
+    env.DB.prepare(`INSERT INTO crisis_flags (session_id, state, raised_at, reason, updated_at) VALUES (?, 'OPEN', ?, 'keyword', ?)`).bind(
+      sessions[1]!,
+      Date.now(),
+      Date.now(),
+    ),
+    env.DB.prepare('INSERT INTO mfa_recovery_codes (id, user_id, code_hash, created_at) VALUES (?, ?, ?, ?)').bind(
+      crypto.randomUUID(),
+      client.id,
+      crypto.randomUUID(),
+      Date.now(),
+    ),
+  ]);
   const [appt] = await db
     .insert(schema.appointments)
     .values({ clientId: client.id, coachId: coach.id, scheduledFor: new Date(Date.now() + 86_400_000) })
@@ -133,6 +148,13 @@ async function clientWithHistory() {
   return { client, coach, sessions, appointmentId: appt!.id, word };
 }
 
+/** A session started through the API: its LiveKit room exists on the test livekit-server. */
+async function liveSession(token: string) {
+  const res = await post('/api/rooms', {}, bearer(token));
+  expect(res.status).toBe(201);
+  return (await body<{ sessionId: string; roomName: string }>(res)).data;
+}
+
 const storedKeys = (sessionId: string) => runInDurableObject(sessionRoom(env, sessionId), async (_o, state) => [...(await state.storage.list()).keys()]);
 
 const countWhere = async (table: string, where: string, ...args: unknown[]) => {
@@ -161,6 +183,31 @@ async function rowsAbout(w: { client: { id: string; email: string }; sessions: s
     skool_sync_members: await countWhere('skool_sync_members', 'email = ?', w.client.email),
     email_outbox: await countWhere('email_outbox', 'user_id = ? OR to_email = ? OR ref = ?', w.client.id, w.client.email, `appointment:${w.appointmentId}`),
   };
+}
+
+/**
+ * The tables (all but the audit log, erased_sessions, erasure_suppressions and the FTS5 index's own, asked
+ * through MATCH) with a row that mentions any of `needles` in any column.
+ */
+async function tablesMentioning(needles: string[]) {
+  const allowed = ['audit_log', 'erased_sessions', 'erasure_suppressions'];
+  const { results } = await env.DB.prepare(
+    `SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p
+     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_cf_%' AND m.name NOT LIKE 'messages_fts%' AND m.name <> 'd1_migrations'`,
+  ).all<{ t: string; c: string }>();
+  const tables = new Map<string, string[]>();
+  for (const { t, c } of results) if (!allowed.includes(t)) tables.set(t, [...(tables.get(t) ?? []), c]);
+  expect(tables.size).toBeGreaterThan(20);
+  const found: string[] = [];
+  for (const [t, cols] of tables) {
+    const row = `concat_ws(char(31), ${cols.map((c) => `"${c}"`).join(', ')})`;
+    const where = needles.map(() => 'instr(x, ?) > 0').join(' OR ');
+    const hit = await env.DB.prepare(`SELECT count(*) AS n FROM (SELECT ${row} AS x FROM "${t}") WHERE ${where}`)
+      .bind(...needles)
+      .first<{ n: number }>();
+    if (hit!.n > 0) found.push(t);
+  }
+  return found;
 }
 
 async function exportOf(token: string) {
@@ -315,6 +362,27 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect((await body<{ grant: string }>(cancel)).data.grant).toEqual(expect.any(String));
   });
 
+  it('ends a call still open: the session is completed and its LiveKit room deleted', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const token = await signIn(client.email);
+    const live = await liveSession(token);
+    expect(await roomService().listRooms([live.roomName])).toHaveLength(1);
+    expect((await requestDeletion(token)).status).toBe(200);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
+    const row = await testDb().select().from(schema.coachingSessions).where(eq(schema.coachingSessions.id, live.sessionId)).get();
+    expect(row?.status).toBe('COMPLETED');
+  });
+
+  it('allows 10 tries in 15 minutes, then answers 429 with Retry-After even for the right password', async () => {
+    const client = await createUser();
+    const token = await signIn(client.email);
+    for (let i = 0; i < 10; i++) expect((await requestDeletion(token, 'not-my-password')).status).toBe(400);
+    const res = await requestDeletion(token);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await countWhere('users', 'id = ? AND deletion_requested_at IS NULL', client.id)).toBe(1);
+  });
+
   it('is for clients only', async () => {
     const coach = await createUser({ role: 'COACH' });
     expect((await requestDeletion(await signIn(coach.email))).status).toBe(403);
@@ -339,6 +407,8 @@ describe('the erasure', () => {
       client_notes: 2,
     });
     expect(before.email_outbox).toBe(2);
+    const needles = [w.client.id, w.client.email, w.word, ...w.sessions];
+    expect(await tablesMentioning(needles)).toEqual(expect.arrayContaining(['users', 'messages', 'crisis_flags', 'mfa_recovery_codes', 'email_outbox']));
     const requested = (await testDb().select().from(schema.users).where(eq(schema.users.id, w.client.id)).get())!.deletionRequestedAt!.getTime();
 
     await runCron(requested + DELETION_GRACE_MS - 60_000);
@@ -349,6 +419,7 @@ describe('the erasure', () => {
     const after = await rowsAbout(w);
     expect(after).toEqual(Object.fromEntries(Object.keys(before).map((k) => [k, 0])));
     for (const id of w.sessions) expect(await storedKeys(id)).toEqual([]);
+    expect(await tablesMentioning(needles)).toEqual([]);
     // The coach and their account stay.
     expect(await countWhere('users', 'id = ?', w.coach.id)).toBe(1);
 
@@ -386,6 +457,18 @@ describe('the erasure', () => {
     expect(await eraseAccount(env, testDb(), w.client.id, { actorId: null, reason: 'test' }, new Date(), sql`0`)).toBeNull();
     expect(await rowsAbout(w)).toEqual(before);
     expect(await storedKeys(w.sessions[0]!)).not.toEqual([]);
+  });
+
+  it('does not erase a client promoted to staff during the grace period: the deletion stays pending', async () => {
+    const w = await clientWithHistory();
+    expect((await requestDeletion(await signIn(w.client.email))).status).toBe(200);
+    await testDb().update(schema.users).set({ role: 'COACH' }).where(eq(schema.users.id, w.client.id));
+    const before = await rowsAbout(w);
+    await runCron(Date.now() + DELETION_GRACE_MS + 3600_000);
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await storedKeys(w.sessions[0]!)).not.toEqual([]);
+    const user = await testDb().select().from(schema.users).where(eq(schema.users.id, w.client.id)).get();
+    expect(user?.deletionRequestedAt).not.toBeNull();
   });
 
   it('does not erase an account whose deletion was cancelled', async () => {
@@ -438,6 +521,27 @@ describe('the erasure', () => {
 const adminSession = (admin: { email: string }) => signIn(admin.email);
 
 describe('POST /api/admin/people/{id}/erase', () => {
+  it('keeps a later Skool sync from making the erased client a new account or mailing them a claim link (a newcomer still gets one)', async () => {
+    const w = await clientWithHistory();
+    const admin = await createUser({ role: 'ADMIN' });
+    expect((await post(`/api/admin/people/${w.client.id}/erase`, { reason: 'Asked by email' }, bearer(await adminSession(admin)))).status).toBe(200);
+    const newcomer = `newcomer-${crypto.randomUUID()}@example.com`;
+    const runId = await newRun();
+    // Skool lists the address in another case: still the same person.
+    const res = await deliverRun(runId, { ultra: [], vagus: [member(w.client.email.toUpperCase()), member(newcomer)] }, 10);
+    expect(res.status).toBe(200);
+    expect(await countWhere('users', 'email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('email_outbox', 'to_email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('skool_sync_members', 'email = ?', w.client.email)).toBe(0);
+    expect(await countWhere('users', 'email = ?', newcomer)).toBe(1);
+    expect(await countWhere('email_outbox', 'to_email = ?', newcomer)).toBe(1);
+    const run = await testDb().select().from(schema.skoolSyncRuns).where(eq(schema.skoolSyncRuns.id, runId)).get();
+    expect(run).toMatchObject({ status: 'SUCCEEDED', skipped: 1 });
+    // Only a keyed hash is kept, never the address.
+    const rows = await env.DB.prepare('SELECT * FROM erasure_suppressions').all();
+    expect(JSON.stringify(rows.results)).not.toContain(w.client.email);
+  });
+
   it('erases a client at once with a reason, audited with the admin as actor', async () => {
     const w = await clientWithHistory();
     const admin = await createUser({ role: 'ADMIN' });
@@ -447,6 +551,18 @@ describe('POST /api/admin/people/{id}/erase', () => {
     expect(Object.values(await rowsAbout(w)).every((n) => n === 0)).toBe(true);
     const audit = await testDb().select().from(schema.auditLog).where(eq(schema.auditLog.targetId, w.client.id)).all();
     expect(audit).toEqual([expect.objectContaining({ action: 'user.erase', actorId: admin.id, reason: 'Asked by email, identity checked' })]);
+  });
+
+  it('ends a call still open before erasing, deleting its LiveKit room', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const live = await liveSession(await signIn(client.email));
+    const admin = await createUser({ role: 'ADMIN' });
+    expect((await post(`/api/admin/people/${client.id}/erase`, { reason: 'Asked by email' }, bearer(await adminSession(admin)))).status).toBe(200);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
+    expect(await storedKeys(live.sessionId)).toEqual([]);
+    expect((await testDb().select().from(schema.erasedSessions).where(eq(schema.erasedSessions.sessionId, live.sessionId)).get())?.sessionId).toBe(
+      live.sessionId,
+    );
   });
 
   it('refuses staff accounts (409), unknown ids (404) and a missing reason (400), erasing nothing', async () => {

@@ -5,14 +5,14 @@
  */
 import { z } from '@hono/zod-openapi';
 import { DELETION_GRACE_MS, EXPORT_WINDOW_MS, EXPORTS_PER_WINDOW } from '@hybrid-coach/shared/data-export';
-import { log } from '@hybrid-coach/shared/log';
+import { describeError, log } from '@hybrid-coach/shared/log';
 import { MAX_PASSWORD_LENGTH } from '@hybrid-coach/shared/password-policy';
 import { eq, sql } from 'drizzle-orm';
 import { deleteCookie } from 'hono/cookie';
 import { users } from '../db/schema';
 import { auditInsert } from '../lib/audit';
 import { exportZip } from '../lib/data-export';
-import { eraseAccount } from '../lib/erasure';
+import { endLiveSessions, eraseAccount } from '../lib/erasure';
 import { AppError, errorResponses, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { verifyPassword } from '../lib/password';
@@ -121,7 +121,15 @@ export const myData = createApp()
       throw err;
     }
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
-    log('info', 'account deletion requested', { requestId: c.get('requestId'), userId: user.id });
+    // A call still open ends now (signed out everywhere includes the call); if LiveKit cannot be reached,
+    // the deletion stands and the erasure deletes the room before anything else.
+    let callsEnded = 0;
+    try {
+      callsEnded = await endLiveSessions(c.env, db, user.id);
+    } catch (err) {
+      log('warn', 'could not end a live session of an account being deleted', { requestId: c.get('requestId'), userId: user.id, ...describeError(err) });
+    }
+    log('info', 'account deletion requested', { requestId: c.get('requestId'), userId: user.id, callsEnded });
     return c.json(ok({ erasesAt: new Date(now.getTime() + DELETION_GRACE_MS).toISOString() }), 200);
   });
 

@@ -1,0 +1,4 @@
+CREATE TABLE `erasure_suppressions` (
+	`email_hash` text PRIMARY KEY NOT NULL,
+	`suppressed_at` integer NOT NULL
+);
