@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** The version of the export.json shape. Raise it with any change a reader would notice. */
-export const EXPORT_FORMAT_VERSION = 1;
+export const EXPORT_FORMAT_VERSION = 2;
 
 /** Days between "Delete my account" and the erasure: signing in during them offers to cancel it. */
 export const DELETION_GRACE_DAYS = 7;
@@ -47,6 +47,11 @@ export const ExportSession = z.object({
   /** Every line said aloud, in order (a coach's private whispers to the AI are not the client's to see). */
   transcript: z.array(ExportTranscriptLine),
   rating: z.object({ rating: z.number().int(), comment: z.string().nullable(), tipDollars: z.number().int().nullable(), at: iso }).nullable(),
+  /**
+   * Set when something said in the session was flagged for a coach's follow-up: its state and times
+   * (the coach's resolution note is their working note, like private notes, and is not exported).
+   */
+  crisisFlag: z.object({ state: z.string(), raisedAt: iso, acknowledgedAt: iso.nullable(), resolvedAt: iso.nullable() }).nullable(),
 });
 
 export const DataExport = z.object({
@@ -61,9 +66,19 @@ export const DataExport = z.object({
     createdAt: iso,
     timeZone: z.string().nullable(),
     emailReminders: z.boolean(),
+    /** What the nightly Skool sync copied from the person's Skool profile and memberships. */
+    skool: z.object({
+      profileUrl: z.string().nullable(),
+      photoUrl: z.string().nullable(),
+      bio: z.string().nullable(),
+      joinedAt: iso.nullable(),
+      vagusStatus: z.string().nullable(),
+      ultraStatus: z.string().nullable(),
+      lastSyncAt: iso.nullable(),
+    }),
   }),
   /** The onboarding answers and what the coaching learnt (null: onboarding never started). */
-  profile: ProfileFacts.extend({ onboardingCompletedAt: iso.nullable() }).nullable(),
+  profile: ProfileFacts.extend({ onboardingCompletedAt: iso.nullable(), preferences: z.record(z.string(), z.unknown()).nullable() }).nullable(),
   consents: z.array(z.object({ version: z.number().int(), agreedAt: iso })),
   appointments: z.array(
     z.object({ id: z.string(), scheduledFor: iso, durationMinutes: z.number().int(), status: z.string(), coachName: z.string().nullable() }),

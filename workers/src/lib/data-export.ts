@@ -12,7 +12,7 @@ import { describeError, log } from '@hybrid-coach/shared/log';
 import { and, asc, eq, gt, inArray, or } from 'drizzle-orm';
 import { Zip, ZipDeflate } from 'fflate';
 import type { Db } from '../db/client';
-import { appointments, clientNotes, coachingSessions, consentRecords, messages, profiles, sessionRatings, users } from '../db/schema';
+import { appointments, clientNotes, coachingSessions, consentRecords, crisisFlags, messages, profiles, sessionRatings, users } from '../db/schema';
 import { decryptField, openProfile } from './field-crypto';
 
 /** Sessions read in one D1 round trip (with their lines and ratings). */
@@ -33,6 +33,7 @@ export async function intakeForExport(env: Env, db: Db, userId: string): Promise
     challenges: p.challenges,
     lastSummary: p.lastSummary,
     onboardingCompletedAt: isoOrNull(p.onboardingCompletedAt),
+    preferences: p.preferences ?? null,
   };
 }
 
@@ -81,6 +82,15 @@ async function headOf(env: Env, db: Db, userId: string, now: Date): Promise<Omit
       createdAt: iso(user.createdAt),
       timeZone: user.timeZone,
       emailReminders: user.emailReminders,
+      skool: {
+        profileUrl: user.skoolProfileUrl,
+        photoUrl: user.skoolPhotoUrl,
+        bio: user.skoolBio,
+        joinedAt: isoOrNull(user.skoolJoinedAt),
+        vagusStatus: user.vagusSubscriptionStatus,
+        ultraStatus: user.ultraSubscriptionStatus,
+        lastSyncAt: isoOrNull(user.lastSkoolSync),
+      },
     },
     profile: await intakeForExport(env, db, userId),
     consents: consents.map((c) => ({ version: c.version, agreedAt: iso(c.agreedAt) })),
@@ -116,7 +126,7 @@ export async function* sessionPages(db: Db, userId: string): AsyncGenerator<Expo
       .all();
     if (page.length === 0) return;
     const ids = page.map((r) => r.s.id);
-    const [lines, ratings] = await db.batch([
+    const [lines, ratings, flags] = await db.batch([
       db
         .select({ sessionId: messages.sessionId, speakerRole: messages.speakerRole, text: messages.text, spokenAt: messages.spokenAt })
         .from(messages)
@@ -124,9 +134,20 @@ export async function* sessionPages(db: Db, userId: string): AsyncGenerator<Expo
         .where(and(inArray(messages.sessionId, ids), eq(messages.kind, 'speech')))
         .orderBy(asc(messages.spokenAt), asc(messages.id)),
       db.select().from(sessionRatings).where(inArray(sessionRatings.sessionId, ids)),
+      db
+        .select({
+          sessionId: crisisFlags.sessionId,
+          state: crisisFlags.state,
+          raisedAt: crisisFlags.raisedAt,
+          acknowledgedAt: crisisFlags.acknowledgedAt,
+          resolvedAt: crisisFlags.resolvedAt,
+        })
+        .from(crisisFlags)
+        .where(inArray(crisisFlags.sessionId, ids)),
     ]);
     yield page.map(({ s, coachName }) => {
       const rating = ratings.find((r) => r.sessionId === s.id);
+      const flag = flags.find((f) => f.sessionId === s.id);
       return {
         id: s.id,
         status: s.status,
@@ -138,6 +159,9 @@ export async function* sessionPages(db: Db, userId: string): AsyncGenerator<Expo
         summary: s.aiSummary,
         transcript: lines.filter((l) => l.sessionId === s.id).map((l) => ({ at: iso(l.spokenAt), speaker: l.speakerRole, text: l.text })),
         rating: rating ? { rating: rating.rating, comment: rating.comment, tipDollars: rating.tipDollars, at: iso(rating.createdAt) } : null,
+        crisisFlag: flag
+          ? { state: flag.state, raisedAt: iso(flag.raisedAt), acknowledgedAt: isoOrNull(flag.acknowledgedAt), resolvedAt: isoOrNull(flag.resolvedAt) }
+          : null,
       };
     });
     const last = page[page.length - 1]!.s;
@@ -159,7 +183,9 @@ function htmlHead(h: Omit<DataExport, 'sessions'>): string {
 <p>Exported ${when(h.exportedAt)}. The same facts, for programs, are in export.json (format version ${h.version}).</p>
 <h2>Account</h2><table>
 <tr><th>Name</th><td>${esc(h.account.displayName)}</td></tr><tr><th>Email</th><td>${esc(h.account.email)}</td></tr>
-<tr><th>Tier</th><td>${esc(h.account.tier)}</td></tr><tr><th>Since</th><td>${when(h.account.createdAt)}</td></tr></table>
+<tr><th>Tier</th><td>${esc(h.account.tier)}</td></tr><tr><th>Since</th><td>${when(h.account.createdAt)}</td></tr>
+<tr><th>Skool profile</th><td>${esc(h.account.skool.profileUrl ?? '—')}</td></tr><tr><th>Skool bio</th><td>${esc(h.account.skool.bio ?? '—')}</td></tr>
+<tr><th>Skool memberships</th><td>Vagus: ${esc(h.account.skool.vagusStatus ?? '—')}, Ultra: ${esc(h.account.skool.ultraStatus ?? '—')} (last synced ${when(h.account.skool.lastSyncAt)})</td></tr></table>
 <h2>Your answers and what your coach learnt</h2>${
     p
       ? `<h3>Goals</h3>${para(p.coachingGoals)}<h3>Symptoms</h3>${para(p.symptoms)}<h3>Mood at the start (1–5)</h3>${para(p.initialMood === null ? null : String(p.initialMood))}
@@ -180,6 +206,7 @@ function htmlSession(s: ExportSession): string {
   return `<section><h3>Session of ${when(s.startedAt ?? s.createdAt)}</h3>
 <p>${esc(s.status)}${s.minutes !== null ? `, ${s.minutes} minutes` : ''}${s.coachName ? `, with ${esc(s.coachName)}` : ''}. Ended ${when(s.endedAt)}.</p>
 ${s.summary ? `<h4>Summary</h4>${para(s.summary)}` : ''}
+${s.crisisFlag ? `<p>Something you said was flagged for a coach to follow up (raised ${when(s.crisisFlag.raisedAt)}, now ${esc(s.crisisFlag.state.toLowerCase())}).</p>` : ''}
 ${r ? `<p>You rated it ${r.rating}/5${r.tipDollars ? ` and tipped $${r.tipDollars}` : ''}${r.comment ? `: “${esc(r.comment)}”` : ''}.</p>` : ''}
 <h4>Transcript</h4>${s.transcript.map((l) => `<p class="line"><span class="who">${SPEAKER[l.speaker]}:</span> ${esc(l.text)}</p>`).join('\n') || '<p>No lines recorded.</p>'}
 </section>

@@ -37,7 +37,12 @@ async function clientWithHistory() {
     coachingGoals: await encryptField(env, 'profiles.coaching_goals', client.id, 'Sleep through the night'),
     symptoms: await encryptField(env, 'profiles.symptoms', client.id, 'Racing heart'),
     initialMood: 2,
+    preferences: { music: 'rain' },
   });
+  await db
+    .update(schema.users)
+    .set({ skoolBio: 'Breathwork fan from Leeds', skoolProfileUrl: 'https://www.skool.com/@dana-export', vagusSubscriptionStatus: 'active' })
+    .where(eq(schema.users.id, client.id));
   const sessions: string[] = [];
   for (let i = 0; i < 2; i++) {
     const id = crypto.randomUUID();
@@ -228,7 +233,10 @@ describe('GET /api/users/me/export', () => {
     const { word } = w;
     expect(names.sort()).toEqual(['export.html', 'export.json']);
     expect(json.account).toMatchObject({ id: w.client.id, email: w.client.email, displayName: 'Dana Export', tier: 'PREMIUM' });
-    expect(json.profile).toMatchObject({ coachingGoals: 'Sleep through the night', symptoms: 'Racing heart', initialMood: 2 });
+    expect(json.profile).toMatchObject({ coachingGoals: 'Sleep through the night', symptoms: 'Racing heart', initialMood: 2, preferences: { music: 'rain' } });
+    expect(json.account.skool).toMatchObject({ bio: 'Breathwork fan from Leeds', profileUrl: 'https://www.skool.com/@dana-export', vagusStatus: 'active' });
+    // The flag on the second session: its state and times, never the coach's resolution note.
+    expect(json.sessions.map((s) => s.crisisFlag?.state ?? null)).toEqual([null, 'OPEN']);
     expect(json.sessions.map((s) => s.id)).toEqual(w.sessions);
     expect(json.sessions[0]).toMatchObject({
       minutes: 10,
@@ -250,6 +258,8 @@ describe('GET /api/users/me/export', () => {
     }
     expect(html).toContain(`I tried the ${word} breath 1`);
     expect(html).toContain('Sleep through the night');
+    expect(html).toContain('Breathwork fan from Leeds');
+    expect(html).toContain('flagged for a coach to follow up');
   });
 
   it('reads a large account a page at a time and keeps every session, in order', async () => {
