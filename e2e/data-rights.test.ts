@@ -12,7 +12,7 @@
  * Screenshots at desktop and phone widths go to e2e/artifacts/data-rights/.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { DELETION_GRACE_MS } from '@hybrid-coach/shared/data-export';
+import { DELETION_GRACE_MS, EXPORT_FORMAT_VERSION } from '@hybrid-coach/shared/data-export';
 import { strFromU8, unzipSync } from 'fflate';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -128,7 +128,7 @@ describe('a client downloads their data, deletes the account, and is erased afte
       sharedNotes: { text: string }[];
       appointments: { id: string }[];
     };
-    expect(data.version).toBe(1);
+    expect(data.version).toBe(EXPORT_FORMAT_VERSION);
     expect(data.account.email).toBe(EMAIL);
     const session = data.sessions.find((s) => s.id === sessionId);
     expect(session?.transcript.map((l) => l.text)).toEqual(LINES);
