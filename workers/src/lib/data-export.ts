@@ -1,7 +1,8 @@
 /**
  * "Download my data" (issue 17): a zip with `export.json` (shared/src/data-export.ts, versioned) and
  * `export.html` (the same facts, readable), built as a stream: the zip is deflated as it is written and
- * the sessions are read a page at a time, once for each file, so a large account never sits in memory.
+ * the sessions are read a page at a time, once for each file, each page sent on before the next is read,
+ * so a large account never sits in memory.
  *
  * Intake answers and shared notes are read through `intakeForExport` and `sharedNotesForExport` only:
  * the one place they are decrypted ("Protected at rest", lib/field-crypto.ts). Coaches' private
@@ -10,7 +11,7 @@
 import { type DataExport, EXPORT_FORMAT_VERSION, type ExportSession } from '@hybrid-coach/shared/data-export';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { and, asc, eq, gt, inArray, or } from 'drizzle-orm';
-import { Zip, ZipDeflate } from 'fflate';
+import { Deflate, type FlateError, Zip, ZipPassThrough } from 'fflate';
 import type { Db } from '../db/client';
 import { appointments, clientNotes, coachingSessions, consentRecords, crisisFlags, messages, profiles, sessionRatings, users } from '../db/schema';
 import { decryptField, openProfile } from './field-crypto';
@@ -214,8 +215,35 @@ ${r ? `<p>You rated it ${r.rating}/5${r.tipDollars ? ` and tipped $${r.tipDollar
 }
 
 /**
+ * A zip entry deflated as it is written, as fflate's ZipDeflate, that also hands on what it holds when
+ * asked (ZipDeflate keeps up to 64 KiB back and has no flush): so each page leaves once it is read.
+ */
+class FlushingZipDeflate extends ZipPassThrough {
+  private readonly deflate = new Deflate({ level: 6 }, (data, final) => this.ondata(null, data, final));
+
+  constructor(filename: string) {
+    super(filename);
+    this.compression = 8;
+  }
+
+  protected override process(chunk: Uint8Array<ArrayBuffer>, final: boolean): void {
+    try {
+      this.deflate.push(chunk, final);
+    } catch (err) {
+      this.ondata(err as FlateError, null as never, final);
+    }
+  }
+
+  /** Deflates and hands on everything pushed so far. */
+  flush(): void {
+    this.deflate.flush();
+  }
+}
+
+/**
  * The export as a zip stream. Pull-driven: each pull writes the next piece (the head, then a page of
- * sessions) through the deflater, so the reader's pace sets the reading of D1.
+ * sessions) through the deflater and flushes it, so the reader's pace sets the reading of D1: one page
+ * ahead of what the reader has taken at most (the Worker test proves it).
  */
 export function exportZip(env: Env, db: Db, userId: string, now = new Date()): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
@@ -229,11 +257,12 @@ export function exportZip(env: Env, db: Db, userId: string, now = new Date()): R
   });
   const pieces = (async function* () {
     const head = await headOf(env, db, userId, now);
-    const json = new ZipDeflate('export.json', { level: 6 });
+    const json = new FlushingZipDeflate('export.json');
     zip.add(json);
     const { format, version, exportedAt, account, profile, consents, appointments: appts, sharedNotes } = head;
     const headJson = JSON.stringify({ format, version, exportedAt, account, profile, consents, appointments: appts, sharedNotes }, null, 2);
     json.push(enc.encode(`${headJson.slice(0, -2)},\n  "sessions": [`));
+    json.flush();
     yield;
     let first = true;
     for await (const page of sessionPages(db, userId)) {
@@ -241,16 +270,18 @@ export function exportZip(env: Env, db: Db, userId: string, now = new Date()): R
         json.push(enc.encode(`${first ? '\n' : ',\n'}${JSON.stringify(s)}`));
         first = false;
       }
+      json.flush();
       yield;
     }
     json.push(enc.encode('\n  ]\n}\n'), true);
-    const html = new ZipDeflate('export.html', { level: 6 });
+    const html = new FlushingZipDeflate('export.html');
     zip.add(html);
     html.push(enc.encode(htmlHead(head)));
     let any = false;
     for await (const page of sessionPages(db, userId)) {
       html.push(enc.encode(page.map(htmlSession).join('')));
       any ||= page.length > 0;
+      html.flush();
       yield;
     }
     html.push(enc.encode(`${any ? '' : '<p>No sessions yet.</p>'}</body></html>\n`), true);

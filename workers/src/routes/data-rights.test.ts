@@ -16,6 +16,7 @@ import { mailTo } from '../../test/mailpit';
 import { deliverRun, member, newRun } from '../../test/skool-sync';
 import * as schema from '../db/schema';
 import worker from '../index';
+import { EXPORT_PAGE_SIZE } from '../lib/data-export';
 import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
 import { encryptField } from '../lib/field-crypto';
 import { sessionRoom } from '../lib/rooms';
@@ -262,21 +263,40 @@ describe('GET /api/users/me/export', () => {
     expect(html).toContain('flagged for a coach to follow up');
   });
 
-  it('reads a large account a page at a time and keeps every session, in order', async () => {
+  it('streams a large account: the first bytes leave before the second page of sessions is read; the whole is a valid zip with every session, in order', async () => {
     const client = await createUser();
-    const rows = Array.from({ length: 45 }, (_, i) => ({
+    const rows = Array.from({ length: 2 * EXPORT_PAGE_SIZE + 5 }, (_, i) => ({
       id: `big-${client.id}-${String(i).padStart(2, '0')}`,
       roomName: `session-big-${client.id}-${i}`,
       clientId: client.id,
       status: 'COMPLETED' as const,
       tierAtStart: 'FREE' as const,
       createdAt: new Date(1_700_000_000_000 + i * 1000),
+      aiSummary: `as first stored ${i}`,
     }));
-    for (const chunk of [rows.slice(0, 8), rows.slice(8, 16), rows.slice(16, 24), rows.slice(24, 32), rows.slice(32, 40), rows.slice(40)]) {
-      await testDb().insert(schema.coachingSessions).values(chunk);
-    }
-    const { json } = await exportOf(await signIn(client.email));
+    for (let i = 0; i < rows.length; i += 8)
+      await testDb()
+        .insert(schema.coachingSessions)
+        .values(rows.slice(i, i + 8));
+    // The Worker's own fetch, not SELF: a socket in between would read ahead of the test.
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const res = await worker.fetch(new Request(`${API}/api/users/me/export`, { headers: bearer(await signIn(client.email)) }), env, ctx);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    // A session of the second page changes once the first bytes are out: a stream reads it only now and
+    // exports the change; an export built whole before its first byte would hold what was there before.
+    const later = rows[EXPORT_PAGE_SIZE + 3]!.id;
+    await testDb().update(schema.coachingSessions).set({ aiSummary: 'changed after the first bytes' }).where(eq(schema.coachingSessions.id, later));
+    const chunks = [first.value!];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value);
+    const files = unzipSync(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+    const json = DataExport.parse(JSON.parse(strFromU8(files['export.json']!)));
     expect(json.sessions.map((s) => s.id)).toEqual(rows.map((r) => r.id));
+    expect(json.sessions.find((s) => s.id === later)?.summary).toBe('changed after the first bytes');
+    expect(json.sessions.at(-1)?.summary).toBe(`as first stored ${rows.length - 1}`);
+    expect(strFromU8(files['export.html']!)).toContain('changed after the first bytes');
   });
 
   it(`allows ${3} downloads a day, then answers 429 with Retry-After`, async () => {
