@@ -155,6 +155,11 @@ function configYaml(o) {
     `  ${q(o.apiKey)}: ${q(o.apiSecret)}`,
     'logging:',
     `  level: ${q(o.logLevel)}`,
+    // The Worker creates every room (POST /api/rooms) before it hands out a token. With auto-create on, a
+    // still-valid token (or an agent dispatch) would bring back a room the Worker deleted (a deletion, an
+    // erasure, a session ended); off, joining a room that does not exist is refused with 404.
+    'room:',
+    '  auto_create: false',
   ];
   if (o.webhookUrls.length > 0) {
     lines.push('webhook:', `  api_key: ${q(o.apiKey)}`, '  urls:', ...o.webhookUrls.map((u) => `    - ${q(u)}`));

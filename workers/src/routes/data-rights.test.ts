@@ -19,6 +19,7 @@ import worker from '../index';
 import { EXPORT_PAGE_SIZE } from '../lib/data-export';
 import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
 import { encryptField } from '../lib/field-crypto';
+import { httpUrl } from '../lib/livekit';
 import { sessionRoom } from '../lib/rooms';
 import { outboxInsert } from '../mail/outbox';
 
@@ -401,6 +402,24 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect(await roomService().listRooms([live.roomName])).toEqual([]);
     const row = await testDb().select().from(schema.coachingSessions).where(eq(schema.coachingSessions.id, live.sessionId)).get();
     expect(row?.status).toBe('COMPLETED');
+  });
+
+  it('leaves no way back into the deleted room: joining with the client’s still-valid room token is refused and creates no room', async () => {
+    const client = await createUser({ tier: 'PREMIUM' });
+    const token = await signIn(client.email);
+    const res = await post('/api/rooms', {}, bearer(token));
+    const live = (await body<{ roomName: string; token: string }>(res)).data;
+    const join = (path: string) =>
+      fetch(`${httpUrl(env.LIVEKIT_URL)}${path}?access_token=${encodeURIComponent(live.token)}&protocol=15`, { headers: { Upgrade: 'websocket' } });
+    expect((await join('/rtc/validate')).status).toBe(200);
+    expect((await requestDeletion(token)).status).toBe(200);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
+    // The same token, within its lifetime: livekit-server runs with room.auto_create off (scripts/livekit.mjs).
+    const attempt = await join('/rtc');
+    attempt.webSocket?.accept();
+    attempt.webSocket?.close();
+    expect(attempt.status).toBe(404);
+    expect(await roomService().listRooms([live.roomName])).toEqual([]);
   });
 
   it('allows 10 tries in 15 minutes, then answers 429 with Retry-After even for the right password', async () => {
