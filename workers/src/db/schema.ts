@@ -395,6 +395,11 @@ export const coachingSessions = sqliteTable(
     /** Set when the AI heard talk of self-harm or crisis: a coach should follow up. */
     flaggedAt: instant('flagged_at'),
     flagReason: text('flag_reason'),
+    /**
+     * Set once an erasure of the client has wiped this session's Durable Object (lib/erasure.ts): an
+     * erasure too large for one run carries on with the sessions still without it.
+     */
+    objectErasedAt: instant('object_erased_at'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -755,4 +760,20 @@ export const erasedSessions = sqliteTable(
 export const erasureSuppressions = sqliteTable('erasure_suppressions', {
   emailHash: text('email_hash').primaryKey(),
   suppressedAt: instant('suppressed_at').notNull(),
+});
+
+/**
+ * An admin's erasure of a client with more sessions than one run wipes (lib/erasure.ts): the account is
+ * disabled at once, the hourly cron carries the erasure on, and its audit row names this admin and reason.
+ * Deleted with the person.
+ */
+export const pendingErasures = sqliteTable('pending_erasures', {
+  userId: text('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  /** The admin's id, kept as an id (not a reference): the erasure goes on if the admin's account goes. */
+  actorId: text('actor_id').notNull(),
+  reason: text('reason').notNull(),
+  requestId: text('request_id'),
+  startedAt: instant('started_at').notNull(),
 });

@@ -1,9 +1,13 @@
 /**
  * Erasing a client's account (issue 17): what "Delete my account" leads to once the grace period has
- * passed (the hourly cron, `runDueErasures`), and what an admin's "Erase" on People does at once. One run
- * per account, auditable: every session Durable Object's stored state first (idempotent: a failed run is
- * simply run again by the next cron), then ONE D1 batch that writes the audit row (with what it is about
- * to delete, counted inside the batch) and deletes every row about the person, or nothing at all.
+ * passed (the hourly cron, `runDueErasures`), and what an admin's "Erase" on People does at once.
+ * Auditable: every session Durable Object's stored state first, then ONE D1 batch that writes the audit
+ * row (with what it is about to delete, counted inside the batch) and deletes every row about the person,
+ * or nothing at all. Each object is a subrequest (a Worker invocation has 1,000), so the objects are wiped
+ * in chunks of at most ERASURE_OBJECTS_PER_RUN per invocation, each marked in D1
+ * (`coaching_sessions.object_erased_at`) once wiped; the next run carries on with the unmarked ones, and
+ * the batch runs only when none is left. Wiping an object twice changes nothing, so a run cut off between
+ * a wipe and its mark is simply repeated.
  *
  * What stays, and why, is listed in docs/operations.md ("Account erasure"): the audit log (ids only; the
  * free-text reasons of rows about the person are emptied here), `erased_sessions` (billing counts
@@ -12,7 +16,7 @@
  */
 import { DELETION_GRACE_MS } from '@hybrid-coach/shared/data-export';
 import { describeError, log } from '@hybrid-coach/shared/log';
-import { and, eq, inArray, isNotNull, lte, ne, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lte, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { chunked, type Db } from '../db/client';
@@ -35,14 +39,17 @@ import {
   mfaChallenges,
   mfaRecoveryCodes,
   passwordResetTokens,
+  pendingErasures,
   profiles,
   sessionRatings,
   skoolSyncMembers,
   staffMfa,
   users,
 } from '../db/schema';
+import { auditInsert } from './audit';
 import { normalizeEmail } from './crypto';
 import { keyedHashes } from './encryption';
+import { signOutWrites } from './password-change';
 import { sessionRoom } from './rooms';
 
 /** The hourly cron (wrangler.toml) that erases the accounts whose grace period has passed. */
@@ -56,8 +63,8 @@ interface ErasedUser {
 }
 
 /**
- * Session objects one cron run erases at most before it leaves the remaining accounts to the next run
- * (each is a subrequest, and a Worker invocation has 1,000).
+ * Session objects one invocation (a cron run, an admin's request) wipes at most; the rest waits for the
+ * next run. Each is a subrequest, and a Worker invocation has 1,000: half is left for D1 and LiveKit.
  */
 export const ERASURE_OBJECTS_PER_RUN = 500;
 
@@ -71,6 +78,9 @@ export interface ErasureBy {
 
 /** Rows of each kind the run deleted, as the audit row records them. */
 export type ErasureCounts = Record<string, number>;
+
+/** Where an erasure stands after a run: done (with what it deleted), or objects still to wipe. */
+export type ErasureProgress = { done: true; wiped: number; counts: ErasureCounts } | { done: false; wiped: number; remaining: number };
 
 /** The tables an erasure empties of the person, as counted in its audit row (`key: SQL count`). */
 function counted(userId: string, email: string, emails: string[]) {
@@ -185,6 +195,7 @@ function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, email
     // What a Skool sync staged about them (name, bio, photo by email); a later sync that still finds them a member makes a new placeholder.
     db.delete(skoolSyncMembers).where(inArray(skoolSyncMembers.email, emails)),
     db.delete(profiles).where(eq(profiles.userId, u)),
+    db.delete(pendingErasures).where(eq(pendingErasures.userId, u)),
     db.delete(users).where(eq(users.id, u)),
   ];
 }
@@ -195,41 +206,121 @@ const isGuardRefusal = (err: unknown): boolean => {
   return false;
 };
 
+/** The person's sessions whose object no erasure has wiped yet. */
+const unwiped = (userId: string) => and(eq(coachingSessions.clientId, userId), isNull(coachingSessions.objectErasedAt));
+
+async function unwipedCount(db: Db, userId: string): Promise<number> {
+  const row = await db.select({ n: sql<number>`count(*)` }).from(coachingSessions).where(unwiped(userId)).get();
+  return row?.n ?? 0;
+}
+
 /**
- * Erases one client account: each session object's storage, then every row about them in one batch.
- * Answers what was deleted, or null when there was nothing to erase (unknown or already erased; or, with
- * `guard`, a deletion cancelled meanwhile).
+ * One run of a client account's erasure: up to `maxObjects` session objects wiped (and marked), then, once
+ * none is left, every row about them in one batch. Answers where it stands, or null when there was nothing
+ * to erase (unknown or already erased; or, with `guard`, a deletion cancelled meanwhile). A cancelled
+ * erasure keeps every row; the objects it wiped held only a finished call's state.
  */
-export async function eraseAccount(env: Env, db: Db, userId: string, by: ErasureBy, now = new Date(), guard?: ReturnType<typeof sql>) {
-  const user = await db
-    .select({ id: users.id, email: users.email, skoolUltraEmail: users.skoolUltraEmail, skoolVagusEmail: users.skoolVagusEmail })
-    .from(users)
-    // The guard checked here too, so a deletion cancelled before the run starts keeps even its objects.
-    .where(guard ? and(eq(users.id, userId), guard) : eq(users.id, userId))
-    .get();
+export async function eraseAccount(
+  env: Env,
+  db: Db,
+  userId: string,
+  by: ErasureBy,
+  now = new Date(),
+  guard?: ReturnType<typeof sql>,
+  maxObjects = ERASURE_OBJECTS_PER_RUN,
+): Promise<ErasureProgress | null> {
+  const findUser = () =>
+    db
+      .select({ id: users.id, email: users.email, skoolUltraEmail: users.skoolUltraEmail, skoolVagusEmail: users.skoolVagusEmail })
+      .from(users)
+      // The guard checked here too, so a deletion cancelled before the run starts keeps even its objects.
+      .where(guard ? and(eq(users.id, userId), guard) : eq(users.id, userId))
+      .get();
+  const user = await findUser();
   if (!user) return null;
   // A call still open is ended as any other (minutes charged, the room deleted) before its rows go.
   await endLiveSessions(env, db, userId);
-  const sessionIds = (await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.clientId, userId)).all()).map((s) => s.id);
+  const todo = await db
+    .select({ id: coachingSessions.id })
+    .from(coachingSessions)
+    .where(unwiped(userId))
+    .orderBy(coachingSessions.id)
+    .limit(maxObjects + 1)
+    .all();
+  const chunk = todo.slice(0, maxObjects).map((s) => s.id);
   // The objects first: if one fails, nothing in D1 has gone yet and the next run finds the same sessions.
-  for (const id of sessionIds) await sessionRoom(env, id).erase();
+  for (const part of chunked(chunk)) {
+    for (const id of part) await sessionRoom(env, id).erase();
+    await db.update(coachingSessions).set({ objectErasedAt: now }).where(inArray(coachingSessions.id, part));
+  }
+  const wiped = chunk.length;
+  if (todo.length > maxObjects) {
+    const remaining = await unwipedCount(db, userId);
+    log('info', 'account erasure continues at the next run', { userId, requestId: by.requestId ?? undefined, wiped, remaining });
+    return { done: false, wiped, remaining };
+  }
   const emails = [user.email, user.skoolUltraEmail, user.skoolVagusEmail].filter((e): e is string => e !== null);
   const emailHashes = await Promise.all(emails.map(async (e) => (await keyedHashes(env, 'erased-email', normalizeEmail(e)))[0]!));
-  const [first, ...rest] = erasureWrites(db, user, by, now, emailHashes, guard);
+  // Only once every object is wiped: a session started meanwhile (none should be: the account is disabled) waits for the next run.
+  const allWiped = sql`NOT EXISTS (SELECT 1 FROM ${coachingSessions} WHERE ${unwiped(userId)})`;
+  const [first, ...rest] = erasureWrites(db, user, by, now, emailHashes, guard ? sql`(${guard}) AND ${allWiped}` : allWiped);
   try {
     await db.batch([first!, ...rest]);
   } catch (err) {
-    if (guard && isGuardRefusal(err)) return null;
-    throw err;
+    if (!isGuardRefusal(err)) throw err;
+    if (guard && !(await findUser())) return null;
+    return { done: false, wiped, remaining: await unwipedCount(db, userId) };
   }
   const row = await db
     .select({ after: auditLog.after })
     .from(auditLog)
     .where(and(eq(auditLog.action, 'user.erase'), eq(auditLog.targetId, userId)))
     .get();
-  const counts = { ...(row?.after as ErasureCounts | undefined), sessionObjects: sessionIds.length };
+  const after = row?.after as ErasureCounts | undefined;
+  // Every session's object is wiped by now, in this run or an earlier one.
+  const counts = { ...after, sessionObjects: after?.sessions ?? 0 };
   log('info', 'account erased', { userId, requestId: by.requestId ?? undefined, by: by.actorId ? 'admin' : 'grace-period', ...counts });
-  return counts;
+  return { done: true, wiped, counts };
+}
+
+/**
+ * An admin's "Erase" (routes/data-rights.ts). An account with more sessions than one run wipes is first
+ * disabled and signed out everywhere, and recorded in `pending_erasures` (audited as `user.erase-start`):
+ * the hourly cron carries it on, and its final audit row names this admin and reason. A repeated request
+ * carries it on too.
+ */
+export async function eraseByAdmin(
+  env: Env,
+  db: Db,
+  userId: string,
+  by: ErasureBy & { actorId: string },
+  now = new Date(),
+  maxObjects = ERASURE_OBJECTS_PER_RUN,
+) {
+  const left = await unwipedCount(db, userId);
+  if (left > maxObjects) {
+    await db.batch([
+      db
+        .insert(pendingErasures)
+        .values({ userId, actorId: by.actorId, reason: by.reason, requestId: by.requestId ?? null, startedAt: now })
+        .onConflictDoNothing(),
+      db
+        .update(users)
+        .set({ disabledAt: sql`coalesce(${users.disabledAt}, ${now.getTime()})` })
+        .where(eq(users.id, userId)),
+      ...signOutWrites(db, userId, now),
+      auditInsert(db, {
+        actorId: by.actorId,
+        action: 'user.erase-start',
+        target: { type: 'user', id: userId },
+        reason: by.reason,
+        after: { sessionObjectsLeft: left, perRun: maxObjects },
+        requestId: by.requestId ?? null,
+        at: now,
+      }),
+    ]);
+  }
+  return eraseAccount(env, db, userId, by, now, undefined, maxObjects);
 }
 
 /**
@@ -279,11 +370,23 @@ const pastGrace = (now: Date) => and(isNotNull(users.deletionRequestedAt), lte(u
 export const dueForErasure = (now: Date) => and(pastGrace(now), eq(users.role, 'CLIENT'));
 
 /**
- * The cron: erases every account whose grace period has passed by `now` (the cron's scheduled time), one
- * run each; one that fails is logged and tried again at the next cron.
+ * The cron: carries on the erasures an admin started (`pending_erasures`), then erases every account whose
+ * grace period has passed by `now` (the cron's scheduled time), at most `objectsPerRun` session objects
+ * in all; an account left unfinished, or one that fails (logged), is carried on at the next cron.
  */
-export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ erased: number; failed: number }> {
-  const due = await db.select({ id: users.id }).from(users).where(dueForErasure(now)).all();
+export async function runDueErasures(
+  env: Env,
+  db: Db,
+  now: Date,
+  objectsPerRun = ERASURE_OBJECTS_PER_RUN,
+): Promise<{ erased: number; failed: number; unfinished: number }> {
+  const due = await db
+    .select({ id: users.id, pending: pendingErasures })
+    .from(users)
+    .leftJoin(pendingErasures, eq(pendingErasures.userId, users.id))
+    .where(and(eq(users.role, 'CLIENT'), or(isNotNull(pendingErasures.userId), pastGrace(now))))
+    .orderBy(sql`${pendingErasures.startedAt} IS NULL`, users.deletionRequestedAt)
+    .all();
   // A client promoted to staff during the grace period: left pending (not cancelled, since the person asked
   // for it; not erased, since that would cascade into their clients' data) until an admin makes them a client
   // again or cancels it. Logged each run so it is not forgotten.
@@ -296,29 +399,34 @@ export async function runDueErasures(env: Env, db: Db, now: Date): Promise<{ era
   const cutoff = now.getTime() - DELETION_GRACE_MS;
   let erased = 0;
   let failed = 0;
-  let objects = 0;
-  for (const { id } of due) {
+  let unfinished = 0;
+  let budget = objectsPerRun;
+  for (const { id, pending } of due) {
     // Each session object is a subrequest: the rest waits for the next cron rather than pass the Worker's limit.
-    if (objects >= ERASURE_OBJECTS_PER_RUN) break;
-    const stillDue = sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff} AND (SELECT role FROM users WHERE id = ${id}) = 'CLIENT'`;
+    if (budget <= 0) {
+      unfinished++;
+      continue;
+    }
+    const isClient = sql`(SELECT role FROM users WHERE id = ${id}) = 'CLIENT'`;
+    const [by, stillDue] = pending
+      ? [
+          { actorId: pending.actorId, reason: pending.reason, requestId: pending.requestId },
+          sql`EXISTS (SELECT 1 FROM pending_erasures WHERE user_id = ${id}) AND ${isClient}`,
+        ]
+      : [
+          { actorId: null, reason: 'The client asked to delete the account; the grace period ended' },
+          sql`(SELECT deletion_requested_at FROM users WHERE id = ${id}) <= ${cutoff} AND ${isClient}`,
+        ];
     try {
-      const counts = await eraseAccount(
-        env,
-        db,
-        id,
-        { actorId: null, reason: 'The client asked to delete the account; the grace period ended' },
-        now,
-        stillDue,
-      );
-      if (counts) {
-        erased++;
-        objects += counts.sessionObjects;
-      }
+      const progress = await eraseAccount(env, db, id, by, now, stillDue, budget);
+      if (progress) budget -= progress.wiped;
+      if (progress?.done) erased++;
+      else if (progress) unfinished++;
     } catch (err) {
       failed++;
       log('error', 'account erasure failed; the next cron tries again', { userId: id, ...describeError(err) });
     }
   }
-  if (due.length > 0) log('info', 'erasure run', { due: due.length, erased, failed, asOf: now.toISOString() });
-  return { erased, failed };
+  if (due.length > 0) log('info', 'erasure run', { due: due.length, erased, failed, unfinished, asOf: now.toISOString() });
+  return { erased, failed, unfinished };
 }

@@ -17,7 +17,7 @@ import { deliverRun, member, newRun } from '../../test/skool-sync';
 import * as schema from '../db/schema';
 import worker from '../index';
 import { EXPORT_PAGE_SIZE } from '../lib/data-export';
-import { ERASURE_CRON, eraseAccount } from '../lib/erasure';
+import { ERASURE_CRON, eraseAccount, eraseByAdmin, runDueErasures } from '../lib/erasure';
 import { encryptField } from '../lib/field-crypto';
 import { httpUrl } from '../lib/livekit';
 import { sessionRoom } from '../lib/rooms';
@@ -563,6 +563,133 @@ describe('the erasure', () => {
     expect(await countWhere('messages_fts', 'messages_fts MATCH ?', w.word)).toBe(0);
     expect(await countWhere('profiles', 'user_id = ?', w.client.id)).toBe(0);
     expect(await storedKeys(sessionId)).toEqual([]);
+  });
+});
+
+/** `n` more finished sessions for the client of `w`, each with a spoken line and an object holding state. */
+async function moreSessions(w: { client: { id: string }; sessions: string[]; word: string }, n: number) {
+  for (let i = 0; i < n; i++) {
+    const id = crypto.randomUUID();
+    w.sessions.push(id);
+    await testDb()
+      .insert(schema.coachingSessions)
+      .values({ id, roomName: `session-${id}`, clientId: w.client.id, status: 'COMPLETED', tierAtStart: 'PREMIUM', minutesCharged: 5 });
+    await testDb()
+      .insert(schema.messages)
+      .values({
+        sessionId: id,
+        speakerIdentity: w.client.id,
+        speakerRole: 'client',
+        text: `More ${w.word}`,
+        heardByAi: true,
+        spokenAt: new Date(),
+        idempotencyKey: `${id}:1`,
+      });
+    await runInDurableObject(sessionRoom(env, id), (_o, state) =>
+      state.storage.put('state', { sessionId: id, clientId: w.client.id, status: 'COMPLETED', effects: [] }),
+    );
+  }
+}
+
+/** How many of `sessions` have an object wiped (nothing stored). */
+const wipedOf = async (sessions: string[]) => (await Promise.all(sessions.map(storedKeys))).filter((keys) => keys.length === 0).length;
+
+const eraseAudit = async (userId: string) =>
+  testDb().select().from(schema.auditLog).where(sql`${schema.auditLog.targetId} = ${userId} AND ${schema.auditLog.action} = 'user.erase'`).all();
+
+describe('the erasure of an account with more sessions than one run wipes', () => {
+  it('goes on over several cron runs, a chunk of objects each, every row kept until the last; then ends as a one-shot erasure does', async () => {
+    const w = await clientWithHistory();
+    await moreSessions(w, 5);
+    const twin = await clientWithHistory();
+    await moreSessions(twin, 5);
+    // Asked for long ago, so that this cron's time finds only this account due (other tests' requests are recent).
+    const requested = Date.now() - 30 * 86_400_000;
+    await testDb()
+      .update(schema.users)
+      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
+      .where(eq(schema.users.id, w.client.id));
+    const at = new Date(requested + DELETION_GRACE_MS + 60_000);
+    const before = await rowsAbout(w);
+    const needles = [w.client.id, w.client.email, w.word, ...w.sessions];
+    // A run cut off after wiping an object and before marking it: the next run wipes it again, harmlessly.
+    await sessionRoom(env, w.sessions[6]!).erase();
+
+    expect(await runDueErasures(env, testDb(), at, 3)).toEqual({ erased: 0, failed: 0, unfinished: 1 });
+    expect(await countWhere('coaching_sessions', 'client_id = ? AND object_erased_at IS NOT NULL', w.client.id)).toBe(3);
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await eraseAudit(w.client.id)).toEqual([]);
+    expect(await runDueErasures(env, testDb(), at, 3)).toEqual({ erased: 0, failed: 0, unfinished: 1 });
+    expect(await countWhere('coaching_sessions', 'client_id = ? AND object_erased_at IS NOT NULL', w.client.id)).toBe(6);
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await tablesMentioning(needles)).toContain('coaching_sessions');
+
+    expect(await runDueErasures(env, testDb(), at, 3)).toEqual({ erased: 1, failed: 0, unfinished: 0 });
+    expect(await rowsAbout(w)).toEqual(Object.fromEntries(Object.keys(before).map((k) => [k, 0])));
+    expect(await wipedOf(w.sessions)).toBe(7);
+    expect(await tablesMentioning(needles)).toEqual([]);
+    // Nothing left to do: a later run changes nothing.
+    expect(await runDueErasures(env, testDb(), at, 3)).toEqual({ erased: 0, failed: 0, unfinished: 0 });
+    const [chunkedRow, ...more] = await eraseAudit(w.client.id);
+    expect(more).toEqual([]);
+
+    // The twin, erased in one run: the same audit counts and billing rows.
+    const oneShot = await eraseAccount(env, testDb(), twin.client.id, { actorId: null, reason: chunkedRow!.reason! }, at);
+    expect(oneShot).toMatchObject({ done: true, wiped: 7, counts: { sessions: 7, sessionObjects: 7 } });
+    expect(chunkedRow!.after).toEqual((await eraseAudit(twin.client.id))[0]!.after);
+    const billing = async (sessions: string[]) =>
+      (await testDb().select().from(schema.erasedSessions).where(sql`${schema.erasedSessions.sessionId} IN ${sessions}`).all())
+        .map((r) => [r.minutesCharged, r.tierAtStart, r.coachId === w.coach.id || r.coachId === twin.coach.id])
+        .sort();
+    expect(await billing(w.sessions)).toEqual(await billing(twin.sessions));
+    expect(await billing(w.sessions)).toHaveLength(7);
+  });
+
+  it('stops, keeping every row, when the deletion is cancelled between runs; asked again, it carries on', async () => {
+    const w = await clientWithHistory();
+    await moreSessions(w, 3);
+    const requested = Date.now() - 40 * 86_400_000;
+    await testDb()
+      .update(schema.users)
+      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
+      .where(eq(schema.users.id, w.client.id));
+    const at = new Date(requested + DELETION_GRACE_MS + 60_000);
+    const before = await rowsAbout(w);
+    expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ unfinished: 1 });
+    await testDb().update(schema.users).set({ deletionRequestedAt: null, disabledAt: null }).where(eq(schema.users.id, w.client.id));
+    expect(await runDueErasures(env, testDb(), at, 2)).toEqual({ erased: 0, failed: 0, unfinished: 0 });
+    expect(await rowsAbout(w)).toEqual(before);
+    expect(await wipedOf(w.sessions)).toBe(2);
+    await testDb()
+      .update(schema.users)
+      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
+      .where(eq(schema.users.id, w.client.id));
+    expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ unfinished: 1 });
+    expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ erased: 1 });
+    expect(Object.values(await rowsAbout(w)).every((n) => n === 0)).toBe(true);
+    expect(await wipedOf(w.sessions)).toBe(5);
+  });
+
+  it('an admin’s erasure: the account disabled and signed out at once, the cron carries it on, the last audit row names the admin and the reason', async () => {
+    const w = await clientWithHistory();
+    await moreSessions(w, 5);
+    const token = await signIn(w.client.email);
+    const admin = await createUser({ role: 'ADMIN' });
+    const by = { actorId: admin.id, reason: 'Asked by letter, identity checked' };
+    expect(await eraseByAdmin(env, testDb(), w.client.id, by, new Date(), 3)).toEqual({ done: false, wiped: 3, remaining: 4 });
+    expect((await get('/api/users/me', bearer(token))).status).toBe(401);
+    expect((await testDb().select().from(schema.users).where(eq(schema.users.id, w.client.id)).get())?.disabledAt).not.toBeNull();
+    expect(await countWhere('audit_log', "target_id = ? AND action = 'user.erase-start' AND actor_id = ?", w.client.id, admin.id)).toBe(1);
+    expect(await countWhere('coaching_sessions', 'client_id = ?', w.client.id)).toBe(7);
+
+    // The cron, at any time: an admin's erasure has no grace period.
+    expect(await runDueErasures(env, testDb(), new Date(), 3)).toMatchObject({ unfinished: 1 });
+    expect(await wipedOf(w.sessions)).toBe(6);
+    expect(await runDueErasures(env, testDb(), new Date(), 3)).toMatchObject({ erased: 1 });
+    expect(Object.values(await rowsAbout(w)).every((n) => n === 0)).toBe(true);
+    expect(await tablesMentioning([w.client.id, w.client.email, w.word, ...w.sessions])).toEqual([]);
+    expect(await eraseAudit(w.client.id)).toEqual([expect.objectContaining({ actorId: admin.id, reason: by.reason })]);
+    expect((await eraseAudit(w.client.id))[0]!.after).toMatchObject({ sessions: 7, messages: 11 });
   });
 });
 

@@ -12,7 +12,7 @@ import { deleteCookie } from 'hono/cookie';
 import { users } from '../db/schema';
 import { auditInsert } from '../lib/audit';
 import { exportZip } from '../lib/data-export';
-import { endLiveSessions, eraseAccount } from '../lib/erasure';
+import { ERASURE_OBJECTS_PER_RUN, endLiveSessions, eraseByAdmin } from '../lib/erasure';
 import { AppError, errorResponses, ok } from '../lib/errors';
 import { authRoute, createApp, IdParams, jsonBody, okBody } from '../lib/openapi';
 import { verifyPassword } from '../lib/password';
@@ -145,15 +145,26 @@ const Erased = z
   })
   .openapi('AdminErased');
 
+const ErasureStarted = z
+  .object({
+    erased: z.literal(false),
+    remainingSessionObjects: z.number().int().openapi({ description: 'Session objects still to wipe: the hourly cron carries on (or ask again)' }),
+  })
+  .openapi('AdminErasureStarted');
+
 const eraseRoute = authRoute({
   method: 'post',
   path: '/people/{id}/erase',
   summary: 'Erase a client now: every row about them, their sessions’ stored state; audited (admins)',
-  description: 'The same erasure as the end of the deletion grace period (docs/operations.md, "Account erasure"). Only client accounts: 409 for staff.',
+  description: `The same erasure as the end of the deletion grace period (docs/operations.md, "Account erasure"). Only client accounts: 409 for staff. A client with more than ${ERASURE_OBJECTS_PER_RUN} sessions is disabled and signed out at once and erased in runs of ${ERASURE_OBJECTS_PER_RUN} session objects: 202, and the hourly cron (or the same request again) carries on; the audit row that ends it names this admin and reason.`,
   roles: ['ADMIN'],
   errors: ['NOT_FOUND', 'CONFLICT'],
   request: { params: IdParams, body: jsonBody(EraseBody) },
-  responses: { 200: okBody('Erased', Erased), ...errorResponses('NOT_FOUND') },
+  responses: {
+    200: okBody('Erased', Erased),
+    202: okBody('Started: the account is disabled, and the hourly cron finishes the erasure', ErasureStarted),
+    ...errorResponses('NOT_FOUND'),
+  },
 });
 
 /** An admin's erasure, mounted at /api/admin beside People. */
@@ -163,7 +174,8 @@ export const adminErasure = createApp().openapi(eraseRoute, async (c) => {
   const target = await loadUser(db, c.req.valid('param').id);
   // A coach's or admin's rows belong to their clients too (appointments, sessions): not erased this way.
   if (target.role !== 'CLIENT') throw new AppError('CONFLICT', 'Only client accounts can be erased: make this person a client first');
-  const counts = await eraseAccount(c.env, db, target.id, { actorId: c.get('user').id, reason, requestId: c.get('requestId') });
-  if (!counts) throw new AppError('NOT_FOUND', 'User not found');
-  return c.json(ok({ erased: true as const, counts }), 200);
+  const progress = await eraseByAdmin(c.env, db, target.id, { actorId: c.get('user').id, reason, requestId: c.get('requestId') });
+  if (!progress) throw new AppError('NOT_FOUND', 'User not found');
+  if (!progress.done) return c.json(ok({ erased: false as const, remainingSessionObjects: progress.remaining }), 202);
+  return c.json(ok({ erased: true as const, counts: progress.counts }), 200);
 });
