@@ -359,6 +359,21 @@ describe('POST /api/users/me/deletion and the grace period', () => {
     expect(wrong.status).toBe(401);
   });
 
+  it('schedules one deletion for two requests at the same moment: the other is a 409 (or a 401, if it reaches auth after the first signed the account out)', async () => {
+    const client = await createUser();
+    const token = await signIn(client.email);
+    // Both pass auth before either writes (each checks the password first, which takes a while); the second's
+    // batch finds the deletion set and fails whole. Without that guard both would answer 200.
+    const answers = await Promise.all([requestDeletion(token), requestDeletion(token)]);
+    const [done, refused] = answers.sort((a, b) => a.status - b.status);
+    expect(done!.status).toBe(200);
+    expect([401, 409]).toContain(refused!.status);
+    expect((await body(refused!)).error.code).toBe(refused!.status === 409 ? 'CONFLICT' : 'UNAUTHORIZED');
+    expect(await countWhere('audit_log', "target_id = ? AND action = 'user.deletion-request'", client.id)).toBe(1);
+    const row = await testDb().select().from(schema.users).where(eq(schema.users.id, client.id)).get();
+    expect(row).toMatchObject({ email: client.email, deletionRequestedAt: expect.any(Date) });
+  });
+
   it('cancels with email and password during the grace period and signs in; cancelling again is a 409', async () => {
     const client = await createUser();
     expect((await requestDeletion(await signIn(client.email))).status).toBe(200);
