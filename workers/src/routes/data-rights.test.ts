@@ -612,19 +612,23 @@ const wipedOf = async (sessions: string[]) => (await Promise.all(sessions.map(st
 const eraseAudit = async (userId: string) =>
   testDb().select().from(schema.auditLog).where(sql`${schema.auditLog.targetId} = ${userId} AND ${schema.auditLog.action} = 'user.erase'`).all();
 
+/**
+ * Marks the client's deletion as asked `daysAgo` days ago and answers the time just past its grace period:
+ * a cron as of then finds only this account due (other tests' requests are recent).
+ */
+async function askedDaysAgo(userId: string, daysAgo: number): Promise<Date> {
+  const requested = new Date(Date.now() - daysAgo * 86_400_000);
+  await testDb().update(schema.users).set({ deletionRequestedAt: requested, disabledAt: requested }).where(eq(schema.users.id, userId));
+  return new Date(requested.getTime() + DELETION_GRACE_MS + 60_000);
+}
+
 describe('the erasure of an account with more sessions than one run wipes', () => {
   it('goes on over several cron runs, a chunk of objects each, every row kept until the last; then ends as a one-shot erasure does', async () => {
     const w = await clientWithHistory();
     await moreSessions(w, 5);
     const twin = await clientWithHistory();
     await moreSessions(twin, 5);
-    // Asked for long ago, so that this cron's time finds only this account due (other tests' requests are recent).
-    const requested = Date.now() - 30 * 86_400_000;
-    await testDb()
-      .update(schema.users)
-      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
-      .where(eq(schema.users.id, w.client.id));
-    const at = new Date(requested + DELETION_GRACE_MS + 60_000);
+    const at = await askedDaysAgo(w.client.id, 30);
     const before = await rowsAbout(w);
     const needles = [w.client.id, w.client.email, w.word, ...w.sessions];
     // A run cut off after wiping an object and before marking it: the next run wipes it again, harmlessly.
@@ -663,22 +667,14 @@ describe('the erasure of an account with more sessions than one run wipes', () =
   it('stops, keeping every row, when the deletion is cancelled between runs; asked again, it carries on', async () => {
     const w = await clientWithHistory();
     await moreSessions(w, 3);
-    const requested = Date.now() - 40 * 86_400_000;
-    await testDb()
-      .update(schema.users)
-      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
-      .where(eq(schema.users.id, w.client.id));
-    const at = new Date(requested + DELETION_GRACE_MS + 60_000);
+    const at = await askedDaysAgo(w.client.id, 40);
     const before = await rowsAbout(w);
     expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ unfinished: 1 });
     await testDb().update(schema.users).set({ deletionRequestedAt: null, disabledAt: null }).where(eq(schema.users.id, w.client.id));
     expect(await runDueErasures(env, testDb(), at, 2)).toEqual({ erased: 0, failed: 0, unfinished: 0 });
     expect(await rowsAbout(w)).toEqual(before);
     expect(await wipedOf(w.sessions)).toBe(2);
-    await testDb()
-      .update(schema.users)
-      .set({ deletionRequestedAt: new Date(requested), disabledAt: new Date(requested) })
-      .where(eq(schema.users.id, w.client.id));
+    await askedDaysAgo(w.client.id, 40);
     expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ unfinished: 1 });
     expect(await runDueErasures(env, testDb(), at, 2)).toMatchObject({ erased: 1 });
     expect(Object.values(await rowsAbout(w)).every((n) => n === 0)).toBe(true);
