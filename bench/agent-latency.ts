@@ -30,7 +30,7 @@
  *
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_STT (default "nova-3,flux-general-en") the models, in order;
- *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (with AGENT_LOG_LEVEL=debug for its turn timings).
+ *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info).
  */
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -128,6 +128,40 @@ describe('the Admin section: an admin makes a client Premium', () => {
     await screens('admin-audit');
   });
 
+  it("shows the AI's latency per UTC day, a day slower than the target marked", async () => {
+    // Two finished sessions of this file's client, measured on days no other file's session falls on.
+    const DAY_MS = 86_400_000;
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const days = [
+      { id: `admin-latency-${stamp}-quick`, at: today - 20 * DAY_MS + 3_600_000, turns: 6, p50: 780, worst: 1_100 },
+      { id: `admin-latency-${stamp}-slow`, at: today - 21 * DAY_MS + 3_600_000, turns: 9, p50: 1_900, worst: 4_200 },
+    ];
+    await queryLocalD1(
+      inject('persistDir'),
+      days
+        .map(
+          (d) =>
+            `INSERT INTO coaching_sessions (id, room_name, client_id, status, tier_at_start, started_at, ended_at, created_at) VALUES ('${d.id}', 'session-${d.id}', '${clientId}', 'COMPLETED', 'PREMIUM', ${d.at - 600_000}, ${d.at}, ${d.at - 600_000});
+INSERT INTO session_turn_timings (session_id, job_id, measured_at, turns, end_of_utterance_p50_ms, llm_first_token_p50_ms, tts_first_byte_p50_ms, total_p50_ms, total_worst_ms) VALUES ('${d.id}', 'AJ_e2e', ${d.at}, ${d.turns}, 600, 300, 200, ${d.p50}, ${d.worst});`,
+        )
+        .join('\n'),
+    );
+    await Promise.all([page.waitForSelector('select[name=days]'), page.click('nav[aria-label=Admin] a[href="/admin/latency"]')]);
+    await page.select('select[name=days]', '30');
+    const row = (at: number) => `[data-testid=latency-day][data-day="${new Date(at).toISOString().slice(0, 10)}"]`;
+    await page.waitForSelector(row(days[1]!.at), { timeout: 15_000 });
+    expect(await page.$eval(row(days[0]!.at), (r) => r.getAttribute('data-slow'))).toBe('false');
+    expect(await page.$eval(row(days[1]!.at), (r) => r.getAttribute('data-slow'))).toBe('true');
+    // Whatever the browser's digit grouping: the median session's p50 and the worst reply of the day.
+    const digits = async (field: string) => (await textOf(`${row(days[1]!.at)} [data-field=${field}]`)).replace(/\D/g, '');
+    expect(await digits('p50')).toBe('1900');
+    expect(await digits('worst')).toBe('4200');
+    expect(await textOf(`${row(days[1]!.at)} [data-field=turns]`)).toBe('9');
+    // Which stage: the median p50 of each, beside the total.
+    expect(await textOf(`${row(days[1]!.at)} [data-field=stages]`)).toBe('turn end 600 ms · model 300 ms · voice 200 ms');
+    await screens('admin-latency');
+  });
+
   it('shows a coach no Admin section, and the API refuses them', async () => {
     const coachContext = await browser.createBrowserContext();
     const coachPage = await coachContext.newPage();

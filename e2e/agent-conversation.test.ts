@@ -16,6 +16,7 @@ import { messageText, type Standins, startStandins } from '../agent-host/dev/sta
 import { phrases } from '../agent-host/src/agent/persona';
 import { SUMMARY_MARKER } from '../agent-host/src/agent/summary';
 import { apiOk, eventually, login, type RoomTicket, skipAfterFirstFailure, TestParticipant, type TranscriptLine } from './helpers';
+import { queryLocalD1 } from './stack';
 import { AgentProcess, DISTINCT_PHRASES, Microphone } from './voice';
 
 const CLIENT_FIRST = 'I have been feeling anxious all week.';
@@ -341,5 +342,23 @@ describe('the AI coach in a live session', () => {
     expect(client.profile.clientFacts).toContain('Wants to sleep better');
     expect(client.profile.challenges).toContain('Tense shoulders under stress');
     expect(client.profile.lastSummary).toContain(SUMMARY.summary);
+  });
+
+  it("keeps the session's turn timings on the Worker (times only), from the agent's outbox", async () => {
+    const sessionId = mustTicket().sessionId;
+    type Stored = { turns: number; total_p50_ms: number; total_worst_ms: number; job_id: string };
+    const stored = await eventually(
+      "the session's turn timings in D1",
+      async () => {
+        const [row] = await queryLocalD1<Stored>(
+          inject('persistDir'),
+          `SELECT turns, total_p50_ms, total_worst_ms, job_id FROM session_turn_timings WHERE session_id = '${sessionId}'`,
+        );
+        return row && row.turns > 0 ? row : undefined;
+      },
+      { timeoutMs: 45_000, intervalMs: 1_000, describe: () => agent.output.slice(-10).join('') },
+    );
+    expect(stored.total_worst_ms).toBeGreaterThanOrEqual(stored.total_p50_ms);
+    expect(stored.job_id).not.toBe('');
   });
 });

@@ -4,6 +4,7 @@ import { lazyCallRoute } from '../shared/call-route';
 import { startPortal } from '../shared/portal';
 import { AdminOnly } from './admin/admin-only';
 import { AuditPage } from './admin/audit-page';
+import { LatencyPage } from './admin/latency-page';
 import { PeoplePage } from './admin/people-page';
 import { PersonPage } from './admin/person-page';
 import { SyncPage } from './admin/sync-page';
@@ -24,7 +25,7 @@ const callPage = lazyCallRoute(() => import('./call/coach-call-room'), 'Opening 
  * The coach portal: coaches and admins only (a client is sent to their own portal): the dashboard, a
  * session's review, the clients (each with the client data sidebar), the calendar (availability and
  * appointments), transcript search, settings and the call room (its LiveKit code loads with that route only);
- * for admins, the Admin section (people and the actions on an account, the audit log, the Skool sync).
+ * for admins, the Admin section (people and the actions on an account, the audit log, the Skool sync, the AI's latency per day).
  */
 startPortal({
   nav: [
@@ -56,6 +57,7 @@ startPortal({
             { path: 'people', element: <PeoplePage /> },
             { path: 'people/:personId', element: <PersonPage /> },
             { path: 'audit', element: <AuditPage /> },
+            { path: 'latency', element: <LatencyPage /> },
             { path: 'sync', element: <SyncPage /> },
             { path: 'sync/:runId', element: <SyncRunPage /> },
           ],

@@ -110,6 +110,43 @@ export const SessionSummaryMessage = SessionRef.extend({
 export type SessionSummaryMessage = z.input<typeof SessionSummaryMessage>;
 export const SummaryReply = replyOf(z.object({ transcriptLines: z.number(), facts: z.number() }));
 
+/** A duration in whole milliseconds (a figure agents-js did not measure is null). */
+const TimingMs = z.number().int().min(0).max(86_400_000);
+/** The p50 or the worst of a session's replies to the client, stage by stage (agent-host/src/agent/turn-timings.ts). */
+export const TurnTimingFigures = z
+  .object({
+    /** The client's last speech → the turn declared over. */
+    endOfUtteranceMs: TimingMs.nullable(),
+    /** The model's request → its first token. */
+    llmFirstTokenMs: TimingMs.nullable(),
+    /** The voice's first text → its first audio. */
+    ttsFirstByteMs: TimingMs.nullable(),
+    /** The client's last speech → the reply's first audio. */
+    totalMs: TimingMs,
+  })
+  .strict();
+export type TurnTimingFigures = z.infer<typeof TurnTimingFigures>;
+
+/**
+ * POST /api/webhooks/agent/turn-timings: how fast the AI answered the client in this session so far (times
+ * only, strict: nothing of what was said fits in it). Sent through the outbox after the first reply, every
+ * few replies and at the job's end; the Worker keeps the one measured last (`measuredAt`, then `turns`), so
+ * a late redelivery of an older one changes nothing.
+ */
+export const TurnTimingsMessage = SessionRef.extend({
+  /** The LiveKit job that measured it (a restarted agent is a new job, with its own count). */
+  jobId: z.string().min(1).max(128),
+  /** When the agent-host took these figures (ms since the epoch). */
+  measuredAt: z.number().int().min(0),
+  /** Replies to the client measured. */
+  turns: z.number().int().min(1).max(100_000),
+  p50: TurnTimingFigures,
+  worst: TurnTimingFigures,
+}).strict();
+export type TurnTimingsMessage = z.infer<typeof TurnTimingsMessage>;
+/** `stored`: false when the Worker already holds figures measured as late or later. */
+export const TurnTimingsReply = replyOf(z.object({ stored: z.boolean() }));
+
 /** `text` as JSON, or undefined if it is not JSON (no JSON text parses to undefined). */
 export function jsonOf(text: string): unknown {
   try {

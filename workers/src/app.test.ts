@@ -97,6 +97,7 @@ describe('GET /api/openapi.json', () => {
         '/api/admin/people/{id}/sign-out',
         '/api/admin/people/{id}/claim-email',
         '/api/admin/audit',
+        '/api/admin/agent-latency',
         '/api/auth/claim',
         '/api/auth/claim/request',
         '/api/auth/password/forgot',

@@ -21,6 +21,7 @@ import { startSkoolSync } from './lib/skool-sync';
 import { mailOutbox } from './mail/outbox';
 import { admin } from './routes/admin';
 import { adminAudit } from './routes/admin-audit';
+import { adminLatency } from './routes/admin-latency';
 import { adminPeople } from './routes/admin-people';
 import { appointmentsApp } from './routes/appointments';
 import { auth } from './routes/auth';
@@ -114,6 +115,7 @@ app.route('/api/admin', admin);
 app.route('/api/admin', adminPeople);
 app.route('/api/admin', adminAudit);
 app.route('/api/admin', adminErasure);
+app.route('/api/admin', adminLatency);
 app.route('/api/clients', notesOfClient);
 app.route('/api/notes', notes);
 app.route('/api/search', search);
@@ -149,6 +151,7 @@ export type AppType = Hono<
   | Mounted<'/api/admin', typeof adminPeople>
   | Mounted<'/api/admin', typeof adminAudit>
   | Mounted<'/api/admin', typeof adminErasure>
+  | Mounted<'/api/admin', typeof adminLatency>
   | Mounted<'/api/clients', typeof notesOfClient>
   | Mounted<'/api/notes', typeof notes>
   | Mounted<'/api/search', typeof search>

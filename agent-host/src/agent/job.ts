@@ -23,7 +23,7 @@ import { createEngines } from './providers';
 import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
 import { TranscriptSink } from './transcript';
-import { SessionTimings, turnTimingOf } from './turn-timings';
+import { SessionTimings, TimingsReporter, turnTimingOf } from './turn-timings';
 import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
 const TRANSCRIPTION_TOPIC = 'lk.transcription';
@@ -122,8 +122,12 @@ export default defineAgent({
     // Set below, once the session exists; the shutdown callback may run before.
     let turns: ThreeWayTurns | undefined;
     const timings = new SessionTimings();
+    const timingsReport = new TimingsReporter(outbox, api, ref, ctx.job.id, timings);
     ctx.addShutdownCallback(async () => {
       if (timings.turns > 0) log('info', 'agent: session turn timings', { ...fields, ...timings.summary() });
+      await timingsReport
+        .flush()
+        .catch((err: unknown) => log('error', 'agent: could not store the turn timings', { ...fields, error: describeError(err).errorMessage }));
       for (const l of listeners.values()) l.close();
       turns?.close();
       // A session that is over gets its summary (the Worker's history has every line the AI heard,
@@ -257,6 +261,9 @@ export default defineAgent({
           sessionP50TotalMs: p50.totalMs,
           sessionWorstTotalMs: worst.totalMs,
         });
+        timingsReport
+          .afterTurn()
+          .catch((err: unknown) => log('error', 'agent: could not store the turn timings', { ...fields, error: describeError(err).errorMessage }));
       }
       const text = item.textContent ?? '';
       void record({ speakerIdentity: aiIdentity(), role: 'ai', text, startedAt: aiSpeechStart ?? ev.createdAt, endedAt: ev.createdAt, heardByAi: true });

@@ -2,9 +2,13 @@
  * How long each reply to the client took, from agents-js's own per-message metrics (the user message's
  * `metrics.endOfTurnDelay`, the reply's `llmNodeTtft`, `ttsNodeTtfb` and `e2eLatency`, all in seconds),
  * kept per session so that one log line per turn also says how this session has gone so far (p50 and
- * worst). Times only: nothing of what was said.
+ * worst), and the session's summary reaches the Worker through the durable outbox (TimingsReporter),
+ * where operators read it per day. Times only: nothing of what was said.
  */
+import type { SessionRef, TurnTimingsMessage } from '@hybrid-coach/shared/agent-contract';
 import type { llm } from '@livekit/agents';
+import type { Outbox } from '../lib/outbox';
+import { TURN_TIMINGS_PATH, type WorkerApi } from './worker-api';
 
 /** One reply's timings, in milliseconds. */
 export interface TurnTiming {
@@ -67,5 +71,54 @@ export class SessionTimings {
       worst[key] = values.length ? Math.max(...values) : null;
     }
     return { turns: this.#turns.length, p50, worst };
+  }
+}
+
+/** The summary goes to the Worker after the first reply and then every this many (and at the job's end). */
+export const TIMINGS_EVERY_TURNS = 5;
+
+/**
+ * Puts a session's timing summary (times only) in its outbox, so it lands on the Worker even across an
+ * outage or a crash of this job (the next job or the host's shutdown delivers what is left). Each summary
+ * has its own idempotency key; the Worker keeps the latest measured.
+ */
+export class TimingsReporter {
+  #sentTurns = 0;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly api: WorkerApi,
+    private readonly ref: SessionRef,
+    private readonly jobId: string,
+    private readonly timings: SessionTimings,
+    private readonly every = TIMINGS_EVERY_TURNS,
+  ) {}
+
+  /** After a reply was added to the timings: the first, and every `every`-th, are sent. */
+  async afterTurn(): Promise<void> {
+    const turns = this.timings.turns;
+    if (turns === 1 || turns % this.every === 0) await this.send();
+  }
+
+  /** At the job's end: the last figures, unless they were sent already. */
+  async flush(): Promise<void> {
+    if (this.timings.turns > this.#sentTurns) await this.send();
+  }
+
+  private async send(): Promise<void> {
+    const { turns, p50, worst } = this.timings.summary();
+    // Every counted turn has a total: these are null only before the first.
+    if (p50.totalMs === null || worst.totalMs === null) return;
+    this.#sentTurns = turns;
+    const message: TurnTimingsMessage = {
+      sessionId: this.ref.sessionId,
+      roomName: this.ref.roomName,
+      jobId: this.jobId,
+      measuredAt: Date.now(),
+      turns,
+      p50: { ...p50, totalMs: p50.totalMs },
+      worst: { ...worst, totalMs: worst.totalMs },
+    };
+    await this.outbox.enqueue(this.api.url(TURN_TIMINGS_PATH), `${this.ref.sessionId}:timings:${this.jobId}:${turns}`, message);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Calls from the agent to the Worker, signed with the shared secret (shared/src/signing.ts).
- * What must land (transcript lines, summaries) goes through the durable outbox; what is asked for
+ * What must land (transcript lines, summaries, turn timings) goes through the durable outbox; what is asked for
  * now (the session's context) or re-sent by the Worker anyway (control acknowledgements) is called
  * directly with a few quick retries.
  */
@@ -14,6 +14,7 @@ export const TRANSCRIPT_PATH = '/api/webhooks/agent/transcript';
 export const CONTROL_ACK_PATH = '/api/webhooks/agent/control-ack';
 export const CONTEXT_PATH = '/api/webhooks/agent/context';
 export const SUMMARY_PATH = '/api/webhooks/agent/summary';
+export const TURN_TIMINGS_PATH = '/api/webhooks/agent/turn-timings';
 
 /** A `{ success: true, data }` schema of the contract (replyOf). */
 type Reply<R> = z.ZodType<{ success: true; data: R }>;

@@ -68,3 +68,7 @@ export function describeChange(h: Pick<HistoryEntry, 'field' | 'community' | 'fr
 }
 
 export const personPath = (id: string): string => `/admin/people/${encodeURIComponent(id)}`;
+
+type LatencyQuery = NonNullable<Parameters<(typeof api.api.admin)['agent-latency']['$get']>[0]>['query'];
+export const loadLatency = (query: LatencyQuery) => call(api.api.admin['agent-latency'].$get({ query }));
+export type LatencyDay = Awaited<ReturnType<typeof loadLatency>>['days'][number];

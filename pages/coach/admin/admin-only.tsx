@@ -23,6 +23,7 @@ export function AdminOnly() {
         <NavLink to="/admin/people">People</NavLink>
         <NavLink to="/admin/audit">Audit log</NavLink>
         <NavLink to="/admin/sync">Skool sync</NavLink>
+        <NavLink to="/admin/latency">AI latency</NavLink>
       </nav>
       <Outlet context={coachContext} />
     </div>

@@ -777,3 +777,31 @@ export const pendingErasures = sqliteTable('pending_erasures', {
   requestId: text('request_id'),
   startedAt: instant('started_at').notNull(),
 });
+
+/**
+ * How fast the AI answered the client in a session (issue 18): the agent-host's summary of its replies
+ * (agent-host/src/agent/turn-timings.ts), times only, one row per session, replaced by a later-measured
+ * summary and never by an earlier one (routes/webhooks.ts). Read per day by GET /api/admin/agent-latency.
+ */
+export const sessionTurnTimings = sqliteTable(
+  'session_turn_timings',
+  {
+    sessionId: text('session_id')
+      .primaryKey()
+      .references(() => coachingSessions.id, { onDelete: 'cascade' }),
+    /** The LiveKit job that measured it: a restarted agent starts its own count. */
+    jobId: text('job_id').notNull(),
+    /** When the agent-host took the figures: the order of summaries, and the day they count for. */
+    measuredAt: instant('measured_at').notNull(),
+    turns: integer('turns').notNull(),
+    endOfUtteranceP50Ms: integer('end_of_utterance_p50_ms'),
+    endOfUtteranceWorstMs: integer('end_of_utterance_worst_ms'),
+    llmFirstTokenP50Ms: integer('llm_first_token_p50_ms'),
+    llmFirstTokenWorstMs: integer('llm_first_token_worst_ms'),
+    ttsFirstByteP50Ms: integer('tts_first_byte_p50_ms'),
+    ttsFirstByteWorstMs: integer('tts_first_byte_worst_ms'),
+    totalP50Ms: integer('total_p50_ms').notNull(),
+    totalWorstMs: integer('total_worst_ms').notNull(),
+  },
+  (t) => [index('session_turn_timings_measured_idx').on(t.measuredAt), check('session_turn_timings_turns_positive', sql`${t.turns} > 0`)],
+);

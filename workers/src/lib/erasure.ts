@@ -42,6 +42,7 @@ import {
   pendingErasures,
   profiles,
   sessionRatings,
+  sessionTurnTimings,
   skoolSyncMembers,
   staffMfa,
   users,
@@ -178,6 +179,7 @@ function erasureWrites(db: Db, user: ErasedUser, by: ErasureBy, now: Date, email
     // The search index (messages_fts, external content) loses each line through messages' AFTER DELETE trigger.
     db.delete(messages).where(inSessions(messages.sessionId)),
     db.delete(sessionRatings).where(inSessions(sessionRatings.sessionId)),
+    db.delete(sessionTurnTimings).where(inSessions(sessionTurnTimings.sessionId)),
     db.delete(crisisFlagEvents).where(inSessions(crisisFlagEvents.sessionId)),
     db.delete(crisisFlags).where(inSessions(crisisFlags.sessionId)),
     db.delete(clientNotes).where(eq(clientNotes.clientId, u)),

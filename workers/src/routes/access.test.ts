@@ -243,6 +243,7 @@ const CALLS: Record<string, { call: (w: World, actor: Actor) => Call | Promise<C
     },
   },
   'GET /api/admin/audit': { call: () => ({ path: '/api/admin/audit' }) },
+  'GET /api/admin/agent-latency': { call: () => ({ path: '/api/admin/agent-latency?days=14' }) },
   'GET /api/clients/{clientId}/notes': { call: (w) => ({ path: `/api/clients/${w.users.client.id}/notes` }) },
   'POST /api/clients/{clientId}/notes': { call: (w) => ({ path: `/api/clients/${w.users.client.id}/notes`, body: { text: 'Likes the long exhale' } }) },
   'PATCH /api/notes/{id}': { call: (w) => ({ path: `/api/notes/${w.note}`, body: { text: 'Changed' } }) },

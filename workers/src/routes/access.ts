@@ -84,6 +84,7 @@ export const ACCESS: Record<string, Row> = {
   'POST /api/admin/people/{id}/sign-out': row(401, 403, 403, 403, 403, 200),
   'POST /api/admin/people/{id}/claim-email': row(401, 403, 403, 403, 403, 200),
   'GET /api/admin/audit': row(401, 403, 403, 403, 403, 200),
+  'GET /api/admin/agent-latency': row(401, 403, 403, 403, 403, 200),
   'GET /api/clients/{clientId}/notes': row(401, 403, 403, 404, 200, 200),
   'POST /api/clients/{clientId}/notes': row(401, 403, 403, 404, 201, 201),
   'PATCH /api/notes/{id}': row(401, 403, 403, 404, 200, 404),

@@ -1,15 +1,15 @@
-import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch } from '@hybrid-coach/shared/agent-contract';
+import { ControlAckMessage, SessionRef, SessionSummaryMessage, TranscriptBatch, TurnTimingsMessage } from '@hybrid-coach/shared/agent-contract';
 import { crisisMatch } from '@hybrid-coach/shared/crisis';
 import { log } from '@hybrid-coach/shared/log';
 import { verifySigned } from '@hybrid-coach/shared/signing';
 import { SyncMessage } from '@hybrid-coach/shared/skool-sync-contract';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import type { AppEnv } from '../app-env';
-import { coachingSessions, erasedSessions, messages, users } from '../db/schema';
+import { coachingSessions, erasedSessions, messages, sessionTurnTimings, users } from '../db/schema';
 import { agentContext } from '../lib/agent-context';
 import { agentHostSecret } from '../lib/config';
 import { alertStaff, FLAG_ALERT_REASON, flagRaiseWrites } from '../lib/crisis-flags';
@@ -200,6 +200,45 @@ export const webhooks = new Hono<AppEnv>()
     const stored = await storeSessionSummary(c.var.db, m);
     log('info', 'session summary stored', { requestId: c.get('requestId'), sessionId: m.sessionId, ...stored });
     return c.json(ok(stored), 200);
+  })
+  /**
+   * How fast the AI answered the client so far (times only): one row per session, replaced only by a
+   * summary measured later (then by more turns), so an older one redelivered by the outbox changes nothing.
+   */
+  .post('/agent/turn-timings', async (c) => {
+    const m = await signedJson(c, TurnTimingsMessage);
+    assertOwnRoom(c, m);
+    const db = c.var.db;
+    const session = await db.select({ id: coachingSessions.id }).from(coachingSessions).where(eq(coachingSessions.id, m.sessionId)).get();
+    if (!session) {
+      if (await wasErased(c, m.sessionId)) return c.json(ok({ stored: false }), 200);
+      throw new AppError('NOT_FOUND', 'No such session');
+    }
+    const figures = {
+      jobId: m.jobId,
+      measuredAt: new Date(m.measuredAt),
+      turns: m.turns,
+      endOfUtteranceP50Ms: m.p50.endOfUtteranceMs,
+      endOfUtteranceWorstMs: m.worst.endOfUtteranceMs,
+      llmFirstTokenP50Ms: m.p50.llmFirstTokenMs,
+      llmFirstTokenWorstMs: m.worst.llmFirstTokenMs,
+      ttsFirstByteP50Ms: m.p50.ttsFirstByteMs,
+      ttsFirstByteWorstMs: m.worst.ttsFirstByteMs,
+      totalP50Ms: m.p50.totalMs,
+      totalWorstMs: m.worst.totalMs,
+    };
+    const t = sessionTurnTimings;
+    const stored = await db
+      .insert(t)
+      .values({ sessionId: m.sessionId, ...figures })
+      .onConflictDoUpdate({
+        target: t.sessionId,
+        set: figures,
+        setWhere: or(gt(sql`excluded.measured_at`, t.measuredAt), and(eq(sql`excluded.measured_at`, t.measuredAt), gt(sql`excluded.turns`, t.turns))),
+      })
+      .returning({ sessionId: t.sessionId });
+    log('info', 'agent turn timings stored', { requestId: c.get('requestId'), sessionId: m.sessionId, turns: m.turns, stored: stored.length > 0 });
+    return c.json(ok({ stored: stored.length > 0 }), 200);
   })
   .post(
     '/skool-sync',
