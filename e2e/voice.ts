@@ -25,11 +25,19 @@ export const DISTINCT_PHRASES = { match: { minScore: 0.8, minDurationRatio: 0.8 
 const AUDIBLE = 500;
 
 /**
+ * How far ahead of playout the microphone queues audio. A full second: on a loaded 2-core machine this
+ * process's event loop can stall for a few hundred milliseconds, and a shorter queue then ran dry in the
+ * middle of a sentence, so the room heard a gap the speech-to-text stand-in no longer recognised
+ * (e2e agent-conversation, best score 0.76 against its own recording).
+ */
+const QUEUE_MS = 1000;
+
+/**
  * A microphone that never stops: silence, and the speech queued by `say()`, in real time (the
  * AudioSource's queue paces captureFrame), as a browser publishes a live microphone.
  */
 export class Microphone {
-  private readonly source = new AudioSource(RATE, 1, 200);
+  private readonly source = new AudioSource(RATE, 1, QUEUE_MS);
   private queue: Int16Array[] = [];
   private running = true;
   private drainWaiters: (() => void)[] = [];
@@ -50,6 +58,8 @@ export class Microphone {
   async say(text: string): Promise<void> {
     this.queue.push(await speak(text, { sampleRate: RATE }));
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    // Its last frame is queued; the room hears it once what is queued before it has played.
+    await new Promise((resolve) => setTimeout(resolve, this.source.queuedDuration));
   }
 
   /**
