@@ -124,12 +124,18 @@ describe('the Admin section: an admin makes a client Premium', () => {
     await Promise.all([page.waitForSelector('[data-testid=audit-filters]'), page.click('nav[aria-label=Admin] a[href="/admin/audit"]')]);
     await page.select('select[name=action]', 'user.set-tier');
     await page.click('[data-testid=audit-filters] button[type=submit]');
-    await page.waitForFunction(
-      (name) => Array.from(document.querySelectorAll('[data-testid=audit-row]')).some((r) => r.textContent?.includes(name)),
+    // The filtered list (every row a set-tier), and the client's row read in the same look: the list
+    // before the filter can hold that row too, and goes while the filtered one loads.
+    const found = await page.waitForFunction(
+      (name) => {
+        const rows = Array.from(document.querySelectorAll('[data-testid=audit-row]'));
+        if (!rows.every((r) => r.getAttribute('data-action') === 'user.set-tier')) return undefined;
+        return rows.find((r) => r.textContent?.includes(name))?.textContent ?? undefined;
+      },
       { timeout: 15_000 },
       CLIENT_NAME,
     );
-    const entry = await page.$$eval('[data-testid=audit-row]', (rows, name) => rows.find((r) => r.textContent?.includes(name))?.textContent ?? '', CLIENT_NAME);
+    const entry = String(await found.jsonValue());
     expect(entry).toContain('Ada Admin');
     expect(entry).toContain(REASON);
     expect(entry).toContain('"PREMIUM"');
