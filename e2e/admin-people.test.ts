@@ -8,7 +8,19 @@
  */
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, apiOk, browserTestFiles, coachPortalUrl, createClient, createCoach, login, openWithGrant, skipAfterFirstFailure } from './helpers';
+import {
+  api,
+  apiOk,
+  browserTestFiles,
+  coachPortalUrl,
+  createClient,
+  createCoach,
+  login,
+  openWithGrant,
+  portalPage,
+  signInClientPortal,
+  skipAfterFirstFailure,
+} from './helpers';
 import { queryLocalD1 } from './stack';
 
 const stamp = Date.now().toString(36);
@@ -37,13 +49,10 @@ describe('the Admin section: an admin makes a client Premium', () => {
     clientId = (await apiOk<{ id: string }>('GET', '/api/users/me', { token: await login(CLIENT_EMAIL) })).id;
     await files.portals('client', 'coach');
     browser = await files.chromium();
-    page = await browser.newPage();
-    await page.setViewport(DESKTOP);
-    page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
+    page = await portalPage(browser, 'coach');
     // The client in a browser context of their own: another person's cookies and storage.
     clientContext = await browser.createBrowserContext();
-    clientPage = await clientContext.newPage();
-    await clientPage.setViewport(DESKTOP);
+    clientPage = await portalPage(clientContext, 'client');
   }, 180_000);
 
   afterAll(async () => {
@@ -53,8 +62,7 @@ describe('the Admin section: an admin makes a client Premium', () => {
   skipAfterFirstFailure();
 
   it('shows the client their Free plan before', async () => {
-    await openWithGrant(clientPage, inject('portalUrls').client, CLIENT_EMAIL);
-    await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    await signInClientPortal(clientPage, CLIENT_EMAIL);
     expect(await textOf('[data-testid=tier-banner]', clientPage)).toContain('Free plan');
   });
 
@@ -116,12 +124,18 @@ describe('the Admin section: an admin makes a client Premium', () => {
     await Promise.all([page.waitForSelector('[data-testid=audit-filters]'), page.click('nav[aria-label=Admin] a[href="/admin/audit"]')]);
     await page.select('select[name=action]', 'user.set-tier');
     await page.click('[data-testid=audit-filters] button[type=submit]');
-    await page.waitForFunction(
-      (name) => Array.from(document.querySelectorAll('[data-testid=audit-row]')).some((r) => r.textContent?.includes(name)),
+    // The filtered list (every row a set-tier), and the client's row read in the same look: the list
+    // before the filter can hold that row too, and goes while the filtered one loads.
+    const found = await page.waitForFunction(
+      (name) => {
+        const rows = Array.from(document.querySelectorAll('[data-testid=audit-row]'));
+        if (!rows.every((r) => r.getAttribute('data-action') === 'user.set-tier')) return undefined;
+        return rows.find((r) => r.textContent?.includes(name))?.textContent ?? undefined;
+      },
       { timeout: 15_000 },
       CLIENT_NAME,
     );
-    const entry = await page.$$eval('[data-testid=audit-row]', (rows, name) => rows.find((r) => r.textContent?.includes(name))?.textContent ?? '', CLIENT_NAME);
+    const entry = String(await found.jsonValue());
     expect(entry).toContain('Ada Admin');
     expect(entry).toContain(REASON);
     expect(entry).toContain('"PREMIUM"');

@@ -13,7 +13,18 @@
  */
 import type { Browser, BrowserContext, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, apiOk, browserTestFiles, createClient, endSessionInCall, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
+import {
+  api,
+  apiOk,
+  browserTestFiles,
+  createClient,
+  endSessionInCall,
+  eventually,
+  login,
+  portalPage,
+  signInClientPortal,
+  skipAfterFirstFailure,
+} from './helpers';
 import { mailsTo, waitForMail } from './mail';
 import { queryLocalD1 } from './stack';
 
@@ -71,11 +82,8 @@ describe('a PREMIUM client books a human coach', () => {
 
   /** A page in New York time, signed in as `email` through the portal's callback, on the dashboard. */
   async function signedInPage(email: string, on: BrowserContext | Browser = browser): Promise<Page> {
-    const p = await on.newPage();
-    await p.emulateTimezone(ZONE);
-    await p.setViewport({ width: 1100, height: 860 });
-    await openWithGrant(p, portals.client, email, { waitUntil: 'networkidle0' });
-    await p.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    const p = await portalPage(on, 'client', { timeZone: ZONE, viewport: { width: 1100, height: 860 } });
+    await signInClientPortal(p, email);
     return p;
   }
 

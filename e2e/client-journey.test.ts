@@ -19,11 +19,13 @@ import {
   api,
   apiOk,
   browserTestFiles,
+  clientBrowser,
   createClient,
+  DESKTOP,
   endSessionInCall,
   eventually,
   login,
-  openWithGrant,
+  signInClientPortal,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
@@ -89,13 +91,10 @@ describe('a FREE client from onboarding to the rating', () => {
     ]);
     standins = standinsReady;
     // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
-    browser = await files.chromium({ media: { micFile } });
-    page = await browser.newPage();
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     // A high-DPI screen: the orb must draw at twice its CSS size.
-    await page.setViewport({ width: 1200, height: 860, deviceScaleFactor: 2 });
-    await openWithGrant(page, portals.client, EMAIL, { waitUntil: 'networkidle0' });
-    await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+    ({ browser, page } = await clientBrowser(files, { media: { micFile }, viewport: { ...DESKTOP, deviceScaleFactor: 2 } }));
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    await signInClientPortal(page, EMAIL);
     token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';
   }, 180_000);
 

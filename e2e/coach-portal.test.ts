@@ -32,6 +32,8 @@ import {
   login,
   openCoachPortal,
   openWithGrant,
+  portalPage,
+  signInClientPortal,
   skipAfterFirstFailure,
   TestParticipant,
 } from './helpers';
@@ -759,12 +761,10 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
   });
 
   it('sends a client who reaches the coach portal to their own portal', async () => {
-    const clientPage = await browser.newPage();
+    const clientPage = await portalPage(browser, 'client');
     try {
-      await clientPage.setViewport({ width: 1200, height: 860 });
       // Signed in at their own portal first...
-      await openWithGrant(clientPage, portals.client, CLIENT_EMAIL, { waitUntil: 'networkidle0' });
-      await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
+      await signInClientPortal(clientPage, CLIENT_EMAIL);
       // ...then through the coach portal's sign-in callback with a client's grant: back to the client dashboard.
       await openWithGrant(clientPage, COACH_PORTAL_URL, CLIENT_EMAIL);
       await clientPage.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });

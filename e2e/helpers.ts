@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CONSENT_VERSION } from '@hybrid-coach/shared/consent';
 import { type DisconnectReason, type RemoteParticipant, Room, RoomEvent } from '@livekit/rtc-node';
 import { TOTP } from 'otpauth';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type BrowserContext, type Page, type Viewport } from 'puppeteer-core';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { DEFAULT_CHROMIUM_PATH, HEADLESS_FLAGS } from '../agent-host/src/skool/chromium';
 import { isPortFree } from '../scripts/ports.mjs';
@@ -526,38 +526,77 @@ export async function servePortal(portal: Portal, outDir: string): Promise<() =>
 export const DESKTOP = { width: 1200, height: 860 } as const;
 
 /**
- * A Chromium of the describe's own (`files`) with one page at desktop width, a microphone that needs no
- * prompt (Chromium's fake device, a tone, unless `media` gives a WAV to play) and the page's errors and
- * warnings printed in the test's output.
+ * A new page in `on` (a browser, or a context of its own for another person) for one portal: at `viewport`
+ * (DESKTOP unless given), in `timeZone` if given, its errors and warnings printed in the test's output.
+ */
+export async function portalPage(
+  on: Browser | BrowserContext,
+  portal: 'coach' | 'client',
+  options: { viewport?: Viewport; timeZone?: string } = {},
+): Promise<Page> {
+  const page = await on.newPage();
+  if (options.timeZone) await page.emulateTimezone(options.timeZone);
+  await page.setViewport(options.viewport ?? DESKTOP);
+  page.on('pageerror', (e) => console.error(`${portal} portal page error: ${e instanceof Error ? e.message : String(e)}`));
+  page.on('console', (m) => (m.type() === 'warn' || m.type() === 'error') && console.error(`${portal} portal console: ${m.text()}`));
+  return page;
+}
+
+/**
+ * A Chromium of the describe's own (`files`) with one `portalPage` for the coach portal, and a microphone
+ * that needs no prompt (Chromium's fake device, a tone, unless `media` gives a WAV to play).
  */
 export async function coachBrowser(
   files: BrowserTestFiles,
   options: { media?: true | { micFile: string }; autoplay?: boolean } = {},
 ): Promise<{ browser: Browser; page: Page }> {
   const browser = await files.chromium({ media: options.media ?? true, ...(options.autoplay === undefined ? {} : { autoplay: options.autoplay }) });
-  const page = await browser.newPage();
-  await page.setViewport(DESKTOP);
-  page.on('pageerror', (e) => console.error(`coach portal page error: ${e instanceof Error ? e.message : String(e)}`));
-  page.on('console', (m) => (m.type() === 'warn' || m.type() === 'error') && console.error(`coach portal console: ${m.text()}`));
-  return { browser, page };
+  return { browser, page: await portalPage(browser, 'coach') };
+}
+
+/** What openCoachPortal and openClientPortal share: the browser `opening` gives, its page signed in as `email` with `signIn`. */
+async function signedIn(
+  opening: Promise<{ browser: Browser; page: Page }>,
+  signIn: (page: Page, email: string) => Promise<void>,
+  email: string,
+): Promise<{ browser: Browser; page: Page }> {
+  const opened = await opening;
+  await signIn(opened.page, email);
+  return opened;
 }
 
 /** The coach portal signed in as `email` (`signInCoachPortal`) in a `coachBrowser`. */
-export async function openCoachPortal(
-  files: BrowserTestFiles,
-  email: string,
-  options: Parameters<typeof coachBrowser>[1] = {},
-): Promise<{ browser: Browser; page: Page }> {
-  const opened = await coachBrowser(files, options);
-  await signInCoachPortal(opened.page, email);
-  return opened;
-}
+export const openCoachPortal = (files: BrowserTestFiles, email: string, options: Parameters<typeof coachBrowser>[1] = {}) =>
+  signedIn(coachBrowser(files, options), signInCoachPortal, email);
 
 /** Signs `email` in to the coach portal in `page`, on its dashboard once the flags panel shows and the live crisis alerts are connected. */
 export async function signInCoachPortal(page: Page, email: string): Promise<void> {
   await openWithGrant(page, coachPortalUrl(), email, { waitUntil: 'networkidle0' });
   await page.waitForSelector('[data-testid=flagged-sessions]', { timeout: 15_000 });
   await page.waitForSelector('[data-testid=staff-live][data-open=true]', { timeout: 15_000 });
+}
+
+/**
+ * coachBrowser's twin for the client portal: a Chromium of the describe's own (`files`, launchChromium's
+ * options: no microphone unless `media`) with one `portalPage` for the client portal.
+ */
+export async function clientBrowser(
+  files: BrowserTestFiles,
+  options: Parameters<typeof launchChromium>[1] & Parameters<typeof portalPage>[2] = {},
+): Promise<{ browser: Browser; page: Page }> {
+  const { viewport, timeZone, ...chromium } = options;
+  const browser = await files.chromium(chromium);
+  return { browser, page: await portalPage(browser, 'client', { viewport, timeZone }) };
+}
+
+/** The client portal signed in as `email` (`signInClientPortal`) in a `clientBrowser`: openCoachPortal's twin. */
+export const openClientPortal = (files: BrowserTestFiles, email: string, options: Parameters<typeof clientBrowser>[1] = {}) =>
+  signedIn(clientBrowser(files, options), signInClientPortal, email);
+
+/** Signs `email` in to the client portal in `page`, on its dashboard once the plan banner shows. */
+export async function signInClientPortal(page: Page, email: string): Promise<void> {
+  await openWithGrant(page, inject('portalUrls').client, email, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('[data-testid=tier-banner]', { timeout: 15_000 });
 }
 
 /**

@@ -16,7 +16,19 @@ import { join } from 'node:path';
 import { atLocalTime, localDate, localWeekday } from '@hybrid-coach/shared/time-zone';
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, apiOk, browserTestFiles, createClient, createCoach, eventually, login, openWithGrant, skipAfterFirstFailure } from './helpers';
+import {
+  api,
+  apiOk,
+  browserTestFiles,
+  createClient,
+  createCoach,
+  eventually,
+  login,
+  openClientPortal,
+  openWithGrant,
+  portalPage,
+  skipAfterFirstFailure,
+} from './helpers';
 import { waitForMail } from './mail';
 import { queryLocalD1 } from './stack';
 
@@ -74,17 +86,15 @@ describe('scheduling in each person’s own time zone', () => {
     await Promise.all([people(), files.portals('client', 'coach')]);
     [coachToken, clientToken] = await Promise.all([login(COACH.email), login(CLIENT.email)]);
     await apiOk('PATCH', '/api/users/me', { token: coachToken, body: { isAvailable: true } });
-    browser = await files.chromium({ lang: 'en-US' });
-    coachContext = await browser.createBrowserContext();
-    coachPage = await coachContext.newPage();
-    await coachPage.emulateTimezone(COACH_ZONE);
-    await coachPage.setViewport({ width: 1200, height: 860 });
-    await openWithGrant(coachPage, portals.coach, COACH.email, { waitUntil: 'networkidle0' });
     // The client in the default context: downloads are allowed there (CDP's Browser.setDownloadBehavior).
-    clientPage = await browser.newPage();
-    await clientPage.emulateTimezone(CLIENT_ZONE);
-    await clientPage.setViewport({ width: 1100, height: 860 });
-    await openWithGrant(clientPage, portals.client, CLIENT.email, { waitUntil: 'networkidle0' });
+    ({ browser, page: clientPage } = await openClientPortal(files, CLIENT.email, {
+      lang: 'en-US',
+      timeZone: CLIENT_ZONE,
+      viewport: { width: 1100, height: 860 },
+    }));
+    coachContext = await browser.createBrowserContext();
+    coachPage = await portalPage(coachContext, 'coach', { timeZone: COACH_ZONE });
+    await openWithGrant(coachPage, portals.coach, COACH.email, { waitUntil: 'networkidle0' });
     locale = await clientPage.evaluate(() => navigator.language);
   }, 180_000);
 

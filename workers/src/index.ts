@@ -101,31 +101,37 @@ const defaultBodyLimit = bodyLimit({
 // Sync chunks carry their own, larger limit (routes/webhooks.ts).
 app.use('/api/*', (c, next) => (c.req.path === '/api/webhooks/skool-sync' ? next() : defaultBodyLimit(c, next)));
 
-/** Where each route group is mounted. AppType below lists the same groups: a new group goes in both. */
-app.route('/api', health);
-app.route('/api/auth', auth);
-app.route('/api/auth/mfa', signInMfa);
-app.route('/api/users', usersApp);
-app.route('/api/users/me/mfa', myMfa);
-app.route('/api/users/me/consent', consent);
-app.route('/api/users/me', myData);
-app.route('/api/rooms', rooms);
-app.route('/api/sessions', sessions);
-app.route('/api/admin', admin);
-app.route('/api/admin', adminPeople);
-app.route('/api/admin', adminAudit);
-app.route('/api/admin', adminErasure);
-app.route('/api/admin', adminLatency);
-app.route('/api/clients', notesOfClient);
-app.route('/api/notes', notes);
-app.route('/api/search', search);
-app.route('/api/coach', coach);
-app.route('/api/availability', availability);
-app.route('/api/coaches', slots);
-app.route('/api/appointments', appointmentsApp);
-app.route('/api/flags', flags);
-app.route('/api/staff', staff);
-app.route('/api/webhooks', webhooks);
+/**
+ * Where each route group is mounted. AppType below lists the same groups, written out (see there): a new
+ * group goes in both, and the type check fails until it does.
+ */
+const groups = [
+  ['/api', health],
+  ['/api/auth', auth],
+  ['/api/auth/mfa', signInMfa],
+  ['/api/users', usersApp],
+  ['/api/users/me/mfa', myMfa],
+  ['/api/users/me/consent', consent],
+  ['/api/users/me', myData],
+  ['/api/rooms', rooms],
+  ['/api/sessions', sessions],
+  ['/api/admin', admin],
+  ['/api/admin', adminPeople],
+  ['/api/admin', adminAudit],
+  ['/api/admin', adminErasure],
+  ['/api/admin', adminLatency],
+  ['/api/clients', notesOfClient],
+  ['/api/notes', notes],
+  ['/api/search', search],
+  ['/api/coach', coach],
+  ['/api/availability', availability],
+  ['/api/coaches', slots],
+  ['/api/appointments', appointmentsApp],
+  ['/api/flags', flags],
+  ['/api/staff', staff],
+  ['/api/webhooks', webhooks],
+] as const;
+for (const [path, group] of groups) app.route(path, group);
 
 /** A route group's schema under its mount path, as `.route()` types it (`any` as in Hono's own `Client`). */
 // biome-ignore lint/suspicious/noExplicitAny: Hono's Env and base path are matched loosely on purpose, as hono/client does.
@@ -133,8 +139,9 @@ type Mounted<Path extends string, Group> = Group extends Hono<any, infer S exten
 
 /**
  * The API's route types, for the portals' typed client (`hc<AppType>`). Written out rather than inferred
- * from one `.route()` chain: the chain's inferred type outgrew what the compiler writes into a
- * declaration (TS7056), while this one names each group's type and stays small.
+ * from one `.route()` chain or made from `groups`: the compiler would then have to write that chain's (or
+ * `groups`') whole type into the declaration, which it refuses (TS7056); this one names each group's type
+ * and stays small.
  */
 export type AppType = Hono<
   AppEnv,
@@ -163,6 +170,13 @@ export type AppType = Hono<
   | Mounted<'/api/staff', typeof staff>
   | Mounted<'/api/webhooks', typeof webhooks>
 >;
+
+/** True when `A` and `B` are the same type (assignable both ways is not enough: a schema with more paths is assignable to one with fewer). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type MountedEntry<E> = E extends readonly [infer Path extends string, infer Group] ? Mounted<Path, Group> : never;
+type SameGroups<T extends true> = T;
+/** The type check fails here when a group is mounted but left out of AppType, or is in AppType but not mounted. */
+type _AppTypeListsTheMountedGroups = SameGroups<Equal<MountedEntry<(typeof groups)[number]>, AppType extends Hono<AppEnv, infer S> ? S : never>>;
 
 app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
 app.openAPIRegistry.registerComponent('securitySchemes', 'cookieAuth', { type: 'apiKey', in: 'cookie', name: 'hc_session' });

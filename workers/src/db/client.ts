@@ -1,3 +1,4 @@
+import type { BatchItem } from 'drizzle-orm/batch';
 import { drizzle } from 'drizzle-orm/d1';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
@@ -11,6 +12,21 @@ export const withDb: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('db', db(c.env));
   await next();
 };
+
+/** What `db.batch` takes: at least one statement (D1 refuses an empty batch). */
+export type Batch = [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]];
+
+/**
+ * `statements` as a list `db.batch` takes, with no cast: a list that has a first or last element by its
+ * shape (`[...writes, last]`) is one; any other list is one unless it is empty (then `undefined`, and
+ * there is nothing to run): `const batch = batchOf(writes); if (batch) await db.batch(batch);`.
+ */
+export function batchOf<T extends BatchItem<'sqlite'>>(statements: readonly [T, ...T[]] | readonly [...T[], T]): [T, ...T[]];
+export function batchOf<T extends BatchItem<'sqlite'>>(statements: readonly T[]): [T, ...T[]] | undefined;
+export function batchOf<T extends BatchItem<'sqlite'>>(statements: readonly T[]): [T, ...T[]] | undefined {
+  const [first, ...rest] = statements;
+  return first === undefined ? undefined : [first, ...rest];
+}
 
 /** A UNIQUE constraint refused the write (drizzle wraps D1's error in its own, as `cause`). */
 export function isUniqueViolation(err: unknown): boolean {

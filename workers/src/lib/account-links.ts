@@ -3,8 +3,7 @@
  * account the Skool sync made) and a password reset link. Each is a random token stored only as its
  * SHA-256, single use, and its email, queued in the same batch as the token row.
  */
-import type { BatchItem } from 'drizzle-orm/batch';
-import type { Db } from '../db/client';
+import type { Batch, Db } from '../db/client';
 import { claimTokens, passwordResetTokens } from '../db/schema';
 import { outboxInsert } from '../mail/outbox';
 import { claimAccountMail, type MailContent, passwordResetMail } from '../mail/templates';
@@ -12,9 +11,6 @@ import { randomToken, sha256Hex } from './crypto';
 
 export const CLAIM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const RESET_TTL_MS = 30 * 60 * 1000;
-
-/** At least one statement: what `db.batch` takes. */
-type Writes = [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]];
 
 interface Account {
   id: string;
@@ -36,7 +32,7 @@ async function linkWrites(
   kind: keyof typeof KINDS,
   now: Date,
   mail: (link: string, tokenHash: string) => { idempotencyKey: string; content: MailContent },
-): Promise<Writes> {
+): Promise<Batch> {
   const { table, path, ttlMs, template } = KINDS[kind];
   const token = randomToken(32);
   const tokenHash = await sha256Hex(token);

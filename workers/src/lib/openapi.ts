@@ -93,6 +93,29 @@ export const Id = z.string().min(1).max(64);
 export const IdParams = z.object({ id: Id });
 /** Coaches and admins: who coach-side routes admit. */
 export const COACHES = ['COACH', 'ADMIN'] as const;
+/** Admins only: who the staff console's admin routes admit. */
+export const ADMINS = ['ADMIN'] as const;
+
+/**
+ * An admin's change to one row (`{id}` in the path), with a JSON body that says why (`reason`, kept in the
+ * audit log): it answers `after`, the row after the change; 404 for an unknown id, 409 when the row's
+ * state refuses the change.
+ */
+export const adminChange = <P extends `${string}{id}${string}`, B extends z.ZodType<{ reason: string }>, A extends ReturnType<typeof okBody>>(
+  path: P,
+  summary: string,
+  body: B,
+  after: A,
+) =>
+  authRoute({
+    method: 'post',
+    path,
+    summary,
+    roles: ADMINS,
+    errors: ['NOT_FOUND', 'CONFLICT'],
+    request: { params: IdParams, body: jsonBody(body) },
+    responses: { 200: after },
+  });
 
 /** `?limit=`: a whole number from 1 to `max`, `fallback` when not given. */
 export const limitQuery = (max: number, fallback: number, description?: string) => {

@@ -5,8 +5,7 @@
  * sign-in started before the change cannot finish after it.
  */
 import { and, eq, isNull, ne } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import type { Db } from '../db/client';
+import type { Batch, Db } from '../db/client';
 import { authGrants, claimTokens, loginSessions, mfaChallenges, passwordResetTokens, users } from '../db/schema';
 
 export function passwordSetWrites(
@@ -15,8 +14,8 @@ export function passwordSetWrites(
   passwordHash: string,
   now: Date,
   { signOut, keepSession }: { signOut: boolean; keepSession?: string },
-): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] {
-  const writes: [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] = [
+): Batch {
+  const writes: Batch = [
     db.update(users).set({ passwordHash, passwordChangedAt: now }).where(eq(users.id, userId)),
     db
       .update(claimTokens)
@@ -36,7 +35,7 @@ export function passwordSetWrites(
  * refused from the next request, and grants and MFA challenges not yet used go too, so a sign-in started
  * before cannot finish after. For a password set here, and for staff's "sign out everywhere" and "disable".
  */
-export function signOutWrites(db: Db, userId: string, now: Date, keepSession?: string): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] {
+export function signOutWrites(db: Db, userId: string, now: Date, keepSession?: string): Batch {
   return [
     db
       .update(loginSessions)

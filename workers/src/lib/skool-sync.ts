@@ -10,7 +10,7 @@ import { planSync } from '@hybrid-coach/shared/skool-sync';
 import { type FinalMessage, HoldsReply, type Member, StartReply } from '@hybrid-coach/shared/skool-sync-contract';
 import { and, desc, eq, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { chunked, type Db, isUniqueViolation } from '../db/client';
+import { batchOf, chunked, type Db, isUniqueViolation } from '../db/client';
 import { membershipStatusHistory, skoolSyncChunks, skoolSyncMembers, skoolSyncRuns, users } from '../db/schema';
 import { mailOutbox } from '../mail/outbox';
 import { syncFailedMailWrites } from '../mail/staff-mail';
@@ -49,9 +49,8 @@ export type FinalIn = Pick<FinalMessage, 'ok' | 'error' | 'durationMs' | 'commun
 /** Emails every admin that a run failed; a failure to queue is logged, never in the way of the sync's own answer. */
 async function queueSyncFailedMail(env: Env, db: Db, run: { id: string; reason: string }): Promise<void> {
   try {
-    const writes = await syncFailedMailWrites(env, db, run);
-    const [first, ...rest] = writes;
-    if (first) await db.batch([first, ...rest]);
+    const batch = batchOf(await syncFailedMailWrites(env, db, run));
+    if (batch) await db.batch(batch);
     await mailOutbox(env).kick();
   } catch (err) {
     log('error', 'skool sync: failure email not queued', { runId: run.id, ...describeError(err) });
@@ -474,7 +473,8 @@ export async function planWrites(
 export async function runBatches(db: Db, statements: BatchItem<'sqlite'>[]): Promise<number> {
   let trips = 0;
   for (const part of chunked(statements, STATEMENTS_PER_BATCH)) {
-    await db.batch(part as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    const batch = batchOf(part);
+    if (batch) await db.batch(batch);
     trips += 1;
   }
   return trips;

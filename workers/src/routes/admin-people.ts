@@ -17,7 +17,7 @@ import { auditInsert } from '../lib/audit';
 import { alertReleased, closeStaffSockets, flagReleaseWrites, heldFlags } from '../lib/crisis-flags';
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
-import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
+import { ADMINS, adminChange, authRoute, createApp, IdParams, limitQuery, okBody } from '../lib/openapi';
 import { signOutWrites } from '../lib/password-change';
 import { loadUser } from '../lib/usage';
 import { kickOutbox } from '../mail/outbox';
@@ -90,13 +90,11 @@ const RoleBody = z
   .strict()
   .openapi('AdminSetRole');
 
-const ADMIN = ['ADMIN'] as const;
-
 const listRoute = authRoute({
   method: 'get',
   path: '/people',
   summary: 'Everyone with an account, found by name or email and filtered, a page at a time (admins)',
-  roles: ADMIN,
+  roles: ADMINS,
   request: { query: ListQuery },
   responses: { 200: okBody('One page, by email', pageSchema(PersonSummary)) },
 });
@@ -105,23 +103,15 @@ const personRoute = authRoute({
   method: 'get',
   path: '/people/{id}',
   summary: 'One person: profile, role, tier and how they got there, this month’s use, last sign-in (admins)',
-  roles: ADMIN,
+  roles: ADMINS,
   errors: ['NOT_FOUND'],
   request: { params: IdParams },
   responses: { 200: okBody('The person', Person) },
 });
 
 /** An action on one person: a body with a reason, the person after it; 404 unknown, 409 refused by the state. */
-const action = <P extends string, B extends z.ZodType>(path: P, summary: string, body: B) =>
-  authRoute({
-    method: 'post',
-    path: `/people/{id}/${path}` as `/people/{id}/${P}`,
-    summary,
-    roles: ADMIN,
-    errors: ['NOT_FOUND', 'CONFLICT'],
-    request: { params: IdParams, body: jsonBody(body) },
-    responses: { 200: okBody('The person after the change', Person) },
-  });
+const action = <P extends string, B extends z.ZodType<{ reason: string }>>(path: P, summary: string, body: B) =>
+  adminChange(`/people/{id}/${path}`, summary, body, okBody('The person after the change', Person));
 
 const tierRoute = action('tier', 'Set the tier (PREMIUM is set only here; a sync never takes it away) (admins)', TierBody);
 const roleRoute = action('role', 'Set the role; the last admin, and oneself, cannot be demoted (admins)', RoleBody);

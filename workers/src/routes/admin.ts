@@ -9,7 +9,7 @@ import type { Db } from '../db/client';
 import { membershipStatusHistory, SKOOL_COMMUNITIES, skoolSyncRuns, users } from '../db/schema';
 import { CursorQuery, decodeCursor, pageOf, pageSchema } from '../lib/cursor';
 import { AppError, ok } from '../lib/errors';
-import { authRoute, createApp, IdParams, jsonBody, limitQuery, okBody } from '../lib/openapi';
+import { ADMINS, adminChange, authRoute, createApp, IdParams, limitQuery, okBody } from '../lib/openapi';
 import { failStuckRun, startSkoolSync } from '../lib/skool-sync';
 import { overrideHeldRun } from '../lib/skool-sync-runs';
 
@@ -58,13 +58,11 @@ const PersonChanges = z
   .object({ user: z.object({ id: z.string(), email: z.string(), displayName: z.string() }), changes: z.array(Change) })
   .openapi('SkoolSyncPersonChanges');
 
-const ADMIN = ['ADMIN'] as const;
-
 const startRoute = authRoute({
   method: 'post',
   path: '/skool-sync',
   summary: 'Start a Skool membership sync now (admins); 409 while one runs',
-  roles: ADMIN,
+  roles: ADMINS,
   errors: ['CONFLICT', 'SERVICE_UNAVAILABLE'],
   responses: { 202: okBody('Started', z.object({ runId: z.string(), startedAt: z.string().datetime() })) },
 });
@@ -73,7 +71,7 @@ const runsRoute = authRoute({
   method: 'get',
   path: '/skool-sync/runs',
   summary: 'Skool sync runs with their counts, newest first, a page at a time (admins)',
-  roles: ADMIN,
+  roles: ADMINS,
   request: { query: z.object({ cursor: CursorQuery, limit: limitQuery(100, 20, 'At most this many (1 to 100)') }) },
   responses: { 200: okBody('One page, newest first', pageSchema(Run)) },
 });
@@ -82,7 +80,7 @@ const runRoute = authRoute({
   method: 'get',
   path: '/skool-sync/runs/{id}',
   summary: 'One Skool sync run, with its progress while it runs (admins)',
-  roles: ADMIN,
+  roles: ADMINS,
   errors: ['NOT_FOUND'],
   request: { params: IdParams },
   responses: { 200: okBody('The run', Run) },
@@ -92,7 +90,7 @@ const changesRoute = authRoute({
   method: 'get',
   path: '/skool-sync/runs/{id}/changes',
   summary: 'What one run changed, person by person, by email, a page at a time (admins)',
-  roles: ADMIN,
+  roles: ADMINS,
   errors: ['NOT_FOUND'],
   request: {
     params: IdParams,
@@ -109,15 +107,12 @@ const OverrideBody = z
   .strict()
   .openapi('SkoolSyncOverride');
 
-const overrideRoute = authRoute({
-  method: 'post',
-  path: '/skool-sync/runs/{id}/override',
-  summary: 'Apply a run the safety rule held back, with a reason and its numbers confirmed (admins)',
-  roles: ADMIN,
-  errors: ['NOT_FOUND', 'CONFLICT'],
-  request: { params: IdParams, body: jsonBody(OverrideBody) },
-  responses: { 200: okBody('The run after the override', Run) },
-});
+const overrideRoute = adminChange(
+  '/skool-sync/runs/{id}/override',
+  'Apply a run the safety rule held back, with a reason and its numbers confirmed (admins)',
+  OverrideBody,
+  okBody('The run after the override', Run),
+);
 
 type RunRow = typeof skoolSyncRuns.$inferSelect;
 const starter = alias(users, 'starter');

@@ -11,7 +11,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../app-env';
-import type { Db } from '../db/client';
+import { batchOf, type Db } from '../db/client';
 import { authGrants, claimTokens, passwordResetTokens, staffMfa, users } from '../db/schema';
 import { claimLinkWrites, resetLinkWrites } from '../lib/account-links';
 import { auditInsert } from '../lib/audit';
@@ -215,13 +215,14 @@ interface SigningIn {
 
 /**
  * The end of a sign-in whose password (or emailed link) checked out: staff MFA comes before any grant
- * (password right → code, or enrolment → grant; routes/mfa.ts). `writes` go in the same batch.
+ * (password right → code, or enrolment → grant; routes/mfa.ts). `writes` go in the same batch, before
+ * the grant or challenge (a reset spends the old ones).
  */
 async function finishSignIn(c: Context<AppEnv>, db: Db, user: SigningIn, writes: BatchItem<'sqlite'>[]): Promise<z.infer<typeof LoginResult>> {
   const step = signInStep(user.role, Boolean(user.mfaEnabledAt), requiredForCoaches(c.env));
   if (step !== 'none') {
     const challenge = await prepareChallenge(c, db, user.id, step);
-    await db.batch(writesThen(writes, challenge.write));
+    await db.batch(batchOf([...writes, challenge.write]));
     log('info', step === 'verify' ? 'login needs mfa code' : 'login needs mfa setup', { requestId: c.get('requestId'), userId: user.id });
     const expiresAt = challenge.expiresAt.toISOString();
     return step === 'verify'
@@ -229,16 +230,10 @@ async function finishSignIn(c: Context<AppEnv>, db: Db, user: SigningIn, writes:
       : { mfaEnrollmentRequired: true as const, challenge: challenge.value, expiresAt };
   }
   const grant = await prepareGrant(c, db, user.id);
-  await db.batch(writesThen(writes, grant.write));
+  await db.batch(batchOf([...writes, grant.write]));
   log('info', 'login granted', { requestId: c.get('requestId'), userId: user.id });
   return grantAnswer(c.env, user.role, grant.value);
 }
-
-/** `writes`, then `last`: the sign-in's grant or challenge comes after them (a reset spends the old ones). */
-const writesThen = (writes: BatchItem<'sqlite'>[], last: BatchItem<'sqlite'>): [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]] => {
-  const [first = last, ...rest] = [...writes, last];
-  return [first, ...rest];
-};
 
 /** An account that may sign in, or one disabled because it waits for deletion (which only cancelling lets in). */
 const signInOrDeletionPending = or(signInAllowed, and(isNull(users.deletedAt), isNotNull(users.deletionRequestedAt)));
@@ -492,8 +487,8 @@ export const auth = createApp()
     log('info', 'password reset', { requestId: c.get('requestId'), userId: spent.user.id });
     if (spent.deletionRequestedAt) {
       // The password is set; signing in with it offers to cancel the deletion, as for anyone waiting.
-      const [first, ...rest] = spent.writes;
-      if (first) await c.var.db.batch([first, ...rest]);
+      const batch = batchOf(spent.writes);
+      if (batch) await c.var.db.batch(batch);
       return c.json(ok(deletionPendingAnswer(spent.deletionRequestedAt)), 200);
     }
     return c.json(ok(await finishSignIn(c, c.var.db, spent.user, spent.writes)), 200);
