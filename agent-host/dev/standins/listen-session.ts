@@ -127,6 +127,11 @@ export class ListenSession extends ListenConnection {
   #queue: Promise<void> = Promise.resolve();
   #idleTimer: NodeJS.Timeout | undefined;
   #lastAudioAt = 0;
+  /** The endpointing the plugin asked for (ms), or NaN. */
+  readonly #endpointMs: number;
+  /** When recent audio arrived (wall clock), by the sample count received up to the end of each message. */
+  readonly #arrivals: AudioArrival[] = [];
+  #received = 0;
 
   constructor(
     ws: WebSocketLike,
@@ -141,6 +146,7 @@ export class ListenSession extends ListenConnection {
     // only a whole known phrase from a pause inside one: a phrase ends then, anything else after the
     // detector's own silence (or the endpointing, if longer).
     const endpointMs = this.#endpointing ? Number(first(p.endpointing) ?? DEEPGRAM_DEFAULT_ENDPOINTING_MS) : Number.NaN;
+    this.#endpointMs = endpointMs;
     this.#detector = new UtteranceDetector(
       session.sampleRate,
       phrases.vad,
@@ -167,6 +173,9 @@ export class ListenSession extends ListenConnection {
 
   protected onAudio(samples: Int16Array, bytes: Buffer): void {
     this.#hash.update(bytes);
+    this.#received += samples.length;
+    this.#arrivals.push({ end: this.#received, at: Date.now() });
+    if (this.#arrivals.length > ARRIVALS_KEPT) this.#arrivals.splice(0, this.#arrivals.length - ARRIVALS_KEPT);
     for (const event of this.#detector.push(samples)) {
       if (event.type === 'start') {
         this.#pendingUtteranceEnd = undefined;
@@ -176,7 +185,11 @@ export class ListenSession extends ListenConnection {
           this.#send({ type: 'SpeechStarted', channel: [0, 1], timestamp: seconds(event.startSample, this.rate) });
         }
       } else {
-        this.#final(event.samples, event.startSample, event.decidedAt, 'silence');
+        // Deepgram decides once it has `endpointing` ms of silence; the stand-in, needing at least
+        // MIN_ENDPOINTING_MS to be sure, times the final from when that shorter window had arrived.
+        const windowEnd = event.endSample + Math.round((this.#endpointMs / 1000) * this.rate);
+        const heardAt = event.endpointed ? windowHeardAt(this.#arrivals, windowEnd) : undefined;
+        this.#final(event.samples, event.startSample, event.decidedAt, 'silence', heardAt);
       }
     }
     this.#maybeInterim();
@@ -218,7 +231,8 @@ export class ListenSession extends ListenConnection {
     this.#send(this.#results({ isFinal: false, speechFinal: false, match: guess, utteranceStart: start, end: position }));
   }
 
-  #final(samples: Int16Array, startSample: number, position: number, endedBy: HeardUtterance['endedBy']): void {
+  /** `heardAt`: when the audio that decided the end had arrived (wall clock), if before now: the final latency counts from then. */
+  #final(samples: Int16Array, startSample: number, position: number, endedBy: HeardUtterance['endedBy'], heardAt?: number): void {
     const { match, best } = this.phrases.recognise(samples, this.rate);
     const transcript = match ? transcriptOf(match, this.#punctuate) : '';
     const heard: HeardUtterance = {
@@ -238,7 +252,10 @@ export class ListenSession extends ListenConnection {
       utteranceStart: startSample,
       end: Math.max(position, startSample + samples.length),
     });
-    if (this.opts.finalLatencyMs > 0) this.#enqueue(() => delay(this.opts.finalLatencyMs));
+    if (this.opts.finalLatencyMs > 0) {
+      const due = Math.min(heardAt ?? Date.now(), Date.now()) + this.opts.finalLatencyMs;
+      this.#enqueue(() => delay(due - Date.now()));
+    }
     this.#enqueue(async () => {
       heard.finalAt = Date.now();
     });
@@ -340,6 +357,20 @@ export class ListenSession extends ListenConnection {
   #enqueue(step: () => Promise<void>): void {
     this.#queue = this.#queue.then(step).catch(() => undefined);
   }
+}
+
+/** Audio messages remembered for timing finals (the plugin sends 100 ms each: several seconds' worth). */
+const ARRIVALS_KEPT = 64;
+
+/** One audio message: the samples received up to its end, and when it arrived. */
+export interface AudioArrival {
+  end: number;
+  at: number;
+}
+
+/** When the audio up to `sample` had arrived: the first message that reached it (undefined if none kept did). */
+export function windowHeardAt(arrivals: readonly AudioArrival[], sample: number): number | undefined {
+  return arrivals.find((a) => a.end >= sample)?.at;
 }
 
 /** A text message's `type` (`'(not JSON)'` if it is not JSON), as the stand-ins record it. */

@@ -42,7 +42,10 @@ export interface Utterance {
 }
 
 /** An utterance's end also says where in the stream it was decided (after the silence that ended it). */
-export type VadEvent = { type: 'start'; startSample: number } | ({ type: 'end'; decidedAt: number } & Utterance);
+export type VadEvent =
+  | { type: 'start'; startSample: number }
+  /** `endpointed`: ended by the endpointing (a whole phrase), not by the detector's own silence. */
+  | ({ type: 'end'; decidedAt: number; endpointed?: boolean } & Utterance);
 
 /** Whether a frame of samples is louder than the threshold. */
 function isSpeech(frame: Int16Array, thresholdDb: number): boolean {
@@ -161,12 +164,12 @@ export class UtteranceDetector {
     // Counted in frames, so the same audio ends at the same sample however it is chunked.
     const decidedAt = this.#position + this.frameSize;
     if (this.#silentFrames === this.#endpointFrames && this.#silentFrames < this.#silenceFrames && this.endpointing?.complete(this.current())) {
-      return this.#end(decidedAt);
+      return this.#end(decidedAt, true);
     }
     return this.#silentFrames >= this.#silenceFrames ? this.#end(decidedAt) : undefined;
   }
 
-  #end(decidedAt = this.#position): VadEvent {
+  #end(decidedAt = this.#position, endpointed = false): VadEvent {
     const samples = this.#joined().slice(0, this.#speechEnd);
     const event: VadEvent = {
       type: 'end',
@@ -174,6 +177,7 @@ export class UtteranceDetector {
       endSample: this.#start + samples.length,
       decidedAt,
       samples,
+      ...(endpointed ? { endpointed } : {}),
     };
     this.#start = -1;
     this.#chunks = [];

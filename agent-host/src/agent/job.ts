@@ -19,7 +19,7 @@ import { loadAgentConfig } from './config';
 import { sessionOfJob } from './dispatch';
 import { instructionsFor, isCoachLine, phrases } from './persona';
 import { maskPiiInAgentLogs } from './pii-logs';
-import { createEngines } from './providers';
+import { createEngines, isFluxModel } from './providers';
 import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
 import { TranscriptSink } from './transcript';
@@ -35,27 +35,42 @@ const OUTBOX_DRAIN_MS = 60_000;
  * in bench/agent-latency.ts (targets: first AI audio p50 ≤ 800 ms after the client's last word, and no
  * reply into a 400 ms pause mid-sentence).
  * - `turnHandling.preemptiveGeneration` (`enabled`, `preemptiveTts`): the model is asked, and the voice
- *   renders its answer, as soon as a final transcript arrives, while the turn is not yet declared over;
- *   if the client says more, agents-js discards that reply and prepares another (at most `maxRetries`).
- *   With the voice too, the model and voice waits (300 + 200 ms) overlap the endpointing wait instead
- *   of following it (agents-js 1.9 prepares the model's reply early by default; `preemptiveTts` is the
- *   gain, 996 -> ~930 ms p50); a discarded reply costs its voice characters.
- * - `turnHandling.endpointing.minDelay` (agents-js calls it min endpointing delay; default 500 ms): with
+ *   renders its answer, as soon as a final (or Flux's preflight) transcript arrives, while the turn is
+ *   not yet declared over; if the client says more, agents-js discards that reply and prepares another
+ *   (at most `maxRetries`). The model and voice waits then overlap the endpointing wait instead of
+ *   following it; a discarded reply costs its model call and voice characters.
+ * - `turnHandling.endpointing.minDelay` (min endpointing delay; default 500 ms): with
  *   `turnDetection: 'vad'` the turn ends this long after the VAD's last speech, once a final transcript
- *   is in. 600 ms: a client who pauses 400 ms mid-sentence is heard again by the VAD (pause +
- *   `minSpeechDuration` + a 32 ms window + transport, about 500 ms) before the turn would end, which
- *   cancels it; the prepared reply is not ready sooner anyway (its first audio comes about 850 ms after
- *   the client's last word, bench/agent-latency.ts). `maxDelay` applies only
- *   with a turn-detector model, which this agent does not use.
- * - Silero `minSilenceDuration` (default 550 ms): the VAD's own end of speech; kept below `minDelay`
- *   so that the endpointing delay, not the VAD, decides.
- * - `turnDetection: 'stt'` measured worse (p50 1,559 ms against 995 ms in the same bench run): agents-js
- *   then starts the preemptive reply only once the turn is committed, not at the final transcript.
- *   What would start the reply before the final is Deepgram Flux (the plugin's `STTv2`,
- *   `eagerEotThreshold`: agents-js's PREFLIGHT_TRANSCRIPT); nova-3, used here, sends no preflight.
+ *   is in, and the prepared reply plays only then. nova-3: 600 ms; its reply is ready later anyway
+ *   (final transcript ~263 ms after speech + model 300 + first sentence 60 + voice 200), so the margin
+ *   costs nothing, and a client who pauses 400 ms mid-sentence is heard again by the VAD (pause +
+ *   `minSpeechDuration` + a 32 ms window + transport, about 500 ms) before the turn would end.
+ *   Flux (FLUX_ENDPOINTING): its eager end of turn starts the reply ~180 ms after speech, so at 600 ms
+ *   the ready reply waited for the turn to end (~50 ms at p50); 450 ms, at the VAD's own
+ *   `minSilenceDuration`, lets the VAD's end of speech end the turn, and the pause is still never
+ *   answered (the VAD does not end speech in a 400 ms pause). `maxDelay` applies only with a
+ *   turn-detector model, which this agent does not use.
+ * - Silero `minSilenceDuration` (default 550 ms): the VAD's own end of speech; 450 ms, above the
+ *   400 ms pause the bench speaks, and what guards it in both modes.
+ * - `turnDetection: 'stt'` measured worse with nova-3 (p50 1,559 ms against 995 ms): agents-js then
+ *   starts the preemptive reply only once the turn is committed; with Flux it would let Flux's own end
+ *   of turn close a turn at a mid-sentence pause, which the VAD does not.
+ * - Deepgram TTS's `sentenceTokenizer` (agents-js `tokenize.basic.SentenceTokenizer`): the voice gets
+ *   text a sentence at a time, the first once the model has begun the next (about one word, 20 ms).
+ *   Its `firstTokenLength` only merges short sentences; a smaller first chunk would be a part
+ *   sentence, which Deepgram keeps in its text buffer until more text or a Flush
+ *   (https://developers.deepgram.com/docs/tts-ws-flush), so it need not sound sooner and the stand-in
+ *   could not show it honestly: kept as it is.
+ * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores shared): p50 1 room / p90 / 3 rooms
+ * nova-3 901 / 941 / 941 ms; Flux 824 / 863 / 835 ms; 0 premature replies either way. Flux asks the
+ * model 2.0 times per paused sentence against 1.5 (its early end of turn at the pause is a false
+ * start). Neither meets the 1-room p50 target (vendors alone: 175 + 300 + 60 + 200 ms for nova-3,
+ * 100 + 300 + 60 + 200 for Flux, plus ~170 ms of WebRTC and plugin audio chunks both ways), so nova-3
+ * stays the default and Flux is one setting away (`DEEPGRAM_STT_MODEL`); README, "The AI coach".
  */
 const VAD_OPTIONS = { minSilenceDuration: 450 } satisfies Parameters<typeof silero.VAD.load>[0];
 const ENDPOINTING = { mode: 'fixed', minDelay: 600, maxDelay: 3000 } as const;
+const FLUX_ENDPOINTING = { ...ENDPOINTING, minDelay: 450 } as const;
 const PREEMPTIVE = { enabled: true, preemptiveTts: true } as const;
 
 /** The voice agent, with the safety reminder put before any reply to talk of crisis. */
@@ -189,7 +204,7 @@ export default defineAgent({
         // do not run (unreachable offline, where a missing prediction cost 2.5 s waits per turn).
         turnDetection: 'vad',
         interruption: { mode: 'vad' },
-        endpointing: ENDPOINTING,
+        endpointing: isFluxModel(config.sttModel) ? FLUX_ENDPOINTING : ENDPOINTING,
         preemptiveGeneration: PREEMPTIVE,
       },
     });

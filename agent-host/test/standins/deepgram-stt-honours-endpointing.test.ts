@@ -2,6 +2,7 @@ import { initializeLogger, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audioFrames, concatPcm, type Standins, silence, speak, startStandins } from '../../dev/standins/index';
+import { windowHeardAt } from '../../dev/standins/listen-session';
 import { trimToSpeech } from '../../dev/standins/utterances';
 
 /**
@@ -56,6 +57,15 @@ describe('the speech-to-text stand-in honours the endpointing the plugin sends',
     // Within one 10 ms frame of the asked-for silence after the last speech frame.
     expect(Math.abs(decidedAt - session.heard[0]!.end - afterMs / 1000)).toBeLessThanOrEqual(0.011);
     expect(final.speech_final).toBe(speechFinal);
+  });
+
+  it('times a final from when the asked-for window had arrived, not from its own 100 ms decision', () => {
+    // Audio messages of 100 ms at 16 kHz; speech ends at sample 16_000, the plugin asks for 25 ms.
+    const arrivals = [1, 2, 3].map((i) => ({ end: 14_400 + i * 1600, at: 1000 + i * 100 }));
+    expect(windowHeardAt(arrivals, 16_000 + 400)).toBe(1200);
+    expect(windowHeardAt(arrivals, 16_000 + 1600)).toBe(1200);
+    expect(windowHeardAt(arrivals, 16_000 + 1601)).toBe(1300);
+    expect(windowHeardAt(arrivals, 30_000)).toBeUndefined();
   });
 
   it('does not end a sentence at a pause inside it shorter than the stand-in’s own silence', async () => {
