@@ -31,7 +31,10 @@
  *
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_STT (default "nova-3,flux-general-en") the models, in order;
- *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info).
+ *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info;
+ *   with AGENT_LOG_LEVEL=debug also each job process's memory split, `agent: job process memory`);
+ *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
+ *   latency figures are one turn each, not to be compared).
  */
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,7 +52,8 @@ import type { Stack } from '../e2e/stack';
 import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone } from '../e2e/voice';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
 
-const TURNS = Number(process.env.HC_BENCH_TURNS ?? 6);
+const MEMORY_ONLY = process.env.HC_BENCH_MEMORY_ONLY === '1';
+const TURNS = MEMORY_ONLY ? 1 : Number(process.env.HC_BENCH_TURNS ?? 6);
 /** The issue's fixed vendor latencies: the final transcript after the endpointing window (the stand-in honours at least 100 ms of it), the model's first token, the voice's first byte. */
 const LATENCY = { sttFinalMs: 150, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
 /**
@@ -282,6 +286,35 @@ function groupRss(pgid: number): { mib: number; pssMib: number; processes: numbe
   return { mib: Math.round(kib / 102.4) / 10, pssMib: Math.round(pssKib / 102.4) / 10, processes };
 }
 
+interface ProcessMemory {
+  kind: 'worker' | 'job' | 'inference';
+  pid: string;
+  pssMib: number;
+  rssMib: number;
+  anonymousMib: number;
+}
+
+/** Each process of the group: what it is (agents-js's job and inference processes by their entry file), PSS, RSS, private anonymous memory (V8 heaps, malloc). */
+function groupDetail(pgid: number): ProcessMemory[] {
+  const out: ProcessMemory[] = [];
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const roll = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const mib = (key: string) => Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(roll)?.[1] ?? 0) / 1024);
+      const kind = cmd.includes('job_proc_lazy_main') ? 'job' : cmd.includes('inference_proc_lazy_main') ? 'inference' : 'worker';
+      out.push({ kind, pid, pssMib: mib('Pss'), rssMib: mib('Rss'), anonymousMib: mib('Anonymous') });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out.sort((a, b) => a.kind.localeCompare(b.kind));
+}
+const describeGroup = (ps: ProcessMemory[]) =>
+  ps.map((p) => `${p.kind} ${p.pid}: PSS ${p.pssMib} MiB, RSS ${p.rssMib}, anonymous ${p.anonymousMib}`).join('\n  ');
+
 const progress = (what: string) => process.stderr.write(`agent-latency: ${what}\n`);
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))]);
@@ -330,6 +363,8 @@ interface ModelRun {
   turnResumed: number;
   memory: { idle: Memory; oneRoom: Memory; allRooms: Memory };
   perRoomMiB: { pss: number; rss: number };
+  /** A job process's own PSS with ROOMS rooms (mean): a room's cost without the worker's own ups and downs. */
+  jobProcessPssMiB: number;
 }
 
 /** Every phase with the agent on one speech-to-text model, on its own stack. */
@@ -359,6 +394,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     console.log(`the voice's audio starts with ${ms(voiceLeadMs)} ms of silence (counted as the voice's time)\n`);
     await settle(3000);
     const memory = { idle: groupRss(pgid), oneRoom: groupRss(pgid), allRooms: groupRss(pgid) };
+    progress(`memory idle, per process:\n  ${describeGroup(groupDetail(pgid))}`);
 
     rooms.push(await openRoom(stack, http, CLIENTS[0]!));
     const single: Turn[] = [];
@@ -367,7 +403,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     const singleCalls = modelCalls(standins, from, Date.now());
     const paused: PausedTurn[] = [];
     from = Date.now();
-    for (let i = 0; i < Math.max(PAUSED.length, TURNS / 2); i++) {
+    for (let i = 0; i < (MEMORY_ONLY ? 0 : Math.max(PAUSED.length, TURNS / 2)); i++) {
       paused.push(await pausedTurn(standins, rooms[0]!, recordings[i % PAUSED.length]!, PAUSED[i % PAUSED.length]!.halves[1]));
     }
     const pausedCalls = modelCalls(standins, from, Date.now());
@@ -379,6 +415,9 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
     const togetherCalls = modelCalls(standins, from, Date.now());
     memory.allRooms = groupRss(pgid);
+    const processes = groupDetail(pgid);
+    progress(`memory with ${ROOMS} rooms, per process:\n  ${describeGroup(processes)}`);
+    const jobs = processes.filter((p) => p.kind === 'job');
     return {
       sttModel,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
@@ -391,6 +430,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
         pss: (memory.allRooms.pssMib - memory.idle.pssMib) / ROOMS,
         rss: (memory.allRooms.mib - memory.idle.mib) / ROOMS,
       },
+      jobProcessPssMiB: jobs.reduce((sum, p) => sum + p.pssMib, 0) / Math.max(1, jobs.length),
     };
   } finally {
     for (const r of rooms) {
@@ -443,7 +483,7 @@ function report(run: ModelRun): void {
   const mem = (m: Memory) => `${m.pssMib} MiB PSS (${m.mib} RSS) in ${m.processes} processes`;
   console.log(
     `\nmemory of the agent's process group: idle ${mem(memory.idle)}; 1 room ${mem(memory.oneRoom)}; ${ROOMS} rooms ${mem(memory.allRooms)}; ` +
-      `per added room ${run.perRoomMiB.pss.toFixed(0)} MiB PSS (${run.perRoomMiB.rss.toFixed(0)} RSS)`,
+      `per added room ${run.perRoomMiB.pss.toFixed(0)} MiB PSS (${run.perRoomMiB.rss.toFixed(0)} RSS); a job process ${run.jobProcessPssMiB.toFixed(0)} MiB PSS`,
   );
   const target = (what: string, value: number, limit: number, unit = 'ms') =>
     console.log(`target ${what} ≤ ${limit} ${unit}: ${value.toFixed(0)} ${unit} (${value <= limit ? 'met' : 'MISSED'})`);

@@ -3,7 +3,7 @@
  * Skool sync in one process (host.ts). `node --import tsx agent-host/src/main.ts`.
  *
  * Configuration, each part one zod schema read once at start (lib/env.ts): agent/config.ts (LIVEKIT_*,
- * API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the provider keys, AGENT_OUTBOX_DIR), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
+ * API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the provider keys, AGENT_OUTBOX_DIR), agent/main.ts (AGENT_IDLE_PROCESSES), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,
  * CHROMIUM_PATH, SKOOL_CHROMIUM_SANDBOX), host.ts (AGENT_HOST_DRAIN_MS, AGENT_HOST_FLUSH_MS,
  * AGENT_HOST_SWEEP_MS, AGENT_HOST_DROPPED_RETENTION_DAYS). deploy/agent-host.env.example lists them all.
  *

@@ -6,6 +6,7 @@
  */
 
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { type AgentContext, AI_MODE_ATTRIBUTE, type SessionRef } from '@hybrid-coach/shared/agent-contract';
 import { crisisMatch } from '@hybrid-coach/shared/crisis';
 import { describeError, log } from '@hybrid-coach/shared/log';
@@ -81,11 +82,39 @@ class CoachAgent extends voice.Agent {
   }
 }
 
+/** How often a job process logs its memory at AGENT_LOG_LEVEL=debug. */
+const MEMORY_LOG_MS = 10_000;
+
+/**
+ * At debug level, this process's memory split every MEMORY_LOG_MS (`agent: job process memory`): V8's
+ * heap (and its young generation), memory outside it (rtc-node's FFI, onnxruntime, malloc), so that a
+ * room's cost can be told apart (bench/agent-latency.ts; docs/operations.md, "How many rooms").
+ */
+function logProcessMemory(): void {
+  const mib = (bytes: number) => Math.round(bytes / 104_857.6) / 10;
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    log('debug', 'agent: job process memory', {
+      pid: process.pid,
+      rssMiB: mib(m.rss),
+      heapTotalMiB: mib(m.heapTotal),
+      heapUsedMiB: mib(m.heapUsed),
+      youngGenerationMiB: mib(young?.space_size ?? 0),
+      externalMiB: mib(m.external),
+      arrayBuffersMiB: mib(m.arrayBuffers),
+      outsideHeapMiB: mib(m.rss - m.heapTotal),
+    });
+  }, MEMORY_LOG_MS);
+  timer.unref();
+}
+
 export default defineAgent({
   prewarm: async (proc: JobProcess) => {
     // This process's logger was set up by agents-js just before: what was said must not reach it.
     maskPiiInAgentLogs();
     proc.userData.vad = await silero.VAD.load(VAD_OPTIONS);
+    if (loadAgentConfig().logLevel === 'debug') logProcessMemory();
   },
   entry: async (ctx: JobContext) => {
     const config = loadAgentConfig();

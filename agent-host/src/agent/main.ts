@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeError, log } from '@hybrid-coach/shared/log';
 import { AgentServer, initializeLogger, ServerOptions } from '@livekit/agents';
+import { z } from 'zod';
+import { parseEnv, wholeNumber } from '../lib/env';
 import { freePort } from '../lib/free-port';
 import { type AgentConfig, loadAgentConfig } from './config';
 import { LOAD_THRESHOLD, roomLoad } from './load';
@@ -48,6 +50,46 @@ async function ensureStandins(env: Record<string, string | undefined>): Promise<
   return standins;
 }
 
+/**
+ * Node flags for the job processes (one per room). agents-js 1.9 forks each with Node's default, the
+ * parent's `process.execArgv` (ipc/job_proc_executor.js; its inference process the same way), so flags
+ * added there before the AgentServer starts reach those processes, not the running worker process. A
+ * flag of the same name already on the agent-host's own command line is kept instead. Measured with
+ * bench/agent-latency.ts (3 rooms, offline stand-ins, 2 cores; PSS of a job process, which counts shared
+ * libraries once; docs/operations.md, "How many rooms one agent-host holds"):
+ * - `--optimize-for-size`: V8 keeps its heap small (a 1 MiB young generation instead of 16, the old
+ *   generation grown more slowly) for a little CPU: a live room's job process about 157 MiB against 199
+ *   (its heap 57–67 MiB against 97–105), an idle prewarmed one 139 against 196; replies no slower in the
+ *   same bench (figures in docs/operations.md). `--max-semi-space-size=1` alone shrinks the young
+ *   generation too, but more garbage then reaches the old generation, which grows instead (191 MiB).
+ * - source maps off: tsx (`--import tsx`) turns them on, and Node then reads and keeps the source map of
+ *   every module loaded, agents-js's dozens included: a live room's job process 142–146 MiB against
+ *   about 157 with `--optimize-for-size` alone, an idle one 128 against 139. The price: a job process's
+ *   stack traces point into tsx's JavaScript of a .ts file rather than its own lines.
+ */
+export const JOB_PROCESS_FLAGS = ['--optimize-for-size', '--import=data:text/javascript,process.setSourceMapsEnabled(false)'];
+
+/** `execArgv` with each of `flags` added unless a flag of that name (before any `=`) is already there. */
+export function withJobProcessFlags(execArgv: readonly string[], flags: readonly string[] = JOB_PROCESS_FLAGS): string[] {
+  const name = (flag: string) => flag.split('=')[0];
+  const given = new Set(execArgv.map(name).filter((n) => n !== '--import'));
+  return [...execArgv, ...flags.filter((f) => (name(f) === '--import' ? !execArgv.includes(f) : !given.has(name(f))))];
+}
+
+/**
+ * The process pool: AGENT_IDLE_PROCESSES, how many job processes agents-js keeps started and idle so
+ * that a new room's AI joins at once (each costs an idle room's memory; docs/operations.md). Unset:
+ * agents-js's default, min(cores, 4) with NODE_ENV=production, else none. agents-js reads 0 as "its
+ * default", so at least 1.
+ */
+const PoolEnv = z.object({
+  AGENT_IDLE_PROCESSES: wholeNumber('AGENT_IDLE_PROCESSES', 'a number of processes, at least 1', undefined, 1, 64),
+});
+
+export function loadIdleProcesses(env: Record<string, string | undefined> = process.env): number | undefined {
+  return parseEnv(PoolEnv, env, 'the AI coach').AGENT_IDLE_PROCESSES;
+}
+
 export interface AgentWorker {
   server: AgentServer;
   /**
@@ -64,9 +106,11 @@ export interface AgentWorker {
 export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentWorker> {
   await ensureStandins(env);
   const config = loadAgentConfig(env);
+  const numIdleProcesses = loadIdleProcesses(env);
   initializeLogger({ pretty: false, level: config.logLevel });
   maskPiiInAgentLogs();
   const healthPort = config.healthPort ?? (await freePort());
+  process.execArgv.splice(0, process.execArgv.length, ...withJobProcessFlags(process.execArgv));
   const server = new AgentServer(
     new ServerOptions({
       agent: JOB_FILE,
@@ -78,6 +122,7 @@ export async function startAgentServer(env: Record<string, string | undefined> =
       // Load counted in rooms, not the machine's CPU (load.ts says why).
       loadFunc: async (worker) => roomLoad(worker.activeJobs.length, config.maxRooms),
       loadThreshold: LOAD_THRESHOLD,
+      ...(numIdleProcesses === undefined ? {} : { numIdleProcesses }),
       host: '127.0.0.1',
       port: healthPort,
     }),
