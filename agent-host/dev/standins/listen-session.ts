@@ -23,6 +23,8 @@ export interface HeardUtterance {
   best?: PhraseScore;
   /** How the utterance ended. */
   endedBy: 'silence' | 'idle' | 'finalize' | 'close';
+  /** Wall clock (ms) when the stand-in decided the utterance had ended; its final goes out `finalLatencyMs` later. */
+  decidedAt?: number;
   /** Wall clock (ms) when the final result went out (benches measure from it). */
   finalAt?: number;
   /** Flux (`/v2/listen`): wall clock when the `EagerEndOfTurn` this final confirmed went out. */
@@ -227,6 +229,7 @@ export class ListenSession extends ListenConnection {
       transcript,
       best,
       endedBy,
+      decidedAt: Date.now(),
     };
     this.session.heard.push(heard);
     const speechFinal = this.#endpointing && endedBy !== 'finalize';
