@@ -23,6 +23,10 @@ export interface HeardUtterance {
   best?: PhraseScore;
   /** How the utterance ended. */
   endedBy: 'silence' | 'idle' | 'finalize' | 'close';
+  /** Wall clock (ms) when the stand-in decided the utterance had ended; its final goes out `finalLatencyMs` later. */
+  decidedAt?: number;
+  /** Wall clock (ms) when the audio that ended the asked-for endpointing window had arrived (or `decidedAt`): the final goes out `finalLatencyMs` after it. */
+  windowAt?: number;
   /** Wall clock (ms) when the final result went out (benches measure from it). */
   finalAt?: number;
   /** Flux (`/v2/listen`): wall clock when the `EagerEndOfTurn` this final confirmed went out. */
@@ -241,7 +245,9 @@ export class ListenSession extends ListenConnection {
       transcript,
       best,
       endedBy,
+      decidedAt: Date.now(),
     };
+    heard.windowAt = Math.min(heardAt ?? heard.decidedAt!, heard.decidedAt!);
     this.session.heard.push(heard);
     const speechFinal = this.#endpointing && endedBy !== 'finalize';
     const message = this.#results({
@@ -253,7 +259,7 @@ export class ListenSession extends ListenConnection {
       end: Math.max(position, startSample + samples.length),
     });
     if (this.opts.finalLatencyMs > 0) {
-      const due = Math.min(heardAt ?? Date.now(), Date.now()) + this.opts.finalLatencyMs;
+      const due = heard.windowAt + this.opts.finalLatencyMs;
       this.#enqueue(() => delay(due - Date.now()));
     }
     this.#enqueue(async () => {

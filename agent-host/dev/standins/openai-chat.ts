@@ -72,6 +72,14 @@ export interface RecordedChatRequest {
   /** What the stand-in answered with (text, or the tool calls). */
   reply: string;
   toolCalls: ScriptedToolCall[];
+  /** Set once the client gave up on the request (closed it) before its answer was complete. */
+  abandoned?: true;
+}
+
+/** Answers held back by {@link OpenAiChatStandin.hold} until released. */
+export interface HeldAnswers {
+  /** Lets the held requests (and any later match) be answered. */
+  release(): void;
 }
 
 export const DEFAULT_REPLY = 'I hear you. Tell me a little more about how that feels.';
@@ -83,6 +91,7 @@ export class OpenAiChatStandin implements Route {
   readonly #opts: OpenAiChatOptions;
   #failures: number[] = [];
   #sequence = 0;
+  #holds: Array<{ when: ChatRule['when']; released: Promise<void> }> = [];
 
   constructor(opts: OpenAiChatOptions = {}) {
     this.#opts = opts;
@@ -92,6 +101,26 @@ export class OpenAiChatStandin implements Route {
   /** Answers the next `count` chat requests with HTTP `status` (e.g. 500, 429), to exercise retries. */
   failNext(count: number, status = 500): void {
     for (let i = 0; i < count; i++) this.#failures.push(status);
+  }
+
+  /**
+   * Holds back the answer to each request whose last user message matches `when` (as a rule's) until
+   * released: the request is recorded at once, so a test can act while the model "thinks", with no
+   * sleep. A request its client gives up on meanwhile is marked `abandoned` and never answered.
+   */
+  hold(when: ChatRule['when']): HeldAnswers {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held = { when, released };
+    this.#holds.push(held);
+    return {
+      release: () => {
+        this.#holds = this.#holds.filter((h) => h !== held);
+        release();
+      },
+    };
   }
 
   /** The messages of each recorded request, in order. */
@@ -143,7 +172,7 @@ export class OpenAiChatStandin implements Route {
     const rule = (this.script.rules ?? []).find((r) => matches(r, lastUser, body));
     const reply = !rule ? (this.script.defaultReply ?? DEFAULT_REPLY) : typeof rule.reply === 'function' ? rule.reply(lastUser, body) : (rule.reply ?? '');
     const toolCalls = rule?.toolCalls ?? [];
-    this.requests.push({
+    const recorded: RecordedChatRequest = {
       at: Date.now(),
       path,
       authorization: req.headers.authorization,
@@ -151,7 +180,16 @@ export class OpenAiChatStandin implements Route {
       body,
       reply,
       toolCalls,
+    };
+    this.requests.push(recorded);
+    res.on('close', () => {
+      if (!res.writableFinished) recorded.abandoned = true;
     });
+    const held = this.#holds.find((h) => matches({ when: h.when }, lastUser, body));
+    if (held) {
+      await Promise.race([held.released, new Promise((resolve) => res.once('close', resolve))]);
+      if (recorded.abandoned) return;
+    }
     const failure = this.#failures.shift();
     if (failure) {
       await delay(this.#opts.firstTokenLatencyMs ?? 0);

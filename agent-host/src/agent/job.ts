@@ -246,9 +246,26 @@ export default defineAgent({
     let lastClientWords: string | null = null;
     /** agents-js's metrics of the client's last turn (end-of-utterance delay), read when the reply to it is added. */
     let clientTurnMetrics: llm.MetricsReport | undefined;
+    /** The reply last asked for the coach alone (`ThreeWayTurns` withdraws it if the client speaks first). */
+    let coachReply: voice.SpeechHandle | undefined;
     const threeWay = new ThreeWayTurns(context.client.displayName, {
       reply: () => {
-        session.generateReply();
+        coachReply = session.generateReply();
+      },
+      withdraw: () => {
+        const handle = coachReply;
+        coachReply = undefined;
+        if (!handle || handle.done() || handle.interrupted) return false;
+        // SpeechHandle.interrupt() cancels this one reply, queued or being prepared: its model request
+        // is aborted and nothing of it is played, so the reply to the client's turn is the only one.
+        // (session.interrupt() would also stop speech the client is already hearing.)
+        try {
+          handle.interrupt();
+        } catch {
+          return false; // a reply that may not be interrupted; generateReply's never is
+        }
+        log('info', 'agent: a reply to the coach gave way to the client', { ...fields, coachReply: 'withdrawn' });
+        return true;
       },
       replace: () => {
         // The reply under way for the client gives way to one that also sees the coach's request, once

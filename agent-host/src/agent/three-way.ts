@@ -10,9 +10,12 @@
  *   was your week?", "…, Riley?"), and by default: the AI keeps those words in view and stays silent.
  * - The client has priority. A coach's request that comes while the client speaks, or while the
  *   client's turn waits for its reply, is answered by that reply (which sees both); a request that
- *   comes while the reply to the client is being prepared replaces it with one that sees both. And a
- *   client's turn interrupts a reply to the coach (agents-js interrupts the current speech for a new
- *   user turn), so the client's turn wins.
+ *   comes while the reply to the client is being prepared replaces it with one that sees both. A
+ *   client who starts speaking before the reply to the coach is heard withdraws it (its model request
+ *   and any audio not yet played): the reply to the client's turn sees both, and if that turn brings no
+ *   reply (the sound was not speech) the coach is answered after all. A reply to the coach already
+ *   being heard gives way as any barge-in does (agents-js interrupts the current speech for a new user
+ *   turn). Either way the client's turn wins, and the moment is answered once.
  */
 import type { voice } from '@livekit/agents';
 
@@ -99,6 +102,11 @@ export interface ReplyControl {
   reply(): void;
   /** Drops the reply being prepared and asks for a new one from the conversation so far. */
   replace(): void;
+  /**
+   * Drops the reply last asked with {@link reply} (its model request, and any audio not yet played);
+   * false when there was none left to drop (done, or already dropped).
+   */
+  withdraw(): boolean;
 }
 
 /**
@@ -119,6 +127,11 @@ export class ThreeWayTurns {
   #clientTurnEndedAt: number | null = null;
   /** A coach request held for the client's reply; answered by itself if no reply begins. */
   #held: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * The reply asked for the coach while the AI has not begun to say it; `behind` while it waits
+   * behind speech under way (the AI's state says nothing of it until that speech ends).
+   */
+  #coachReply: { behind: boolean } | null = null;
 
   constructor(
     private readonly clientName: string,
@@ -127,6 +140,12 @@ export class ThreeWayTurns {
   ) {}
 
   userState(state: UserState): void {
+    if (state === 'speaking' && this.#user !== 'speaking' && this.#coachReply) {
+      // The client speaks before the reply to the coach is heard: it gives way, and the coach's
+      // request waits for the client's turn like one made while the client speaks.
+      this.#coachReply = null;
+      if (this.control.withdraw()) this.#hold();
+    }
     if (this.#user === 'speaking' && state !== 'speaking') {
       this.#clientTurnEndedAt = this.now();
       if (this.#held) this.#hold(); // the client stopped: wait for their reply from now
@@ -136,6 +155,11 @@ export class ThreeWayTurns {
 
   agentState(state: AgentState): void {
     this.#agent = state;
+    if (this.#coachReply?.behind) {
+      if (state !== 'speaking') this.#coachReply.behind = false; // the speech in front of it is over
+    } else if (this.#coachReply && state === 'speaking') {
+      this.#coachReply = null; // the coach's reply is being heard
+    }
     if (state === 'thinking') {
       // A reply begins, made from the conversation so far: the client's turn and any held request.
       this.#clientTurnEndedAt = null;
@@ -155,7 +179,7 @@ export class ThreeWayTurns {
       this.control.replace();
       return 'replace';
     }
-    this.control.reply();
+    this.#replyToCoach();
     return 'reply';
   }
 
@@ -172,8 +196,13 @@ export class ThreeWayTurns {
     this.#held = setTimeout(() => {
       this.#held = null;
       if (this.#user === 'speaking') this.#hold();
-      else this.control.reply();
+      else this.#replyToCoach();
     }, CLIENT_TURN_PENDING_MS);
+  }
+
+  #replyToCoach(): void {
+    this.control.reply();
+    this.#coachReply = { behind: this.#agent === 'speaking' };
   }
 
   #release(): void {

@@ -6,10 +6,17 @@ const TO_CLIENT = 'Riley, how did your week go?';
 
 type Step = { user: UserState } | { agent: AgentState } | { coach: string; muted?: boolean; expect: CoachDecision } | { wait: number };
 
-/** Replays session events and coach lines; answers the replies the AI was asked for, in order. */
+/**
+ * Replays session events and coach lines; answers what the AI was asked to do, in order: `reply`,
+ * `replace`, and `withdraw` (a reply to the coach dropped before it was heard).
+ */
 function replay(steps: Step[]): string[] {
   const asked: string[] = [];
-  const turns = new ThreeWayTurns('Riley Rivers', { reply: () => asked.push('reply'), replace: () => asked.push('replace') });
+  const turns = new ThreeWayTurns('Riley Rivers', {
+    reply: () => asked.push('reply'),
+    replace: () => asked.push('replace'),
+    withdraw: () => asked.push('withdraw') > 0,
+  });
   for (const step of steps) {
     if ('user' in step) turns.userState(step.user);
     else if ('agent' in step) turns.agentState(step.agent);
@@ -55,7 +62,7 @@ describe('when the AI answers the coach in a three-way call', () => {
       [],
     ],
     [
-      'coach then client in a row: one reply, the client’s, which sees both',
+      'client then coach in a row, before the reply to the client begins: one reply, the client’s, which sees both',
       [
         { agent: 'listening' },
         { user: 'speaking' },
@@ -71,6 +78,68 @@ describe('when the AI answers the coach in a three-way call', () => {
       'client then coach in a row: the reply being prepared for the client gives way to one that sees both',
       [{ agent: 'listening' }, { user: 'speaking' }, { user: 'listening' }, { agent: 'thinking' }, { coach: TO_AI, expect: 'replace' }],
       ['replace'],
+    ],
+    [
+      'coach then client in a row: the client who speaks before the reply to the coach is heard withdraws it, and the client’s reply answers both',
+      [
+        { agent: 'listening' },
+        { coach: TO_AI, expect: 'reply' },
+        { agent: 'thinking' }, // the reply to the coach is being prepared
+        { user: 'speaking' },
+        { agent: 'listening' }, // withdrawn
+        { wait: 1_500 },
+        { user: 'listening' },
+        { wait: 800 },
+        { agent: 'thinking' }, // the reply to the client's turn, with the coach's request in view
+        { agent: 'speaking' },
+        { wait: 10_000 },
+      ],
+      ['reply', 'withdraw'],
+    ],
+    [
+      '… also when the reply to the coach waits behind what the AI is saying',
+      [
+        { agent: 'speaking' },
+        { coach: TO_AI, expect: 'reply' },
+        { agent: 'listening' },
+        { agent: 'thinking' },
+        { user: 'speaking' },
+        { user: 'listening' },
+        { agent: 'thinking' },
+        { wait: 10_000 },
+      ],
+      ['reply', 'withdraw'],
+    ],
+    [
+      '… and answers the coach after all when the client’s sound brought no reply',
+      [
+        { agent: 'listening' },
+        { coach: TO_AI, expect: 'reply' },
+        { agent: 'thinking' },
+        { user: 'speaking' },
+        { agent: 'listening' },
+        { user: 'listening' },
+        { wait: CLIENT_TURN_PENDING_MS },
+      ],
+      ['reply', 'withdraw', 'reply'],
+    ],
+    [
+      'does not withdraw a reply to the coach once it is heard (the client’s turn interrupts it, as any barge-in)',
+      [{ agent: 'listening' }, { coach: TO_AI, expect: 'reply' }, { agent: 'thinking' }, { agent: 'speaking' }, { user: 'speaking' }, { wait: 10_000 }],
+      ['reply'],
+    ],
+    [
+      '… nor one the AI has finished',
+      [
+        { agent: 'listening' },
+        { coach: TO_AI, expect: 'reply' },
+        { agent: 'thinking' },
+        { agent: 'speaking' },
+        { agent: 'listening' },
+        { user: 'speaking' },
+        { wait: 10_000 },
+      ],
+      ['reply'],
     ],
     [
       'answers a held request itself when the client’s sound brought no reply',

@@ -110,6 +110,38 @@ describe('OpenAI chat stand-in with the real plugin', () => {
     expect((await fetch(`${standins.openaiBaseUrl}/models`)).status).toBe(401);
   });
 
+  it('holds back a matching answer until released, and marks a request its client gave up on', async () => {
+    const until = async (what: () => boolean) => {
+      while (!what()) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    const held = standins.chat.hold('anxious');
+    const first = standins.chat.requests.length;
+    let answered = '';
+    const heldChat = chat(context(['user', 'I feel anxious today.'])).then((r) => {
+      answered = r.text;
+    });
+    await until(() => standins.chat.requests.length > first);
+    // A request that does not match is answered meanwhile; the held one still is not.
+    expect((await chat(context(['user', 'Hello?']))).text).toBe('Tell me more.');
+    expect(answered).toBe('');
+    held.release();
+    await heldChat;
+    expect(answered).toBe('That sounds hard. Shall we try a slow breath together?');
+    expect(standins.chat.requests[first]!.abandoned).toBeUndefined();
+
+    const again = standins.chat.hold('anxious');
+    const before = standins.chat.requests.length;
+    const stream = model().chat({ chatCtx: context(['user', 'Still anxious.']), connOptions: { maxRetry: 0, retryIntervalMs: 0, timeoutMs: 5_000 } });
+    const reading = (async () => {
+      for await (const _ of stream);
+    })();
+    await until(() => standins.chat.requests.length > before);
+    stream.close(); // as agents-js does with the reply an interruption drops
+    await reading;
+    await until(() => standins.chat.requests[before]!.abandoned === true);
+    again.release();
+  });
+
   it('streams a scripted tool call the plugin turns into a FunctionCall', async () => {
     const stream = model().chat({ chatCtx: context(['user', 'I want to hurt myself.']) });
     const calls: llm.FunctionCall[] = [];
