@@ -64,7 +64,8 @@ export interface HostHealth {
   /** SIGTERM received: no new sessions or sync runs; live ones finish. */
   draining: boolean;
   agent: { registered: boolean; status: string; activeJobs: number };
-  sync: { up: true; running: string | null };
+  /** `up: false` on an agent-host with `SKOOL_SYNC=off` (its sync server answers /health only). */
+  sync: { up: boolean; running: string | null };
   /** Messages stored and not yet delivered to the Worker: the Skool sync's and the sessions' (transcript lines, summaries). */
   outbox: { skool: number; sessions: number };
   /** outbox.skool + outbox.sessions; with syncRunning, the fields the sync server alone answers too. */
@@ -137,7 +138,7 @@ export async function startAgentHost(env: Env = process.env, options: { host?: s
       ok: agent.registered,
       draining,
       agent,
-      sync: { up: true, running },
+      sync: { up: skoolConfig.scraper !== null, running },
       outbox: { skool, sessions },
       outboxDepth: skool + sessions,
       syncRunning: running !== null,

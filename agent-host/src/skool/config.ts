@@ -11,7 +11,12 @@ export interface SkoolSyncConfig {
   secret: string;
   port: number;
   outboxDir: string;
-  scraper: ScraperConfig;
+  /**
+   * Null on an agent-host with `SKOOL_SYNC=off`: with several agent-hosts the sync runs on exactly one
+   * (the one the Worker's AGENT_HOST_URL names); the others need no Skool password and refuse sync
+   * requests (docs/operations.md, "More than one agent-host").
+   */
+  scraper: ScraperConfig | null;
 }
 
 export const DEFAULT_PORT = 8788;
@@ -43,14 +48,29 @@ function httpUrl(name: string, value: string, base: string | undefined, ctx: z.R
 
 const dir = (fallback: string) => optional(fallback).transform((v) => (isAbsolute(v) ? v : resolve(v)));
 
+/** What every agent-host reads for its sync server (which also answers /health), sync on or off. */
+const serverEnv = {
+  // Used as set (not trimmed): the Worker signs with the very same string.
+  AGENT_HOST_SECRET: z
+    .string({ error: `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})` })
+    .refine((v) => v.trim() !== '', `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})`)
+    .refine((v) => v.trim() === '' || v.length >= MIN_SECRET_LENGTH, `AGENT_HOST_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
+  AGENT_HOST_PORT: wholeNumber('AGENT_HOST_PORT', 'a port number', DEFAULT_PORT, 0, 65535),
+  AGENT_HOST_OUTBOX_DIR: dir(DEFAULT_OUTBOX_DIR),
+};
+
+/** `SKOOL_SYNC`: on (the default) runs the sync here; off, this agent-host only takes rooms. */
+const SyncSwitch = z.object({ SKOOL_SYNC: oneOf('SKOOL_SYNC', ['on', 'off'], 'on') });
+
+/** An agent-host with the sync off: no Skool variable is read, none is needed. */
+const SkoolSyncOffEnv = z
+  .object(serverEnv)
+  .transform((e): SkoolSyncConfig => ({ secret: e.AGENT_HOST_SECRET, port: e.AGENT_HOST_PORT, outboxDir: e.AGENT_HOST_OUTBOX_DIR, scraper: null }));
+
 /** Every variable the Skool sync reads, with its default. */
 const SkoolSyncEnv = z
   .object({
-    // Used as set (not trimmed): the Worker signs with the very same string.
-    AGENT_HOST_SECRET: z
-      .string({ error: `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})` })
-      .refine((v) => v.trim() !== '', `AGENT_HOST_SECRET is required (${REQUIRED.AGENT_HOST_SECRET})`)
-      .refine((v) => v.trim() === '' || v.length >= MIN_SECRET_LENGTH, `AGENT_HOST_SECRET must be at least ${MIN_SECRET_LENGTH} characters`),
+    ...serverEnv,
     SKOOL_EMAIL: need('SKOOL_EMAIL'),
     SKOOL_PASSWORD: z
       .string({ error: `SKOOL_PASSWORD is required (${REQUIRED.SKOOL_PASSWORD})` })
@@ -59,8 +79,6 @@ const SkoolSyncEnv = z
     SKOOL_VAGUS_URL: need('SKOOL_VAGUS_URL'),
     SKOOL_BASE_URL: optional('https://www.skool.com'),
     SKOOL_CHROMIUM_SANDBOX: oneOf('SKOOL_CHROMIUM_SANDBOX', ['on', 'off'], 'on'),
-    AGENT_HOST_PORT: wholeNumber('AGENT_HOST_PORT', 'a port number', DEFAULT_PORT, 0, 65535),
-    AGENT_HOST_OUTBOX_DIR: dir(DEFAULT_OUTBOX_DIR),
     SKOOL_DIAGNOSTICS_DIR: dir(DEFAULT_DIAGNOSTICS_DIR),
     CHROMIUM_PATH: optional(DEFAULT_CHROMIUM_PATH),
   })
@@ -86,5 +104,6 @@ const SkoolSyncEnv = z
   });
 
 export function loadSkoolSyncConfig(env: Env = process.env): SkoolSyncConfig {
-  return parseEnv(SkoolSyncEnv, env, 'agent-host Skool sync');
+  const { SKOOL_SYNC } = parseEnv(SyncSwitch, env, 'agent-host Skool sync');
+  return parseEnv(SKOOL_SYNC === 'off' ? SkoolSyncOffEnv : SkoolSyncEnv, env, 'agent-host Skool sync');
 }

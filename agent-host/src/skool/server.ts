@@ -62,8 +62,8 @@ export interface SkoolSyncServerDeps {
   secret: string;
   /** Its depth is reported by /health; its pending keys say which runs still have messages to deliver. */
   outbox: Pick<Outbox, 'depth'> & Partial<Pick<Outbox, 'pendingKeys'>>;
-  /** Runs one sync to the end (scrape and store every message in the outbox). */
-  runSync: (request: StartRequest) => Promise<unknown>;
+  /** Runs one sync to the end (scrape and store every message in the outbox); null with `SKOOL_SYNC=off`. */
+  runSync: ((request: StartRequest) => Promise<unknown>) | null;
   /** More of /health (the agent worker, all outboxes); `ok: false` answers 503. */
   health?: () => Promise<{ ok?: boolean }>;
   /** False once the process is shutting down: new runs are refused with 503. */
@@ -83,14 +83,19 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
   let current: { runId: string; done: Promise<void> } | null = null;
   const seen = new Set<string>();
 
+  /** With the sync off here, a request means the Worker's AGENT_HOST_URL names the wrong host: say so loudly. */
+  const syncOff = () =>
+    new HttpError('CONFLICT', "the Skool sync is off on this agent-host (SKOOL_SYNC=off); the Worker's AGENT_HOST_URL must name the one that runs it");
+
   const start = (request: StartRequest): { runId: string; accepted: boolean } => {
+    const runSync = deps.runSync;
+    if (!runSync) throw syncOff();
     if (seen.has(request.runId)) return { runId: request.runId, accepted: false };
     if (deps.accepting && !deps.accepting()) throw new HttpError('SERVICE_UNAVAILABLE', 'the agent-host is shutting down; no new Skool sync');
     if (current) throw new HttpError('CONFLICT', `a Skool sync is already running (run ${current.runId})`);
     seen.add(request.runId);
     if (seen.size > REMEMBERED_RUNS) seen.delete(seen.values().next().value as string);
-    const done = deps
-      .runSync(request)
+    const done = runSync(request)
       .then(
         () => undefined,
         (err: unknown) => log('error', 'skool sync: run failed before its final message was stored', { runId: request.runId, ...describeError(err) }),
@@ -129,6 +134,8 @@ export function createSkoolSyncServer(deps: SkoolSyncServerDeps): SkoolSyncServe
       const failure = await verifySigned(deps.secret, body, c.req.raw.headers);
       if (failure) throw new HttpError('UNAUTHORIZED', VERIFY_MESSAGES[failure]);
       const { runId } = parseContract(HoldsRequest, body, 'holds', c.req.header(IDEMPOTENCY_HEADER) ?? null);
+      // Not "held: false": that would fail a run the host that does sync is still scraping.
+      if (!deps.runSync) throw syncOff();
       const pending = (await deps.outbox.pendingKeys?.()) ?? [];
       const held = current?.runId === runId || pending.some((key) => key.startsWith(`${runId}:`));
       log('info', 'skool sync: asked whether a run is held', { runId, held });
@@ -191,17 +198,20 @@ export async function openSkoolSyncHost(
   options: { host?: string; timeouts?: Partial<ScrapeTimeouts> } & Pick<SkoolSyncServerDeps, 'health' | 'accepting'> = {},
 ): Promise<SkoolSyncHost> {
   const outbox = await Outbox.open({ dir: config.outboxDir, secret: config.secret });
+  const scraper = config.scraper;
   const sync = createSkoolSyncServer({
     secret: config.secret,
     outbox,
     ...(options.health ? { health: options.health } : {}),
     ...(options.accepting ? { accepting: options.accepting } : {}),
-    runSync: (request) =>
-      runSkoolSync(request, {
-        outbox,
-        progress: { secret: config.secret },
-        scrape: (onScraped) => scrapeSkool({ ...config.scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }, onScraped),
-      }),
+    runSync: scraper
+      ? (request) =>
+          runSkoolSync(request, {
+            outbox,
+            progress: { secret: config.secret },
+            scrape: (onScraped) => scrapeSkool({ ...scraper, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }, onScraped),
+          })
+      : null,
   });
   // Global Request/Response stay Node's own: the agent worker's SDK shares this process.
   const server = createAdaptorServer({ fetch: sync.app.fetch, overrideGlobalObjects: false }) as Server;
@@ -211,12 +221,12 @@ export async function openSkoolSyncHost(
   });
   const address = server.address() as AddressInfo;
   const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
-  const sandbox = sandboxMode(config.scraper.chromiumSandbox);
-  log('info', 'agent-host: skool sync listening', {
+  const sandbox = scraper ? sandboxMode(scraper.chromiumSandbox) : null;
+  log('info', scraper ? 'agent-host: skool sync listening' : 'agent-host: skool sync off here (SKOOL_SYNC=off); /health listening', {
     url,
     outboxDir: config.outboxDir,
     outboxDepth: outbox.depth,
-    chromiumSandbox: sandbox.sandboxed ? 'on' : `off: ${sandbox.why}`,
+    ...(sandbox ? { chromiumSandbox: sandbox.sandboxed ? 'on' : `off: ${sandbox.why}` } : {}),
   });
   return {
     url,

@@ -32,6 +32,16 @@ describe('the Skool sync configuration', () => {
       chromiumSandbox: 'on',
       membersUrls: { ultra: 'https://www.skool.com/ultra-group/-/members', vagus: 'https://www.skool.com/vagus-group/-/members' },
     });
-    expect(config.scraper.diagnosticsDir).toMatch(/agent-host\/\.diagnostics$/);
+    expect(config.scraper?.diagnosticsDir).toMatch(/agent-host\/\.diagnostics$/);
+  });
+
+  it('with SKOOL_SYNC=off needs no Skool variable and has no scraper; the rest is still checked', () => {
+    const off = loadSkoolSyncConfig({ AGENT_HOST_SECRET: complete.AGENT_HOST_SECRET, SKOOL_SYNC: 'off' });
+    expect(off).toMatchObject({ secret: complete.AGENT_HOST_SECRET, port: DEFAULT_PORT, outboxDir: DEFAULT_OUTBOX_DIR, scraper: null });
+    // Set or not, the Skool variables are not read: the password never reaches a host that does not sync.
+    expect(loadSkoolSyncConfig({ ...complete, SKOOL_SYNC: 'off' }).scraper).toBeNull();
+    expect(() => loadSkoolSyncConfig({ SKOOL_SYNC: 'off' })).toThrow(/AGENT_HOST_SECRET is required/);
+    expect(() => loadSkoolSyncConfig({ ...complete, SKOOL_SYNC: 'no' })).toThrow(/SKOOL_SYNC must be "on" or "off"/);
+    expect(loadSkoolSyncConfig({ ...complete, SKOOL_SYNC: 'on' }).scraper).not.toBeNull();
   });
 });

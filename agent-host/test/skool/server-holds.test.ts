@@ -48,3 +48,17 @@ describe('POST /skool-sync/holds: whether this agent-host still holds a run', ()
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_ERROR' } } });
   });
 });
+
+describe('an agent-host with SKOOL_SYNC=off', () => {
+  it('refuses to start a run and will not say a run is not held (409): the Worker is pointed at the wrong host', async () => {
+    const sync = createSkoolSyncServer({ secret: TEST_SECRET, outbox: { depth: 0, pendingKeys: async () => [] }, runSync: null });
+    const started = await start(sync, 'r1');
+    expect(started.status).toBe(409);
+    expect(await started.json()).toMatchObject({ success: false, error: { code: 'CONFLICT', message: expect.stringContaining('SKOOL_SYNC=off') } });
+    expect(sync.running()).toBeNull();
+    // "held: false" would let the Worker fail a run the syncing host is still scraping.
+    expect(await holds(sync, 'r1')).toMatchObject({ status: 409, body: { success: false, error: { code: 'CONFLICT' } } });
+    // Still checks who asks first.
+    expect((await holds(sync, 'r1', { secret: 'another-secret-another-secret-0000000000' })).status).toBe(401);
+  });
+});
