@@ -638,9 +638,18 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       expect(await page.$eval(block, (el) => getComputedStyle(el).position)).toBe('static');
       await screenshot('coach-calendar-week-phone');
       await page.setViewport({ width: 1200, height: 860 });
+      // Back at desktop width before the next click: the hour scale shows again.
+      await page.waitForFunction(() => getComputedStyle(document.querySelector('.hc-week-gutter')!).display !== 'none', { timeout: 5_000 });
+      /**
+       * Clicks once the target is at rest: a full-page screenshot or a viewport change reaches the page a
+       * moment after Puppeteer's call returns (and the block's link scrolls the row into view smoothly), so
+       * a point measured at once can be where the button no longer is and the click lands beside it. The
+       * locator waits until the element is in view, enabled, and its box the same over two frames.
+       */
+      const click = (selector: string) => page.locator(selector).setTimeout(15_000).click();
 
       // Reassign: the coaches from the server, free ones first; the busy one not choosable, the idle one marked.
-      await page.click(`${row} ::-p-text(Reassign)`);
+      await click(`${row} ::-p-text(Reassign)`);
       await page.waitForSelector('dialog[open] [data-testid=reassign-options]', { timeout: 15_000 });
       const options = await page.$$eval('dialog[open] [data-testid=reassign-option]', (els) =>
         els.map((el) => ({ id: el.getAttribute('data-coach-id'), text: el.textContent ?? '', disabled: el.querySelector('input')!.disabled })),
@@ -655,8 +664,8 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
 
       // Booked meanwhile by another client: the server's refusal (409) in the dialog, the list read again.
       const choose = async () => {
-        await page.click(`dialog[open] [data-coach-id="${targetId}"] input`);
-        await page.click('dialog[open] .hc-row button:first-child');
+        await click(`dialog[open] [data-coach-id="${targetId}"] input`);
+        await click('dialog[open] .hc-row button:first-child');
       };
       const late = await book(lateClientToken!, targetId!);
       await choose();
@@ -666,9 +675,9 @@ describe('the coach portal: dashboard, session review, notes and search', () => 
       await screenshot('coach-calendar-reassign-refused');
       // Free again; the dialog opened afresh offers them.
       await apiOk('POST', `/api/appointments/${late}/cancel`, { token: lateClientToken! });
-      await page.click('dialog[open] .hc-row button:last-child');
+      await click('dialog[open] .hc-row button:last-child');
       await page.waitForFunction(() => !document.querySelector('dialog[open]'), { timeout: 5_000 });
-      await page.click(`${row} ::-p-text(Reassign)`);
+      await click(`${row} ::-p-text(Reassign)`);
       await page.waitForSelector(`dialog[open] [data-coach-id="${targetId}"] input:not(:disabled)`, { timeout: 15_000 });
       expect(await page.$('dialog[open] [data-testid=reassign-error]')).toBeNull();
       await choose();
