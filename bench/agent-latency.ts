@@ -11,8 +11,8 @@
  * the microphone to the first audible frame of the AI's track received in the room.
  *
  * The baseline, measured in the same turn, is the time the providers themselves took (speech end →
- * the stand-in's final result, + the model's first-token wait and its streaming up to the second
- * sentence, + the voice's first-byte wait and the silence its audio starts with); the
+ * the stand-in's final result, + the model's first-token wait and its streaming up to the first
+ * sentence's last word, + the voice's first-byte wait and the silence its audio starts with); the
  * agent's own overhead is the rest: turn detection beyond the final, handing text on, publishing
  * audio, WebRTC both ways. Then sentences with a 400 ms pause mid-sentence (PAUSED): a reply heard
  * before the sentence ends, or asked of the model without its second half, is premature. Then the
@@ -60,7 +60,7 @@ const LATENCY = { sttFinalMs: 150, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
  * The model's words after its first, one every 20 ms: gpt-4o-mini streams about 60 tokens a second
  * (46–70 measured, https://community.openai.com/t/inference-speed-of-different-models/1307310), about
  * 1.3 tokens a word. A stand-in that sent the whole reply at once would be faster than the model: the
- * voice gets a sentence only once the next one has begun (agents-js's sentence tokenizer).
+ * voice gets a sentence only once its last word has come (agent-host/src/agent/eager-sentences.ts).
  */
 const LLM_WORD_INTERVAL_MS = 20;
 /** Targets (issue 18), printed as met or missed; never asserted. */
@@ -85,8 +85,13 @@ const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'
 const ROOMS = CLIENTS.length;
 const PHRASES = ['I have been feeling anxious all week.', 'My shoulders are always tense.', 'I would like to sleep better.'];
 const REPLY = 'That makes sense. Let us take one slow breath together.';
-/** The model's streaming until the voice can have its first sentence: up to the first word of the second (the model's time). */
-const FIRST_SENTENCE_STREAM_MS = (REPLY.match(/\S+\s*/g) ?? []).findIndex((w) => /[.!?]\s*$/.test(w)) * LLM_WORD_INTERVAL_MS + LLM_WORD_INTERVAL_MS;
+/**
+ * The model's streaming until the voice can have its first sentence: up to the sentence's last word (the
+ * model's time). The voice's tokenizer releases a sentence with its period (eager-sentences.ts); with
+ * agents-js's basic one it came with the next sentence's first word, one word later, and that word was
+ * counted here then, so the baseline stays the vendors' time only either way.
+ */
+const FIRST_SENTENCE_STREAM_MS = (REPLY.match(/\S+\s*/g) ?? []).findIndex((w) => /[.!?]\s*$/.test(w)) * LLM_WORD_INTERVAL_MS;
 /** Int16 RMS above which a received frame counts as the AI speaking (about -50 dBFS). */
 const AUDIBLE_RMS = 100;
 

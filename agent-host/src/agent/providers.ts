@@ -3,6 +3,7 @@ import type { llm, stt, tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
 import type { AgentConfig } from './config';
+import { EagerSentenceTokenizer } from './eager-sentences';
 
 export interface Engines {
   stt: stt.STT;
@@ -38,7 +39,8 @@ export function createEngines(config: AgentConfig): Engines {
           ...(p.deepgramBaseUrl ? { endpointUrl: `${p.deepgramBaseUrl.replace(/\/+$/, '')}/v2/listen` } : {}),
         })
       : new deepgram.STT({ apiKey: deepgramKey, model: config.sttModel, interimResults: true, ...deepgramBase }),
-    tts: new deepgram.TTS({ apiKey: deepgramKey, model: config.ttsVoice, ...deepgramBase }),
+    // The voice gets each sentence with its period, not with the next sentence's first word (eager-sentences.ts).
+    tts: new deepgram.TTS({ apiKey: deepgramKey, model: config.ttsVoice, sentenceTokenizer: new EagerSentenceTokenizer(), ...deepgramBase }),
     llm: new openai.LLM({ apiKey: openaiKey, model: config.llmModel, ...(p.openaiBaseUrl ? { baseURL: p.openaiBaseUrl } : {}) }),
   };
 }
