@@ -56,12 +56,19 @@ const OUTBOX_DRAIN_MS = 60_000;
  * - `turnDetection: 'stt'` measured worse with nova-3 (p50 1,559 ms against 995 ms): agents-js then
  *   starts the preemptive reply only once the turn is committed; with Flux it would let Flux's own end
  *   of turn close a turn at a mid-sentence pause, which the VAD does not.
- * - Deepgram TTS's `sentenceTokenizer` (agents-js `tokenize.basic.SentenceTokenizer`): the voice gets
- *   text a sentence at a time, the first once the model has begun the next (about one word, 20 ms).
- *   Its `firstTokenLength` only merges short sentences; a smaller first chunk would be a part
- *   sentence, which Deepgram keeps in its text buffer until more text or a Flush
- *   (https://developers.deepgram.com/docs/tts-ws-flush), so it need not sound sooner and the stand-in
- *   could not show it honestly: kept as it is.
+ * - Deepgram TTS's `sentenceTokenizer` (providers.ts): agents-js's `tokenize.basic.SentenceTokenizer`
+ *   gives the voice a sentence only once the model has begun the next (one token, 16–20 ms, later).
+ *   EagerSentenceTokenizer (eager-sentences.ts) is that tokenizer, with the plugin's minimum sentence
+ *   length, but releases a sentence as soon as its ".", "!" or "?" has come, unless the basic splitter
+ *   would not end a sentence there (Dr. J. U.S. "...", too short to stand alone) or the next token may
+ *   continue it ("3." → "3.5", an open quote or bracket). Measured (Flux, p50, back to back): model
+ *   request → voice's first text 361 → 342 ms in one room, 361 → 343 ms in three. A first chunk
+ *   smaller than a sentence would be a part sentence, which Deepgram keeps in its text buffer until
+ *   more text or a Flush (https://developers.deepgram.com/docs/tts-ws-flush): not sooner heard. With
+ *   OpenAI's tokens (" sense", ".", " Let", "'s") the session's default `ttsTextTransforms`
+ *   `filter_markdown` also holds each token until the next arrives: the basic tokenizer then had the
+ *   sentence three tokens after its ".", this one has it one token after (the stand-in's words end in
+ *   a space, which that filter passes at once).
  * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores shared): p50 1 room / p90 / 3 rooms
  * nova-3 901 / 941 / 941 ms; Flux 824 / 863 / 835 ms; 0 premature replies either way. Flux asks the
  * model 2.0 times per paused sentence against 1.5 (its early end of turn at the pause is a false
