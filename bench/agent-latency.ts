@@ -5,7 +5,7 @@
  * real Worker (e2e/stack.ts). The Deepgram and OpenAI stand-ins answer at fixed latencies (LATENCY):
  * speech-to-text's final comes the endpointing silence the plugin asks for (25 ms) after a
  * known phrase ends, plus sttFinalMs; the model's first token llmFirstTokenMs after the request and a
- * word every LLM_WORD_INTERVAL_MS after it, the voice's first audio ttsFirstByteMs after
+ * token every LLM_TOKEN_INTERVAL_MS after it, the voice's first audio ttsFirstByteMs after
  * the first text (or when espeak-ng has rendered it, if later). A client participant speaks espeak-ng
  * recordings through a published microphone; each turn is timed from the last audible sample leaving
  * the microphone to the first audible frame of the AI's track received in the room.
@@ -47,6 +47,7 @@ import { AgentDispatchClient } from 'livekit-server-sdk';
 import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak } from '../agent-host/dev/standins/audio';
 import { FLUX_EOT_MS, fluxTimings } from '../agent-host/dev/standins/flux-session';
+import { openAiTokens } from '../agent-host/dev/standins/openai-chat';
 import { trimToSpeech } from '../agent-host/dev/standins/utterances';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
@@ -58,12 +59,12 @@ const TURNS = MEMORY_ONLY ? 1 : Number(process.env.HC_BENCH_TURNS ?? 6);
 /** The issue's fixed vendor latencies: the final transcript after the endpointing window (the stand-in honours at least 100 ms of it), the model's first token, the voice's first byte. */
 const LATENCY = { sttFinalMs: 150, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
 /**
- * The model's words after its first, one every 20 ms: gpt-4o-mini streams about 60 tokens a second
- * (46–70 measured, https://community.openai.com/t/inference-speed-of-different-models/1307310), about
- * 1.3 tokens a word. A stand-in that sent the whole reply at once would be faster than the model: the
- * voice gets a sentence only once its last word has come (agent-host/src/agent/eager-sentences.ts).
+ * The model's tokens after its first, one every 17 ms: gpt-4o-mini streams about 60 tokens a second
+ * (46–70 measured, https://community.openai.com/t/inference-speed-of-different-models/1307310), cut as
+ * OpenAI cuts them (openAiTokens: " sense", "." apart). A stand-in that sent the whole reply at once, or
+ * whole words with their trailing space, would hand the voice its first sentence sooner than the model.
  */
-const LLM_WORD_INTERVAL_MS = 20;
+const LLM_TOKEN_INTERVAL_MS = 17;
 /** Targets (issue 18), printed as met or missed; never asserted. */
 const TARGETS = { oneRoomP50: 800, oneRoomP90: 1000, roomsP50: 900, overheadP50: 150, premature: 0, perRoomMiB: 150 };
 /**
@@ -87,12 +88,11 @@ const ROOMS = CLIENTS.length;
 const PHRASES = ['I have been feeling anxious all week.', 'My shoulders are always tense.', 'I would like to sleep better.'];
 const REPLY = 'That makes sense. Let us take one slow breath together.';
 /**
- * The model's streaming until the voice can have its first sentence: up to the sentence's last word (the
- * model's time). The voice's tokenizer releases a sentence with its period (eager-sentences.ts); with
- * agents-js's basic one it came with the next sentence's first word, one word later, and that word was
- * counted here then, so the baseline stays the vendors' time only either way.
+ * The model's streaming until its first sentence is whole: up to the token that ends it (the model's
+ * time). What the voice's text path adds after that (agents-js's markdown filter, the sentence
+ * tokenizer) is the agent's.
  */
-const FIRST_SENTENCE_STREAM_MS = (REPLY.match(/\S+\s*/g) ?? []).findIndex((w) => /[.!?]\s*$/.test(w)) * LLM_WORD_INTERVAL_MS;
+const FIRST_SENTENCE_STREAM_MS = openAiTokens(REPLY).findIndex((t) => /[.!?]/.test(t)) * LLM_TOKEN_INTERVAL_MS;
 /** Int16 RMS above which a received frame counts as the AI speaking (about -50 dBFS). */
 const AUDIBLE_RMS = 100;
 
@@ -385,7 +385,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     ],
     chatScript: { rules: [], defaultReply: REPLY },
     latencyMs: LATENCY,
-    chat: { tokenIntervalMs: LLM_WORD_INTERVAL_MS },
+    chat: { tokenIntervalMs: LLM_TOKEN_INTERVAL_MS },
   });
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   // AgentProcess passes this process's environment on, under its own variables.
@@ -508,7 +508,7 @@ console.log(`${machineLine()}`);
 console.log(
   `stand-in latencies: nova-3's final +${LATENCY.sttFinalMs} ms after the endpointing window the plugin asks (25 ms); ` +
     `Flux's eager end of turn ${fluxTimings({ eager_eot_threshold: '0.4' }).eagerMs} ms and end of turn ${FLUX_EOT_MS} ms into the silence (Deepgram's published figures); ` +
-    `model first token ${LATENCY.llmFirstTokenMs} ms, then a word every ${LLM_WORD_INTERVAL_MS} ms (the first sentence is whole ${FIRST_SENTENCE_STREAM_MS} ms later); voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
+    `model first token ${LATENCY.llmFirstTokenMs} ms, then a token every ${LLM_TOKEN_INTERVAL_MS} ms (the first sentence is whole ${FIRST_SENTENCE_STREAM_MS} ms later); voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
 );
 const runs: ModelRun[] = [];
 for (const sttModel of STT_MODELS) {

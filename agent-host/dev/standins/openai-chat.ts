@@ -56,7 +56,7 @@ export interface OpenAiChatOptions {
   script?: ChatScript;
   /** Fixed wait from request to the first content token, for benches. Default 0. */
   firstTokenLatencyMs?: number;
-  /** Wait between later chunks. Default 0. */
+  /** Wait between later chunks (one a token, openAiTokens). Default 0. */
   tokenIntervalMs?: number;
   /** If set, only `Authorization: Bearer <apiKey>` is accepted; otherwise any key is. */
   apiKey?: string;
@@ -262,7 +262,7 @@ export class OpenAiChatStandin implements Route {
     res.on('error', () => undefined);
     send(chunk({ role: 'assistant', content: '', refusal: null }, null));
     await delay(this.#opts.firstTokenLatencyMs ?? 0);
-    const pieces = calls.length ? [] : (reply.match(/\S+\s*|\s+/g) ?? []);
+    const pieces = calls.length ? [] : openAiTokens(reply);
     for (let i = 0; i < pieces.length && !aborted; i++) {
       if (i > 0) await delay(this.#opts.tokenIntervalMs ?? 0);
       send(chunk({ content: pieces[i] }, null));
@@ -276,6 +276,18 @@ export class OpenAiChatStandin implements Route {
     send('[DONE]');
     res.end();
   }
+}
+
+/**
+ * `text` cut as OpenAI's models stream it, one chunk a token: a word with the space before it, a
+ * contraction's tail, up to three digits, a run of punctuation, whitespace (the cuts of the o200k/cl100k
+ * pre-tokenizer, close enough for timing: "That makes sense." → "That", " makes", " sense", "."). The
+ * voice's text path reacts to the cut (agents-js's markdown filter holds a trailing "." until the next
+ * chunk; the sentence tokenizer releases on it), so a stand-in streaming whole words with their trailing
+ * space would hand the voice its first sentence sooner than the model does.
+ */
+export function openAiTokens(text: string): string[] {
+  return text.match(/ ?[A-Za-z]+|'[a-z]+| ?\d{1,3}| ?[^\sA-Za-z\d']+|\s+|'/g) ?? [];
 }
 
 /** Starts the chat stand-in alone on a free loopback port; `baseURL` ends in `/v1`, as the SDK wants. */

@@ -1,5 +1,6 @@
 import { tokenize } from '@livekit/agents';
 import { describe, expect, it } from 'vitest';
+import { openAiTokens } from '../../dev/standins/openai-chat';
 import { EagerSentenceTokenizer, VOICE_MIN_SENTENCE_LENGTH } from '../../src/agent/eager-sentences';
 
 type Token = { token: string; segmentId: string };
@@ -41,9 +42,9 @@ async function releases(pieces: string[]) {
   return { after, eager: (await eager.end()).map((t) => t.token), basic: (await basic.end()).map((t) => t.token) };
 }
 
-/** A reply cut as OpenAI streams it: words with their leading space, punctuation and digits on their own. */
-const openAiPieces = (text: string) => text.match(/ ?[A-Za-z]+|'[a-z]+| ?\d{1,3}| ?[^\sA-Za-z\d']+|\s+|'/g) ?? [];
-/** The same reply cut as the bench's chat stand-in streams it: words with their trailing space. */
+/** A reply cut as OpenAI streams it (and the chat stand-in with it): words with their leading space, punctuation and digits on their own. */
+const openAiPieces = openAiTokens;
+/** The same reply cut another way: words with their trailing space. */
 const standinPieces = (text: string) => text.match(/\S+\s*|\s+/g) ?? [];
 
 describe("the voice's sentence tokenizer", () => {

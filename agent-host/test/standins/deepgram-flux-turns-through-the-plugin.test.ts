@@ -113,7 +113,7 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
     expect(events.map(([type]) => type)).toEqual(['START_OF_SPEECH', 'FINAL_TRANSCRIPT', 'END_OF_SPEECH']);
   });
 
-  it('is what the agent uses by default, with an eager end of turn; DEEPGRAM_STT_MODEL=nova-3 is the plugin\'s STT on /v1/listen', async () => {
+  it("is what the agent uses by default, with an eager end of turn; DEEPGRAM_STT_MODEL=nova-3 is the plugin's STT on /v1/listen", async () => {
     const env = {
       LIVEKIT_URL: 'ws://127.0.0.1:7880',
       LIVEKIT_API_KEY: 'devkey',
