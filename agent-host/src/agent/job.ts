@@ -77,7 +77,8 @@ const PREEMPTIVE = { enabled: true, preemptiveTts: true } as const;
  * The client's audio as the AgentSession hears it: 16 kHz (agents-js `RoomInputOptions.audioSampleRate`,
  * default 24000), the rate the Deepgram STT and the Silero VAD take (and the coach listener's). rtc-node's
  * AudioStream then resamples the decoded 48 kHz once, natively, and the STT and VAD streams skip
- * agents-js's own AudioResampler, which runs 9 ms behind its input at 24k→16k (bench/webrtc-floor.ts).
+ * agents-js's own AudioResampler, which releases 24k→16k audio in 33 ms blocks, on average 21 ms
+ * behind its input (bench/webrtc-floor.ts).
  * bench/agent-latency.ts, Flux, three back-to-back pairs (24k against 16k): STT eager end of turn p50
  * 182/180/170 against 144/157/156 ms after speech; first AI audio p50 1 room 831/829/816 against
  * 791/805/800 ms, 3 rooms 839/838/850 against 833/828/822; premature replies 0 either way.
