@@ -86,6 +86,17 @@ const VAD_OPTIONS = { minSilenceDuration: 450 } satisfies Parameters<typeof sile
 const ENDPOINTING = { mode: 'fixed', minDelay: 600, maxDelay: 3000 } as const;
 const FLUX_ENDPOINTING = { ...ENDPOINTING, minDelay: 450 } as const;
 const PREEMPTIVE = { enabled: true, preemptiveTts: true } as const;
+/**
+ * The client's audio as the AgentSession hears it: 16 kHz (agents-js `RoomInputOptions.audioSampleRate`,
+ * default 24000), the rate the Deepgram STT and the Silero VAD take (and the coach listener's). rtc-node's
+ * AudioStream then resamples the decoded 48 kHz once, natively, and the STT and VAD streams skip
+ * agents-js's own AudioResampler, which releases 24k→16k audio in 33 ms blocks, on average 21 ms
+ * behind its input (bench/webrtc-floor.ts).
+ * bench/agent-latency.ts, Flux, three back-to-back pairs (24k against 16k): STT eager end of turn p50
+ * 182/180/170 against 144/157/156 ms after speech; first AI audio p50 1 room 831/829/816 against
+ * 791/805/800 ms, 3 rooms 839/838/850 against 833/828/822; premature replies 0 either way.
+ */
+const ROOM_INPUT = { audioSampleRate: 16_000 } as const;
 
 /** The voice agent, with the safety reminder put before any reply to talk of crisis. */
 class CoachAgent extends voice.Agent {
@@ -470,7 +481,7 @@ export default defineAgent({
       );
     });
 
-    await session.start({ agent, room: ctx.room, inputOptions: { participantIdentity: clientId } });
+    await session.start({ agent, room: ctx.room, inputOptions: { ...ROOM_INPUT, participantIdentity: clientId } });
     // Portals say plainly when the AI runs on the offline stand-ins.
     await ctx.room.localParticipant?.setAttributes({ [AI_MODE_ATTRIBUTE]: config.providers.mode === 'standin' ? 'offline' : 'live' });
     log('info', 'agent: in the room', { ...fields, pid: process.pid, providers: config.providers.mode, coachMuted: control.muted });
