@@ -44,10 +44,10 @@ const OUTBOX_DRAIN_MS = 60_000;
  * - `turnHandling.endpointing.minDelay` (min endpointing delay; default 500 ms): with
  *   `turnDetection: 'vad'` the turn ends this long after the VAD's last speech, once a final transcript
  *   is in, and the prepared reply plays only then. nova-3: 600 ms; its reply is ready later anyway
- *   (final transcript ~263 ms after speech + model 300 + first sentence 60 + voice 200), so the margin
+ *   (final transcript ~260 ms after speech + model 300 + first sentence ~50 + voice 200), so the margin
  *   costs nothing, and a client who pauses 400 ms mid-sentence is heard again by the VAD (pause +
  *   `minSpeechDuration` + a 32 ms window + transport, about 500 ms) before the turn would end.
- *   Flux (FLUX_ENDPOINTING): its eager end of turn starts the reply ~180 ms after speech, so at 600 ms
+ *   Flux (FLUX_ENDPOINTING): its eager end of turn starts the reply ~130–180 ms after speech, so at 600 ms
  *   the ready reply waited for the turn to end (~50 ms at p50); 450 ms, at the VAD's own
  *   `minSilenceDuration`, lets the VAD's end of speech end the turn, and the pause is still never
  *   answered (the VAD does not end speech in a 400 ms pause). `maxDelay` applies only with a
@@ -65,22 +65,18 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   continue it ("3." → "3.5", an open quote or bracket). Measured (Flux, p50, back to back): model
  *   request → voice's first text 361 → 342 ms in one room, 361 → 343 ms in three. A first chunk
  *   smaller than a sentence would be a part sentence, which Deepgram keeps in its text buffer until
- *   more text or a Flush (https://developers.deepgram.com/docs/tts-ws-flush): not sooner heard. With
- *   OpenAI's tokens (" sense", ".", " Let", "'s") the session's default `ttsTextTransforms`
- *   `filter_markdown` also holds each token until the next arrives: the basic tokenizer then had the
- *   sentence three tokens after its ".", this one has it one token after (the stand-in's words end in
- *   a space, which that filter passes at once).
- * - `ttsTextTransforms` (eager-markdown-filter.ts): that filter passes its text on only up to the
- *   last space or punctuation it holds, so a "." token waited for the next token; fed a mark after a
- *   finished sentence (taken out behind it), it passes the sentence on with its "." and the same text
- *   as before. Measured (Flux, p50, back to back): model request → voice's first text 371 → 353 ms in
+ *   more text or a Flush (https://developers.deepgram.com/docs/tts-ws-flush): not sooner heard.
+ * - `ttsTextTransforms` (eager-markdown-filter.ts): agents-js's default `filter_markdown` passes its
+ *   text on only up to the last space or punctuation it holds, so with OpenAI's tokens (" sense", ".",
+ *   " Let") a "." token waited for the next token; fed a mark after a finished sentence (taken out
+ *   behind it), it passes the sentence on with its "." and the same text as before. Measured (Flux, p50, back to back): model request → voice's first text 371 → 353 ms in
  *   one room, 368 → 353 ms in three.
- * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores shared): p50 1 room / p90 / 3 rooms
- * nova-3 901 / 941 / 941 ms; Flux 824 / 863 / 835 ms; 0 premature replies either way. Flux asks the
- * model 2.0 times per paused sentence against 1.5 (its early end of turn at the pause is a false
- * start). Neither meets the 1-room p50 target (vendors alone: 175 + 300 + 60 + 200 ms for nova-3,
- * 100 + 300 + 60 + 200 for Flux, plus ~170 ms of WebRTC and plugin audio chunks both ways), so nova-3
- * stays the default and Flux is one setting away (`DEEPGRAM_STT_MODEL`); README, "The AI coach".
+ * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, quiet machine, two full runs): p50 1 room /
+ * p90 / 3 rooms Flux 766, 777 / 796, 797 / 817, 802 ms; nova-3 862, 874 / 902, 894 / 903, 874 ms; 0
+ * premature replies. Flux asks the model 2.0 times per paused sentence against 1.5 (its eager end of
+ * turn at the pause is a false start). Flux is the default (providers.ts); nova-3's first signal, its
+ * final transcript (25 ms endpointing + 150 ms at Deepgram), leaves it ~100 ms behind, over the
+ * target with the vendors' fixed model and voice latencies; README, "The AI coach".
  */
 const VAD_OPTIONS = { minSilenceDuration: 450 } satisfies Parameters<typeof silero.VAD.load>[0];
 const ENDPOINTING = { mode: 'fixed', minDelay: 600, maxDelay: 3000 } as const;
