@@ -113,7 +113,7 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
     expect(events.map(([type]) => type)).toEqual(['START_OF_SPEECH', 'FINAL_TRANSCRIPT', 'END_OF_SPEECH']);
   });
 
-  it("is what the agent uses by default, with an eager end of turn; DEEPGRAM_STT_MODEL=nova-3 is the plugin's STT on /v1/listen", async () => {
+  it('is what the agent uses with DEEPGRAM_STT_MODEL=flux-general-en, with an eager end of turn; nova-3 stays the default', async () => {
     const env = {
       LIVEKIT_URL: 'ws://127.0.0.1:7880',
       LIVEKIT_API_KEY: 'devkey',
@@ -124,9 +124,8 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
       DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
       OPENAI_BASE_URL: standins.openaiBaseUrl,
     };
-    expect(createEngines(loadAgentConfig({ ...env, DEEPGRAM_STT_MODEL: 'nova-3' })).stt).toBeInstanceOf(deepgram.STT);
-    const flux = createEngines(loadAgentConfig(env)).stt;
-    expect(flux).toBeInstanceOf(deepgram.STTv2);
+    expect(createEngines(loadAgentConfig(env)).stt).toBeInstanceOf(deepgram.STT);
+    const flux = createEngines(loadAgentConfig({ ...env, DEEPGRAM_STT_MODEL: 'flux-general-en' })).stt;
     const audio = concatPcm(silence(300, RATE), await speak(PHRASE, { sampleRate: RATE }), silence(1000, RATE));
     const { session, events } = await transcribe(audio, {}, flux);
 
