@@ -69,8 +69,9 @@ const OUTBOX_DRAIN_MS = 60_000;
  * - `ttsTextTransforms` (eager-markdown-filter.ts): agents-js's default `filter_markdown` passes its
  *   text on only up to the last space or punctuation it holds, so with OpenAI's tokens (" sense", ".",
  *   " Let") a "." token waited for the next token; fed a mark after a finished sentence (taken out
- *   behind it), it passes the sentence on with its "." and the same text as before. Measured (Flux, p50, back to back): model request → voice's first text 371 → 353 ms in
- *   one room, 368 → 353 ms in three.
+ *   behind it), it passes the sentence on with its "." and the same text as before. Measured (Flux,
+ *   p50, back to back): model request → voice's first text 371 → 353 ms in one room, 368 → 353 ms in
+ *   three.
  * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, quiet machine, two full runs): p50 1 room /
  * p90 / 3 rooms Flux 766, 777 / 796, 797 / 817, 802 ms; nova-3 862, 874 / 902, 894 / 903, 874 ms; 0
  * premature replies. Flux asks the model 2.0 times per paused sentence against 1.5 (its eager end of
