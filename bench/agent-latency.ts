@@ -21,16 +21,17 @@
  * Prints a table, the targets (TARGETS) met or missed, and writes bench/results/agent-latency.json;
  * numbers are reported, never asserted.
  *
- * All of it once per speech-to-text model (STT_MODELS), each on a fresh stack in the same run: nova-3
- * (the default; its first signal is the final transcript) and Deepgram Flux (`flux-general-en`, the
- * plugin's STTv2 with an eager end of turn, which agents-js starts the reply on; the stand-in's Flux
- * delays are Deepgram's published ones, agent-host/dev/standins/flux-session.ts). The cost side: the
+ * All of it once per speech-to-text model (STT_MODELS), each on a fresh stack in the same run: Deepgram
+ * Flux (`flux-general-en`, the default: the plugin's STTv2 with an eager end of turn, which agents-js
+ * starts the reply on; the stand-in's Flux delays are Deepgram's published ones,
+ * agent-host/dev/standins/flux-session.ts) and nova-3 (`DEEPGRAM_STT_MODEL=nova-3`; its first signal is
+ * the final transcript). The cost side: the
  * model calls per turn (every request counts, the ones agents-js discards too). Half the paused
  * sentences are known only whole, so Flux sends an eager end at the pause and withdraws it
  * (TurnResumed): the false start its extra calls come from.
  *
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
- *   HC_BENCH_STT (default "nova-3,flux-general-en") the models, in order;
+ *   HC_BENCH_STT (default "flux-general-en,nova-3") the models, in order;
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info;
  *   with AGENT_LOG_LEVEL=debug also each job process's memory split, `agent: job process memory`);
  *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
@@ -79,7 +80,7 @@ const PAUSED: Array<{ halves: [string, string]; known: 'halves' | 'whole' }> = [
   { halves: ['My neck hurts', 'when I wake up in the morning.'], known: 'halves' },
   { halves: ['My chest feels tight', 'whenever I think about work.'], known: 'whole' },
 ];
-const STT_MODELS = (process.env.HC_BENCH_STT ?? 'nova-3,flux-general-en').split(',').map((m) => m.trim());
+const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(',').map((m) => m.trim());
 const PAUSE_MS = 400;
 /** The seeded clients, one room each (the FREE one's first session of the month). */
 const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'].slice(0, Number(process.env.HC_BENCH_ROOMS ?? 3));

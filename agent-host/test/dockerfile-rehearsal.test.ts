@@ -545,8 +545,9 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
   it('holds no test, stand-in, replica or rehearsal code', async () => {
     const files = await listFiles(app, (path) => !path.startsWith('node_modules/'));
     expect(files.filter((path) => /(^|\/)(test|dev)\/|standins|replica|rehearsal|\.test\.ts$|helpers\.ts$/.test(path))).toEqual([]);
-    // What is there: the two packages' sources and manifests, the lockfile, the TypeScript settings.
-    expect(files.filter((path) => !/^(agent-host|shared)\/src\/.+\.ts$/.test(path)).sort()).toEqual([
+    // What is there: the two packages' sources and manifests, the lockfile, the TypeScript settings,
+    // the patches npm ci applied (patches/).
+    expect(files.filter((path) => !/^(agent-host|shared)\/src\/.+\.ts$|^patches\/[^/]+\.patch$/.test(path)).sort()).toEqual([
       '.npmrc',
       'agent-host/package.json',
       'agent-host/tsconfig.build.json',
@@ -558,6 +559,16 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     ]);
     expect(files).toContain('agent-host/src/main.ts');
     expect(files).toContain('shared/src/room-packets.ts');
+  });
+
+  it('runs the dependencies as patches/ mends them (patch-package in the build), each patch in the image', async () => {
+    const patches = (await readdir(join(ROOT, 'patches'))).filter((name) => name.endsWith('.patch'));
+    expect(patches.length).toBeGreaterThan(0);
+    for (const name of patches) expect(existsSync(join(app, 'patches', name))).toBe(true);
+    // The Deepgram plugin's Flux stream waits on its reconnect event once per connection, not per frame.
+    const fluxStream = await readFile(join(app, 'node_modules/@livekit/agents-plugin-deepgram/dist/stt_v2.js'), 'utf8');
+    expect(fluxStream).toContain('wakeOnReconnect');
+    expect(fluxStream).not.toContain('const abortPromise = this.#reconnectEvent.wait()');
   });
 
   it('starts with the image command and answers GET /health 200 with the agent registered', async () => {

@@ -29,7 +29,7 @@ export interface AgentConfig {
   secret: string;
   providers: Providers;
   llmModel: string;
-  /** nova-3 (the default) on `/v1/listen`, or a Flux model (`flux-general-en`) on `/v2/listen` with eager end of turn (providers.ts). */
+  /** A Flux model (`flux-general-en`, the default) on `/v2/listen` with eager end of turn, or nova-3 on `/v1/listen` (providers.ts). */
   sttModel: string;
   ttsVoice: string;
   /** Undelivered transcript lines, one folder per session. */
@@ -62,7 +62,7 @@ const AgentEnv = z
     API_URL: required('API_URL', ' (the Worker, e.g. http://127.0.0.1:8787)'),
     AGENT_HOST_SECRET: required('AGENT_HOST_SECRET'),
     OPENAI_MODEL: optional('gpt-4o-mini'),
-    DEEPGRAM_STT_MODEL: optional('nova-3'),
+    DEEPGRAM_STT_MODEL: optional('flux-general-en'),
     DEEPGRAM_VOICE: optional('aura-2-andromeda-en'),
     AGENT_OUTBOX_DIR: optional(resolve(AGENT_HOST_DIR, '.outbox-agent')),
     AGENT_LOG_LEVEL: optional('info'),

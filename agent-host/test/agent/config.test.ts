@@ -20,7 +20,7 @@ describe('the AI coach configuration', () => {
   it('uses the real services with keys, and the stand-ins offline', () => {
     const real = loadAgentConfig({ ...base, DEEPGRAM_API_KEY: 'dg', OPENAI_API_KEY: 'oa' });
     expect(real.providers).toEqual({ mode: 'real', deepgramApiKey: 'dg', openaiApiKey: 'oa' });
-    expect(real).toMatchObject({ apiUrl: 'http://127.0.0.1:8787', llmModel: 'gpt-4o-mini', sttModel: 'nova-3', agentName: 'hybrid-coach-agent' });
+    expect(real).toMatchObject({ apiUrl: 'http://127.0.0.1:8787', llmModel: 'gpt-4o-mini', sttModel: 'flux-general-en', agentName: 'hybrid-coach-agent' });
     const offline = loadAgentConfig({ ...base, AI_PROVIDERS: 'standin', DEEPGRAM_BASE_URL: 'http://127.0.0.1:1', OPENAI_BASE_URL: 'http://127.0.0.1:2/v1' });
     expect(offline.providers).toEqual({ mode: 'standin', deepgramBaseUrl: 'http://127.0.0.1:1', openaiBaseUrl: 'http://127.0.0.1:2/v1' });
   });

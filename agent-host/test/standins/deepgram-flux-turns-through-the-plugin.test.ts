@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { initializeLogger, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +53,17 @@ async function transcribe(audio: Int16Array, opts: { eagerEotThreshold?: number 
   const session = standins.stt.sessions[before]!;
   const turnEvents = session.sent.filter((m) => m.type === 'TurnInfo' && m.event !== 'Update');
   return { session, events: events.filter(([type]) => type !== 'interim'), all: events, turnEvents };
+}
+
+/** Polls `ready` every 5 ms (the stand-in's state, as the other tests here wait on it). */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** A full collection, without starting the test process with --expose-gc. */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Seconds of silence after the last speech when a TurnInfo event was sent. */
@@ -113,7 +126,7 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
     expect(events.map(([type]) => type)).toEqual(['START_OF_SPEECH', 'FINAL_TRANSCRIPT', 'END_OF_SPEECH']);
   });
 
-  it('is what the agent uses with DEEPGRAM_STT_MODEL=flux-general-en, with an eager end of turn; nova-3 stays the default', async () => {
+  it("is what the agent uses by default, with an eager end of turn; DEEPGRAM_STT_MODEL=nova-3 is the plugin's STT on /v1/listen", async () => {
     const env = {
       LIVEKIT_URL: 'ws://127.0.0.1:7880',
       LIVEKIT_API_KEY: 'devkey',
@@ -124,13 +137,55 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
       DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
       OPENAI_BASE_URL: standins.openaiBaseUrl,
     };
-    expect(createEngines(loadAgentConfig(env)).stt).toBeInstanceOf(deepgram.STT);
-    const flux = createEngines(loadAgentConfig({ ...env, DEEPGRAM_STT_MODEL: 'flux-general-en' })).stt;
+    expect(createEngines(loadAgentConfig({ ...env, DEEPGRAM_STT_MODEL: 'nova-3' })).stt).toBeInstanceOf(deepgram.STT);
+    const flux = createEngines(loadAgentConfig(env)).stt;
+    expect(flux).toBeInstanceOf(deepgram.STTv2);
     const audio = concatPcm(silence(300, RATE), await speak(PHRASE, { sampleRate: RATE }), silence(1000, RATE));
     const { session, events } = await transcribe(audio, {}, flux);
 
     expect(session.params).toMatchObject({ model: 'flux-general-en', eager_eot_threshold: '0.4' });
     expect(events.map(([type]) => type)).toEqual(['START_OF_SPEECH', 'PREFLIGHT_TRANSCRIPT', 'FINAL_TRANSCRIPT', 'END_OF_SPEECH']);
+  });
+
+  it('lets go of the audio it has sent: a session does not hold its frames until it ends (patches/)', async () => {
+    // 20 s of a session, at the agent's input rate (16 kHz: the plugin gets these very frames, not resampled ones).
+    const frames = audioFrames(concatPcm(await speak(PHRASE, { sampleRate: 16_000 }), silence(20_000, 16_000)), 16_000);
+    const sent = new Set(frames.map((f) => new WeakRef(f)));
+    const bytes = frames.reduce((n, f) => n + f.data.byteLength, 0);
+    const before = standins.stt.sessions.length;
+    const stream = new deepgram.STTv2({ apiKey: 'offline', endpointUrl: `${standins.deepgramBaseUrl}/v2/listen` }).stream();
+    for (const frame of frames.splice(0)) stream.pushFrame(frame);
+    // The plugin sends 50 ms chunks (1,600 bytes); the last part of one waits for more audio or the end.
+    await until(() => standins.stt.sessions[before]?.audioBytes === bytes - (bytes % 1600));
+    // Still open, as a room's stream is: what it holds now, it would hold for the rest of the session.
+    await new Promise((resolve) => setImmediate(resolve));
+    fullGc();
+    const held = [...sent].filter((ref) => ref.deref() !== undefined).length;
+    stream.close();
+    // Unpatched, every frame stays reachable from the reconnect event's waiters (2,000+ here).
+    expect(held).toBeLessThan(10);
+  });
+
+  it('still reconnects when its options change mid-session, and the new connection hears the whole phrase', async () => {
+    const before = standins.stt.sessions.length;
+    const engine = new deepgram.STTv2({ apiKey: 'offline', endpointUrl: `${standins.deepgramBaseUrl}/v2/listen` });
+    const stream = engine.stream();
+    for (const frame of audioFrames(silence(500, RATE), RATE)) stream.pushFrame(frame);
+    await until(() => (standins.stt.sessions[before]?.audioBytes ?? 0) > 0);
+    // The plugin hands new options to its open streams, which reconnect with them.
+    engine.updateOptions({ keyterms: ['anxious'] });
+    await until(() => standins.stt.sessions.length > before + 1);
+    for (const frame of audioFrames(concatPcm(await speak(PHRASE, { sampleRate: RATE }), silence(1000, RATE)), RATE)) stream.pushFrame(frame);
+    stream.endInput();
+    const finals: string[] = [];
+    for await (const event of stream) {
+      if (event.type === stt.SpeechEventType.FINAL_TRANSCRIPT) finals.push(event.alternatives?.[0]?.text ?? '');
+    }
+    const [first, second] = standins.stt.sessions.slice(before);
+    expect(first!.heard).toEqual([]);
+    expect(second!.params.keyterm).toBe('anxious');
+    expect(second!.heard.map((h) => h.transcript)).toEqual([PHRASE]);
+    expect(finals).toEqual([PHRASE]);
   });
 
   it('refuses a model or a threshold Flux does not take, as Deepgram does', async () => {
