@@ -10,6 +10,16 @@
  * recordings through a published microphone; each turn is timed from the last audible sample leaving
  * the microphone to the first audible frame of the AI's track received in the room.
  *
+ * The clock of that end of speech: the microphone has no queue (e2e/voice.ts `pacing: 'clock'`,
+ * rtc-node queueSizeMs 0, which hands each 10 ms frame to WebRTC inside captureFrame), its frames are
+ * paced by the wall clock and it sends silence between phrases, so the end is the moment the last
+ * frame was captured, read directly (± one frame). Until 2026-12-05 it was `Date.now() +
+ * queuedDuration` on the e2e tests' microphone, rtc-node's estimate of its 1 s native queue
+ * (HC_BENCH_MIC=queue runs that one still). Each run checks its clock against the moment WebRTC's
+ * sender was handed the phrase's last frame (a tap on the microphone's own track, bench/audible.ts):
+ * the clock 0 ms (p90 1–3), the estimate 17–18 ms late (p90 13–17) in this bench and 11–15 ms in
+ * bench/webrtc-floor.ts, each microphone its own offset. So the figures before then read ~15 ms low.
+ *
  * The baseline, measured in the same turn, is the time the providers themselves took (speech end →
  * the stand-in's final result, + the model's first-token wait and its streaming up to the first
  * sentence's last word, + the voice's first-byte wait and the silence its audio starts with); the
@@ -32,6 +42,7 @@
  *
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_STT (default "flux-general-en,nova-3") the models, in order;
+ *   HC_BENCH_MIC=queue dates the end of speech by the old estimate (to compare the two clocks);
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info;
  *   with AGENT_LOG_LEVEL=debug also each job process's memory split, `agent: job process memory`);
  *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
@@ -51,7 +62,8 @@ import { openAiTokens } from '../agent-host/dev/standins/openai-chat';
 import { trimToSpeech } from '../agent-host/dev/standins/utterances';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
-import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone } from '../e2e/voice';
+import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
+import { AudibleEnds } from './audible';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
 
 const MEMORY_ONLY = process.env.HC_BENCH_MEMORY_ONLY === '1';
@@ -81,6 +93,8 @@ const PAUSED: Array<{ halves: [string, string]; known: 'halves' | 'whole' }> = [
   { halves: ['My chest feels tight', 'whenever I think about work.'], known: 'whole' },
 ];
 const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(',').map((m) => m.trim());
+/** The client's microphone and so the clock of the end of speech (see the header): `clock` unless HC_BENCH_MIC=queue. */
+const MIC_PACING: MicrophonePacing = process.env.HC_BENCH_MIC === 'queue' ? 'queue' : 'clock';
 const PAUSE_MS = 400;
 /** The seeded clients, one room each (the FREE one's first session of the month). */
 const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'].slice(0, Number(process.env.HC_BENCH_ROOMS ?? 3));
@@ -142,6 +156,8 @@ interface Room {
   email: string;
   participant: TestParticipant;
   mic: Microphone;
+  /** The microphone's own track, as WebRTC's sender is handed it: the check on the microphone's clock. */
+  tap: AudibleEnds;
   ear: Ear;
 }
 
@@ -159,6 +175,10 @@ interface Turn {
   llmRequestAtMs: number;
   ttsTextAtMs: number;
   ttsAudioAtMs: number;
+  /** Speech end → the microphone's last audible frame handed to WebRTC (the clock's check: about 0 with `clock` pacing). */
+  handedOffMs: number;
+  /** `clock` pacing: the microphone's frames captured more than 10 ms late while it spoke the phrase. */
+  micLateFrames: number;
 }
 
 async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room> {
@@ -175,7 +195,8 @@ async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room>
     });
   });
   await participant.connect(ticket.livekitUrl, ticket.token);
-  const mic = await Microphone.publish(participant.room);
+  const mic = await Microphone.publish(participant.room, 'microphone', { pacing: MIC_PACING });
+  const tap = new AudibleEnds(mic.track, { sampleRate: MIC_RATE, minRms: 0 });
   const opened = Date.now();
   // 90 s: the Worker dispatches again when no AI has joined 20 s after a dispatch (a lost dispatch is
   // then seen as a slow join, reported here, not as a failed bench).
@@ -195,17 +216,21 @@ async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room>
   await ear.firstAfter(joined);
   await ear.quiet(joined);
   progress(`${email}: greeted`);
-  return { email, participant, mic, ear };
+  return { email, participant, mic, tap, ear };
 }
 
 /** One turn in each of `rooms` at once; the breakdown comes from the stand-ins' own clocks. */
 async function turnTogether(standins: Standins, rooms: Room[], phrase: string, voiceLeadMs: number): Promise<Turn[]> {
   return Promise.all(
     rooms.map(async (room) => {
+      const lateBefore = room.mic.late.frames;
       const end = await room.mic.sayTimed(phrase);
+      const lateFrames = room.mic.late.frames - lateBefore;
       const first = await room.ear.firstAfter(end);
       await room.ear.quiet(first);
-      return { end, first };
+      const handedOff = await room.tap.lastEndBefore(end + 200);
+      if (handedOff === undefined) throw new Error("the microphone's own track never ended the phrase");
+      return { end, first, handedOff, lateFrames };
     }),
   ).then((timings) => {
     // What the reply can start on: Flux's eager end of turn when it sent one, else the final.
@@ -214,7 +239,7 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
       .filter((h) => h.transcript && h.finalAt !== undefined)
       .map((h) => ({ startAt: h.eagerAt ?? h.finalAt!, finalAt: h.finalAt! }));
     const ttsFirst = standins.tts.sessions.flatMap((s) => s.firstByteAt.map((at, i) => ({ at, ms: s.firstByteMs[i]! })));
-    return timings.map(({ end, first }) => {
+    return timings.map(({ end, first, handedOff, lateFrames }) => {
       // The final and the reply's first audio that fall between this turn's speech end and its answer
       // (with rooms at once, each room's are the nearest ones before its answer).
       const final = finals.filter((h) => h.startAt > end && h.startAt < first).sort((a, b) => a.startAt - b.startAt)[0];
@@ -235,6 +260,8 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
         llmRequestAtMs: request.at - end,
         ttsTextAtMs: tts.at - tts.ms - end,
         ttsAudioAtMs: tts.at - end,
+        handedOffMs: handedOff - end,
+        micLateFrames: lateFrames,
       };
     });
   });
@@ -341,6 +368,9 @@ const row = (label: string, turns: Turn[]) => {
     ttsP50: p((t) => t.ttsMs, 0.5),
     overheadP50: p((t) => t.overheadMs, 0.5),
     overheadP90: p((t) => t.overheadMs, 0.9),
+    handedOffP50: p((t) => t.handedOffMs, 0.5),
+    handedOffP90: p((t) => t.handedOffMs, 0.9),
+    micLateFrames: turns.reduce((sum, t) => sum + t.micLateFrames, 0),
     timelineP50: {
       sttStart: p((t) => t.sttMs, 0.5),
       sttFinal: p((t) => t.sttFinalMs, 0.5),
@@ -371,6 +401,8 @@ interface ModelRun {
   perRoomMiB: { pss: number; rss: number };
   /** A job process's own PSS with ROOMS rooms (mean): a room's cost without the worker's own ups and downs. */
   jobProcessPssMiB: number;
+  /** The clients' microphones: their pacing, and (`clock`) frames captured more than a frame late, summed over the rooms. */
+  mic: { pacing: MicrophonePacing; lateFrames: number; worstLateMs: number };
 }
 
 /** Every phase with the agent on one speech-to-text model, on its own stack. */
@@ -424,6 +456,11 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     const processes = groupDetail(pgid);
     progress(`memory with ${ROOMS} rooms, per process:\n  ${describeGroup(processes)}`);
     const jobs = processes.filter((p) => p.kind === 'job');
+    const mic = {
+      pacing: MIC_PACING,
+      lateFrames: rooms.reduce((sum, r) => sum + r.mic.late.frames, 0),
+      worstLateMs: Math.max(...rooms.map((r) => r.mic.late.worstMs)),
+    };
     return {
       sttModel,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
@@ -437,10 +474,12 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
         rss: (memory.allRooms.mib - memory.idle.mib) / ROOMS,
       },
       jobProcessPssMiB: jobs.reduce((sum, p) => sum + p.pssMib, 0) / Math.max(1, jobs.length),
+      mic,
     };
   } finally {
     for (const r of rooms) {
       r.mic.stop();
+      r.tap.close();
       await r.participant.disconnect();
     }
     await agent.stop();
@@ -478,6 +517,15 @@ function report(run: ModelRun): void {
       `${r.label}, from speech end (p50): ${stt} → model request ${ms(t.llmRequest)} → voice's first text ${ms(t.ttsText)} → its first audio ${ms(t.ttsAudio)} → heard in the room ${ms(t.heard)}`,
     );
   }
+  const [one, all] = results;
+  console.log(
+    `the microphone (${run.mic.pacing}): its dated end of speech → its last frame handed to WebRTC p50 ${ms(one.handedOffP50)} ms, p90 ${ms(one.handedOffP90)} ` +
+      `(1 room), p50 ${ms(all.handedOffP50)}, p90 ${ms(all.handedOffP90)} (${ROOMS} rooms)` +
+      (run.mic.pacing === 'clock'
+        ? `; ${run.mic.lateFrames} frames captured more than 10 ms late in the run (worst ${ms(run.mic.worstLateMs)} ms), ` +
+          `${one.micLateFrames + all.micLateFrames} of them while a timed phrase was spoken`
+        : ''),
+  );
   console.log(
     `\n${paused.length} sentences with a ${PAUSE_MS} ms pause mid-sentence: ${premature} premature replies; reply after the whole sentence p50 ${ms(
       quantile(
@@ -508,7 +556,12 @@ console.log(`${machineLine()}`);
 console.log(
   `stand-in latencies: nova-3's final +${LATENCY.sttFinalMs} ms after the endpointing window the plugin asks (25 ms); ` +
     `Flux's eager end of turn ${fluxTimings({ eager_eot_threshold: '0.4' }).eagerMs} ms and end of turn ${FLUX_EOT_MS} ms into the silence (Deepgram's published figures); ` +
-    `model first token ${LATENCY.llmFirstTokenMs} ms, then a token every ${LLM_TOKEN_INTERVAL_MS} ms (the first sentence is whole ${FIRST_SENTENCE_STREAM_MS} ms later); voice first byte ${LATENCY.ttsFirstByteMs} ms\n`,
+    `model first token ${LATENCY.llmFirstTokenMs} ms, then a token every ${LLM_TOKEN_INTERVAL_MS} ms (the first sentence is whole ${FIRST_SENTENCE_STREAM_MS} ms later); voice first byte ${LATENCY.ttsFirstByteMs} ms`,
+);
+console.log(
+  MIC_PACING === 'clock'
+    ? "end of speech: the capture of the client's last frame (a microphone with no queue, paced by the clock)\n"
+    : "end of speech: rtc-node's estimate of the client's microphone queue (HC_BENCH_MIC=queue, the clock before 2026-12-05)\n",
 );
 const runs: ModelRun[] = [];
 for (const sttModel of STT_MODELS) {

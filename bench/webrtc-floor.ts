@@ -20,10 +20,18 @@
  * never asserts. Each variant publishes a track of its own, and a track keeps one alignment of its
  * 10 ms and 20 ms clocks for its life: p90 stays near p50 within a variant, but a difference of 10–20 ms
  * between two variants can be that alignment (two runs on 2026-12-05 put "48k source" at 52 and 32 ms);
- * believe a difference only when runs agree. Last, how far agents-js's resampler lags (no clock).
+ * believe a difference only when runs agree. Then the client's end of speech as e2e/voice.ts's
+ * Microphone dates it, both ways (`queue`: rtc-node's estimate of its 1 s queue; `clock`: no queue,
+ * frames paced by the clock, the end read at the last capture), in MIC_PAIRS fresh pairs taking turns,
+ * against references common to both: the moment WebRTC's sender was handed the last frame (an
+ * AudioStream on the microphone's own track, fed by the same native call) and the end heard in the
+ * room. The hand-off is the sound reference (same event, no track alignment): on 2026-12-05 the queue's
+ * estimate came 11–15 ms after it (each microphone its own offset, set when it starts; 1–9 ms in an
+ * idle process) and the clock 0–1 ms. Last, how far agents-js's resampler lags (no clock).
  *
  *   HC_BENCH_REPS (default 25) timed repetitions per variant (after 3 not timed);
- *   HC_BENCH_LIVEKIT_PORT (default 7940) livekit-server's port (it also takes +1 tcp and +2 udp).
+ *   HC_BENCH_LIVEKIT_PORT (default 7940) livekit-server's port (it also takes +1 tcp and +2 udp);
+ *   HC_BENCH_MIC_ONLY=1 only the microphone's two clocks (no variants, no resampler).
  */
 
 import {
@@ -39,16 +47,21 @@ import {
   TrackSource,
 } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
+import { MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
 import { startLivekitServer } from '../scripts/livekit.mjs';
 import { isPortFree } from '../scripts/ports.mjs';
+import { AudibleEnds } from './audible';
 import { machineLine, printTable, quantile } from './common';
 
 const REPS = Number(process.env.HC_BENCH_REPS ?? 25);
 const WARMUP = 3;
+const MIC_ONLY = process.env.HC_BENCH_MIC_ONLY === '1';
 const PORT = Number(process.env.HC_BENCH_LIVEKIT_PORT ?? 7940);
 /** Int16 RMS above which a received frame is audible (about -50 dBFS), as bench/agent-latency.ts. */
 const AUDIBLE_RMS = 100;
 const TONE_MS = 300;
+/** Fresh pairs of microphones (queue and clock) for the end-of-speech clocks: a queue's error is set when it starts. */
+const MIC_PAIRS = 4;
 
 interface Variant {
   label: string;
@@ -250,6 +263,71 @@ async function measure(publisher: Room, listenerRoom: Room, v: Variant, index: n
   return result;
 }
 
+interface MicClock {
+  pacing: MicrophonePacing;
+  /** The microphone's dated end of each tone → its last frame handed to WebRTC (a local tap on its track). */
+  handedOff: number[];
+  /** The dated end → the tone's end heard by the other participant at 16 kHz (as the agent hears the client). */
+  heard: number[];
+  late: { frames: number; worstMs: number };
+}
+
+/**
+ * The end of speech as e2e/voice.ts's Microphone dates it, both ways (`queue`: rtc-node's estimate of
+ * a 1 s queue, what bench/agent-latency.ts used until 2026-12-05; `clock`: no queue, frames paced by
+ * the clock, the end read at the last frame's capture), against two references common to both: the
+ * moment WebRTC's sender was handed the tone's last frame (an AudioStream on the microphone's own
+ * track: the native sink call that feeds WebRTC feeds it too) and the end heard in the room. One new
+ * microphone of each kind (a queue's estimate is off by an amount set when it starts), taking turns,
+ * a 300 ms tone each.
+ */
+async function micClocks(publisher: Room, listenerRoom: Room, pair: number, reps: number): Promise<MicClock[]> {
+  const pacings: MicrophonePacing[] = ['queue', 'clock'];
+  const name = (pacing: MicrophonePacing) => `mic-${pacing}-${pair}`;
+  const heardTracks = new Map<string, RemoteTrack>();
+  const subscribed = new Promise<void>((resolve) => {
+    const on = (t: RemoteTrack) => {
+      if (pacings.some((p) => t.name === name(p))) heardTracks.set(t.name!, t);
+      if (heardTracks.size === pacings.length) {
+        listenerRoom.off(RoomEvent.TrackSubscribed, on);
+        resolve();
+      }
+    };
+    listenerRoom.on(RoomEvent.TrackSubscribed, on);
+  });
+  const mics = await Promise.all(pacings.map((pacing) => Microphone.publish(publisher, name(pacing), { pacing })));
+  await subscribed;
+  const taps = mics.map((mic) => new AudibleEnds(mic.track, { sampleRate: MIC_RATE, minRms: 0 }));
+  const ears = pacings.map((pacing) => new AudibleEnds(heardTracks.get(name(pacing))!, { sampleRate: 16_000 }));
+  const results: MicClock[] = pacings.map((pacing) => ({ pacing, handedOff: [], heard: [], late: { frames: 0, worstMs: 0 } }));
+  const samples = tone(MIC_RATE, TONE_MS);
+  try {
+    await sleep(1500); // the queue microphone's 1 s queue fills first
+    for (let rep = 0; rep < 1 + reps; rep++) {
+      for (const [i, mic] of mics.entries()) {
+        await sleep(300 + Math.random() * 50);
+        const end = await mic.playTimed(samples);
+        const handedOff = await taps[i]!.lastEndBefore(end + 200);
+        const heard = await ears[i]!.lastEndBefore(end + 400);
+        if (handedOff === undefined || heard === undefined) throw new Error(`no end of the tone found (${pacings[i]} microphone)`);
+        if (rep >= 1) {
+          results[i]!.handedOff.push(handedOff - end);
+          results[i]!.heard.push(heard - end);
+        }
+      }
+    }
+  } finally {
+    for (const [i, mic] of mics.entries()) {
+      results[i]!.late = { ...mic.late };
+      mic.stop();
+      taps[i]!.close();
+      ears[i]!.close();
+      await publisher.localParticipant!.unpublishTrack(mic.track.sid!);
+    }
+  }
+  return results;
+}
+
 /**
  * How far behind its input an AudioResampler's output runs when fed 10 ms frames, as agents-js's STT
  * and VAD streams feed theirs: audio in minus audio out after each frame (no clock involved), its mean
@@ -289,46 +367,87 @@ try {
   await new RoomServiceClient(server.httpUrl, 'devkey', 'secret').createRoom({ name: 'floor', emptyTimeout: 60 });
   rooms.push(await join(server.url, 'speaker', 'floor'), await join(server.url, 'ear', 'floor'));
   const [publisher, ear] = rooms as [Room, Room];
+  const f = (x: number) => x.toFixed(0);
   const results: Result[] = [];
-  for (const [i, v] of VARIANTS.entries()) {
+  for (const [i, v] of (MIC_ONLY ? [] : VARIANTS).entries()) {
     process.stderr.write(`webrtc-floor: ${v.label}\n`);
     results.push(await measure(publisher, ear, v, i));
   }
-  const base = quantile(results[0]!.fromCall, 0.5);
-  const f = (x: number) => x.toFixed(0);
-  printTable(
-    ['variant', 'rate', 'queue', 'frames', 'between', 'ear', 'p50', 'p90', 'from playout p50', 'p90', 'p50/baseline'],
-    results.map(({ v, fromCall, fromPlayout }) => [
-      v.label,
-      String(v.sourceRate / 1000),
-      String(v.queueMs),
-      v.firstFrameMs === v.frameMs ? String(v.frameMs) : `${v.firstFrameMs}+${v.frameMs}`,
-      v.between,
-      String(v.listenRate / 1000),
-      f(quantile(fromCall, 0.5)),
-      f(quantile(fromCall, 0.9)),
-      f(quantile(fromPlayout, 0.5)),
-      f(quantile(fromPlayout, 0.9)),
-      `${(quantile(fromCall, 0.5) / base).toFixed(2)}x`,
-    ]),
-    new Set([1, 2, 5, 6, 7, 8, 9, 10]),
-  );
-  for (const [from, to] of [
-    [24_000, 16_000],
-    [48_000, 16_000],
-    [24_000, 48_000],
-  ] as const) {
-    const lag = resamplerLag(from, to);
-    console.log(
-      `${from === 24_000 && to === 16_000 ? '\n' : ''}an AudioResampler ${from / 1000}k → ${to / 1000}k fed 10 ms frames releases ${lag.blockMs.toFixed(0)} ms blocks: ` +
-        `its output runs ${lag.meanMs.toFixed(1)} ms behind its input on average (${lag.minMs.toFixed(1)}–${lag.maxMs.toFixed(1)})`,
+  if (!MIC_ONLY) {
+    const base = quantile(results[0]!.fromCall, 0.5);
+    printTable(
+      ['variant', 'rate', 'queue', 'frames', 'between', 'ear', 'p50', 'p90', 'from playout p50', 'p90', 'p50/baseline'],
+      results.map(({ v, fromCall, fromPlayout }) => [
+        v.label,
+        String(v.sourceRate / 1000),
+        String(v.queueMs),
+        v.firstFrameMs === v.frameMs ? String(v.frameMs) : `${v.firstFrameMs}+${v.frameMs}`,
+        v.between,
+        String(v.listenRate / 1000),
+        f(quantile(fromCall, 0.5)),
+        f(quantile(fromCall, 0.9)),
+        f(quantile(fromPlayout, 0.5)),
+        f(quantile(fromPlayout, 0.9)),
+        `${(quantile(fromCall, 0.5) / base).toFixed(2)}x`,
+      ]),
+      new Set([1, 2, 5, 6, 7, 8, 9, 10]),
     );
   }
-  console.log("(agents-js's STT and VAD streams resample the room's audio to their 16k this way when it arrives at another rate)");
-  console.log(
-    '\nms from the first audible frame\'s captureFrame call; "from playout": from when its turn in the source\'s queue came ' +
-      "(the call + rtc-node's queuedDuration, its own estimate of the queue, as e2e/voice.ts dates its speech)",
+  // The microphone's two clocks: MIC_PAIRS fresh pairs, the tones shared out among them.
+  const pairs: MicClock[][] = [];
+  for (let pair = 0; pair < MIC_PAIRS; pair++) {
+    process.stderr.write(`webrtc-floor: the microphone's two clocks, pair ${pair + 1} of ${MIC_PAIRS}\n`);
+    pairs.push(await micClocks(publisher, ear, pair, Math.ceil(REPS / MIC_PAIRS)));
+  }
+  const pooled = (i: number, key: 'handedOff' | 'heard') => pairs.flatMap((p) => p[i]![key]);
+  const perPair = (i: number, key: 'handedOff' | 'heard') => pairs.map((p) => f(quantile(p[i]![key], 0.5))).join(', ');
+  console.log("\nthe client's end of speech as e2e/voice.ts's Microphone dates it, against two references common to both ways (ms):");
+  printTable(
+    [
+      'microphone',
+      'dated end → handed to WebRTC p50',
+      'p90',
+      'p50 per microphone',
+      '→ heard in the room (16k) p50',
+      'p90',
+      'p50 per microphone',
+      'frames late',
+    ],
+    ['queue', 'clock'].map((pacing, i) => [
+      pacing === 'queue' ? "queue: 1 s queue, end = call + rtc-node's queuedDuration" : 'clock: no queue, paced 10 ms frames, end = last capture',
+      f(quantile(pooled(i, 'handedOff'), 0.5)),
+      f(quantile(pooled(i, 'handedOff'), 0.9)),
+      perPair(i, 'handedOff'),
+      f(quantile(pooled(i, 'heard'), 0.5)),
+      f(quantile(pooled(i, 'heard'), 0.9)),
+      perPair(i, 'heard'),
+      String(pairs.reduce((sum, p) => sum + p[i]!.late.frames, 0)),
+    ]),
+    new Set([1, 2, 4, 5, 7]),
   );
+  const later = (key: 'handedOff' | 'heard') => quantile(pooled(1, key), 0.5) - quantile(pooled(0, key), 0.5);
+  console.log(
+    `the queue's estimate dates the end ${f(later('handedOff'))} ms later than the clock does (p50, by the hand-off to WebRTC; ` +
+      `${f(later('heard'))} ms by the room, where each track's own clock alignment adds up to 10–20 ms): latencies timed from it read that much low`,
+  );
+  if (!MIC_ONLY) {
+    for (const [from, to] of [
+      [24_000, 16_000],
+      [48_000, 16_000],
+      [24_000, 48_000],
+    ] as const) {
+      const lag = resamplerLag(from, to);
+      console.log(
+        `${from === 24_000 && to === 16_000 ? '\n' : ''}an AudioResampler ${from / 1000}k → ${to / 1000}k fed 10 ms frames releases ${lag.blockMs.toFixed(0)} ms blocks: ` +
+          `its output runs ${lag.meanMs.toFixed(1)} ms behind its input on average (${lag.minMs.toFixed(1)}–${lag.maxMs.toFixed(1)})`,
+      );
+    }
+    console.log("(agents-js's STT and VAD streams resample the room's audio to their 16k this way when it arrives at another rate)");
+    console.log(
+      '\nms from the first audible frame\'s captureFrame call; "from playout": from when its turn in the source\'s queue came ' +
+        "(the call + rtc-node's queuedDuration, its own estimate of the queue, as e2e/voice.ts dates its speech)",
+    );
+  }
 } finally {
   for (const r of rooms) await r.disconnect();
   await server.stop();

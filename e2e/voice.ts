@@ -33,23 +33,44 @@ const AUDIBLE = 500;
 const QUEUE_MS = 1000;
 
 /**
- * A microphone that never stops: silence, and the speech queued by `say()`, in real time (the
- * AudioSource's queue paces captureFrame), as a browser publishes a live microphone.
+ * How a {@link Microphone} paces its frames, and so how it dates the end of what it says.
+ * - `queue` (the default, the e2e tests'): a 1 s rtc-node queue (QUEUE_MS) paces captureFrame and
+ *   rides out this process's stalls; the end is estimated as the call plus rtc-node's `queuedDuration`,
+ *   its own estimate of the native queue.
+ * - `clock`: no queue (queueSizeMs 0: rtc-node hands each 10 ms frame to WebRTC inside captureFrame),
+ *   the frames paced by the wall clock against the microphone's start, as a sound card delivers them;
+ *   the end is the moment the last frame was captured, read directly. A stall delays frames (they
+ *   then go out back to back, nothing dropped); `late` counts them.
+ */
+export type MicrophonePacing = 'queue' | 'clock';
+
+/**
+ * A microphone that never stops: silence, and the speech queued by `say()`, in real time, as a
+ * browser publishes a live microphone.
  */
 export class Microphone {
-  private readonly source = new AudioSource(RATE, 1, QUEUE_MS);
+  private readonly source: AudioSource;
   private queue: Int16Array[] = [];
   private running = true;
-  private drainWaiters: (() => void)[] = [];
+  private drainWaiters: ((capturedAt: number) => void)[] = [];
+  /** The track it publishes (a bench can listen to what WebRTC is handed). */
+  readonly track: LocalAudioTrack;
+  /** `clock` pacing: frames captured more than a frame late (this process stalled), and the worst lateness (ms). */
+  readonly late = { frames: 0, worstMs: 0 };
 
-  private constructor() {}
+  private constructor(
+    name: string,
+    private readonly pacing: MicrophonePacing,
+  ) {
+    this.source = new AudioSource(RATE, 1, pacing === 'clock' ? 0 : QUEUE_MS);
+    this.track = LocalAudioTrack.createAudioTrack(name, this.source);
+  }
 
-  static async publish(room: Room, name = 'microphone'): Promise<Microphone> {
-    const mic = new Microphone();
-    const track = LocalAudioTrack.createAudioTrack(name, mic.source);
+  static async publish(room: Room, name = 'microphone', { pacing = 'queue' }: { pacing?: MicrophonePacing } = {}): Promise<Microphone> {
+    const mic = new Microphone(name, pacing);
     const options = new TrackPublishOptions();
     options.source = TrackSource.SOURCE_MICROPHONE;
-    await room.localParticipant!.publishTrack(track, options);
+    await room.localParticipant!.publishTrack(mic.track, options);
     void mic.loop();
     return mic;
   }
@@ -57,9 +78,9 @@ export class Microphone {
   /** Speaks `text` (espeak-ng, the voice the speech-to-text stand-in knows); resolves when it has been played. */
   async say(text: string): Promise<void> {
     this.queue.push(await speak(text, { sampleRate: RATE }));
-    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    await new Promise<number>((resolve) => this.drainWaiters.push(resolve));
     // Its last frame is queued; the room hears it once what is queued before it has played.
-    await new Promise((resolve) => setTimeout(resolve, this.source.queuedDuration));
+    if (this.pacing === 'queue') await new Promise((resolve) => setTimeout(resolve, this.source.queuedDuration));
   }
 
   /**
@@ -76,9 +97,9 @@ export class Microphone {
   /** Plays 16 kHz `samples` as they are; answers the moment their last sample leaves this microphone. */
   async playTimed(samples: Int16Array): Promise<number> {
     this.queue.push(samples);
-    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-    // The drain fires once the last frame is in the source's queue: it plays after what is queued.
-    return Date.now() + this.source.queuedDuration;
+    const capturedAt = await new Promise<number>((resolve) => this.drainWaiters.push(resolve));
+    // `queue`: the drain fires once the last frame is in the source's queue: it plays after what is queued.
+    return this.pacing === 'clock' ? capturedAt : Date.now() + this.source.queuedDuration;
   }
 
   stop(): void {
@@ -88,7 +109,8 @@ export class Microphone {
   private async loop(): Promise<void> {
     let current: Int16Array | null = null;
     let at = 0;
-    while (this.running) {
+    const start = performance.now();
+    for (let n = 0; this.running; n++) {
       const frame = new Int16Array(FRAME);
       if (!current && this.queue.length > 0) {
         current = this.queue.shift()!;
@@ -98,6 +120,17 @@ export class Microphone {
         frame.set(current.subarray(at, at + FRAME));
         at += FRAME;
       }
+      if (this.pacing === 'clock') {
+        // Frame n is due n × 10 ms after the start (a schedule, not chained sleeps: no drift).
+        const due = start + n * 10;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        else if (wait < -10) {
+          this.late.frames++;
+          this.late.worstMs = Math.max(this.late.worstMs, -wait);
+        }
+      }
+      const capturedAt = Date.now();
       try {
         await this.source.captureFrame(new AudioFrame(frame, RATE, 1, FRAME));
       } catch {
@@ -105,7 +138,7 @@ export class Microphone {
       }
       if (current && at >= current.length) {
         current = null;
-        if (this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w();
+        if (this.queue.length === 0) for (const w of this.drainWaiters.splice(0)) w(capturedAt);
       }
     }
   }
