@@ -18,7 +18,9 @@
  * (HC_BENCH_MIC=queue runs that one still). Each run checks its clock against the moment WebRTC's
  * sender was handed the phrase's last frame (a tap on the microphone's own track, bench/audible.ts):
  * the clock 0 ms (p90 1–3), the estimate 17–18 ms late (p90 13–17) in this bench and 11–15 ms in
- * bench/webrtc-floor.ts, each microphone its own offset. So the figures before then read ~15 ms low.
+ * bench/webrtc-floor.ts, each microphone its own offset. So the figures before then read ~15 ms low;
+ * but the new microphone's audio also reaches the room ~15 ms sooner after that hand-off (floor
+ * bench), so the totals moved less than the clock did.
  *
  * The baseline, measured in the same turn, is the time the providers themselves took (speech end →
  * the stand-in's final result, + the model's first-token wait and its streaming up to the first
