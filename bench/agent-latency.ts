@@ -227,7 +227,12 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
       const lateBefore = room.mic.late.frames;
       const end = await room.mic.sayTimed(phrase);
       const lateFrames = room.mic.late.frames - lateBefore;
-      const first = await room.ear.firstAfter(end);
+      const first = await room.ear.firstAfter(end).catch((err: unknown) => {
+        // What the speech-to-text stand-in made of the last utterances (scores only), and the microphone's stalls.
+        const heard = standins.stt.sessions.flatMap((s) => s.heard).slice(-3);
+        const what = heard.map((h) => `${h.transcript ? 'matched' : 'no match'}, best score ${h.best?.score.toFixed(2) ?? '-'}`).join('; ');
+        throw new Error(`${String(err)}; the stand-in's last utterances: ${what || 'none'}; frames late while speaking: ${lateFrames}`);
+      });
       await room.ear.quiet(first);
       const handedOff = await room.tap.lastEndBefore(end + 200);
       if (handedOff === undefined) throw new Error("the microphone's own track never ended the phrase");
