@@ -18,7 +18,9 @@
  * (HC_BENCH_MIC=queue runs that one still). Each run checks its clock against the moment WebRTC's
  * sender was handed the phrase's last frame (a tap on the microphone's own track, bench/audible.ts):
  * the clock 0 ms (p90 1–3), the estimate 17–18 ms late (p90 13–17) in this bench and 11–15 ms in
- * bench/webrtc-floor.ts, each microphone its own offset. So the figures before then read ~15 ms low.
+ * bench/webrtc-floor.ts, each microphone its own offset. So the figures before then read ~15 ms low;
+ * but the new microphone's audio also reaches the room ~15 ms sooner after that hand-off (floor
+ * bench), so the totals moved less than the clock did.
  *
  * The baseline, measured in the same turn, is the time the providers themselves took (speech end →
  * the stand-in's final result, + the model's first-token wait and its streaming up to the first
@@ -226,7 +228,12 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
       const lateBefore = room.mic.late.frames;
       const end = await room.mic.sayTimed(phrase);
       const lateFrames = room.mic.late.frames - lateBefore;
-      const first = await room.ear.firstAfter(end);
+      const first = await room.ear.firstAfter(end).catch((err: unknown) => {
+        // What the speech-to-text stand-in made of the last utterances (scores only), and the microphone's stalls.
+        const heard = standins.stt.sessions.flatMap((s) => s.heard).slice(-3);
+        const what = heard.map((h) => `${h.transcript ? 'matched' : 'no match'}, best score ${h.best?.score.toFixed(2) ?? '-'}`).join('; ');
+        throw new Error(`${String(err)}; the stand-in's last utterances: ${what || 'none'}; frames late while speaking: ${lateFrames}`);
+      });
       await room.ear.quiet(first);
       const handedOff = await room.tap.lastEndBefore(end + 200);
       if (handedOff === undefined) throw new Error("the microphone's own track never ended the phrase");

@@ -26,8 +26,10 @@
  * against references common to both: the moment WebRTC's sender was handed the last frame (an
  * AudioStream on the microphone's own track, fed by the same native call) and the end heard in the
  * room. The hand-off is the sound reference (same event, no track alignment): on 2026-12-05 the queue's
- * estimate came 11–15 ms after it (each microphone its own offset, set when it starts; 1–9 ms in an
- * idle process) and the clock 0–1 ms. Last, how far agents-js's resampler lags (no clock).
+ * estimate came 10–15 ms after it (each microphone its own offset, set when it starts; 1–9 ms in an
+ * idle process) and the clock 0–1 ms. From the hand-off, the clock microphone's audio was heard
+ * sooner too: 47 ms p50 against the queue microphone's 62 (4 pairs each, two runs; not explained: no
+ * drift in the queue's 10 ms tick). Last, how far agents-js's resampler lags (no clock).
  *
  *   HC_BENCH_REPS (default 25) timed repetitions per variant (after 3 not timed);
  *   HC_BENCH_LIVEKIT_PORT (default 7940) livekit-server's port (it also takes +1 tcp and +2 udp);
@@ -400,6 +402,8 @@ try {
     pairs.push(await micClocks(publisher, ear, pair, Math.ceil(REPS / MIC_PAIRS)));
   }
   const pooled = (i: number, key: 'handedOff' | 'heard') => pairs.flatMap((p) => p[i]![key]);
+  // The audio's own way from the hand-off, tone by tone: does a microphone paced by this process's timers travel slower?
+  const wayFromHandOff = (i: number) => pairs.flatMap((p) => p[i]!.heard.map((h, k) => h - p[i]!.handedOff[k]!));
   const perPair = (i: number, key: 'handedOff' | 'heard') => pairs.map((p) => f(quantile(p[i]![key], 0.5))).join(', ');
   console.log("\nthe client's end of speech as e2e/voice.ts's Microphone dates it, against two references common to both ways (ms):");
   printTable(
@@ -411,6 +415,8 @@ try {
       '→ heard in the room (16k) p50',
       'p90',
       'p50 per microphone',
+      'hand-off → heard p50',
+      'p90',
       'frames late',
     ],
     ['queue', 'clock'].map((pacing, i) => [
@@ -421,9 +427,11 @@ try {
       f(quantile(pooled(i, 'heard'), 0.5)),
       f(quantile(pooled(i, 'heard'), 0.9)),
       perPair(i, 'heard'),
+      f(quantile(wayFromHandOff(i), 0.5)),
+      f(quantile(wayFromHandOff(i), 0.9)),
       String(pairs.reduce((sum, p) => sum + p[i]!.late.frames, 0)),
     ]),
-    new Set([1, 2, 4, 5, 7]),
+    new Set([1, 2, 4, 5, 7, 8, 9]),
   );
   const later = (key: 'handedOff' | 'heard') => quantile(pooled(1, key), 0.5) - quantile(pooled(0, key), 0.5);
   console.log(
