@@ -72,12 +72,13 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   behind it), it passes the sentence on with its "." and the same text as before. Measured (Flux,
  *   p50, back to back): model request → voice's first text 371 → 353 ms in one room, 368 → 353 ms in
  *   three.
- * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, quiet machine, two full runs, 2026-12-05
- * early): p50 1 room / p90 / 3 rooms Flux 766, 777 / 796, 797 / 817, 802 ms; nova-3 862, 874 / 902, 894
- * / 903, 874 ms; 0 premature replies. Flux asks the model 2.0 times per paused sentence against 1.5
- * (its eager end of turn at the pause is a false start). Flux is the default (providers.ts): nova-3's
- * first signal, its final transcript (25 ms endpointing + 150 ms at Deepgram), leaves it ~90 ms behind
- * and over the target with the vendors' fixed model and voice latencies. Flux runs on a patched plugin
+ * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, two full runs, 2026-12-05, the end of
+ * speech read from the clock): p50 1 room / p90 / 3 rooms Flux 805, 813 / 873, 883 / 814, 842 ms;
+ * nova-3 925, 912 / 944, 963 / 914, 932 ms; 0 premature replies. Flux asks the model 2.0 times per
+ * paused sentence against 1.5 (its eager end of turn at the pause is a false start). Flux is the
+ * default (providers.ts): nova-3's first signal, its final transcript (25 ms endpointing + 150 ms at
+ * Deepgram), leaves it ~100 ms behind. The vendors' fixed 651 ms and WebRTC's ~100 ms both ways leave
+ * the agent ~50 ms under the 800 ms target; it takes 50–80. Flux runs on a patched plugin
  * (patches/: 1.9.0's stream kept every audio frame until the session ended); docs/operations.md,
  * "Speech-to-text model"; README, "The AI coach".
  */
