@@ -65,7 +65,7 @@ import { trimToSpeech } from '../agent-host/dev/standins/utterances';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
 import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
-import { AudibleEnds } from './audible';
+import { AUDIBLE_RMS, AudibleEnds, rms } from './audible';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
 
 const MEMORY_ONLY = process.env.HC_BENCH_MEMORY_ONLY === '1';
@@ -109,8 +109,6 @@ const REPLY = 'That makes sense. Let us take one slow breath together.';
  * tokenizer) is the agent's.
  */
 const FIRST_SENTENCE_STREAM_MS = openAiTokens(REPLY).findIndex((t) => /[.!?]/.test(t)) * LLM_TOKEN_INTERVAL_MS;
-/** Int16 RMS above which a received frame counts as the AI speaking (about -50 dBFS). */
-const AUDIBLE_RMS = 100;
 
 /** How long espeak-ng's rendering of `text` is silent before it becomes audible (the voice's own, not the agent's). */
 async function leadingSilenceMs(text: string): Promise<number> {
@@ -118,9 +116,7 @@ async function leadingSilenceMs(text: string): Promise<number> {
   const samples = await speak(text, { sampleRate: rate });
   const window = rate / 100;
   for (let at = 0; at + window <= samples.length; at += window) {
-    let sum = 0;
-    for (let i = at; i < at + window; i++) sum += samples[i]! * samples[i]!;
-    if (Math.sqrt(sum / window) > AUDIBLE_RMS) return (at / rate) * 1000;
+    if (rms(samples.subarray(at, at + window)) > AUDIBLE_RMS) return (at / rate) * 1000;
   }
   return 0;
 }
@@ -132,9 +128,7 @@ class Ear {
   constructor(track: RemoteAudioTrack) {
     void (async () => {
       for await (const frame of new AudioStream(track, { sampleRate: 48_000, numChannels: 1 })) {
-        let sum = 0;
-        for (const x of frame.data) sum += x * x;
-        if (Math.sqrt(sum / frame.data.length) > AUDIBLE_RMS) {
+        if (rms(frame.data) > AUDIBLE_RMS) {
           this.lastAudibleAt = Date.now();
           this.audible.push(this.lastAudibleAt);
           if (this.audible.length > 5000) this.audible.splice(0, 2500);

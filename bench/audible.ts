@@ -7,6 +7,16 @@
 
 import { AudioStream, type LocalAudioTrack, type RemoteTrack } from '@livekit/rtc-node';
 
+/** Int16 RMS above which a frame is audible (about -50 dBFS): the benches' one threshold. */
+export const AUDIBLE_RMS = 100;
+
+/** The RMS of Int16 samples (a frame's `data`, or a window of a recording). */
+export function rms(samples: Int16Array): number {
+  let sum = 0;
+  for (const x of samples) sum += x * x;
+  return Math.sqrt(sum / samples.length);
+}
+
 export class AudibleEnds {
   /** Each end: when the last audible frame before an inaudible one arrived (Date.now()). */
   readonly ends: number[] = [];
@@ -16,16 +26,14 @@ export class AudibleEnds {
    * `minRms`: the Int16 RMS a 10 ms frame must exceed to be audible; 0 on a local track (exact
    * digital silence between phrases, so a phrase's last few samples still count).
    */
-  constructor(track: LocalAudioTrack | RemoteTrack, { sampleRate = 16_000, minRms = 100 }: { sampleRate?: number; minRms?: number } = {}) {
+  constructor(track: LocalAudioTrack | RemoteTrack, { sampleRate = 16_000, minRms = AUDIBLE_RMS }: { sampleRate?: number; minRms?: number } = {}) {
     const stream = new AudioStream(track, { sampleRate, numChannels: 1 });
     this.stream = stream;
     void (async () => {
       let lastAudibleAt: number | undefined;
       for await (const frame of stream) {
         const at = Date.now();
-        let sum = 0;
-        for (const x of frame.data) sum += x * x;
-        if (Math.sqrt(sum / frame.data.length) > minRms) lastAudibleAt = at;
+        if (rms(frame.data) > minRms) lastAudibleAt = at;
         else if (lastAudibleAt !== undefined) {
           this.ends.push(lastAudibleAt);
           lastAudibleAt = undefined;

@@ -52,15 +52,13 @@ import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
 import { startLivekitServer } from '../scripts/livekit.mjs';
 import { isPortFree } from '../scripts/ports.mjs';
-import { AudibleEnds } from './audible';
+import { AUDIBLE_RMS, AudibleEnds, rms } from './audible';
 import { machineLine, printTable, quantile } from './common';
 
 const REPS = Number(process.env.HC_BENCH_REPS ?? 25);
 const WARMUP = 3;
 const MIC_ONLY = process.env.HC_BENCH_MIC_ONLY === '1';
 const PORT = Number(process.env.HC_BENCH_LIVEKIT_PORT ?? 7940);
-/** Int16 RMS above which a received frame is audible (about -50 dBFS), as bench/agent-latency.ts. */
-const AUDIBLE_RMS = 100;
 const TONE_MS = 300;
 /** Fresh pairs of microphones (queue and clock) for the end-of-speech clocks: a queue's error is set when it starts. */
 const MIC_PAIRS = 4;
@@ -129,9 +127,7 @@ class Listener {
     void (async () => {
       let was = false;
       for await (const frame of stream) {
-        let sum = 0;
-        for (const x of frame.data) sum += x * x;
-        const audible = Math.sqrt(sum / frame.data.length) > AUDIBLE_RMS;
+        const audible = rms(frame.data) > AUDIBLE_RMS;
         const at = now();
         if (audible) {
           if (!was) this.onsets.push(at);

@@ -8,6 +8,7 @@ import { openWebSocket } from '../../dev/standins/server';
 import { trimToSpeech } from '../../dev/standins/utterances';
 import { loadAgentConfig } from '../../src/agent/config';
 import { createEngines } from '../../src/agent/providers';
+import { until } from '../helpers';
 
 /**
  * Deepgram Flux (`/v2/listen`) as the plugin's STTv2 speaks it: the stand-in's TurnInfo messages reach
@@ -53,11 +54,6 @@ async function transcribe(audio: Int16Array, opts: { eagerEotThreshold?: number 
   const session = standins.stt.sessions[before]!;
   const turnEvents = session.sent.filter((m) => m.type === 'TurnInfo' && m.event !== 'Update');
   return { session, events: events.filter(([type]) => type !== 'interim'), all: events, turnEvents };
-}
-
-/** Polls `ready` every 5 ms (the stand-in's state, as the other tests here wait on it). */
-async function until(ready: () => boolean): Promise<void> {
-  while (!ready()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** A full collection, without starting the test process with --expose-gc. */
@@ -156,7 +152,7 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
     const stream = new deepgram.STTv2({ apiKey: 'offline', endpointUrl: `${standins.deepgramBaseUrl}/v2/listen` }).stream();
     for (const frame of frames.splice(0)) stream.pushFrame(frame);
     // The plugin sends 50 ms chunks (1,600 bytes); the last part of one waits for more audio or the end.
-    await until(() => standins.stt.sessions[before]?.audioBytes === bytes - (bytes % 1600));
+    await until('the stand-in to receive every whole chunk', () => standins.stt.sessions[before]?.audioBytes === bytes - (bytes % 1600));
     // Still open, as a room's stream is: what it holds now, it would hold for the rest of the session.
     await new Promise((resolve) => setImmediate(resolve));
     fullGc();
@@ -171,10 +167,10 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
     const engine = new deepgram.STTv2({ apiKey: 'offline', endpointUrl: `${standins.deepgramBaseUrl}/v2/listen` });
     const stream = engine.stream();
     for (const frame of audioFrames(silence(500, RATE), RATE)) stream.pushFrame(frame);
-    await until(() => (standins.stt.sessions[before]?.audioBytes ?? 0) > 0);
+    await until('the first connection to carry audio', () => (standins.stt.sessions[before]?.audioBytes ?? 0) > 0);
     // The plugin hands new options to its open streams, which reconnect with them.
     engine.updateOptions({ keyterms: ['anxious'] });
-    await until(() => standins.stt.sessions.length > before + 1);
+    await until('the plugin to reconnect', () => standins.stt.sessions.length > before + 1);
     for (const frame of audioFrames(concatPcm(await speak(PHRASE, { sampleRate: RATE }), silence(1000, RATE)), RATE)) stream.pushFrame(frame);
     stream.endInput();
     const finals: string[] = [];
