@@ -565,10 +565,18 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     const patches = (await readdir(join(ROOT, 'patches'))).filter((name) => name.endsWith('.patch'));
     expect(patches.length).toBeGreaterThan(0);
     for (const name of patches) expect(existsSync(join(app, 'patches', name))).toBe(true);
-    // The Deepgram plugin's Flux stream waits on its reconnect event once per connection, not per frame.
+    // The Deepgram plugin's Flux stream waits on its reconnect event once per connection, not per frame;
     const fluxStream = await readFile(join(app, 'node_modules/@livekit/agents-plugin-deepgram/dist/stt_v2.js'), 'utf8');
     expect(fluxStream).toContain('wakeOnReconnect');
     expect(fluxStream).not.toContain('const abortPromise = this.#reconnectEvent.wait()');
+    // agents-js's readStream (the client's audio into speech-to-text) and nova-3's send loop race each
+    // read against an abort promise of its own, not one for the whole stream.
+    const core = await readFile(join(app, 'node_modules/@livekit/agents/dist/utils.js'), 'utf8');
+    expect(core).toContain('wakeOnAbort');
+    expect(core).not.toContain('const abortPromise = waitForAbort(signal);');
+    const novaStream = await readFile(join(app, 'node_modules/@livekit/agents-plugin-deepgram/dist/stt.js'), 'utf8');
+    expect(novaStream).toContain('wakeOnAbort');
+    expect(novaStream).not.toContain('const abortPromise = waitForAbort(this.abortSignal);');
   });
 
   it('starts with the image command and answers GET /health 200 with the agent registered', async () => {

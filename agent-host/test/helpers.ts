@@ -5,6 +5,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import { spawnSource } from '../dev/spawn-source';
@@ -158,6 +160,12 @@ export class HostProcess {
     }
     await this.exited;
   }
+}
+
+/** A full garbage collection, now (V8's `gc`, turned on for this process when first asked). */
+export function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Polls `probe` until it answers something other than undefined/false; throws with `describe()` after `timeoutMs`. */

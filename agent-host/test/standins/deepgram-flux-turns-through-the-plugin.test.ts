@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { initializeLogger, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +6,7 @@ import { openWebSocket } from '../../dev/standins/server';
 import { trimToSpeech } from '../../dev/standins/utterances';
 import { loadAgentConfig } from '../../src/agent/config';
 import { createEngines } from '../../src/agent/providers';
-import { until } from '../helpers';
+import { fullGc, until } from '../helpers';
 
 /**
  * Deepgram Flux (`/v2/listen`) as the plugin's STTv2 speaks it: the stand-in's TurnInfo messages reach
@@ -57,11 +55,6 @@ async function transcribe(audio: Int16Array, opts: { eagerEotThreshold?: number 
 }
 
 /** A full collection, without starting the test process with --expose-gc. */
-function fullGc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 /** Seconds of silence after the last speech when a TurnInfo event was sent. */
 const silenceAt = (message: Record<string, unknown>, speechEnd: number) => Math.round(((message.audio_window_end as number) - speechEnd) * 1000);
 
