@@ -29,7 +29,9 @@
  * audio, WebRTC both ways. Then sentences with a 400 ms pause mid-sentence (PAUSED): a reply heard
  * before the sentence ends, or asked of the model without its second half, is premature. Then the
  * same turns with ROOMS rooms speaking at once, and the agent's memory (PSS and RSS of its process
- * group: the worker, its inference process and its job processes) idle and with 1 and ROOMS rooms.
+ * group: the worker, its inference process and its job processes) idle and with 1 and ROOMS rooms,
+ * and how much the first room's job process grew from its first reply to the end of the paused
+ * sentences (MiB a minute: a session that keeps what it has handled grows with its length).
  * Prints a table, the targets (TARGETS) met or missed, and writes bench/results/agent-latency.json;
  * numbers are reported, never asserted.
  *
@@ -346,6 +348,13 @@ function groupDetail(pgid: number): ProcessMemory[] {
   }
   return out.sort((a, b) => a.kind.localeCompare(b.kind));
 }
+/** The job process of the one room open (the biggest, should a spare one be starting). */
+function roomJob(pgid: number): { pid: string; pssMib: number; at: number } | undefined {
+  const job = groupDetail(pgid)
+    .filter((p) => p.kind === 'job')
+    .sort((a, b) => b.pssMib - a.pssMib)[0];
+  return job && { pid: job.pid, pssMib: job.pssMib, at: Date.now() };
+}
 const describeGroup = (ps: ProcessMemory[]) =>
   ps.map((p) => `${p.kind} ${p.pid}: PSS ${p.pssMib} MiB, RSS ${p.rssMib}, anonymous ${p.anonymousMib}`).join('\n  ');
 
@@ -402,6 +411,11 @@ interface ModelRun {
   perRoomMiB: { pss: number; rss: number };
   /** A job process's own PSS with ROOMS rooms (mean): a room's cost without the worker's own ups and downs. */
   jobProcessPssMiB: number;
+  /**
+   * The first room's job process from its first reply to the end of the paused sentences (PSS): a
+   * session that holds what it has handled grows with its length, which a figure taken once hides.
+   */
+  sessionGrowth: { fromMib: number; toMib: number; seconds: number } | undefined;
   /** The clients' microphones: their pacing, and (`clock`) frames captured more than a frame late, summed over the rooms. */
   mic: { pacing: MicrophonePacing; lateFrames: number; worstLateMs: number };
 }
@@ -438,7 +452,11 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     rooms.push(await openRoom(stack, http, CLIENTS[0]!));
     const single: Turn[] = [];
     let from = Date.now();
-    for (let i = 0; i < TURNS; i++) single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    let sessionStart: { pid: string; pssMib: number; at: number } | undefined;
+    for (let i = 0; i < TURNS; i++) {
+      single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+      if (i === 0) sessionStart = roomJob(pgid);
+    }
     const singleCalls = modelCalls(standins, from, Date.now());
     const paused: PausedTurn[] = [];
     from = Date.now();
@@ -447,6 +465,9 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     }
     const pausedCalls = modelCalls(standins, from, Date.now());
     memory.oneRoom = groupRss(pgid);
+    const sessionEnd = groupDetail(pgid).find((p) => p.pid === sessionStart?.pid);
+    const sessionGrowth =
+      sessionStart && sessionEnd ? { fromMib: sessionStart.pssMib, toMib: sessionEnd.pssMib, seconds: (Date.now() - sessionStart.at) / 1000 } : undefined;
 
     for (const email of CLIENTS.slice(1)) rooms.push(await openRoom(stack, http, email));
     const together: Turn[] = [];
@@ -475,6 +496,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
         rss: (memory.allRooms.mib - memory.idle.mib) / ROOMS,
       },
       jobProcessPssMiB: jobs.reduce((sum, p) => sum + p.pssMib, 0) / Math.max(1, jobs.length),
+      sessionGrowth,
       mic,
     };
   } finally {
@@ -540,6 +562,12 @@ function report(run: ModelRun): void {
     `\nmemory of the agent's process group: idle ${mem(memory.idle)}; 1 room ${mem(memory.oneRoom)}; ${ROOMS} rooms ${mem(memory.allRooms)}; ` +
       `per added room ${run.perRoomMiB.pss.toFixed(0)} MiB PSS (${run.perRoomMiB.rss.toFixed(0)} RSS); a job process ${run.jobProcessPssMiB.toFixed(0)} MiB PSS`,
   );
+  const g = run.sessionGrowth;
+  if (g)
+    console.log(
+      `a room's job process over its session (first reply → the paused sentences' end): ${g.fromMib} → ${g.toMib} MiB PSS in ${g.seconds.toFixed(0)} s, ` +
+        `${(((g.toMib - g.fromMib) / g.seconds) * 60).toFixed(1)} MiB a minute`,
+    );
   const target = (what: string, value: number, limit: number, unit = 'ms') =>
     console.log(`target ${what} ≤ ${limit} ${unit}: ${value.toFixed(0)} ${unit} (${value <= limit ? 'met' : 'MISSED'})`);
   console.log('');

@@ -26,6 +26,7 @@ import { summarise } from './summary';
 import { ThreeWayTurns } from './three-way';
 import { TranscriptSink } from './transcript';
 import { SessionTimings, TimingsReporter, turnTimingOf } from './turn-timings';
+import { fromFirstSound } from './voice-onset';
 import { SUMMARY_PATH, WorkerApi } from './worker-api';
 
 const TRANSCRIPTION_TOPIC = 'lk.transcription';
@@ -72,6 +73,9 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   behind it), it passes the sentence on with its "." and the same text as before. Measured (Flux,
  *   p50, back to back): model request → voice's first text 371 → 353 ms in one room, 368 → 353 ms in
  *   three.
+ * - `ttsNode` (CoachAgent, voice-onset.ts): agents-js's own voice node, with the silence a reply's audio
+ *   starts with dropped (espeak-ng's 11–12 ms; a real voice's may be longer). Measured (Flux, 12 turns,
+ *   back to back): the voice's first audio → heard in the room 74 → 62 ms, 1 room p50 822 → 807 ms.
  * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, two full runs, 2026-12-05, the end of
  * speech read from the clock): p50 1 room / p90 / 3 rooms Flux 805, 813 / 873, 883 / 814, 842 ms;
  * nova-3 925, 912 / 944, 963 / 914, 932 ms; 0 premature replies. Flux asks the model 2.0 times per
@@ -98,11 +102,17 @@ const PREEMPTIVE = { enabled: true, preemptiveTts: true } as const;
  */
 const ROOM_INPUT = { audioSampleRate: 16_000 } as const;
 
-/** The voice agent, with the safety reminder put before any reply to talk of crisis. */
+/** The voice agent, with the safety reminder put before any reply to talk of crisis, and its replies heard from their first sound. */
 class CoachAgent extends voice.Agent {
   override async onUserTurnCompleted(turnCtx: llm.ChatContext, newMessage: llm.ChatMessage): Promise<void> {
     // For this reply only: the Worker flags the session for a coach when it stores the line.
     if (crisisMatch(newMessage.textContent ?? '')) turnCtx.addMessage({ role: 'system', content: phrases.crisisReminder });
+  }
+
+  /** agents-js's own voice node, without the silence a reply's audio starts with (voice-onset.ts). */
+  override async ttsNode(...[text, modelSettings]: Parameters<voice.Agent['ttsNode']>): ReturnType<voice.Agent['ttsNode']> {
+    const audio = await voice.Agent.default.ttsNode(this, text, modelSettings);
+    return audio && fromFirstSound(audio);
   }
 }
 
