@@ -72,6 +72,8 @@ export interface RecordedChatRequest {
   /** What the stand-in answered with (text, or the tool calls). */
   reply: string;
   toolCalls: ScriptedToolCall[];
+  /** Which connection carried it (1 for the stand-in's first, and so on): a new number is a new TCP (and, at OpenAI, TLS) handshake. */
+  connection: number;
   /** Set once the client gave up on the request (closed it) before its answer was complete. */
   abandoned?: true;
 }
@@ -87,6 +89,17 @@ export const DEFAULT_REPLY = 'I hear you. Tell me a little more about how that f
 /** The OpenAI routes: add them to a server, or start them alone with {@link startOpenAiChat}. */
 export class OpenAiChatStandin implements Route {
   readonly requests: RecordedChatRequest[] = [];
+  readonly #connections = new WeakMap<object, number>();
+  #connectionCount = 0;
+
+  #connectionOf(socket: object): number {
+    let n = this.#connections.get(socket);
+    if (n === undefined) {
+      n = ++this.#connectionCount;
+      this.#connections.set(socket, n);
+    }
+    return n;
+  }
   script: ChatScript;
   readonly #opts: OpenAiChatOptions;
   #failures: number[] = [];
@@ -180,6 +193,7 @@ export class OpenAiChatStandin implements Route {
       body,
       reply,
       toolCalls,
+      connection: this.#connectionOf(req.socket),
     };
     this.requests.push(recorded);
     res.on('close', () => {

@@ -75,6 +75,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long the stand-ins keep an idle HTTP connection open. */
+const IDLE_CONNECTION_MS = 120_000;
+
 /** Starts an HTTP + WebSocket server on 127.0.0.1 at a free port, routing to the first route that claims a path. */
 export async function listenLoopback(routes: Route[], port = 0): Promise<RunningServer> {
   const wss = new ws.WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -90,6 +93,9 @@ export async function listenLoopback(routes: Route[], port = 0): Promise<Running
       else res.destroy();
     }
   });
+  // A vendor's HTTPS edge keeps an idle connection open for minutes, not Node's 5 s (which it also
+  // announces in a Keep-Alive header): the client's own keep-alive decides, as against the real ones.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
   server.on('connection', (socket) => {
     connections.add(socket);
     socket.on('close', () => connections.delete(socket));

@@ -76,6 +76,9 @@ const OUTBOX_DRAIN_MS = 60_000;
  * - `ttsNode` (CoachAgent, voice-onset.ts): agents-js's own voice node, with the silence a reply's audio
  *   starts with dropped (espeak-ng's 11–12 ms; a real voice's may be longer). Measured (Flux, 12 turns,
  *   back to back): the voice's first audio → heard in the room 74 → 62 ms, 1 room p50 822 → 807 ms.
+ * - The model's connection is kept open between replies (providers.ts MODEL_KEEP_ALIVE_MS): with
+ *   Node's fetch every reply's request opened a new TCP and TLS connection to OpenAI (not seen offline,
+ *   where the stand-ins are plain HTTP on loopback).
  * Measured (bench/agent-latency.ts, honest stand-ins, 2 cores, two full runs, 2026-12-05, the end of
  * speech read from the clock): p50 1 room / p90 / 3 rooms Flux 805, 813 / 873, 883 / 814, 842 ms;
  * nova-3 925, 912 / 944, 963 / 914, 932 ms; 0 premature replies. Flux asks the model 2.0 times per

@@ -2,6 +2,8 @@
 import type { llm, stt, tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
+import OpenAI from 'openai';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { AgentConfig } from './config';
 import { EagerSentenceTokenizer } from './eager-sentences';
 
@@ -22,6 +24,27 @@ export interface Engines {
  */
 const FLUX_EAGER_EOT_THRESHOLD = 0.4;
 
+/**
+ * How long the connection to the model stays open between requests. Node's fetch (undici) closes an
+ * idle connection after 4 s unless the server names a time, and a conversation's turns come further
+ * apart than that, so every reply's model request opened a new TCP and TLS connection to OpenAI (two
+ * round trips before the request is even sent; others measured ~80–130 ms a request,
+ * https://github.com/lessweb/deepcode-cli/pull/100). 30 s keeps it open across the pauses of a
+ * conversation and stays well inside the idle time of an HTTPS edge; a connection the server closes
+ * meanwhile is replaced (undici sees the close) and the request goes out on a new one.
+ * agent-host/test/agent/model-connection-is-kept.test.ts counts the connections.
+ */
+export const MODEL_KEEP_ALIVE_MS = 30_000;
+
+let modelDispatcher: Agent | undefined;
+
+/** The model's client: the OpenAI SDK the plugin would make itself (no retries of its own), on a kept-alive connection. */
+export function modelClient(apiKey: string, baseURL: string | undefined): OpenAI {
+  modelDispatcher ??= new Agent({ keepAliveTimeout: MODEL_KEEP_ALIVE_MS, keepAliveMaxTimeout: MODEL_KEEP_ALIVE_MS });
+  // undici's own fetch with its own Agent: Node's built-in fetch is an older undici on Node 20.
+  return new OpenAI({ apiKey, baseURL, maxRetries: 0, fetch: undiciFetch as unknown as typeof fetch, fetchOptions: { dispatcher: modelDispatcher } });
+}
+
 /** Whether the speech-to-text model is a Flux one, spoken to on `/v2/listen`. */
 export const isFluxModel = (model: string): boolean => model.startsWith('flux-');
 
@@ -41,6 +64,6 @@ export function createEngines(config: AgentConfig): Engines {
       : new deepgram.STT({ apiKey: deepgramKey, model: config.sttModel, interimResults: true, ...deepgramBase }),
     // The voice gets each sentence with its period, not with the next sentence's first word (eager-sentences.ts).
     tts: new deepgram.TTS({ apiKey: deepgramKey, model: config.ttsVoice, sentenceTokenizer: new EagerSentenceTokenizer(), ...deepgramBase }),
-    llm: new openai.LLM({ apiKey: openaiKey, model: config.llmModel, ...(p.openaiBaseUrl ? { baseURL: p.openaiBaseUrl } : {}) }),
+    llm: new openai.LLM({ client: modelClient(openaiKey, p.openaiBaseUrl), model: config.llmModel }),
   };
 }
