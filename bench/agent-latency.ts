@@ -31,7 +31,9 @@
  * same turns with ROOMS rooms speaking at once, and the agent's memory (PSS and RSS of its process
  * group: the worker, its inference process and its job processes) idle and with 1 and ROOMS rooms,
  * and how much the first room's job process grew from its first reply to the end of the paused
- * sentences (MiB a minute: a session that keeps what it has handled grows with its length).
+ * sentences (MiB a minute: a session that keeps what it has handled grows with its length; over the
+ * bench's two minutes the heap's warm-up counts too: 4–5 MiB a minute on 2026-12-05, against ~15 when
+ * every audio frame was kept, and a 10-minute room flat at 208–210 MiB RSS).
  * Prints a table, the targets (TARGETS) met or missed, and writes bench/results/agent-latency.json;
  * numbers are reported, never asserted.
  *
@@ -566,7 +568,7 @@ function report(run: ModelRun): void {
   if (g)
     console.log(
       `a room's job process over its session (first reply → the paused sentences' end): ${g.fromMib} → ${g.toMib} MiB PSS in ${g.seconds.toFixed(0)} s, ` +
-        `${(((g.toMib - g.fromMib) / g.seconds) * 60).toFixed(1)} MiB a minute`,
+        `${(((g.toMib - g.fromMib) / g.seconds) * 60).toFixed(1)} MiB a minute (a short session's includes its warm-up, V8's heap growing to its working size; a leak shows as more, and keeps on)`,
     );
   const target = (what: string, value: number, limit: number, unit = 'ms') =>
     console.log(`target ${what} ≤ ${limit} ${unit}: ${value.toFixed(0)} ${unit} (${value <= limit ? 'met' : 'MISSED'})`);

@@ -162,6 +162,20 @@ export class HostProcess {
   }
 }
 
+/** The agent's environment with the offline stand-ins at `standins` (what loadAgentConfig reads), for tests that build its engines. */
+export function standinAgentEnv(standins: { deepgramBaseUrl: string; openaiBaseUrl: string }): Record<string, string> {
+  return {
+    LIVEKIT_URL: 'ws://127.0.0.1:7880',
+    LIVEKIT_API_KEY: 'devkey',
+    LIVEKIT_API_SECRET: 'secret',
+    API_URL: 'http://127.0.0.1:8787',
+    AGENT_HOST_SECRET: 's'.repeat(32),
+    AI_PROVIDERS: 'standin',
+    DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
+    OPENAI_BASE_URL: standins.openaiBaseUrl,
+  };
+}
+
 /** A full garbage collection, now (V8's `gc`, turned on for this process when first asked). */
 export function fullGc(): void {
   setFlagsFromString('--expose-gc');

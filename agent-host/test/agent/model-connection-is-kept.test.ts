@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Standins, startStandins } from '../../dev/standins/index';
 import { loadAgentConfig } from '../../src/agent/config';
 import { createEngines, MODEL_KEEP_ALIVE_MS } from '../../src/agent/providers';
+import { standinAgentEnv } from '../helpers';
 
 /**
  * The agent's model requests share one connection across a conversation's pauses (providers.ts
@@ -41,16 +42,7 @@ async function threeTurns(model: llm.LLM, who: string): Promise<number[]> {
 describe("the agent's connection to the model", () => {
   it(`stays open across a conversation's pauses: three replies ${PAUSE_MS / 1000} s apart, one connection (the plugin's own client: three)`, async () => {
     expect(MODEL_KEEP_ALIVE_MS).toBeGreaterThan(PAUSE_MS);
-    const env = {
-      LIVEKIT_URL: 'ws://127.0.0.1:7880',
-      LIVEKIT_API_KEY: 'devkey',
-      LIVEKIT_API_SECRET: 'secret',
-      API_URL: 'http://127.0.0.1:8787',
-      AGENT_HOST_SECRET: 's'.repeat(32),
-      AI_PROVIDERS: 'standin',
-      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
-      OPENAI_BASE_URL: standins.openaiBaseUrl,
-    };
+    const env = standinAgentEnv(standins);
     const [agents, plugins] = await Promise.all([
       threeTurns(createEngines(loadAgentConfig(env)).llm, 'agent'),
       threeTurns(new openai.LLM({ apiKey: 'standin', baseURL: standins.openaiBaseUrl, model: 'gpt-4o-mini' }), 'plugin'),

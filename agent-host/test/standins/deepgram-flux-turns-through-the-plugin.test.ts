@@ -6,7 +6,7 @@ import { openWebSocket } from '../../dev/standins/server';
 import { trimToSpeech } from '../../dev/standins/utterances';
 import { loadAgentConfig } from '../../src/agent/config';
 import { createEngines } from '../../src/agent/providers';
-import { fullGc, until } from '../helpers';
+import { fullGc, standinAgentEnv, until } from '../helpers';
 
 /**
  * Deepgram Flux (`/v2/listen`) as the plugin's STTv2 speaks it: the stand-in's TurnInfo messages reach
@@ -116,16 +116,7 @@ describe('the Flux stand-in speaks /v2/listen to the real STTv2 plugin', () => {
   });
 
   it("is what the agent uses by default, with an eager end of turn; DEEPGRAM_STT_MODEL=nova-3 is the plugin's STT on /v1/listen", async () => {
-    const env = {
-      LIVEKIT_URL: 'ws://127.0.0.1:7880',
-      LIVEKIT_API_KEY: 'devkey',
-      LIVEKIT_API_SECRET: 'secret',
-      API_URL: 'http://127.0.0.1:8787',
-      AGENT_HOST_SECRET: 's'.repeat(32),
-      AI_PROVIDERS: 'standin',
-      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
-      OPENAI_BASE_URL: standins.openaiBaseUrl,
-    };
+    const env = standinAgentEnv(standins);
     expect(createEngines(loadAgentConfig({ ...env, DEEPGRAM_STT_MODEL: 'nova-3' })).stt).toBeInstanceOf(deepgram.STT);
     const flux = createEngines(loadAgentConfig(env)).stt;
     expect(flux).toBeInstanceOf(deepgram.STTv2);
