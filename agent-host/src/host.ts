@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { type AgentWorker, startAgentServer } from './agent/main';
 import { type Env, parseEnv, wholeNumber } from './lib/env';
 import { deleteOldDropped, droppedCount } from './lib/outbox';
+import { assertPatched } from './lib/patched';
 import { deleteOldSessionDropped, flushSessionOutboxes, sessionDroppedCount, sessionOutboxDepth } from './lib/session-outboxes';
 import { loadSkoolSyncConfig } from './skool/config';
 import { openSkoolSyncHost, type SkoolSyncHost } from './skool/server';
@@ -117,6 +118,7 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> => {
 
 /** Starts both sides from the environment; fails fast, naming what is missing, before either starts. */
 export async function startAgentHost(env: Env = process.env, options: { host?: string } = {}): Promise<AgentHost> {
+  assertPatched();
   const config = loadHostConfig(env);
   const skoolConfig = loadSkoolSyncConfig(env);
   const worker = await startAgentServer(env);

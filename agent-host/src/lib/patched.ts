@@ -1,0 +1,49 @@
+/**
+ * The fixes patches/ makes to dependencies, checked when the agent-host starts. An install that
+ * skipped them (`npm ci --ignore-scripts`, a node_modules copied from elsewhere) would run an agent
+ * whose every session keeps every frame of its audio until it ends (patches/README.md); the
+ * agent-host refuses to start on one instead. Each fix is known by a name its patched files have and
+ * the released ones lack.
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+export const PATCHED = [
+  { pkg: '@livekit/agents', files: ['dist/utils.js', 'dist/utils.cjs'], marker: 'wakeOnAbort', fault: "readStream keeps every frame of a session's audio" },
+  { pkg: '@livekit/agents-plugin-deepgram', files: ['dist/stt.js', 'dist/stt.cjs'], marker: 'wakeOnAbort', fault: "nova-3's stream keeps every frame" },
+  { pkg: '@livekit/agents-plugin-deepgram', files: ['dist/stt_v2.js', 'dist/stt_v2.cjs'], marker: 'wakeOnReconnect', fault: "Flux's stream keeps every frame" },
+] as const;
+
+/** The folder of `pkg` as `from` resolves it: up from its entry file to the package.json that names it. */
+function packageRoot(pkg: string, from: string): string {
+  let dir = dirname(createRequire(from).resolve(pkg));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === pkg) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json for ${pkg} above its entry file`);
+    dir = up;
+  }
+}
+
+/** Each installed file that lacks its fix, as `<package>/<file> (<what the fix mends>)`; empty when all are in. */
+export function unpatchedFiles(from: string = import.meta.url): string[] {
+  const missing: string[] = [];
+  for (const fix of PATCHED) {
+    const root = packageRoot(fix.pkg, from);
+    for (const file of fix.files) {
+      if (!readFileSync(join(root, file), 'utf8').includes(fix.marker)) missing.push(`${fix.pkg}/${file} (${fix.fault})`);
+    }
+  }
+  return missing;
+}
+
+/** Throws, naming each file and the way to mend it, unless every fix of patches/ is installed. */
+export function assertPatched(from: string = import.meta.url): void {
+  const missing = unpatchedFiles(from);
+  if (missing.length > 0) {
+    throw new Error(`dependencies installed without patches/ (run \`npx patch-package\`; patches/README.md): ${missing.join('; ')}`);
+  }
+}
