@@ -7,9 +7,11 @@ import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { initializeLogger } from '@livekit/agents';
 import { afterAll, beforeAll, vi } from 'vitest';
 import { ensureLivekitServer, type LivekitServer, startLivekitServer } from '../../scripts/livekit.mjs';
 import { spawnSource } from '../dev/spawn-source';
+import { type Standins, type StandinsOptions, startStandins } from '../dev/standins/index';
 import type { HostHealth } from '../src/host';
 import { Outbox } from '../src/lib/outbox';
 import { type Receiver, startReceiver, TEST_SECRET, tempDir } from './skool/helpers';
@@ -173,6 +175,26 @@ export function standinAgentEnv(standins: { deepgramBaseUrl: string; openaiBaseU
     AI_PROVIDERS: 'standin',
     DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
     OPENAI_BASE_URL: standins.openaiBaseUrl,
+  };
+}
+
+/**
+ * The AI stand-ins for the tests of a describe (or a file): started before them, with agents-js's
+ * logger at `warn` (the plugins log through it), and closed after. Call the function it returns
+ * inside a test.
+ */
+export function useStandins(options?: StandinsOptions): () => Standins {
+  let standins: Standins | undefined;
+  beforeAll(async () => {
+    initializeLogger({ pretty: false, level: 'warn' });
+    standins = await startStandins(options);
+  });
+  afterAll(async () => {
+    await standins?.close();
+  });
+  return () => {
+    if (!standins) throw new Error('the stand-ins start before the tests of the describe that called useStandins');
+    return standins;
   };
 }
 

@@ -1,10 +1,9 @@
-import { initializeLogger, llm } from '@livekit/agents';
+import { llm } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standins, startStandins } from '../../dev/standins/index';
+import { describe, expect, it } from 'vitest';
 import { loadAgentConfig } from '../../src/agent/config';
 import { createEngines, MODEL_KEEP_ALIVE_MS } from '../../src/agent/providers';
-import { standinAgentEnv } from '../helpers';
+import { standinAgentEnv, useStandins } from '../helpers';
 
 /**
  * The agent's model requests share one connection across a conversation's pauses (providers.ts
@@ -16,14 +15,7 @@ import { standinAgentEnv } from '../helpers';
 /** Longer than Node's fetch keeps an idle connection (undici's 4 s), shorter than a conversation's pauses. */
 const PAUSE_MS = 4_500;
 
-let standins: Standins;
-beforeAll(async () => {
-  initializeLogger({ pretty: false, level: 'warn' });
-  standins = await startStandins();
-});
-afterAll(async () => {
-  await standins?.close();
-});
+const standins = useStandins();
 
 /** Asks `model` three times, PAUSE_MS apart, as `who`; answers the connections the three requests came on. */
 async function threeTurns(model: llm.LLM, who: string): Promise<number[]> {
@@ -34,7 +26,7 @@ async function threeTurns(model: llm.LLM, who: string): Promise<number[]> {
     const reply = await model.chat({ chatCtx }).collect();
     expect(reply.text.length).toBeGreaterThan(0);
   }
-  const asked = standins.chat.requests.filter((r) => JSON.stringify(r.body.messages).includes(`${who}:`));
+  const asked = standins().chat.requests.filter((r) => JSON.stringify(r.body.messages).includes(`${who}:`));
   expect(asked).toHaveLength(3);
   return asked.map((r) => r.connection);
 }
@@ -42,10 +34,10 @@ async function threeTurns(model: llm.LLM, who: string): Promise<number[]> {
 describe("the agent's connection to the model", () => {
   it(`stays open across a conversation's pauses: three replies ${PAUSE_MS / 1000} s apart, one connection (the plugin's own client: three)`, async () => {
     expect(MODEL_KEEP_ALIVE_MS).toBeGreaterThan(PAUSE_MS);
-    const env = standinAgentEnv(standins);
+    const env = standinAgentEnv(standins());
     const [agents, plugins] = await Promise.all([
       threeTurns(createEngines(loadAgentConfig(env)).llm, 'agent'),
-      threeTurns(new openai.LLM({ apiKey: 'standin', baseURL: standins.openaiBaseUrl, model: 'gpt-4o-mini' }), 'plugin'),
+      threeTurns(new openai.LLM({ apiKey: 'standin', baseURL: standins().openaiBaseUrl, model: 'gpt-4o-mini' }), 'plugin'),
     ]);
     expect(new Set(agents).size).toBe(1);
     // Node's fetch, as the plugin's default client uses it, closes the connection in each pause.

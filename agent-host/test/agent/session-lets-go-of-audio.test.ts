@@ -1,10 +1,10 @@
 import { ReadableStream } from 'node:stream/web';
-import { initializeLogger, readStream, stt } from '@livekit/agents';
+import { readStream, stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import type { AudioFrame } from '@livekit/rtc-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audioFrames, concatPcm, type Standins, silence, speak, startStandins } from '../../dev/standins/index';
-import { fullGc, until } from '../helpers';
+import { describe, expect, it } from 'vitest';
+import { audioFrames, concatPcm, silence, speak } from '../../dev/standins/index';
+import { fullGc, until, useStandins } from '../helpers';
 
 /**
  * A room's audio is let go once it is handled: nothing on its way from the room to Deepgram keeps the
@@ -24,14 +24,7 @@ const held = (refs: WeakRef<AudioFrame>[]) => {
 };
 
 describe('a session lets go of the audio it has handled', () => {
-  let standins: Standins;
-  beforeAll(async () => {
-    initializeLogger({ pretty: false, level: 'warn' });
-    standins = await startStandins({ sttPhrases: [PHRASE] });
-  });
-  afterAll(async () => {
-    await standins?.close();
-  });
+  const standins = useStandins({ sttPhrases: [PHRASE] });
 
   it("agents-js's pump of the client's audio into speech-to-text (readStream, as AudioRecognition feeds it) keeps none of 20 s of frames, and still stops at once when its session aborts", async () => {
     const frames = audioFrames(silence(20_000, RATE), RATE);
@@ -56,11 +49,11 @@ describe('a session lets go of the audio it has handled', () => {
   });
 
   it("nova-3's stream in the Deepgram plugin keeps none of the frames it has read, and Deepgram hears the whole session", async () => {
-    const before = standins.stt.sessions.length;
+    const before = standins().stt.sessions.length;
     const speech = await speak(PHRASE, { sampleRate: RATE });
     const frames = audioFrames(concatPcm(speech, silence(20_000, RATE), speech, silence(1000, RATE)), RATE);
     const refs = frames.map((f) => new WeakRef(f));
-    const stream = new deepgram.STT({ apiKey: 'offline', baseUrl: standins.deepgramBaseUrl, model: 'nova-3', interimResults: true }).stream();
+    const stream = new deepgram.STT({ apiKey: 'offline', baseUrl: standins().deepgramBaseUrl, model: 'nova-3', interimResults: true }).stream();
     const finals: string[] = [];
     const reading = (async () => {
       for await (const event of stream) {
@@ -78,7 +71,7 @@ describe('a session lets go of the audio it has handled', () => {
 
     // Unpatched, every frame it has read (2,200+) stays reachable from the abort promise's reactions.
     expect(held(refs)).toBeLessThan(10);
-    expect(standins.stt.sessions[before]!.heard.map((h) => h.transcript)).toEqual([PHRASE, PHRASE]);
+    expect(standins().stt.sessions[before]!.heard.map((h) => h.transcript)).toEqual([PHRASE, PHRASE]);
     stream.close();
     await reading;
   });

@@ -1,10 +1,11 @@
 import { ReadableStream } from 'node:stream/web';
-import { initializeLogger, tts } from '@livekit/agents';
+import { tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import { AudioFrame } from '@livekit/rtc-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standins, startStandins } from '../../dev/standins/index';
+import { describe, expect, it } from 'vitest';
+import { concatPcm as join } from '../../dev/standins/audio';
 import { fromFirstSound, ONSET } from '../../src/agent/voice-onset';
+import { useStandins } from '../helpers';
 
 /** A reply's audio reaches the room from its first sound: the voice's leading silence is dropped, nothing else. */
 
@@ -14,15 +15,6 @@ const perMs = RATE / 1000;
 /** `ms` of audio at RATE: zeros, or a 440 Hz tone at a quarter of full scale, loud from its first sample. */
 const zeros = (ms: number) => new Int16Array(ms * perMs);
 const tone = (ms: number) => Int16Array.from({ length: ms * perMs }, (_, i) => Math.round(8000 * Math.cos((2 * Math.PI * 440 * i) / RATE)));
-const join = (...parts: Int16Array[]) => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 /** Mono 100 ms frames, as the Deepgram plugin hands them on. */
 const framesOf = (samples: Int16Array, frameMs = 100) => {
   const frames: AudioFrame[] = [];
@@ -98,17 +90,10 @@ describe('a reply heard from its first sound', () => {
   });
 
   describe('with the real Deepgram plugin and the espeak-ng voice', () => {
-    let standins: Standins;
-    beforeAll(async () => {
-      initializeLogger({ pretty: false, level: 'warn' });
-      standins = await startStandins();
-    });
-    afterAll(async () => {
-      await standins?.close();
-    });
+    const standins = useStandins();
 
     async function reply(text: string): Promise<AudioFrame[]> {
-      const stream = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins.deepgramBaseUrl }).stream();
+      const stream = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins().deepgramBaseUrl }).stream();
       stream.pushText(text);
       stream.endInput();
       const frames: AudioFrame[] = [];
