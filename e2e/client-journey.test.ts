@@ -28,6 +28,7 @@ import {
   signInClientPortal,
   skipAfterFirstFailure,
   TestParticipant,
+  watchPage,
 } from './helpers';
 import { queryLocalD1 } from './stack';
 import { AgentProcess } from './voice';
@@ -408,6 +409,7 @@ describe('a FREE client from onboarding to the rating', () => {
     // A tab of its own whose browser refuses the microphone, as after "Block" on the permission prompt.
     const blocked = await browser.newPage();
     await blocked.setViewport({ width: 1200, height: 860 });
+    const blockedLog = watchPage(blocked);
     await blocked.evaluateOnNewDocument((t: string) => {
       sessionStorage.setItem('hc_token', t);
       navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
@@ -416,7 +418,7 @@ describe('a FREE client from onboarding to the rating', () => {
     const { sessionId: blockedSession } = await apiOk<{ sessionId: string }>('POST', '/api/rooms', { token }, 201);
     try {
       await blocked.goto(`${portals.client}/call/${blockedSession}`, { waitUntil: 'domcontentloaded' });
-      await blocked.waitForSelector('[data-testid=mic-problem][data-problem=denied]', { timeout: 30_000 });
+      await blocked.waitForSelector('[data-testid=mic-problem][data-problem=denied]', { timeout: 30_000 }).catch(blockedLog.explain);
       expect(await blocked.$eval('[data-testid=mic-problem]', (el) => el.textContent ?? '')).toContain('blocking the microphone');
       await screenshot('call-microphone-blocked', blocked);
 

@@ -391,6 +391,33 @@ export function skipAfterFirstFailure(): void {
 }
 
 /**
+ * What a page said while a test used it (console lines, uncaught errors, requests that failed, its
+ * addresses), kept so a failed wait can say what the page did instead: `explain(err)` prints the log's
+ * end and what the page shows (`#main`), then rethrows.
+ */
+export function watchPage(page: Page): { lines: string[]; explain: (err: unknown) => Promise<never> } {
+  const lines: string[] = [];
+  const at = () => new Date().toISOString().slice(11, 23);
+  page.on('console', (m) => lines.push(`${at()} ${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => lines.push(`${at()} pageerror: ${e instanceof Error ? e.message : String(e)}`));
+  page.on('requestfailed', (r) => lines.push(`${at()} requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) lines.push(`${at()} response: ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('framenavigated', (f) => {
+    if (f === page.mainFrame()) lines.push(`${at()} navigated: ${f.url()}`);
+  });
+  return {
+    lines,
+    explain: async (err: unknown) => {
+      const shown = await page.$eval('#main', (m) => m.outerHTML).catch((e: unknown) => `(no #main: ${String(e)})`);
+      console.log(`page at ${page.url()} when the wait failed (${at()}):\n${shown}\nits log:\n${lines.slice(-80).join('\n')}`);
+      throw err;
+    },
+  };
+}
+
+/**
  * "End session" in the client portal's call room, once the room has connected: the connection line
  * above the controls has come and gone by then, and the locator clicks only a button that has stopped
  * moving (a click aimed a moment before a layout shift lands elsewhere).
