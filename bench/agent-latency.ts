@@ -2,7 +2,9 @@
  * The AI coach's reply latency and memory, `npx tsx bench/agent-latency.ts`.
  *
  * The real agent worker (agent-host, offline providers) in the real livekit-server, dispatched by the
- * real Worker (e2e/stack.ts). The Deepgram and OpenAI stand-ins answer at fixed latencies (LATENCY):
+ * real Worker (e2e/stack.ts). The Deepgram and OpenAI stand-ins run in a process of their own, as the
+ * vendors do (standins-apart.ts: on this process's event loop, which paces the clients' microphones and
+ * runs their ears, this bench's stalls were counted as the vendors'), and answer at fixed latencies (LATENCY):
  * speech-to-text's final comes the endpointing silence the plugin asks for (25 ms) after a
  * known phrase ends, plus sttFinalMs; the model's first token llmFirstTokenMs after the request and a
  * token every LLM_TOKEN_INTERVAL_MS after it, the voice's first audio ttsFirstByteMs after
@@ -49,6 +51,7 @@
  *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_STT (default "flux-general-en,nova-3") the models, in order;
  *   HC_BENCH_MIC=queue dates the end of speech by the old estimate (to compare the two clocks);
+ *   HC_BENCH_STANDINS=inline runs the stand-ins in this process, as before 2026-12-05 (to compare);
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info;
  *   with AGENT_LOG_LEVEL=debug also each job process's memory split, `agent: job process memory`);
  *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
@@ -59,9 +62,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AudioStream, type RemoteAudioTrack, type RemoteParticipant, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AgentDispatchClient } from 'livekit-server-sdk';
-import { type Standins, startStandins } from '../agent-host/dev/standins';
 import { concatPcm, silence, speak } from '../agent-host/dev/standins/audio';
 import { FLUX_EOT_MS, fluxTimings } from '../agent-host/dev/standins/flux-session';
 import { openAiTokens } from '../agent-host/dev/standins/openai-chat';
@@ -71,6 +74,7 @@ import type { Stack } from '../e2e/stack';
 import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
 import { AUDIBLE_RMS, AudibleEnds, rms } from './audible';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
+import { type BenchStandins, startBenchStandins } from './standins-apart';
 
 const MEMORY_ONLY = process.env.HC_BENCH_MEMORY_ONLY === '1';
 const TURNS = MEMORY_ONLY ? 1 : Number(process.env.HC_BENCH_TURNS ?? 6);
@@ -102,6 +106,10 @@ const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(
 /** The client's microphone and so the clock of the end of speech (see the header): `clock` unless HC_BENCH_MIC=queue. */
 const MIC_PACING: MicrophonePacing = process.env.HC_BENCH_MIC === 'queue' ? 'queue' : 'clock';
 const PAUSE_MS = 400;
+/** Where the stand-ins run (standins-apart.ts): a process of their own, as the vendors, unless HC_BENCH_STANDINS=inline. */
+/** How often the bench's event loop is sampled for its delay (perf_hooks.monitorEventLoopDelay). */
+const LOOP_SAMPLE_MS = 5;
+const STANDINS_WHERE = process.env.HC_BENCH_STANDINS === 'inline' ? 'inline' : 'apart';
 /** The seeded clients, one room each (the FREE one's first session of the month). */
 const CLIENTS = ['premium@example.com', 'member@example.com', 'free@example.com'].slice(0, Number(process.env.HC_BENCH_ROOMS ?? 3));
 const ROOMS = CLIENTS.length;
@@ -220,16 +228,16 @@ async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room>
 }
 
 /** One turn in each of `rooms` at once; the breakdown comes from the stand-ins' own clocks. */
-async function turnTogether(standins: Standins, rooms: Room[], phrase: string, voiceLeadMs: number): Promise<Turn[]> {
+async function turnTogether(standins: BenchStandins, rooms: Room[], phrase: string, voiceLeadMs: number): Promise<Turn[]> {
   return Promise.all(
     rooms.map(async (room) => {
       const lateBefore = room.mic.late.frames;
       const end = await room.mic.sayTimed(phrase);
       const lateFrames = room.mic.late.frames - lateBefore;
-      const first = await room.ear.firstAfter(end).catch((err: unknown) => {
+      const first = await room.ear.firstAfter(end).catch(async (err: unknown) => {
         // What the speech-to-text stand-in made of the last utterances (scores only), and the microphone's stalls.
-        const heard = standins.stt.sessions.flatMap((s) => s.heard).slice(-3);
-        const what = heard.map((h) => `${h.transcript ? 'matched' : 'no match'}, best score ${h.best?.score.toFixed(2) ?? '-'}`).join('; ');
+        const heard = (await standins.records()).heard.slice(-3);
+        const what = heard.map((h) => `${h.transcript ? 'matched' : 'no match'}, best score ${h.bestScore?.toFixed(2) ?? '-'}`).join('; ');
         throw new Error(`${String(err)}; the stand-in's last utterances: ${what || 'none'}; frames late while speaking: ${lateFrames}`);
       });
       await room.ear.quiet(first);
@@ -237,20 +245,18 @@ async function turnTogether(standins: Standins, rooms: Room[], phrase: string, v
       if (handedOff === undefined) throw new Error("the microphone's own track never ended the phrase");
       return { end, first, handedOff, lateFrames };
     }),
-  ).then((timings) => {
+  ).then(async (timings) => {
+    const records = await standins.records();
     // What the reply can start on: Flux's eager end of turn when it sent one, else the final.
-    const finals = standins.stt.sessions
-      .flatMap((s) => s.heard)
-      .filter((h) => h.transcript && h.finalAt !== undefined)
-      .map((h) => ({ startAt: h.eagerAt ?? h.finalAt!, finalAt: h.finalAt! }));
-    const ttsFirst = standins.tts.sessions.flatMap((s) => s.firstByteAt.map((at, i) => ({ at, ms: s.firstByteMs[i]! })));
+    const finals = records.heard.filter((h) => h.transcript && h.finalAt !== undefined).map((h) => ({ startAt: h.eagerAt ?? h.finalAt!, finalAt: h.finalAt! }));
+    const ttsFirst = records.ttsFirstAudio;
     return timings.map(({ end, first, handedOff, lateFrames }) => {
       // The final and the reply's first audio that fall between this turn's speech end and its answer
       // (with rooms at once, each room's are the nearest ones before its answer).
       const final = finals.filter((h) => h.startAt > end && h.startAt < first).sort((a, b) => a.startAt - b.startAt)[0];
       const tts = ttsFirst.filter((x) => x.at > end && x.at < first).sort((a, b) => b.at - a.at)[0];
       if (final === undefined || tts === undefined) throw new Error('no stand-in timings for a turn (was the phrase recognised?)');
-      const request = standins.chat.requests.filter((r) => r.at > end && r.at < first).sort((a, b) => b.at - a.at)[0];
+      const request = records.chatRequests.filter((r) => r.at > end && r.at < first).sort((a, b) => b.at - a.at)[0];
       if (request === undefined) throw new Error('no model request for a turn');
       const totalMs = first - end;
       const sttMs = final.startAt - end;
@@ -285,17 +291,18 @@ interface PausedTurn {
 }
 
 /** Model requests between `from` and `to` (the cost side: discarded preemptive replies count too). */
-const modelCalls = (standins: Standins, from: number, to: number) => standins.chat.requests.filter((r) => r.at >= from && r.at <= to).length;
+const modelCalls = async (standins: BenchStandins, from: number, to: number) =>
+  (await standins.records()).chatRequests.filter((r) => r.at >= from && r.at <= to).length;
 
 /** Speaks a paused sentence in one room: did the AI answer before it was finished? */
-async function pausedTurn(standins: Standins, room: Room, recording: Int16Array, secondHalf: string): Promise<PausedTurn> {
+async function pausedTurn(standins: BenchStandins, room: Room, recording: Int16Array, secondHalf: string): Promise<PausedTurn> {
   const end = await room.mic.playTimed(recording);
   const start = end - (recording.length / MIC_RATE) * 1000;
   const first = await room.ear.firstAfter(start);
   await room.ear.quiet(first);
   // The request the heard reply came from: the last one before it was heard.
-  const request = standins.chat.requests.filter((r) => r.at > start && r.at < first).sort((a, b) => b.at - a.at)[0];
-  const asked = request ? JSON.stringify(request.body.messages.at(-1) ?? '') : '';
+  const request = (await standins.records()).chatRequests.filter((r) => r.at > start && r.at < first).sort((a, b) => b.at - a.at)[0];
+  const asked = request?.lastMessage ?? '';
   const word = secondHalf.split(' ').at(-1)!.replace(/\W/g, '');
   return { premature: first < end || !asked.includes(word), totalMs: first - end };
 }
@@ -420,22 +427,27 @@ interface ModelRun {
   sessionGrowth: { fromMib: number; toMib: number; seconds: number } | undefined;
   /** The clients' microphones: their pacing, and (`clock`) frames captured more than a frame late, summed over the rooms. */
   mic: { pacing: MicrophonePacing; lateFrames: number; worstLateMs: number };
+  /** This process's event loop over the one-room turns (how late its LOOP_SAMPLE_MS timer ticked): it runs the microphone's clock and the ear, and the stand-ins when inline. */
+  benchLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 /** Every phase with the agent on one speech-to-text model, on its own stack. */
 async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
   const recordings = await Promise.all(PAUSED.map((p) => pausedRecording(p.halves)));
-  const standins = await startStandins({
-    stt: DISTINCT_PHRASES,
-    sttPhrases: [
-      ...PHRASES,
-      ...PAUSED.filter((p) => p.known === 'halves').flatMap((p) => p.halves),
-      ...PAUSED.flatMap((p, i) => (p.known === 'whole' ? [{ text: p.halves.join(' '), samples: recordings[i]!, sampleRate: MIC_RATE }] : [])),
-    ],
-    chatScript: { rules: [], defaultReply: REPLY },
-    latencyMs: LATENCY,
-    chat: { tokenIntervalMs: LLM_TOKEN_INTERVAL_MS },
-  });
+  const standins = await startBenchStandins(
+    {
+      stt: DISTINCT_PHRASES,
+      sttPhrases: [
+        ...PHRASES,
+        ...PAUSED.filter((p) => p.known === 'halves').flatMap((p) => p.halves),
+        ...PAUSED.flatMap((p, i) => (p.known === 'whole' ? [{ text: p.halves.join(' '), samples: recordings[i]!, sampleRate: MIC_RATE }] : [])),
+      ],
+      chatScript: { rules: [], defaultReply: REPLY },
+      latencyMs: LATENCY,
+      chat: { tokenIntervalMs: LLM_TOKEN_INTERVAL_MS },
+    },
+    STANDINS_WHERE,
+  );
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   // AgentProcess passes this process's environment on, under its own variables.
   process.env.DEEPGRAM_STT_MODEL = sttModel;
@@ -454,18 +466,21 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     rooms.push(await openRoom(stack, http, CLIENTS[0]!));
     const single: Turn[] = [];
     let from = Date.now();
+    const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+    loop.enable();
     let sessionStart: { pid: string; pssMib: number; at: number } | undefined;
     for (let i = 0; i < TURNS; i++) {
       single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
       if (i === 0) sessionStart = roomJob(pgid);
     }
-    const singleCalls = modelCalls(standins, from, Date.now());
+    loop.disable();
+    const singleCalls = await modelCalls(standins, from, Date.now());
     const paused: PausedTurn[] = [];
     from = Date.now();
     for (let i = 0; i < (MEMORY_ONLY ? 0 : Math.max(PAUSED.length, TURNS / 2)); i++) {
       paused.push(await pausedTurn(standins, rooms[0]!, recordings[i % PAUSED.length]!, PAUSED[i % PAUSED.length]!.halves[1]));
     }
-    const pausedCalls = modelCalls(standins, from, Date.now());
+    const pausedCalls = await modelCalls(standins, from, Date.now());
     memory.oneRoom = groupRss(pgid);
     const sessionEnd = groupDetail(pgid).find((p) => p.pid === sessionStart?.pid);
     const sessionGrowth =
@@ -475,7 +490,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     const together: Turn[] = [];
     from = Date.now();
     for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
-    const togetherCalls = modelCalls(standins, from, Date.now());
+    const togetherCalls = await modelCalls(standins, from, Date.now());
     memory.allRooms = groupRss(pgid);
     const processes = groupDetail(pgid);
     progress(`memory with ${ROOMS} rooms, per process:\n  ${describeGroup(processes)}`);
@@ -491,7 +506,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
       paused,
       premature: paused.filter((t) => t.premature).length,
       modelCallsPerTurn: { oneRoom: singleCalls / single.length, paused: pausedCalls / paused.length, rooms: togetherCalls / together.length },
-      turnResumed: standins.stt.sessions.flatMap((s) => s.sent).filter((m) => m.event === 'TurnResumed').length,
+      turnResumed: (await standins.records()).turnResumed,
       memory,
       perRoomMiB: {
         pss: (memory.allRooms.pssMib - memory.idle.pssMib) / ROOMS,
@@ -500,6 +515,12 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
       jobProcessPssMiB: jobs.reduce((sum, p) => sum + p.pssMib, 0) / Math.max(1, jobs.length),
       sessionGrowth,
       mic,
+      // Node's histogram holds the time between its timer's ticks: the delay is what exceeds the interval.
+      benchLoopDelayMs: {
+        p50: Math.max(0, loop.percentile(50) / 1e6 - LOOP_SAMPLE_MS),
+        p99: Math.max(0, loop.percentile(99) / 1e6 - LOOP_SAMPLE_MS),
+        max: Math.max(0, loop.max / 1e6 - LOOP_SAMPLE_MS),
+      },
     };
   } finally {
     for (const r of rooms) {
@@ -551,6 +572,11 @@ function report(run: ModelRun): void {
           `${one.micLateFrames + all.micLateFrames} of them while a timed phrase was spoken`
         : ''),
   );
+  const d = run.benchLoopDelayMs;
+  console.log(
+    `the bench's event loop over the 1-room turns (the microphone's clock, the ear${STANDINS_WHERE === 'inline' ? ', the stand-ins' : ''}): ` +
+      `delay p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)}, worst ${d.max.toFixed(0)}`,
+  );
   console.log(
     `\n${paused.length} sentences with a ${PAUSE_MS} ms pause mid-sentence: ${premature} premature replies; reply after the whole sentence p50 ${ms(
       quantile(
@@ -590,6 +616,11 @@ console.log(
     `model first token ${LATENCY.llmFirstTokenMs} ms, then a token every ${LLM_TOKEN_INTERVAL_MS} ms (the first sentence is whole ${FIRST_SENTENCE_STREAM_MS} ms later); voice first byte ${LATENCY.ttsFirstByteMs} ms`,
 );
 console.log(
+  STANDINS_WHERE === 'apart'
+    ? "the stand-ins run in a process of their own, as the vendors do (HC_BENCH_STANDINS=inline: in the bench's)"
+    : "the stand-ins run in the bench's own process, beside the microphones and ears (HC_BENCH_STANDINS=inline)",
+);
+console.log(
   MIC_PACING === 'clock'
     ? "end of speech: the capture of the client's last frame (a microphone with no queue, paced by the clock)\n"
     : "end of speech: rtc-node's estimate of the client's microphone queue (HC_BENCH_MIC=queue, the clock before 2026-12-05)\n",
@@ -625,6 +656,7 @@ if (runs.length > 0) {
   const file = writeResults('agent-latency', {
     machine: machine(),
     latencyMs: LATENCY,
+    standins: STANDINS_WHERE,
     flux: { eotMs: FLUX_EOT_MS, eagerMs: fluxTimings({ eager_eot_threshold: '0.4' }).eagerMs },
     targets: TARGETS,
     runs: runs.map((r) => ({ ...r, paused: { pauseMs: PAUSE_MS, turns: r.paused, premature: r.premature } })),

@@ -197,7 +197,7 @@ export class AgentProcess {
 
   /** The same against a stack given outright (benches, outside vitest). */
   static async startOfflineAt(
-    standins: Standins,
+    standins: Pick<Standins, 'deepgramBaseUrl' | 'openaiBaseUrl'>,
     outboxDir: string,
     stack: Pick<Stack, 'apiOrigin' | 'livekitUrl' | 'livekitApiKey' | 'livekitApiSecret' | 'agentHostSecret'>,
   ): Promise<AgentProcess> {
