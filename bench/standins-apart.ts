@@ -68,17 +68,22 @@ export async function startBenchStandins(options: StandinsOptions, where: 'apart
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, (r: StandinRecords) => void>();
+  const pending = new Map<number, { resolve: (r: StandinRecords) => void; reject: (e: Error) => void }>();
   const exited = new Promise<never>((_, reject) => {
     child.once('exit', (code, signal) => reject(new Error(`the stand-ins' process exited (${code ?? signal})`)));
   });
   exited.catch(() => undefined);
   const ready = new Promise<{ deepgramBaseUrl: string; openaiBaseUrl: string }>((resolve, reject) => {
     child.on('message', (m: FromChild) => {
-      if (m.type === 'ready') resolve(m);
-      else if (m.type === 'failed') reject(new Error(`the stand-ins' process: ${m.error}`));
-      else {
-        pending.get(m.id)?.(m.records);
+      if (m.type === 'ready') resolve({ deepgramBaseUrl: m.deepgramBaseUrl, openaiBaseUrl: m.openaiBaseUrl });
+      else if (m.type === 'failed') {
+        // Before it is ready: the start failed. After: every question still open fails with it.
+        const error = new Error(`the stand-ins' process: ${m.error}`);
+        reject(error);
+        for (const waiting of pending.values()) waiting.reject(error);
+        pending.clear();
+      } else {
+        pending.get(m.id)?.resolve(m.records);
         pending.delete(m.id);
       }
     });
@@ -95,7 +100,7 @@ export async function startBenchStandins(options: StandinsOptions, where: 'apart
     ...urls,
     records: () => {
       const id = next++;
-      const answer = new Promise<StandinRecords>((resolve) => pending.set(id, resolve));
+      const answer = new Promise<StandinRecords>((resolve, reject) => pending.set(id, { resolve, reject }));
       send({ type: 'records', id });
       return Promise.race([answer, exited]);
     },

@@ -11,7 +11,8 @@ process.on('message', async (m: ToChild) => {
       standins = await startStandins(m.options);
       reply({ type: 'ready', deepgramBaseUrl: standins.deepgramBaseUrl, openaiBaseUrl: standins.openaiBaseUrl });
     } else if (m.type === 'records') {
-      if (standins) reply({ type: 'records', id: m.id, records: recordsOf(standins) });
+      if (!standins) throw new Error('asked for records before the stand-ins started');
+      reply({ type: 'records', id: m.id, records: recordsOf(standins) });
     } else {
       await standins?.close();
       process.exit(0);
