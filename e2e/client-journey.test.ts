@@ -62,7 +62,7 @@ describe('a FREE client from onboarding to the rating', () => {
   const files = browserTestFiles('client-journey');
   let token = '';
   let sessionId = '';
-  const consoleLines: string[] = [];
+  let pageLog: ReturnType<typeof watchPage>;
 
   const screenshot = (name: string, on: Page = page) => files.screenshot(on, name);
   const textOf = (selector: string) => page.$eval(selector, (el) => el.textContent ?? '');
@@ -94,7 +94,7 @@ describe('a FREE client from onboarding to the rating', () => {
     // The AI's voice plays (and feeds the orb's analyser) without a click on the page first.
     // A high-DPI screen: the orb must draw at twice its CSS size.
     ({ browser, page } = await clientBrowser(files, { media: { micFile }, viewport: { ...DESKTOP, deviceScaleFactor: 2 } }));
-    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    pageLog = watchPage(page);
     await signInClientPortal(page, EMAIL);
     token = (await page.evaluate(() => sessionStorage.getItem('hc_token'))) ?? '';
   }, 180_000);
@@ -185,11 +185,9 @@ describe('a FREE client from onboarding to the rating', () => {
     await page.click('::-p-text(I agree)');
     await page.waitForSelector('[data-testid=call-room]', { timeout: 20_000 });
     sessionId = await textOf('[data-testid=session-id]');
-    await page.waitForSelector('[data-testid=call-room][data-phase=call]', { timeout: 45_000 }).catch(async (err: unknown) => {
+    await page.waitForSelector('[data-testid=call-room][data-phase=call]', { timeout: 45_000 }).catch((err: unknown) => {
       console.log('agent output:', agent?.output.slice(-40).join(''));
-      console.log('page:', await page.$eval('#main', (m) => m.outerHTML));
-      console.log('browser console:', consoleLines.slice(-60).join('\n'));
-      throw err;
+      return pageLog.explain(err);
     });
     await page.waitForSelector('[data-testid=orb]');
     const measureOrb = () =>
