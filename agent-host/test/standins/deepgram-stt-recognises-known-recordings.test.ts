@@ -1,27 +1,19 @@
-import { initializeLogger, stt } from '@livekit/agents';
+import { stt } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audioFrames, concatPcm, type Standins, silence, speak, startStandins } from '../../dev/standins/index';
+import { describe, expect, it } from 'vitest';
+import { audioFrames, concatPcm, silence, speak } from '../../dev/standins/index';
 import { trimToSpeech } from '../../dev/standins/utterances';
+import { useStandins } from '../helpers';
 
 /** The real Deepgram plugin, streaming espeak-ng recordings at 48 kHz (as a room delivers them). */
 
 const KNOWN = ['I have been feeling anxious all week.', 'Can we try a breathing exercise?'];
 const RATE = 48_000;
 
-let standins: Standins;
-
-beforeAll(async () => {
-  initializeLogger({ pretty: false, level: 'warn' });
-  standins = await startStandins({ sttPhrases: KNOWN });
-});
-
-afterAll(async () => {
-  await standins?.close();
-});
+const standins = useStandins({ sttPhrases: KNOWN });
 
 function plugin(opts: Partial<deepgram.STTOptions> = {}) {
-  const baseUrl = standins.deepgramBaseUrl;
+  const baseUrl = standins().deepgramBaseUrl;
   return new deepgram.STT({ apiKey: 'offline', baseUrl, model: 'nova-3', interimResults: true, ...opts });
 }
 
@@ -35,10 +27,10 @@ async function until(condition: () => boolean): Promise<void> {
  * connects at all.
  */
 async function transcribe(audio: Int16Array, opts: Partial<deepgram.STTOptions> = {}): Promise<stt.SpeechEvent[]> {
-  const before = standins.stt.sessions.length;
+  const before = standins().stt.sessions.length;
   const stream = plugin(opts).stream();
   for (const frame of audioFrames(audio, RATE)) stream.pushFrame(frame);
-  await until(() => standins.stt.sessions.length > before);
+  await until(() => standins().stt.sessions.length > before);
   stream.endInput();
   const events: stt.SpeechEvent[] = [];
   for await (const event of stream) events.push(event);
@@ -73,7 +65,7 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
     const events = await transcribe(audio);
 
     expect(finals(events).filter(Boolean)).toEqual([]);
-    const session = standins.stt.sessions.at(-1)!;
+    const session = standins().stt.sessions.at(-1)!;
     expect(session.heard).toHaveLength(1);
     expect(session.heard[0]!.transcript).toBe('');
     expect(session.heard[0]!.best!.score).toBeLessThan(0.9);
@@ -95,9 +87,9 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
   });
 
   it('records what the plugin asked for and answers CloseStream with Metadata', async () => {
-    const before = standins.stt.sessions.length;
+    const before = standins().stt.sessions.length;
     await transcribe(concatPcm(await speak(KNOWN[1]!, { sampleRate: RATE }), silence(1000, RATE)), { utteranceEndMs: 1000 });
-    const session = standins.stt.sessions[before]!;
+    const session = standins().stt.sessions[before]!;
 
     expect(session.authorization).toBe('Token offline');
     expect(session.params).toMatchObject({
@@ -132,7 +124,7 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
     });
     stream.close();
     expect(final).toBe(KNOWN[0]);
-    expect(standins.stt.sessions.at(-1)!.heard[0]!.endedBy).toBe('idle');
+    expect(standins().stt.sessions.at(-1)!.heard[0]!.endedBy).toBe('idle');
   });
 
   it('recognises a whole recording through the prerecorded REST form (recognize)', async () => {
@@ -141,6 +133,6 @@ describe('Deepgram speech-to-text stand-in with the real plugin', () => {
 
     expect(event.type).toBe(stt.SpeechEventType.FINAL_TRANSCRIPT);
     expect(event.alternatives?.[0]?.text).toBe(KNOWN[1]);
-    expect(standins.stt.prerecorded.at(-1)?.params).toMatchObject({ model: 'nova-3', punctuate: 'true' });
+    expect(standins().stt.prerecorded.at(-1)?.params).toMatchObject({ model: 'nova-3', punctuate: 'true' });
   });
 });

@@ -1,24 +1,16 @@
-import { initializeLogger, tts } from '@livekit/agents';
+import { tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { parseWav, type Standins, speak, startDeepgramTts, startStandins } from '../../dev/standins/index';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { parseWav, speak, startDeepgramTts } from '../../dev/standins/index';
 import { openWebSocket, toBuffer } from '../../dev/standins/server';
+import { useStandins } from '../helpers';
 
 /** The real Deepgram plugin's streaming synthesis against the espeak-ng stand-in. */
 
 const TEXT = 'Hello there, it is good to see you. Let us take a slow breath together.';
 const LATENCY_MS = 120;
 
-let standins: Standins;
-
-beforeAll(async () => {
-  initializeLogger({ pretty: false, level: 'warn' });
-  standins = await startStandins({ latencyMs: { ttsFirstByteMs: LATENCY_MS } });
-});
-
-afterAll(async () => {
-  await standins?.close();
-});
+const standins = useStandins({ latencyMs: { ttsFirstByteMs: LATENCY_MS } });
 
 function rms(samples: Int16Array): number {
   let sum = 0;
@@ -28,7 +20,7 @@ function rms(samples: Int16Array): number {
 
 describe('Deepgram text-to-speech stand-in with the real plugin', () => {
   it('streams real speech for the text, sentence by sentence, and ends on Flushed', async () => {
-    const plugin = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins.deepgramBaseUrl, model: 'aura-2-andromeda-en' });
+    const plugin = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins().deepgramBaseUrl, model: 'aura-2-andromeda-en' });
     const stream = plugin.stream();
     stream.pushText(TEXT);
     stream.flush();
@@ -56,7 +48,7 @@ describe('Deepgram text-to-speech stand-in with the real plugin', () => {
     expect(samples.length / reference.length).toBeGreaterThan(0.85);
     expect(samples.length / reference.length).toBeLessThan(1.3);
 
-    const session = standins.tts.sessions.at(-1)!;
+    const session = standins().tts.sessions.at(-1)!;
     expect(session.authorization).toBe('Token offline');
     expect(session.params).toMatchObject({ model: 'aura-2-andromeda-en', encoding: 'linear16', sample_rate: '24000' });
     expect(session.received.filter((m) => m.type === 'Speak').map((m) => m.text)).toEqual([
@@ -69,7 +61,7 @@ describe('Deepgram text-to-speech stand-in with the real plugin', () => {
   });
 
   it('honours the sample rate the plugin asks for', async () => {
-    const plugin = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins.deepgramBaseUrl, sampleRate: 16_000 });
+    const plugin = new deepgram.TTS({ apiKey: 'offline', baseUrl: standins().deepgramBaseUrl, sampleRate: 16_000 });
     const stream = plugin.stream();
     stream.pushText('Breathe in slowly.');
     stream.endInput();
@@ -120,12 +112,12 @@ describe('Deepgram text-to-speech stand-in with the real plugin', () => {
   });
 
   it('refuses a connection without a Deepgram token', async () => {
-    const url = `${standins.deepgramBaseUrl.replace(/^http/, 'ws')}/v1/speak?model=aura-2-thalia-en`;
+    const url = `${standins().deepgramBaseUrl.replace(/^http/, 'ws')}/v1/speak?model=aura-2-thalia-en`;
     await expect(openWebSocket(url)).rejects.toThrow('refused with 401');
   });
 
   it('answers the REST form with a WAV of the speech', async () => {
-    const res = await fetch(`${standins.deepgramBaseUrl}/v1/speak?model=aura-2-thalia-en&encoding=linear16&sample_rate=24000`, {
+    const res = await fetch(`${standins().deepgramBaseUrl}/v1/speak?model=aura-2-thalia-en&encoding=linear16&sample_rate=24000`, {
       method: 'POST',
       headers: { Authorization: 'Token offline', 'Content-Type': 'application/json' },
       body: JSON.stringify({ text: 'Breathe in slowly.' }),

@@ -1,34 +1,25 @@
-import { APIStatusError, initializeLogger, llm } from '@livekit/agents';
+import { APIStatusError, llm } from '@livekit/agents';
 import * as openai from '@livekit/agents-plugin-openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Standins, startStandins } from '../../dev/standins/index';
+import { describe, expect, it } from 'vitest';
+import { useStandins } from '../helpers';
 
 /** The real OpenAI plugin's chat() against the scripted chat-completions stand-in. */
 
 const SYSTEM = 'You are a warm coach for vagus-nerve health. Never give medical advice.';
 
-let standins: Standins;
-
-beforeAll(async () => {
-  initializeLogger({ pretty: false, level: 'warn' });
-  standins = await startStandins({
-    chatScript: {
-      rules: [
-        { when: 'anxious', reply: 'That sounds hard. Shall we try a slow breath together?' },
-        { when: /\bsleep\b/i, reply: (text) => `You said: ${text}` },
-        { when: 'hurt myself', toolCalls: [{ name: 'flag_for_coach', arguments: { reason: 'crisis' } }] },
-      ],
-      defaultReply: 'Tell me more.',
-    },
-  });
-});
-
-afterAll(async () => {
-  await standins?.close();
+const standins = useStandins({
+  chatScript: {
+    rules: [
+      { when: 'anxious', reply: 'That sounds hard. Shall we try a slow breath together?' },
+      { when: /\bsleep\b/i, reply: (text) => `You said: ${text}` },
+      { when: 'hurt myself', toolCalls: [{ name: 'flag_for_coach', arguments: { reason: 'crisis' } }] },
+    ],
+    defaultReply: 'Tell me more.',
+  },
 });
 
 function model() {
-  return new openai.LLM({ apiKey: 'offline', baseURL: standins.openaiBaseUrl, model: 'gpt-4o-mini' });
+  return new openai.LLM({ apiKey: 'offline', baseURL: standins().openaiBaseUrl, model: 'gpt-4o-mini' });
 }
 
 function context(...turns: Array<['system' | 'user' | 'assistant', string]>): llm.ChatContext {
@@ -67,9 +58,9 @@ describe('OpenAI chat stand-in with the real plugin', () => {
   });
 
   it('records exactly what the model was shown', async () => {
-    const before = standins.chat.requests.length;
+    const before = standins().chat.requests.length;
     await chat(context(['system', SYSTEM], ['user', 'Hello.'], ['assistant', 'Hi, how are you?'], ['user', 'A bit tired.']));
-    const request = standins.chat.requests[before]!;
+    const request = standins().chat.requests[before]!;
 
     expect(request.path).toBe('/v1/chat/completions');
     expect(request.authorization).toBe('Bearer offline');
@@ -91,7 +82,7 @@ describe('OpenAI chat stand-in with the real plugin', () => {
   });
 
   it('fails a request on demand with the status given', async () => {
-    standins.chat.failNext(1, 503);
+    standins().chat.failNext(1, 503);
     const failed = await chat(context(['user', 'Hello?']));
     expect(failed.text).toBe('');
     expect(failed.errors).toHaveLength(1);
@@ -103,42 +94,42 @@ describe('OpenAI chat stand-in with the real plugin', () => {
   });
 
   it('answers the model list the plugin prewarms with', async () => {
-    const res = await fetch(`${standins.openaiBaseUrl}/models`, { headers: { Authorization: 'Bearer offline' } });
+    const res = await fetch(`${standins().openaiBaseUrl}/models`, { headers: { Authorization: 'Bearer offline' } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { data: Array<{ id: string }> };
     expect(body.data.map((m) => m.id)).toContain('gpt-4o-mini');
-    expect((await fetch(`${standins.openaiBaseUrl}/models`)).status).toBe(401);
+    expect((await fetch(`${standins().openaiBaseUrl}/models`)).status).toBe(401);
   });
 
   it('holds back a matching answer until released, and marks a request its client gave up on', async () => {
     const until = async (what: () => boolean) => {
       while (!what()) await new Promise((resolve) => setTimeout(resolve, 5));
     };
-    const held = standins.chat.hold('anxious');
-    const first = standins.chat.requests.length;
+    const held = standins().chat.hold('anxious');
+    const first = standins().chat.requests.length;
     let answered = '';
     const heldChat = chat(context(['user', 'I feel anxious today.'])).then((r) => {
       answered = r.text;
     });
-    await until(() => standins.chat.requests.length > first);
+    await until(() => standins().chat.requests.length > first);
     // A request that does not match is answered meanwhile; the held one still is not.
     expect((await chat(context(['user', 'Hello?']))).text).toBe('Tell me more.');
     expect(answered).toBe('');
     held.release();
     await heldChat;
     expect(answered).toBe('That sounds hard. Shall we try a slow breath together?');
-    expect(standins.chat.requests[first]!.abandoned).toBeUndefined();
+    expect(standins().chat.requests[first]!.abandoned).toBeUndefined();
 
-    const again = standins.chat.hold('anxious');
-    const before = standins.chat.requests.length;
+    const again = standins().chat.hold('anxious');
+    const before = standins().chat.requests.length;
     const stream = model().chat({ chatCtx: context(['user', 'Still anxious.']), connOptions: { maxRetry: 0, retryIntervalMs: 0, timeoutMs: 5_000 } });
     const reading = (async () => {
       for await (const _ of stream);
     })();
-    await until(() => standins.chat.requests.length > before);
+    await until(() => standins().chat.requests.length > before);
     stream.close(); // as agents-js does with the reply an interruption drops
     await reading;
-    await until(() => standins.chat.requests[before]!.abandoned === true);
+    await until(() => standins().chat.requests[before]!.abandoned === true);
     again.release();
   });
 
