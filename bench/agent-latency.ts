@@ -28,11 +28,13 @@
  * the stand-in's final result, + the model's first-token wait and its streaming up to the first
  * sentence's last word, + the voice's first-byte wait and the silence its audio starts with); the
  * agent's own overhead is the rest: turn detection beyond the final, handing text on, publishing
- * audio, WebRTC both ways. Then sentences with a 400 ms pause mid-sentence (PAUSED): a reply heard
+ * audio, WebRTC both ways. The one-room turns come from SESSIONS sessions one after another (each
+ * ended as its client ends it, its job process gone before the next opens), pooled, each session's own
+ * p50 printed beside. Then, in the last of them, sentences with a 400 ms pause mid-sentence (PAUSED): a reply heard
  * before the sentence ends, or asked of the model without its second half, is premature. Then the
  * same turns with ROOMS rooms speaking at once, and the agent's memory (PSS and RSS of its process
  * group: the worker, its inference process and its job processes) idle and with 1 and ROOMS rooms,
- * and how much the first room's job process grew from its first reply to the end of the paused
+ * and how much the last one-room session's job process grew from its first reply to the end of the paused
  * sentences (MiB a minute: a session that keeps what it has handled grows with its length; over the
  * bench's two minutes the heap's warm-up counts too: 4–5 MiB a minute on 2026-12-05, against ~15 when
  * every audio frame was kept, and a 10-minute room flat at 208–210 MiB RSS).
@@ -48,7 +50,9 @@
  * sentences are known only whole, so Flux sends an eager end at the pause and withdraws it
  * (TurnResumed): the false start its extra calls come from.
  *
- *   HC_BENCH_TURNS (default 6) turns per phase; HC_BENCH_ROOMS (default and at most 3) rooms at once;
+ *   HC_BENCH_TURNS (default 6) turns per phase (the one-room phase: per session);
+ *   HC_BENCH_SESSIONS (default 3) sessions one after another for the one-room turns (SESSIONS);
+ *   HC_BENCH_ROOMS (default and at most 3) rooms at once;
  *   HC_BENCH_STT (default "flux-general-en,nova-3") the models, in order;
  *   HC_BENCH_MIC=queue dates the end of speech by the old estimate (to compare the two clocks);
  *   HC_BENCH_STANDINS=inline runs the stand-ins in this process, as before 2026-12-05 (to compare);
@@ -58,7 +62,7 @@
  *   latency figures are one turn each, not to be compared).
  */
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +82,13 @@ import { type BenchStandins, startBenchStandins } from './standins-apart';
 
 const MEMORY_ONLY = process.env.HC_BENCH_MEMORY_ONLY === '1';
 const TURNS = MEMORY_ONLY ? 1 : Number(process.env.HC_BENCH_TURNS ?? 6);
+/**
+ * The one-room turns come from this many sessions one after another, TURNS each, pooled. Each session's
+ * reply track draws its own alignment of WebRTC's 10 ms and 20 ms clocks and keeps it for its life
+ * (bench/webrtc-floor.ts): one session's p50 moved 790–807 ms between runs with nothing changed, so a
+ * p50 over one session measures one draw; users' turns come from many sessions.
+ */
+const SESSIONS = MEMORY_ONLY ? 1 : Number(process.env.HC_BENCH_SESSIONS ?? 3);
 /** The issue's fixed vendor latencies: the final transcript after the endpointing window (the stand-in honours at least 100 ms of it), the model's first token, the voice's first byte. */
 const LATENCY = { sttFinalMs: 150, llmFirstTokenMs: 300, ttsFirstByteMs: 200 };
 /**
@@ -162,6 +173,9 @@ class Ear {
 
 interface Room {
   email: string;
+  /** The session's id and its client's bearer token, to end it (POST /api/rooms/{sessionId}/end). */
+  sessionId: string;
+  bearer: string;
   participant: TestParticipant;
   mic: Microphone;
   /** The microphone's own track, as WebRTC's sender is handed it: the check on the microphone's clock. */
@@ -191,7 +205,7 @@ interface Turn {
 
 async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room> {
   const token = await login(http, stack, email);
-  const ticket = dataOf<{ token: string; livekitUrl: string; roomName: string }>(
+  const ticket = dataOf<{ sessionId: string; token: string; livekitUrl: string; roomName: string }>(
     'POST /api/rooms',
     await call(http, stack.apiOrigin, 'POST', '/api/rooms', { headers: { Authorization: `Bearer ${token}` }, body: '' }),
     201,
@@ -224,7 +238,28 @@ async function openRoom(stack: Stack, http: Agent, email: string): Promise<Room>
   await ear.firstAfter(joined);
   await ear.quiet(joined);
   progress(`${email}: greeted`);
-  return { email, participant, mic, tap, ear };
+  return { email, sessionId: ticket.sessionId, bearer: token, participant, mic, tap, ear };
+}
+
+/** Leaves a room: its microphone and ears stopped, the participant gone. */
+async function leaveRoom(room: Room): Promise<void> {
+  room.mic.stop();
+  room.tap.close();
+  await room.participant.disconnect();
+}
+
+/**
+ * Ends a session as its client does (the Worker deletes the LiveKit room) and waits for its job
+ * process (`jobPid`) to exit, so that the next session's memory and CPU are its own.
+ */
+async function endSession(stack: Stack, http: Agent, room: Room, jobPid: string | undefined): Promise<void> {
+  dataOf(
+    'POST /api/rooms/{sessionId}/end',
+    await call(http, stack.apiOrigin, 'POST', `/api/rooms/${room.sessionId}/end`, { headers: { Authorization: `Bearer ${room.bearer}` }, body: '' }),
+  );
+  await leaveRoom(room);
+  if (jobPid !== undefined)
+    await eventually(`the ended session's job process ${jobPid} to exit`, () => !existsSync(`/proc/${jobPid}`), { timeoutMs: 90_000, intervalMs: 100 });
 }
 
 /** One turn in each of `rooms` at once; the breakdown comes from the stand-ins' own clocks. */
@@ -410,6 +445,8 @@ interface Memory {
 interface ModelRun {
   sttModel: string;
   results: [Row, Row];
+  /** The one-room turns' p50 in each of the SESSIONS sessions (each its own reply track). */
+  sessionP50s: number[];
   paused: PausedTurn[];
   premature: number;
   /** Model requests per turn: one room, the paused sentences, the rooms at once. */
@@ -421,13 +458,13 @@ interface ModelRun {
   /** A job process's own PSS with ROOMS rooms (mean): a room's cost without the worker's own ups and downs. */
   jobProcessPssMiB: number;
   /**
-   * The first room's job process from its first reply to the end of the paused sentences (PSS): a
+   * The last one-room session's job process from its first reply to the end of the paused sentences (PSS): a
    * session that holds what it has handled grows with its length, which a figure taken once hides.
    */
   sessionGrowth: { fromMib: number; toMib: number; seconds: number } | undefined;
   /** The clients' microphones: their pacing, and (`clock`) frames captured more than a frame late, summed over the rooms. */
   mic: { pacing: MicrophonePacing; lateFrames: number; worstLateMs: number };
-  /** This process's event loop over the one-room turns (how late its LOOP_SAMPLE_MS timer ticked): it runs the microphone's clock and the ear, and the stand-ins when inline. */
+  /** This process's event loop over the one-room sessions (how late its LOOP_SAMPLE_MS timer ticked): it runs the microphone's clock and the ear, and the stand-ins when inline. */
   benchLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
@@ -463,20 +500,35 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     const memory = { idle: groupRss(pgid), oneRoom: groupRss(pgid), allRooms: groupRss(pgid) };
     progress(`memory idle, per process:\n  ${describeGroup(groupDetail(pgid))}`);
 
-    rooms.push(await openRoom(stack, http, CLIENTS[0]!));
+    // The one-room turns, in SESSIONS sessions of the first client one after another; the last one
+    // goes on to the paused sentences and the rooms at once.
     const single: Turn[] = [];
-    let from = Date.now();
+    const sessionP50s: number[] = [];
+    let singleCalls = 0;
     const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
     loop.enable();
     let sessionStart: { pid: string; pssMib: number; at: number } | undefined;
-    for (let i = 0; i < TURNS; i++) {
-      single.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
-      if (i === 0) sessionStart = roomJob(pgid);
+    for (let s = 0; s < SESSIONS; s++) {
+      if (s > 0) await endSession(stack, http, rooms.pop()!, sessionStart?.pid);
+      rooms.push(await openRoom(stack, http, CLIENTS[0]!));
+      const turns: Turn[] = [];
+      const from = Date.now();
+      for (let i = 0; i < TURNS; i++) {
+        turns.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+        if (i === 0) sessionStart = roomJob(pgid);
+      }
+      singleCalls += await modelCalls(standins, from, Date.now());
+      single.push(...turns);
+      sessionP50s.push(
+        quantile(
+          turns.map((t) => t.totalMs),
+          0.5,
+        ),
+      );
     }
     loop.disable();
-    const singleCalls = await modelCalls(standins, from, Date.now());
     const paused: PausedTurn[] = [];
-    from = Date.now();
+    let from = Date.now();
     for (let i = 0; i < (MEMORY_ONLY ? 0 : Math.max(PAUSED.length, TURNS / 2)); i++) {
       paused.push(await pausedTurn(standins, rooms[0]!, recordings[i % PAUSED.length]!, PAUSED[i % PAUSED.length]!.halves[1]));
     }
@@ -503,6 +555,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     return {
       sttModel,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
+      sessionP50s,
       paused,
       premature: paused.filter((t) => t.premature).length,
       modelCallsPerTurn: { oneRoom: singleCalls / single.length, paused: pausedCalls / paused.length, rooms: togetherCalls / together.length },
@@ -523,11 +576,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
       },
     };
   } finally {
-    for (const r of rooms) {
-      r.mic.stop();
-      r.tap.close();
-      await r.participant.disconnect();
-    }
+    for (const r of rooms) await leaveRoom(r);
     await agent.stop();
     if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}`, agent.output.join(''));
     await standins.close();
@@ -564,6 +613,7 @@ function report(run: ModelRun): void {
     );
   }
   const [one, all] = results;
+  if (run.sessionP50s.length > 1) console.log(`1 room, each session's own p50 (its own reply track; pooled above): ${run.sessionP50s.map(ms).join(', ')} ms`);
   console.log(
     `the microphone (${run.mic.pacing}): its dated end of speech → its last frame handed to WebRTC p50 ${ms(one.handedOffP50)} ms, p90 ${ms(one.handedOffP90)} ` +
       `(1 room), p50 ${ms(all.handedOffP50)}, p90 ${ms(all.handedOffP90)} (${ROOMS} rooms)` +
@@ -574,7 +624,7 @@ function report(run: ModelRun): void {
   );
   const d = run.benchLoopDelayMs;
   console.log(
-    `the bench's event loop over the 1-room turns (the microphone's clock, the ear${STANDINS_WHERE === 'inline' ? ', the stand-ins' : ''}): ` +
+    `the bench's event loop over the 1-room sessions (the microphone's clock, the ear${STANDINS_WHERE === 'inline' ? ', the stand-ins' : ''}): ` +
       `delay p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)}, worst ${d.max.toFixed(0)}`,
   );
   console.log(
