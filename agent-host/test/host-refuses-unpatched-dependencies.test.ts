@@ -23,14 +23,14 @@ function install(name: string, patchedFiles: string[]): string {
     writeFileSync(join(at, 'dist', 'index.js'), '');
     writeFileSync(join(at, 'dist', 'package.json'), JSON.stringify({ type: 'module' })); // not the package's own
   }
-  for (const fix of PATCHED) {
-    for (const file of fix.files) {
-      const source = `${fix.pkg}/${file}`;
-      writeFileSync(
-        join(root, 'node_modules', fix.pkg, file),
-        patchedFiles.includes(source) ? `let ${fix.marker} = null;` : 'const abortPromise = waitForAbort(signal);',
-      );
-    }
+  // A file can carry more than one fix (utils: readStream's and mergeFrames').
+  const markers = new Map<string, string[]>();
+  for (const fix of PATCHED) for (const file of fix.files) markers.set(`${fix.pkg}/${file}`, [...(markers.get(`${fix.pkg}/${file}`) ?? []), fix.marker]);
+  for (const [source, names] of markers) {
+    writeFileSync(
+      join(root, 'node_modules', source),
+      patchedFiles.includes(source) ? names.map((name) => `let ${name} = null;`).join('\n') : 'const abortPromise = waitForAbort(signal);',
+    );
   }
   const from = join(root, 'main.js');
   writeFileSync(from, '');
@@ -54,6 +54,10 @@ describe('the agent-host refuses dependencies installed without patches/', () =>
       "@livekit/agents/dist/utils.cjs (readStream keeps every frame of a session's audio)",
       "@livekit/agents-plugin-deepgram/dist/stt.js (nova-3's stream keeps every frame)",
       "@livekit/agents-plugin-deepgram/dist/stt.cjs (nova-3's stream keeps every frame)",
+      '@livekit/agents/dist/audio.js (AudioByteStream copies the audio byte by byte through a JS array)',
+      '@livekit/agents/dist/audio.cjs (AudioByteStream copies the audio byte by byte through a JS array)',
+      '@livekit/agents/dist/utils.js (mergeFrames copies the audio sample by sample through a JS array)',
+      '@livekit/agents/dist/utils.cjs (mergeFrames copies the audio sample by sample through a JS array)',
     ]);
     expect(() => assertPatched(from)).toThrow(/run `npx patch-package`.*@livekit\/agents\/dist\/utils\.js/);
     expect(unpatchedFiles(install('all', every))).toEqual([]);

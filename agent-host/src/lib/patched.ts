@@ -1,7 +1,8 @@
 /**
  * The fixes patches/ makes to dependencies, checked when the agent-host starts. An install that
  * skipped them (`npm ci --ignore-scripts`, a node_modules copied from elsewhere) would run an agent
- * whose every session keeps every frame of its audio until it ends (patches/README.md); the
+ * whose every session keeps every frame of its audio until it ends, and copies each frame through a JS
+ * array of its samples (patches/README.md); the
  * agent-host refuses to start on one instead. Each fix is known by a name its patched files have and
  * the released ones lack.
  */
@@ -14,6 +15,18 @@ export const PATCHED = [
   { pkg: '@livekit/agents', files: ['dist/utils.js', 'dist/utils.cjs'], marker: 'wakeOnAbort', fault: "readStream keeps every frame of a session's audio" },
   { pkg: '@livekit/agents-plugin-deepgram', files: ['dist/stt.js', 'dist/stt.cjs'], marker: 'wakeOnAbort', fault: "nova-3's stream keeps every frame" },
   { pkg: '@livekit/agents-plugin-deepgram', files: ['dist/stt_v2.js', 'dist/stt_v2.cjs'], marker: 'wakeOnReconnect', fault: "Flux's stream keeps every frame" },
+  {
+    pkg: '@livekit/agents',
+    files: ['dist/audio.js', 'dist/audio.cjs'],
+    marker: 'concatBytes',
+    fault: 'AudioByteStream copies the audio byte by byte through a JS array',
+  },
+  {
+    pkg: '@livekit/agents',
+    files: ['dist/utils.js', 'dist/utils.cjs'],
+    marker: 'concatSamples',
+    fault: 'mergeFrames copies the audio sample by sample through a JS array',
+  },
 ] as const;
 
 /** The folder of `pkg` as `from` resolves it: up from its entry file to the package.json that names it. */
