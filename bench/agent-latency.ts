@@ -62,6 +62,7 @@
  *   latency figures are one turn each, not to be compared).
  */
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -392,6 +393,24 @@ function groupDetail(pgid: number): ProcessMemory[] {
   }
   return out.sort((a, b) => a.kind.localeCompare(b.kind));
 }
+/** Clock ticks a second, the unit of /proc/<pid>/stat's CPU times. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU seconds (user + system) `pids` have used so far, by /proc (a process gone counts 0). */
+function cpuSeconds(pids: string[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
 /** The job process of the one room open (the biggest, should a spare one be starting). */
 function roomJob(pgid: number): { pid: string; pssMib: number; at: number } | undefined {
   const job = groupDetail(pgid)
@@ -447,6 +466,12 @@ interface ModelRun {
   results: [Row, Row];
   /** The one-room turns' p50 in each of the SESSIONS sessions (each its own reply track). */
   sessionP50s: number[];
+  /**
+   * Cores in use (CPU seconds a second, /proc): each one-room session's job process over its turns
+   * after the first, and the whole process group (worker, inference, job processes) over the ROOMS
+   * rooms' turns. Turns are mostly listening: the client speaks ~2 s, the AI ~3 s, then 1.2 s quiet.
+   */
+  cpu: { room: number[]; allRooms: number };
   paused: PausedTurn[];
   premature: number;
   /** Model requests per turn: one room, the paused sentences, the rooms at once. */
@@ -504,6 +529,8 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     // goes on to the paused sentences and the rooms at once.
     const single: Turn[] = [];
     const sessionP50s: number[] = [];
+    /** Each session's job process: CPU seconds per second over its turns after the first. */
+    const sessionCpu: number[] = [];
     let singleCalls = 0;
     const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
     loop.enable();
@@ -513,9 +540,16 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
       rooms.push(await openRoom(stack, http, CLIENTS[0]!));
       const turns: Turn[] = [];
       const from = Date.now();
+      let cpuFrom: { seconds: number; at: number } | undefined;
       for (let i = 0; i < TURNS; i++) {
         turns.push(...(await turnTogether(standins, rooms.slice(0, 1), PHRASES[i % PHRASES.length]!, voiceLeadMs)));
-        if (i === 0) sessionStart = roomJob(pgid);
+        if (i === 0) {
+          sessionStart = roomJob(pgid);
+          if (sessionStart) cpuFrom = { seconds: cpuSeconds([sessionStart.pid]), at: performance.now() };
+        }
+      }
+      if (sessionStart && cpuFrom && TURNS > 1) {
+        sessionCpu.push((cpuSeconds([sessionStart.pid]) - cpuFrom.seconds) / ((performance.now() - cpuFrom.at) / 1000));
       }
       singleCalls += await modelCalls(standins, from, Date.now());
       single.push(...turns);
@@ -541,7 +575,10 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     for (const email of CLIENTS.slice(1)) rooms.push(await openRoom(stack, http, email));
     const together: Turn[] = [];
     from = Date.now();
+    const groupPids = groupDetail(pgid).map((p) => p.pid);
+    const groupCpuFrom = { seconds: cpuSeconds(groupPids), at: performance.now() };
     for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
+    const roomsCpu = (cpuSeconds(groupPids) - groupCpuFrom.seconds) / ((performance.now() - groupCpuFrom.at) / 1000);
     const togetherCalls = await modelCalls(standins, from, Date.now());
     memory.allRooms = groupRss(pgid);
     const processes = groupDetail(pgid);
@@ -556,6 +593,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
       sttModel,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
       sessionP50s,
+      cpu: { room: sessionCpu, allRooms: roomsCpu },
       paused,
       premature: paused.filter((t) => t.premature).length,
       modelCallsPerTurn: { oneRoom: singleCalls / single.length, paused: pausedCalls / paused.length, rooms: togetherCalls / together.length },
@@ -640,6 +678,12 @@ function report(run: ModelRun): void {
     `\nmemory of the agent's process group: idle ${mem(memory.idle)}; 1 room ${mem(memory.oneRoom)}; ${ROOMS} rooms ${mem(memory.allRooms)}; ` +
       `per added room ${run.perRoomMiB.pss.toFixed(0)} MiB PSS (${run.perRoomMiB.rss.toFixed(0)} RSS); a job process ${run.jobProcessPssMiB.toFixed(0)} MiB PSS`,
   );
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  if (run.cpu.room.length > 0)
+    console.log(
+      `CPU: a room's job process over its turns ${pct(quantile(run.cpu.room, 0.5))} of a core (each session: ${run.cpu.room.map(pct).join(', ')}); ` +
+        `the agent's whole process group with ${ROOMS} rooms taking turns ${pct(run.cpu.allRooms)} of a core`,
+    );
   const g = run.sessionGrowth;
   if (g)
     console.log(
