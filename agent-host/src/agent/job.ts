@@ -80,9 +80,9 @@ const OUTBOX_DRAIN_MS = 60_000;
  *   Node's fetch every reply's request opened a new TCP and TLS connection to OpenAI (not seen offline,
  *   where the stand-ins are plain HTTP on loopback).
  * Measured (bench/agent-latency.ts, honest stand-ins in a process of their own, 2 cores, 2026-12-05,
- * the end of speech read from the clock): p50 1 room / p90 / 3 rooms Flux (four runs of 12 turns in
- * each of three sessions, pooled; median and range) 798 (787–801) / 818 (817–827) / 838 (827–867) ms;
- * nova-3 (two runs of 12 turns in one session) 891, 880 / 931, 909 / 926, 940 ms; 0 premature replies. Flux asks the model 2.0 times per
+ * the end of speech read from the clock, 12 turns in each of three sessions, pooled): p50 1 room / p90 /
+ * 3 rooms Flux (five runs, median and range) 797 (787–801) / 820 (817–827) / 843 (827–867) ms; nova-3
+ * (one) 888 / 912 / 939 ms; 0 premature replies. Flux asks the model 2.0 times per
  * paused sentence against 1.5 (its eager end of turn at the pause is a false start). Flux is the
  * default (providers.ts): nova-3's first signal, its final transcript (25 ms endpointing + 150 ms at
  * Deepgram), leaves it ~100 ms behind. The vendors' fixed 651 ms and WebRTC's ~100 ms both ways leave
