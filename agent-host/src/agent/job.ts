@@ -86,7 +86,11 @@ const OUTBOX_DRAIN_MS = 60_000;
  * paused sentence against 1.5 (its eager end of turn at the pause is a false start). Flux is the
  * default (providers.ts): nova-3's first signal, its final transcript (25 ms endpointing + 150 ms at
  * Deepgram), leaves it ~100 ms behind. The vendors' fixed 651 ms and WebRTC's ~100 ms both ways leave
- * the agent ~50 ms under the 800 ms target; it takes 40–57. Flux runs on a patched plugin
+ * the agent ~50 ms under the 800 ms target; it takes 40–57. Of that, Flux's eager end of turn
+ * arriving → the model's request leaving is 6 ms p50 in the job process (timestamps in agents-js,
+ * 2026-12-05: 1 ms to the preemptive reply, 1.5 to its inference, 3.3 there to the request), and the
+ * voice's first audio → its AudioSource ~5 ms; the rest is WebRTC beyond its floor, which varies by
+ * session (a track's clock alignment, bench/webrtc-floor.ts). Flux runs on a patched plugin
  * (patches/: 1.9.0's stream kept every audio frame until the session ended); docs/operations.md,
  * "Speech-to-text model"; README, "The AI coach".
  */
