@@ -344,15 +344,30 @@ async function pausedTurn(standins: BenchStandins, room: Room, recording: Int16A
 }
 
 /** RSS (MiB) and count of the processes in the agent's process group (the worker and its job processes). */
+/** The fields of /proc/<pid>/stat after the command's name (0: state, 2: pgrp, 11: utime, 12: stime); throws once the process is gone. */
+function statFields(pid: string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The processes of process group `pgid` now. */
+function groupPids(pgid: number): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return Number(statFields(pid)[2]) === pgid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
 function groupRss(pgid: number): { mib: number; pssMib: number; processes: number } {
   let kib = 0;
   let pssKib = 0;
   let processes = 0;
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+  for (const pid of groupPids(pgid)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue; // fields[2] = pgrp
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       kib += Number(rss?.[1] ?? 0);
       // PSS shares each library page among the processes that map it: RSS counts node, WebRTC and
@@ -378,10 +393,8 @@ interface ProcessMemory {
 /** Each process of the group: what it is (agents-js's job and inference processes by their entry file), PSS, RSS, private anonymous memory (V8 heaps, malloc). */
 function groupDetail(pgid: number): ProcessMemory[] {
   const out: ProcessMemory[] = [];
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+  for (const pid of groupPids(pgid)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const roll = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       const mib = (key: string) => Math.round(Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(roll)?.[1] ?? 0) / 1024);
@@ -401,8 +414,7 @@ function cpuSeconds(pids: string[]): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(pid);
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
     } catch {
       // Gone meanwhile.
@@ -575,10 +587,10 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     for (const email of CLIENTS.slice(1)) rooms.push(await openRoom(stack, http, email));
     const together: Turn[] = [];
     from = Date.now();
-    const groupPids = groupDetail(pgid).map((p) => p.pid);
-    const groupCpuFrom = { seconds: cpuSeconds(groupPids), at: performance.now() };
+    const pids = groupPids(pgid);
+    const groupCpuFrom = { seconds: cpuSeconds(pids), at: performance.now() };
     for (let i = 0; i < TURNS; i++) together.push(...(await turnTogether(standins, rooms, PHRASES[i % PHRASES.length]!, voiceLeadMs)));
-    const roomsCpu = (cpuSeconds(groupPids) - groupCpuFrom.seconds) / ((performance.now() - groupCpuFrom.at) / 1000);
+    const roomsCpu = (cpuSeconds(pids) - groupCpuFrom.seconds) / ((performance.now() - groupCpuFrom.at) / 1000);
     const togetherCalls = await modelCalls(standins, from, Date.now());
     memory.allRooms = groupRss(pgid);
     const processes = groupDetail(pgid);

@@ -44,10 +44,17 @@ function packageRoot(pkg: string, from: string): string {
 /** Each installed file that lacks its fix, as `<package>/<file> (<what the fix mends>)`; empty when all are in. */
 export function unpatchedFiles(from: string = import.meta.url): string[] {
   const missing: string[] = [];
+  // Each package found and each file read once, though several fixes may share them (utils.js has two).
+  const roots = new Map<string, string>();
+  const texts = new Map<string, string>();
   for (const fix of PATCHED) {
-    const root = packageRoot(fix.pkg, from);
+    const root = roots.get(fix.pkg) ?? packageRoot(fix.pkg, from);
+    roots.set(fix.pkg, root);
     for (const file of fix.files) {
-      if (!readFileSync(join(root, file), 'utf8').includes(fix.marker)) missing.push(`${fix.pkg}/${file} (${fix.fault})`);
+      const path = join(root, file);
+      const text = texts.get(path) ?? readFileSync(path, 'utf8');
+      texts.set(path, text);
+      if (!text.includes(fix.marker)) missing.push(`${fix.pkg}/${file} (${fix.fault})`);
     }
   }
   return missing;
