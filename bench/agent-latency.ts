@@ -58,6 +58,9 @@
  *   HC_BENCH_STANDINS=inline runs the stand-ins in this process, as before 2026-12-05 (to compare);
  *   HC_BENCH_AGENT_LOG=<file> keeps the agent's output (its `agent: turn timing` lines are logged at info;
  *   with AGENT_LOG_LEVEL=debug also each job process's memory split, `agent: job process memory`);
+ *   HC_BENCH_AGENT (default "build") the agent worker: the compiled agent-host as the image runs it
+ *   (scripts/build-agent-host.mjs, built at the start), "source" the TypeScript under tsx as `npm run dev`
+ *   runs it, "build,source" both, each on a fresh stack (the memory of the two side by side);
  *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
  *   latency figures are one turn each, not to be compared).
  */
@@ -76,7 +79,8 @@ import { openAiTokens } from '../agent-host/dev/standins/openai-chat';
 import { trimToSpeech } from '../agent-host/dev/standins/utterances';
 import { eventually, TestParticipant } from '../e2e/helpers';
 import type { Stack } from '../e2e/stack';
-import { AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
+import { type AgentForm, AgentProcess, DISTINCT_PHRASES, MIC_RATE, Microphone, type MicrophonePacing } from '../e2e/voice';
+import { buildAgentHost } from '../scripts/build-agent-host.mjs';
 import { AUDIBLE_RMS, AudibleEnds, rms } from './audible';
 import { call, dataOf, login, machine, machineLine, printTable, quantile, runBench, writeResults } from './common';
 import { type BenchStandins, startBenchStandins } from './standins-apart';
@@ -115,6 +119,9 @@ const PAUSED: Array<{ halves: [string, string]; known: 'halves' | 'whole' }> = [
   { halves: ['My chest feels tight', 'whenever I think about work.'], known: 'whole' },
 ];
 const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(',').map((m) => m.trim());
+/** The agent worker's forms, in order (e2e/voice.ts AgentForm): compiled unless HC_BENCH_AGENT says otherwise. */
+const AGENT_FORMS = (process.env.HC_BENCH_AGENT ?? 'build').split(',').map((f) => f.trim()) as AgentForm[];
+for (const form of AGENT_FORMS) if (form !== 'build' && form !== 'source') throw new Error(`HC_BENCH_AGENT: build or source, not ${form}`);
 /** The client's microphone and so the clock of the end of speech (see the header): `clock` unless HC_BENCH_MIC=queue. */
 const MIC_PACING: MicrophonePacing = process.env.HC_BENCH_MIC === 'queue' ? 'queue' : 'clock';
 const PAUSE_MS = 400;
@@ -475,6 +482,7 @@ interface Memory {
 
 interface ModelRun {
   sttModel: string;
+  agentForm: AgentForm;
   results: [Row, Row];
   /** The one-room turns' p50 in each of the SESSIONS sessions (each its own reply track). */
   sessionP50s: number[];
@@ -506,7 +514,7 @@ interface ModelRun {
 }
 
 /** Every phase with the agent on one speech-to-text model, on its own stack. */
-async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
+async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Promise<ModelRun> {
   const recordings = await Promise.all(PAUSED.map((p) => pausedRecording(p.halves)));
   const standins = await startBenchStandins(
     {
@@ -525,7 +533,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   // AgentProcess passes this process's environment on, under its own variables.
   process.env.DEEPGRAM_STT_MODEL = sttModel;
-  const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack);
+  const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack, agentForm);
   const http = new Agent({ keepAlive: true, maxSockets: 4 });
   const rooms: Room[] = [];
   try {
@@ -603,6 +611,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
     };
     return {
       sttModel,
+      agentForm,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
       sessionP50s,
       cpu: { room: sessionCpu, allRooms: roomsCpu },
@@ -628,7 +637,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
   } finally {
     for (const r of rooms) await leaveRoom(r);
     await agent.stop();
-    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}`, agent.output.join(''));
+    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}.${agentForm}`, agent.output.join(''));
     await standins.close();
     rmSync(outboxDir, { recursive: true, force: true });
   }
@@ -637,7 +646,7 @@ async function measure(stack: Stack, sttModel: string): Promise<ModelRun> {
 /** One model's tables and targets. */
 function report(run: ModelRun): void {
   const { results, paused, premature, memory } = run;
-  console.log(`\n== speech-to-text ${run.sttModel} ==`);
+  console.log(`\n== speech-to-text ${run.sttModel}, agent ${run.agentForm === 'build' ? 'compiled' : 'from source (tsx)'} ==`);
   printTable(
     ['case', 'turns', 'total p50', 'total p90', 'providers p50', '(stt', 'tts)', 'overhead p50', 'overhead p90', 'total/providers', 'model calls/turn'],
     results.map((r, i) => [
@@ -731,21 +740,40 @@ console.log(
     ? "end of speech: the capture of the client's last frame (a microphone with no queue, paced by the clock)\n"
     : "end of speech: rtc-node's estimate of the client's microphone queue (HC_BENCH_MIC=queue, the clock before 2026-12-05)\n",
 );
+if (AGENT_FORMS.includes('build')) await buildAgentHost();
 const runs: ModelRun[] = [];
 for (const sttModel of STT_MODELS) {
-  progress(`speech-to-text ${sttModel}`);
-  await runBench(async (stack) => {
-    runs.push(await measure(stack, sttModel));
-  });
+  for (const form of AGENT_FORMS) {
+    progress(`speech-to-text ${sttModel}, agent ${form}`);
+    await runBench(async (stack) => {
+      runs.push(await measure(stack, sttModel, form));
+    });
+    if (process.exitCode) break;
+  }
   if (process.exitCode) break;
 }
 for (const run of runs) report(run);
 if (runs.length > 1) {
   console.log('\nside by side (same run):');
   printTable(
-    ['speech-to-text', '1 room p50', 'p90', `${ROOMS} rooms p50`, 'overhead p50', 'premature', 'model calls/turn', 'paused', `${ROOMS} rooms`],
+    [
+      'speech-to-text',
+      'agent',
+      '1 room p50',
+      'p90',
+      `${ROOMS} rooms p50`,
+      'overhead p50',
+      'premature',
+      'model calls/turn',
+      'paused',
+      `${ROOMS} rooms`,
+      'idle MiB PSS',
+      'MiB/added room',
+      'job process MiB',
+    ],
     runs.map((r) => [
       r.sttModel,
+      r.agentForm,
       `${ms(r.results[0].totalP50)} ${r.results[0].totalP50 <= TARGETS.oneRoomP50 ? 'met' : 'MISSED'}`,
       `${ms(r.results[0].totalP90)} ${r.results[0].totalP90 <= TARGETS.oneRoomP90 ? 'met' : 'MISSED'}`,
       `${ms(r.results[1].totalP50)} ${r.results[1].totalP50 <= TARGETS.roomsP50 ? 'met' : 'MISSED'}`,
@@ -754,8 +782,11 @@ if (runs.length > 1) {
       r.modelCallsPerTurn.oneRoom.toFixed(2),
       r.modelCallsPerTurn.paused.toFixed(2),
       r.modelCallsPerTurn.rooms.toFixed(2),
+      r.memory.idle.pssMib.toFixed(0),
+      `${r.perRoomMiB.pss.toFixed(0)} ${r.perRoomMiB.pss <= TARGETS.perRoomMiB ? 'met' : 'MISSED'}`,
+      r.jobProcessPssMiB.toFixed(0),
     ]),
-    new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+    new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
   );
 }
 if (runs.length > 0) {

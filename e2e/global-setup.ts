@@ -5,6 +5,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../agent-host/src/lib/free-port';
+import { buildAgentHost } from '../scripts/build-agent-host.mjs';
 import { type Stack, startStack } from './stack';
 
 /** Tried in order; HC_E2E_WORKER_PORT / HC_E2E_LIVEKIT_PORT pin one. LiveKit also takes port+1 (tcp) and port+2 (udp). */
@@ -40,6 +41,8 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const startedAt = Date.now();
+  // The agent worker the voice tests start is the compiled one, as in the image (e2e/voice.ts AgentProcess).
+  await buildAgentHost();
   const agentHostPort = await freePort();
   const portalUrls = {
     public: `http://127.0.0.1:${await freePort()}`,

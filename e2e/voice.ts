@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { AudioFrame, AudioSource, LocalAudioTrack, type Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { inject } from 'vitest';
-import { spawnSource } from '../agent-host/dev/spawn-source';
+import { spawnCompiled, spawnSource } from '../agent-host/dev/spawn-source';
 import type { Standins } from '../agent-host/dev/standins';
 import { speak } from '../agent-host/dev/standins/audio';
 import { apiOk, eventually, login, type RoomTicket, TestParticipant } from './helpers';
@@ -164,7 +164,10 @@ export async function joinWithMicrophone(email: string): Promise<LiveSession> {
   return { email, token, sessionId: ticket.sessionId, roomName: ticket.roomName, participant, mic };
 }
 
-/** The agent-host's AI coach worker as its own process (tsx), with its output kept for the error message. */
+/** Which agent worker runs: the compiled one (`build`, as the image runs it) or the TypeScript under tsx (`source`, `npm run dev`). */
+export type AgentForm = 'build' | 'source';
+
+/** The agent-host's AI coach worker as its own process, with its output kept for the error message. */
 export class AgentProcess {
   readonly output: string[] = [];
   /** Chunks of output no longer in `output` (it keeps the last 1000-2000): 0 means `output` is all of it. */
@@ -200,18 +203,22 @@ export class AgentProcess {
     standins: Pick<Standins, 'deepgramBaseUrl' | 'openaiBaseUrl'>,
     outboxDir: string,
     stack: Pick<Stack, 'apiOrigin' | 'livekitUrl' | 'livekitApiKey' | 'livekitApiSecret' | 'agentHostSecret'>,
+    form: AgentForm = 'build',
   ): Promise<AgentProcess> {
-    const agent = AgentProcess.start({
-      LIVEKIT_URL: stack.livekitUrl,
-      LIVEKIT_API_KEY: stack.livekitApiKey,
-      LIVEKIT_API_SECRET: stack.livekitApiSecret,
-      API_URL: stack.apiOrigin,
-      AGENT_HOST_SECRET: stack.agentHostSecret,
-      AI_PROVIDERS: 'standin',
-      DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
-      OPENAI_BASE_URL: standins.openaiBaseUrl,
-      AGENT_OUTBOX_DIR: outboxDir,
-    });
+    const agent = AgentProcess.start(
+      {
+        LIVEKIT_URL: stack.livekitUrl,
+        LIVEKIT_API_KEY: stack.livekitApiKey,
+        LIVEKIT_API_SECRET: stack.livekitApiSecret,
+        API_URL: stack.apiOrigin,
+        AGENT_HOST_SECRET: stack.agentHostSecret,
+        AI_PROVIDERS: 'standin',
+        DEEPGRAM_BASE_URL: standins.deepgramBaseUrl,
+        OPENAI_BASE_URL: standins.openaiBaseUrl,
+        AGENT_OUTBOX_DIR: outboxDir,
+      },
+      form,
+    );
     await eventually(
       'the agent worker to register with livekit-server',
       () => agent.mentions('registered worker') || (agent.exited ? Promise.reject(new Error(agent.output.join(''))) : false),
@@ -220,9 +227,13 @@ export class AgentProcess {
     return agent;
   }
 
-  /** Node with tsx's loader (no wrapper process), in its own process group: stop() reaches its job processes too. */
-  static start(env: Record<string, string>): AgentProcess {
-    return new AgentProcess(spawnSource('agent-host/src/agent/main.ts', env));
+  /**
+   * The compiled agent worker, as the image runs it (plain Node, no wrapper process; built by
+   * e2e/global-setup.ts or the bench), or with `form` 'source' the TypeScript under tsx; in its own
+   * process group: stop() reaches its job processes too.
+   */
+  static start(env: Record<string, string>, form: AgentForm = 'build'): AgentProcess {
+    return new AgentProcess(form === 'build' ? spawnCompiled('agent/main.js', env) : spawnSource('agent-host/src/agent/main.ts', env));
   }
 
   /** The worker process; its job processes share its process group. */

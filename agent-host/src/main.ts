@@ -1,6 +1,7 @@
 /**
  * The agent-host in production (the Docker image's command): the AI coach's agent worker and the
- * Skool sync in one process (host.ts). `node --import tsx agent-host/src/main.ts`.
+ * Skool sync in one process (host.ts). Compiled (scripts/build-agent-host.mjs): `node agent-host/dist/main.js`;
+ * from the sources, `node --import tsx agent-host/src/main.ts`.
  *
  * Configuration, each part one zod schema read once at start (lib/env.ts): agent/config.ts (LIVEKIT_*,
  * API_URL, AGENT_HOST_SECRET, AI_PROVIDERS and the provider keys, AGENT_OUTBOX_DIR), agent/main.ts (AGENT_IDLE_PROCESSES), skool/config.ts (SKOOL_*, AGENT_HOST_PORT, AGENT_HOST_OUTBOX_DIR,

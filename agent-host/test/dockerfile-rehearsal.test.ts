@@ -545,9 +545,10 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
   it('holds no test, stand-in, replica or rehearsal code', async () => {
     const files = await listFiles(app, (path) => !path.startsWith('node_modules/'));
     expect(files.filter((path) => /(^|\/)(test|dev)\/|standins|replica|rehearsal|\.test\.ts$|helpers\.ts$/.test(path))).toEqual([]);
-    // What is there: the two packages' sources and manifests, the lockfile, the TypeScript settings,
-    // the patches npm ci applied (patches/).
-    expect(files.filter((path) => !/^(agent-host|shared)\/src\/.+\.ts$|^patches\/[^/]+\.patch$/.test(path)).sort()).toEqual([
+    // What is there: the compiled agent-host (agent-host/dist, the shared package's files in
+    // dist/shared), the two packages' manifests, the lockfile, the TypeScript settings, the patches npm
+    // ci applied (patches/). No TypeScript source: the image runs plain Node, no loader.
+    expect(files.filter((path) => !/^agent-host\/dist\/.+\.js$|^patches\/[^/]+\.patch$/.test(path)).sort()).toEqual([
       '.npmrc',
       'agent-host/package.json',
       'agent-host/tsconfig.build.json',
@@ -557,8 +558,9 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
       'shared/package.json',
       'tsconfig.json',
     ]);
-    expect(files).toContain('agent-host/src/main.ts');
-    expect(files).toContain('shared/src/room-packets.ts');
+    expect(files).toContain('agent-host/dist/main.js');
+    expect(files).toContain('agent-host/dist/agent/job.js');
+    expect(files).toContain('agent-host/dist/shared/room-packets.js');
   });
 
   it('runs the dependencies as patches/ mends them (patch-package in the build), each patch in the image', async () => {
@@ -609,7 +611,7 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     }
   });
 
-  it('prewarms its session processes: job.ts and Silero VAD (onnxruntime-node) load from the pruned tree', async () => {
+  it('prewarms its session processes: job.js and Silero VAD (onnxruntime-node) load from the pruned tree', async () => {
     // In production agents-js keeps min(cores, 4) job processes ready, each past its prewarm.
     const expected = Math.min(availableParallelism(), 4);
     await until(

@@ -15,7 +15,11 @@ import { type AgentConfig, loadAgentConfig } from './config';
 import { LOAD_THRESHOLD, roomLoad } from './load';
 import { maskPiiInAgentLogs } from './pii-logs';
 
-export const JOB_FILE = fileURLToPath(new URL('./job.ts', import.meta.url));
+/** Whether this is the compiled agent-host (scripts/build-agent-host.mjs: agent-host/dist, plain Node), not its TypeScript source. */
+const COMPILED = import.meta.url.endsWith('.js');
+
+/** The job file beside this one: job.ts from the sources (tsx), job.js from the build. */
+export const JOB_FILE = fileURLToPath(new URL(COMPILED ? './job.js' : './job.ts', import.meta.url));
 
 /** What ensureStandins needs of the development-only stand-ins (agent-host/dev, never in the image). */
 interface OfflineStandins {
@@ -34,7 +38,8 @@ const OFFLINE_SCRIPT = new URL('../../dev/offline-script.ts', import.meta.url);
  */
 async function ensureStandins(env: Record<string, string | undefined>): Promise<OfflineStandins | null> {
   if (env.AI_PROVIDERS?.trim() !== 'standin' || env.DEEPGRAM_BASE_URL || env.OPENAI_BASE_URL) return null;
-  if (!existsSync(OFFLINE_SCRIPT)) {
+  // The stand-ins are TypeScript that only tsx runs: the compiled agent-host (the image) is given their URLs.
+  if (COMPILED || !existsSync(OFFLINE_SCRIPT)) {
     throw new Error(
       'AI_PROVIDERS=standin: the offline stand-ins are development code (agent-host/dev), not in this build; set DEEPGRAM_BASE_URL and OPENAI_BASE_URL, or real API keys',
     );
@@ -62,10 +67,11 @@ async function ensureStandins(env: Record<string, string | undefined>): Promise<
  *   (its heap 57–67 MiB against 97–105), an idle prewarmed one 139 against 196; replies no slower in the
  *   same bench (figures in docs/operations.md). `--max-semi-space-size=1` alone shrinks the young
  *   generation too, but more garbage then reaches the old generation, which grows instead (191 MiB).
- * - source maps off: tsx (`--import tsx`) turns them on, and Node then reads and keeps the source map of
- *   every module loaded, agents-js's dozens included: a live room's job process 142–146 MiB against
- *   about 157 with `--optimize-for-size` alone, an idle one 128 against 139. The price: a job process's
- *   stack traces point into tsx's JavaScript of a .ts file rather than its own lines.
+ * - source maps off, for the sources under tsx (`npm run dev`, the agent-host's own tests): tsx turns
+ *   them on, and Node then reads and keeps the source map of every module loaded, agents-js's dozens
+ *   included: a live room's job process 142–146 MiB against about 157 with `--optimize-for-size` alone,
+ *   an idle one 128 against 139. The compiled agent-host (the image, scripts/build-agent-host.mjs) has
+ *   no loader and no source maps, so there it changes nothing.
  */
 export const JOB_PROCESS_FLAGS = ['--optimize-for-size', '--import=data:text/javascript,process.setSourceMapsEnabled(false)'];
 

@@ -1,0 +1,93 @@
+/**
+ * The agent-host compiled to JavaScript, `node scripts/build-agent-host.mjs`: what the image runs
+ * (`node agent-host/dist/main.js`), and the end-to-end tests and the latency bench with it.
+ *
+ * Why compiled: under tsx (`--import tsx`) every process carries its loader, and agents-js forks one job
+ * process per room with the parent's flags, so each room paid for tsx again: ~25–30 MiB of a job
+ * process's ~110–140 MiB (an idle job.ts imported both ways, PSS 110–115 MiB compiled against 139–143
+ * under tsx; bench/agent-latency.ts prints the per-room figure). Node 20 runs no TypeScript itself.
+ *
+ * One output file per source file, in the source's own layout (agent-host/src/agent/job.ts →
+ * agent-host/dist/agent/job.js; the shared package's files, shared/src/log.ts → agent-host/dist/shared/log.js),
+ * so what the sources say of themselves holds in the build: a module's `import.meta.url` (the job file
+ * next to agent/main.js, agent-host/ two levels up), its identity (one instance of each), and "run
+ * when started directly" guards. esbuild (already the engine under tsx and Vite) strips the types; each
+ * of our imports is rewritten to the compiled file's relative path, packages stay imports of
+ * node_modules. Types are checked apart, by `tsc` (npm run typecheck, and the image's build stage).
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SOURCES = { agentHost: join(ROOT, 'agent-host/src'), shared: join(ROOT, 'shared/src') };
+export const AGENT_HOST_DIST = join(ROOT, 'agent-host/dist');
+const SHARED_OUT = join(AGENT_HOST_DIST, 'shared');
+const SHARED_PACKAGE = '@hybrid-coach/shared/';
+
+/** Every TypeScript file under `dir` (not declaration files). */
+function tsFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+/** Where a source file's JavaScript goes. */
+function outputOf(file) {
+  for (const [root, out] of [
+    [SOURCES.agentHost, AGENT_HOST_DIST],
+    [SOURCES.shared, SHARED_OUT],
+  ]) {
+    if (file.startsWith(root + sep)) return join(out, relative(root, file)).replace(/\.ts$/, '.js');
+  }
+  throw new Error(`build-agent-host: ${relative(ROOT, file)} is outside agent-host/src and shared/src`);
+}
+
+/** Our imports (relative, and the shared package's) become imports of the compiled files; the rest stay as written. */
+const compiledImports = {
+  name: 'compiled-imports',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      let source;
+      if (args.path.startsWith(SHARED_PACKAGE)) source = join(SOURCES.shared, `${args.path.slice(SHARED_PACKAGE.length)}.ts`);
+      else if (args.path.startsWith('./') || args.path.startsWith('../')) {
+        const base = resolve(args.resolveDir, args.path.replace(/\.[jt]s$/, ''));
+        source = [`${base}.ts`, join(base, 'index.ts')].find((f) => existsSync(f));
+      } else return { path: args.path, external: true };
+      if (!source || !existsSync(source)) return { errors: [{ text: `cannot find the TypeScript source of "${args.path}"` }] };
+      const path = relative(dirname(outputOf(args.importer)), outputOf(source));
+      return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+    });
+  },
+};
+
+/** Compiles agent-host/src and shared/src into agent-host/dist (emptied first). */
+export async function buildAgentHost() {
+  if (existsSync(join(SOURCES.agentHost, 'shared')))
+    throw new Error('build-agent-host: agent-host/src/shared would collide with the shared package in dist/shared');
+  rmSync(AGENT_HOST_DIST, { recursive: true, force: true });
+  for (const [root, outdir] of [
+    [SOURCES.agentHost, AGENT_HOST_DIST],
+    [SOURCES.shared, SHARED_OUT],
+  ]) {
+    await build({
+      entryPoints: tsFiles(root),
+      outbase: root,
+      outdir,
+      bundle: true, // so that the plugin sees every import; each one is external, so each file holds only itself
+      plugins: [compiledImports],
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    });
+  }
+  return AGENT_HOST_DIST;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const out = await buildAgentHost();
+  console.log(`agent-host compiled into ${relative(ROOT, out)}/`);
+}
