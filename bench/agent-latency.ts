@@ -61,6 +61,8 @@
  *   HC_BENCH_AGENT (default "build") the agent worker: the compiled agent-host as the image runs it
  *   (scripts/build-agent-host.mjs, built at the start), "source" the TypeScript under tsx as `npm run dev`
  *   runs it, "build,source" both, each on a fresh stack (the memory of the two side by side);
+ *   HC_BENCH_LOCAL_EOT (default "off") agents-js's local end-of-turn model and its inference process:
+ *   "off" as the agent-host runs (patches/ lets it leave them out), "on" agents-js as released, "off,on" both;
  *   HC_BENCH_MEMORY_ONLY=1 one turn per phase and no paused sentences: the memory figures, quickly (its
  *   latency figures are one turn each, not to be compared).
  */
@@ -122,6 +124,9 @@ const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(
 /** The agent worker's forms, in order (e2e/voice.ts AgentForm): compiled unless HC_BENCH_AGENT says otherwise. */
 const AGENT_FORMS = (process.env.HC_BENCH_AGENT ?? 'build').split(',').map((f) => f.trim()) as AgentForm[];
 for (const form of AGENT_FORMS) if (form !== 'build' && form !== 'source') throw new Error(`HC_BENCH_AGENT: build or source, not ${form}`);
+/** LIVEKIT_AGENTS_LOCAL_EOT for the agent, in order (agent-host/src/agent/main.ts LOCAL_EOT_SWITCH): off unless HC_BENCH_LOCAL_EOT says otherwise. */
+const LOCAL_EOT = (process.env.HC_BENCH_LOCAL_EOT ?? 'off').split(',').map((v) => v.trim()) as Array<'off' | 'on'>;
+for (const v of LOCAL_EOT) if (v !== 'off' && v !== 'on') throw new Error(`HC_BENCH_LOCAL_EOT: off or on, not ${v}`);
 /** The client's microphone and so the clock of the end of speech (see the header): `clock` unless HC_BENCH_MIC=queue. */
 const MIC_PACING: MicrophonePacing = process.env.HC_BENCH_MIC === 'queue' ? 'queue' : 'clock';
 const PAUSE_MS = 400;
@@ -483,6 +488,8 @@ interface Memory {
 interface ModelRun {
   sttModel: string;
   agentForm: AgentForm;
+  /** agents-js's local end-of-turn model and its inference process: left out (`off`, as the agent-host runs) or as released (`on`). */
+  localEot: 'off' | 'on';
   results: [Row, Row];
   /** The one-room turns' p50 in each of the SESSIONS sessions (each its own reply track). */
   sessionP50s: number[];
@@ -514,7 +521,7 @@ interface ModelRun {
 }
 
 /** Every phase with the agent on one speech-to-text model, on its own stack. */
-async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Promise<ModelRun> {
+async function measure(stack: Stack, sttModel: string, agentForm: AgentForm, localEot: 'off' | 'on'): Promise<ModelRun> {
   const recordings = await Promise.all(PAUSED.map((p) => pausedRecording(p.halves)));
   const standins = await startBenchStandins(
     {
@@ -533,6 +540,7 @@ async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Pr
   const outboxDir = mkdtempSync(join(tmpdir(), 'hc-bench-outbox-'));
   // AgentProcess passes this process's environment on, under its own variables.
   process.env.DEEPGRAM_STT_MODEL = sttModel;
+  process.env.LIVEKIT_AGENTS_LOCAL_EOT = localEot;
   const agent = await AgentProcess.startOfflineAt(standins, outboxDir, stack, agentForm);
   const http = new Agent({ keepAlive: true, maxSockets: 4 });
   const rooms: Room[] = [];
@@ -612,6 +620,7 @@ async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Pr
     return {
       sttModel,
       agentForm,
+      localEot,
       results: [row('1 room', single), row(`${ROOMS} rooms at once`, together)],
       sessionP50s,
       cpu: { room: sessionCpu, allRooms: roomsCpu },
@@ -637,7 +646,7 @@ async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Pr
   } finally {
     for (const r of rooms) await leaveRoom(r);
     await agent.stop();
-    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}.${agentForm}`, agent.output.join(''));
+    if (process.env.HC_BENCH_AGENT_LOG) writeFileSync(`${process.env.HC_BENCH_AGENT_LOG}.${sttModel}.${agentForm}.eot-${localEot}`, agent.output.join(''));
     await standins.close();
     rmSync(outboxDir, { recursive: true, force: true });
   }
@@ -646,7 +655,9 @@ async function measure(stack: Stack, sttModel: string, agentForm: AgentForm): Pr
 /** One model's tables and targets. */
 function report(run: ModelRun): void {
   const { results, paused, premature, memory } = run;
-  console.log(`\n== speech-to-text ${run.sttModel}, agent ${run.agentForm === 'build' ? 'compiled' : 'from source (tsx)'} ==`);
+  console.log(
+    `\n== speech-to-text ${run.sttModel}, agent ${run.agentForm === 'build' ? 'compiled' : 'from source (tsx)'}, local end-of-turn model ${run.localEot === 'off' ? 'left out' : 'loaded (agents-js as released)'} ==`,
+  );
   printTable(
     ['case', 'turns', 'total p50', 'total p90', 'providers p50', '(stt', 'tts)', 'overhead p50', 'overhead p90', 'total/providers', 'model calls/turn'],
     results.map((r, i) => [
@@ -744,10 +755,13 @@ if (AGENT_FORMS.includes('build')) await buildAgentHost();
 const runs: ModelRun[] = [];
 for (const sttModel of STT_MODELS) {
   for (const form of AGENT_FORMS) {
-    progress(`speech-to-text ${sttModel}, agent ${form}`);
-    await runBench(async (stack) => {
-      runs.push(await measure(stack, sttModel, form));
-    });
+    for (const localEot of LOCAL_EOT) {
+      progress(`speech-to-text ${sttModel}, agent ${form}, local end-of-turn model ${localEot}`);
+      await runBench(async (stack) => {
+        runs.push(await measure(stack, sttModel, form, localEot));
+      });
+      if (process.exitCode) break;
+    }
     if (process.exitCode) break;
   }
   if (process.exitCode) break;
@@ -759,6 +773,7 @@ if (runs.length > 1) {
     [
       'speech-to-text',
       'agent',
+      'local EOT',
       '1 room p50',
       'p90',
       `${ROOMS} rooms p50`,
@@ -774,6 +789,7 @@ if (runs.length > 1) {
     runs.map((r) => [
       r.sttModel,
       r.agentForm,
+      r.localEot,
       `${ms(r.results[0].totalP50)} ${r.results[0].totalP50 <= TARGETS.oneRoomP50 ? 'met' : 'MISSED'}`,
       `${ms(r.results[0].totalP90)} ${r.results[0].totalP90 <= TARGETS.oneRoomP90 ? 'met' : 'MISSED'}`,
       `${ms(r.results[1].totalP50)} ${r.results[1].totalP50 <= TARGETS.roomsP50 ? 'met' : 'MISSED'}`,
@@ -786,7 +802,7 @@ if (runs.length > 1) {
       `${r.perRoomMiB.pss.toFixed(0)} ${r.perRoomMiB.pss <= TARGETS.perRoomMiB ? 'met' : 'MISSED'}`,
       r.jobProcessPssMiB.toFixed(0),
     ]),
-    new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+    new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
   );
 }
 if (runs.length > 0) {

@@ -34,7 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LivekitServer } from '../../scripts/livekit.mjs';
 import { type SkoolReplica, startReplica } from '../dev/skool-replica/server';
 import { type Standins, startStandins } from '../dev/standins';
-import { HostProcess, hostEnv, startTestLivekit, until } from './helpers';
+import { HostProcess, hostEnv, processTree, startTestLivekit, until } from './helpers';
 import { BASE_ENV, ensureBaseRootfs, execIn, firstProcess, inRootfs, rootfsMissing, userIn } from './rootfs-helpers';
 import { type Receiver, startReceiver, TEST_SECRET } from './skool/helpers';
 
@@ -611,7 +611,7 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
     }
   });
 
-  it('prewarms its session processes: job.js and Silero VAD (onnxruntime-node) load from the pruned tree', async () => {
+  it('prewarms its session processes (job.js and Silero VAD, onnxruntime-node, load from the pruned tree), and no inference process', async () => {
     // In production agents-js keeps min(cores, 4) job processes ready, each past its prewarm.
     const expected = Math.min(availableParallelism(), 4);
     await until(
@@ -620,7 +620,9 @@ describe(`agent-host/Dockerfile, rehearsed on the context .dockerignore admits (
       60_000,
       () => host.output.slice(-10),
     );
-    expect(host.logged('all inference runners initialized')).toHaveLength(1);
+    // And no inference process: the agent never asks agents-js's local end-of-turn model (patches/).
+    expect(host.logged('all inference runners initialized')).toEqual([]);
+    expect(processTree(host.pid as number).filter((p) => p.includes('inference_proc'))).toEqual([]);
     expect(
       host.output
         .join('')

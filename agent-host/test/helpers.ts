@@ -3,6 +3,7 @@
  * livekit-server of their own, and messages left in the outboxes as an earlier run would leave them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -90,7 +91,36 @@ export function hostEnv(options: {
   };
 }
 
-/** `node --import tsx agent-host/src/main.ts`, as the container runs it, in its own process group. */
+/** The command lines of `pid`'s descendants (from /proc), children before grandchildren. */
+export function processTree(pid: number): string[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The fields after the command's closing parenthesis: state, then the parent's pid.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: string[] = [];
+  let level = [pid];
+  while (level.length > 0) {
+    const next = [...parents].filter(([, parent]) => level.includes(parent)).map(([child]) => child);
+    for (const child of next) {
+      try {
+        out.push(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim());
+      } catch {
+        // gone meanwhile
+      }
+    }
+    level = next;
+  }
+  return out;
+}
+
+/** `node --import tsx agent-host/src/main.ts`, the sources as development runs them, in its own process group. */
 export class HostProcess {
   readonly output: string[] = [];
   readonly exited: Promise<number | null>;

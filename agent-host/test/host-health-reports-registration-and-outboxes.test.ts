@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { hostRigForTests, leaveDropped, leaveInOutbox, startTestLivekit, until } from './helpers';
+import { hostRigForTests, leaveDropped, leaveInOutbox, processTree, startTestLivekit, until } from './helpers';
 
 const PORT = 18791;
 const DAY = 24 * 60 * 60_000;
@@ -48,6 +48,14 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     });
     // The start's retention sweep deleted what was set aside 40 days ago.
     expect(await readdir(`${dir.path}/agent/session-old/dropped`)).toEqual([]);
+  });
+
+  it('starts no inference process beside the worker: the agent detects turns with the VAD, never with agents-js’s local end-of-turn model', async () => {
+    const { host } = rig;
+    await until('a healthy agent-host', async () => (await host.health())?.status === 200, 60_000);
+    // agents-js starts that process before it registers the worker, so once registered, none means none.
+    expect(host.logged('all inference runners initialized')).toEqual([]);
+    expect(processTree(host.pid as number).filter((p) => p.includes('inference_proc'))).toEqual([]);
   });
 
   it('answers 503 while the worker is not registered, and 200 again once it is', async () => {

@@ -58,6 +58,8 @@ describe('the agent-host refuses dependencies installed without patches/', () =>
       '@livekit/agents/dist/audio.cjs (AudioByteStream copies the audio byte by byte through a JS array)',
       '@livekit/agents/dist/utils.js (mergeFrames copies the audio sample by sample through a JS array)',
       '@livekit/agents/dist/utils.cjs (mergeFrames copies the audio sample by sample through a JS array)',
+      '@livekit/agents/dist/worker.js (every agent-host starts an inference process (~300 MiB) for an end-of-turn model this agent never asks)',
+      '@livekit/agents/dist/worker.cjs (every agent-host starts an inference process (~300 MiB) for an end-of-turn model this agent never asks)',
     ]);
     expect(() => assertPatched(from)).toThrow(/run `npx patch-package`.*@livekit\/agents\/dist\/utils\.js/);
     expect(unpatchedFiles(install('all', every))).toEqual([]);

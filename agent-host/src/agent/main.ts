@@ -109,6 +109,16 @@ export interface AgentWorker {
   config: AgentConfig;
 }
 
+/**
+ * agents-js 1.9 starts an inference process for its local audio end-of-turn model whenever
+ * @livekit/local-inference is installed (one of its own dependencies), ~280–290 MiB PSS beside the
+ * worker, though job.ts detects turns with the VAD (`turnDetection: 'vad'`) and never asks that model.
+ * `patches/` adds this switch to agents-js (`localEotWanted` in its worker); set before the AgentServer
+ * is made, it leaves the model, its process and its native binding out. A value already in the
+ * environment wins (`LIVEKIT_AGENTS_LOCAL_EOT=on`: agents-js as released, the benches' baseline).
+ */
+export const LOCAL_EOT_SWITCH = { name: 'LIVEKIT_AGENTS_LOCAL_EOT', off: 'off' } as const;
+
 export async function startAgentServer(env: Record<string, string | undefined> = process.env): Promise<AgentWorker> {
   await ensureStandins(env);
   const config = loadAgentConfig(env);
@@ -117,6 +127,7 @@ export async function startAgentServer(env: Record<string, string | undefined> =
   maskPiiInAgentLogs();
   const healthPort = config.healthPort ?? (await freePort());
   process.execArgv.splice(0, process.execArgv.length, ...withJobProcessFlags(process.execArgv));
+  process.env[LOCAL_EOT_SWITCH.name] ??= LOCAL_EOT_SWITCH.off;
   const server = new AgentServer(
     new ServerOptions({
       agent: JOB_FILE,

@@ -1,9 +1,9 @@
 /**
  * The fixes patches/ makes to dependencies, checked when the agent-host starts. An install that
  * skipped them (`npm ci --ignore-scripts`, a node_modules copied from elsewhere) would run an agent
- * whose every session keeps every frame of its audio until it ends, and copies each frame through a JS
- * array of its samples (patches/README.md); the
- * agent-host refuses to start on one instead. Each fix is known by a name its patched files have and
+ * whose every session keeps every frame of its audio until it ends, copies each frame through a JS
+ * array of its samples, and beside which an unused inference process holds ~300 MiB (patches/README.md);
+ * the agent-host refuses to start on one instead. Each fix is known by a name its patched files have and
  * the released ones lack.
  */
 
@@ -26,6 +26,12 @@ export const PATCHED = [
     files: ['dist/utils.js', 'dist/utils.cjs'],
     marker: 'concatSamples',
     fault: 'mergeFrames copies the audio sample by sample through a JS array',
+  },
+  {
+    pkg: '@livekit/agents',
+    files: ['dist/worker.js', 'dist/worker.cjs'],
+    marker: 'localEotWanted',
+    fault: 'every agent-host starts an inference process (~300 MiB) for an end-of-turn model this agent never asks',
   },
 ] as const;
 
