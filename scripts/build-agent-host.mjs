@@ -15,7 +15,7 @@
  * of our imports is rewritten to the compiled file's relative path, packages stay imports of
  * node_modules. Types are checked apart, by `tsc` (npm run typecheck, and the image's build stage).
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -63,14 +63,20 @@ const compiledImports = {
   },
 };
 
-/** Compiles agent-host/src and shared/src into agent-host/dist (emptied first). */
+/**
+ * Compiles agent-host/src and shared/src into agent-host/dist, replacing what was there: built beside it
+ * first and swapped in with two renames, so a worker started from the old build (another test run, a
+ * bench) finds a whole job.js when it forks a job process, not a half-written or missing one.
+ */
 export async function buildAgentHost() {
   if (existsSync(join(SOURCES.agentHost, 'shared')))
     throw new Error('build-agent-host: agent-host/src/shared would collide with the shared package in dist/shared');
-  rmSync(AGENT_HOST_DIST, { recursive: true, force: true });
+  const staging = `${AGENT_HOST_DIST}.building-${process.pid}`;
+  const old = `${AGENT_HOST_DIST}.old-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
   for (const [root, outdir] of [
-    [SOURCES.agentHost, AGENT_HOST_DIST],
-    [SOURCES.shared, SHARED_OUT],
+    [SOURCES.agentHost, staging],
+    [SOURCES.shared, join(staging, relative(AGENT_HOST_DIST, SHARED_OUT))],
   ]) {
     await build({
       entryPoints: tsFiles(root),
@@ -84,6 +90,10 @@ export async function buildAgentHost() {
       logLevel: 'warning',
     });
   }
+  // The plugin wrote each import relative to the output's place in dist; the staging folder has the same layout.
+  if (existsSync(AGENT_HOST_DIST)) renameSync(AGENT_HOST_DIST, old);
+  renameSync(staging, AGENT_HOST_DIST);
+  rmSync(old, { recursive: true, force: true });
   return AGENT_HOST_DIST;
 }
 

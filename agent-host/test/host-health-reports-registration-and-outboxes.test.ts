@@ -54,7 +54,6 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     const { host } = rig;
     await until('a healthy agent-host', async () => (await host.health())?.status === 200, 60_000);
     // agents-js starts that process before it registers the worker, so once registered, none means none.
-    expect(host.logged('all inference runners initialized')).toEqual([]);
     expect(processTree(host.pid as number).filter((p) => p.includes('inference_proc'))).toEqual([]);
   });
 

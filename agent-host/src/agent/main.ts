@@ -115,7 +115,8 @@ export interface AgentWorker {
  * worker, though job.ts detects turns with the VAD (`turnDetection: 'vad'`) and never asks that model.
  * `patches/` adds this switch to agents-js (`localEotWanted` in its worker); set before the AgentServer
  * is made, it leaves the model, its process and its native binding out. A value already in the
- * environment wins (`LIVEKIT_AGENTS_LOCAL_EOT=on`: agents-js as released, the benches' baseline).
+ * environment wins (`LIVEKIT_AGENTS_LOCAL_EOT=on`: agents-js as released, the benches' baseline). Set on
+ * process.env, not startAgentServer's `env`: agents-js reads it there.
  */
 export const LOCAL_EOT_SWITCH = { name: 'LIVEKIT_AGENTS_LOCAL_EOT', off: 'off' } as const;
 
@@ -127,7 +128,8 @@ export async function startAgentServer(env: Record<string, string | undefined> =
   maskPiiInAgentLogs();
   const healthPort = config.healthPort ?? (await freePort());
   process.execArgv.splice(0, process.execArgv.length, ...withJobProcessFlags(process.execArgv));
-  process.env[LOCAL_EOT_SWITCH.name] ??= LOCAL_EOT_SWITCH.off;
+  // Unset or empty (a bare `LIVEKIT_AGENTS_LOCAL_EOT=` line in an env file) is off; agents-js reads only "off" as off.
+  if (!process.env[LOCAL_EOT_SWITCH.name]) process.env[LOCAL_EOT_SWITCH.name] = LOCAL_EOT_SWITCH.off;
   const server = new AgentServer(
     new ServerOptions({
       agent: JOB_FILE,
