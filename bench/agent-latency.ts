@@ -121,12 +121,16 @@ const PAUSED: Array<{ halves: [string, string]; known: 'halves' | 'whole' }> = [
   { halves: ['My chest feels tight', 'whenever I think about work.'], known: 'whole' },
 ];
 const STT_MODELS = (process.env.HC_BENCH_STT ?? 'flux-general-en,nova-3').split(',').map((m) => m.trim());
+/** A comma-separated list from the environment (`fallback` when unset), each value one of `allowed`, in the order given. */
+function envChoices<T extends string>(name: string, fallback: T, allowed: readonly T[]): T[] {
+  const values = (process.env[name] ?? fallback).split(',').map((v) => v.trim());
+  for (const v of values) if (!(allowed as readonly string[]).includes(v)) throw new Error(`${name}: ${allowed.join(' or ')}, not ${v}`);
+  return values as T[];
+}
 /** The agent worker's forms, in order (e2e/voice.ts AgentForm): compiled unless HC_BENCH_AGENT says otherwise. */
-const AGENT_FORMS = (process.env.HC_BENCH_AGENT ?? 'build').split(',').map((f) => f.trim()) as AgentForm[];
-for (const form of AGENT_FORMS) if (form !== 'build' && form !== 'source') throw new Error(`HC_BENCH_AGENT: build or source, not ${form}`);
+const AGENT_FORMS = envChoices<AgentForm>('HC_BENCH_AGENT', 'build', ['build', 'source']);
 /** LIVEKIT_AGENTS_LOCAL_EOT for the agent, in order (agent-host/src/agent/main.ts LOCAL_EOT_SWITCH): off unless HC_BENCH_LOCAL_EOT says otherwise. */
-const LOCAL_EOT = (process.env.HC_BENCH_LOCAL_EOT ?? 'off').split(',').map((v) => v.trim()) as Array<'off' | 'on'>;
-for (const v of LOCAL_EOT) if (v !== 'off' && v !== 'on') throw new Error(`HC_BENCH_LOCAL_EOT: off or on, not ${v}`);
+const LOCAL_EOT = envChoices<'off' | 'on'>('HC_BENCH_LOCAL_EOT', 'off', ['off', 'on']);
 /** The client's microphone and so the clock of the end of speech (see the header): `clock` unless HC_BENCH_MIC=queue. */
 const MIC_PACING: MicrophonePacing = process.env.HC_BENCH_MIC === 'queue' ? 'queue' : 'clock';
 const PAUSE_MS = 400;

@@ -23,23 +23,24 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SOURCES = { agentHost: join(ROOT, 'agent-host/src'), shared: join(ROOT, 'shared/src') };
 export const AGENT_HOST_DIST = join(ROOT, 'agent-host/dist');
-const SHARED_OUT = join(AGENT_HOST_DIST, 'shared');
 const SHARED_PACKAGE = '@hybrid-coach/shared/';
+/** Each source tree and the folder of agent-host/dist its JavaScript goes to. */
+const TREES = [
+  { root: SOURCES.agentHost, out: '.' },
+  { root: SOURCES.shared, out: 'shared' },
+];
 
-/** Every TypeScript file under `dir` (not declaration files). */
-function tsFiles(dir) {
+/** Every file under `dir` whose name ends in `ext` (declaration files left out). */
+export function filesUnder(dir, ext) {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts'))
+    .filter((e) => e.isFile() && e.name.endsWith(ext) && !e.name.endsWith('.d.ts'))
     .map((e) => join(e.parentPath, e.name));
 }
 
 /** Where a source file's JavaScript goes. */
 function outputOf(file) {
-  for (const [root, out] of [
-    [SOURCES.agentHost, AGENT_HOST_DIST],
-    [SOURCES.shared, SHARED_OUT],
-  ]) {
-    if (file.startsWith(root + sep)) return join(out, relative(root, file)).replace(/\.ts$/, '.js');
+  for (const { root, out } of TREES) {
+    if (file.startsWith(root + sep)) return join(AGENT_HOST_DIST, out, relative(root, file)).replace(/\.ts$/, '.js');
   }
   throw new Error(`build-agent-host: ${relative(ROOT, file)} is outside agent-host/src and shared/src`);
 }
@@ -74,14 +75,11 @@ export async function buildAgentHost() {
   const staging = `${AGENT_HOST_DIST}.building-${process.pid}`;
   const old = `${AGENT_HOST_DIST}.old-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  for (const [root, outdir] of [
-    [SOURCES.agentHost, staging],
-    [SOURCES.shared, join(staging, relative(AGENT_HOST_DIST, SHARED_OUT))],
-  ]) {
+  for (const { root, out } of TREES) {
     await build({
-      entryPoints: tsFiles(root),
+      entryPoints: filesUnder(root, '.ts'),
       outbase: root,
-      outdir,
+      outdir: join(staging, out),
       bundle: true, // so that the plugin sees every import; each one is external, so each file holds only itself
       plugins: [compiledImports],
       platform: 'node',

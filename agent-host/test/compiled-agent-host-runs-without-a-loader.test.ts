@@ -10,16 +10,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentHost } from '../../scripts/build-agent-host.mjs';
+import { buildAgentHost, filesUnder } from '../../scripts/build-agent-host.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
-
-function filesUnder(dir: string, ext: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith(ext) && !e.name.endsWith('.d.ts'))
-    .map((e) => join(e.parentPath, e.name));
-}
 
 /** The module specifiers a compiled file imports (static, re-exports and literal dynamic imports). */
 function specifiers(js: string): string[] {
