@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import {
   accessSync,
   appendFileSync,
+  existsSync,
   constants as fs,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -211,7 +213,11 @@ export async function startToolProcess({ name, bin, args, readyUrl, ready, stopS
   const deadline = Date.now() + 30_000;
   let done = false;
   void exited.then(() => (done = true));
-  while (!((await answers(readyUrl)) && (!ready || (await ready())))) {
+  // Ready when the URL answers and, where /proc tells, from this child's own socket: two test files
+  // starting a server on the same free port at once both saw it answer, and the one whose child then
+  // failed to bind went on using the other's server (which the other file later stopped).
+  const port = Number(new URL(readyUrl).port);
+  while (!((await answers(readyUrl)) && listensOn(child.pid, port) && (!ready || (await ready())))) {
     if (done || Date.now() > deadline) {
       await stop();
       const why = done ? `exited (code ${await exited}) before answering` : 'did not answer within 30 s';
@@ -220,6 +226,38 @@ export async function startToolProcess({ name, bin, args, readyUrl, ready, stopS
     await sleep(200);
   }
   return { exited, stop };
+}
+
+/**
+ * Whether process `pid` holds a listening TCP socket on `port` (any address), by /proc; true where
+ * there is no /proc to ask (macOS), as before.
+ * @param {number | undefined} pid
+ * @param {number} port
+ */
+function listensOn(pid, port) {
+  if (pid === undefined || !existsSync('/proc/net/tcp')) return pid !== undefined;
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local address (ip:PORT in hex), state (0A: listening), inode
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') inodes.add(`socket:[${f[9]}]`);
+    }
+  }
+  if (inodes.size === 0) return false;
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+  } catch {
+    return false; // exited
+  }
 }
 
 /**

@@ -91,31 +91,26 @@ export function hostEnv(options: {
   };
 }
 
-/** The command lines of `pid`'s descendants (from /proc), children before grandchildren. */
+/** The command lines of `pid`'s descendants, children before grandchildren (the kernel's list of each thread's children). */
 export function processTree(pid: number): string[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  const childrenOf = (parent: number): number[] => {
     try {
-      // The fields after the command's closing parenthesis: state, then the parent's pid.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      return readdirSync(`/proc/${parent}/task`).flatMap((tid) =>
+        readFileSync(`/proc/${parent}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+      );
     } catch {
-      // gone meanwhile
+      return []; // gone meanwhile
     }
-  }
+  };
   const out: string[] = [];
-  let level = [pid];
-  while (level.length > 0) {
-    const next = [...parents].filter(([, parent]) => level.includes(parent)).map(([child]) => child);
-    for (const child of next) {
+  for (let level = childrenOf(pid); level.length > 0; level = level.flatMap(childrenOf)) {
+    for (const child of level) {
       try {
         out.push(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim());
       } catch {
         // gone meanwhile
       }
     }
-    level = next;
   }
   return out;
 }
@@ -273,8 +268,14 @@ export async function startHostRig(options: {
   prepare?: (dir: string, receiverUrl: string) => Promise<void>;
   env?: Record<string, string>;
   waitHealthy?: boolean;
+  /** livekit-server's ports to try (startTestLivekit's by default); a test that restarts it on its port needs one no other file takes meanwhile. */
+  livekitPorts?: number[];
 }): Promise<HostRig> {
-  const [livekit, receiver, dir] = await Promise.all([startTestLivekit(), startReceiver({ answer: options.answer }), tempDir(options.name)]);
+  const [livekit, receiver, dir] = await Promise.all([
+    startTestLivekit(options.livekitPorts),
+    startReceiver({ answer: options.answer }),
+    tempDir(options.name),
+  ]);
   const rig: HostRig = {
     livekit,
     receiver,

@@ -11,6 +11,9 @@ describe('GET /health of the whole agent-host (agent worker and Skool sync in on
     port: PORT,
     answer: () => 503,
     waitHealthy: false,
+    // Its own port: the test stops livekit-server and starts it again there, and a file running beside
+    // it would otherwise be free to take the port in between.
+    livekitPorts: [7993],
     prepare: async (dir, url) => {
       // What the Worker refused, set aside yesterday (counted) or 40 days ago (past the 30-day retention);
       // first, as an outbox opened on a folder sends what waits there.
